@@ -1,0 +1,7 @@
+"""The local real stack (Kafka KRaft + InfluxDB 1.x) for development, tests and CI; no Docker."""
+
+from gaitstream.stack.exceptions import MissingToolError, StackError
+from gaitstream.stack.manager import Stack, UpReport
+from gaitstream.stack.settings import StackSettings
+
+__all__ = ["MissingToolError", "Stack", "StackError", "StackSettings", "UpReport"]
