@@ -19,6 +19,11 @@ def kv(event: str, **fields: Any) -> str:
     return " ".join([event, *(f"{key}={_format_value(val)}" for key, val in fields.items())])
 
 
+def emit(event: str, **fields: Any) -> None:
+    """Write one ``event k=v ...`` line to stderr, unwrapped (CLI status lines)."""
+    print(kv(event, **fields), file=sys.stderr, flush=True)
+
+
 class KeyValueFormatter(logging.Formatter):
     """Prefix each record with ``ts= level= logger=`` and keep the message as given."""
 

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gaitstream.logging import kv
+from gaitstream.logging import emit
 from gaitstream.stack.exceptions import StackError
 from gaitstream.stack.manager import Stack
 
@@ -26,6 +26,18 @@ def _fail(exc: StackError) -> None:
 
 
 @app.command()
+def install() -> None:
+    """Fetch Kafka's jars and build InfluxDB into the cache (first time only), showing progress."""
+    stack = Stack(console=_err)
+    try:
+        spent = stack.install()
+    except StackError as exc:
+        _fail(exc)
+    for name, seconds in spent.items():
+        emit("installed", server=name, setup_s=round(seconds, 1), cached=seconds == 0.0)
+
+
+@app.command()
 def up() -> None:
     """Fetch/build (first time only) and start Kafka and InfluxDB; does nothing if they already run."""
     stack = Stack(console=_err)
@@ -34,18 +46,18 @@ def up() -> None:
     except StackError as exc:
         _fail(exc)
     for name in report.started:
-        _err.print(kv("started", server=name, setup_s=round(report.setup_s.get(name, 0.0), 1)))
+        emit("started", server=name, setup_s=round(report.setup_s.get(name, 0.0), 1))
     for name in report.already_running:
-        _err.print(kv("already_running", server=name))
-    _err.print(kv("stack_up", elapsed_s=round(report.elapsed_s, 2), kafka=stack.settings.kafka_bootstrap,
-                  influxdb=stack.settings.influxdb_url))
+        emit("already_running", server=name)
+    emit("stack_up", elapsed_s=round(report.elapsed_s, 2), kafka=stack.settings.kafka_bootstrap,
+                  influxdb=stack.settings.influxdb_url)
 
 
 @app.command()
 def down() -> None:
     """Stop the servers that ``up`` started (never someone else's)."""
     stopped = Stack(console=_err).down()
-    _err.print(kv("stack_down", stopped=",".join(stopped) or "none"))
+    emit("stack_down", stopped=",".join(stopped) or "none")
 
 
 @app.command()
@@ -81,3 +93,21 @@ def env() -> None:
     """Print ``export`` lines that point gaitstream at the local stack (``eval $(gaitstream stack env)``)."""
     for key, value in Stack(console=_err).env().items():
         sys.stdout.write(f"export {key}={shlex.quote(value)}\n")
+
+
+@app.command()
+def smoke() -> None:
+    """Check the running stack end to end: one message through Kafka, one point through InfluxDB."""
+    from gaitstream.settings import InfluxSettings, KafkaSettings
+    from gaitstream.stack.smoke import influx_round_trip, kafka_round_trip
+
+    stack = Stack(console=_err)
+    local = stack.env()
+    kafka = KafkaSettings(bootstrap=local["GAITSTREAM_KAFKA_BOOTSTRAP"])
+    influx = InfluxSettings(url=local["GAITSTREAM_INFLUX_URL"], token=local["GAITSTREAM_INFLUX_TOKEN"],
+                            bucket=local["GAITSTREAM_INFLUX_BUCKET"], database=local["GAITSTREAM_INFLUX_DATABASE"])
+    results = [kafka_round_trip(kafka), influx_round_trip(influx)]
+    for res in results:
+        emit("smoke", check=res.check, ok=res.ok, elapsed_ms=round(res.elapsed_ms, 1), detail=res.detail)
+    if not all(res.ok for res in results):
+        raise typer.Exit(1)

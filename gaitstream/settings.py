@@ -1,0 +1,44 @@
+"""Connection settings shared by the pipeline, the services and the tools.
+
+All from ``GAITSTREAM_*`` environment variables (pydantic-settings). Secrets have no default:
+a missing token is an error at the moment a client is built, never at import.
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """Where the Kafka brokers are (``GAITSTREAM_KAFKA_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_KAFKA_", extra="ignore")
+
+    bootstrap: str = "127.0.0.1:19092"
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [server.strip() for server in self.bootstrap.split(",") if server.strip()]
+
+    @property
+    def faust_broker(self) -> str:
+        """Faust's broker URL form: ``kafka://host:port;host:port``."""
+        return "kafka://" + ";".join(self.bootstrap_servers)
+
+
+class InfluxSettings(BaseSettings):
+    """Which InfluxDB to write to (``GAITSTREAM_INFLUX_*``).
+
+    ``token`` is an InfluxDB 2.x API token, or ``user:password`` for InfluxDB 1.8+; ``bucket``
+    is a 2.x bucket or ``database/retention_policy`` on 1.x. ``database`` is the InfluxQL name
+    (on 2.x reached through its DBRP mapping).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_INFLUX_", extra="ignore")
+
+    url: str = "http://127.0.0.1:18086"
+    token: SecretStr
+    org: str = "-"
+    bucket: str = "gaitstream/autogen"
+    database: str = "gaitstream"

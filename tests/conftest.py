@@ -1,0 +1,51 @@
+"""Session fixtures: the real local stack (Kafka + InfluxDB on 127.0.0.1), started with the
+project's own stack code and stopped at the end only if this run started it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from gaitstream.settings import InfluxSettings, KafkaSettings
+
+# What the integration tests talked to, printed in pytest's terminal summary.
+_REAL_SERVERS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[object]:
+    from rich.console import Console
+
+    from gaitstream.stack import Stack
+
+    stack = Stack(console=Console(stderr=True))
+    report = stack.up()
+    for status in stack.status():
+        if not status.healthy:
+            pytest.fail(f"{status.name} is not healthy after stack up: {status.detail}")
+        owner = "started by this run" if status.name in report.started else "already running"
+        _REAL_SERVERS[status.name] = f"{status.version} at {status.endpoint} ({owner})"
+    yield stack
+    if os.environ.get("GAITSTREAM_KEEP_STACK") != "1":
+        stack.stop(report.started)
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(stack) -> KafkaSettings:
+    return KafkaSettings(bootstrap=stack.settings.kafka_bootstrap)
+
+
+@pytest.fixture(scope="session")
+def influx_settings(stack) -> InfluxSettings:
+    env = stack.env()
+    return InfluxSettings(url=env["GAITSTREAM_INFLUX_URL"], token=env["GAITSTREAM_INFLUX_TOKEN"],
+                          bucket=env["GAITSTREAM_INFLUX_BUCKET"], database=env["GAITSTREAM_INFLUX_DATABASE"])
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _REAL_SERVERS:
+        terminalreporter.section("real servers used by the integration tests")
+        for name, desc in _REAL_SERVERS.items():
+            terminalreporter.write_line(f"{name}: {desc}")

@@ -1,0 +1,81 @@
+"""The local stack's own behaviour: idempotent up, status, down stops only what it started."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from gaitstream.stack import MissingToolError, Stack, StackError, StackSettings
+from gaitstream.stack.build import require_tools, run_logged
+
+pytestmark = pytest.mark.integration
+
+
+def test_second_up_does_nothing_but_report(stack) -> None:
+    report = Stack(settings=stack.settings).up()
+    assert report.started == []
+    assert report.already_running == ["kafka", "influxdb"]
+    assert report.setup_s == {"kafka": 0.0, "influxdb": 0.0}
+
+
+def test_status_shows_health_endpoints_and_versions(stack) -> None:
+    by_name = {s.name: s for s in stack.status()}
+    assert by_name["kafka"].healthy and by_name["kafka"].version == stack.settings.kafka_version
+    assert by_name["kafka"].endpoint == f"127.0.0.1:{stack.settings.kafka_port}"
+    assert by_name["influxdb"].healthy
+    assert by_name["influxdb"].version == stack.settings.influxdb_version.lstrip("v")
+    assert stack.settings.influxdb_database in by_name["influxdb"].detail
+
+
+def test_status_command_exits_zero_and_prints_versions(stack) -> None:
+    out = subprocess.run([sys.executable, "-m", "gaitstream", "stack", "status"], capture_output=True, text=True,
+                         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "kafka" in out.stdout and stack.settings.kafka_version in out.stdout
+    assert "healthy" in out.stdout and "down" not in out.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_down_stops_only_what_this_stack_started(stack, tmp_path: Path) -> None:
+    other = StackSettings(state_dir=tmp_path / "state", cache_dir=stack.settings.cache_dir,
+                          kafka_port=_free_port(), kafka_controller_port=_free_port(),
+                          influxdb_http_port=_free_port(), influxdb_rpc_port=_free_port())
+    # Something else (not ours) already listens on the other stack's Kafka port.
+    foreign = socket.socket()
+    foreign.bind(("127.0.0.1", other.kafka_port))
+    foreign.listen()
+    try:
+        second = Stack(settings=other, console=Console(stderr=True))
+        assert second.kafka.start() is False
+        assert second.influxdb.start() is True
+        assert second.down() == ["influxdb"]
+        assert second.influxdb.status().healthy is False
+        # The foreign listener and the session's own stack are untouched.
+        socket.create_connection(("127.0.0.1", other.kafka_port), timeout=2).close()
+        assert all(s.healthy for s in stack.status())
+    finally:
+        foreign.close()
+
+
+def test_missing_tool_is_named() -> None:
+    with pytest.raises(MissingToolError, match="missing tool 'no-such-tool-xyz', needed to build things"):
+        require_tools({"no-such-tool-xyz": "build things"})
+
+
+def test_failed_step_names_step_and_quotes_log(tmp_path: Path) -> None:
+    with pytest.raises(StackError) as info:
+        run_logged(["sh", "-c", "echo compiling; echo 'error: linker failed'; exit 3"], step="build thing",
+                   log_file=tmp_path / "build.log", console=Console(stderr=True), timeout_s=30)
+    text = str(info.value)
+    assert "build thing failed with exit code 3" in text and "error: linker failed" in text
+    assert "step=build thing" in text and str(tmp_path / "build.log") in text
