@@ -1,0 +1,198 @@
+"""Body kinematics of treadmill walking: pelvis and trunk orientation, accelerations.
+
+Every quantity is an explicit smooth function of time through the step phase
+``s(t)`` of :class:`~gaitstream.simulate.schedule.StepSchedule`, so the
+gyroscope can be derived exactly from the orientation and any time can be
+evaluated on its own (streaming equals whole-session output).
+
+Waveforms (shapes checked against the shared lower-back recordings: mobgap
+HA001 Test5 and ipol-L5, levelled and averaged per stride):
+
+1. Pelvic obliquity: per step a smooth bump of the stance side's sign, rising
+   from just after the IC to its peak at ``DROP_PEAK_STEP_FRACTION`` of the step
+   and falling back over the rest of the step into the start of the next one, so
+   the obliquity crosses level shortly after each IC (as in the real data, where
+   the roll at the IC still belongs to the previous step). Neighbouring bumps do
+   not overlap at a peak, so the step's maximum equals its chosen drop.
+2. Pelvic rotation (yaw) at stride frequency, phased so the yaw rate at a left
+   IC is negative and at a right IC positive (as in mobgap HA001, optical ICs).
+3. Pelvic tilt (pitch) at step frequency; a small pitch jolt at each IC.
+4. Trunk lateral lean toward the stance limb during single support (same bump
+   construction), counter-rotation of the thorax, small pitch.
+5. Centre-of-mass acceleration in the walking frame: vertical double bump per
+   stride (peak just after each IC, trough in mid single support), fore-aft
+   braking then propulsion, mediolateral sway toward the stance limb (its
+   acceleration is opposite to the displacement), heel-strike transients.
+Everything ramps in over the first step after quiet standing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from gaitstream.simulate.schedule import StepSchedule
+
+#: Obliquity bump: start, peak and end as fractions of the stance step.
+#: Peak at 30 % of the step (early single support, 15-20 % of the stride in the
+#: real data); the bump ends 20 % into the next step, before that step's peak.
+DROP_START_STEP_FRACTION = 0.02
+DROP_PEAK_STEP_FRACTION = 0.30
+DROP_END_STEP_FRACTION = 1.20
+#: Trunk lean bump: peak in mid single support.
+LEAN_START_STEP_FRACTION = 0.05
+LEAN_PEAK_STEP_FRACTION = 0.40
+LEAN_END_STEP_FRACTION = 1.30
+#: Pelvic rotation amplitude and phase (yaw extremum 0.7 step after each IC
+#: side change), giving yaw rates of about +/-25 deg/s at 105 spm.
+PELVIC_ROTATION_DEG = 4.5
+PELVIC_ROTATION_PHASE_STEPS = 0.7
+#: Pelvic tilt at step frequency, peak-to-peak 2x this, about 20 deg/s rates.
+PELVIC_TILT_DEG = 2.0
+PELVIC_TILT_PHASE_STEPS = 0.15
+#: Thorax counter-rotation and tilt.
+TRUNK_ROTATION_DEG = 2.5
+TRUNK_TILT_DEG = 1.0
+#: Vertical CoM acceleration (m/s^2 at REFERENCE_CADENCE_SPM): first and second
+#: harmonic of the step, peak just after the IC (+3.5), trough mid-step (-2.2).
+VERTICAL_ACC_H1_MPS2 = 2.8
+VERTICAL_ACC_H2_MPS2 = 0.8
+VERTICAL_ACC_PHASE_STEPS = 0.05
+#: Fore-aft acceleration: braking early in stance, propulsion late.
+FORWARD_ACC_H1_MPS2 = 1.6
+FORWARD_ACC_H2_MPS2 = 0.6
+#: Mediolateral CoM acceleration amplitude at stride frequency.
+LATERAL_ACC_MPS2 = 1.3
+#: Amplitudes scale with (cadence / reference)^2, like a(t) of a fixed path.
+REFERENCE_CADENCE_SPM = 105.0
+#: Heel-strike transient: envelope (t/tau)^2 exp(2 - t/tau)/4 (peak 1 at 2 tau),
+#: ringing at this frequency; fore-aft and lateral parts as ratios of vertical.
+HEEL_STRIKE_TAU_S = 0.008
+HEEL_STRIKE_RING_HZ = 18.0
+HEEL_STRIKE_FORWARD_RATIO = -0.5
+HEEL_STRIKE_LATERAL_RATIO = 0.25
+#: Pelvic pitch jolt at heel strike per m/s^2 of transient.
+HEEL_STRIKE_PITCH_DEG_PER_MPS2 = 0.05
+#: Trunk sensor sees the CoM acceleration attenuated (x, y, z) and transients
+#: damped by the spine.
+TRUNK_ACC_GAIN = np.array([0.7, 1.0, 0.8])
+TRUNK_HEEL_STRIKE_GAIN = 0.4
+#: Walking ramps in over this many steps after quiet standing (smoothstep).
+RAMP_STEPS = 1.0
+
+
+def _bump(u: np.ndarray, start: float, peak: float, end: float) -> np.ndarray:
+    """C1 bump: 0 outside (start, end), 1 at peak, sin^2 flanks."""
+    rise = np.sin(0.5 * np.pi * np.clip((u - start) / (peak - start), 0.0, 1.0)) ** 2
+    fall = np.sin(0.5 * np.pi * np.clip((end - u) / (end - peak), 0.0, 1.0)) ** 2
+    return np.where(u <= peak, rise, fall)
+
+
+def _envelope(s: np.ndarray) -> np.ndarray:
+    """Gait amplitude: 0 while standing, smoothstep to 1 over RAMP_STEPS."""
+    x = np.clip(s / RAMP_STEPS, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+class BodyKinematics:
+    """Orientation and acceleration of pelvis and trunk at arbitrary times."""
+
+    def __init__(self, schedule: StepSchedule) -> None:
+        self.schedule = schedule
+        cfg = schedule.config
+        self._acc_scale = (cfg.cadence_spm / REFERENCE_CADENCE_SPM) ** 2
+        self._left_offset = 0 if cfg.first_side == "left" else 1
+        self._heel_strike_mps2 = cfg.heel_strike_acc_mps2
+
+    def _phase_parts(self, time_s: np.ndarray) -> dict[str, np.ndarray]:
+        s = self.schedule.phase(time_s)
+        k = np.floor(s).astype(np.int64)
+        return {
+            "s": s,
+            "k": k,
+            "u": s - k,
+            # Stride phase in steps, 0 at a left IC: sin(pi*s_left) > 0 in left steps.
+            "s_left": s + self._left_offset,
+            "env": _envelope(s),
+        }
+
+    def _side_bumps(self, parts: dict[str, np.ndarray], which: str, start: float, peak: float, end: float) -> np.ndarray:
+        """Sum over steps k-1..k+1 of (+1 left, -1 right) * target * bump."""
+        total = np.zeros_like(parts["s"])
+        for offset in (-1, 0, 1):
+            j = parts["k"] + offset
+            valid, drop, lean = self.schedule.step_values(j)
+            target = drop if which == "drop" else lean
+            sign = np.where(self.schedule.is_left(j), 1.0, -1.0)
+            total += np.where(valid, sign * target * _bump(parts["s"] - j, start, peak, end), 0.0)
+        return total
+
+    def _heel_strike(self, time_s: np.ndarray, parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(transient shape with ringing, +1/-1 side of the last IC) at each time."""
+        ic = self.schedule.initial_contacts_s()
+        k_local = np.clip(parts["k"] - self.schedule.base_index, 0, len(ic) - 1)
+        since_s = time_s - ic[k_local]
+        walking = (parts["k"] >= 0) & (since_s >= 0)
+        x = np.where(walking, since_s / HEEL_STRIKE_TAU_S, 0.0)
+        shape = x * x * np.exp(2.0 - x) / 4.0 * np.cos(2 * np.pi * HEEL_STRIKE_RING_HZ * (since_s - 2 * HEEL_STRIKE_TAU_S))
+        side = np.where(self.schedule.is_left(parts["k"]), 1.0, -1.0)
+        return np.where(walking, shape, 0.0), side
+
+    def pelvis_euler_deg(self, time_s: np.ndarray) -> np.ndarray:
+        """(n, 3) pelvis yaw, pitch, roll in degrees (ZYX, body to world)."""
+        t = np.asarray(time_s, dtype=float)
+        p = self._phase_parts(t)
+        env = p["env"]
+        # 1. Obliquity bumps (roll about the forward axis; + = left side up).
+        roll = env * self._side_bumps(p, "drop", DROP_START_STEP_FRACTION, DROP_PEAK_STEP_FRACTION, DROP_END_STEP_FRACTION)
+        # 2. Rotation at stride frequency.
+        yaw = -env * PELVIC_ROTATION_DEG * np.cos(np.pi * (p["s_left"] - PELVIC_ROTATION_PHASE_STEPS))
+        # 3. Tilt at step frequency plus the heel-strike jolt.
+        shape, _ = self._heel_strike(t, p)
+        pitch = env * PELVIC_TILT_DEG * np.cos(2 * np.pi * (p["s"] - PELVIC_TILT_PHASE_STEPS))
+        pitch = pitch + HEEL_STRIKE_PITCH_DEG_PER_MPS2 * self._heel_strike_mps2 * shape
+        return np.stack([yaw, pitch, roll], axis=1)
+
+    def trunk_euler_deg(self, time_s: np.ndarray) -> np.ndarray:
+        """(n, 3) trunk yaw, pitch, roll in degrees (ZYX, body to world)."""
+        t = np.asarray(time_s, dtype=float)
+        p = self._phase_parts(t)
+        env = p["env"]
+        # 4. Lean toward the stance side = negative roll for a left step.
+        roll = -env * self._side_bumps(p, "lean", LEAN_START_STEP_FRACTION, LEAN_PEAK_STEP_FRACTION, LEAN_END_STEP_FRACTION)
+        yaw = env * TRUNK_ROTATION_DEG * np.cos(np.pi * (p["s_left"] - PELVIC_ROTATION_PHASE_STEPS))
+        pitch = env * TRUNK_TILT_DEG * np.cos(2 * np.pi * (p["s"] - PELVIC_TILT_PHASE_STEPS - 0.1))
+        return np.stack([yaw, pitch, roll], axis=1)
+
+    def pelvis_rotation(self, time_s: np.ndarray) -> Rotation:
+        """Pelvis orientation (body to world) at each time."""
+        return Rotation.from_euler("ZYX", self.pelvis_euler_deg(time_s), degrees=True)
+
+    def trunk_rotation(self, time_s: np.ndarray) -> Rotation:
+        """Trunk orientation (body to world) at each time."""
+        return Rotation.from_euler("ZYX", self.trunk_euler_deg(time_s), degrees=True)
+
+    def _com_acc(self, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        t = np.asarray(time_s, dtype=float)
+        p = self._phase_parts(t)
+        env, u = p["env"] * self._acc_scale, p["u"]
+        # 5. Smooth CoM acceleration (walking frame: x forward, y left, z up).
+        a_z = VERTICAL_ACC_H1_MPS2 * np.cos(2 * np.pi * (u - VERTICAL_ACC_PHASE_STEPS))
+        a_z += VERTICAL_ACC_H2_MPS2 * np.cos(4 * np.pi * (u - VERTICAL_ACC_PHASE_STEPS))
+        a_x = -FORWARD_ACC_H1_MPS2 * np.cos(2 * np.pi * (u - 0.25)) + FORWARD_ACC_H2_MPS2 * np.cos(4 * np.pi * (u - 0.05))
+        a_y = -LATERAL_ACC_MPS2 * np.sin(np.pi * p["s_left"])
+        smooth = env[:, None] * np.stack([a_x, a_y, a_z], axis=1)
+        shape, side = self._heel_strike(t, p)
+        hs = self._heel_strike_mps2 * shape
+        transient = np.stack([HEEL_STRIKE_FORWARD_RATIO * hs, HEEL_STRIKE_LATERAL_RATIO * side * hs, hs], axis=1)
+        return smooth, transient
+
+    def pelvis_acc_world_mps2(self, time_s: np.ndarray) -> np.ndarray:
+        """(n, 3) linear acceleration of the pelvis sensor in the walking frame."""
+        smooth, transient = self._com_acc(time_s)
+        return smooth + transient
+
+    def trunk_acc_world_mps2(self, time_s: np.ndarray) -> np.ndarray:
+        """(n, 3) linear acceleration of the trunk sensor in the walking frame."""
+        smooth, transient = self._com_acc(time_s)
+        return smooth * TRUNK_ACC_GAIN + TRUNK_HEEL_STRIKE_GAIN * transient
