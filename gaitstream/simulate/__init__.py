@@ -15,11 +15,14 @@ simulated orientations.
 from gaitstream.simulate.config import SimulationConfig
 from gaitstream.simulate.patterns import PATTERNS, pattern_config
 from gaitstream.simulate.session import SimulatedSession, simulate_session
+from gaitstream.simulate.stream import SessionBlocks, iter_session_blocks
 
 __all__ = [
     "PATTERNS",
+    "SessionBlocks",
     "SimulatedSession",
     "SimulationConfig",
+    "iter_session_blocks",
     "pattern_config",
     "simulate_session",
 ]
