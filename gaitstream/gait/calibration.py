@@ -1,0 +1,130 @@
+"""Sensor mounting: the rotation from the sensor to the body frame, estimated from the data.
+
+A sacral sensor sits on the sloped sacrum (20–40° of pitch) and is placed by
+hand (±20° of roll and yaw). The mounting is written ``R = Rz(yaw) Ry(pitch)
+Rx(roll)`` with ``v_body = R @ v_sensor``; positive pitch tips the sensor's x
+axis downward (about the left axis), as on a sacrum sloping forward-down.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+from scipy.signal import butter, sosfiltfilt
+
+GRAVITY_MPS2 = 9.80665
+# A sample is "active" (not quiet standing) above these: sensor noise of a
+# still subject stays far below, the first step far above.
+QUIET_MAX_GYR_DPS = 15.0
+QUIET_MAX_ACC_DEVIATION_MPS2 = 1.0
+# Anterior-posterior trunk acceleration dominates the horizontal plane at the
+# step frequency (1.3–2.5 Hz in adults), the mediolateral sway lives at the
+# stride frequency (half of it): this band separates them for the yaw.
+YAW_BAND_HZ = (1.2, 4.0)
+
+
+def rotation_from_rpy_deg(roll_deg: float, pitch_deg: float, yaw_deg: float) -> np.ndarray:
+    """``Rz(yaw) @ Ry(pitch) @ Rx(roll)`` (sensor -> body)."""
+    r, p, y = (math.radians(v) for v in (roll_deg, pitch_deg, yaw_deg))
+    rx = np.array([[1, 0, 0], [0, math.cos(r), -math.sin(r)], [0, math.sin(r), math.cos(r)]])
+    ry = np.array([[math.cos(p), 0, math.sin(p)], [0, 1, 0], [-math.sin(p), 0, math.cos(p)]])
+    rz = np.array([[math.cos(y), -math.sin(y), 0], [math.sin(y), math.cos(y), 0], [0, 0, 1]])
+    return rz @ ry @ rx
+
+
+def tilt_from_up_vector(up_sensor: np.ndarray) -> tuple[float, float]:
+    """Roll and pitch (deg) that make the measured up direction the body's z axis.
+
+    The up direction seen by the sensor is ``R.T @ e_z = (-sin p, sin r cos p,
+    cos r cos p)``, independent of yaw.
+    """
+    ux, uy, uz = np.asarray(up_sensor, dtype=float) / np.linalg.norm(up_sensor)
+    return math.degrees(math.atan2(uy, uz)), math.degrees(math.atan2(-ux, math.hypot(uy, uz)))
+
+
+def active_mask(acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
+    """True where the subject moves (gyro or acceleration magnitude above quiet levels)."""
+    gyr_norm = np.linalg.norm(gyr_dps, axis=1)
+    acc_dev = np.abs(np.linalg.norm(acc_mps2, axis=1) - GRAVITY_MPS2)
+    return (gyr_norm > QUIET_MAX_GYR_DPS) | (acc_dev > QUIET_MAX_ACC_DEVIATION_MPS2)
+
+
+def yaw_from_walking_deg(acc_mps2: np.ndarray, roll_deg: float, pitch_deg: float,
+                         sampling_rate_hz: float) -> float:
+    """Mounting yaw: minus the angle of the principal horizontal axis at the step frequency.
+
+    1. Level the acceleration with roll and pitch.
+    2. Band-pass the two horizontal components (``YAW_BAND_HZ``, zero phase).
+    3. The principal axis of their covariance is the walking direction; take the
+       one pointing within 90° of the sensor's stated forward axis.
+    """
+    levelled = acc_mps2 @ rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0).T
+    high = min(YAW_BAND_HZ[1], 0.45 * sampling_rate_hz)
+    sos = butter(2, (YAW_BAND_HZ[0], high), btype="band", fs=sampling_rate_hz, output="sos")
+    if len(levelled) < 40:
+        return 0.0
+    horizontal = sosfiltfilt(sos, levelled[:, :2], axis=0)
+    eigval, eigvec = np.linalg.eigh(np.cov(horizontal.T))
+    axis = eigvec[:, int(np.argmax(eigval))]
+    if axis[0] < 0:
+        axis = -axis
+    return -math.degrees(math.atan2(axis[1], axis[0]))
+
+
+class MountingCalibration:
+    """Estimate the sensor mounting from the start of a session.
+
+    Processing steps:
+    1. The quiet prefix (no active sample, see :func:`active_mask`) is standing
+       when it lasts at least ``min_standing_s``.
+    2. Standing: roll and pitch from the mean specific force (gravity), gyro bias
+       from the mean angular rate; obliquity is then relative to that posture.
+    3. Otherwise roll and pitch come from the mean specific force while walking
+       (dynamic accelerations average out over whole strides), so obliquity is
+       relative to the mean walking posture; no gyro bias is estimated.
+    4. Yaw always comes from the walking part (:func:`yaw_from_walking_deg`).
+
+    Data requirements: body-frame-nominal acc (m/s²) and gyro (deg/s) of the
+    first seconds of the session; walking for the yaw (else yaw = 0 with a warning).
+
+    Results: ``method_`` ("standing" or "walking"), ``mounting_deg_`` (roll,
+    pitch, yaw), ``rotation_`` (3x3, sensor -> body), ``gyr_bias_dps_`` (3,),
+    ``standing_samples_``.
+    """
+
+    def __init__(self, *, min_standing_s: float = 1.0) -> None:
+        self.min_standing_s = min_standing_s
+
+    def calibrate(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray, sampling_rate_hz: float) -> "MountingCalibration":
+        acc_mps2 = np.asarray(acc_mps2, dtype=float)
+        gyr_dps = np.asarray(gyr_dps, dtype=float)
+        if len(acc_mps2) == 0:
+            raise ValueError("calibration needs at least one sample")
+        # 1. quiet prefix
+        active = active_mask(acc_mps2, gyr_dps)
+        n_quiet = int(np.argmax(active)) if active.any() else len(active)
+        walking = acc_mps2[n_quiet:]
+        if n_quiet >= self.min_standing_s * sampling_rate_hz:
+            # 2. standing (skip the last 0.2 s: the subject may already start moving)
+            end = max(1, n_quiet - int(0.2 * sampling_rate_hz))
+            self.method_ = "standing"
+            up = acc_mps2[:end].mean(axis=0)
+            self.gyr_bias_dps_ = gyr_dps[:end].mean(axis=0)
+        else:
+            # 3. walking
+            self.method_ = "walking"
+            up = acc_mps2.mean(axis=0)
+            self.gyr_bias_dps_ = np.zeros(3)
+        roll_deg, pitch_deg = tilt_from_up_vector(up)
+        # 4. yaw
+        if len(walking) < 2 * sampling_rate_hz:
+            warnings.warn("too little walking to estimate the mounting yaw; assuming 0°", stacklevel=2)
+            yaw_deg = 0.0
+        else:
+            yaw_deg = yaw_from_walking_deg(walking, roll_deg, pitch_deg, sampling_rate_hz)
+        self.standing_samples_ = n_quiet if self.method_ == "standing" else 0
+        self.mounting_deg_ = {"roll": roll_deg, "pitch": pitch_deg, "yaw": yaw_deg}
+        self.rotation_ = rotation_from_rpy_deg(roll_deg, pitch_deg, yaw_deg)
+        return self

@@ -1,0 +1,78 @@
+"""Classification of a walk (GAIT_SPEC.md "Classification").
+
+Per side, the median pelvic drop of the steady stance steps is compared with the
+pelvic drop threshold: a pelvis dropping on the swing side while standing on
+limb S is Trendelenburg S. With a trunk sensor, a median lean toward the stance
+limb S above the trunk lean threshold while the pelvis stays under its
+threshold is compensated Trendelenburg S (the trunk shift hides the drop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+
+import numpy as np
+
+from gaitstream.gait.config import GaitConfig
+
+
+class Classification(StrEnum):
+    """The labels of GAIT_SPEC.md; values are the strings written to JSON."""
+
+    NORMAL = "normal"
+    TRENDELENBURG_LEFT = "trendelenburg_left"
+    TRENDELENBURG_RIGHT = "trendelenburg_right"
+    TRENDELENBURG_BILATERAL = "trendelenburg_bilateral"
+    COMPENSATED_TRENDELENBURG_LEFT = "compensated_trendelenburg_left"
+    COMPENSATED_TRENDELENBURG_RIGHT = "compensated_trendelenburg_right"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+def _median(values: Sequence[float] | None) -> float:
+    if values is None:
+        return float("nan")
+    arr = np.asarray([v for v in values if v is not None], dtype=float)
+    arr = arr[np.isfinite(arr)]
+    return float(np.median(arr)) if len(arr) else float("nan")
+
+
+def classify(left_drops: Sequence[float], right_drops: Sequence[float],
+             left_leans: Sequence[float] | None = None, right_leans: Sequence[float] | None = None,
+             config: GaitConfig | None = None) -> Classification:
+    """Label a walk from the per-side values of its steady stance steps.
+
+    1. Fewer than ``min_steps_per_side`` steps on either side -> insufficient_data.
+    2. Median pelvic drop above ``pelvic_drop_threshold_deg`` on both sides ->
+       bilateral; on one side -> trendelenburg of that (stance) side.
+    3. Else, with trunk values: median lean toward the stance limb above
+       ``trunk_lean_threshold_deg`` -> compensated of that side (the larger
+       excess wins when both are above).
+    4. Else normal.
+    """
+    config = config or GaitConfig()
+    # 1.
+    if min(len(left_drops), len(right_drops)) < config.min_steps_per_side:
+        return Classification.INSUFFICIENT_DATA
+    # 2.
+    drop_left, drop_right = _median(left_drops), _median(right_drops)
+    if not (np.isfinite(drop_left) and np.isfinite(drop_right)):
+        return Classification.INSUFFICIENT_DATA
+    left_high = drop_left > config.pelvic_drop_threshold_deg
+    right_high = drop_right > config.pelvic_drop_threshold_deg
+    if left_high and right_high:
+        return Classification.TRENDELENBURG_BILATERAL
+    if left_high:
+        return Classification.TRENDELENBURG_LEFT
+    if right_high:
+        return Classification.TRENDELENBURG_RIGHT
+    # 3.
+    lean_left, lean_right = _median(left_leans), _median(right_leans)
+    excess_left = lean_left - config.trunk_lean_threshold_deg
+    excess_right = lean_right - config.trunk_lean_threshold_deg
+    if np.isfinite(excess_left) and excess_left > 0 and not (np.isfinite(excess_right) and excess_right > excess_left):
+        return Classification.COMPENSATED_TRENDELENBURG_LEFT
+    if np.isfinite(excess_right) and excess_right > 0:
+        return Classification.COMPENSATED_TRENDELENBURG_RIGHT
+    # 4.
+    return Classification.NORMAL

@@ -1,0 +1,93 @@
+"""``gaitstream analyze``: the offline analyzer command (GAIT_SPEC.md "Analyzer output").
+
+JSON goes to stdout only; progress and ``key=value`` logs go to stderr. A file
+that cannot be analysed gets one message naming the file and the problem, and
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gaitstream.gait.config import DEFAULT_AXES, AccUnit, GaitConfig, GyrUnit
+from gaitstream.gait.exceptions import GaitError
+from gaitstream.gait.offline import analyze_recording
+from gaitstream.gait.recording import load_recording_csv
+from gaitstream.logging import kv
+
+EXIT_BAD_INPUT = 2
+
+
+def _print_table(result: dict, console: Console) -> None:
+    rec, cal, summary = result["recording"], result["calibration"], result["summary"]
+    console.print(f"recording: {rec['duration_s']} s at {rec['sampling_rate_hz']} Hz, trunk sensor: {rec['trunk']}")
+    console.print(f"calibration: {cal['method']}, mounting (deg) {cal['mounting_deg']}")
+    table = Table(title="per side (steady steps)")
+    for column in ("side", "steps", "pelvic drop median (deg)", "pelvic drop p90 (deg)", "trunk lean median (deg)"):
+        table.add_column(column)
+    for side in ("left", "right"):
+        s = summary[side]
+        table.add_row(side, str(s["steps"]), str(s["pelvic_drop_deg_median"]), str(s["pelvic_drop_deg_p90"]),
+                      str(s["trunk_lean_deg_median"]))
+    console.print(table)
+    for key in ("pelvic_drop_asymmetry_deg", "cadence_spm", "stride_time_s", "step_time_asymmetry_pct"):
+        console.print(f"{key}: {summary[key]}")
+    console.print(f"classification: [bold]{summary['classification']}[/bold]")
+    steps = Table(title="steps")
+    for column in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg", "trunk_lean_deg"):
+        steps.add_column(column)
+    for step in result["steps"]:
+        steps.add_row(*(str(step[c]) for c in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg",
+                                               "trunk_lean_deg")))
+    console.print(steps)
+
+
+def analyze(
+    recording: Annotated[Path, typer.Argument(help="recording CSV (GAIT_SPEC.md 'Recording CSV')")],
+    format: Annotated[str, typer.Option("--format", help="json (stdout) or table")] = "json",
+    trace: Annotated[bool, typer.Option("--trace", help="include the obliquity/lean trace")] = False,
+    axes: Annotated[str, typer.Option("--axes", help="sensor axes, e.g. x=up,y=right,z=forward")] = DEFAULT_AXES,
+    acc_unit: Annotated[str, typer.Option("--acc-unit", help="mps2 or g")] = "mps2",
+    gyr_unit: Annotated[str, typer.Option("--gyr-unit", help="dps or rads")] = "dps",
+) -> None:
+    """Analyse a recording: gait events, per-step pelvic drop and trunk lean, classification."""
+    err = Console(stderr=True, soft_wrap=True, highlight=False)
+    if format not in ("json", "table"):
+        err.print(f"--format must be one of json, table; got {format!r}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if acc_unit not in AccUnit.__args__ or gyr_unit not in GyrUnit.__args__:
+        err.print(f"--acc-unit must be one of {AccUnit.__args__}, --gyr-unit one of {GyrUnit.__args__}")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    try:
+        config = GaitConfig(axes=axes)
+    except ValueError as exc:
+        err.print(f"--axes {axes!r}: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}")
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    started = time.perf_counter()
+    try:
+        rec = load_recording_csv(recording, axes=axes, acc_unit=acc_unit, gyr_unit=gyr_unit)
+        err.print(kv("loaded", file=recording, samples=len(rec.time_s), sampling_rate_hz=round(rec.sampling_rate_hz, 2),
+                     trunk=rec.has_trunk))
+        result = analyze_recording(rec, config, trace=trace)
+    except GaitError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_BAD_INPUT) from exc
+    err.print(kv("analyzed", file=recording, steps=len(result["steps"]),
+                 classification=result["summary"]["classification"],
+                 elapsed_s=round(time.perf_counter() - started, 3)))
+    if format == "json":
+        typer.echo(json.dumps(result))
+    else:
+        _print_table(result, Console())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``analyze`` command to the gaitstream CLI."""
+    app.command("analyze")(analyze)

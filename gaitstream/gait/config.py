@@ -1,0 +1,68 @@
+"""Settings of the gait engine: clinic thresholds and signal-processing constants.
+
+The thresholds default to the values of ``GAIT_SPEC.md`` (pelvic drop 5.0°, the
+source article's limit of normal frontal-plane motion; trunk lean 5.0°; at least
+10 steady steps per side) and are clinic settings a caller may override per
+patient. The processing constants are documented where they are defined.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+AccUnit = Literal["mps2", "g"]
+GyrUnit = Literal["dps", "rads"]
+
+DEFAULT_AXES = "x=forward,y=left,z=up"
+
+
+class GaitConfig(BaseModel):
+    """All tunable settings of the gait engine (immutable; JSON-serialisable)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Clinic thresholds (GAIT_SPEC.md "Classification").
+    pelvic_drop_threshold_deg: float = Field(5.0, gt=0)
+    trunk_lean_threshold_deg: float = Field(5.0, gt=0)
+    min_steps_per_side: int = Field(10, ge=1)
+
+    # Sensor description of raw input (recording files state theirs with --axes).
+    axes: str = DEFAULT_AXES
+    acc_unit: AccUnit = "mps2"
+    gyr_unit: GyrUnit = "dps"
+
+    # Orientation: x-io Fusion settings named in GAIT_SPEC.md.
+    fusion_gain: float = Field(0.5, gt=0)
+    acc_rejection_deg: float = Field(10.0, ge=0)
+
+    # Calibration: quiet standing must last this long at the start to be used;
+    # walking needed before the yaw of the mounting (and, without standing, the
+    # tilt) is estimated; raw data held at most this long while calibrating.
+    min_standing_s: float = Field(1.0, gt=0)
+    calibration_walking_s: float = Field(5.0, gt=0)
+    max_calibration_buffer_s: float = Field(30.0, gt=0)
+
+    # Event detection (see events.py for why these values).
+    ic_smoothing_s: float = Field(0.03, gt=0)
+    ic_min_interval_s: float = Field(0.2, gt=0)
+    ic_min_jerk_mps3: float = Field(8.0, ge=0)
+    min_step_s: float = Field(0.25, gt=0)
+    max_step_s: float = Field(1.5, gt=0)
+
+    # Gaps in time_s up to this long are filled by linear interpolation; longer
+    # gaps end the current walking bout.
+    max_fill_gap_s: float = Field(0.5, ge=0)
+
+    # Steps whose duration is within this fraction of the median step time are
+    # "steady" and enter the per-side summary.
+    steady_step_tolerance: float = Field(0.3, gt=0)
+
+    @field_validator("axes")
+    @classmethod
+    def _valid_axes(cls, value: str) -> str:
+        from gaitstream.gait.recording import parse_axes
+
+        parse_axes(value)
+        return value

@@ -1,0 +1,333 @@
+"""Streaming gait engine: frames of a sacral (and trunk) IMU in, stance steps out.
+
+One engine per station. ``push`` accepts any number of samples; the result does
+not depend on how the stream is cut into frames. Stages, per sample:
+
+1. Body axes and units (``axes``, ``acc_unit``, ``gyr_unit``); rows with NaN
+   dropped; uniform grid (short gaps interpolated, long gaps end the bout).
+2. Calibration (calibration.py) on the session start: until then raw samples
+   are held (at most ``max_calibration_buffer_s``).
+3. Orientation (orientation.py, x-io Fusion) -> earth-vertical acceleration,
+   yaw rate, obliquity φ; trunk lean λ with a trunk sensor (signals.py).
+4. ICs (events.py) and their side (laterality.py); each new IC closes the
+   step that began at the previous IC: pelvic drop and trunk lean (metrics.py).
+
+Latency: an IC is known ``3σ + ic_min_interval_s`` (0.29 s at defaults) after
+it happens, its side 0.15 s after it, so a step is out < 0.5 s of data after
+the IC that ends it, once calibration is done (steps during the first seconds
+of calibration come out when it completes).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from gaitstream.gait.calibration import GRAVITY_MPS2, MountingCalibration, active_mask
+from gaitstream.gait.config import GaitConfig
+from gaitstream.gait.events import StreamingIcDetector
+from gaitstream.gait.laterality import StreamingSideDetector
+from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
+from gaitstream.gait.orientation import FusionOrientation, up_in_sensor
+from gaitstream.gait.recording import to_body_frame
+from gaitstream.gait.signals import TrunkLean, obliquity_deg, regrid
+
+__all__ = ["StreamingGaitEngine", "StepMetrics"]
+
+# Default cap of the undrained trace (samples beyond it are dropped oldest first).
+TRACE_CAPACITY_S = 600.0
+# History of φ/λ kept for steps still open: the longest step plus look-ahead.
+HISTORY_MARGIN_S = 1.5
+
+
+class StreamingGaitEngine:
+    """Live pelvic drop / trunk lean per stance step; see the module docstring."""
+
+    def __init__(self, *, sampling_rate_hz: float = 100.0, trunk: bool = False,
+                 config: GaitConfig | None = None, axes: str | None = None,
+                 trace_capacity_s: float = TRACE_CAPACITY_S) -> None:
+        if not 20.0 <= sampling_rate_hz <= 1000.0:
+            raise ValueError(f"sampling_rate_hz must be within 20..1000, got {sampling_rate_hz}")
+        self.config = config or GaitConfig()
+        self.sampling_rate_hz = float(sampling_rate_hz)
+        self.trunk = bool(trunk)
+        self.axes = axes or self.config.axes
+        to_body_frame(np.zeros((1, 3)), np.zeros((1, 3)), axes=self.axes)  # validates axes
+        self.trace_capacity_s = trace_capacity_s
+        fs = self.sampling_rate_hz
+        self._width = 12 if self.trunk else 6
+        self._max_fill = max(1, int(round(self.config.max_fill_gap_s * fs)))
+        self._last_time: float | None = None
+        self._last_values: np.ndarray | None = None
+        self._n = 0                      # grid samples seen (global index of the next one)
+        # calibration phase
+        self._cal_rows: list[np.ndarray] = []
+        self._cal_times: list[np.ndarray] = []
+        self._cal_breaks: list[np.ndarray] = []
+        self._first_active: int | None = None
+        self.calibration: dict | None = None
+        # processing phase
+        self._fusion: FusionOrientation | None = None
+        self._trunk_fusion: FusionOrientation | None = None
+        self._lean: TrunkLean | None = None
+        self._rotation = np.eye(3)
+        self._ic = StreamingIcDetector(sampling_rate_hz=fs, smoothing_s=self.config.ic_smoothing_s,
+                                       min_interval_s=self.config.ic_min_interval_s,
+                                       min_jerk_mps3=self.config.ic_min_jerk_mps3)
+        self._side = StreamingSideDetector(sampling_rate_hz=fs, max_step_s=self.config.max_step_s)
+        self._hist_start = 0
+        self._hist_t = np.zeros(0)
+        self._hist_phi = np.zeros(0)
+        self._hist_lean = np.zeros(0)
+        self._pending_ics: list[int] = []
+        self._last_ic: tuple[int, str] | None = None
+        self._segment_start = 0          # global index where the current bout segment began
+        self._step_index = 0
+        self._trace: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._trace_len = 0
+
+    # ----------------------------------------------------------------- input
+    def push(self, time_s, acc_mps2, gyr_dps, trunk_acc_mps2=None, trunk_gyr_dps=None) -> list[StepMetrics]:
+        """Add samples ((n,) times, (n, 3) arrays in the engine's axes/units); return completed steps."""
+        time_s = np.atleast_1d(np.asarray(time_s, dtype=float))
+        acc, gyr = to_body_frame(np.reshape(acc_mps2, (-1, 3)), np.reshape(gyr_dps, (-1, 3)), axes=self.axes,
+                                 acc_unit=self.config.acc_unit, gyr_unit=self.config.gyr_unit)
+        if len(acc) != len(time_s) or len(gyr) != len(time_s):
+            raise ValueError("time_s, acc_mps2 and gyr_dps must have the same number of samples")
+        columns = [acc, gyr]
+        if self.trunk:
+            if trunk_acc_mps2 is None or trunk_gyr_dps is None:
+                raise ValueError("engine built with trunk=True needs trunk_acc_mps2 and trunk_gyr_dps")
+            tacc, tgyr = to_body_frame(np.reshape(trunk_acc_mps2, (-1, 3)), np.reshape(trunk_gyr_dps, (-1, 3)),
+                                       axes=self.axes, acc_unit=self.config.acc_unit,
+                                       gyr_unit=self.config.gyr_unit)
+            columns += [tacc, tgyr]
+        values = np.hstack(columns)
+        # 1. drop rows with NaN, then grid
+        keep = np.isfinite(time_s) & np.isfinite(values).all(axis=1)
+        if not keep.all():
+            time_s, values = time_s[keep], values[keep]
+        if len(time_s) == 0:
+            return []
+        if self._last_time is not None and time_s[0] <= self._last_time or (np.diff(time_s) <= 0).any():
+            raise ValueError("time_s must increase strictly across pushes")
+        grid_t, grid_v, grid_b = regrid(time_s, values, self._last_time, self._last_values,
+                                        self.sampling_rate_hz, self._max_fill)
+        self._last_time, self._last_values = float(time_s[-1]), values[-1].copy()
+        if self.calibration is None:
+            return self._calibrating(grid_t, grid_v, grid_b)
+        return self._process(grid_t, grid_v, grid_b)
+
+    def finish(self) -> list[StepMetrics]:
+        """End of data: calibrate with what was held if calibration is still pending."""
+        if self.calibration is None and self._cal_rows:
+            return self._calibrate(sum(len(r) for r in self._cal_rows))
+        return []
+
+    # ----------------------------------------------------------- calibration
+    def _calibrating(self, t, v, b) -> list[StepMetrics]:
+        fs = self.sampling_rate_hz
+        start = self._n
+        self._cal_times.append(t)
+        self._cal_rows.append(v)
+        self._cal_breaks.append(b)
+        self._n += len(t)
+        if self._first_active is None:
+            active = active_mask(v[:, 0:3], v[:, 3:6])
+            if active.any():
+                self._first_active = start + int(np.argmax(active))
+        needed = int(round(self.config.max_calibration_buffer_s * fs))
+        if self._first_active is not None:
+            needed = min(needed, self._first_active + int(round(self.config.calibration_walking_s * fs)))
+        if self._n >= needed:
+            return self._calibrate(needed)
+        return []
+
+    def _calibrate(self, n_cal: int) -> list[StepMetrics]:
+        fs = self.sampling_rate_hz
+        times = np.concatenate(self._cal_times)
+        rows = np.concatenate(self._cal_rows)
+        breaks = np.concatenate(self._cal_breaks)
+        self._cal_times, self._cal_rows, self._cal_breaks = [], [], []
+        pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
+            rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs)
+        self._rotation = pelvis.rotation_
+        self._fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
+                                         acc_rejection_deg=self.config.acc_rejection_deg,
+                                         gyr_bias_dps=pelvis.gyr_bias_dps_)
+        self.calibration = {"method": pelvis.method_,
+                            "mounting_deg": {k: float(v) for k, v in pelvis.mounting_deg_.items()},
+                            "rotation": pelvis.rotation_.tolist()}
+        if self.trunk:
+            trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
+                rows[:n_cal, 6:9], rows[:n_cal, 9:12], fs)
+            self._trunk_fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
+                                                   acc_rejection_deg=self.config.acc_rejection_deg,
+                                                   gyr_bias_dps=trunk.gyr_bias_dps_)
+            self._lean = TrunkLean(rotation=trunk.rotation_, sampling_rate_hz=fs)
+            self.calibration["trunk_mounting_deg"] = {k: float(v) for k, v in trunk.mounting_deg_.items()}
+            self.calibration["trunk_rotation"] = trunk.rotation_.tolist()
+        self._n -= len(times)
+        return self._process(times, rows, breaks)
+
+    # ------------------------------------------------------------ processing
+    def _process(self, t, v, b) -> list[StepMetrics]:
+        steps: list[StepMetrics] = []
+        cuts = [0, *np.flatnonzero(b[1:]) + 1, len(t)] if b.any() else [0, len(t)]
+        for lo, hi in zip(cuts, cuts[1:]):
+            if lo == hi:
+                continue
+            if b[lo]:
+                self._start_segment()
+            steps += self._process_segment(t[lo:hi], v[lo:hi])
+        return steps
+
+    def _start_segment(self) -> None:
+        self._ic.reset(self._n)
+        self._pending_ics = []
+        self._last_ic = None
+        self._segment_start = self._n
+
+    def _process_segment(self, t, v) -> list[StepMetrics]:
+        # 3. orientation and sample-wise signals
+        acc, gyr = v[:, 0:3], v[:, 3:6]
+        up = up_in_sensor(self._fusion.update(acc, gyr))
+        acc_is = np.einsum("ij,ij->i", acc, up) - GRAVITY_MPS2
+        yaw_rate = np.einsum("ij,ij->i", gyr - self._fusion.gyr_bias_dps, up)
+        phi = obliquity_deg(up, self._rotation)
+        lean = self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12])) if self.trunk else None
+        self._append_history(t, phi, lean)
+        self._n += len(t)
+        # 4. events and steps
+        self._pending_ics += self._ic.process(acc_is)
+        self._side.append(yaw_rate)
+        steps = []
+        while self._pending_ics and self._pending_ics[0] + self._side.look_ahead_samples <= self._n:
+            ic = self._pending_ics.pop(0)
+            side = self._side.classify(ic)
+            step = self._close_step(ic, side)
+            if step is not None:
+                steps.append(step)
+        self._trim_history()
+        return steps
+
+    def _trim_history(self) -> None:
+        """Bounded state: keep what the open step and the pending ICs can still need."""
+        self._side.trim(self._pending_ics[0] if self._pending_ics else self._n)
+        keep = int((self.config.max_step_s + HISTORY_MARGIN_S) * self.sampling_rate_hz)
+        if len(self._hist_t) > 2 * keep:
+            cut = len(self._hist_t) - keep
+            self._hist_start += cut
+            self._hist_t, self._hist_phi, self._hist_lean = (
+                self._hist_t[cut:], self._hist_phi[cut:], self._hist_lean[cut:])
+
+    def _close_step(self, ic: int, side: str) -> StepMetrics | None:
+        previous, self._last_ic = self._last_ic, (ic, side)
+        if previous is None or previous[0] < self._segment_start:
+            return None
+        start, start_side = previous
+        duration = (ic - start) / self.sampling_rate_hz
+        if start_side == side or not self.config.min_step_s <= duration <= self.config.max_step_s:
+            return None
+        lo, hi = start - self._hist_start, ic - self._hist_start + 1
+        if lo < 0:
+            return None
+        drop = stance_extreme_deg(start_side, self._hist_phi[lo:hi])
+        lean = stance_extreme_deg(start_side, self._hist_lean[lo:hi]) if self.trunk else None
+        start_s, end_s = float(self._hist_t[lo]), float(self._hist_t[hi - 1])
+        step = StepMetrics(index=self._step_index, side=start_side, start_s=start_s, end_s=end_s,
+                           duration_s=end_s - start_s, pelvic_drop_deg=drop, trunk_lean_deg=lean)
+        self._step_index += 1
+        return step
+
+    def _append_history(self, t, phi, lean) -> None:
+        lean = np.full(len(t), math.nan) if lean is None else lean
+        self._hist_t = np.concatenate([self._hist_t, t])
+        self._hist_phi = np.concatenate([self._hist_phi, phi])
+        self._hist_lean = np.concatenate([self._hist_lean, lean])
+        self._trace.append((t, phi, lean))
+        self._trace_len += len(t)
+        cap = int(self.trace_capacity_s * self.sampling_rate_hz)
+        while self._trace_len > cap and len(self._trace) > 1:
+            self._trace_len -= len(self._trace.pop(0)[0])
+
+    # ---------------------------------------------------------------- output
+    def drain_trace(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(time_s, pelvic_obliquity_deg, trunk_lateral_lean_deg or None) since the last call."""
+        if self._trace:
+            t, phi, lean = (np.concatenate(part) for part in zip(*self._trace))
+        else:
+            t = phi = lean = np.zeros(0)
+        self._trace, self._trace_len = [], 0
+        return t, phi, (lean if self.trunk else None)
+
+    # ------------------------------------------------------- snapshot/restore
+    def snapshot(self) -> dict:
+        """JSON-serialisable state (bounded: held calibration data, ~3 s of history, undrained trace)."""
+        def arr(x):
+            return np.asarray(x).tolist()
+        trace = self.drain_trace()
+        self._trace = [(trace[0], trace[1], np.full(len(trace[0]), math.nan) if trace[2] is None else trace[2])] \
+            if len(trace[0]) else []
+        self._trace_len = len(trace[0])
+        return {
+            "version": 1, "sampling_rate_hz": self.sampling_rate_hz, "trunk": self.trunk, "axes": self.axes,
+            "config": self.config.model_dump(), "trace_capacity_s": self.trace_capacity_s,
+            "last_time": self._last_time, "last_values": None if self._last_values is None else arr(self._last_values),
+            "n": self._n, "first_active": self._first_active,
+            "cal_times": arr(np.concatenate(self._cal_times)) if self._cal_times else [],
+            "cal_rows": arr(np.concatenate(self._cal_rows)) if self._cal_rows else [],
+            "cal_breaks": arr(np.concatenate(self._cal_breaks)) if self._cal_breaks else [],
+            "calibration": self.calibration,
+            "fusion": self._fusion.state() if self._fusion else None,
+            "trunk_fusion": self._trunk_fusion.state() if self._trunk_fusion else None,
+            "lean": self._lean.state() if self._lean else None,
+            "ic": self._ic.state(), "side": self._side.state(),
+            "hist_start": self._hist_start, "hist_t": arr(self._hist_t), "hist_phi": arr(self._hist_phi),
+            "hist_lean": [None if math.isnan(x) else x for x in self._hist_lean.tolist()],
+            "pending_ics": list(self._pending_ics), "last_ic": list(self._last_ic) if self._last_ic else None,
+            "segment_start": self._segment_start, "step_index": self._step_index,
+            "trace": [arr(trace[0]), arr(trace[1]), None if trace[2] is None else arr(trace[2])],
+        }
+
+    @classmethod
+    def restore(cls, snap: dict) -> "StreamingGaitEngine":
+        """Rebuild an engine from :meth:`snapshot`; it continues as the original would."""
+        if snap.get("version") != 1:
+            raise ValueError(f"unknown snapshot version {snap.get('version')!r}")
+        eng = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"],
+                  config=GaitConfig(**snap["config"]), axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"])
+        eng._last_time = snap["last_time"]
+        eng._last_values = None if snap["last_values"] is None else np.array(snap["last_values"], dtype=float)
+        eng._n, eng._first_active = snap["n"], snap["first_active"]
+        if snap["cal_times"]:
+            eng._cal_times = [np.array(snap["cal_times"], dtype=float)]
+            eng._cal_rows = [np.array(snap["cal_rows"], dtype=float).reshape(-1, eng._width)]
+            eng._cal_breaks = [np.array(snap["cal_breaks"], dtype=bool)]
+        eng.calibration = snap["calibration"]
+        fs, cfg = eng.sampling_rate_hz, eng.config
+        if eng.calibration is not None:
+            eng._rotation = np.array(eng.calibration["rotation"], dtype=float)
+            eng._fusion = FusionOrientation.from_state(snap["fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain,
+                                                       acc_rejection_deg=cfg.acc_rejection_deg)
+            if eng.trunk:
+                eng._trunk_fusion = FusionOrientation.from_state(
+                    snap["trunk_fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain,
+                    acc_rejection_deg=cfg.acc_rejection_deg)
+                eng._lean = TrunkLean(rotation=np.array(eng.calibration["trunk_rotation"]), sampling_rate_hz=fs)
+                eng._lean.load_state(snap["lean"])
+        eng._ic.load_state(snap["ic"])
+        eng._side.load_state(snap["side"])
+        eng._hist_start = snap["hist_start"]
+        eng._hist_t = np.array(snap["hist_t"], dtype=float)
+        eng._hist_phi = np.array(snap["hist_phi"], dtype=float)
+        eng._hist_lean = np.array([math.nan if x is None else x for x in snap["hist_lean"]], dtype=float)
+        eng._pending_ics = list(snap["pending_ics"])
+        eng._last_ic = (snap["last_ic"][0], snap["last_ic"][1]) if snap["last_ic"] else None
+        eng._segment_start, eng._step_index = snap["segment_start"], snap["step_index"]
+        t, phi, lean = snap["trace"]
+        if t:
+            eng._trace = [(np.array(t), np.array(phi), np.array(lean) if lean is not None else np.full(len(t), math.nan))]
+            eng._trace_len = len(t)
+        return eng

@@ -1,0 +1,149 @@
+"""Recording CSV (GAIT_SPEC.md "Recording CSV") -> body-frame arrays.
+
+Loading validates the file and names file, row and column of any problem; the
+``--axes`` description and the units are applied here, so every later stage
+sees the body frame (x forward, y left, z up), m/s² and deg/s.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gaitstream.gait.config import DEFAULT_AXES, AccUnit, GyrUnit
+from gaitstream.gait.exceptions import RecordingError, TooShortError
+
+STANDARD_GRAVITY_MPS2 = 9.80665
+PELVIS_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
+TRUNK_COLUMNS = tuple(f"trunk_{name}" for name in PELVIS_COLUMNS)
+# Shortest recording worth analysing: a few strides.
+MIN_DURATION_S = 2.0
+
+_DIRECTIONS = {
+    "forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0),
+    "left": (0.0, 1.0, 0.0), "right": (0.0, -1.0, 0.0),
+    "up": (0.0, 0.0, 1.0), "down": (0.0, 0.0, -1.0),
+}
+
+
+def parse_axes(spec: str) -> np.ndarray:
+    """Matrix ``M`` with ``v_body = M @ v_sensor`` from ``"x=forward,y=left,z=up"``.
+
+    Each sensor axis names one of forward/backward/left/right/up/down; the three
+    must be distinct body axes forming a right-handed frame.
+    """
+    parts = dict(part.strip().split("=", 1) for part in spec.split(",") if "=" in part)
+    if sorted(parts) != ["x", "y", "z"] or len(spec.split(",")) != 3:
+        raise ValueError(f"axes must be 'x=<dir>,y=<dir>,z=<dir>', got {spec!r}")
+    columns = []
+    for axis in ("x", "y", "z"):
+        direction = parts[axis].strip().lower()
+        if direction not in _DIRECTIONS:
+            raise ValueError(f"axes: {axis}={direction!r} is not one of {sorted(_DIRECTIONS)}")
+        columns.append(_DIRECTIONS[direction])
+    matrix = np.array(columns, dtype=float).T
+    if not math.isclose(float(np.linalg.det(matrix)), 1.0):
+        raise ValueError(f"axes {spec!r} do not form a right-handed frame of distinct axes")
+    return matrix
+
+
+def to_body_frame(acc: np.ndarray, gyr: np.ndarray, *, axes: str = DEFAULT_AXES,
+                  acc_unit: AccUnit = "mps2", gyr_unit: GyrUnit = "dps") -> tuple[np.ndarray, np.ndarray]:
+    """Rotate sensor axes into the body frame and convert to m/s² and deg/s."""
+    matrix = parse_axes(axes)
+    acc_mps2 = np.asarray(acc, dtype=float) @ matrix.T
+    gyr_dps = np.asarray(gyr, dtype=float) @ matrix.T
+    if acc_unit == "g":
+        acc_mps2 = acc_mps2 * STANDARD_GRAVITY_MPS2
+    if gyr_unit == "rads":
+        gyr_dps = np.degrees(gyr_dps)
+    return acc_mps2, gyr_dps
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One recording in the body frame: ``time_s`` (n,), ``acc_mps2``/``gyr_dps`` (n, 3)."""
+
+    time_s: np.ndarray
+    acc_mps2: np.ndarray
+    gyr_dps: np.ndarray
+    trunk_acc_mps2: np.ndarray | None
+    trunk_gyr_dps: np.ndarray | None
+    sampling_rate_hz: float
+    source: str | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.time_s[-1] - self.time_s[0]) if len(self.time_s) else 0.0
+
+    @property
+    def has_trunk(self) -> bool:
+        return self.trunk_acc_mps2 is not None
+
+
+def infer_sampling_rate_hz(time_s: np.ndarray) -> float:
+    """Sampling rate from the median sample interval (robust to gaps)."""
+    dt_s = np.diff(time_s)
+    return float(1.0 / np.median(dt_s))
+
+
+def load_recording_csv(path: str | Path, *, axes: str = DEFAULT_AXES, acc_unit: AccUnit = "mps2",
+                       gyr_unit: GyrUnit = "dps") -> Recording:
+    """Load and validate a recording CSV; raise :class:`RecordingError` naming the problem.
+
+    Empty cells and ``nan`` are kept as NaN (missing samples, handled by the
+    engine); any other non-numeric value, a missing required column and a
+    ``time_s`` that does not increase are errors.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError as exc:
+        raise RecordingError(f"cannot open: {exc.strerror}", path=source) from exc
+    with handle:
+        reader = csv.reader(handle)
+        header = [name.strip() for name in next(reader, [])]
+        for name in ("time_s", *PELVIS_COLUMNS):
+            if name not in header:
+                raise RecordingError(f"missing required column {name!r}", path=source, column=name)
+        has_trunk = all(name in header for name in TRUNK_COLUMNS)
+        wanted = ["time_s", *PELVIS_COLUMNS, *(TRUNK_COLUMNS if has_trunk else ())]
+        index = [header.index(name) for name in wanted]
+        rows = []
+        for line_no, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            values = []
+            for name, col in zip(wanted, index):
+                cell = row[col].strip() if col < len(row) else ""
+                try:
+                    values.append(float(cell) if cell else math.nan)
+                except ValueError as exc:
+                    raise RecordingError(f"non-numeric value {cell!r}", path=source, row=line_no,
+                                         column=name) from exc
+            rows.append(values)
+    data = np.array(rows, dtype=float).reshape(-1, len(wanted))
+    time_s = data[:, 0]
+    if np.isnan(time_s).any():
+        bad = int(np.flatnonzero(np.isnan(time_s))[0]) + 2
+        raise RecordingError("time_s is empty or NaN", path=source, row=bad, column="time_s")
+    if len(time_s) > 1 and (np.diff(time_s) <= 0).any():
+        bad = int(np.flatnonzero(np.diff(time_s) <= 0)[0]) + 3
+        raise RecordingError("time_s is not increasing (non-monotonic time)", path=source, row=bad,
+                             column="time_s")
+    if len(time_s) < 3 or time_s[-1] - time_s[0] < MIN_DURATION_S:
+        raise TooShortError(f"recording too short: {len(time_s)} samples, need at least "
+                            f"{MIN_DURATION_S} s", path=source)
+    acc, gyr = to_body_frame(data[:, 1:4], data[:, 4:7], axes=axes, acc_unit=acc_unit, gyr_unit=gyr_unit)
+    trunk_acc = trunk_gyr = None
+    if has_trunk:
+        trunk_acc, trunk_gyr = to_body_frame(data[:, 7:10], data[:, 10:13], axes=axes,
+                                             acc_unit=acc_unit, gyr_unit=gyr_unit)
+    return Recording(time_s=time_s, acc_mps2=acc, gyr_dps=gyr, trunk_acc_mps2=trunk_acc,
+                     trunk_gyr_dps=trunk_gyr, sampling_rate_hz=infer_sampling_rate_hz(time_s),
+                     source=source)

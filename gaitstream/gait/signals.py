@@ -1,0 +1,98 @@
+"""Sample-wise signals of the engine: grid conditioning, obliquity and trunk lean.
+
+Kept apart from the engine so each formula is in one short place:
+- :func:`regrid` puts samples on a uniform grid (linear interpolation over short
+  gaps, a "break" over long ones);
+- :func:`obliquity_deg` is GAIT_SPEC's φ = asin(y_pelvis · z_world);
+- :class:`TrunkLean` is λ = asin(z_trunk · y_world), y_world the horizontal left
+  of the walking direction (smoothed heading of the trunk's forward axis).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+from gaitstream.gait.orientation import quaternions_to_matrices
+
+# Time constant of the walking-direction estimate: several strides, so the
+# pelvis/trunk rotation within a stride does not tilt the reference.
+HEADING_TIME_CONSTANT_S = 3.0
+
+
+def regrid(time_s: np.ndarray, values: np.ndarray, last_time_s: float | None, last_values: np.ndarray | None,
+           sampling_rate_hz: float, max_fill_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Uniform-grid samples from (time, values) continuing after (last_time, last_values).
+
+    Returns grid times, grid values and a boolean "break before this sample"
+    flag. A gap of m sample periods (m ≤ ``max_fill_samples``) is filled with
+    m − 1 linearly interpolated samples; a longer gap is a break.
+    """
+    if last_time_s is None:
+        brk = np.zeros(len(time_s), dtype=bool)
+        if len(time_s):
+            brk[0] = True
+        rest_t, rest_v, rest_b = regrid(time_s[1:], values[1:], time_s[0], values[0], sampling_rate_hz,
+                                        max_fill_samples) if len(time_s) else (time_s, values, brk)
+        return (np.concatenate([time_s[:1], rest_t]), np.concatenate([values[:1], rest_v]),
+                np.concatenate([brk[:1], rest_b]))
+    all_t = np.concatenate([[last_time_s], time_s])
+    dt_s = np.diff(all_t)
+    periods = np.maximum(np.rint(dt_s * sampling_rate_hz).astype(int), 1)
+    breaks = periods > max_fill_samples
+    if not (periods > 1).any():
+        return time_s, values, breaks
+    periods[breaks] = 1
+    all_v = np.concatenate([last_values[None, :], values])
+    total = int(periods.sum())
+    interval = np.repeat(np.arange(len(periods)), periods)
+    step = np.arange(total) - np.repeat(np.cumsum(periods) - periods, periods) + 1
+    frac = step / periods[interval]
+    grid_t = all_t[interval] + frac * dt_s[interval]
+    grid_v = all_v[interval] + frac[:, None] * (all_v[interval + 1] - all_v[interval])
+    grid_b = np.zeros(total, dtype=bool)
+    grid_b[np.cumsum(periods)[breaks] - 1] = True
+    return grid_t, grid_v, grid_b
+
+
+def obliquity_deg(up_sensor: np.ndarray, rotation: np.ndarray) -> np.ndarray:
+    """φ = asin(y_pelvis · z_world): the body's y axis in sensor coordinates is row 1 of R."""
+    return np.degrees(np.arcsin(np.clip(up_sensor @ rotation[1], -1.0, 1.0)))
+
+
+class TrunkLean:
+    """λ(t) from trunk quaternions (sensor -> earth) and the trunk mounting.
+
+    1. Body axes in the earth frame: z_e = Q · (R_m row 2), x_e = Q · (R_m row 0).
+    2. Walking direction: the horizontal part of x_e, exponentially averaged
+       (``HEADING_TIME_CONSTANT_S``), normalised; y_world is its left normal.
+    3. λ = asin(z_e · y_world).
+    """
+
+    def __init__(self, *, rotation: np.ndarray, sampling_rate_hz: float) -> None:
+        self.rotation = np.asarray(rotation, dtype=float)
+        alpha = 1.0 / (HEADING_TIME_CONSTANT_S * sampling_rate_hz)
+        self._b = np.array([alpha])
+        self._a = np.array([1.0, alpha - 1.0])
+        self._zi: np.ndarray | None = None
+
+    def update(self, quaternions: np.ndarray) -> np.ndarray:
+        matrices = quaternions_to_matrices(quaternions)
+        # 1.
+        z_e = matrices @ self.rotation[2]
+        x_e = matrices @ self.rotation[0]
+        # 2.
+        horizontal = x_e[:, :2]
+        if self._zi is None:
+            self._zi = (1.0 - self._b[0]) * horizontal[0][None, :]
+        heading, self._zi = lfilter(self._b, self._a, horizontal, axis=0, zi=self._zi)
+        heading /= np.linalg.norm(heading, axis=1, keepdims=True)
+        # 3. y_world = (-h_y, h_x, 0)
+        dot = -heading[:, 1] * z_e[:, 0] + heading[:, 0] * z_e[:, 1]
+        return np.degrees(np.arcsin(np.clip(dot, -1.0, 1.0)))
+
+    def state(self) -> dict:
+        return {"zi": None if self._zi is None else self._zi.tolist()}
+
+    def load_state(self, state: dict) -> None:
+        self._zi = None if state["zi"] is None else np.array(state["zi"], dtype=float)
