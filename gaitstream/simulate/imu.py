@@ -4,9 +4,12 @@
    ``g_world = (0, 0, -GRAVITY_MPS2)``, so a sensor at rest reads +9.81 m/s² on
    its up axis.
 2. Angular velocity in the body frame from the rotation sequence itself:
-   ``omega = log(R(t-h)^T R(t+h)) / 2h`` (the rotation vector of the relative
-   rotation over a short symmetric interval ``h = DERIVATIVE_STEP_S``), which is
-   ``R^T dR/dt`` to O(h²), in deg/s.
+   ``omega = log(R(t-T/2)^T R(t+T/2)) / T``, the rotation vector of the exact
+   rotation increment over one output period ``T`` centred on the sample, in
+   deg/s. This is ``R^T dR/dt`` averaged over the period: the gyroscope's
+   decimation filter is modelled as a boxcar (anti-aliasing, zero phase), so the
+   sharp heel-strike jolts do not alias at 60 Hz and chaining the increments
+   reproduces the orientation exactly. ``T -> 0`` gives the instantaneous rate.
 3. Sensor frame: the residual mounting ``R_mount = Rz(yaw) Ry(pitch) Rx(roll)``
    (sensor in body), then the axes mapping, ``v_sensor = M R_mount^T v_body``,
    where row i of ``M`` is the body direction sensor axis i points to.
@@ -22,9 +25,9 @@ from scipy.spatial.transform import Rotation
 
 #: Standard gravity (m/s²), the value accelerometer datasheets use.
 GRAVITY_MPS2 = 9.80665
-#: Half interval of the central rotation difference: 0.1 ms, far above any
-#: simulated motion's frequency (ringing 18 Hz) and far below round-off trouble.
-DERIVATIVE_STEP_S = 1e-4
+#: Period used for an instantaneous rate (``gyro_period_s=None``): 0.2 ms,
+#: far shorter than any simulated motion (ringing 18 Hz), far from round-off.
+INSTANT_PERIOD_S = 2e-4
 
 #: Body-frame unit vector of each direction name accepted in an axes mapping.
 DIRECTIONS: dict[str, tuple[float, float, float]] = {
@@ -71,16 +74,22 @@ def body_signals(
     rotation_at: Callable[[np.ndarray], Rotation],
     acc_world_at: Callable[[np.ndarray], np.ndarray],
     time_s: np.ndarray,
+    *,
+    gyro_period_s: float | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(specific force m/s², angular velocity deg/s), both (n, 3) in the body frame."""
+    """(specific force m/s², angular velocity deg/s), both (n, 3) in the body frame.
+
+    ``gyro_period_s``: the output period the gyroscope averages over (None:
+    instantaneous rate).
+    """
     t = np.asarray(time_s, dtype=float)
     # 1. Specific force.
     gravity_world = np.array([0.0, 0.0, -GRAVITY_MPS2])
     acc_body = rotation_at(t).apply(acc_world_at(t) - gravity_world, inverse=True)
     # 2. Angular velocity from the rotation sequence.
-    h = DERIVATIVE_STEP_S
-    relative = rotation_at(t - h).inv() * rotation_at(t + h)
-    gyr_body = np.degrees(relative.as_rotvec() / (2.0 * h))
+    period_s = INSTANT_PERIOD_S if gyro_period_s is None else gyro_period_s
+    relative = rotation_at(t - period_s / 2.0).inv() * rotation_at(t + period_s / 2.0)
+    gyr_body = np.degrees(relative.as_rotvec() / period_s)
     return acc_body, gyr_body
 
 

@@ -54,6 +54,7 @@ class SessionModel:
         bias_rng = np.random.default_rng([config.seed, STREAM_BIAS])
         self.gyr_bias_dps = bias_rng.uniform(-1.0, 1.0, size=(2, 3)) * config.gyr_bias_dps
         self.columns = PELVIS_COLUMNS + (TRUNK_COLUMNS if config.has_trunk else ())
+        self._noise_cache: tuple[int, np.ndarray] = (-1, np.empty((0, 12)))
         self.last_time_s = (config.n_samples - 1) / config.sampling_rate_hz
         self.obliquity_baseline_deg, self.calibration_method = self._baseline(baseline_window_s)
 
@@ -82,8 +83,10 @@ class SessionModel:
         """(n1 - n0, 12) standard normal draws of samples [n0, n1)."""
         chunks = []
         for c in range(n0 // NOISE_CHUNK_SAMPLES, (n1 - 1) // NOISE_CHUNK_SAMPLES + 1):
-            rng = np.random.default_rng([self.config.seed, STREAM_NOISE, c])
-            chunks.append(rng.standard_normal((NOISE_CHUNK_SAMPLES, 12)))
+            if self._noise_cache[0] != c:  # small blocks reuse their chunk
+                rng = np.random.default_rng([self.config.seed, STREAM_NOISE, c])
+                self._noise_cache = (c, rng.standard_normal((NOISE_CHUNK_SAMPLES, 12)))
+            chunks.append(self._noise_cache[1])
         start = n0 - (n0 // NOISE_CHUNK_SAMPLES) * NOISE_CHUNK_SAMPLES
         return np.concatenate(chunks)[start : start + (n1 - n0)]
 
@@ -106,7 +109,7 @@ class SessionModel:
         if cfg.has_trunk:
             sensors.append(("trunk_", kin.trunk_rotation, kin.trunk_acc_world_mps2, self.trunk_mounting, 1))
         for prefix, rotation_at, acc_at, mounting, i in sensors:
-            acc_body, gyr_body = body_signals(rotation_at, acc_at, time_s)
+            acc_body, gyr_body = body_signals(rotation_at, acc_at, time_s, gyro_period_s=1.0 / cfg.sampling_rate_hz)
             # 2. Sensor frame.
             acc = to_sensor_frame(acc_body, mounting, self.axes_matrix)
             gyr = to_sensor_frame(gyr_body, mounting, self.axes_matrix)
