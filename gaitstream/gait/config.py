@@ -35,7 +35,7 @@ class GaitConfig(BaseModel):
 
     # Orientation: x-io Fusion settings named in GAIT_SPEC.md.
     fusion_gain: float = Field(0.5, gt=0)
-    acc_rejection_deg: float = Field(10.0, ge=0)
+    acc_rejection_deg: float = Field(0.0, ge=0)
 
     # Calibration: quiet standing must last this long at the start to be used;
     # walking needed before the yaw of the mounting (and, without standing, the
