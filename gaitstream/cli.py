@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from gaitstream.logging import configure_logging
+from gaitstream.gait.cli import register as register_gait
+from gaitstream.simulate.cli import register as register_simulate
 from gaitstream.stack.cli import app as stack_app
 
 
@@ -17,6 +19,8 @@ def build_app() -> typer.Typer:
         pretty_exceptions_enable=False,
     )
     app.add_typer(stack_app, name="stack")
+    register_gait(app)
+    register_simulate(app)
     app.command()(demo)
     return app
 
