@@ -1,0 +1,329 @@
+"""Simulated accuracy of the gait engine against the simulator's ground truth.
+
+Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [--json]``
+
+1. Draw ``--sessions`` random sessions cycling over the patterns normal,
+   Trendelenburg left/right/bilateral and compensated left/right, with random
+   per-side values in each pattern's clinical range, sampling rates 60-200 Hz,
+   residual mountings (pitch 0-40 deg, roll and yaw +/-20 deg), sensor axes,
+   noise, gyro bias, cadence, its jitter and step asymmetry; some sessions
+   without quiet standing and some without a trunk sensor.
+2. Simulate each (``gaitstream.simulate``), write its CSV to a temporary
+   directory, load it with ``load_recording_csv`` (stating the axes) and run
+   ``analyze_recording``.
+3. Score against the truth:
+   - ICs: one-to-one greedy matching of detected to true ICs (any side) within
+     ``IC_TOLERANCE_S``; F1 = 2 TP / (2 TP + FP + FN); side correct = matched
+     ICs with the right side.
+   - Steps: each true step is paired with the detected step starting at the
+     same IC (within ``IC_TOLERANCE_S``); pairs with the right side give the
+     per-step pelvic drop and trunk lean errors.
+   - Per-side medians: |detected - true| summary medians.
+   - Classification: equal labels, overall and on "clear" sessions, whose true
+     per-side drop medians (and lean medians with a trunk) are all at least
+     ``CLEAR_MARGIN_DEG`` from the thresholds.
+4. Print a table with the issue's targets (issue 3) or, with ``--json``, the
+   figures as one JSON object on stdout. Progress goes to stderr.
+
+A script that prints figures, not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gaitstream.simulate import SimulationConfig, simulate_session  # noqa: E402
+from gaitstream.simulate.truth import DEFAULT_DROP_THRESHOLD_DEG, DEFAULT_LEAN_THRESHOLD_DEG  # noqa: E402
+
+#: IC matching tolerance of the issue's targets.
+IC_TOLERANCE_S = 0.06
+#: A session is "clear" when every true median is this far from a threshold.
+CLEAR_MARGIN_DEG = 2.0
+#: Session length (s) and the rates, axes and patterns drawn from.
+SESSION_DURATION_S = 60.0
+SAMPLING_RATES_HZ = (60.0, 64.0, 100.0, 120.0, 128.0, 200.0)
+AXES_CHOICES = ("x=forward,y=left,z=up", "x=up,y=right,z=forward", "x=left,y=backward,z=up", "x=down,y=left,z=forward")
+PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "trendelenburg_bilateral", "compensated_left", "compensated_right")
+#: Clinical ranges (deg) of the drawn per-side values.
+NORMAL_DROP_DEG = (1.5, 4.0)
+TRENDELENBURG_DROP_DEG = (6.0, 10.0)
+COMPENSATED_DROP_DEG = (0.5, 3.0)
+NORMAL_LEAN_DEG = (1.0, 4.0)
+COMPENSATED_LEAN_DEG = (6.0, 10.0)
+#: Share of sessions without quiet standing / without a trunk sensor.
+NO_STANDING_SHARE = 0.15
+NO_TRUNK_SHARE = 0.3
+#: Targets of issue 3 (simulated).
+TARGETS = {
+    "pelvic_drop_mae_deg": 0.7,
+    "pelvic_drop_worst_session_mae_deg": 1.0,
+    "side_median_error_deg": 0.5,
+    "trunk_lean_mae_deg": 1.0,
+    "ic_f1": 0.99,
+    "side_correct_pct": 99.0,
+    "classification_clear_pct": 100.0,
+}
+
+
+def draw_config(index: int, rng: np.random.Generator) -> tuple[str, SimulationConfig]:
+    """1. The index-th random session (pattern cycles with the index)."""
+    pattern = PATTERNS[index % len(PATTERNS)]
+    u = lambda bounds: float(rng.uniform(*bounds))  # noqa: E731
+    drop = {"left": u(NORMAL_DROP_DEG), "right": u(NORMAL_DROP_DEG)}
+    lean = {"left": u(NORMAL_LEAN_DEG), "right": u(NORMAL_LEAN_DEG)}
+    for side in ("left", "right"):
+        if pattern in (f"trendelenburg_{side}", "trendelenburg_bilateral"):
+            drop[side] = u(TRENDELENBURG_DROP_DEG)
+        if pattern == f"compensated_{side}":
+            drop[side], lean[side] = u(COMPENSATED_DROP_DEG), u(COMPENSATED_LEAN_DEG)
+    trunk = pattern.startswith("compensated") or rng.uniform() >= NO_TRUNK_SHARE
+    config = SimulationConfig(
+        duration_s=SESSION_DURATION_S,
+        standing_s=0.0 if rng.uniform() < NO_STANDING_SHARE else u((3.0, 8.0)),
+        sampling_rate_hz=float(rng.choice(SAMPLING_RATES_HZ)),
+        cadence_spm=u((85.0, 125.0)),
+        cadence_cv_pct=u((0.5, 3.0)),
+        step_time_asymmetry_pct=u((-8.0, 8.0)),
+        pelvic_drop_left_deg=drop["left"],
+        pelvic_drop_right_deg=drop["right"],
+        pelvic_drop_jitter_deg=u((0.2, 0.6)),
+        trunk_lean_left_deg=lean["left"] if trunk else None,
+        trunk_lean_right_deg=lean["right"] if trunk else None,
+        trunk_lean_jitter_deg=u((0.2, 0.6)),
+        first_side=str(rng.choice(["left", "right"])),
+        mounting_deg=(u((-20.0, 20.0)), u((0.0, 40.0)), u((-20.0, 20.0))),
+        trunk_mounting_deg=(u((-10.0, 10.0)), u((-15.0, 15.0)), u((-10.0, 10.0))),
+        axes=str(rng.choice(AXES_CHOICES)),
+        acc_noise_mps2=u((0.02, 0.15)),
+        gyr_noise_dps=u((0.1, 1.0)),
+        gyr_bias_dps=u((0.0, 2.0)),
+        heel_strike_acc_mps2=u((2.0, 5.0)),
+        seed=int(rng.integers(2**31)),
+    )
+    return pattern, config
+
+
+def match_times(true_s: np.ndarray, found_s: np.ndarray, tolerance_s: float) -> list[tuple[int, int]]:
+    """Greedy one-to-one pairs (true index, found index), closest first, within tolerance."""
+    if true_s.size == 0 or found_s.size == 0:
+        return []
+    dist = np.abs(true_s[:, None] - found_s[None, :])
+    pairs, used_t, used_f = [], set(), set()
+    for flat in np.argsort(dist, axis=None):
+        i, j = divmod(int(flat), found_s.size)
+        if dist[i, j] > tolerance_s:
+            break
+        if i not in used_t and j not in used_f:
+            pairs.append((i, j))
+            used_t.add(i)
+            used_f.add(j)
+    return pairs
+
+
+def _ics(doc: dict) -> tuple[np.ndarray, np.ndarray]:
+    times = doc["initial_contacts"]["left"] + doc["initial_contacts"]["right"]
+    sides = ["left"] * len(doc["initial_contacts"]["left"]) + ["right"] * len(doc["initial_contacts"]["right"])
+    return np.array(times, dtype=float), np.array(sides)
+
+
+def score_session(truth: dict, found: dict) -> dict:
+    """3. Figures of one session (see the module docstring)."""
+    # ICs.
+    t_true, s_true = _ics(truth)
+    t_found, s_found = _ics(found)
+    pairs = match_times(t_true, t_found, IC_TOLERANCE_S)
+    tp = len(pairs)
+    out = {
+        "ic_tp": tp,
+        "ic_fp": len(t_found) - tp,
+        "ic_fn": len(t_true) - tp,
+        "ic_side_correct": sum(s_true[i] == s_found[j] for i, j in pairs),
+        "ic_timing_error_s": [float(t_found[j] - t_true[i]) for i, j in pairs],
+    }
+    # Steps paired by their starting IC.
+    true_steps, found_steps = truth["steps"], found["steps"]
+    step_pairs = match_times(np.array([s["start_s"] for s in true_steps]), np.array([s["start_s"] for s in found_steps]), IC_TOLERANCE_S)
+    drop_err, lean_err, wrong_side = [], [], 0
+    for i, j in step_pairs:
+        a, b = true_steps[i], found_steps[j]
+        if a["side"] != b["side"]:
+            wrong_side += 1
+            continue
+        if b["pelvic_drop_deg"] is not None:
+            drop_err.append(b["pelvic_drop_deg"] - a["pelvic_drop_deg"])
+        if a["trunk_lean_deg"] is not None and b["trunk_lean_deg"] is not None:
+            lean_err.append(b["trunk_lean_deg"] - a["trunk_lean_deg"])
+    out.update(steps_true=len(true_steps), steps_paired=len(step_pairs), steps_wrong_side=wrong_side,
+               drop_error_deg=drop_err, lean_error_deg=lean_err)
+    # Per-side medians.
+    median_err = []
+    for side in ("left", "right"):
+        a, b = truth["summary"][side]["pelvic_drop_deg_median"], found["summary"][side]["pelvic_drop_deg_median"]
+        median_err.append(abs(b - a) if a is not None and b is not None else float("nan"))
+    out["side_median_error_deg"] = median_err
+    out["cadence_error_spm"] = abs((found["summary"]["cadence_spm"] or np.nan) - truth["summary"]["cadence_spm"])
+    # Classification and clearness.
+    values = [truth["summary"][s]["pelvic_drop_deg_median"] - DEFAULT_DROP_THRESHOLD_DEG for s in ("left", "right")]
+    if truth["recording"]["trunk"]:
+        values += [truth["summary"][s]["trunk_lean_deg_median"] - DEFAULT_LEAN_THRESHOLD_DEG for s in ("left", "right")]
+    out["clear"] = bool(min(abs(v) for v in values) >= CLEAR_MARGIN_DEG)
+    out["true_class"] = truth["summary"]["classification"]
+    out["found_class"] = found["summary"]["classification"]
+    return out
+
+
+def run_session(index: int, pattern: str, config: SimulationConfig, workdir: Path) -> dict:
+    """2. Simulate, write, load and analyse one session; score it."""
+    from gaitstream.gait.offline import analyze_recording
+    from gaitstream.gait.recording import load_recording_csv
+
+    session = simulate_session(config)
+    path = session.write_recording_csv(workdir / f"session_{index:03d}.csv")
+    try:
+        found = analyze_recording(load_recording_csv(path, axes=config.axes))
+    except Exception as exc:  # a failed analysis is a benchmark figure, not a crash
+        return {"index": index, "pattern": pattern, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        path.unlink(missing_ok=True)
+    scored = score_session(session.truth, found)
+    scored.update(index=index, pattern=pattern, sampling_rate_hz=config.sampling_rate_hz,
+                  mounting_deg=list(config.mounting_deg), standing_s=config.standing_s, trunk=config.has_trunk)
+    return scored
+
+
+def _mae(errors: list[float]) -> float:
+    return float(np.mean(np.abs(errors))) if errors else float("nan")
+
+
+def aggregate(results: list[dict]) -> dict:
+    """Pool the per-session figures into the benchmark's figures."""
+    ok = [r for r in results if "error" not in r]
+    drop = [e for r in ok for e in r["drop_error_deg"]]
+    lean = [e for r in ok for e in r["lean_error_deg"]]
+    tp, fp, fn = (sum(r[k] for r in ok) for k in ("ic_tp", "ic_fp", "ic_fn"))
+    side_medians = [e for r in ok for e in r["side_median_error_deg"] if np.isfinite(e)]
+    session_mae = [(_mae(r["drop_error_deg"]), r["index"]) for r in ok if r["drop_error_deg"]]
+    clear = [r for r in ok if r["clear"]]
+    timing = [e for r in ok for e in r["ic_timing_error_s"]]
+    figures = {
+        "sessions": len(results),
+        "sessions_failed": len(results) - len(ok),
+        "failures": [{"index": r["index"], "pattern": r["pattern"], "error": r["error"]} for r in results if "error" in r],
+        "pelvic_drop_mae_deg": _mae(drop),
+        "pelvic_drop_bias_deg": float(np.mean(drop)) if drop else float("nan"),
+        "pelvic_drop_worst_session_mae_deg": max(session_mae)[0] if session_mae else float("nan"),
+        "pelvic_drop_worst_session_index": max(session_mae)[1] if session_mae else None,
+        "side_median_error_deg": float(np.mean(side_medians)) if side_medians else float("nan"),
+        "side_median_error_max_deg": float(np.max(side_medians)) if side_medians else float("nan"),
+        "trunk_lean_mae_deg": _mae(lean),
+        "trunk_lean_bias_deg": float(np.mean(lean)) if lean else float("nan"),
+        "ic_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
+        "ic_precision": tp / (tp + fp) if tp + fp else float("nan"),
+        "ic_recall": tp / (tp + fn) if tp + fn else float("nan"),
+        "ic_timing_mean_error_ms": 1000 * float(np.mean(timing)) if timing else float("nan"),
+        "ic_timing_mae_ms": 1000 * _mae(timing),
+        "side_correct_pct": 100.0 * sum(r["ic_side_correct"] for r in ok) / tp if tp else float("nan"),
+        "steps_paired_pct": 100.0 * sum(r["steps_paired"] for r in ok) / max(sum(r["steps_true"] for r in ok), 1),
+        "cadence_mae_spm": float(np.nanmean([r["cadence_error_spm"] for r in ok])) if ok else float("nan"),
+        "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in ok]) if ok else float("nan"),
+        "classification_clear_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in clear]) if clear else float("nan"),
+        "clear_sessions": len(clear),
+        "misclassified": [{"index": r["index"], "true": r["true_class"], "found": r["found_class"], "clear": r["clear"]}
+                          for r in ok if r["true_class"] != r["found_class"]],
+    }
+    figures["per_pattern"] = {}
+    for pattern in PATTERNS:
+        mine = [r for r in ok if r["pattern"] == pattern]
+        figures["per_pattern"][pattern] = {
+            "sessions": len(mine),
+            "pelvic_drop_mae_deg": _mae([e for r in mine for e in r["drop_error_deg"]]),
+            "trunk_lean_mae_deg": _mae([e for r in mine for e in r["lean_error_deg"]]),
+            "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in mine]) if mine else float("nan"),
+        }
+    return figures
+
+
+def _fmt(value: float | None, unit: str = "") -> str:
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}{unit}"
+
+
+def print_tables(figures: dict, console: Console) -> None:
+    """4. The figures as rich tables, with the issue's targets."""
+    table = Table(title=f"Simulated accuracy over {figures['sessions']} sessions (IC tolerance {IC_TOLERANCE_S * 1000:.0f} ms)")
+    for column in ("figure", "value", "target", "met"):
+        table.add_column(column)
+    rows = [
+        ("per-step pelvic drop MAE (deg)", "pelvic_drop_mae_deg", "<="),
+        ("worst-session pelvic drop MAE (deg)", "pelvic_drop_worst_session_mae_deg", "<="),
+        ("per-side median drop error, mean (deg)", "side_median_error_deg", "<="),
+        ("per-side median drop error, max (deg)", "side_median_error_max_deg", None),
+        ("per-step pelvic drop bias (deg)", "pelvic_drop_bias_deg", None),
+        ("trunk lean MAE (deg)", "trunk_lean_mae_deg", "<="),
+        ("trunk lean bias (deg)", "trunk_lean_bias_deg", None),
+        ("IC F1", "ic_f1", ">="),
+        ("IC precision", "ic_precision", None),
+        ("IC recall", "ic_recall", None),
+        ("IC timing mean error (ms, found - true)", "ic_timing_mean_error_ms", None),
+        ("IC timing MAE (ms)", "ic_timing_mae_ms", None),
+        ("side correct (% of matched ICs)", "side_correct_pct", ">="),
+        ("true steps paired (%)", "steps_paired_pct", None),
+        ("cadence MAE (spm)", "cadence_mae_spm", None),
+        ("classification correct, all (%)", "classification_pct", None),
+        (f"classification correct, clear sessions (n={figures['clear_sessions']}) (%)", "classification_clear_pct", ">="),
+    ]
+    for label, key, op in rows:
+        target = TARGETS.get(key)
+        value = figures[key]
+        met = ""
+        if op and target is not None and np.isfinite(value):
+            met = "yes" if (value <= target if op == "<=" else value >= target) else "NO"
+        table.add_row(label, _fmt(value), "" if target is None else f"{op} {target}", met)
+    console.print(table)
+    per = Table(title="Per pattern")
+    for column in ("pattern", "sessions", "drop MAE (deg)", "lean MAE (deg)", "classification (%)"):
+        per.add_column(column)
+    for pattern, f in figures["per_pattern"].items():
+        per.add_row(pattern, str(f["sessions"]), _fmt(f["pelvic_drop_mae_deg"]), _fmt(f["trunk_lean_mae_deg"]), _fmt(f["classification_pct"]))
+    console.print(per)
+    if figures["misclassified"]:
+        console.print("misclassified: " + ", ".join(f"#{m['index']} {m['true']}->{m['found']}{' (clear)' if m['clear'] else ''}" for m in figures["misclassified"]))
+    if figures["failures"]:
+        console.print("failed: " + "; ".join(f"#{f['index']} {f['pattern']}: {f['error']}" for f in figures["failures"]))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=60, help="number of random sessions (default 60)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the session draws (default 0)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout instead of tables")
+    args = parser.parse_args(argv)
+    if args.sessions < 1:
+        parser.error("--sessions must be at least 1")
+    rng = np.random.default_rng(args.seed)
+    drawn = [draw_config(i, rng) for i in range(args.sessions)]
+    results = []
+    with tempfile.TemporaryDirectory(prefix="gait_accuracy_") as tmp, Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("sessions", total=len(drawn))
+        for index, (pattern, config) in enumerate(drawn):
+            results.append(run_session(index, pattern, config, Path(tmp)))
+            progress.advance(task)
+    figures = aggregate(results)
+    if args.json:
+        print(json.dumps({"seed": args.seed, **figures}, indent=1, default=float))
+    else:
+        print_tables(figures, Console())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
