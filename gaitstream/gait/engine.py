@@ -75,13 +75,14 @@ class StreamingGaitEngine:
         self._ic = StreamingIcDetector(sampling_rate_hz=fs, smoothing_s=self.config.ic_smoothing_s,
                                        min_interval_s=self.config.ic_min_interval_s,
                                        min_jerk_mps3=self.config.ic_min_jerk_mps3)
-        self._side = StreamingSideDetector(sampling_rate_hz=fs, max_step_s=self.config.max_step_s)
+        self._side = StreamingSideDetector(sampling_rate_hz=fs)
         self._hist_start = 0
         self._hist_t = np.zeros(0)
         self._hist_phi = np.zeros(0)
         self._hist_lean = np.zeros(0)
         self._pending_ics: list[int] = []
-        self._last_ic: tuple[int, str] | None = None
+        self._last_ic: tuple[int, float] | None = None   # (index, side feature)
+        self._last_step_end: int | None = None
         self._segment_start = 0          # global index where the current bout segment began
         self._step_index = 0
         self._trace: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -110,8 +111,13 @@ class StreamingGaitEngine:
             time_s, values = time_s[keep], values[keep]
         if len(time_s) == 0:
             return []
-        if self._last_time is not None and time_s[0] <= self._last_time or (np.diff(time_s) <= 0).any():
-            raise ValueError("time_s must increase strictly across pushes")
+        if self._last_time is not None and time_s[0] < self._last_time or (np.diff(time_s) < 0).any():
+            raise ValueError("time_s must not decrease (within or across pushes)")
+        repeated = np.diff(time_s, prepend=-math.inf if self._last_time is None else self._last_time) == 0
+        if repeated.any():  # a repeated packet: keep the first copy
+            time_s, values = time_s[~repeated], values[~repeated]
+            if len(time_s) == 0:
+                return []
         grid_t, grid_v, grid_b = regrid(time_s, values, self._last_time, self._last_values,
                                         self.sampling_rate_hz, self._max_fill)
         self._last_time, self._last_values = float(time_s[-1]), values[-1].copy()
@@ -205,8 +211,7 @@ class StreamingGaitEngine:
         steps = []
         while self._pending_ics and self._pending_ics[0] + self._side.look_ahead_samples <= self._n:
             ic = self._pending_ics.pop(0)
-            side = self._side.classify(ic)
-            step = self._close_step(ic, side)
+            step = self._close_step(ic, self._side.feature(ic))
             if step is not None:
                 steps.append(step)
         self._trim_history()
@@ -222,14 +227,16 @@ class StreamingGaitEngine:
             self._hist_t, self._hist_phi, self._hist_lean = (
                 self._hist_t[cut:], self._hist_phi[cut:], self._hist_lean[cut:])
 
-    def _close_step(self, ic: int, side: str) -> StepMetrics | None:
-        previous, self._last_ic = self._last_ic, (ic, side)
+    def _close_step(self, ic: int, feature: float) -> StepMetrics | None:
+        previous, self._last_ic = self._last_ic, (ic, feature)
         if previous is None or previous[0] < self._segment_start:
             return None
-        start, start_side = previous
+        start, start_feature = previous
         duration = (ic - start) / self.sampling_rate_hz
-        if start_side == side or not self.config.min_step_s <= duration <= self.config.max_step_s:
+        if not self.config.min_step_s <= duration <= self.config.max_step_s:
             return None
+        start_side = self._side.side_of_step(start_feature, feature, contiguous=self._last_step_end == start)
+        self._last_step_end = ic
         lo, hi = start - self._hist_start, ic - self._hist_start + 1
         if lo < 0:
             return None
@@ -287,6 +294,7 @@ class StreamingGaitEngine:
             "hist_start": self._hist_start, "hist_t": arr(self._hist_t), "hist_phi": arr(self._hist_phi),
             "hist_lean": [None if math.isnan(x) else x for x in self._hist_lean.tolist()],
             "pending_ics": list(self._pending_ics), "last_ic": list(self._last_ic) if self._last_ic else None,
+            "last_step_end": self._last_step_end,
             "segment_start": self._segment_start, "step_index": self._step_index,
             "trace": [arr(trace[0]), arr(trace[1]), None if trace[2] is None else arr(trace[2])],
         }
@@ -325,6 +333,7 @@ class StreamingGaitEngine:
         eng._hist_lean = np.array([math.nan if x is None else x for x in snap["hist_lean"]], dtype=float)
         eng._pending_ics = list(snap["pending_ics"])
         eng._last_ic = (snap["last_ic"][0], snap["last_ic"][1]) if snap["last_ic"] else None
+        eng._last_step_end = snap["last_step_end"]
         eng._segment_start, eng._step_index = snap["segment_start"], snap["step_index"]
         t, phi, lean = snap["trace"]
         if t:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,10 +133,16 @@ def load_recording_csv(path: str | Path, *, axes: str = DEFAULT_AXES, acc_unit: 
     if np.isnan(time_s).any():
         bad = int(np.flatnonzero(np.isnan(time_s))[0]) + 2
         raise RecordingError("time_s is empty or NaN", path=source, row=bad, column="time_s")
-    if len(time_s) > 1 and (np.diff(time_s) <= 0).any():
-        bad = int(np.flatnonzero(np.diff(time_s) <= 0)[0]) + 3
-        raise RecordingError("time_s is not increasing (non-monotonic time)", path=source, row=bad,
-                             column="time_s")
+    if len(time_s) > 1 and (np.diff(time_s) < 0).any():
+        bad = int(np.flatnonzero(np.diff(time_s) < 0)[0]) + 3
+        raise RecordingError("time_s decreases (non-monotonic time)", path=source, row=bad, column="time_s")
+    duplicate = np.concatenate([[False], np.diff(time_s) == 0])
+    if duplicate.any():
+        # a repeated packet (seen in real Xsens exports): keep the first copy
+        warnings.warn(f"{source}: dropped {int(duplicate.sum())} rows repeating the previous time_s "
+                      f"(first at row {int(np.flatnonzero(duplicate)[0]) + 2})", stacklevel=2)
+        data = data[~duplicate]
+        time_s = data[:, 0]
     if len(time_s) < 3 or time_s[-1] - time_s[0] < MIN_DURATION_S:
         raise TooShortError(f"recording too short: {len(time_s)} samples, need at least "
                             f"{MIN_DURATION_S} s", path=source)

@@ -1,0 +1,157 @@
+"""Speed of the gait engine, side by side with mobgap's IC detector (a script that prints tables).
+
+Run: ``.venv/bin/python benchmarks/gait_speed.py [--no-mobgap]``
+
+- Offline: ``analyze_recording`` throughput in multiples of real time (one
+  core, best of 3), on the mobgap-HA001 recordings and a 10-minute simulated
+  session when ``gaitstream.simulate`` is present.
+- Streaming: mean cost per sample of ``StreamingGaitEngine.push`` with 100 Hz
+  frames of 10 samples, and of the imufusion per-sample loop alone.
+- mobgap (a peer, never a dependency): IcdIonescu + LrcMcCamley over the same
+  recordings, run in a separate virtual environment created on first use under
+  ``~/.cache/gaitstream/mobgap-venv`` with ``pip install mobgap``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from gaitstream.gait.engine import StreamingGaitEngine  # noqa: E402
+from gaitstream.gait.offline import analyze_recording  # noqa: E402
+from gaitstream.gait.orientation import FusionOrientation  # noqa: E402
+from gaitstream.gait.recording import Recording, infer_sampling_rate_hz, load_recording_csv  # noqa: E402
+
+MOBGAP_VENV = Path.home() / ".cache" / "gaitstream" / "mobgap-venv"
+FRAME_SAMPLES = 10
+REPEATS = 3
+
+MOBGAP_TIMER = r'''
+import json, sys, time, warnings
+import pandas as pd
+warnings.filterwarnings("ignore")
+from mobgap.initial_contacts import IcdIonescu
+from mobgap.laterality import LrcMcCamley
+out = []
+for path in json.load(sys.stdin):
+    df = pd.read_csv(path)
+    data = pd.DataFrame({"acc_is": df.acc_z, "acc_ml": df.acc_y, "acc_pa": df.acc_x,
+                         "gyr_is": df.gyr_z, "gyr_ml": df.gyr_y, "gyr_pa": df.gyr_x})
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        icd = IcdIonescu().detect(data, sampling_rate_hz=100.0)
+        LrcMcCamley().predict(data, icd.ic_list_, sampling_rate_hz=100.0)
+        best = min(best, time.perf_counter() - t0)
+    out.append(best)
+json.dump(out, sys.stdout)
+'''
+
+
+def mobgap_python() -> Path | None:
+    """Python of the mobgap venv, created (``pip install mobgap``) on first use; None on failure."""
+    python = MOBGAP_VENV / "bin" / "python"
+    if python.exists() and subprocess.run([str(python), "-c", "import mobgap"], capture_output=True).returncode == 0:
+        return python
+    console = Console(stderr=True)
+    console.print(f"creating mobgap venv at {MOBGAP_VENV} (pip install mobgap) ...")
+    MOBGAP_VENV.parent.mkdir(parents=True, exist_ok=True)
+    base = os.environ.get("GAITSTREAM_MOBGAP_BASE_PYTHON", sys.executable)
+    steps = [[base, "-m", "venv", str(MOBGAP_VENV)], [str(python), "-m", "pip", "install", "-q", "mobgap"]]
+    for cmd in steps:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            console.print(f"mobgap venv setup failed: {' '.join(cmd)}\n{proc.stderr[-1500:]}")
+            return None
+    return python
+
+
+def shared_data_dir() -> Path:
+    env = os.environ.get("GAITSTREAM_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+
+
+def simulated_recording(duration_s: float = 600.0) -> Recording | None:
+    try:
+        from gaitstream.simulate import SimulationConfig, simulate_session
+    except ImportError:
+        return None
+    cols = simulate_session(SimulationConfig(duration_s=duration_s, trunk_lean_left_deg=None,
+                                             trunk_lean_right_deg=None, mounting_deg=(5.0, 30.0, 8.0))).recording_columns
+    t = cols["time_s"]
+    acc = np.column_stack([cols[f"acc_{a}"] for a in "xyz"])
+    gyr = np.column_stack([cols[f"gyr_{a}"] for a in "xyz"])
+    return Recording(t, acc, gyr, None, None, infer_sampling_rate_hz(t), "simulated")
+
+
+def offline_xrt(rec: Recording) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        analyze_recording(rec)
+        best = min(best, time.perf_counter() - t0)
+    return rec.duration_s / best
+
+
+def streaming_us_per_sample(rec: Recording) -> float:
+    engine = StreamingGaitEngine(sampling_rate_hz=rec.sampling_rate_hz)
+    n = len(rec.time_s)
+    t0 = time.perf_counter()
+    for lo in range(0, n, FRAME_SAMPLES):
+        engine.push(rec.time_s[lo:lo + FRAME_SAMPLES], rec.acc_mps2[lo:lo + FRAME_SAMPLES],
+                    rec.gyr_dps[lo:lo + FRAME_SAMPLES])
+        engine.drain_trace()
+    return 1e6 * (time.perf_counter() - t0) / n
+
+
+def fusion_us_per_sample(rec: Recording) -> float:
+    fusion = FusionOrientation(sampling_rate_hz=rec.sampling_rate_hz)
+    t0 = time.perf_counter()
+    fusion.update(rec.acc_mps2, rec.gyr_dps)
+    return 1e6 * (time.perf_counter() - t0) / len(rec.time_s)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-mobgap", action="store_true", help="skip mobgap (no venv creation)")
+    args = parser.parse_args()
+    console = Console(width=160)
+    paths = sorted((shared_data_dir() / "mobgap-HA001").glob("HA_*.csv"))
+    recordings = [(p.stem.replace("HA_001_TimeMeasure1_", ""), load_recording_csv(p)) for p in paths]
+    sim = simulated_recording()
+    if sim is not None:
+        recordings.append(("simulated 10 min, 100 Hz", sim))
+    mobgap_s = None
+    if not args.no_mobgap and paths:
+        python = mobgap_python()
+        if python is not None:
+            proc = subprocess.run([str(python), "-c", MOBGAP_TIMER], input=json.dumps([str(p) for p in paths]),
+                                  capture_output=True, text=True)
+            mobgap_s = json.loads(proc.stdout) if proc.returncode == 0 else None
+            if mobgap_s is None:
+                console.print(f"mobgap timing failed: {proc.stderr[-1500:]}")
+    table = Table(title="gait engine speed (one core)")
+    for col in ("recording", "duration s", "offline ×RT (ours)", "mobgap Ionescu+McCamley ×RT",
+                "streaming µs/sample (10-sample frames)", "imufusion loop µs/sample"):
+        table.add_column(col)
+    for i, (name, rec) in enumerate(recordings):
+        theirs = f"{rec.duration_s / mobgap_s[i]:.0f}" if mobgap_s is not None and i < len(mobgap_s) else "-"
+        table.add_row(name, f"{rec.duration_s:.1f}", f"{offline_xrt(rec):.0f}", theirs,
+                      f"{streaming_us_per_sample(rec):.2f}", f"{fusion_us_per_sample(rec):.2f}")
+    console.print(table)
+    console.print("Notes: mobgap figures exclude its own pipeline (gait sequence detection); ours include "
+                  "calibration, orientation, events, metrics and summary.")
+
+
+if __name__ == "__main__":
+    main()
