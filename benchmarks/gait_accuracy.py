@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({"seed": args.seed, **figures}, indent=1, default=float))
     else:
-        print_tables(figures, Console())
+        print_tables(figures, Console(width=120))
     return 0
 
 

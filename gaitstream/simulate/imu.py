@@ -83,14 +83,32 @@ def body_signals(
     instantaneous rate).
     """
     t = np.asarray(time_s, dtype=float)
+    n = t.size
+    period_s = INSTANT_PERIOD_S if gyro_period_s is None else gyro_period_s
+    # One evaluation for the sample times and both ends of each period.
+    quat = rotation_at(np.concatenate([t, t - period_s / 2.0, t + period_s / 2.0])).as_quat()
     # 1. Specific force.
     gravity_world = np.array([0.0, 0.0, -GRAVITY_MPS2])
-    acc_body = rotation_at(t).apply(acc_world_at(t) - gravity_world, inverse=True)
+    acc_body = Rotation.from_quat(quat[:n]).apply(acc_world_at(t) - gravity_world, inverse=True)
     # 2. Angular velocity from the rotation sequence.
-    period_s = INSTANT_PERIOD_S if gyro_period_s is None else gyro_period_s
-    relative = rotation_at(t - period_s / 2.0).inv() * rotation_at(t + period_s / 2.0)
-    gyr_body = np.degrees(relative.as_rotvec() / period_s)
+    gyr_body = np.degrees(_relative_rotvec(quat[n : 2 * n], quat[2 * n :]) / period_s)
     return acc_body, gyr_body
+
+
+def _relative_rotvec(q1: np.ndarray, q2: np.ndarray) -> np.ndarray:
+    """Rotation vector of ``conj(q1) * q2`` (quaternions x, y, z, w; (n, 4))."""
+    v1, w1 = q1[:, :3], q1[:, 3:]
+    v2, w2 = q2[:, :3], q2[:, 3:]
+    w = w1 * w2 + np.sum(v1 * v2, axis=1, keepdims=True)
+    v = w1 * v2 - w2 * v1 - np.cross(v1, v2)
+    # Shortest rotation (q and -q are the same rotation).
+    sign = np.where(w < 0.0, -1.0, 1.0)
+    w, v = w * sign, v * sign
+    norm_v = np.linalg.norm(v, axis=1, keepdims=True)
+    angle = 2.0 * np.arctan2(norm_v, w)
+    # angle / sin(angle/2) -> 2 as the angle -> 0.
+    scale = np.where(norm_v > 1e-12, angle / np.maximum(norm_v, 1e-300), 2.0)
+    return v * scale
 
 
 def to_sensor_frame(vectors_body: np.ndarray, mounting: Rotation, axes_matrix: np.ndarray) -> np.ndarray:

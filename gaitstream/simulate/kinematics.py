@@ -81,6 +81,24 @@ TRUNK_HEEL_STRIKE_GAIN = 0.4
 RAMP_STEPS = 1.0
 
 
+def euler_zyx_to_quat(euler_deg: np.ndarray) -> np.ndarray:
+    """(n, 3) yaw, pitch, roll (deg; intrinsic Z-Y-X) -> (n, 4) quaternions x, y, z, w.
+
+    Closed form of ``qz(yaw) * qy(pitch) * qx(roll)``; same as scipy's
+    ``Rotation.from_euler("ZYX", ...)``, without its per-call overhead (the
+    streaming form evaluates small blocks many times a second).
+    """
+    half = np.radians(np.asarray(euler_deg, dtype=float)) / 2.0
+    cy, cp, cr = np.cos(half).T
+    sy, sp, sr = np.sin(half).T
+    return np.stack([
+        sr * cp * cy - cr * sp * sy,
+        cr * sp * cy + sr * cp * sy,
+        cr * cp * sy - sr * sp * cy,
+        cr * cp * cy + sr * sp * sy,
+    ], axis=1)
+
+
 def _bump(u: np.ndarray, start: float, peak: float, end: float) -> np.ndarray:
     """C1 bump: 0 outside (start, end), 1 at peak, sin^2 flanks."""
     rise = np.sin(0.5 * np.pi * np.clip((u - start) / (peak - start), 0.0, 1.0)) ** 2
@@ -166,11 +184,11 @@ class BodyKinematics:
 
     def pelvis_rotation(self, time_s: np.ndarray) -> Rotation:
         """Pelvis orientation (body to world) at each time."""
-        return Rotation.from_euler("ZYX", self.pelvis_euler_deg(time_s), degrees=True)
+        return Rotation.from_quat(euler_zyx_to_quat(self.pelvis_euler_deg(time_s)))
 
     def trunk_rotation(self, time_s: np.ndarray) -> Rotation:
         """Trunk orientation (body to world) at each time."""
-        return Rotation.from_euler("ZYX", self.trunk_euler_deg(time_s), degrees=True)
+        return Rotation.from_quat(euler_zyx_to_quat(self.trunk_euler_deg(time_s)))
 
     def _com_acc(self, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = np.asarray(time_s, dtype=float)

@@ -68,8 +68,13 @@ class SessionBlocks(Iterator[dict[str, np.ndarray]]):
         until_s = self.emitted_until_s
         # 2. Truth.
         sched = self.model.schedule
-        steps, strides = self.model.completed_steps(self._next_step, until_s)
+        sched.extend_until(until_s)
         ic = sched.initial_contacts_s()
+        step_end = self._next_step + 1 - sched.base_index
+        steps, strides = [], []
+        if 0 <= step_end < len(ic) and ic[step_end] <= until_s:  # cheap test first
+            steps, strides = self.model.completed_steps(self._next_step, until_s)
+            ic = sched.initial_contacts_s()
         index = np.arange(sched.base_index, sched.base_index + len(ic))
         new_ic = (index >= self._ics_emitted) & (ic <= until_s)
         contacts = [("left" if sched.is_left(k) else "right", float(t)) for k, t in zip(index[new_ic], ic[new_ic])]
