@@ -44,9 +44,12 @@ class GaitConfig(BaseModel):
     calibration_walking_s: float = Field(5.0, gt=0)
     max_calibration_buffer_s: float = Field(30.0, gt=0)
 
-    # Event detection (see events.py for why these values).
+    # Event detection (events.py): Gaussian σ of the jerk filter; ICs are jerk
+    # maxima within ±ic_min_interval_s (secondary peaks of the same step come
+    # 0.2–0.25 s after the IC on ipol-L5, steps last ≥ 0.4 s up to 150 spm);
+    # ic_min_jerk_mps3 rejects standing and sitting (walking ICs reach 20–60).
     ic_smoothing_s: float = Field(0.03, gt=0)
-    ic_min_interval_s: float = Field(0.2, gt=0)
+    ic_min_interval_s: float = Field(0.3, gt=0)
     ic_min_jerk_mps3: float = Field(8.0, ge=0)
     min_step_s: float = Field(0.25, gt=0)
     max_step_s: float = Field(1.5, gt=0)

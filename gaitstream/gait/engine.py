@@ -8,12 +8,13 @@ not depend on how the stream is cut into frames. Stages, per sample:
 2. Calibration (calibration.py) on the session start: until then raw samples
    are held (at most ``max_calibration_buffer_s``).
 3. Orientation (orientation.py, x-io Fusion) -> earth-vertical acceleration,
-   yaw rate, obliquity φ; trunk lean λ with a trunk sensor (signals.py).
+   mediolateral acceleration, obliquity φ; trunk lean λ with a trunk sensor
+   (signals.py).
 4. ICs (events.py) and their side (laterality.py); each new IC closes the
    step that began at the previous IC: pelvic drop and trunk lean (metrics.py).
 
 Latency: an IC is known ``3σ + ic_min_interval_s`` (0.29 s at defaults) after
-it happens, its side 0.15 s after it, so a step is out < 0.5 s of data after
+it happens, its side 0.40 s after it, so a step is out < 0.5 s of data after
 the IC that ends it, once calibration is done (steps during the first seconds
 of calibration come out when it completes).
 """
@@ -31,7 +32,7 @@ from gaitstream.gait.laterality import StreamingSideDetector
 from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
 from gaitstream.gait.orientation import FusionOrientation, up_in_sensor
 from gaitstream.gait.recording import to_body_frame
-from gaitstream.gait.signals import TrunkLean, obliquity_deg, regrid
+from gaitstream.gait.signals import TrunkLean, regrid
 
 __all__ = ["StreamingGaitEngine", "StepMetrics"]
 
@@ -200,14 +201,17 @@ class StreamingGaitEngine:
         acc, gyr = v[:, 0:3], v[:, 3:6]
         up = up_in_sensor(self._fusion.update(acc, gyr))
         acc_is = np.einsum("ij,ij->i", acc, up) - GRAVITY_MPS2
-        yaw_rate = np.einsum("ij,ij->i", gyr - self._fusion.gyr_bias_dps, up)
-        phi = obliquity_deg(up, self._rotation)
+        # pelvis y axis (in sensor coordinates: row 1 of the mounting) carries both
+        # the mediolateral acceleration and, through its tilt, the obliquity
+        y_dot_up = up @ self._rotation[1]
+        acc_ml = acc @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
+        phi = np.degrees(np.arcsin(np.clip(y_dot_up, -1.0, 1.0)))
         lean = self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12])) if self.trunk else None
         self._append_history(t, phi, lean)
         self._n += len(t)
         # 4. events and steps
         self._pending_ics += self._ic.process(acc_is)
-        self._side.append(yaw_rate)
+        self._side.append(acc_ml)
         steps = []
         while self._pending_ics and self._pending_ics[0] + self._side.look_ahead_samples <= self._n:
             ic = self._pending_ics.pop(0)
@@ -219,7 +223,9 @@ class StreamingGaitEngine:
 
     def _trim_history(self) -> None:
         """Bounded state: keep what the open step and the pending ICs can still need."""
-        self._side.trim(self._pending_ics[0] if self._pending_ics else self._n)
+        # ICs are decided up to the detector's look-ahead after they happen
+        oldest_possible_ic = self._n - self._ic.look_ahead_samples - 1
+        self._side.trim(min([oldest_possible_ic, *self._pending_ics[:1]]))
         keep = int((self.config.max_step_s + HISTORY_MARGIN_S) * self.sampling_rate_hz)
         if len(self._hist_t) > 2 * keep:
             cut = len(self._hist_t) - keep

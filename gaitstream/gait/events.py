@@ -53,7 +53,7 @@ class StreamingIcDetector:
     """
 
     def __init__(self, *, sampling_rate_hz: float, smoothing_s: float = 0.03,
-                 min_interval_s: float = 0.2, min_jerk_mps3: float = 8.0) -> None:
+                 min_interval_s: float = 0.3, min_jerk_mps3: float = 8.0) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.smoothing_s = smoothing_s
         self.min_interval_s = min_interval_s
@@ -133,7 +133,7 @@ class IcdVerticalJerk:
     indices, int array) and returns self.
     """
 
-    def __init__(self, *, smoothing_s: float = 0.03, min_interval_s: float = 0.2,
+    def __init__(self, *, smoothing_s: float = 0.03, min_interval_s: float = 0.3,
                  min_jerk_mps3: float = 8.0) -> None:
         self.smoothing_s = smoothing_s
         self.min_interval_s = min_interval_s
