@@ -108,6 +108,8 @@ def draw_config(index: int, rng: np.random.Generator) -> tuple[str, SimulationCo
         gyr_noise_dps=u((0.1, 1.0)),
         gyr_bias_dps=u((0.0, 2.0)),
         heel_strike_acc_mps2=u((2.0, 5.0)),
+        step_variability_pct=u((4.0, 12.0)),
+        sway_deg=u((0.1, 0.5)),
         seed=int(rng.integers(2**31)),
     )
     return pattern, config

@@ -47,6 +47,8 @@ def simulate(
     gyr_noise_dps: float = typer.Option(0.3, "--gyr-noise-dps", help="Gyroscope white noise SD."),
     gyr_bias_dps: float = typer.Option(0.0, "--gyr-bias-dps", help="Bound of the constant per-axis gyro bias."),
     heel_strike_acc_mps2: float = typer.Option(3.0, "--heel-strike-acc-mps2", help="Heel-strike transient peak (0 = none)."),
+    step_variability_pct: float = typer.Option(8.0, "--step-variability-pct", help="Step-to-step SD of acceleration size (%)."),
+    sway_deg: float = typer.Option(0.3, "--sway-deg", help="Slow orientation wander scale (deg; 0 = none)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same files)."),
     truth_trace: bool = typer.Option(False, "--truth-trace", help="Add the per-sample true angles to the truth JSON."),
 ) -> None:
@@ -81,6 +83,8 @@ def simulate(
             gyr_noise_dps=gyr_noise_dps,
             gyr_bias_dps=gyr_bias_dps,
             heel_strike_acc_mps2=heel_strike_acc_mps2,
+            step_variability_pct=step_variability_pct,
+            sway_deg=sway_deg,
             seed=seed,
             **overrides,
         )

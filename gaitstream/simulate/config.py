@@ -40,7 +40,13 @@ class SimulationConfig:
     Pelvic drop and trunk lean are per *stance* side, as GAIT_SPEC.md attributes
     them: ``pelvic_drop_left_deg`` is the maximum obliquity (right side lower)
     during a left step. ``trunk_lean_left_deg=None`` (and right) means no trunk
-    sensor. ``step_time_asymmetry_pct`` > 0 makes left steps longer than right
+    sensor. A negative drop (hip hiking) is simulated, but a step's truth is
+    then its maximum obliquity, found at a step boundary rather than at the chosen
+    value. ``step_variability_pct`` is the step-to-step SD of each step's
+    acceleration amplitude and heel-strike size; ``sway_deg`` scales a slow
+    random wander (0.03-0.25 Hz) of every orientation angle of both segments,
+    standing and walking (postural sway, treadmill steering); the truth
+    includes it. ``step_time_asymmetry_pct`` > 0 makes left steps longer than right
     ones, with ``100·|L−R|/mean`` equal to its absolute value. Mounting angles are
     the residual rotation of the sensor in the body frame, applied as
     ``Rz(yaw)·Ry(pitch)·Rx(roll)``; positive pitch tilts the sensor's forward axis
@@ -60,6 +66,8 @@ class SimulationConfig:
     trunk_lean_left_deg: float | None = 2.5
     trunk_lean_right_deg: float | None = 2.5
     trunk_lean_jitter_deg: float = 0.3
+    step_variability_pct: float = 8.0
+    sway_deg: float = 0.3
     first_side: Side = "left"
     mounting_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     trunk_mounting_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -85,6 +93,8 @@ class SimulationConfig:
         _check_range("pelvic_drop_right_deg", self.pelvic_drop_right_deg, -5.0, 20.0)
         _check_range("pelvic_drop_jitter_deg", self.pelvic_drop_jitter_deg, 0.0, 3.0)
         _check_range("trunk_lean_jitter_deg", self.trunk_lean_jitter_deg, 0.0, 3.0)
+        _check_range("step_variability_pct", self.step_variability_pct, 0.0, 30.0)
+        _check_range("sway_deg", self.sway_deg, 0.0, 3.0)
         if (self.trunk_lean_left_deg is None) != (self.trunk_lean_right_deg is None):
             raise ValueError(
                 "trunk_lean_left_deg and trunk_lean_right_deg must both be numbers "

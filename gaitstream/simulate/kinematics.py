@@ -23,7 +23,9 @@ HA001 Test5 and ipol-L5, levelled and averaged per stride):
    stride (peak just after each IC, trough in mid single support), fore-aft
    braking then propulsion, mediolateral sway toward the stance limb (its
    acceleration is opposite to the displacement), heel-strike transients.
-Everything ramps in over the first step after quiet standing.
+6. Step-to-step variability of the accelerations and heel strikes, and a slow
+   orientation wander (postural sway, steering), both from the seed.
+Everything gait-related ramps in over the first step after quiet standing.
 """
 
 from __future__ import annotations
@@ -79,6 +81,12 @@ TRUNK_ACC_GAIN = np.array([0.7, 1.0, 0.8])
 TRUNK_HEEL_STRIKE_GAIN = 0.4
 #: Walking ramps in over this many steps after quiet standing (smoothstep).
 RAMP_STEPS = 1.0
+#: Slow orientation wander: per angle a sum of SWAY_COMPONENTS sinusoids, each
+#: of amplitude sway_deg / 2, frequencies drawn in this band (Hz).
+SWAY_COMPONENTS = 3
+SWAY_BAND_HZ = (0.03, 0.25)
+#: Random stream id of the wander parameters (steps 1, noise 2, bias 3).
+STREAM_SWAY = 4
 
 
 def euler_zyx_to_quat(euler_deg: np.ndarray) -> np.ndarray:
@@ -121,6 +129,18 @@ class BodyKinematics:
         self._acc_scale = (cfg.cadence_spm / REFERENCE_CADENCE_SPM) ** 2
         self._left_offset = 0 if cfg.first_side == "left" else 1
         self._heel_strike_mps2 = cfg.heel_strike_acc_mps2
+        rng = np.random.default_rng([cfg.seed, STREAM_SWAY])
+        # (segment, angle yaw/pitch/roll, component) frequencies and phases.
+        self._sway_hz = rng.uniform(*SWAY_BAND_HZ, size=(2, 3, SWAY_COMPONENTS))
+        self._sway_phase = rng.uniform(0.0, 2 * np.pi, size=(2, 3, SWAY_COMPONENTS))
+        self._sway_deg = cfg.sway_deg / 2.0
+
+    def _sway(self, time_s: np.ndarray, segment: int) -> np.ndarray:
+        """(n, 3) slow yaw, pitch, roll wander (deg) of segment 0 pelvis / 1 trunk."""
+        if self._sway_deg == 0.0:
+            return np.zeros((np.size(time_s), 3))
+        arg = 2 * np.pi * time_s[:, None, None] * self._sway_hz[segment] + self._sway_phase[segment]
+        return self._sway_deg * np.sin(arg).sum(axis=2)
 
     def _phase_parts(self, time_s: np.ndarray) -> dict[str, np.ndarray]:
         s = self.schedule.phase(time_s)
@@ -139,7 +159,7 @@ class BodyKinematics:
         total = np.zeros_like(parts["s"])
         for offset in (-1, 0, 1):
             j = parts["k"] + offset
-            valid, drop, lean = self.schedule.step_values(j)
+            valid, drop, lean, _ = self.schedule.step_values(j)
             target = drop if which == "drop" else lean
             sign = np.where(self.schedule.is_left(j), 1.0, -1.0)
             total += np.where(valid, sign * target * _bump(parts["s"] - j, start, peak, end), 0.0)
@@ -154,7 +174,15 @@ class BodyKinematics:
         x = np.where(walking, since_s / HEEL_STRIKE_TAU_S, 0.0)
         shape = x * x * np.exp(2.0 - x) / 4.0 * np.cos(2 * np.pi * HEEL_STRIKE_RING_HZ * (since_s - 2 * HEEL_STRIKE_TAU_S))
         side = np.where(self.schedule.is_left(parts["k"]), 1.0, -1.0)
-        return np.where(walking, shape, 0.0), side
+        _, _, _, intensity = self.schedule.step_values(parts["k"])
+        return np.where(walking, shape * intensity, 0.0), side
+
+    def _intensity(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        """Step intensity blended smoothly from step k to step k+1 over the step."""
+        _, _, _, now = self.schedule.step_values(parts["k"])
+        valid, _, _, after = self.schedule.step_values(parts["k"] + 1)
+        w = parts["u"] * parts["u"] * (3.0 - 2.0 * parts["u"])
+        return now * (1.0 - w) + np.where(valid, after, now) * w
 
     def pelvis_euler_deg(self, time_s: np.ndarray) -> np.ndarray:
         """(n, 3) pelvis yaw, pitch, roll in degrees (ZYX, body to world)."""
@@ -169,7 +197,7 @@ class BodyKinematics:
         shape, _ = self._heel_strike(t, p)
         pitch = env * PELVIC_TILT_DEG * np.cos(2 * np.pi * (p["s"] - PELVIC_TILT_PHASE_STEPS))
         pitch = pitch + HEEL_STRIKE_PITCH_DEG_PER_MPS2 * self._heel_strike_mps2 * shape
-        return np.stack([yaw, pitch, roll], axis=1)
+        return np.stack([yaw, pitch, roll], axis=1) + self._sway(t, 0)
 
     def trunk_euler_deg(self, time_s: np.ndarray) -> np.ndarray:
         """(n, 3) trunk yaw, pitch, roll in degrees (ZYX, body to world)."""
@@ -180,7 +208,7 @@ class BodyKinematics:
         roll = -env * self._side_bumps(p, "lean", LEAN_START_STEP_FRACTION, LEAN_PEAK_STEP_FRACTION, LEAN_END_STEP_FRACTION)
         yaw = env * TRUNK_ROTATION_DEG * np.cos(np.pi * (p["s_left"] - PELVIC_ROTATION_PHASE_STEPS))
         pitch = env * TRUNK_TILT_DEG * np.cos(2 * np.pi * (p["s"] - PELVIC_TILT_PHASE_STEPS - 0.1))
-        return np.stack([yaw, pitch, roll], axis=1)
+        return np.stack([yaw, pitch, roll], axis=1) + self._sway(t, 1)
 
     def pelvis_rotation(self, time_s: np.ndarray) -> Rotation:
         """Pelvis orientation (body to world) at each time."""
@@ -193,7 +221,7 @@ class BodyKinematics:
     def _com_acc(self, time_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         t = np.asarray(time_s, dtype=float)
         p = self._phase_parts(t)
-        env, u = p["env"] * self._acc_scale, p["u"]
+        env, u = p["env"] * self._acc_scale * self._intensity(p), p["u"]
         # 5. Smooth CoM acceleration (walking frame: x forward, y left, z up).
         a_z = VERTICAL_ACC_H1_MPS2 * np.cos(2 * np.pi * (u - VERTICAL_ACC_PHASE_STEPS))
         a_z += VERTICAL_ACC_H2_MPS2 * np.cos(4 * np.pi * (u - VERTICAL_ACC_PHASE_STEPS))

@@ -40,6 +40,7 @@ class StepSchedule:
         self._ic_s: list[float] = [config.standing_s]
         self._drop_deg: list[float] = []
         self._lean_deg: list[float] = []
+        self._intensity: list[float] = []
         self._arrays: tuple[np.ndarray, ...] | None = None
 
     # -- generation -------------------------------------------------------
@@ -55,13 +56,15 @@ class StepSchedule:
         # 1. Step time: side asymmetry, then multiplicative step-to-step jitter.
         half_asym = cfg.step_time_asymmetry_pct / 200.0
         side_step_s = self._mean_step_s * (1.0 + half_asym if left else 1.0 - half_asym)
-        z_time, z_drop, z_lean = np.clip(self._rng.standard_normal(3), -MAX_JITTER_SD, MAX_JITTER_SD)
+        z_time, z_drop, z_lean, z_intensity = np.clip(self._rng.standard_normal(4), -MAX_JITTER_SD, MAX_JITTER_SD)
         step_s = side_step_s * (1.0 + cfg.cadence_cv_pct / 100.0 * z_time)
         # 2. Per-step targets around the side's chosen values.
         drop = cfg.pelvic_drop_left_deg if left else cfg.pelvic_drop_right_deg
         lean = cfg.trunk_lean_left_deg if left else cfg.trunk_lean_right_deg
         self._drop_deg.append(drop + cfg.pelvic_drop_jitter_deg * z_drop)
         self._lean_deg.append(0.0 if lean is None else lean + cfg.trunk_lean_jitter_deg * z_lean)
+        # 3. Step intensity: scales this step's accelerations and heel strike.
+        self._intensity.append(max(0.3, 1.0 + cfg.step_variability_pct / 100.0 * z_intensity))
         self._ic_s.append(self._ic_s[-1] + step_s)
         self._arrays = None
 
@@ -81,14 +84,15 @@ class StepSchedule:
             del self._ic_s[:keep_from]
             del self._drop_deg[:keep_from]
             del self._lean_deg[:keep_from]
+            del self._intensity[:keep_from]
             self.base_index += keep_from
             self._arrays = None
 
     # -- views --------------------------------------------------------------
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(ic_s, drop_deg, lean_deg) of the held steps; ic_s has one more knot."""
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(ic_s, drop_deg, lean_deg, intensity) of the held steps; ic_s has one more knot."""
         if self._arrays is None:
-            self._arrays = (np.asarray(self._ic_s), np.asarray(self._drop_deg), np.asarray(self._lean_deg))
+            self._arrays = (np.asarray(self._ic_s), np.asarray(self._drop_deg), np.asarray(self._lean_deg), np.asarray(self._intensity))
         return self._arrays  # type: ignore[return-value]
 
     def initial_contacts_s(self) -> np.ndarray:
@@ -129,10 +133,10 @@ class StepSchedule:
         s = np.where(before, (t - ic[0]) * slope[0], s)
         return self.base_index + k + s
 
-    def step_values(self, step_index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(valid, drop_deg, lean_deg) of global steps; invalid = before walking."""
-        _, drop, lean = self.arrays()
+    def step_values(self, step_index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(valid, drop_deg, lean_deg, intensity) of global steps; invalid = before walking."""
+        _, drop, lean, intensity = self.arrays()
         local = np.asarray(step_index) - self.base_index
         valid = (local >= 0) & (local < len(drop))
         idx = np.clip(local, 0, max(len(drop) - 1, 0))
-        return valid, np.where(valid, drop[idx], 0.0), np.where(valid, lean[idx], 0.0)
+        return valid, np.where(valid, drop[idx], 0.0), np.where(valid, lean[idx], 0.0), np.where(valid, intensity[idx], 1.0)

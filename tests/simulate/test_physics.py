@@ -24,8 +24,18 @@ def _body(model: SessionModel, columns: dict, prefix: str = "") -> tuple[np.ndar
     return to_body_frame(acc, mounting, model.axes_matrix), to_body_frame(gyr, mounting, model.axes_matrix)
 
 
+def test_rest_with_postural_sway_stays_near_gravity_and_zero_rate():
+    cfg = _quiet(duration_s=10.0, standing_s=5.0, sway_deg=0.5)
+    cols = SessionModel(cfg).render(0, cfg.n_samples)
+    rest = cols["time_s"] < 4.9
+    acc = np.column_stack([cols[f"acc_{a}"] for a in "xyz"])[rest]
+    gyr = np.column_stack([cols[f"gyr_{a}"] for a in "xyz"])[rest]
+    np.testing.assert_allclose(np.linalg.norm(acc, axis=1), GRAVITY_MPS2, atol=1e-9)
+    assert 0.0 < np.abs(gyr).max() < 2.0
+
+
 def test_rest_reads_gravity_up_and_no_rotation():
-    cfg = _quiet(duration_s=10.0, standing_s=5.0, mounting_deg=(12.0, 35.0, -18.0))
+    cfg = _quiet(duration_s=10.0, standing_s=5.0, mounting_deg=(12.0, 35.0, -18.0), sway_deg=0.0)
     model = SessionModel(cfg)
     cols = model.render(0, cfg.n_samples)
     rest = cols["time_s"] < 4.9

@@ -66,7 +66,7 @@ def test_config_is_keyword_only():
 
 
 def test_gyro_bias_is_constant_and_bounded():
-    common = dict(duration_s=10.0, standing_s=8.0, acc_noise_mps2=0.0, gyr_noise_dps=0.0)
+    common = dict(duration_s=10.0, standing_s=8.0, acc_noise_mps2=0.0, gyr_noise_dps=0.0, sway_deg=0.0)
     model = SessionModel(pattern_config("normal", gyr_bias_dps=2.0, **common))
     _, gyr = _columns(model)
     rest = gyr[: int(7 * model.config.sampling_rate_hz)]
@@ -75,7 +75,7 @@ def test_gyro_bias_is_constant_and_bounded():
 
 
 def test_noise_level_and_clipping():
-    model = SessionModel(pattern_config("normal", duration_s=20.0, standing_s=19.0, acc_noise_mps2=0.1, gyr_noise_dps=0.5, acc_range_mps2=10.0))
+    model = SessionModel(pattern_config("normal", duration_s=20.0, standing_s=19.0, acc_noise_mps2=0.1, gyr_noise_dps=0.5, acc_range_mps2=10.0, sway_deg=0.0))
     acc, gyr = _columns(model)
     rest = slice(0, int(18 * model.config.sampling_rate_hz))
     assert np.std(acc[rest, 0]) == pytest.approx(0.1, rel=0.1)

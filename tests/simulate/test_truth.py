@@ -43,7 +43,7 @@ def test_classify_rules():
 
 
 def _exact(**overrides):
-    return dict(cadence_cv_pct=0.0, pelvic_drop_jitter_deg=0.0, trunk_lean_jitter_deg=0.0, **overrides)
+    return dict(cadence_cv_pct=0.0, pelvic_drop_jitter_deg=0.0, trunk_lean_jitter_deg=0.0, sway_deg=0.0, **overrides)
 
 
 @pytest.mark.parametrize("sampling_rate_hz", [60.0, 200.0])
