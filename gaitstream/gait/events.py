@@ -28,7 +28,9 @@ def gaussian_derivative_kernel(sigma_s: float, sampling_rate_hz: float) -> np.nd
     t_s = np.arange(-half, half + 1) / sampling_rate_hz
     gauss = np.exp(-0.5 * (t_s / sigma_s) ** 2)
     gauss /= gauss.sum()
-    return -t_s / sigma_s**2 * gauss
+    kernel = -t_s / sigma_s**2 * gauss
+    # exact unit gain on a ramp despite truncation and sampling
+    return kernel / -(kernel * t_s).sum()
 
 
 class StreamingIcDetector:
