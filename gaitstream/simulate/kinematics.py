@@ -55,14 +55,16 @@ PELVIC_TILT_PHASE_STEPS = 0.15
 #: Thorax counter-rotation and tilt.
 TRUNK_ROTATION_DEG = 2.5
 TRUNK_TILT_DEG = 1.0
-#: Vertical CoM acceleration (m/s^2 at REFERENCE_CADENCE_SPM): first and second
-#: harmonic of the step, peak just after the IC (+3.5), trough mid-step (-2.2).
-VERTICAL_ACC_H1_MPS2 = 2.8
-VERTICAL_ACC_H2_MPS2 = 0.8
-VERTICAL_ACC_PHASE_STEPS = 0.05
-#: Fore-aft acceleration: braking early in stance, propulsion late.
-FORWARD_ACC_H1_MPS2 = 1.6
-FORWARD_ACC_H2_MPS2 = 0.6
+#: Vertical and fore-aft CoM acceleration per step: harmonics of the step
+#: phase as (amplitude m/s² at REFERENCE_CADENCE_SPM, phase of the harmonic's
+#: peak in steps). Shapes fitted to the step-normalised mean of mobgap HA001
+#: (Stereophoto ICs, levelled, 62 steps): vertical harmonics all peak ~0.04
+#: step after the IC (a sharp peak just after heel strike, steepest rise at the
+#: IC, trough in mid single support); fore-aft braking after the IC and
+#: propulsion late in the step. Amplitudes are ~1.4x HA001's (a slow walker)
+#: to sit in the usual +3-5 m/s² range at normal speed.
+VERTICAL_ACC_HARMONICS = ((2.0, 0.045), (0.85, 0.04), (0.65, 0.05), (0.25, 0.085))
+FORWARD_ACC_HARMONICS = ((1.4, 0.76), (0.3, 0.41), (0.15, 0.31))
 #: Mediolateral CoM acceleration amplitude at stride frequency.
 LATERAL_ACC_MPS2 = 1.3
 #: Amplitudes scale with (cadence / reference)^2, like a(t) of a fixed path.
@@ -223,9 +225,8 @@ class BodyKinematics:
         p = self._phase_parts(t)
         env, u = p["env"] * self._acc_scale * self._intensity(p), p["u"]
         # 5. Smooth CoM acceleration (walking frame: x forward, y left, z up).
-        a_z = VERTICAL_ACC_H1_MPS2 * np.cos(2 * np.pi * (u - VERTICAL_ACC_PHASE_STEPS))
-        a_z += VERTICAL_ACC_H2_MPS2 * np.cos(4 * np.pi * (u - VERTICAL_ACC_PHASE_STEPS))
-        a_x = -FORWARD_ACC_H1_MPS2 * np.cos(2 * np.pi * (u - 0.25)) + FORWARD_ACC_H2_MPS2 * np.cos(4 * np.pi * (u - 0.05))
+        a_z = sum(amp * np.cos(2 * np.pi * (n + 1) * (u - peak)) for n, (amp, peak) in enumerate(VERTICAL_ACC_HARMONICS))
+        a_x = sum(amp * np.cos(2 * np.pi * (n + 1) * (u - peak)) for n, (amp, peak) in enumerate(FORWARD_ACC_HARMONICS))
         a_y = -LATERAL_ACC_MPS2 * np.sin(np.pi * p["s_left"])
         smooth = env[:, None] * np.stack([a_x, a_y, a_z], axis=1)
         shape, side = self._heel_strike(t, p)
