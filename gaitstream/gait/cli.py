@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -72,13 +73,18 @@ def analyze(
         raise typer.Exit(EXIT_BAD_INPUT) from exc
     started = time.perf_counter()
     try:
-        rec = load_recording_csv(recording, axes=axes, acc_unit=acc_unit, gyr_unit=gyr_unit)
-        err.print(kv("loaded", file=recording, samples=len(rec.time_s), sampling_rate_hz=round(rec.sampling_rate_hz, 2),
-                     trunk=rec.has_trunk))
-        result = analyze_recording(rec, config, trace=trace)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            rec = load_recording_csv(recording, axes=axes, acc_unit=acc_unit, gyr_unit=gyr_unit)
+            err.print(kv("loaded", file=recording, samples=len(rec.time_s),
+                         sampling_rate_hz=round(rec.sampling_rate_hz, 2), trunk=rec.has_trunk))
+            result = analyze_recording(rec, config, trace=trace)
     except GaitError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {exc}", markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from exc
+    finally:
+        for warning in caught:
+            err.print(kv("warning", file=recording, message=str(warning.message)), markup=False)
     err.print(kv("analyzed", file=recording, steps=len(result["steps"]),
                  classification=result["summary"]["classification"],
                  elapsed_s=round(time.perf_counter() - started, 3)))

@@ -1,0 +1,178 @@
+import json
+import math
+
+import numpy as np
+import pytest
+
+from gaitstream.gait.config import GaitConfig
+from gaitstream.gait.engine import StepMetrics, StreamingGaitEngine
+from tests.gait.conftest import recording_of, simulated
+
+
+def _feed(engine, rec, chunk, start=0, stop=None):
+    stop = len(rec.time_s) if stop is None else stop
+    steps = []
+    trunk = rec.trunk_acc_mps2 is not None
+    for lo in range(start, stop, chunk):
+        hi = min(stop, lo + chunk)
+        steps += engine.push(rec.time_s[lo:hi], rec.acc_mps2[lo:hi], rec.gyr_dps[lo:hi],
+                             rec.trunk_acc_mps2[lo:hi] if trunk else None,
+                             rec.trunk_gyr_dps[lo:hi] if trunk else None)
+    return steps
+
+
+def _same_steps(a: list[StepMetrics], b: list[StepMetrics], tol_deg=0.05):
+    assert len(a) == len(b) and len(a) > 10
+    for x, y in zip(a, b):
+        assert (x.index, x.side) == (y.index, y.side)
+        assert x.start_s == pytest.approx(y.start_s, abs=1e-9) and x.end_s == pytest.approx(y.end_s, abs=1e-9)
+        assert x.pelvic_drop_deg == pytest.approx(y.pelvic_drop_deg, abs=tol_deg)
+        if x.trunk_lean_deg is not None:
+            assert x.trunk_lean_deg == pytest.approx(y.trunk_lean_deg, abs=tol_deg)
+
+
+@pytest.fixture(scope="module")
+def trunk_rec():
+    return recording_of(simulated("trendelenburg_left", trunk=True, duration_s=25.0))
+
+
+@pytest.fixture(scope="module")
+def all_at_once(trunk_rec):
+    return _feed(StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True), trunk_rec, len(trunk_rec.time_s))
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100])
+def test_chunking_invariance(trunk_rec, all_at_once, chunk):
+    steps = _feed(StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True), trunk_rec, chunk)
+    _same_steps(steps, all_at_once)
+
+
+def test_snapshot_restore_mid_stream(trunk_rec, all_at_once):
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    first = _feed(engine, trunk_rec, 10, 0, 1503)
+    snap = json.loads(json.dumps(engine.snapshot()))           # must survive JSON
+    restored = StreamingGaitEngine.restore(snap)
+    rest = _feed(restored, trunk_rec, 10, 1503)
+    _same_steps(first + rest, all_at_once)
+    assert [s.index for s in first + rest] == list(range(len(all_at_once)))
+
+
+def test_snapshot_during_calibration(trunk_rec, all_at_once):
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    first = _feed(engine, trunk_rec, 10, 0, 300)               # still standing
+    assert first == [] and engine.calibration is None
+    restored = StreamingGaitEngine.restore(json.loads(json.dumps(engine.snapshot())))
+    _same_steps(first + _feed(restored, trunk_rec, 10, 300), all_at_once)
+
+
+def test_steps_are_out_within_half_a_second(trunk_rec):
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    late = []
+    for lo in range(0, len(trunk_rec.time_s), 10):
+        hi = lo + 10
+        for step in engine.push(trunk_rec.time_s[lo:hi], trunk_rec.acc_mps2[lo:hi], trunk_rec.gyr_dps[lo:hi],
+                                trunk_rec.trunk_acc_mps2[lo:hi], trunk_rec.trunk_gyr_dps[lo:hi]):
+            delay_s = trunk_rec.time_s[min(hi, len(trunk_rec.time_s)) - 1] - step.end_s
+            if step.start_s > 12.0:                            # after calibration
+                late.append(delay_s)
+    assert late and max(late) <= 0.5
+
+
+def test_bounded_state():
+    rec = recording_of(simulated("normal", duration_s=120.0))
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0)
+    sizes = []
+    for lo in range(0, len(rec.time_s), 1000):
+        _feed(engine, rec, 100, lo, min(lo + 1000, len(rec.time_s)))
+        engine.drain_trace()
+        sizes.append(len(json.dumps(engine.snapshot())))
+    assert max(sizes[3:]) < 1.5 * min(sizes[3:])
+
+
+def test_trace_is_drained_once(trunk_rec):
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    _feed(engine, trunk_rec, 500, 0, 2000)
+    t, phi, lean = engine.drain_trace()
+    assert len(t) == len(phi) == len(lean) == 2000 and t[0] == trunk_rec.time_s[0]
+    assert len(engine.drain_trace()[0]) == 0
+    assert engine.calibration["method"] == "standing"
+    assert set(engine.calibration["mounting_deg"]) == {"roll", "pitch", "yaw"}
+
+
+def test_standing_only_gives_no_steps():
+    t = np.arange(2000) / 100.0
+    acc = np.tile([0.0, 0.0, 9.81], (2000, 1)) + np.random.default_rng(0).normal(0, 0.03, (2000, 3))
+    engine = StreamingGaitEngine()
+    assert engine.push(t, acc, np.zeros((2000, 3))) == []
+    with pytest.warns(UserWarning, match="yaw"):
+        assert engine.finish() == []
+
+
+def test_a_few_steps():
+    rec = recording_of(simulated("normal", duration_s=8.0, standing_s=3.0))
+    engine = StreamingGaitEngine()
+    steps = _feed(engine, rec, 50) + engine.finish()
+    assert 4 <= len(steps) <= 9
+
+
+def test_gaps_and_nans_are_tolerated():
+    rec = recording_of(simulated("normal", duration_s=30.0))
+    keep = np.ones(len(rec.time_s), dtype=bool)
+    rng = np.random.default_rng(3)
+    for start in rng.integers(600, 2900, 40):
+        keep[start:start + rng.integers(1, 5)] = False        # lost packets of 1–4 samples
+    acc = rec.acc_mps2.copy()
+    acc[rng.integers(600, 2900, 30)] = np.nan
+    engine = StreamingGaitEngine()
+    steps = engine.push(rec.time_s[keep], acc[keep], rec.gyr_dps[keep])
+    reference = StreamingGaitEngine().push(rec.time_s, rec.acc_mps2, rec.gyr_dps)
+    assert abs(len(steps) - len(reference)) <= 2
+    assert np.median([s.pelvic_drop_deg for s in steps]) == pytest.approx(
+        np.median([s.pelvic_drop_deg for s in reference]), abs=0.3)
+
+
+def test_long_gap_ends_the_bout():
+    rec = recording_of(simulated("normal", duration_s=30.0))
+    cut = (rec.time_s < 15.0) | (rec.time_s > 17.0)
+    steps = StreamingGaitEngine().push(rec.time_s[cut], rec.acc_mps2[cut], rec.gyr_dps[cut])
+    assert not any(s.start_s < 15.0 < s.end_s for s in steps)
+
+
+def test_clipped_accelerometer_still_works():
+    rec = recording_of(simulated("normal", duration_s=30.0))
+    acc = np.clip(rec.acc_mps2, -12.0, 12.0)
+    steps = StreamingGaitEngine().push(rec.time_s, acc, rec.gyr_dps)
+    assert len(steps) > 30 and all(math.isfinite(s.pelvic_drop_deg) for s in steps)
+
+
+@pytest.mark.parametrize("fs", [60.0, 200.0])
+def test_other_sampling_rates(fs):
+    rec = recording_of(simulated("normal", duration_s=25.0, sampling_rate_hz=fs))
+    steps = StreamingGaitEngine(sampling_rate_hz=fs).push(rec.time_s, rec.acc_mps2, rec.gyr_dps)
+    assert len(steps) > 25
+    assert {s.side for s in steps} == {"left", "right"}
+
+
+def test_axes_and_units_of_raw_input():
+    rec = recording_of(simulated("normal", duration_s=20.0))
+    body = StreamingGaitEngine().push(rec.time_s, rec.acc_mps2, rec.gyr_dps)
+    # the same data from a sensor with x=up, y=right, z=forward, in g and rad/s
+    to_sensor = np.array([[0, 0, 1], [0, -1, 0], [1, 0, 0]], dtype=float)   # rows: sensor axes in body
+    cfg = GaitConfig(axes="x=up,y=right,z=forward", acc_unit="g", gyr_unit="rads")
+    raw = StreamingGaitEngine(config=cfg).push(rec.time_s, rec.acc_mps2 @ to_sensor.T / 9.80665,
+                                               np.radians(rec.gyr_dps @ to_sensor.T))
+    _same_steps(raw, body, tol_deg=1e-6)
+
+
+def test_invalid_arguments():
+    with pytest.raises(ValueError):
+        StreamingGaitEngine(sampling_rate_hz=5.0)
+    with pytest.raises(ValueError):
+        StreamingGaitEngine(axes="x=up,y=up,z=left")
+    engine = StreamingGaitEngine(trunk=True)
+    with pytest.raises(ValueError, match="trunk"):
+        engine.push([0.0], [[0, 0, 9.8]], [[0, 0, 0]])
+    engine = StreamingGaitEngine()
+    engine.push([1.0], [[0, 0, 9.8]], [[0, 0, 0]])
+    with pytest.raises(ValueError, match="decrease"):
+        engine.push([0.5], [[0, 0, 9.8]], [[0, 0, 0]])
