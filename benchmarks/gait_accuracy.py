@@ -243,6 +243,24 @@ def aggregate(results: list[dict]) -> dict:
         "misclassified": [{"index": r["index"], "true": r["true_class"], "found": r["found_class"], "clear": r["clear"]}
                           for r in ok if r["true_class"] != r["found_class"]],
     }
+    figures["per_session"] = [
+        {
+            "index": r["index"],
+            "pattern": r["pattern"],
+            "sampling_rate_hz": r["sampling_rate_hz"],
+            "mounting_deg": [round(a, 1) for a in r["mounting_deg"]],
+            "standing_s": round(r["standing_s"], 1),
+            "trunk": r["trunk"],
+            "pelvic_drop_mae_deg": _mae(r["drop_error_deg"]),
+            "pelvic_drop_bias_deg": float(np.mean(r["drop_error_deg"])) if r["drop_error_deg"] else float("nan"),
+            "trunk_lean_mae_deg": _mae(r["lean_error_deg"]),
+            "ic_tp_fp_fn": [r["ic_tp"], r["ic_fp"], r["ic_fn"]],
+            "true_class": r["true_class"],
+            "found_class": r["found_class"],
+            "clear": r["clear"],
+        }
+        for r in ok
+    ]
     figures["per_pattern"] = {}
     for pattern in PATTERNS:
         mine = [r for r in ok if r["pattern"] == pattern]
@@ -297,6 +315,10 @@ def print_tables(figures: dict, console: Console) -> None:
     for pattern, f in figures["per_pattern"].items():
         per.add_row(pattern, str(f["sessions"]), _fmt(f["pelvic_drop_mae_deg"]), _fmt(f["trunk_lean_mae_deg"]), _fmt(f["classification_pct"]))
     console.print(per)
+    worst = sorted(figures["per_session"], key=lambda r: -r["pelvic_drop_mae_deg"])[:5]
+    console.print("worst sessions by drop MAE: " + "; ".join(
+        f"#{r['index']} {r['pattern']} {r['sampling_rate_hz']:.0f} Hz standing {r['standing_s']} s "
+        f"MAE {r['pelvic_drop_mae_deg']:.2f} bias {r['pelvic_drop_bias_deg']:+.2f}" for r in worst))
     if figures["misclassified"]:
         console.print("misclassified: " + ", ".join(f"#{m['index']} {m['true']}->{m['found']}{' (clear)' if m['clear'] else ''}" for m in figures["misclassified"]))
     if figures["failures"]:
