@@ -105,3 +105,13 @@ def test_cli_no_trunk_and_bad_argument(tmp_path):
     assert out.read_text().splitlines()[0] == ",".join(REQUIRED_COLUMNS)
     result = runner.invoke(_cli(), ["simulate", "--out", str(out), "--truth", str(truth), "--sampling-rate-hz", "30"])
     assert result.exit_code != 0 and "sampling_rate_hz" in result.output
+
+
+def test_blocks_without_standing_match_whole_session_truth():
+    cfg = pattern_config("trendelenburg_left", duration_s=30.0, standing_s=0.0, seed=8)
+    whole = simulate_session(cfg)
+    blocks = iter_session_blocks(cfg, 333)
+    for _ in blocks:
+        pass
+    assert blocks.truth()["calibration"]["method"] == "walking"
+    assert blocks.truth()["steps"] == whole.truth["steps"]
