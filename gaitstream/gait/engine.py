@@ -30,12 +30,13 @@ from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.events import StreamingIcDetector
 from gaitstream.gait.laterality import StreamingSideDetector
 from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
-from gaitstream.gait.orientation import FusionOrientation, up_in_sensor
-from gaitstream.gait.recording import to_body_frame
-from gaitstream.gait.signals import TrunkLean, regrid
+from gaitstream.gait.orientation import FusionOrientation
+from gaitstream.gait.recording import parse_axes
+from gaitstream.gait.signals import ChunkBuffer, TrunkLean, regrid
 
 __all__ = ["StreamingGaitEngine", "StepMetrics"]
 
+DEG_PER_RAD = 180.0 / math.pi
 # Default cap of the undrained trace (samples beyond it are dropped oldest first).
 TRACE_CAPACITY_S = 600.0
 # History of φ/λ kept for steps still open: the longest step plus look-ahead.
@@ -54,7 +55,14 @@ class StreamingGaitEngine:
         self.sampling_rate_hz = float(sampling_rate_hz)
         self.trunk = bool(trunk)
         self.axes = axes or self.config.axes
-        to_body_frame(np.zeros((1, 3)), np.zeros((1, 3)), axes=self.axes)  # validates axes
+        # sensor -> body matrix and unit scale per column; None when already body frame, m/s², deg/s
+        matrix = parse_axes(self.axes)
+        acc_scale = GRAVITY_MPS2 if self.config.acc_unit == "g" else 1.0
+        gyr_scale = math.degrees(1.0) if self.config.gyr_unit == "rads" else 1.0
+        scale = np.repeat([acc_scale, gyr_scale] * (2 if trunk else 1), 3)
+        identity = np.array_equal(matrix, np.eye(3)) and (scale == 1.0).all()
+        self._input_matrix = None if identity else matrix
+        self._input_scale = scale
         self.trace_capacity_s = trace_capacity_s
         fs = self.sampling_rate_hz
         self._width = 12 if self.trunk else 6
@@ -77,53 +85,57 @@ class StreamingGaitEngine:
                                        min_interval_s=self.config.ic_min_interval_s,
                                        min_jerk_mps3=self.config.ic_min_jerk_mps3)
         self._side = StreamingSideDetector(sampling_rate_hz=fs)
-        self._hist_start = 0
-        self._hist_t = np.zeros(0)
-        self._hist_phi = np.zeros(0)
-        self._hist_lean = np.zeros(0)
+        self._hist = ChunkBuffer(3)      # columns: time_s, obliquity (deg), trunk lean (deg or NaN)
         self._pending_ics: list[int] = []
         self._last_ic: tuple[int, float] | None = None   # (index, side feature)
         self._last_step_end: int | None = None
         self._segment_start = 0          # global index where the current bout segment began
         self._step_index = 0
-        self._trace: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._trace: list[np.ndarray] = []   # (n, 3) blocks: time_s, obliquity, lean
         self._trace_len = 0
 
     # ----------------------------------------------------------------- input
     def push(self, time_s, acc_mps2, gyr_dps, trunk_acc_mps2=None, trunk_gyr_dps=None) -> list[StepMetrics]:
         """Add samples ((n,) times, (n, 3) arrays in the engine's axes/units); return completed steps."""
         time_s = np.atleast_1d(np.asarray(time_s, dtype=float))
-        acc, gyr = to_body_frame(np.reshape(acc_mps2, (-1, 3)), np.reshape(gyr_dps, (-1, 3)), axes=self.axes,
-                                 acc_unit=self.config.acc_unit, gyr_unit=self.config.gyr_unit)
-        if len(acc) != len(time_s) or len(gyr) != len(time_s):
-            raise ValueError("time_s, acc_mps2 and gyr_dps must have the same number of samples")
-        columns = [acc, gyr]
-        if self.trunk:
-            if trunk_acc_mps2 is None or trunk_gyr_dps is None:
-                raise ValueError("engine built with trunk=True needs trunk_acc_mps2 and trunk_gyr_dps")
-            tacc, tgyr = to_body_frame(np.reshape(trunk_acc_mps2, (-1, 3)), np.reshape(trunk_gyr_dps, (-1, 3)),
-                                       axes=self.axes, acc_unit=self.config.acc_unit,
-                                       gyr_unit=self.config.gyr_unit)
-            columns += [tacc, tgyr]
-        values = np.hstack(columns)
-        # 1. drop rows with NaN, then grid
-        keep = np.isfinite(time_s) & np.isfinite(values).all(axis=1)
-        if not keep.all():
+        n = len(time_s)
+        if self.trunk and (trunk_acc_mps2 is None or trunk_gyr_dps is None):
+            raise ValueError("engine built with trunk=True needs trunk_acc_mps2 and trunk_gyr_dps")
+        parts = [acc_mps2, gyr_dps, trunk_acc_mps2, trunk_gyr_dps][:4 if self.trunk else 2]
+        values = np.empty((n, self._width))
+        try:
+            for i, part in enumerate(parts):
+                values[:, 3 * i:3 * i + 3] = part
+        except ValueError as exc:
+            raise ValueError(f"sensor arrays must have shape ({n}, 3) like time_s") from exc
+        # 1. axes and units, drop rows with NaN, then grid
+        if self._input_matrix is not None:
+            values = (values.reshape(n, -1, 3) @ self._input_matrix.T).reshape(n, -1) * self._input_scale
+        if not (math.isfinite(values.sum()) and math.isfinite(time_s.sum())):
+            keep = np.isfinite(values).all(axis=1) & np.isfinite(time_s)
             time_s, values = time_s[keep], values[keep]
-        if len(time_s) == 0:
-            return []
-        if self._last_time is not None and time_s[0] < self._last_time or (np.diff(time_s) < 0).any():
-            raise ValueError("time_s must not decrease (within or across pushes)")
-        repeated = np.diff(time_s, prepend=-math.inf if self._last_time is None else self._last_time) == 0
-        if repeated.any():  # a repeated packet: keep the first copy
+            if len(time_s) == 0:
+                return []
+        dt_s = np.empty(len(time_s))
+        dt_s[0] = math.inf if self._last_time is None else time_s[0] - self._last_time
+        dt_s[1:] = time_s[1:] - time_s[:-1]
+        if (dt_s <= 0).any():
+            if (dt_s < 0).any():
+                raise ValueError("time_s must not decrease (within or across pushes)")
+            repeated = dt_s == 0            # a repeated packet: keep the first copy
             time_s, values = time_s[~repeated], values[~repeated]
             if len(time_s) == 0:
                 return []
-        grid_t, grid_v, grid_b = regrid(time_s, values, self._last_time, self._last_values,
-                                        self.sampling_rate_hz, self._max_fill)
+        if self._last_time is not None and dt_s.max() * self.sampling_rate_hz < 1.5:
+            grid_t, grid_v, grid_b = time_s, values, None          # no gap: the common case
+        else:
+            grid_t, grid_v, grid_b = regrid(time_s, values, self._last_time, self._last_values,
+                                            self.sampling_rate_hz, self._max_fill)
         self._last_time, self._last_values = float(time_s[-1]), values[-1].copy()
         if self.calibration is None:
-            return self._calibrating(grid_t, grid_v, grid_b)
+            return self._calibrating(grid_t, grid_v, np.zeros(len(grid_t), dtype=bool) if grid_b is None else grid_b)
+        if grid_b is None:
+            return self._process_segment(grid_t, grid_v)
         return self._process(grid_t, grid_v, grid_b)
 
     def finish(self) -> list[StepMetrics]:
@@ -198,16 +210,19 @@ class StreamingGaitEngine:
 
     def _process_segment(self, t, v) -> list[StepMetrics]:
         # 3. orientation and sample-wise signals
-        acc, gyr = v[:, 0:3], v[:, 3:6]
-        up = up_in_sensor(self._fusion.update(acc, gyr))
-        acc_is = np.einsum("ij,ij->i", acc, up) - GRAVITY_MPS2
+        acc = v[:, 0:3]
+        up = self._fusion.update_up(acc, v[:, 3:6])
+        acc_is = (acc * up).sum(axis=1) - GRAVITY_MPS2
         # pelvis y axis (in sensor coordinates: row 1 of the mounting) carries both
         # the mediolateral acceleration and, through its tilt, the obliquity
         y_dot_up = up @ self._rotation[1]
         acc_ml = acc @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
-        phi = np.degrees(np.arcsin(np.clip(y_dot_up, -1.0, 1.0)))
-        lean = self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12])) if self.trunk else None
-        self._append_history(t, phi, lean)
+        rows = np.empty((len(t), 3))
+        rows[:, 0] = t
+        rows[:, 1] = np.arcsin(np.minimum(np.maximum(y_dot_up, -1.0), 1.0)) * DEG_PER_RAD
+        rows[:, 2] = self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12])) if self.trunk else math.nan
+        self._hist.append(rows)
+        self._append_trace(rows)
         self._n += len(t)
         # 4. events and steps
         self._pending_ics += self._ic.process(acc_is)
@@ -227,11 +242,8 @@ class StreamingGaitEngine:
         oldest_possible_ic = self._n - self._ic.look_ahead_samples - 1
         self._side.trim(min([oldest_possible_ic, *self._pending_ics[:1]]))
         keep = int((self.config.max_step_s + HISTORY_MARGIN_S) * self.sampling_rate_hz)
-        if len(self._hist_t) > 2 * keep:
-            cut = len(self._hist_t) - keep
-            self._hist_start += cut
-            self._hist_t, self._hist_phi, self._hist_lean = (
-                self._hist_t[cut:], self._hist_phi[cut:], self._hist_lean[cut:])
+        if len(self._hist) > 2 * keep:
+            self._hist.trim(self._n - keep)
 
     def _close_step(self, ic: int, feature: float) -> StepMetrics | None:
         previous, self._last_ic = self._last_ic, (ic, feature)
@@ -243,47 +255,39 @@ class StreamingGaitEngine:
             return None
         start_side = self._side.side_of_step(start_feature, feature, contiguous=self._last_step_end == start)
         self._last_step_end = ic
-        lo, hi = start - self._hist_start, ic - self._hist_start + 1
+        lo, hi = start - self._hist.start, ic - self._hist.start + 1
         if lo < 0:
             return None
-        drop = stance_extreme_deg(start_side, self._hist_phi[lo:hi])
-        lean = stance_extreme_deg(start_side, self._hist_lean[lo:hi]) if self.trunk else None
-        start_s, end_s = float(self._hist_t[lo]), float(self._hist_t[hi - 1])
+        hist = self._hist.array()
+        drop = stance_extreme_deg(start_side, hist[lo:hi, 1])
+        lean = stance_extreme_deg(start_side, hist[lo:hi, 2]) if self.trunk else None
+        start_s, end_s = float(hist[lo, 0]), float(hist[hi - 1, 0])
         step = StepMetrics(index=self._step_index, side=start_side, start_s=start_s, end_s=end_s,
                            duration_s=end_s - start_s, pelvic_drop_deg=drop, trunk_lean_deg=lean)
         self._step_index += 1
         return step
 
-    def _append_history(self, t, phi, lean) -> None:
-        lean = np.full(len(t), math.nan) if lean is None else lean
-        self._hist_t = np.concatenate([self._hist_t, t])
-        self._hist_phi = np.concatenate([self._hist_phi, phi])
-        self._hist_lean = np.concatenate([self._hist_lean, lean])
-        self._trace.append((t, phi, lean))
-        self._trace_len += len(t)
+    def _append_trace(self, rows: np.ndarray) -> None:
+        self._trace.append(rows)
+        self._trace_len += len(rows)
         cap = int(self.trace_capacity_s * self.sampling_rate_hz)
         while self._trace_len > cap and len(self._trace) > 1:
-            self._trace_len -= len(self._trace.pop(0)[0])
+            self._trace_len -= len(self._trace.pop(0))
 
     # ---------------------------------------------------------------- output
     def drain_trace(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(time_s, pelvic_obliquity_deg, trunk_lateral_lean_deg or None) since the last call."""
-        if self._trace:
-            t, phi, lean = (np.concatenate(part) for part in zip(*self._trace))
-        else:
-            t = phi = lean = np.zeros(0)
+        rows = np.concatenate(self._trace) if self._trace else np.zeros((0, 3))
         self._trace, self._trace_len = [], 0
-        return t, phi, (lean if self.trunk else None)
+        return rows[:, 0], rows[:, 1], (rows[:, 2] if self.trunk else None)
 
     # ------------------------------------------------------- snapshot/restore
     def snapshot(self) -> dict:
         """JSON-serialisable state (bounded: held calibration data, ~3 s of history, undrained trace)."""
         def arr(x):
             return np.asarray(x).tolist()
-        trace = self.drain_trace()
-        self._trace = [(trace[0], trace[1], np.full(len(trace[0]), math.nan) if trace[2] is None else trace[2])] \
-            if len(trace[0]) else []
-        self._trace_len = len(trace[0])
+        trace = np.concatenate(self._trace) if self._trace else np.zeros((0, 3))
+        self._trace = [trace] if len(trace) else []
         return {
             "version": 1, "sampling_rate_hz": self.sampling_rate_hz, "trunk": self.trunk, "axes": self.axes,
             "config": self.config.model_dump(), "trace_capacity_s": self.trace_capacity_s,
@@ -297,12 +301,11 @@ class StreamingGaitEngine:
             "trunk_fusion": self._trunk_fusion.state() if self._trunk_fusion else None,
             "lean": self._lean.state() if self._lean else None,
             "ic": self._ic.state(), "side": self._side.state(),
-            "hist_start": self._hist_start, "hist_t": arr(self._hist_t), "hist_phi": arr(self._hist_phi),
-            "hist_lean": [None if math.isnan(x) else x for x in self._hist_lean.tolist()],
+            "history": self._hist.state(),
             "pending_ics": list(self._pending_ics), "last_ic": list(self._last_ic) if self._last_ic else None,
             "last_step_end": self._last_step_end,
             "segment_start": self._segment_start, "step_index": self._step_index,
-            "trace": [arr(trace[0]), arr(trace[1]), None if trace[2] is None else arr(trace[2])],
+            "trace": [[None if v != v else v for v in row] for row in trace.tolist()],
         }
 
     @classmethod
@@ -333,16 +336,12 @@ class StreamingGaitEngine:
                 eng._lean.load_state(snap["lean"])
         eng._ic.load_state(snap["ic"])
         eng._side.load_state(snap["side"])
-        eng._hist_start = snap["hist_start"]
-        eng._hist_t = np.array(snap["hist_t"], dtype=float)
-        eng._hist_phi = np.array(snap["hist_phi"], dtype=float)
-        eng._hist_lean = np.array([math.nan if x is None else x for x in snap["hist_lean"]], dtype=float)
+        eng._hist = ChunkBuffer.from_state(snap["history"], 3)
         eng._pending_ics = list(snap["pending_ics"])
         eng._last_ic = (snap["last_ic"][0], snap["last_ic"][1]) if snap["last_ic"] else None
         eng._last_step_end = snap["last_step_end"]
         eng._segment_start, eng._step_index = snap["segment_start"], snap["step_index"]
-        t, phi, lean = snap["trace"]
-        if t:
-            eng._trace = [(np.array(t), np.array(phi), np.array(lean) if lean is not None else np.full(len(t), math.nan))]
-            eng._trace_len = len(t)
+        if snap["trace"]:
+            trace = np.array(snap["trace"], dtype=float).reshape(-1, 3)
+            eng._trace, eng._trace_len = [trace], len(trace)
         return eng

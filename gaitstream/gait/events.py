@@ -13,7 +13,6 @@ fixed, short look-ahead, so it runs live.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 # An IC's jerk must exceed this fraction of the recent typical IC jerk: rejects
 # the smaller secondary rises of the same step (toe-off, mid-stance ripples).
@@ -89,12 +88,18 @@ class StreamingIcDetector:
         ics: list[int] = []
         w = self._half_window
         if len(self._jerk) >= 2 * w + 1:
-            window_max = sliding_window_view(self._jerk, 2 * w + 1).max(axis=1)
-            centre = self._jerk[w:len(self._jerk) - w]
-            for pos in np.flatnonzero((centre >= window_max) & (centre > self.min_jerk_mps3)):
-                # 3. relative threshold and minimum interval, in order
-                index = self._jerk_start + w + int(pos)
+            jerk = self._jerk
+            centre = jerk[w:len(jerk) - w]
+            # cheap pre-selection: above the floor and not below either neighbour
+            candidates = np.flatnonzero((centre > self.min_jerk_mps3)
+                                        & (centre >= jerk[w - 1:len(jerk) - w - 1])
+                                        & (centre >= jerk[w + 1:len(jerk) - w + 1]))
+            for pos in candidates.tolist():
                 value = float(centre[pos])
+                if value < jerk[pos:pos + 2 * w + 1].max():
+                    continue            # not the maximum of its ±window
+                # 3. relative threshold and minimum interval, in order
+                index = self._jerk_start + w + pos
                 if value < RELATIVE_JERK_THRESHOLD * self._typical_jerk:
                     continue
                 if index - self._last_ic < w:
@@ -106,8 +111,8 @@ class StreamingIcDetector:
                 ics.append(index)
             # keep the 2w samples still needed as left context of future candidates
             keep = 2 * w
-            self._jerk_start += len(self._jerk) - keep
-            self._jerk = self._jerk[-keep:]
+            self._jerk_start += len(jerk) - keep
+            self._jerk = jerk[-keep:]
         keep_acc = len(self._kernel) - 1
         if len(self._acc) > keep_acc:
             self._acc_start += len(self._acc) - keep_acc

@@ -17,7 +17,7 @@ feature) while both were equal on mobgap-HA001.
 
 from __future__ import annotations
 
-import numpy as np
+from gaitstream.gait.signals import ChunkBuffer
 
 # Share of the previous step's evidence carried (with opposite sign) into the next step.
 ALTERNATION_WEIGHT = 0.5
@@ -45,8 +45,7 @@ class StreamingSideDetector:
         self.end_s = end_s
         self._start = int(round(start_s * sampling_rate_hz))
         self._end = max(self._start + 1, int(round(end_s * sampling_rate_hz)))
-        self._acc = np.zeros(0)
-        self._acc_start = 0
+        self._acc = ChunkBuffer()
         self._evidence = 0.0
 
     @property
@@ -54,21 +53,18 @@ class StreamingSideDetector:
         return self._end
 
     def append(self, acc_ml_mps2: np.ndarray) -> None:
-        self._acc = np.concatenate([self._acc, acc_ml_mps2])
+        self._acc.append(acc_ml_mps2)
 
     def trim(self, oldest_ic_index: int) -> None:
         """Forget samples no IC at or after ``oldest_ic_index`` will need (bounded state)."""
-        cut = oldest_ic_index - self._acc_start
-        if cut > len(self._acc) // 2:
-            self._acc_start += cut
-            self._acc = self._acc[cut:]
+        self._acc.trim(oldest_ic_index)
 
     def feature(self, ic_index: int) -> float:
         """1. Mean ML acceleration after the IC at global sample ``ic_index``."""
-        k = ic_index - self._acc_start
+        k = ic_index - self._acc.start
         if k < 0 or k + self._end > len(self._acc):
             raise ValueError("feature requested outside the held samples")
-        return float(self._acc[k + self._start:k + self._end].mean())
+        return float(self._acc.array()[k + self._start:k + self._end].mean())
 
     def side_of_step(self, start_feature: float, end_feature: float, *, contiguous: bool) -> str:
         """2.–3. Side of the step between two ICs with these features."""
@@ -79,9 +75,8 @@ class StreamingSideDetector:
         return "left" if evidence < 0 else "right"
 
     def state(self) -> dict:
-        return {"acc": self._acc.tolist(), "acc_start": self._acc_start, "evidence": self._evidence}
+        return {"acc": self._acc.state(), "evidence": self._evidence}
 
     def load_state(self, state: dict) -> None:
-        self._acc = np.array(state["acc"], dtype=float)
-        self._acc_start = int(state["acc_start"])
+        self._acc = ChunkBuffer.from_state(state["acc"])
         self._evidence = float(state["evidence"])

@@ -58,8 +58,12 @@ def quaternions_to_matrices(q: np.ndarray) -> np.ndarray:
 
 def up_in_sensor(q: np.ndarray) -> np.ndarray:
     """Earth's up axis expressed in the sensor frame: third row of the rotation matrix."""
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], axis=1)
+    w, x, y, z = q.T
+    out = np.empty((len(q), 3))
+    out[:, 0] = 2 * (x * z - w * y)
+    out[:, 1] = 2 * (y * z + w * x)
+    out[:, 2] = 1 - 2 * (x * x + y * y)
+    return out
 
 
 class FusionOrientation:
@@ -125,6 +129,25 @@ class FusionOrientation:
             update(g, a)
             out.append(get_q())
         return np.array(out, dtype=float).reshape(-1, 4)
+
+    def update_up(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
+        """Like :meth:`update` but return (n, 3) earth-up unit vectors in sensor coordinates.
+
+        Fusion's "gravity" output is the third row of the rotation matrix, i.e.
+        :func:`up_in_sensor` of the quaternion, read without a conversion.
+        """
+        if not self._started:
+            roll_deg, pitch_deg = tilt_from_up_vector(acc_mps2[0])
+            self.start(matrix_to_quaternion(rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0)))
+        acc_g = (np.asarray(acc_mps2) / GRAVITY_MPS2).tolist()
+        gyr = (np.asarray(gyr_dps) - self.gyr_bias_dps).tolist()
+        update = self._ahrs.update_no_magnetometer
+        get_up = self._ahrs.get_gravity
+        out = []
+        for g, a in zip(gyr, acc_g):
+            update(g, a)
+            out.append(get_up())
+        return np.array(out, dtype=float).reshape(-1, 3)
 
     def state(self) -> dict:
         return {"quaternion": self._ahrs.get_quaternion().tolist() if self._started else None,

@@ -36,12 +36,14 @@ def regrid(time_s: np.ndarray, values: np.ndarray, last_time_s: float | None, la
                                         max_fill_samples) if len(time_s) else (time_s, values, brk)
         return (np.concatenate([time_s[:1], rest_t]), np.concatenate([values[:1], rest_v]),
                 np.concatenate([brk[:1], rest_b]))
+    if len(time_s) == 0:
+        return time_s, values, np.zeros(0, dtype=bool)
     all_t = np.concatenate([[last_time_s], time_s])
-    dt_s = np.diff(all_t)
+    dt_s = all_t[1:] - all_t[:-1]
+    if dt_s.max() * sampling_rate_hz < 1.5:       # no gap (the common case): nothing to fill
+        return time_s, values, np.zeros(len(time_s), dtype=bool)
     periods = np.maximum(np.rint(dt_s * sampling_rate_hz).astype(int), 1)
     breaks = periods > max_fill_samples
-    if not (periods > 1).any():
-        return time_s, values, breaks
     periods[breaks] = 1
     all_v = np.concatenate([last_values[None, :], values])
     total = int(periods.sum())
@@ -96,3 +98,55 @@ class TrunkLean:
 
     def load_state(self, state: dict) -> None:
         self._zi = None if state["zi"] is None else np.array(state["zi"], dtype=float)
+
+
+class ChunkBuffer:
+    """Append-cheap buffer of samples with a global index of its first sample.
+
+    Chunks are joined only when read (:meth:`array`), so the per-frame cost of
+    a live engine stays one list append; :meth:`trim` bounds the memory.
+    """
+
+    def __init__(self, width: int | None = None, start: int = 0) -> None:
+        self.width = width
+        self.start = start
+        self._parts: list[np.ndarray] = [np.zeros((0, width) if width else 0)]
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    @property
+    def end(self) -> int:
+        """Global index after the last sample."""
+        return self.start + self._len
+
+    def append(self, values: np.ndarray) -> None:
+        self._parts.append(values)
+        self._len += len(values)
+
+    def array(self) -> np.ndarray:
+        if len(self._parts) > 1:
+            self._parts = [np.concatenate(self._parts)]
+        return self._parts[0]
+
+    def trim(self, first_needed: int) -> None:
+        """Drop samples before global index ``first_needed`` (when that frees at least half)."""
+        cut = first_needed - self.start
+        if cut > 0 and cut >= self._len // 2:
+            cut = min(cut, self._len)
+            self._parts = [self.array()[cut:]]
+            self.start += cut
+            self._len -= cut
+
+    def state(self) -> dict:
+        data = self.array()
+        return {"start": self.start, "data": [[None if v != v else v for v in row] for row in data.tolist()]
+                if self.width else data.tolist()}
+
+    @classmethod
+    def from_state(cls, state: dict, width: int | None = None) -> "ChunkBuffer":
+        buf = cls(width, state["start"])
+        data = np.array(state["data"], dtype=float)
+        buf.append(data.reshape(-1, width) if width else data)
+        return buf
