@@ -7,7 +7,7 @@ Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [
    per-side values in each pattern's clinical range, sampling rates 60-200 Hz,
    residual mountings (pitch 0-40 deg, roll and yaw +/-20 deg), sensor axes,
    noise, gyro bias, cadence, its jitter and step asymmetry; some sessions
-   without quiet standing and some without a trunk sensor.
+   without quiet standing, some without a trunk sensor, some with lost packets.
 2. Simulate each (``gaitstream.simulate``), write its CSV to a temporary
    directory, load it with ``load_recording_csv`` (stating the axes) and run
    ``analyze_recording``.
@@ -63,6 +63,9 @@ COMPENSATED_LEAN_DEG = (6.0, 10.0)
 #: Share of sessions without quiet standing / without a trunk sensor.
 NO_STANDING_SHARE = 0.15
 NO_TRUNK_SHARE = 0.3
+#: Share of sessions with lost packets (gaps of 1-5 samples, as in ipol-L5), and its range (%).
+PACKET_LOSS_SHARE = 0.25
+PACKET_LOSS_PCT = (0.5, 2.0)
 #: Targets of issue 3 (simulated).
 TARGETS = {
     "pelvic_drop_mae_deg": 0.7,
@@ -110,6 +113,7 @@ def draw_config(index: int, rng: np.random.Generator) -> tuple[str, SimulationCo
         heel_strike_acc_mps2=u((2.0, 5.0)),
         step_variability_pct=u((4.0, 12.0)),
         sway_deg=u((0.1, 0.5)),
+        packet_loss_pct=u(PACKET_LOSS_PCT) if rng.uniform() < PACKET_LOSS_SHARE else 0.0,
         seed=int(rng.integers(2**31)),
     )
     return pattern, config

@@ -49,6 +49,7 @@ def simulate(
     heel_strike_acc_mps2: float = typer.Option(3.0, "--heel-strike-acc-mps2", help="Heel-strike transient peak (0 = none)."),
     step_variability_pct: float = typer.Option(8.0, "--step-variability-pct", help="Step-to-step SD of acceleration size (%)."),
     sway_deg: float = typer.Option(0.3, "--sway-deg", help="Slow orientation wander scale (deg; 0 = none)."),
+    packet_loss_pct: float = typer.Option(0.0, "--packet-loss-pct", help="Share of samples lost in 1-5 sample bursts (gaps)."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same files)."),
     truth_trace: bool = typer.Option(False, "--truth-trace", help="Add the per-sample true angles to the truth JSON."),
 ) -> None:
@@ -85,6 +86,7 @@ def simulate(
             heel_strike_acc_mps2=heel_strike_acc_mps2,
             step_variability_pct=step_variability_pct,
             sway_deg=sway_deg,
+            packet_loss_pct=packet_loss_pct,
             seed=seed,
             **overrides,
         )

@@ -46,7 +46,8 @@ class SimulationConfig:
     acceleration amplitude and heel-strike size; ``sway_deg`` scales a slow
     random wander (0.03-0.25 Hz) of every orientation angle of both segments,
     standing and walking (postural sway, treadmill steering); the truth
-    includes it. ``step_time_asymmetry_pct`` > 0 makes left steps longer than right
+    includes it. ``packet_loss_pct`` removes that share of samples in bursts of
+    1-5 (lost radio packets: gaps in ``time_s``). ``step_time_asymmetry_pct`` > 0 makes left steps longer than right
     ones, with ``100·|L−R|/mean`` equal to its absolute value. Mounting angles are
     the residual rotation of the sensor in the body frame, applied as
     ``Rz(yaw)·Ry(pitch)·Rx(roll)``; positive pitch tilts the sensor's forward axis
@@ -78,6 +79,7 @@ class SimulationConfig:
     heel_strike_acc_mps2: float = 3.0
     acc_range_mps2: float | None = None
     gyr_range_dps: float | None = None
+    packet_loss_pct: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -124,6 +126,7 @@ class SimulationConfig:
         _check_range("heel_strike_acc_mps2", self.heel_strike_acc_mps2, 0.0, 30.0)
         if self.acc_range_mps2 is not None:
             _check_range("acc_range_mps2", self.acc_range_mps2, 10.0, 1000.0)
+        _check_range("packet_loss_pct", self.packet_loss_pct, 0.0, 20.0)
         if self.gyr_range_dps is not None:
             _check_range("gyr_range_dps", self.gyr_range_dps, 50.0, 5000.0)
 

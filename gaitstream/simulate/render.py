@@ -29,6 +29,9 @@ NOISE_CHUNK_SAMPLES = 4096
 #: Random stream ids (steps use 1, see schedule.py).
 STREAM_NOISE = 2
 STREAM_BIAS = 3
+STREAM_LOSS = 5
+#: Lost radio packets come in bursts of 1 to this many samples (as in ipol-L5).
+MAX_LOSS_BURST_SAMPLES = 5
 #: Grid of the obliquity median used as reference when there is no standing.
 BASELINE_GRID_HZ = 200.0
 
@@ -96,6 +99,7 @@ class SessionModel:
         1. Times; body-frame specific force and angular rate of each sensor.
         2. Mounting and axes mapping into each sensor frame.
         3. Noise, bias and clipping.
+        4. Lost packets (``packet_loss_pct``): their rows are left out.
         """
         cfg = self.config
         if not 0 <= n0 < n1 <= cfg.n_samples:
@@ -119,7 +123,30 @@ class SessionModel:
             for axis, name in enumerate("xyz"):
                 out[f"{prefix}acc_{name}"] = acc[:, axis]
                 out[f"{prefix}gyr_{name}"] = gyr[:, axis]
-        return {c: out[c] for c in ("time_s",) + self.columns}
+        # 4. Lost packets: rows removed, leaving gaps in time_s.
+        keep = self._kept(n0, n1)
+        return {c: out[c][keep] for c in ("time_s",) + self.columns}
+
+    def _kept(self, n0: int, n1: int) -> np.ndarray:
+        """Boolean mask of samples [n0, n1) that are not lost (drawn per chunk)."""
+        loss = self.config.packet_loss_pct / 100.0
+        if loss == 0.0:
+            return np.ones(n1 - n0, dtype=bool)
+        masks = []
+        mean_burst = (1 + MAX_LOSS_BURST_SAMPLES) / 2.0
+        for c in range(n0 // NOISE_CHUNK_SAMPLES, (n1 - 1) // NOISE_CHUNK_SAMPLES + 1):
+            rng = np.random.default_rng([self.config.seed, STREAM_LOSS, c])
+            bursts = rng.poisson(loss * NOISE_CHUNK_SAMPLES / mean_burst)
+            starts = rng.integers(0, NOISE_CHUNK_SAMPLES, bursts)
+            lengths = rng.integers(1, MAX_LOSS_BURST_SAMPLES + 1, bursts)
+            mask = np.ones(NOISE_CHUNK_SAMPLES, dtype=bool)
+            for start, length in zip(starts, lengths):
+                mask[start : start + length] = False
+            if c == 0:
+                mask[0] = True  # the recording starts with a sample
+            masks.append(mask)
+        start = n0 - (n0 // NOISE_CHUNK_SAMPLES) * NOISE_CHUNK_SAMPLES
+        return np.concatenate(masks)[start : start + (n1 - n0)]
 
     # -- truth ---------------------------------------------------------------
     def completed_steps(self, first_step: int, until_s: float) -> tuple[list[dict], list[dict]]:

@@ -46,7 +46,7 @@ class SessionBlocks(Iterator[dict[str, np.ndarray]]):
 
     @property
     def emitted_until_s(self) -> float:
-        """Time of the last emitted sample (-inf before the first block)."""
+        """Time of the last sample slot covered so far (-inf before the first block)."""
         if self.samples_emitted == 0:
             return float("-inf")
         return (self.samples_emitted - 1) / self.config.sampling_rate_hz
@@ -54,7 +54,8 @@ class SessionBlocks(Iterator[dict[str, np.ndarray]]):
     def __next__(self) -> dict[str, np.ndarray]:
         """Next block; its truth is collected before it is returned.
 
-        1. Render samples ``[n0, n0 + block_samples)``.
+        1. Render samples ``[n0, n0 + block_samples)`` (fewer rows when packets
+           are lost; possibly none).
         2. Truth of the steps and ICs completed up to its last sample.
         3. Discard steps no longer needed for signals or truth.
         """

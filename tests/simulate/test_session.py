@@ -115,3 +115,16 @@ def test_blocks_without_standing_match_whole_session_truth():
         pass
     assert blocks.truth()["calibration"]["method"] == "walking"
     assert blocks.truth()["steps"] == whole.truth["steps"]
+
+
+def test_packet_loss_leaves_short_gaps_and_streams_identically():
+    cfg = pattern_config("normal", duration_s=60.0, packet_loss_pct=3.0, seed=4)
+    whole = simulate_session(cfg)
+    time_s = whole.recording_columns["time_s"]
+    lost = 1.0 - time_s.size / cfg.n_samples
+    assert 0.015 < lost < 0.045 and time_s[0] == 0.0
+    gaps_samples = np.round(np.diff(time_s) * cfg.sampling_rate_hz).astype(int) - 1
+    assert gaps_samples.min() == 0 and 1 <= gaps_samples.max() <= 10
+    pieces = list(iter_session_blocks(cfg, 250))
+    np.testing.assert_allclose(np.concatenate([p["acc_z"] for p in pieces]), whole.recording_columns["acc_z"], rtol=1e-12, atol=1e-12)
+    assert len(whole.truth["steps"]) == len(simulate_session(cfg.replace(packet_loss_pct=0.0)).truth["steps"])
