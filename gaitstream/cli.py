@@ -8,6 +8,8 @@ from gaitstream.logging import configure_logging
 from gaitstream.gait.cli import register as register_gait
 from gaitstream.simulate.cli import register as register_simulate
 from gaitstream.stack.cli import app as stack_app
+from pipelines.cli import register as register_worker
+from services.station.cli import register as register_station
 
 
 def build_app() -> typer.Typer:
@@ -21,6 +23,8 @@ def build_app() -> typer.Typer:
     app.add_typer(stack_app, name="stack")
     register_gait(app)
     register_simulate(app)
+    register_station(app)
+    register_worker(app)
     app.command()(demo)
     return app
 

@@ -42,3 +42,45 @@ class InfluxSettings(BaseSettings):
     org: str = "-"
     bucket: str = "gaitstream/autogen"
     database: str = "gaitstream"
+
+
+class TopicSettings(BaseSettings):
+    """Kafka topic names (``GAITSTREAM_TOPIC_*``); a prefix isolates test runs and clinics."""
+
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_TOPIC_", extra="ignore")
+
+    prefix: str = "gaitstream"
+    # Partitions bound how many workers share the stations (README, scale-out).
+    partitions: int = 12
+
+    def name(self, kind: str) -> str:
+        return f"{self.prefix}.{kind}.v1"
+
+    @property
+    def stations(self) -> str:
+        """IMU frames and session start/stop of every station, key = station id."""
+        return self.name("stations")
+
+    @property
+    def steps(self) -> str:
+        return self.name("steps")
+
+    @property
+    def status(self) -> str:
+        return self.name("status")
+
+    @property
+    def trace(self) -> str:
+        return self.name("trace")
+
+    @property
+    def alerts(self) -> str:
+        return self.name("alerts")
+
+    @property
+    def deadletter(self) -> str:
+        """Messages the pipeline refused, unchanged, with the reason in the headers."""
+        return self.name("deadletter")
+
+    def all(self) -> list[str]:
+        return [self.stations, self.steps, self.status, self.trace, self.alerts, self.deadletter]

@@ -40,7 +40,7 @@ def test_faust_worker_consumes_and_produces(kafka_settings, tmp_path) -> None:
     faust_bin = shutil.which("faust", path=str(Path(sys.executable).parent)) or "faust"
     log_path = tmp_path / "worker.log"
     with log_path.open("wb") as log:
-        worker = subprocess.Popen([faust_bin, "-A", "tests.integration.faust_echo", "worker", "-l", "info"],
+        worker = subprocess.Popen([faust_bin, "-A", "tests.integration.faust_echo", "worker", "--without-web", "-l", "info"],
                                   cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + WORKER_STARTUP_TIMEOUT_S

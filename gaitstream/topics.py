@@ -1,0 +1,36 @@
+"""Create gaitstream's topics when missing (idempotent; used by the worker and the stations)."""
+
+from __future__ import annotations
+
+import logging
+
+from gaitstream.logging import kv
+from gaitstream.settings import KafkaSettings, TopicSettings
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(kafka: KafkaSettings, topics: TopicSettings, *, replication_factor: int = 1) -> list[str]:
+    """Create the stations, steps, status, trace, alerts and dead-letter topics; returns those created.
+
+    All share the same partition count and key (station id), so a station's frames, steps and
+    status live on the same partition number and one worker owns all of them.
+    """
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="gaitstream-topics")
+    try:
+        existing = set(admin.list_topics())
+        missing = [name for name in topics.all() if name not in existing]
+        if missing:
+            try:
+                admin.create_topics([NewTopic(name, num_partitions=topics.partitions,
+                                              replication_factor=replication_factor) for name in missing])
+            except TopicAlreadyExistsError:
+                pass  # another worker or station created them in between
+            log.info(kv("topics_created", topics=",".join(missing), partitions=topics.partitions))
+        return missing
+    finally:
+        admin.close()

@@ -1,0 +1,4 @@
+"""Stream processing (Faust): station frames -> gait engine -> steps, status, trace -> InfluxDB.
+
+Run with ``faust -A pipelines.app worker`` or ``gaitstream worker``.
+"""

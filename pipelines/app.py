@@ -1,0 +1,65 @@
+"""The single Faust app of gaitstream: topics, tables and agent discovery.
+
+``faust -A pipelines.app worker`` imports this module, so the App is built here; it only reads
+settings from the environment (no connection is opened until the worker starts).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import faust
+
+from gaitstream.settings import KafkaSettings, TopicSettings
+from pipelines.settings import PipelineSettings
+
+topic_settings = TopicSettings()
+pipeline_settings = PipelineSettings()
+
+app = faust.App(
+    pipeline_settings.app_id,
+    autodiscover=["pipelines.gait", "pipelines.status", "pipelines.sink"],
+    origin="pipelines",
+)
+
+
+@app.on_configured.connect
+def configure(app: faust.App, conf, **kwargs) -> None:
+    conf.broker = KafkaSettings().faust_broker
+    conf.datadir = str(pipeline_settings.datadir)
+    conf.topic_partitions = topic_settings.partitions
+    conf.producer_acks = -1
+    conf.broker_commit_interval = pipeline_settings.commit_interval_s
+    # A new consumer group starts at the beginning: a first worker loses no frame.
+    conf.consumer_auto_offset_reset = "earliest"
+    conf.web_enabled = False
+    conf.table_standby_replicas = 0
+    # Table keys and values are JSON (station ids; dicts of checkpoints): the app default.
+    conf.table_value_serializer = "json"
+
+
+def raw_topic(name: str) -> faust.TopicT:
+    """Bytes in, bytes out: decoding is the agents' job, so a bad message is a dead letter, not a crash."""
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                     partitions=topic_settings.partitions)
+
+
+stations_topic = raw_topic(topic_settings.stations)
+steps_topic = raw_topic(topic_settings.steps)
+status_topic = raw_topic(topic_settings.status)
+trace_topic = raw_topic(topic_settings.trace)
+deadletter_topic = raw_topic(topic_settings.deadletter)
+
+# station id -> checkpoint of its session, engine and consumed sequence (pipelines.gait.state).
+station_state = app.Table("station-state", default=None, partitions=topic_settings.partitions)
+# station id -> rolling window of the last steps per side (pipelines.status.rolling).
+rolling_status = app.Table("rolling-status", default=None, partitions=topic_settings.partitions)
+
+# station id -> steps counted per 10-second tumbling window (live activity; kept 5 minutes).
+STEP_WINDOW = timedelta(seconds=10)
+steps_per_window = app.Table("steps-per-window", default=int, partitions=topic_settings.partitions).tumbling(
+    STEP_WINDOW, expires=timedelta(minutes=5))
+
+
+def main() -> None:
+    app.main()

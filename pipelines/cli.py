@@ -1,0 +1,25 @@
+"""``gaitstream worker``: the Faust pipeline worker (same as ``faust -A pipelines.app worker``)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+
+def worker(
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Faust log level")] = "warning",
+) -> None:
+    """Run a pipeline worker: frames -> gait engine -> steps, status, trace -> InfluxDB."""
+    from gaitstream.settings import KafkaSettings, TopicSettings
+    from gaitstream.topics import ensure_topics
+
+    ensure_topics(KafkaSettings(), TopicSettings())
+    # Faust owns the process from here (signals, event loop): replace this one.
+    os.execv(sys.executable, [sys.executable, "-m", "pipelines", "worker", "--without-web", "--loglevel", loglevel])
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(worker)

@@ -1,0 +1,155 @@
+"""track_gait: station frames -> one gait engine per station -> steps and live trace.
+
+Delivery: a station's events are acknowledged (their offsets become committable) only once
+the engine state covering them is checkpointed in the ``station-state`` table, and Faust
+flushes the table's changelog before it commits offsets. After a crash or a rebalance the new
+owner restores the checkpoint and skips frames whose sequence it already holds, so no step is
+lost; steps produced between the checkpoint and the crash are produced again with the same
+index and timestamps, which the status agent drops and InfluxDB overwrites.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+
+from faust.types import EventT, StreamT
+
+from gaitstream.logging import kv
+from pipelines.app import app, pipeline_settings, station_state, stations_topic, steps_topic, trace_topic
+from pipelines.deadletter import send_dead_letter
+from pipelines.gait.frames import FrameError, engine_input
+from pipelines.gait.state import StationState
+from schemas.codec import WireError, decode, encode
+
+log = logging.getLogger(__name__)
+
+# Live engines of the stations this worker owns now (rebuilt from the table after a rebalance).
+_live: dict[str, StationState] = {}
+# Events of each station processed since its last checkpoint, not yet acknowledged.
+_held: dict[str, list[EventT]] = defaultdict(list)
+_held_samples: dict[str, int] = defaultdict(int)
+
+
+@app.on_partitions_revoked.connect
+async def forget_live_state(app, revoked, **kwargs) -> None:
+    """Another worker may own these stations next: drop our copies; the table is the truth."""
+    _live.clear()
+    _held.clear()
+    _held_samples.clear()
+
+
+def _active(station_id: str) -> StationState | None:
+    """The station's running session: live copy, else restored from its checkpoint."""
+    if station_id not in _live:
+        value = station_state.get(station_id)
+        if not value or value["closed"]:
+            return None
+        _live[station_id] = StationState.restore(value)
+    return _live[station_id]
+
+
+async def _publish(station_id: str, schema: str, record: dict) -> None:
+    await steps_topic.send(key=station_id.encode(), value=encode(schema, record))
+
+
+async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, closed: bool = False) -> None:
+    """Flush the trace, store the state, then acknowledge the events it covers."""
+    t_s, phi, lean = state.take_trace()
+    if t_s:
+        await trace_topic.send(key=station_id.encode(),
+                               value=encode("obliquity_trace", state.trace_record(t_s, phi, lean)))
+    if closed:
+        station_state[station_id] = {"session": state.session, "last_sequence": state.last_sequence, "closed": True}
+        _live.pop(station_id, None)
+    else:
+        station_state[station_id] = state.checkpoint()
+    for held in _held.pop(station_id, []):
+        await stream.ack(held)
+    _held_samples.pop(station_id, None)
+
+
+async def _close(station_id: str, state: StationState, stream: StreamT, stop: dict) -> None:
+    for step in state.finish():
+        await _publish(station_id, "step_metrics", state.step_record(step))
+    await _publish(station_id, "session_event", stop)
+    await _checkpoint(station_id, state, stream, closed=True)
+    log.info(kv("session_stop", station=station_id, session=state.session["session_id"]))
+
+
+async def on_session_event(event: EventT, record: dict, stream: StreamT) -> None:
+    station_id = record["station_id"]
+    stored = station_state.get(station_id)
+    state = _active(station_id)
+    if record["event"] == "start":
+        if stored and stored["session"]["session_id"] == record["session_id"]:
+            await stream.ack(event)  # a replayed start: this session already runs (or ran)
+            return
+        if state is not None:  # a new session without a stop: end the old one first
+            await _close(station_id, state, stream, {**state.session, "event": "stop", "time_us": record["time_us"]})
+        state = _live[station_id] = StationState.start(record)
+        await _publish(station_id, "session_event", record)
+        _held[station_id].append(event)
+        await _checkpoint(station_id, state, stream)
+        log.info(kv("session_start", station=station_id, session=record["session_id"], clinic=record["clinic_id"],
+                    patient=record["patient_id"], trunk=record["trunk_present"]))
+    elif state is not None and state.session["session_id"] == record["session_id"]:
+        _held[station_id].append(event)
+        await _close(station_id, state, stream, record)
+    else:
+        await stream.ack(event)  # a replayed stop, or the stop of a session never started
+
+
+async def on_frame(event: EventT, frame: dict, stream: StreamT) -> None:
+    station_id = frame["station_id"]
+    state = _active(station_id)
+    if state is None or state.session["session_id"] != frame["session_id"]:
+        stored = station_state.get(station_id)
+        replay = (stored and stored["closed"] and stored["session"]["session_id"] == frame["session_id"]
+                  and frame["sequence"] <= stored["last_sequence"])
+        if not replay:
+            await send_dead_letter(event, f"no active session {frame['session_id']} on station {station_id}")
+        await stream.ack(event)
+        return
+    if frame["sequence"] <= state.last_sequence:
+        await stream.ack(event)  # already inside the restored checkpoint
+        return
+    try:
+        data = engine_input(frame, session_start_us=state.session["time_us"],
+                            sampling_rate_hz=state.engine.sampling_rate_hz, trunk=state.session["trunk_present"])
+        steps = state.push(data)
+    except (FrameError, ValueError) as exc:
+        await send_dead_letter(event, getattr(exc, "reason", str(exc)))
+        await stream.ack(event)
+        return
+    for step in steps:
+        await _publish(station_id, "step_metrics", state.step_record(step))
+    state.last_sequence = frame["sequence"]
+    _held[station_id].append(event)
+    _held_samples[station_id] += len(data.time_s)
+    if _held_samples[station_id] >= pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz:
+        await _checkpoint(station_id, state, stream)
+
+
+@app.agent(stations_topic, concurrency=1)
+async def track_gait(stream):
+    """Frames and session events of every station (key = station id), in order per station."""
+    manual = stream.noack()
+    async for event in manual.events():
+        try:
+            kind, record = decode(event.message.value, expect=("imu_frame", "session_event"))
+            if (event.message.key or b"").decode(errors="replace") != record["station_id"]:
+                raise WireError("message key must equal station_id")
+        except WireError as exc:
+            await send_dead_letter(event, exc.reason)
+            await manual.ack(event)
+            continue
+        try:
+            if kind == "session_event":
+                await on_session_event(event, record, manual)
+            else:
+                await on_frame(event, record, manual)
+        except Exception as exc:  # a bug must cost one message, never the agent (it would crash-loop)
+            log.exception(kv("frame_failed", station=record.get("station_id"), kind=kind))
+            await send_dead_letter(event, f"internal error: {type(exc).__name__}: {exc}")
+            await manual.ack(event)

@@ -1,0 +1,104 @@
+"""One station's live state: its session, its gait engine and what has been consumed (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gaitstream.gait.config import GaitConfig
+from gaitstream.gait.engine import StepMetrics, StreamingGaitEngine
+from pipelines.gait.frames import EngineInput
+
+# The drill-down view needs a smooth line, not every sample (GAIT_SPEC trace at ~20 Hz).
+TRACE_RATE_HZ = 20.0
+
+
+@dataclass
+class StationState:
+    """Checkpointed to a Faust table; restored after a restart or a rebalance."""
+
+    session: dict
+    engine: StreamingGaitEngine
+    last_sequence: int = -1
+    # 20 Hz bucket of the last trace sample kept (checkpointed, so a restore keeps the same grid).
+    last_trace_bucket: int | None = None
+    trace_t_s: list[float] = field(default_factory=list)
+    trace_phi_deg: list[float] = field(default_factory=list)
+    trace_lean_deg: list[float] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, session: dict) -> StationState:
+        config = GaitConfig(pelvic_drop_threshold_deg=session["pelvic_drop_threshold_deg"],
+                            trunk_lean_threshold_deg=session["trunk_lean_threshold_deg"],
+                            min_steps_per_side=session["min_steps_per_side"], axes=session["sensor_axes"])
+        engine = StreamingGaitEngine(sampling_rate_hz=session["sampling_rate_hz"], trunk=session["trunk_present"],
+                                     config=config, axes=session["sensor_axes"])
+        return cls(session=session, engine=engine)
+
+    # -------------------------------------------------------------- processing
+    def push(self, data: EngineInput) -> list[StepMetrics]:
+        steps = self.engine.push(data.time_s, data.acc_mps2, data.gyr_dps, data.trunk_acc_mps2, data.trunk_gyr_dps)
+        self._collect_trace()
+        return steps
+
+    def finish(self) -> list[StepMetrics]:
+        steps = self.engine.finish()
+        self._collect_trace()
+        return steps
+
+    def _collect_trace(self) -> None:
+        t, phi, lean = self.engine.drain_trace()
+        if not len(t):
+            return
+        # Keep the first sample of each 50 ms bucket of session time: the same whatever the frame cuts.
+        buckets = np.floor(t * TRACE_RATE_HZ + 1e-6).astype(np.int64)
+        previous = buckets[0] - 1 if self.last_trace_bucket is None else self.last_trace_bucket
+        keep = np.flatnonzero(np.diff(buckets, prepend=previous) > 0)
+        if not len(keep):
+            return
+        self.last_trace_bucket = int(buckets[keep[-1]])
+        self.trace_t_s.extend(t[keep].tolist())
+        self.trace_phi_deg.extend(phi[keep].tolist())
+        if lean is not None:
+            self.trace_lean_deg.extend(lean[keep].tolist())
+
+    def take_trace(self) -> tuple[list[float], list[float], list[float] | None]:
+        out = (self.trace_t_s, self.trace_phi_deg, self.trace_lean_deg if self.session["trunk_present"] else None)
+        self.trace_t_s, self.trace_phi_deg, self.trace_lean_deg = [], [], []
+        return out
+
+    # ------------------------------------------------------------- wire records
+    def step_record(self, step: StepMetrics) -> dict:
+        s = self.session
+        start_us = s["time_us"] + round(step.start_s * 1e6)
+        end_us = s["time_us"] + round(step.end_s * 1e6)
+        return {
+            "clinic_id": s["clinic_id"], "station_id": s["station_id"], "session_id": s["session_id"],
+            "patient_id": s["patient_id"], "step_index": step.index, "side": step.side,
+            "start_time_us": start_us, "end_time_us": end_us, "step_time_s": float(step.duration_s),
+            "pelvic_drop_deg": float(step.pelvic_drop_deg),
+            "trunk_lean_deg": None if step.trunk_lean_deg is None else float(step.trunk_lean_deg),
+            "cadence_spm": 60.0 / step.duration_s if step.duration_s > 0 else None,
+        }
+
+    def trace_record(self, t_s: list[float], phi: list[float], lean: list[float] | None) -> dict:
+        s = self.session
+        return {
+            "clinic_id": s["clinic_id"], "station_id": s["station_id"], "session_id": s["session_id"],
+            "patient_id": s["patient_id"], "first_time_us": s["time_us"] + round(t_s[0] * 1e6),
+            # Times are kept exactly: gaps (lost packets) make the trace non-uniform.
+            "time_offsets_us": [round((t - t_s[0]) * 1e6) for t in t_s],
+            "pelvic_obliquity_deg": phi, "trunk_lateral_lean_deg": lean,
+        }
+
+    # ------------------------------------------------------------- checkpoints
+    def checkpoint(self) -> dict:
+        """JSON value for the station-state table (trace is flushed before a checkpoint)."""
+        return {"session": self.session, "last_sequence": self.last_sequence, "engine": self.engine.snapshot(),
+                "last_trace_bucket": self.last_trace_bucket, "closed": False}
+
+    @classmethod
+    def restore(cls, value: dict) -> StationState:
+        return cls(session=value["session"], engine=StreamingGaitEngine.restore(value["engine"]),
+                   last_sequence=value["last_sequence"], last_trace_bucket=value["last_trace_bucket"])

@@ -1,0 +1,25 @@
+"""Pipeline worker settings (``GAITSTREAM_PIPELINE_*``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gaitstream.stack.settings import default_state_dir
+
+
+class PipelineSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_PIPELINE_", extra="ignore")
+
+    app_id: str = "gaitstream-pipeline"
+    datadir: Path = Field(default_factory=lambda: default_state_dir() / "faust")
+    # Each station's engine is checkpointed to the station-state table after this much data;
+    # a restarted worker replays at most this much per station (offsets are acknowledged only
+    # up to a checkpoint).
+    checkpoint_interval_s: float = 2.0
+    # Batches to InfluxDB: at most this many messages, or whatever arrived within this time.
+    sink_batch_messages: int = 500
+    sink_batch_within_s: float = 0.2
+    commit_interval_s: float = 1.0

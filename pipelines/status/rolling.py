@@ -1,0 +1,83 @@
+"""Rolling gait status of one station's session over its last steps per side (pure)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+from gaitstream.gait.classification import classify
+from gaitstream.gait.config import GaitConfig
+
+# The live window: enough steps per side for a stable median (GAIT_SPEC: >= 10 steady steps),
+# short enough to follow a patient's fatigue within a minute of walking.
+WINDOW_STEPS_PER_SIDE = 20
+SIDES = ("left", "right")
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+@dataclass
+class RollingStatus:
+    """The last ``WINDOW_STEPS_PER_SIDE`` steps of each side of one session."""
+
+    session: dict
+    last_step_index: int = -1
+    drops_deg: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    leans_deg: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    step_times_s: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    _config: GaitConfig | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def config(self) -> GaitConfig:
+        if self._config is None:
+            s = self.session
+            self._config = GaitConfig(pelvic_drop_threshold_deg=s["pelvic_drop_threshold_deg"],
+                                      trunk_lean_threshold_deg=s["trunk_lean_threshold_deg"],
+                                      min_steps_per_side=s["min_steps_per_side"])
+        return self._config
+
+    def add(self, step: dict) -> bool:
+        """Add a step; False (and nothing changes) for a step already seen (a replay)."""
+        if step["step_index"] <= self.last_step_index:
+            return False
+        self.last_step_index = step["step_index"]
+        side = step["side"]
+        for store, value in ((self.drops_deg, step["pelvic_drop_deg"]), (self.leans_deg, step["trunk_lean_deg"]),
+                             (self.step_times_s, step["step_time_s"])):
+            if value is not None:
+                store[side].append(float(value))
+                del store[side][:-WINDOW_STEPS_PER_SIDE]
+        return True
+
+    def record(self, time_us: int) -> dict:
+        """A ``gait_status`` record of the window as it is now."""
+        s = self.session
+        label = classify(self.drops_deg["left"], self.drops_deg["right"],
+                         self.leans_deg["left"] if s["trunk_present"] else None,
+                         self.leans_deg["right"] if s["trunk_present"] else None, self.config)
+        left_t, right_t = _median(self.step_times_s["left"]), _median(self.step_times_s["right"])
+        cadence = asym = None
+        if left_t and right_t:
+            cadence = 120.0 / (left_t + right_t)
+            asym = 100.0 * abs(left_t - right_t) / ((left_t + right_t) / 2)
+        return {
+            "clinic_id": s["clinic_id"], "station_id": s["station_id"], "session_id": s["session_id"],
+            "patient_id": s["patient_id"], "time_us": time_us, "window_steps": WINDOW_STEPS_PER_SIDE,
+            "steps_left": len(self.drops_deg["left"]), "steps_right": len(self.drops_deg["right"]),
+            "pelvic_drop_deg_median_left": _median(self.drops_deg["left"]),
+            "pelvic_drop_deg_median_right": _median(self.drops_deg["right"]),
+            "trunk_lean_deg_median_left": _median(self.leans_deg["left"]) if s["trunk_present"] else None,
+            "trunk_lean_deg_median_right": _median(self.leans_deg["right"]) if s["trunk_present"] else None,
+            "cadence_spm": cadence, "step_time_asymmetry_pct": asym, "classification": str(label),
+        }
+
+    def to_json(self) -> dict:
+        return {"session": self.session, "last_step_index": self.last_step_index, "drops_deg": self.drops_deg,
+                "leans_deg": self.leans_deg, "step_times_s": self.step_times_s}
+
+    @classmethod
+    def from_json(cls, value: dict) -> RollingStatus:
+        return cls(session=value["session"], last_step_index=value["last_step_index"],
+                   drops_deg=value["drops_deg"], leans_deg=value["leans_deg"], step_times_s=value["step_times_s"])

@@ -1,0 +1,1 @@
+"""Long-running processes a clinic runs: treadmill stations (``station``) and alerts (``alerts``)."""

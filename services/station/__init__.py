@@ -1,0 +1,1 @@
+"""Treadmill station: publishes a session's IMU frames to Kafka (simulated or replayed)."""

@@ -1,0 +1,111 @@
+"""``gaitstream station`` (one treadmill) and ``gaitstream stations --count N`` (many, one process)."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gaitstream.logging import emit
+
+# Demo and load mix: patterns cycle over the stations in this order.
+DEMO_PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "compensated_left", "normal",
+                 "compensated_right", "trendelenburg_bilateral", "trendelenburg_left")
+
+
+def _publisher():
+    from gaitstream.settings import KafkaSettings, TopicSettings
+    from gaitstream.topics import ensure_topics
+    from services.station.publisher import StationPublisher, StationSettings
+
+    kafka, topics, settings = KafkaSettings(), TopicSettings(), StationSettings()
+    ensure_topics(kafka, topics)
+    return StationPublisher(kafka=kafka, topics=topics, settings=settings), settings
+
+
+def _stop_flag() -> list[bool]:
+    flag = [False]
+
+    def handler(signum, frame):  # noqa: ARG001
+        flag[0] = True
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return flag
+
+
+def station(
+    station_id: Annotated[str, typer.Option(help="Station id (Kafka key)")] = "station-01",
+    clinic_id: Annotated[str, typer.Option(help="Clinic id")] = "clinic-a",
+    patient_id: Annotated[str, typer.Option(help="Pseudonymous patient id (never a name)")] = "p-0001",
+    pattern: Annotated[str, typer.Option(help="Simulated gait pattern")] = "normal",
+    replay: Annotated[Path | None, typer.Option(help="Replay this recording CSV instead of simulating")] = None,
+    axes: Annotated[str, typer.Option(help="Sensor axes of the replayed recording")] = "x=forward,y=left,z=up",
+    duration_s: Annotated[float, typer.Option(min=5.0)] = 120.0,
+    sampling_rate_hz: Annotated[float, typer.Option(min=60.0, max=200.0)] = 100.0,
+    trunk: Annotated[bool, typer.Option(help="Simulate a trunk sensor too")] = True,
+    seed: int = 0,
+    speed: Annotated[float, typer.Option(help="1 = real time, 0 = as fast as possible")] = 1.0,
+    truth_out: Annotated[Path | None, typer.Option(help="Write the simulated truth JSON here")] = None,
+) -> None:
+    """Publish one treadmill session to Kafka (simulated with truth, or a replayed CSV)."""
+    from services.station.runner import StationRun, new_session, run_stations
+    from services.station.sources import ReplaySource, SimulatedSource
+
+    if replay is not None:
+        source = ReplaySource(replay)
+    else:
+        from gaitstream.simulate import pattern_config
+
+        source = SimulatedSource(pattern_config(pattern, trunk=trunk, duration_s=duration_s,
+                                                sampling_rate_hz=sampling_rate_hz, seed=seed))
+    session = new_session(clinic_id=clinic_id, station_id=station_id, patient_id=patient_id, source=source,
+                          sensor_axes=axes)
+    publisher, settings = _publisher()
+    stop = _stop_flag()
+    run = StationRun(session=session, source=source)
+    try:
+        run_stations([run], publisher, frame_samples=settings.frame_samples, speed=speed, should_stop=lambda: stop[0])
+    finally:
+        publisher.close()
+    emit("station_done", station=station_id, session=session.session_id, frames=run.frames_sent,
+         samples=run.samples_sent)
+    if truth_out is not None and isinstance(source, SimulatedSource):
+        truth_out.write_text(json.dumps({"session_id": session.session_id, **source.truth()}, indent=1))
+
+
+def stations(
+    count: Annotated[int, typer.Option(min=1, max=2000)] = 8,
+    clinic_id: str = "clinic-a",
+    duration_s: Annotated[float, typer.Option(min=5.0)] = 300.0,
+    sampling_rate_hz: Annotated[float, typer.Option(min=60.0, max=200.0)] = 100.0,
+    speed: float = 1.0,
+    seed: int = 0,
+) -> None:
+    """Run ``count`` simulated stations in one process, patterns mixed (demos, load tests)."""
+    from gaitstream.simulate import pattern_config
+    from services.station.runner import StationRun, new_session, run_stations
+    from services.station.sources import SimulatedSource
+
+    runs = []
+    for i in range(count):
+        pattern = DEMO_PATTERNS[i % len(DEMO_PATTERNS)]
+        source = SimulatedSource(pattern_config(pattern, duration_s=duration_s, sampling_rate_hz=sampling_rate_hz,
+                                                seed=seed + i, cadence_spm=95.0 + (i * 7) % 25))
+        runs.append(StationRun(session=new_session(clinic_id=clinic_id, station_id=f"station-{i + 1:02d}",
+                                                   patient_id=f"p-{1000 + i}", source=source), source=source))
+    publisher, settings = _publisher()
+    stop = _stop_flag()
+    try:
+        run_stations(runs, publisher, frame_samples=settings.frame_samples, speed=speed, should_stop=lambda: stop[0])
+    finally:
+        publisher.close()
+    emit("stations_done", count=count, frames=sum(r.frames_sent for r in runs))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(station)
+    app.command()(stations)

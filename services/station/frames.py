@@ -1,0 +1,63 @@
+"""Pure building of the wire records a station sends (no Kafka here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PELVIS_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
+WIRE_FIELDS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionInfo:
+    """Who walks on which station, and how the sensors sit. ``patient_id`` is a pseudonym."""
+
+    clinic_id: str
+    station_id: str
+    session_id: str
+    patient_id: str
+    sampling_rate_hz: float
+    start_time_us: int
+    trunk_present: bool = False
+    sensor_axes: str = "x=forward,y=left,z=up"
+    pelvic_drop_threshold_deg: float = 5.0
+    trunk_lean_threshold_deg: float = 5.0
+    min_steps_per_side: int = 10
+    extra: dict = field(default_factory=dict)
+
+    def event(self, kind: str, time_us: int) -> dict:
+        """A ``session_event`` record (``kind`` is start or stop)."""
+        return {
+            "station_id": self.station_id, "session_id": self.session_id, "event": kind, "time_us": time_us,
+            "clinic_id": self.clinic_id, "patient_id": self.patient_id, "sampling_rate_hz": self.sampling_rate_hz,
+            "sensor_axes": self.sensor_axes,
+            "trunk_present": self.trunk_present,
+            "pelvic_drop_threshold_deg": self.pelvic_drop_threshold_deg,
+            "trunk_lean_threshold_deg": self.trunk_lean_threshold_deg,
+            "min_steps_per_side": self.min_steps_per_side,
+        }
+
+
+def frame_record(session: SessionInfo, *, sequence: int, first_sample_s: float,
+                 block: dict[str, np.ndarray]) -> dict:
+    """An ``imu_frame`` record from a block of recording columns (GAIT_SPEC CSV names)."""
+    sensors = [_sensor_block("pelvis", block, "")]
+    if session.trunk_present:
+        sensors.append(_sensor_block("trunk", block, "trunk_"))
+    return {
+        "station_id": session.station_id,
+        "session_id": session.session_id,
+        "sequence": sequence,
+        "first_sample_time_us": session.start_time_us + round(first_sample_s * 1_000_000),
+        "sampling_rate_hz": session.sampling_rate_hz,
+        "sensors": sensors,
+    }
+
+
+def _sensor_block(location: str, block: dict[str, np.ndarray], prefix: str) -> dict:
+    out: dict = {"location": location}
+    for column, wire in zip(PELVIS_COLUMNS, WIRE_FIELDS, strict=True):
+        out[wire] = np.asarray(block[prefix + column], dtype=np.float32).tolist()
+    return out

@@ -1,0 +1,89 @@
+"""Run one or many stations in one process, paced in real time (or as fast as possible)."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from gaitstream.logging import kv
+from services.station.frames import SessionInfo, frame_record
+from services.station.publisher import StationPublisher
+from services.station.sources import FrameSource
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StationRun:
+    """One station's session in progress."""
+
+    session: SessionInfo
+    source: FrameSource
+    frames_sent: int = 0
+    samples_sent: int = 0
+    done: bool = False
+    _frames: Iterator[tuple[float, dict[str, np.ndarray]]] | None = field(default=None, repr=False)
+
+
+def new_session(*, clinic_id: str, station_id: str, patient_id: str, source: FrameSource,
+                start_time_us: int | None = None, **overrides) -> SessionInfo:
+    return SessionInfo(clinic_id=clinic_id, station_id=station_id, session_id=uuid.uuid4().hex,
+                       patient_id=patient_id, sampling_rate_hz=source.sampling_rate_hz,
+                       start_time_us=start_time_us if start_time_us is not None else time.time_ns() // 1000,
+                       trunk_present=source.trunk_present, **overrides)
+
+
+def run_stations(runs: list[StationRun], publisher: StationPublisher, *, frame_samples: int,
+                 speed: float = 1.0, should_stop: Callable[[], bool] = lambda: False,
+                 on_frame: Callable[[StationRun], None] | None = None) -> None:
+    """Send every run's session: start event, frames, stop event.
+
+    ``speed`` 1.0 paces frames at the wall-clock rate they were sampled (a frame leaves when its
+    last sample exists); 0 sends as fast as the broker takes them. Stations are interleaved by
+    due time, so one process can play hundreds at once.
+    """
+    wall0 = time.monotonic()
+    due: list[tuple[float, int]] = []
+    for i, run in enumerate(runs):
+        publisher.send(run.session.station_id, "session_event",
+                       run.session.event("start", run.session.start_time_us))
+        run._frames = iter(run.source.frames(frame_samples))
+        heapq.heappush(due, (0.0, i))
+    while due and not should_stop():
+        due_s, i = heapq.heappop(due)
+        if speed > 0:
+            delay_s = wall0 + due_s / speed - time.monotonic()
+            if delay_s > 0:
+                time.sleep(delay_s)
+        run = runs[i]
+        item = next(run._frames, None)
+        if item is None:
+            _finish(run, publisher)
+            continue
+        first_s, block = item
+        publisher.send(run.session.station_id, "imu_frame",
+                       frame_record(run.session, sequence=run.frames_sent, first_sample_s=first_s, block=block))
+        run.frames_sent += 1
+        n = len(block["time_s"])
+        run.samples_sent += n
+        if on_frame is not None:
+            on_frame(run)
+        heapq.heappush(due, (first_s + n / run.source.sampling_rate_hz, i))
+    for run in runs:
+        if not run.done:
+            _finish(run, publisher)
+    publisher.flush()
+
+
+def _finish(run: StationRun, publisher: StationPublisher) -> None:
+    end_us = run.session.start_time_us + round(run.samples_sent * 1_000_000 / run.source.sampling_rate_hz)
+    publisher.send(run.session.station_id, "session_event", run.session.event("stop", end_us))
+    run.done = True
+    log.info(kv("station_session_done", station=run.session.station_id, session=run.session.session_id,
+                frames=run.frames_sent, samples=run.samples_sent))
