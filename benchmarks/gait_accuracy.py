@@ -329,6 +329,21 @@ def print_tables(figures: dict, console: Console) -> None:
         console.print("failed: " + "; ".join(f"#{f['index']} {f['pattern']}: {f['error']}" for f in figures["failures"]))
 
 
+def _json_ready(value: object) -> object:
+    """Strict JSON: NaN and infinities become null, numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=60, help="number of random sessions (default 60)")
@@ -347,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
             progress.advance(task)
     figures = aggregate(results)
     if args.json:
-        print(json.dumps({"seed": args.seed, **figures}, indent=1, default=float))
+        print(json.dumps(_json_ready({"seed": args.seed, **figures}), indent=1))
     else:
         print_tables(figures, Console(width=120))
     return 0
