@@ -39,7 +39,7 @@ TRUNK_TILT_DEG = 1.0
 VERTICAL_ACC_HARMONICS = ((2.0, 0.045), (0.85, 0.04), (0.65, 0.05), (0.25, 0.085))
 FORWARD_ACC_HARMONICS = ((1.4, 0.76), (0.3, 0.41), (0.15, 0.31))
 #: Mediolateral CoM acceleration amplitude at stride frequency.
-LATERAL_ACC_MPS2 = 1.3
+LATERAL_ACC_MPS2 = 1.8
 #: Amplitudes scale with (cadence / reference)^2, like a(t) of a fixed path.
 REFERENCE_CADENCE_SPM = 105.0
 #: Heel-strike transient: envelope (t/tau)^2 exp(2 - t/tau)/4 (peak 1 at 2 tau),
