@@ -60,12 +60,14 @@ from gaitstream.simulate.waveforms import (
     TRUNK_HEEL_STRIKE_GAIN,
     TRUNK_ROTATION_DEG,
     TRUNK_TILT_DEG,
+    TRUNK_TILT_LAG_STEPS,
     VERTICAL_ACC_HARMONICS,
     bump,
     euler_zyx_to_quat,
     gait_envelope,
     harmonics,
 )
+
 
 class BodyKinematics:
     """Orientation and acceleration of pelvis and trunk at arbitrary times."""
@@ -154,7 +156,7 @@ class BodyKinematics:
         # 4. Lean toward the stance side = negative roll for a left step.
         roll = -env * self._side_bumps(p, "lean", LEAN_START_STEP_FRACTION, LEAN_PEAK_STEP_FRACTION, LEAN_END_STEP_FRACTION)
         yaw = env * TRUNK_ROTATION_DEG * np.cos(np.pi * (p["s_left"] - PELVIC_ROTATION_PHASE_STEPS))
-        pitch = env * TRUNK_TILT_DEG * np.cos(2 * np.pi * (p["s"] - PELVIC_TILT_PHASE_STEPS - 0.1))
+        pitch = env * TRUNK_TILT_DEG * np.cos(2 * np.pi * (p["s"] - PELVIC_TILT_PHASE_STEPS - TRUNK_TILT_LAG_STEPS))
         return np.stack([yaw, pitch, roll], axis=1) + self._sway(t, 1)
 
     def pelvis_rotation(self, time_s: np.ndarray) -> Rotation:

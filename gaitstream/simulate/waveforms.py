@@ -28,6 +28,8 @@ PELVIC_TILT_PHASE_STEPS = 0.15
 #: Thorax counter-rotation and tilt.
 TRUNK_ROTATION_DEG = 2.5
 TRUNK_TILT_DEG = 1.0
+#: The thorax tilts a little after the pelvis (inertia of the upper body).
+TRUNK_TILT_LAG_STEPS = 0.1
 #: Vertical and fore-aft CoM acceleration per step: harmonics of the step
 #: phase as (amplitude m/s² at REFERENCE_CADENCE_SPM, phase of the harmonic's
 #: peak in steps). Shapes fitted to the step-normalised mean of mobgap HA001
