@@ -101,7 +101,7 @@ def classify(
     if min(steps.get("left", 0), steps.get("right", 0)) < min_steps_per_side:
         return "insufficient_data"
     # 2. Trendelenburg (pelvic drop).
-    weak = [s for s in ("left", "right") if (drop_median_deg[s] if drop_median_deg[s] is not None else -np.inf) >= drop_threshold_deg]
+    weak = [s for s in ("left", "right") if drop_median_deg[s] is not None and drop_median_deg[s] >= drop_threshold_deg]
     if len(weak) == 2:
         return "trendelenburg_bilateral"
     if weak:

@@ -120,3 +120,12 @@ def test_no_standing_uses_walking_median_reference():
     walking = session.trace["time_s"] > 2.0
     assert abs(np.median(session.trace["pelvic_obliquity_deg"][walking])) < 0.3
     assert session.truth["steps"][0]["start_s"] == 0.0
+
+
+def test_standing_only_and_very_short_sessions():
+    standing = simulate_session(pattern_config("normal", duration_s=10.0, standing_s=10.0)).truth
+    assert standing["steps"] == [] and standing["initial_contacts"] == {"left": [], "right": []}
+    assert standing["summary"]["classification"] == "insufficient_data"
+    assert standing["summary"]["cadence_spm"] is None
+    short = simulate_session(pattern_config("trendelenburg_left", duration_s=4.0, standing_s=0.5)).truth
+    assert 0 < len(short["steps"]) < 10 and short["summary"]["classification"] == "insufficient_data"
