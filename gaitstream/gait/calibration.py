@@ -23,6 +23,8 @@ QUIET_MAX_ACC_DEVIATION_MPS2 = 1.0
 # step frequency (1.3–2.5 Hz in adults), the mediolateral sway lives at the
 # stride frequency (half of it): this band separates them for the yaw.
 YAW_BAND_HZ = (1.2, 4.0)
+# Range of stride periods searched when averaging the gyro over whole strides.
+STRIDE_RANGE_S = (0.7, 2.0)
 
 
 def rotation_from_rpy_deg(roll_deg: float, pitch_deg: float, yaw_deg: float) -> np.ndarray:
@@ -73,6 +75,20 @@ def yaw_from_walking_deg(acc_mps2: np.ndarray, roll_deg: float, pitch_deg: float
     return -math.degrees(math.atan2(axis[1], axis[0]))
 
 
+def stride_period_samples(gyr_dps: np.ndarray, sampling_rate_hz: float) -> int | None:
+    """Stride period from the autocorrelation of the angular rate (0.7–2.0 s), or None."""
+    lo, hi = int(STRIDE_RANGE_S[0] * sampling_rate_hz), int(STRIDE_RANGE_S[1] * sampling_rate_hz)
+    x = gyr_dps - gyr_dps.mean(axis=0)
+    if len(x) < 2 * hi:
+        return None
+    energy = (x * x).sum()
+    if energy <= 0:
+        return None
+    corr = np.array([(x[:-lag] * x[lag:]).sum() for lag in range(lo, hi + 1)]) / energy
+    best = int(np.argmax(corr))
+    return lo + best if corr[best] > 0.3 else None
+
+
 class MountingCalibration:
     """Estimate the sensor mounting from the start of a session.
 
@@ -83,7 +99,9 @@ class MountingCalibration:
        from the mean angular rate; obliquity is then relative to that posture.
     3. Otherwise roll and pitch come from the mean specific force while walking
        (dynamic accelerations average out over whole strides), so obliquity is
-       relative to the mean walking posture; no gyro bias is estimated.
+       relative to the mean walking posture; the gyro bias is the mean angular
+       rate over a whole number of strides (period from the autocorrelation),
+       zero when no stride rhythm is found.
     4. Yaw always comes from the walking part (:func:`yaw_from_walking_deg`).
 
     Data requirements: body-frame-nominal acc (m/s²) and gyro (deg/s) of the
@@ -116,7 +134,12 @@ class MountingCalibration:
             # 3. walking
             self.method_ = "walking"
             up = acc_mps2.mean(axis=0)
-            self.gyr_bias_dps_ = np.zeros(3)
+            period = stride_period_samples(gyr_dps, sampling_rate_hz)
+            if period is None:
+                self.gyr_bias_dps_ = np.zeros(3)
+            else:
+                whole = (len(gyr_dps) // period) * period
+                self.gyr_bias_dps_ = gyr_dps[len(gyr_dps) - whole:].mean(axis=0)
         roll_deg, pitch_deg = tilt_from_up_vector(up)
         # 4. yaw
         if len(walking) < 2 * sampling_rate_hz:

@@ -13,7 +13,7 @@ not depend on how the stream is cut into frames. Stages, per sample:
 4. ICs (events.py) and their side (laterality.py); each new IC closes the
    step that began at the previous IC: pelvic drop and trunk lean (metrics.py).
 
-Latency: an IC is known ``3σ + ic_min_interval_s`` (0.29 s at defaults) after
+Latency: an IC is known ``3σ + ic_min_interval_s`` (0.36 s at defaults) after
 it happens, its side 0.40 s after it, so a step is out < 0.5 s of data after
 the IC that ends it, once calibration is done (steps during the first seconds
 of calibration come out when it completes).
@@ -37,6 +37,9 @@ from gaitstream.gait.signals import ChunkBuffer, TrunkLean, regrid
 __all__ = ["StreamingGaitEngine", "StepMetrics"]
 
 DEG_PER_RAD = 180.0 / math.pi
+# Without standing, the obliquity median is taken after the orientation filter
+# has settled from its first-sample start (a few time constants 1/gain).
+WALKING_OFFSET_SETTLE_S = 2.0
 # Default cap of the undrained trace (samples beyond it are dropped oldest first).
 TRACE_CAPACITY_S = 600.0
 # History of φ/λ kept for steps still open: the longest step plus look-ahead.
@@ -81,9 +84,11 @@ class StreamingGaitEngine:
         self._trunk_fusion: FusionOrientation | None = None
         self._lean: TrunkLean | None = None
         self._rotation = np.eye(3)
+        self._phi_offset_deg = 0.0
         self._ic = StreamingIcDetector(sampling_rate_hz=fs, smoothing_s=self.config.ic_smoothing_s,
                                        min_interval_s=self.config.ic_min_interval_s,
-                                       min_jerk_mps3=self.config.ic_min_jerk_mps3)
+                                       min_acc_mps2=self.config.ic_min_acc_mps2,
+                                       refine_s=self.config.ic_refine_s)
         self._side = StreamingSideDetector(sampling_rate_hz=fs)
         self._hist = ChunkBuffer(3)      # columns: time_s, obliquity (deg), trunk lean (deg or NaN)
         self._pending_ics: list[int] = []
@@ -177,7 +182,19 @@ class StreamingGaitEngine:
                                          gyr_bias_dps=pelvis.gyr_bias_dps_)
         self.calibration = {"method": pelvis.method_,
                             "mounting_deg": {k: float(v) for k, v in pelvis.mounting_deg_.items()},
-                            "rotation": pelvis.rotation_.tolist()}
+                            "rotation": pelvis.rotation_.tolist(), "obliquity_offset_deg": 0.0}
+        if pelvis.method_ == "walking":
+            # no standing: obliquity is relative to its median while walking (GAIT_SPEC),
+            # measured with a probe filter over the calibration window; this also
+            # cancels the tilt offset an unknown gyro bias gives the filter (bias/gain)
+            probe = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
+                                      acc_rejection_deg=self.config.acc_rejection_deg,
+                                      gyr_bias_dps=pelvis.gyr_bias_dps_)
+            up = probe.update_up(rows[:n_cal, 0:3], rows[:n_cal, 3:6])
+            settled = up[min(len(up) - 1, int(WALKING_OFFSET_SETTLE_S * fs)):]
+            phi = np.arcsin(np.clip(settled @ self._rotation[1], -1.0, 1.0)) * DEG_PER_RAD
+            self.calibration["obliquity_offset_deg"] = float(np.median(phi))
+        self._phi_offset_deg = self.calibration["obliquity_offset_deg"]
         if self.trunk:
             trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
                 rows[:n_cal, 6:9], rows[:n_cal, 9:12], fs)
@@ -219,7 +236,7 @@ class StreamingGaitEngine:
         acc_ml = acc @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
         rows = np.empty((len(t), 3))
         rows[:, 0] = t
-        rows[:, 1] = np.arcsin(np.minimum(np.maximum(y_dot_up, -1.0), 1.0)) * DEG_PER_RAD
+        rows[:, 1] = np.arcsin(np.minimum(np.maximum(y_dot_up, -1.0), 1.0)) * DEG_PER_RAD - self._phi_offset_deg
         rows[:, 2] = self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12])) if self.trunk else math.nan
         self._hist.append(rows)
         self._append_trace(rows)
@@ -326,6 +343,7 @@ class StreamingGaitEngine:
         fs, cfg = eng.sampling_rate_hz, eng.config
         if eng.calibration is not None:
             eng._rotation = np.array(eng.calibration["rotation"], dtype=float)
+            eng._phi_offset_deg = eng.calibration["obliquity_offset_deg"]
             eng._fusion = FusionOrientation.from_state(snap["fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain,
                                                        acc_rejection_deg=cfg.acc_rejection_deg)
             if eng.trunk:

@@ -1,153 +1,165 @@
 """Initial contacts (heel strikes) from the vertical acceleration of a lower-back IMU.
 
-At heel strike the trunk's vertical acceleration swings from its minimum
-(body falling onto the leading leg) to its maximum within ~100 ms; the
-steepest rise marks the IC. This is the event McCamley et al. find by
-integrating the vertical acceleration and differentiating it with a Gaussian
-wavelet (McCamley 2012, doi:10.1016/j.gaitpost.2012.02.019); a Gaussian-
-derivative filter applied to the acceleration itself is the same smoothed
-derivative in one step, and a symmetric FIR kernel keeps it zero-phase with a
-fixed, short look-ahead, so it runs live.
+At heel strike the trunk's vertical acceleration ends a 200–300 ms rise from
+its minimum (the body falling onto the leading leg) with a steep final jump
+to its peak (the impact). The peak marks each step robustly; the IC itself is
+the steepest point of the rise just before it (the jerk maximum in the last
+``refine_s`` before the peak). McCamley et al. (2012,
+doi:10.1016/j.gaitpost.2012.02.019) also derive ICs from the smoothed vertical
+acceleration; here every filter is a finite symmetric kernel (zero phase,
+fixed look-ahead), so the detector runs live and gives the same ICs whatever
+the frame length.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-# An IC's jerk must exceed this fraction of the recent typical IC jerk: rejects
-# the smaller secondary rises of the same step (toe-off, mid-stance ripples).
-RELATIVE_JERK_THRESHOLD = 0.3
-# Weight of a new IC in the running typical IC jerk (exponential average).
-TYPICAL_JERK_UPDATE = 0.2
+# A step's peak must exceed this fraction of the recent typical peak: rejects
+# the smaller secondary maxima within a step.
+RELATIVE_PEAK_THRESHOLD = 0.3
+# Weight of a new IC in the running typical peak (exponential average).
+TYPICAL_PEAK_UPDATE = 0.2
 
 
-def gaussian_derivative_kernel(sigma_s: float, sampling_rate_hz: float) -> np.ndarray:
-    """Convolution kernel of d/dt of a unit-area Gaussian (1/s), truncated at ±3σ."""
+def gaussian_kernel(sigma_s: float, sampling_rate_hz: float) -> np.ndarray:
+    """Unit-area Gaussian smoothing kernel, truncated at ±3σ."""
     half = max(1, int(np.ceil(3.0 * sigma_s * sampling_rate_hz)))
     t_s = np.arange(-half, half + 1) / sampling_rate_hz
     gauss = np.exp(-0.5 * (t_s / sigma_s) ** 2)
-    gauss /= gauss.sum()
-    kernel = -t_s / sigma_s**2 * gauss
+    return gauss / gauss.sum()
+
+
+def gaussian_derivative_kernel(sigma_s: float, sampling_rate_hz: float) -> np.ndarray:
+    """Convolution kernel of d/dt of a Gaussian (1/s), truncated at ±3σ, unit gain on ramps."""
+    half = max(1, int(np.ceil(3.0 * sigma_s * sampling_rate_hz)))
+    t_s = np.arange(-half, half + 1) / sampling_rate_hz
+    kernel = -t_s / sigma_s**2 * np.exp(-0.5 * (t_s / sigma_s) ** 2)
     # exact unit gain on a ramp despite truncation and sampling
     return kernel / -(kernel * t_s).sum()
 
 
 class StreamingIcDetector:
-    """Live IC detector over a stream of vertical acceleration samples.
+    """Live IC detector over a stream of vertical acceleration samples (m/s², gravity removed).
 
     Processing steps:
-    1. Jerk: convolve the vertical acceleration (m/s², gravity removed) with a
-       Gaussian-derivative kernel (σ = ``smoothing_s``; look-ahead 3σ).
-    2. Candidates: samples whose jerk is the maximum within ±``min_interval_s``
-       (look-ahead ``min_interval_s``) and above ``min_jerk_mps3``.
-    3. Accept a candidate when its jerk is above ``RELATIVE_JERK_THRESHOLD`` of
-       the running typical IC jerk and it is at least ``min_interval_s`` after the
-       previous IC.
+    1. Smooth the acceleration and its derivative (jerk) with Gaussian kernels
+       (σ = ``smoothing_s``; look-ahead 3σ).
+    2. Step peaks: samples whose smoothed acceleration is the maximum within
+       ±``min_interval_s`` (look-ahead ``min_interval_s``), above
+       ``min_acc_mps2`` and above ``RELATIVE_PEAK_THRESHOLD`` of the running
+       typical peak, at least ``min_interval_s`` after the previous one.
+    3. IC = the jerk maximum within [peak − ``refine_s``, peak].
 
     Data requirements: uniformly sampled; any chunk length; bounded state.
-    Output of :meth:`process`: global sample indices of ICs decided by the new
-    data (each at most ``3σ + min_interval_s`` after the IC).
+    :meth:`process` returns global sample indices of the ICs decided by the new
+    data, each at most ``look_ahead_samples`` after the IC.
 
     Notes: McCamley (2012) and mobgap's detectors filter whole recordings with
-    zero-phase IIR filters; here every filter is a finite symmetric kernel so
-    the live result equals the offline result sample for sample.
+    IIR filters run forward and backward; finite kernels keep the live result
+    equal to the offline one sample for sample.
     """
 
-    def __init__(self, *, sampling_rate_hz: float, smoothing_s: float = 0.03,
-                 min_interval_s: float = 0.3, min_jerk_mps3: float = 8.0) -> None:
+    def __init__(self, *, sampling_rate_hz: float, smoothing_s: float = 0.02, min_interval_s: float = 0.3,
+                 min_acc_mps2: float = 1.0, refine_s: float = 0.06) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.smoothing_s = smoothing_s
         self.min_interval_s = min_interval_s
-        self.min_jerk_mps3 = min_jerk_mps3
-        self._kernel = gaussian_derivative_kernel(smoothing_s, sampling_rate_hz)
-        self._half_kernel = len(self._kernel) // 2
+        self.min_acc_mps2 = min_acc_mps2
+        self.refine_s = refine_s
+        self._smooth_kernel = gaussian_kernel(smoothing_s, sampling_rate_hz)
+        self._jerk_kernel = gaussian_derivative_kernel(smoothing_s, sampling_rate_hz)
+        self._half_kernel = len(self._smooth_kernel) // 2
         self._half_window = max(1, int(round(min_interval_s * sampling_rate_hz)))
-        self._acc = np.zeros(0)        # vertical acc, global index _acc_start ...
-        self._acc_start = 0
-        self._jerk = np.zeros(0)       # jerk, global index _jerk_start ...
-        self._jerk_start = self._half_kernel
-        self._typical_jerk = 0.0
-        self._last_ic = -(10**9)
-        self.look_ahead_samples = self._half_kernel + self._half_window
+        self._refine = max(0, int(round(refine_s * sampling_rate_hz)))
+        # an IC is decided at most this many samples after it happens
+        self.look_ahead_samples = self._half_kernel + self._half_window + self._refine
+        self.reset(0)
+        self._typical_peak = 0.0
+        self._last_peak = -(10**9)
 
     def reset(self, next_index: int) -> None:
-        """Forget the past (e.g. after a long gap); the next sample has global index ``next_index``."""
-        self._acc = np.zeros(0)
+        """Forget the signal (e.g. after a long gap); the next sample has global index ``next_index``."""
+        self._acc = np.zeros(0)                          # raw, global index _acc_start ...
         self._acc_start = next_index
-        self._jerk = np.zeros(0)
-        self._jerk_start = next_index + self._half_kernel
+        self._filtered = np.zeros((0, 2))                # smoothed, jerk; global index _filtered_start ...
+        self._filtered_start = next_index + self._half_kernel
 
     def process(self, acc_is_mps2: np.ndarray) -> list[int]:
         self._acc = np.concatenate([self._acc, acc_is_mps2])
-        # 1. jerk where the whole kernel is available
-        if len(self._acc) >= len(self._kernel):
-            new_jerk = np.convolve(self._acc, self._kernel, mode="valid")
-            done = self._jerk_start + len(self._jerk) - (self._acc_start + self._half_kernel)
-            self._jerk = np.concatenate([self._jerk, new_jerk[done:]])
-        # 2. candidates where the whole ±window is available
+        # 1. filters where the whole kernel is available
+        if len(self._acc) >= len(self._smooth_kernel):
+            new = np.empty((len(self._acc) - len(self._smooth_kernel) + 1, 2))
+            new[:, 0] = np.convolve(self._acc, self._smooth_kernel, mode="valid")
+            new[:, 1] = np.convolve(self._acc, self._jerk_kernel, mode="valid")
+            done = self._filtered_start + len(self._filtered) - (self._acc_start + self._half_kernel)
+            self._filtered = np.concatenate([self._filtered, new[done:]])
         ics: list[int] = []
         w = self._half_window
-        if len(self._jerk) >= 2 * w + 1:
-            jerk = self._jerk
-            centre = jerk[w:len(jerk) - w]
+        filtered = self._filtered
+        if len(filtered) >= 2 * w + 1:
+            smooth = filtered[:, 0]
+            centre = smooth[w:len(smooth) - w]
             # cheap pre-selection: above the floor and not below either neighbour
-            candidates = np.flatnonzero((centre > self.min_jerk_mps3)
-                                        & (centre >= jerk[w - 1:len(jerk) - w - 1])
-                                        & (centre >= jerk[w + 1:len(jerk) - w + 1]))
+            candidates = np.flatnonzero((centre > self.min_acc_mps2)
+                                        & (centre >= smooth[w - 1:len(smooth) - w - 1])
+                                        & (centre >= smooth[w + 1:len(smooth) - w + 1]))
             for pos in candidates.tolist():
                 value = float(centre[pos])
-                if value < jerk[pos:pos + 2 * w + 1].max():
-                    continue            # not the maximum of its ±window
-                # 3. relative threshold and minimum interval, in order
-                index = self._jerk_start + w + pos
-                if value < RELATIVE_JERK_THRESHOLD * self._typical_jerk:
+                # 2. the maximum of its ±window, relative threshold, minimum interval
+                if value < smooth[pos:pos + 2 * w + 1].max():
                     continue
-                if index - self._last_ic < w:
+                index = self._filtered_start + w + pos
+                if value < RELATIVE_PEAK_THRESHOLD * self._typical_peak or index - self._last_peak < w:
                     continue
-                self._typical_jerk = (value if self._typical_jerk == 0.0 else
-                                      (1 - TYPICAL_JERK_UPDATE) * self._typical_jerk
-                                      + TYPICAL_JERK_UPDATE * value)
-                self._last_ic = index
-                ics.append(index)
+                self._typical_peak = (value if self._typical_peak == 0.0 else
+                                      (1 - TYPICAL_PEAK_UPDATE) * self._typical_peak
+                                      + TYPICAL_PEAK_UPDATE * value)
+                self._last_peak = index
+                # 3. refine to the steepest point of the final rise
+                lo = max(0, w + pos - self._refine)
+                ics.append(self._filtered_start + lo + int(np.argmax(filtered[lo:w + pos + 1, 1])))
             # keep the 2w samples still needed as left context of future candidates
             keep = 2 * w
-            self._jerk_start += len(jerk) - keep
-            self._jerk = jerk[-keep:]
-        keep_acc = len(self._kernel) - 1
+            self._filtered_start += len(filtered) - keep
+            self._filtered = filtered[-keep:]
+        keep_acc = len(self._smooth_kernel) - 1
         if len(self._acc) > keep_acc:
             self._acc_start += len(self._acc) - keep_acc
             self._acc = self._acc[-keep_acc:]
         return ics
 
     def state(self) -> dict:
-        return {"acc": self._acc.tolist(), "acc_start": self._acc_start, "jerk": self._jerk.tolist(),
-                "jerk_start": self._jerk_start, "typical_jerk": self._typical_jerk,
-                "last_ic": self._last_ic}
+        return {"acc": self._acc.tolist(), "acc_start": self._acc_start, "filtered": self._filtered.tolist(),
+                "filtered_start": self._filtered_start, "typical_peak": self._typical_peak,
+                "last_peak": self._last_peak}
 
     def load_state(self, state: dict) -> None:
         self._acc = np.array(state["acc"], dtype=float)
         self._acc_start = int(state["acc_start"])
-        self._jerk = np.array(state["jerk"], dtype=float)
-        self._jerk_start = int(state["jerk_start"])
-        self._typical_jerk = float(state["typical_jerk"])
-        self._last_ic = int(state["last_ic"])
+        self._filtered = np.array(state["filtered"], dtype=float).reshape(-1, 2)
+        self._filtered_start = int(state["filtered_start"])
+        self._typical_peak = float(state["typical_peak"])
+        self._last_peak = int(state["last_peak"])
 
 
-class IcdVerticalJerk:
+class IcdVerticalPeak:
     """Offline form of :class:`StreamingIcDetector` (same result, whole array at once).
 
     ``detect(acc_is_mps2, sampling_rate_hz=...)`` sets ``ic_list_`` (sample
     indices, int array) and returns self.
     """
 
-    def __init__(self, *, smoothing_s: float = 0.03, min_interval_s: float = 0.3,
-                 min_jerk_mps3: float = 8.0) -> None:
+    def __init__(self, *, smoothing_s: float = 0.02, min_interval_s: float = 0.3, min_acc_mps2: float = 1.0,
+                 refine_s: float = 0.06) -> None:
         self.smoothing_s = smoothing_s
         self.min_interval_s = min_interval_s
-        self.min_jerk_mps3 = min_jerk_mps3
+        self.min_acc_mps2 = min_acc_mps2
+        self.refine_s = refine_s
 
-    def detect(self, acc_is_mps2: np.ndarray, *, sampling_rate_hz: float) -> "IcdVerticalJerk":
+    def detect(self, acc_is_mps2: np.ndarray, *, sampling_rate_hz: float) -> "IcdVerticalPeak":
         detector = StreamingIcDetector(sampling_rate_hz=sampling_rate_hz, smoothing_s=self.smoothing_s,
-                                       min_interval_s=self.min_interval_s, min_jerk_mps3=self.min_jerk_mps3)
+                                       min_interval_s=self.min_interval_s, min_acc_mps2=self.min_acc_mps2,
+                                       refine_s=self.refine_s)
         self.ic_list_ = np.array(detector.process(np.asarray(acc_is_mps2, dtype=float)), dtype=int)
         return self

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gaitstream.gait.events import IcdVerticalJerk, StreamingIcDetector, gaussian_derivative_kernel
+from gaitstream.gait.events import IcdVerticalPeak, StreamingIcDetector, gaussian_derivative_kernel
 
 
 def _heel_strikes(fs, ic_times_s, duration_s):
@@ -23,13 +23,13 @@ def test_kernel_is_a_derivative():
 @pytest.mark.parametrize("fs", [60.0, 100.0, 200.0])
 def test_detects_regular_heel_strikes(fs):
     ics = np.arange(1.0, 9.0, 0.55)
-    found = IcdVerticalJerk().detect(_heel_strikes(fs, ics, 10.0), sampling_rate_hz=fs).ic_list_ / fs
+    found = IcdVerticalPeak().detect(_heel_strikes(fs, ics, 10.0), sampling_rate_hz=fs).ic_list_ / fs
     assert len(found) == len(ics)
     assert np.abs(found - ics).max() <= 1.5 / fs + 0.005
 
 
 def test_all_zero_gives_empty_int_array():
-    out = IcdVerticalJerk().detect(np.zeros(1000), sampling_rate_hz=100.0).ic_list_
+    out = IcdVerticalPeak().detect(np.zeros(1000), sampling_rate_hz=100.0).ic_list_
     assert out.dtype.kind == "i" and len(out) == 0
 
 
@@ -37,7 +37,7 @@ def test_all_zero_gives_empty_int_array():
 def test_streaming_equals_offline(chunk):
     fs = 100.0
     acc = _heel_strikes(fs, np.arange(1.0, 19.0, 0.6), 20.0) + np.random.default_rng(0).normal(0, 0.1, 2000)
-    offline = IcdVerticalJerk().detect(acc, sampling_rate_hz=fs).ic_list_.tolist()
+    offline = IcdVerticalPeak().detect(acc, sampling_rate_hz=fs).ic_list_.tolist()
     det = StreamingIcDetector(sampling_rate_hz=fs)
     live = []
     for lo in range(0, len(acc), chunk):
@@ -52,7 +52,7 @@ def test_state_round_trip():
     first = a.process(acc[:1003])
     b = StreamingIcDetector(sampling_rate_hz=fs)
     b.load_state(a.state())
-    assert first + b.process(acc[1003:]) == IcdVerticalJerk().detect(acc, sampling_rate_hz=fs).ic_list_.tolist()
+    assert first + b.process(acc[1003:]) == IcdVerticalPeak().detect(acc, sampling_rate_hz=fs).ic_list_.tolist()
 
 
 def test_decision_latency_is_bounded():
