@@ -33,6 +33,10 @@ def configure(app: faust.App, conf, **kwargs) -> None:
     # A new consumer group starts at the beginning: a first worker loses no frame.
     conf.consumer_auto_offset_reset = "earliest"
     conf.web_enabled = False
+    conf.broker_session_timeout = pipeline_settings.session_timeout_s
+    conf.broker_heartbeat_interval = pipeline_settings.heartbeat_interval_s
+    # Shut down promptly: do not wait for streams to drain (uncommitted work is replayed).
+    conf.stream_wait_empty = False
     conf.table_standby_replicas = 0
     # Table keys and values are JSON (station ids; dicts of checkpoints): the app default.
     conf.table_value_serializer = "json"
@@ -59,6 +63,23 @@ rolling_status = app.Table("rolling-status", default=None, partitions=topic_sett
 STEP_WINDOW = timedelta(seconds=10)
 steps_per_window = app.Table("steps-per-window", default=int, partitions=topic_settings.partitions).tumbling(
     STEP_WINDOW, expires=timedelta(minutes=5))
+
+
+@app.on_worker_init.connect
+def create_topics(app: faust.App, **kwargs) -> None:
+    """Create our topics and the tables' changelogs before the consumer subscribes.
+
+    Faust would create the changelogs itself, but its consumer then keeps a metadata snapshot
+    in which a just-created changelog has 0 partitions, and the windowed table refuses every
+    write (PartitionsMismatch). Created here, they exist with the right count from the start.
+    """
+    from gaitstream.topics import ensure_topics
+
+    changelogs = {}
+    for table in app.tables.values():
+        policy = "compact,delete" if table.window is not None else "compact"
+        changelogs[table.changelog_topic_name] = {"cleanup.policy": policy}
+    ensure_topics(KafkaSettings(), topic_settings, extra=changelogs)
 
 
 def main() -> None:

@@ -1,0 +1,102 @@
+"""Real pipeline workers (subprocesses), stations and InfluxDB queries for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from gaitstream.settings import InfluxSettings, KafkaSettings, TopicSettings
+from gaitstream.topics import ensure_topics
+
+REPO = Path(__file__).resolve().parents[2]
+WORKER_READY_TIMEOUT_S = 90.0
+
+
+@dataclass
+class PipelineRun:
+    """An isolated pipeline: its own topic prefix, consumer group and data directories."""
+
+    kafka: KafkaSettings
+    influx: InfluxSettings
+    tmp: Path
+    prefix: str = field(default_factory=lambda: f"e2e{uuid.uuid4().hex[:8]}")
+    workers: list[tuple[subprocess.Popen, Path]] = field(default_factory=list)
+
+    @property
+    def topics(self) -> TopicSettings:
+        return TopicSettings(prefix=self.prefix)
+
+    def env(self, name: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PYTHONPATH": str(REPO),
+            "GAITSTREAM_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            "GAITSTREAM_INFLUX_URL": self.influx.url,
+            "GAITSTREAM_INFLUX_TOKEN": self.influx.token.get_secret_value(),
+            "GAITSTREAM_INFLUX_BUCKET": self.influx.bucket,
+            "GAITSTREAM_INFLUX_DATABASE": self.influx.database,
+            "GAITSTREAM_TOPIC_PREFIX": self.prefix,
+            "GAITSTREAM_PIPELINE_APP_ID": self.prefix,
+            "GAITSTREAM_PIPELINE_DATADIR": str(self.tmp / f"faust-{name}"),
+        }
+
+    def start_worker(self, name: str) -> subprocess.Popen:
+        ensure_topics(self.kafka, self.topics)
+        log_path = self.tmp / f"worker-{name}.log"
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "pipelines", "worker", "--without-web", "-l", "info"],
+                                    cwd=REPO, env=self.env(name), stdout=log, stderr=subprocess.STDOUT)
+        self.workers.append((proc, log_path))
+        deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
+        while b"[^Worker]: Ready" not in log_path.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"worker {name} did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
+            time.sleep(0.3)
+        return proc
+
+    def log(self, index: int) -> str:
+        return self.workers[index][1].read_text(errors="replace")
+
+    def stop(self) -> None:
+        for proc, _ in self.workers:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc, _ in self.workers:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def influxql(self, query: str) -> list[dict]:
+        resp = httpx.post(f"{self.influx.url}/query", data={"db": self.influx.database, "q": query},
+                          headers={"Authorization": f"Token {self.influx.token.get_secret_value()}"}, timeout=20)
+        resp.raise_for_status()
+        result = resp.json()["results"][0]
+        assert "error" not in result, result
+        return result.get("series", [])
+
+    def step_rows(self, session_id: str) -> list[dict]:
+        series = self.influxql(f"SELECT step_index, pelvic_drop_deg, trunk_lean_deg, side FROM gait_step "
+                               f"WHERE session = '{session_id}'")
+        if not series:
+            return []
+        cols = series[0]["columns"]
+        return [dict(zip(cols, row, strict=True)) for row in series[0]["values"]]
+
+    def wait_for_steps(self, expected: dict[str, int], timeout_s: float) -> dict[str, list[dict]]:
+        """Poll InfluxDB until every session has its expected step count (or the time runs out)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            rows = {sid: self.step_rows(sid) for sid in expected}
+            if all(len(rows[sid]) >= n for sid, n in expected.items()) or time.monotonic() > deadline:
+                return rows
+            time.sleep(1.0)

@@ -1,0 +1,143 @@
+"""End to end on the real stack: simulated stations -> Kafka -> Faust workers -> InfluxDB."""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import threading
+import time
+
+import pytest
+
+from gaitstream.simulate import pattern_config
+from services.station.publisher import StationPublisher, StationSettings
+from services.station.runner import StationRun, new_session, run_stations
+from services.station.sources import SimulatedSource
+from tests.e2e.harness import PipelineRun
+from tests.e2e.reference import reference_steps
+
+pytestmark = pytest.mark.integration
+
+FRAME_SAMPLES = 10
+PATTERNS = ["normal", "trendelenburg_left", "trendelenburg_right", "trendelenburg_bilateral",
+            "compensated_left", "compensated_right"]
+
+
+@pytest.fixture()
+def pipeline(kafka_settings, influx_settings, tmp_path):
+    run = PipelineRun(kafka=kafka_settings, influx=influx_settings, tmp=tmp_path)
+    yield run
+    run.stop()
+
+
+def _config(pattern: str, seed: int, duration_s: float):
+    return pattern_config(pattern, duration_s=duration_s, seed=seed, cadence_spm=100.0 + 3 * seed)
+
+
+def _stations(pipeline: PipelineRun, patterns: list[str], duration_s: float) -> list[tuple[StationRun, callable]]:
+    out = []
+    for i, pattern in enumerate(patterns):
+        def factory(pattern=pattern, i=i):
+            return SimulatedSource(_config(pattern, i, duration_s))
+        source = factory()
+        session = new_session(clinic_id="clinic-e2e", station_id=f"{pipeline.prefix}-st{i:02d}",
+                              patient_id=f"p-{i:04d}", source=source)
+        out.append((StationRun(session=session, source=source), factory))
+    return out
+
+
+def _publish(pipeline: PipelineRun, runs: list[StationRun], speed: float) -> None:
+    publisher = StationPublisher(kafka=pipeline.kafka, topics=pipeline.topics, settings=StationSettings())
+    try:
+        run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=speed)
+    finally:
+        publisher.close()
+
+
+def test_per_side_medians_and_classification_match_the_truth(pipeline: PipelineRun) -> None:
+    pipeline.start_worker("a")
+    stations = _stations(pipeline, PATTERNS, duration_s=60.0)
+    runs = [run for run, _ in stations]
+    _publish(pipeline, runs, speed=0.0)
+    truths = {run.session.session_id: run.source.truth() for run in runs}
+    expected = {sid: len(t["steps"]) - 4 for sid, t in truths.items()}
+    rows = pipeline.wait_for_steps(expected, timeout_s=120)
+    for run in runs:
+        sid, truth = run.session.session_id, truths[run.session.session_id]
+        got = rows[sid]
+        assert len(got) >= expected[sid], f"{sid}: {len(got)} steps in InfluxDB, truth has {len(truth['steps'])}"
+        for side in ("left", "right"):
+            median = statistics.median(r["pelvic_drop_deg"] for r in got if r["side"] == side)
+            want = truth["summary"][side]["pelvic_drop_deg_median"]
+            assert median == pytest.approx(want, abs=1.0), f"{sid} {side}: {median:.2f} vs truth {want:.2f}"
+        status = pipeline.influxql(f"SELECT last(classification) FROM gait_status WHERE session = '{sid}'")
+        assert status[0]["values"][0][1] == truth["summary"]["classification"], sid
+
+
+def test_a_killed_workers_stations_continue_on_the_other_with_no_step_lost_or_duplicated(pipeline) -> None:
+    pipeline.start_worker("a")
+    worker_b = pipeline.start_worker("b")
+    stations = _stations(pipeline, PATTERNS + ["normal", "trendelenburg_left"], duration_s=60.0)
+    runs = [run for run, _ in stations]
+    publisher = threading.Thread(target=_publish, args=(pipeline, runs, 4.0))  # 60 s sessions in 15 s
+    publisher.start()
+    time.sleep(6.0)
+    os.kill(worker_b.pid, signal.SIGKILL)  # mid-session, no goodbye to the group
+    publisher.join()
+    expected = {run.session.session_id: len(reference_steps(run, factory, FRAME_SAMPLES)) for run, factory in stations}
+    rows = pipeline.wait_for_steps(expected, timeout_s=120)
+    survivor = pipeline.log(0)
+    moved = [run for run in runs if f"session_start station={run.session.station_id}" not in survivor]
+    assert moved, "worker b owned no station: the failover was not exercised"
+    for run, factory in stations:
+        sid = run.session.session_id
+        reference = reference_steps(run, factory, FRAME_SAMPLES)
+        got = sorted(rows[sid], key=lambda r: r["step_index"])
+        assert [r["step_index"] for r in got] == [s["step_index"] for s in reference], sid
+        for row, ref in zip(got, reference, strict=True):
+            assert row["side"] == ref["side"]
+            assert row["pelvic_drop_deg"] == pytest.approx(ref["pelvic_drop_deg"], abs=1e-4)
+    for run in moved:
+        assert f"session_stop station={run.session.station_id}" in survivor
+
+
+def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_going(pipeline) -> None:
+    from kafka import KafkaConsumer, KafkaProducer
+
+    from schemas.codec import encode
+    from services.station.frames import frame_record
+
+    pipeline.start_worker("a")
+    (good, _), = _stations(pipeline, ["trendelenburg_right"], duration_s=30.0)
+    station = good.session.station_id
+    block = next(iter(SimulatedSource(_config("normal", 0, 30.0)).frames(FRAME_SAMPLES)))[1]
+    bad_frame = frame_record(good.session, sequence=0, first_sample_s=0.0, block=block)
+    bad_frame["sensors"][0]["acc_y_mps2"] = bad_frame["sensors"][0]["acc_y_mps2"][:3]
+    producer = KafkaProducer(bootstrap_servers=pipeline.kafka.bootstrap_servers, acks="all")
+    topic = pipeline.topics.stations
+    producer.send(topic, key=station.encode(), value=b"not avro at all")
+    producer.send(topic, key=station.encode(), value=encode("imu_frame", bad_frame))  # before its session starts
+    producer.send(topic, key=b"someone-else", value=encode("session_event", good.session.event("start", 1)))
+    producer.flush()
+    _publish(pipeline, [good], speed=0.0)
+    producer.send(topic, key=station.encode(), value=encode("imu_frame", {**bad_frame, "sequence": 10_000}))
+    producer.flush()
+    producer.close()
+
+    consumer = KafkaConsumer(pipeline.topics.deadletter, bootstrap_servers=pipeline.kafka.bootstrap_servers,
+                             auto_offset_reset="earliest", group_id=f"{pipeline.prefix}-dlq",
+                             consumer_timeout_ms=60_000)
+    reasons = []
+    for record in consumer:
+        reasons.append(dict(record.headers)["reason"].decode())
+        if len(reasons) == 4:
+            break
+    consumer.close()
+    assert any("bad magic byte" in r for r in reasons), reasons
+    assert any("message key must equal station_id" in r for r in reasons), reasons
+    assert any("no active session" in r for r in reasons), reasons
+    assert any("acc_y_mps2 has 3 samples, expected 10" in r for r in reasons) or \
+        sum("no active session" in r for r in reasons) == 2, reasons
+    rows = pipeline.wait_for_steps({good.session.session_id: 40}, timeout_s=60)
+    assert len(rows[good.session.session_id]) >= 40

@@ -1,0 +1,55 @@
+"""Frame validation: good frames become engine arrays, bad ones get a precise reason."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from pipelines.gait.frames import FrameError, engine_input
+
+START_US = 1_700_000_000_000_000
+
+
+def frame(n: int = 4, trunk: bool = False) -> dict:
+    def block(loc):
+        return {"location": loc, **{k: [float(i) for i in range(n)] for k in
+                ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")}}
+    sensors = [block("pelvis")] + ([block("trunk")] if trunk else [])
+    return {"station_id": "s", "session_id": "x", "sequence": 0, "first_sample_time_us": START_US + 500_000,
+            "sampling_rate_hz": 100.0, "sensors": sensors}
+
+
+def test_good_frame_gives_session_time_and_arrays() -> None:
+    data = engine_input(frame(trunk=True), session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
+    np.testing.assert_allclose(data.time_s, [0.5, 0.51, 0.52, 0.53])
+    assert data.acc_mps2.shape == (4, 3) and data.trunk_gyr_dps.shape == (4, 3)
+
+
+@pytest.mark.parametrize(("mutate", "reason"), [
+    (lambda f: f["sensors"][0]["acc_y_mps2"].pop(), "pelvis.acc_y_mps2 has 3 samples, expected 4"),
+    (lambda f: f.update(sampling_rate_hz=5000.0), "outside"),
+    (lambda f: f.update(sampling_rate_hz=50.0), "differs from the session's 100.0"),
+    (lambda f: f["sensors"].clear(), "no pelvis sensor block"),
+    (lambda f: f["sensors"].append(copy.deepcopy(f["sensors"][0])), "appears twice"),
+    (lambda f: f["sensors"][0]["gyr_z_dps"].__setitem__(1, float("inf")), "infinite"),
+    (lambda f: f.update(first_sample_time_us=START_US - 1), "before the session start"),
+])
+def test_bad_frames_are_refused_with_reason(mutate, reason: str) -> None:
+    f = frame()
+    mutate(f)
+    with pytest.raises(FrameError, match=reason):
+        engine_input(f, session_start_us=START_US, sampling_rate_hz=100.0, trunk=False)
+
+
+def test_declared_trunk_must_be_present() -> None:
+    with pytest.raises(FrameError, match="no trunk block"):
+        engine_input(frame(), session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
+
+
+def test_nan_samples_are_passed_to_the_engine_not_refused() -> None:
+    f = frame()
+    f["sensors"][0]["acc_x_mps2"][2] = float("nan")
+    data = engine_input(f, session_start_us=START_US, sampling_rate_hz=100.0, trunk=False)
+    assert np.isnan(data.acc_mps2[2, 0])
