@@ -49,13 +49,19 @@ class GaitConfig(BaseModel):
     max_calibration_buffer_s: float = Field(30.0, gt=0)
 
     # Event detection (events.py): Gaussian σ of the filters; one step peak of
-    # vertical acceleration within ±ic_min_interval_s (secondary maxima of a
-    # step come 0.2–0.25 s after the IC on ipol-L5; steps last ≥ 0.4 s up to
-    # 150 spm); peaks under ic_min_acc_mps2 are not steps (walking: 2–6 m/s²);
-    # the IC is the steepest rise within ic_refine_s before the peak.
+    # vertical acceleration per ic_min_interval_s before / ic_look_ahead_s after
+    # (secondary maxima of a step come 0.2–0.25 s after the IC on ipol-L5;
+    # steps last ≥ 0.4 s up to 150 spm); peaks under ic_min_acc_mps2 are not
+    # steps (walking: 2–6 m/s²); the impact is the first maximum reaching
+    # ic_back_peak_fraction of the peak within ic_back_search_s before it, the
+    # IC the steepest rise within ic_refine_s before the impact. Together they
+    # set the detection delay (≤ 0.47 s at 100 Hz).
     ic_smoothing_s: float = Field(0.02, gt=0)
     ic_min_interval_s: float = Field(0.3, gt=0)
+    ic_look_ahead_s: float = Field(0.15, gt=0)
     ic_min_acc_mps2: float = Field(1.0, ge=0)
+    ic_back_search_s: float = Field(0.2, ge=0)
+    ic_back_peak_fraction: float = Field(0.5, gt=0, le=1)
     ic_refine_s: float = Field(0.06, ge=0)
     min_step_s: float = Field(0.25, gt=0)
     max_step_s: float = Field(1.5, gt=0)

@@ -13,8 +13,8 @@ not depend on how the stream is cut into frames. Stages, per sample:
 4. ICs (events.py) and their side (laterality.py); each new IC closes the
    step that began at the previous IC: pelvic drop and trunk lean (metrics.py).
 
-Latency: an IC is known ``3σ + ic_min_interval_s`` (0.36 s at defaults) after
-it happens, its side 0.40 s after it, so a step is out < 0.5 s of data after
+Latency: an IC is known at most 0.47 s after it happens (events.py), its side
+0.40 s after it, so a step is out < 0.5 s of data after
 the IC that ends it, once calibration is done (steps during the first seconds
 of calibration come out when it completes).
 """
@@ -87,7 +87,10 @@ class StreamingGaitEngine:
         self._phi_offset_deg = 0.0
         self._ic = StreamingIcDetector(sampling_rate_hz=fs, smoothing_s=self.config.ic_smoothing_s,
                                        min_interval_s=self.config.ic_min_interval_s,
+                                       look_ahead_s=self.config.ic_look_ahead_s,
                                        min_acc_mps2=self.config.ic_min_acc_mps2,
+                                       back_search_s=self.config.ic_back_search_s,
+                                       back_peak_fraction=self.config.ic_back_peak_fraction,
                                        refine_s=self.config.ic_refine_s)
         self._side = StreamingSideDetector(sampling_rate_hz=fs)
         self._hist = ChunkBuffer(3)      # columns: time_s, obliquity (deg), trunk lean (deg or NaN)
