@@ -1,6 +1,7 @@
-"""Accuracy of the gait engine: real recordings (ours vs mobgap) and simulated sessions (prints tables).
+"""Real-data accuracy of IC detection and left/right, ours vs mobgap (a script that prints tables).
 
-Run: ``.venv/bin/python benchmarks/gait_real.py [--no-mobgap] [--simulated N]``
+Run: ``.venv/bin/python benchmarks/gait_real.py [--no-mobgap]``
+(simulated accuracy: ``benchmarks/gait_accuracy.py``)
 
 - mobgap-HA001 (optical reference, Stereophoto, level "wb"): per recording, IC
   F1 at 100 ms tolerance inside the reference walking bouts, share of matched
@@ -12,13 +13,6 @@ Run: ``.venv/bin/python benchmarks/gait_real.py [--no-mobgap] [--simulated N]``
   walking only (walking bounds minus the U-turn); the trial's median offset is
   removed before matching at 100 ms; detection rate (recall), precision, side
   correct, stride time mean absolute error.
-
-- Simulated (``--simulated N``, default 60, 0 to skip; needs
-  ``gaitstream.simulate``): random sessions over the six patterns, 60–200 Hz,
-  mountings (roll/yaw ±20°, pitch 0–40°), noise and gyro bias; per-step pelvic
-  drop and trunk lean errors against the simulator's truth, per-side median
-  errors, IC F1 at 60 ms, side correct, classification (scored on sessions whose
-  true per-side values are ≥ 2° from the thresholds).
 
 Data: ``$GAITSTREAM_SHARED_DATA`` or ``<repo>/../shared/data``.
 """
@@ -241,102 +235,15 @@ def stride_errors(det_t, det_s, ref_t, ref_s, windows) -> list[float]:
     return errors
 
 
-def _simulated_session(k: int, rng: np.random.Generator):
-    from gaitstream.simulate import PATTERNS, pattern_config, simulate_session
-
-    pattern = sorted(PATTERNS)[k % len(PATTERNS)]
-    config = pattern_config(
-        pattern, trunk=True, seed=k, duration_s=60.0,
-        sampling_rate_hz=float(rng.choice([60.0, 100.0, 120.0, 200.0])),
-        mounting_deg=(rng.uniform(-20, 20), rng.uniform(0, 40), rng.uniform(-20, 20)),
-        trunk_mounting_deg=(rng.uniform(-10, 10), rng.uniform(-10, 10), rng.uniform(-10, 10)),
-        acc_noise_mps2=rng.uniform(0.02, 0.1), gyr_noise_dps=rng.uniform(0.1, 0.5),
-        gyr_bias_dps=rng.uniform(0.0, 1.0), cadence_spm=rng.uniform(90, 120))
-    return pattern, config, simulate_session(config)
-
-
-def _far_from_thresholds(truth: dict, drop_threshold: float = 5.0, lean_threshold: float = 5.0) -> bool:
-    values = [(truth["summary"][side]["pelvic_drop_deg_median"], drop_threshold) for side in ("left", "right")]
-    values += [(truth["summary"][side]["trunk_lean_deg_median"], lean_threshold) for side in ("left", "right")
-               if truth["summary"][side]["trunk_lean_deg_median"] is not None]
-    return all(abs(v - thr) >= 2.0 for v, thr in values)
-
-
-def bench_simulated(console: Console, n_sessions: int) -> None:
-    try:
-        import gaitstream.simulate  # noqa: F401
-    except ImportError:
-        console.print("simulated: gaitstream.simulate not available, skipped")
-        return
-    from gaitstream.gait.recording import Recording, infer_sampling_rate_hz
-
-    rng = np.random.default_rng(2026)
-    rows, per_pattern = [], {}
-    for k in range(n_sessions):
-        pattern, config, session = _simulated_session(k, rng)
-        cols = session.recording_columns
-        rec = Recording(cols["time_s"], np.column_stack([cols[f"acc_{a}"] for a in "xyz"]),
-                        np.column_stack([cols[f"gyr_{a}"] for a in "xyz"]),
-                        np.column_stack([cols[f"trunk_acc_{a}"] for a in "xyz"]),
-                        np.column_stack([cols[f"trunk_gyr_{a}"] for a in "xyz"]),
-                        infer_sampling_rate_hz(cols["time_s"]), f"sim-{k}")
-        out = analyze_recording(rec)
-        truth = session.truth
-        tp = n_det = n_true = 0
-        for side in ("left", "right"):
-            d, r = np.array(out["initial_contacts"][side]), np.array(truth["initial_contacts"][side])
-            tp += len(match(d, r, 0.06))
-            n_det, n_true = n_det + len(d), n_true + len(r)
-        starts = np.array([st["start_s"] for st in truth["steps"]])
-        drop_err, lean_err, side_ok = [], [], 0
-        for step in out["steps"]:
-            j = int(np.argmin(np.abs(starts - step["start_s"])))
-            if abs(starts[j] - step["start_s"]) > 0.06:
-                continue
-            side_ok += step["side"] == truth["steps"][j]["side"]
-            drop_err.append(step["pelvic_drop_deg"] - truth["steps"][j]["pelvic_drop_deg"])
-            lean_err.append(step["trunk_lean_deg"] - truth["steps"][j]["trunk_lean_deg"])
-        med_err = [abs(out["summary"][s]["pelvic_drop_deg_median"] - truth["summary"][s]["pelvic_drop_deg_median"])
-                   for s in ("left", "right")]
-        row = {"pattern": pattern, "fs": config.sampling_rate_hz, "drop_mae": float(np.mean(np.abs(drop_err))),
-               "med_err": max(med_err), "lean_mae": float(np.mean(np.abs(lean_err))),
-               "f1": 2 * tp / (n_det + n_true), "side": side_ok / max(1, len(drop_err)),
-               "eligible": _far_from_thresholds(truth),
-               "class_ok": out["summary"]["classification"] == truth["summary"]["classification"]}
-        rows.append(row)
-        per_pattern.setdefault(pattern, []).append(row)
-    table = Table(title=f"simulated sessions ({n_sessions}, 60 s, 60–200 Hz, random mounting/noise/bias) vs truth")
-    for col in ("pattern", "sessions", "drop MAE deg", "worst session drop MAE", "max per-side median err deg",
-                "lean MAE deg", "IC F1 @60 ms", "side correct", "classification (eligible)"):
-        table.add_column(col)
-
-    def add(name, group):
-        eligible = [r for r in group if r["eligible"]]
-        table.add_row(name, str(len(group)), fmt(np.mean([r["drop_mae"] for r in group]), 2),
-                      fmt(max(r["drop_mae"] for r in group), 2), fmt(max(r["med_err"] for r in group), 2),
-                      fmt(np.mean([r["lean_mae"] for r in group]), 2), fmt(np.mean([r["f1"] for r in group])),
-                      fmt(np.mean([r["side"] for r in group])),
-                      f"{sum(r['class_ok'] for r in eligible)}/{len(eligible)}")
-    for pattern, group in sorted(per_pattern.items()):
-        add(pattern, group)
-    add("ALL", rows)
-    console.print(table)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--no-mobgap", action="store_true", help="skip mobgap (no venv creation)")
-    parser.add_argument("--simulated", type=int, default=60, help="number of simulated sessions (0: skip)")
-    parser.add_argument("--no-real", action="store_true", help="skip the real recordings")
     args = parser.parse_args()
+    if not shared_data_dir().exists():
+        raise SystemExit(f"shared data not found at {shared_data_dir()} (set GAITSTREAM_SHARED_DATA)")
     console = Console(width=160)
-    if not args.no_real:
-        if not shared_data_dir().exists():
-            raise SystemExit(f"shared data not found at {shared_data_dir()} (set GAITSTREAM_SHARED_DATA)")
-        bench_mobgap_ha001(console, not args.no_mobgap)
-        bench_ipol(console, not args.no_mobgap)
-    if args.simulated:
-        bench_simulated(console, args.simulated)
+    bench_mobgap_ha001(console, not args.no_mobgap)
+    bench_ipol(console, not args.no_mobgap)
 
 
 if __name__ == "__main__":

@@ -43,10 +43,10 @@ def classify(left_drops: Sequence[float], right_drops: Sequence[float],
     """Label a walk from the per-side values of its steady stance steps.
 
     1. Fewer than ``min_steps_per_side`` steps on either side -> insufficient_data.
-    2. Median pelvic drop above ``pelvic_drop_threshold_deg`` on both sides ->
+    2. Median pelvic drop at or above ``pelvic_drop_threshold_deg`` on both sides ->
        bilateral; on one side -> trendelenburg of that (stance) side.
     3. Else, with trunk values: median lean toward the stance limb above
-       ``trunk_lean_threshold_deg`` -> compensated of that side (the larger
+       ``trunk_lean_threshold_deg`` (or equal) -> compensated of that side (the larger
        excess wins when both are above).
     4. Else normal.
     """
@@ -58,8 +58,8 @@ def classify(left_drops: Sequence[float], right_drops: Sequence[float],
     drop_left, drop_right = _median(left_drops), _median(right_drops)
     if not (np.isfinite(drop_left) and np.isfinite(drop_right)):
         return Classification.INSUFFICIENT_DATA
-    left_high = drop_left > config.pelvic_drop_threshold_deg
-    right_high = drop_right > config.pelvic_drop_threshold_deg
+    left_high = drop_left >= config.pelvic_drop_threshold_deg
+    right_high = drop_right >= config.pelvic_drop_threshold_deg
     if left_high and right_high:
         return Classification.TRENDELENBURG_BILATERAL
     if left_high:
@@ -70,9 +70,9 @@ def classify(left_drops: Sequence[float], right_drops: Sequence[float],
     lean_left, lean_right = _median(left_leans), _median(right_leans)
     excess_left = lean_left - config.trunk_lean_threshold_deg
     excess_right = lean_right - config.trunk_lean_threshold_deg
-    if np.isfinite(excess_left) and excess_left > 0 and not (np.isfinite(excess_right) and excess_right > excess_left):
+    if np.isfinite(excess_left) and excess_left >= 0 and not (np.isfinite(excess_right) and excess_right > excess_left):
         return Classification.COMPENSATED_TRENDELENBURG_LEFT
-    if np.isfinite(excess_right) and excess_right > 0:
+    if np.isfinite(excess_right) and excess_right >= 0:
         return Classification.COMPENSATED_TRENDELENBURG_RIGHT
     # 4.
     return Classification.NORMAL
