@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job. Until the live pipeline lands it brings up the real local stack
-# (Kafka + InfluxDB on 127.0.0.1) and runs the end-to-end smoke check.
+# The main job: the real local stack (Kafka + InfluxDB on 127.0.0.1), a pipeline worker and
+# 8 simulated treadmill stations, with a live table of every patient's gait; Ctrl-C stops all.
 demo: install
 	$(BIN)/gaitstream demo
 

@@ -29,19 +29,21 @@ def build_app() -> typer.Typer:
     return app
 
 
-def demo() -> None:
-    """The main job: bring up the local real stack and check it end to end.
+def demo(
+    stations: int = typer.Option(8, min=1, max=500, help="Simulated treadmill stations"),
+    duration_s: float | None = typer.Option(None, min=10.0, help="Stop after this long (default: Ctrl-C)"),
+) -> None:
+    """The main job: local stack, a pipeline worker and simulated stations, with a live table."""
+    from rich.console import Console
 
-    The live pipeline (stations -> Kafka -> Faust -> InfluxDB) joins this command when it lands;
-    until then the demo is the stack and its smoke check.
-    """
-    from gaitstream.logging import emit
-    from gaitstream.stack.cli import smoke, up
+    from gaitstream.demo import run_demo
 
-    up()
-    smoke()
-    emit("demo", result="stack up and verified",
-         next="live pipeline not yet built (issue 4); stop the stack with: gaitstream stack down")
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=150)  # logs and CI: the whole table on one line per station
+    rows = run_demo(stations=stations, duration_s=duration_s, console=console)
+    if duration_s is not None and not rows:
+        raise typer.Exit(1)
 
 
 def main() -> None:

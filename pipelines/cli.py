@@ -10,7 +10,7 @@ import typer
 
 
 def worker(
-    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Faust log level")] = "warning",
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Faust log level: crit, error, warn, info, debug")] = "warn",
 ) -> None:
     """Run a pipeline worker: frames -> gait engine -> steps, status, trace -> InfluxDB."""
     from gaitstream.settings import KafkaSettings, TopicSettings

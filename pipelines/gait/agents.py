@@ -45,7 +45,14 @@ def _active(station_id: str) -> StationState | None:
         value = station_state.get(station_id)
         if not value or value["closed"]:
             return None
-        _live[station_id] = StationState.restore(value)
+        try:
+            _live[station_id] = StationState.restore(value)
+        except (KeyError, TypeError, ValueError) as exc:
+            # A checkpoint from an incompatible engine version: that session cannot continue,
+            # but the station must not be stuck; its next session starts afresh.
+            log.error(kv("checkpoint_unreadable", station=station_id, session=value["session"]["session_id"],
+                         error=f"{type(exc).__name__}: {exc}"))
+            return None
     return _live[station_id]
 
 
