@@ -80,3 +80,26 @@ class ReplaySource:
             for start in range(seg_start, seg_stop, frame_samples):
                 stop = min(start + frame_samples, seg_stop)
                 yield float(self._time_s[start]), {k: v[start:stop] for k, v in self._columns.items()}
+
+
+class PrerenderedSource:
+    """A simulated session rendered once up front, then only sliced: for load tests, where the
+    station process must not spend the CPU the pipeline is being measured on."""
+
+    def __init__(self, columns: dict[str, np.ndarray], sampling_rate_hz: float, trunk_present: bool) -> None:
+        self.columns = columns
+        self.sampling_rate_hz = sampling_rate_hz
+        self.trunk_present = trunk_present
+
+    @classmethod
+    def from_config(cls, config) -> PrerenderedSource:
+        from gaitstream.simulate import simulate_session
+
+        session = simulate_session(config)
+        return cls(session.recording_columns, float(config.sampling_rate_hz), bool(config.has_trunk))
+
+    def frames(self, frame_samples: int) -> Iterator[tuple[float, dict[str, np.ndarray]]]:
+        n = len(self.columns["time_s"])
+        for start in range(0, n, frame_samples):
+            stop = min(start + frame_samples, n)
+            yield start / self.sampling_rate_hz, {k: v[start:stop] for k, v in self.columns.items()}

@@ -1,0 +1,260 @@
+"""Load benchmark of the live pipeline on this machine (Kafka, InfluxDB, worker and stations share it).
+
+For each station count N: N simulated stations at 100 Hz (frames of 10 samples, real-time
+pacing, pre-rendered so the station process costs little) feed one pipeline worker for a fixed
+time. Printed per N:
+
+- samples/s offered and processed (committed offsets of the worker's group x frame length);
+- consumer lag over time (frames behind the newest offset, as seconds of data);
+- step-end -> InfluxDB-visible latency p50/p99 (a poller sees each new step; the step ends at
+  its end IC, which the station produced at that wall-clock time);
+- worker CPU per sample next to the gait engine alone on the same frames;
+- worker memory (RSS growth per station).
+
+Usage: ``.venv/bin/python benchmarks/pipeline_load.py --stations 50 200 --duration-s 60``
+(starts the local stack if needed; stops nothing it did not start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+FRAME_SAMPLES = 10
+RATE_HZ = 100.0
+PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "compensated_left", "compensated_right",
+            "trendelenburg_bilateral")
+POLL_S = 0.1
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _sources(duration_s: float):
+    from gaitstream.simulate import pattern_config
+    from services.station.sources import PrerenderedSource
+
+    return [PrerenderedSource.from_config(pattern_config(p, duration_s=duration_s, seed=i, cadence_spm=98 + 4 * i))
+            for i, p in enumerate(PATTERNS)]
+
+
+def run_stations_role(args) -> None:
+    """Child process: N paced stations from pre-rendered sessions."""
+    from gaitstream.settings import KafkaSettings, TopicSettings
+    from services.station.publisher import StationPublisher, StationSettings
+    from services.station.runner import StationRun, new_session, run_stations
+
+    sources = _sources(args.duration_s)
+    runs = [StationRun(session=new_session(clinic_id=args.clinic, station_id=f"{args.prefix}-{i:04d}",
+                                           patient_id=f"p-{i:05d}", source=sources[i % len(sources)]),
+                       source=sources[i % len(sources)]) for i in range(args.count)]
+    publisher = StationPublisher(kafka=KafkaSettings(), topics=TopicSettings(prefix=args.prefix),
+                                 settings=StationSettings(max_unacked_frames=5000))
+    try:
+        run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=1.0)
+    finally:
+        publisher.close()
+
+
+def _cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _engine_us_per_sample(duration_s: float) -> float:
+    """The gait engine alone on the same pre-rendered sessions, 10-sample frames, one core."""
+    from gaitstream.gait.engine import StreamingGaitEngine
+
+    total_s, samples = 0.0, 0
+    for source in _sources(duration_s):
+        c = source.columns
+        import numpy as np
+
+        acc = np.c_[c["acc_x"], c["acc_y"], c["acc_z"]]
+        gyr = np.c_[c["gyr_x"], c["gyr_y"], c["gyr_z"]]
+        tacc = np.c_[c["trunk_acc_x"], c["trunk_acc_y"], c["trunk_acc_z"]]
+        tgyr = np.c_[c["trunk_gyr_x"], c["trunk_gyr_y"], c["trunk_gyr_z"]]
+        engine = StreamingGaitEngine(sampling_rate_hz=RATE_HZ, trunk=True)
+        started = time.process_time()
+        for i in range(0, len(c["time_s"]), FRAME_SAMPLES):
+            s = slice(i, i + FRAME_SAMPLES)
+            engine.push(c["time_s"][s], acc[s], gyr[s], tacc[s], tgyr[s])
+            engine.drain_trace()
+        total_s += time.process_time() - started
+        samples += len(c["time_s"])
+    return total_s / samples * 1e6
+
+
+class LatencyPoller(threading.Thread):
+    """Sees each new step in InfluxDB and records (seen - step end)."""
+
+    def __init__(self, env: dict[str, str], clinic: str) -> None:
+        super().__init__(daemon=True)
+        self.env, self.clinic = env, clinic
+        self.latencies_s: list[float] = []
+        self.stop = threading.Event()
+        self._seen: set[tuple[str, int]] = set()
+
+    def run(self) -> None:
+        since_ns = time.time_ns() - 5_000_000_000
+        while not self.stop.is_set():
+            q = (f"SELECT station, step_time_s FROM gait_step WHERE clinic = '{self.clinic}' "
+                 f"AND time > {since_ns - 3_000_000_000}")
+            try:
+                resp = httpx.post(f"{self.env['GAITSTREAM_INFLUX_URL']}/query", timeout=5,
+                                  data={"db": self.env["GAITSTREAM_INFLUX_DATABASE"], "q": q, "epoch": "us"},
+                                  headers={"Authorization": f"Token {self.env['GAITSTREAM_INFLUX_TOKEN']}"})
+                seen_us = time.time_ns() / 1000
+                series = resp.json()["results"][0].get("series", [])
+            except (httpx.HTTPError, KeyError, ValueError):
+                time.sleep(POLL_S)
+                continue
+            for t_us, station, step_time_s in (series[0]["values"] if series else []):
+                key = (station, t_us)
+                if key not in self._seen:
+                    self._seen.add(key)
+                    self.latencies_s.append((seen_us - (t_us + step_time_s * 1e6)) / 1e6)
+                    since_ns = max(since_ns, int(t_us * 1000))
+            time.sleep(POLL_S)
+
+
+def _group_progress(kafka, group: str, topic: str) -> tuple[int, int]:
+    """(sum of committed offsets, sum of end offsets) of the worker's group on the stations topic."""
+    from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers)
+    try:
+        committed = admin.list_consumer_group_offsets(group)
+        parts = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
+        ends = consumer.end_offsets(parts)
+        done = sum(committed[tp].offset for tp in parts if tp in committed and committed[tp].offset >= 0)
+        return done, sum(ends.values())
+    finally:
+        admin.close()
+        consumer.close()
+
+
+def run_one(n: int, duration_s: float, stack, console: Console) -> dict:
+    from gaitstream.settings import KafkaSettings, TopicSettings
+    from gaitstream.topics import ensure_topics
+
+    prefix = f"load{uuid.uuid4().hex[:6]}"
+    clinic = f"bench-{prefix}"
+    env = {**os.environ, **stack.env(), "PYTHONPATH": str(REPO), "GAITSTREAM_TOPIC_PREFIX": prefix,
+           "GAITSTREAM_PIPELINE_APP_ID": prefix, "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust"}
+    kafka = KafkaSettings(bootstrap=stack.settings.kafka_bootstrap)
+    topics = TopicSettings(prefix=prefix)
+    ensure_topics(kafka, topics)
+    log = Path(f"/tmp/{prefix}-worker.log")
+    worker = subprocess.Popen([sys.executable, "-m", "pipelines", "worker", "--without-web", "-l", "warn"],
+                              cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    time.sleep(12)  # worker start-up and first rebalance
+    rss0, cpu0 = _rss_mb(worker.pid), _cpu_s(worker.pid)
+    poller = LatencyPoller(env, clinic)
+    poller.start()
+    stations = subprocess.Popen([sys.executable, __file__, "--role", "stations", "--count", str(n), "--duration-s",
+                                 str(duration_s), "--prefix", prefix, "--clinic", clinic], cwd=REPO, env=env)
+    started = time.monotonic()
+    lag_s: list[tuple[float, float]] = []
+    frames_per_s = n * RATE_HZ / FRAME_SAMPLES
+    with console.status(f"{n} stations") as status:
+        while stations.poll() is None or time.monotonic() - started < duration_s + 30:
+            elapsed = time.monotonic() - started
+            done, end = _group_progress(kafka, prefix, topics.stations)
+            lag_s.append((elapsed, (end - done) / frames_per_s))
+            status.update(f"{n} stations  t={elapsed:4.0f} s  lag={lag_s[-1][1]:5.1f} s of data")
+            if stations.poll() is not None and end - done <= n * 3:  # drained (checkpoint remainder)
+                break
+            time.sleep(2.0)
+    wall_s = time.monotonic() - started
+    cpu_s = _cpu_s(worker.pid) - cpu0
+    rss_mb = _rss_mb(worker.pid)
+    poller.stop.set()
+    worker.terminate()
+    try:
+        worker.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+    samples = n * duration_s * RATE_HZ
+    lats = sorted(poller.latencies_s)
+    steady = [lag for t, lag in lag_s if t > 10]
+    return {
+        "stations": n, "samples_offered_per_s": n * RATE_HZ, "samples_processed_per_s": samples / wall_s,
+        "wall_s": wall_s, "lag_max_s": max(steady, default=float("nan")),
+        "lag_end_s": lag_s[-1][1] if lag_s else float("nan"), "lag_series": lag_s,
+        "latency_p50_s": statistics.median(lats) if lats else float("nan"),
+        "latency_p99_s": lats[int(0.99 * (len(lats) - 1))] if lats else float("nan"), "steps_seen": len(lats),
+        "worker_cpu_us_per_sample": cpu_s / samples * 1e6, "worker_rss_mb": rss_mb,
+        "worker_mb_per_station": (rss_mb - rss0) / n,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--role", default="bench", choices=["bench", "stations"])
+    parser.add_argument("--stations", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--count", type=int, default=0)
+    parser.add_argument("--duration-s", type=float, default=60.0)
+    parser.add_argument("--prefix", default="")
+    parser.add_argument("--clinic", default="")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    if args.role == "stations":
+        run_stations_role(args)
+        return
+    from gaitstream.logging import configure_logging
+    from gaitstream.stack import Stack
+
+    configure_logging("WARNING")
+    console = Console(stderr=True)
+    stack = Stack(console=console)
+    report = stack.up()
+    engine_us = _engine_us_per_sample(min(args.duration_s, 60.0))
+    results = []
+    try:
+        for n in args.stations:
+            results.append(run_one(n, args.duration_s, stack, console))
+    finally:
+        stack.stop(report.started)
+    table = Table(title=f"pipeline load, {args.duration_s:.0f} s per run, 100 Hz, 10-sample frames, 1 worker, "
+                        f"{os.cpu_count()} cores shared with Kafka, InfluxDB and the stations")
+    for col in ("stations", "samples/s offered", "processed/s", "lag max s", "lag end s", "latency p50 s",
+                "latency p99 s", "worker µs/sample", "engine µs/sample", "overhead %", "RSS MB", "MB/station"):
+        table.add_column(col, justify="right")
+    for r in results:
+        table.add_row(str(r["stations"]), f"{r['samples_offered_per_s']:.0f}", f"{r['samples_processed_per_s']:.0f}",
+                      f"{r['lag_max_s']:.1f}", f"{r['lag_end_s']:.1f}", f"{r['latency_p50_s']:.2f}",
+                      f"{r['latency_p99_s']:.2f}", f"{r['worker_cpu_us_per_sample']:.1f}", f"{engine_us:.1f}",
+                      f"{100 * (r['worker_cpu_us_per_sample'] / engine_us - 1):.0f}", f"{r['worker_rss_mb']:.0f}",
+                      f"{r['worker_mb_per_station']:.2f}")
+    Console().print(table)
+    for r in results:
+        print("lag over time (s of data) for", r["stations"], "stations:",
+              " ".join(f"{t:.0f}:{lag:.1f}" for t, lag in r["lag_series"]))
+    if args.json:
+        args.json.write_text(json.dumps({"engine_us_per_sample": engine_us, "runs": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
