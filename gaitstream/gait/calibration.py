@@ -19,6 +19,14 @@ GRAVITY_MPS2 = 9.80665
 # still subject stays far below, the first step far above.
 QUIET_MAX_GYR_DPS = 15.0
 QUIET_MAX_ACC_DEVIATION_MPS2 = 1.0
+# The pelvis tilts a few degrees between standing and walking, 20–30° when
+# sitting: a quiet start farther than this from the walking posture was not
+# standing, and the walking calibration is used.
+MAX_STANDING_TO_WALKING_TILT_DEG = 12.0
+# Walking moves the specific-force magnitude by 2–6 m/s² at each step; shifting
+# weight or turning on the spot stays under this: the walking part of the
+# calibration window starts at the first sample above it.
+GAIT_MIN_ACC_DEVIATION_MPS2 = 1.5
 # Anterior-posterior trunk acceleration dominates the horizontal plane at the
 # step frequency (1.3–2.5 Hz in adults), the mediolateral sway lives at the
 # stride frequency (half of it): this band separates them for the yaw.
@@ -51,6 +59,11 @@ def active_mask(acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
     gyr_norm = np.linalg.norm(gyr_dps, axis=1)
     acc_dev = np.abs(np.linalg.norm(acc_mps2, axis=1) - GRAVITY_MPS2)
     return (gyr_norm > QUIET_MAX_GYR_DPS) | (acc_dev > QUIET_MAX_ACC_DEVIATION_MPS2)
+
+
+def gait_mask(acc_mps2: np.ndarray) -> np.ndarray:
+    """True where the acceleration magnitude swings like walking (heel strikes, push-off)."""
+    return np.abs(np.linalg.norm(acc_mps2, axis=1) - GRAVITY_MPS2) > GAIT_MIN_ACC_DEVIATION_MPS2
 
 
 def yaw_from_walking_deg(acc_mps2: np.ndarray, roll_deg: float, pitch_deg: float,
@@ -94,7 +107,9 @@ class MountingCalibration:
 
     Processing steps:
     1. The quiet prefix (no active sample, see :func:`active_mask`) is standing
-       when it lasts at least ``min_standing_s``.
+       when it lasts at least ``min_standing_s`` and its tilt is within
+       ``MAX_STANDING_TO_WALKING_TILT_DEG`` of the mean walking tilt (else the
+       subject was probably sitting).
     2. Standing: roll and pitch from the mean specific force (gravity), gyro bias
        from the mean angular rate; obliquity is then relative to that posture.
     3. Otherwise roll and pitch come from the mean specific force while walking
@@ -102,7 +117,8 @@ class MountingCalibration:
        relative to the mean walking posture; the gyro bias is the mean angular
        rate over a whole number of strides (period from the autocorrelation),
        zero when no stride rhythm is found.
-    4. Yaw always comes from the walking part (:func:`yaw_from_walking_deg`).
+    4. Yaw always comes from the walking part (:func:`yaw_from_walking_deg`),
+       which starts at the first sample of :func:`gait_mask`.
 
     Data requirements: body-frame-nominal acc (m/s²) and gyro (deg/s) of the
     first seconds of the session; walking for the yaw (else yaw = 0 with a warning).
@@ -123,8 +139,20 @@ class MountingCalibration:
         # 1. quiet prefix
         active = active_mask(acc_mps2, gyr_dps)
         n_quiet = int(np.argmax(active)) if active.any() else len(active)
-        walking = acc_mps2[n_quiet:]
-        if n_quiet >= self.min_standing_s * sampling_rate_hz:
+        gait = gait_mask(acc_mps2)
+        first_gait = int(np.argmax(gait)) if gait.any() else n_quiet
+        walking = acc_mps2[first_gait:]
+        quiet_ok = n_quiet >= self.min_standing_s * sampling_rate_hz
+        if quiet_ok and len(walking) >= 2 * sampling_rate_hz:
+            quiet_up = acc_mps2[:n_quiet].mean(axis=0)
+            walking_up = walking.mean(axis=0)
+            cos = quiet_up @ walking_up / (np.linalg.norm(quiet_up) * np.linalg.norm(walking_up))
+            tilt_change_deg = math.degrees(math.acos(min(1.0, max(-1.0, cos))))
+            if tilt_change_deg > MAX_STANDING_TO_WALKING_TILT_DEG:
+                warnings.warn(f"quiet start tilted {tilt_change_deg:.0f}° from the walking posture "
+                              "(sitting?): calibrating from walking", stacklevel=2)
+                quiet_ok = False
+        if quiet_ok:
             # 2. standing (skip the last 0.2 s: the subject may already start moving)
             end = max(1, n_quiet - int(0.2 * sampling_rate_hz))
             self.method_ = "standing"
@@ -133,13 +161,14 @@ class MountingCalibration:
         else:
             # 3. walking
             self.method_ = "walking"
-            up = acc_mps2.mean(axis=0)
-            period = stride_period_samples(gyr_dps, sampling_rate_hz)
+            up = walking.mean(axis=0) if len(walking) else acc_mps2.mean(axis=0)
+            gyr_walking = gyr_dps[first_gait:]
+            period = stride_period_samples(gyr_walking, sampling_rate_hz)
             if period is None:
                 self.gyr_bias_dps_ = np.zeros(3)
             else:
-                whole = (len(gyr_dps) // period) * period
-                self.gyr_bias_dps_ = gyr_dps[len(gyr_dps) - whole:].mean(axis=0)
+                whole = (len(gyr_walking) // period) * period
+                self.gyr_bias_dps_ = gyr_walking[len(gyr_walking) - whole:].mean(axis=0)
         roll_deg, pitch_deg = tilt_from_up_vector(up)
         # 4. yaw
         if len(walking) < 2 * sampling_rate_hz:

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from gaitstream.gait.calibration import GRAVITY_MPS2, MountingCalibration, active_mask
+from gaitstream.gait.calibration import GRAVITY_MPS2, MountingCalibration, gait_mask
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.events import StreamingIcDetector
 from gaitstream.gait.laterality import StreamingSideDetector
@@ -77,7 +77,7 @@ class StreamingGaitEngine:
         self._cal_rows: list[np.ndarray] = []
         self._cal_times: list[np.ndarray] = []
         self._cal_breaks: list[np.ndarray] = []
-        self._first_active: int | None = None
+        self._first_gait: int | None = None
         self.calibration: dict | None = None
         # processing phase
         self._fusion: FusionOrientation | None = None
@@ -160,13 +160,13 @@ class StreamingGaitEngine:
         self._cal_rows.append(v)
         self._cal_breaks.append(b)
         self._n += len(t)
-        if self._first_active is None:
-            active = active_mask(v[:, 0:3], v[:, 3:6])
-            if active.any():
-                self._first_active = start + int(np.argmax(active))
+        if self._first_gait is None:
+            gait = gait_mask(v[:, 0:3])
+            if gait.any():
+                self._first_gait = start + int(np.argmax(gait))
         needed = int(round(self.config.max_calibration_buffer_s * fs))
-        if self._first_active is not None:
-            needed = min(needed, self._first_active + int(round(self.config.calibration_walking_s * fs)))
+        if self._first_gait is not None:
+            needed = min(needed, self._first_gait + int(round(self.config.calibration_walking_s * fs)))
         if self._n >= needed:
             return self._calibrate(needed)
         return []
@@ -312,7 +312,7 @@ class StreamingGaitEngine:
             "version": 1, "sampling_rate_hz": self.sampling_rate_hz, "trunk": self.trunk, "axes": self.axes,
             "config": self.config.model_dump(), "trace_capacity_s": self.trace_capacity_s,
             "last_time": self._last_time, "last_values": None if self._last_values is None else arr(self._last_values),
-            "n": self._n, "first_active": self._first_active,
+            "n": self._n, "first_gait": self._first_gait,
             "cal_times": arr(np.concatenate(self._cal_times)) if self._cal_times else [],
             "cal_rows": arr(np.concatenate(self._cal_rows)) if self._cal_rows else [],
             "cal_breaks": arr(np.concatenate(self._cal_breaks)) if self._cal_breaks else [],
@@ -337,7 +337,7 @@ class StreamingGaitEngine:
                   config=GaitConfig(**snap["config"]), axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"])
         eng._last_time = snap["last_time"]
         eng._last_values = None if snap["last_values"] is None else np.array(snap["last_values"], dtype=float)
-        eng._n, eng._first_active = snap["n"], snap["first_active"]
+        eng._n, eng._first_gait = snap["n"], snap["first_gait"]
         if snap["cal_times"]:
             eng._cal_times = [np.array(snap["cal_times"], dtype=float)]
             eng._cal_rows = [np.array(snap["cal_rows"], dtype=float).reshape(-1, eng._width)]

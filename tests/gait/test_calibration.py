@@ -66,3 +66,16 @@ def test_standing_only_warns_and_assumes_zero_yaw():
     with pytest.warns(UserWarning, match="yaw"):
         cal = MountingCalibration().calibrate(acc, np.zeros((500, 3)), 100.0)
     assert cal.mounting_deg_["yaw"] == 0.0 and cal.method_ == "standing"
+
+
+def test_sitting_start_is_not_standing():
+    fs = 100.0
+    rotation = rotation_from_rpy_deg(0.0, 20.0, 0.0)
+    sitting = np.tile(rotation_from_rpy_deg(0.0, -25.0, 0.0).T @ [0, 0, GRAVITY_MPS2], (300, 1))  # pelvis tilted back
+    acc_body = np.vstack([sitting, _walking_body_acc(fs)])
+    gyr = np.zeros_like(acc_body)
+    gyr[300:] = 30.0
+    with pytest.warns(UserWarning, match="sitting"):
+        cal = MountingCalibration().calibrate(acc_body @ rotation, gyr, fs)
+    assert cal.method_ == "walking"
+    assert cal.mounting_deg_["pitch"] == pytest.approx(20.0, abs=1.0)
