@@ -32,11 +32,13 @@ from gaitstream.gait.laterality import StreamingSideDetector
 from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
 from gaitstream.gait.orientation import FusionOrientation
 from gaitstream.gait.recording import parse_axes
-from gaitstream.gait.signals import ChunkBuffer, TrunkLean, regrid
+from gaitstream.gait.signals import ChunkBuffer, TrunkLean, pack_array, regrid, unpack_array
 
 __all__ = ["StreamingGaitEngine", "StepMetrics"]
 
 DEG_PER_RAD = 180.0 / math.pi
+# Layout of snapshot(); bumped when it changes (2: arrays packed as base64 float64).
+SNAPSHOT_VERSION = 2
 # Without standing, the obliquity median is taken after the orientation filter
 # has settled from its first-sample start (a few time constants 1/gain).
 WALKING_OFFSET_SETTLE_S = 2.0
@@ -107,6 +109,8 @@ class StreamingGaitEngine:
         """Add samples ((n,) times, (n, 3) arrays in the engine's axes/units); return completed steps."""
         time_s = np.atleast_1d(np.asarray(time_s, dtype=float))
         n = len(time_s)
+        if n == 0:
+            return []
         if self.trunk and (trunk_acc_mps2 is None or trunk_gyr_dps is None):
             raise ValueError("engine built with trunk=True needs trunk_acc_mps2 and trunk_gyr_dps")
         parts = [acc_mps2, gyr_dps, trunk_acc_mps2, trunk_gyr_dps][:4 if self.trunk else 2]
@@ -309,13 +313,14 @@ class StreamingGaitEngine:
         trace = np.concatenate(self._trace) if self._trace else np.zeros((0, 3))
         self._trace = [trace] if len(trace) else []
         return {
-            "version": 1, "sampling_rate_hz": self.sampling_rate_hz, "trunk": self.trunk, "axes": self.axes,
+            "version": SNAPSHOT_VERSION, "sampling_rate_hz": self.sampling_rate_hz, "trunk": self.trunk, "axes": self.axes,
             "config": self.config.model_dump(), "trace_capacity_s": self.trace_capacity_s,
             "last_time": self._last_time, "last_values": None if self._last_values is None else arr(self._last_values),
             "n": self._n, "first_gait": self._first_gait,
-            "cal_times": arr(np.concatenate(self._cal_times)) if self._cal_times else [],
-            "cal_rows": arr(np.concatenate(self._cal_rows)) if self._cal_rows else [],
-            "cal_breaks": arr(np.concatenate(self._cal_breaks)) if self._cal_breaks else [],
+            # raw samples held while calibrating (up to max_calibration_buffer_s): packed
+            "cal_times": pack_array(np.concatenate(self._cal_times)) if self._cal_times else "",
+            "cal_rows": pack_array(np.concatenate(self._cal_rows)) if self._cal_rows else "",
+            "cal_breaks": arr(np.flatnonzero(np.concatenate(self._cal_breaks))) if self._cal_breaks else [],
             "calibration": self.calibration,
             "fusion": self._fusion.state() if self._fusion else None,
             "trunk_fusion": self._trunk_fusion.state() if self._trunk_fusion else None,
@@ -325,13 +330,13 @@ class StreamingGaitEngine:
             "pending_ics": list(self._pending_ics), "last_ic": list(self._last_ic) if self._last_ic else None,
             "last_step_end": self._last_step_end,
             "segment_start": self._segment_start, "step_index": self._step_index,
-            "trace": [[None if v != v else v for v in row] for row in trace.tolist()],
+            "trace": pack_array(trace),
         }
 
     @classmethod
     def restore(cls, snap: dict) -> "StreamingGaitEngine":
         """Rebuild an engine from :meth:`snapshot`; it continues as the original would."""
-        if snap.get("version") != 1:
+        if snap.get("version") != SNAPSHOT_VERSION:
             raise ValueError(f"unknown snapshot version {snap.get('version')!r}")
         eng = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"],
                   config=GaitConfig(**snap["config"]), axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"])
@@ -339,9 +344,11 @@ class StreamingGaitEngine:
         eng._last_values = None if snap["last_values"] is None else np.array(snap["last_values"], dtype=float)
         eng._n, eng._first_gait = snap["n"], snap["first_gait"]
         if snap["cal_times"]:
-            eng._cal_times = [np.array(snap["cal_times"], dtype=float)]
-            eng._cal_rows = [np.array(snap["cal_rows"], dtype=float).reshape(-1, eng._width)]
-            eng._cal_breaks = [np.array(snap["cal_breaks"], dtype=bool)]
+            eng._cal_times = [unpack_array(snap["cal_times"])]
+            eng._cal_rows = [unpack_array(snap["cal_rows"], eng._width)]
+            breaks = np.zeros(len(eng._cal_times[0]), dtype=bool)
+            breaks[np.array(snap["cal_breaks"], dtype=int)] = True
+            eng._cal_breaks = [breaks]
         eng.calibration = snap["calibration"]
         fs, cfg = eng.sampling_rate_hz, eng.config
         if eng.calibration is not None:
@@ -363,6 +370,6 @@ class StreamingGaitEngine:
         eng._last_step_end = snap["last_step_end"]
         eng._segment_start, eng._step_index = snap["segment_start"], snap["step_index"]
         if snap["trace"]:
-            trace = np.array(snap["trace"], dtype=float).reshape(-1, 3)
+            trace = unpack_array(snap["trace"], 3)
             eng._trace, eng._trace_len = [trace], len(trace)
         return eng

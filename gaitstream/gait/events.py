@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from gaitstream.gait.signals import pack_array, unpack_array
+
 # A step's peak must exceed this fraction of the recent typical peak: rejects
 # the smaller secondary maxima within a step.
 RELATIVE_PEAK_THRESHOLD = 0.3
@@ -150,14 +152,14 @@ class StreamingIcDetector:
         return ics
 
     def state(self) -> dict:
-        return {"acc": self._acc.tolist(), "acc_start": self._acc_start, "filtered": self._filtered.tolist(),
+        return {"acc": pack_array(self._acc), "acc_start": self._acc_start, "filtered": pack_array(self._filtered),
                 "filtered_start": self._filtered_start, "next": self._next, "typical_peak": self._typical_peak,
                 "last_peak": self._last_peak}
 
     def load_state(self, state: dict) -> None:
-        self._acc = np.array(state["acc"], dtype=float)
+        self._acc = unpack_array(state["acc"])
         self._acc_start = int(state["acc_start"])
-        self._filtered = np.array(state["filtered"], dtype=float).reshape(-1, 2)
+        self._filtered = unpack_array(state["filtered"], 2)
         self._filtered_start = int(state["filtered_start"])
         self._next = int(state["next"])
         self._typical_peak = float(state["typical_peak"])

@@ -10,6 +10,8 @@ Kept apart from the engine so each formula is in one short place:
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 from scipy.signal import lfilter
 
@@ -140,13 +142,20 @@ class ChunkBuffer:
             self._len -= cut
 
     def state(self) -> dict:
-        data = self.array()
-        return {"start": self.start, "data": [[None if v != v else v for v in row] for row in data.tolist()]
-                if self.width else data.tolist()}
+        return {"start": self.start, "data": pack_array(self.array())}
 
     @classmethod
     def from_state(cls, state: dict, width: int | None = None) -> "ChunkBuffer":
         buf = cls(width, state["start"])
-        data = np.array(state["data"], dtype=float)
-        buf.append(data.reshape(-1, width) if width else data)
+        buf.append(unpack_array(state["data"], width))
         return buf
+
+
+def pack_array(values: np.ndarray) -> str:
+    """Exact, compact JSON-able form of a float array (base64 of little-endian float64)."""
+    return base64.b64encode(np.ascontiguousarray(values, dtype="<f8").tobytes()).decode("ascii")
+
+
+def unpack_array(text: str, width: int | None = None) -> np.ndarray:
+    values = np.frombuffer(base64.b64decode(text), dtype="<f8").copy()
+    return values.reshape(-1, width) if width else values
