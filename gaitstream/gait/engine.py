@@ -26,19 +26,18 @@ import math
 import numpy as np
 
 from gaitstream.gait.calibration import GRAVITY_MPS2, MountingCalibration, gait_mask
+from gaitstream.gait.conditioning import InputConditioner
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.events import StreamingIcDetector
 from gaitstream.gait.laterality import StreamingSideDetector
 from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
 from gaitstream.gait.orientation import FusionOrientation
-from gaitstream.gait.recording import parse_axes
-from gaitstream.gait.signals import ChunkBuffer, TrunkLean, pack_array, regrid, unpack_array
+from gaitstream.gait.signals import ChunkBuffer, TrunkLean
+from gaitstream.gait.snapshot import engine_state, restore_engine
 
 __all__ = ["StreamingGaitEngine", "StepMetrics"]
 
 DEG_PER_RAD = 180.0 / math.pi
-# Layout of snapshot(); bumped when it changes (2: arrays packed as base64 float64).
-SNAPSHOT_VERSION = 2
 # Without standing, the obliquity median is taken after the orientation filter
 # has settled from its first-sample start (a few time constants 1/gain).
 WALKING_OFFSET_SETTLE_S = 2.0
@@ -60,20 +59,12 @@ class StreamingGaitEngine:
         self.sampling_rate_hz = float(sampling_rate_hz)
         self.trunk = bool(trunk)
         self.axes = axes or self.config.axes
-        # sensor -> body matrix and unit scale per column; None when already body frame, m/s², deg/s
-        matrix = parse_axes(self.axes)
-        acc_scale = GRAVITY_MPS2 if self.config.acc_unit == "g" else 1.0
-        gyr_scale = math.degrees(1.0) if self.config.gyr_unit == "rads" else 1.0
-        scale = np.repeat([acc_scale, gyr_scale] * (2 if trunk else 1), 3)
-        identity = np.array_equal(matrix, np.eye(3)) and (scale == 1.0).all()
-        self._input_matrix = None if identity else matrix
-        self._input_scale = scale
         self.trace_capacity_s = trace_capacity_s
         fs = self.sampling_rate_hz
         self._width = 12 if self.trunk else 6
-        self._max_fill = max(1, int(round(self.config.max_fill_gap_s * fs)))
-        self._last_time: float | None = None
-        self._last_values: np.ndarray | None = None
+        self._input = InputConditioner(sampling_rate_hz=fs, trunk=self.trunk, axes=self.axes,
+                                       acc_unit=self.config.acc_unit, gyr_unit=self.config.gyr_unit,
+                                       max_fill_gap_s=self.config.max_fill_gap_s)
         self._n = 0                      # grid samples seen (global index of the next one)
         # calibration phase
         self._cal_rows: list[np.ndarray] = []
@@ -113,37 +104,12 @@ class StreamingGaitEngine:
             return []
         if self.trunk and (trunk_acc_mps2 is None or trunk_gyr_dps is None):
             raise ValueError("engine built with trunk=True needs trunk_acc_mps2 and trunk_gyr_dps")
+        # 1. axes, units, missing samples, uniform grid
         parts = [acc_mps2, gyr_dps, trunk_acc_mps2, trunk_gyr_dps][:4 if self.trunk else 2]
-        values = np.empty((n, self._width))
-        try:
-            for i, part in enumerate(parts):
-                values[:, 3 * i:3 * i + 3] = part
-        except ValueError as exc:
-            raise ValueError(f"sensor arrays must have shape ({n}, 3) like time_s") from exc
-        # 1. axes and units, drop rows with NaN, then grid
-        if self._input_matrix is not None:
-            values = (values.reshape(n, -1, 3) @ self._input_matrix.T).reshape(n, -1) * self._input_scale
-        if not (math.isfinite(values.sum()) and math.isfinite(time_s.sum())):
-            keep = np.isfinite(values).all(axis=1) & np.isfinite(time_s)
-            time_s, values = time_s[keep], values[keep]
-            if len(time_s) == 0:
-                return []
-        dt_s = np.empty(len(time_s))
-        dt_s[0] = math.inf if self._last_time is None else time_s[0] - self._last_time
-        dt_s[1:] = time_s[1:] - time_s[:-1]
-        if (dt_s <= 0).any():
-            if (dt_s < 0).any():
-                raise ValueError("time_s must not decrease (within or across pushes)")
-            repeated = dt_s == 0            # a repeated packet: keep the first copy
-            time_s, values = time_s[~repeated], values[~repeated]
-            if len(time_s) == 0:
-                return []
-        if self._last_time is not None and dt_s.max() * self.sampling_rate_hz < 1.5:
-            grid_t, grid_v, grid_b = time_s, values, None          # no gap: the common case
-        else:
-            grid_t, grid_v, grid_b = regrid(time_s, values, self._last_time, self._last_values,
-                                            self.sampling_rate_hz, self._max_fill)
-        self._last_time, self._last_values = float(time_s[-1]), values[-1].copy()
+        conditioned = self._input.condition(time_s, parts)
+        if conditioned is None:
+            return []
+        grid_t, grid_v, grid_b = conditioned
         if self.calibration is None:
             return self._calibrating(grid_t, grid_v, np.zeros(len(grid_t), dtype=bool) if grid_b is None else grid_b)
         if grid_b is None:
@@ -308,68 +274,9 @@ class StreamingGaitEngine:
     # ------------------------------------------------------- snapshot/restore
     def snapshot(self) -> dict:
         """JSON-serialisable state (bounded: held calibration data, ~3 s of history, undrained trace)."""
-        def arr(x):
-            return np.asarray(x).tolist()
-        trace = np.concatenate(self._trace) if self._trace else np.zeros((0, 3))
-        self._trace = [trace] if len(trace) else []
-        return {
-            "version": SNAPSHOT_VERSION, "sampling_rate_hz": self.sampling_rate_hz, "trunk": self.trunk, "axes": self.axes,
-            "config": self.config.model_dump(), "trace_capacity_s": self.trace_capacity_s,
-            "last_time": self._last_time, "last_values": None if self._last_values is None else arr(self._last_values),
-            "n": self._n, "first_gait": self._first_gait,
-            # raw samples held while calibrating (up to max_calibration_buffer_s): packed
-            "cal_times": pack_array(np.concatenate(self._cal_times)) if self._cal_times else "",
-            "cal_rows": pack_array(np.concatenate(self._cal_rows)) if self._cal_rows else "",
-            "cal_breaks": arr(np.flatnonzero(np.concatenate(self._cal_breaks))) if self._cal_breaks else [],
-            "calibration": self.calibration,
-            "fusion": self._fusion.state() if self._fusion else None,
-            "trunk_fusion": self._trunk_fusion.state() if self._trunk_fusion else None,
-            "lean": self._lean.state() if self._lean else None,
-            "ic": self._ic.state(), "side": self._side.state(),
-            "history": self._hist.state(),
-            "pending_ics": list(self._pending_ics), "last_ic": list(self._last_ic) if self._last_ic else None,
-            "last_step_end": self._last_step_end,
-            "segment_start": self._segment_start, "step_index": self._step_index,
-            "trace": pack_array(trace),
-        }
+        return engine_state(self)
 
     @classmethod
     def restore(cls, snap: dict) -> "StreamingGaitEngine":
         """Rebuild an engine from :meth:`snapshot`; it continues as the original would."""
-        if snap.get("version") != SNAPSHOT_VERSION:
-            raise ValueError(f"unknown snapshot version {snap.get('version')!r}")
-        eng = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"],
-                  config=GaitConfig(**snap["config"]), axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"])
-        eng._last_time = snap["last_time"]
-        eng._last_values = None if snap["last_values"] is None else np.array(snap["last_values"], dtype=float)
-        eng._n, eng._first_gait = snap["n"], snap["first_gait"]
-        if snap["cal_times"]:
-            eng._cal_times = [unpack_array(snap["cal_times"])]
-            eng._cal_rows = [unpack_array(snap["cal_rows"], eng._width)]
-            breaks = np.zeros(len(eng._cal_times[0]), dtype=bool)
-            breaks[np.array(snap["cal_breaks"], dtype=int)] = True
-            eng._cal_breaks = [breaks]
-        eng.calibration = snap["calibration"]
-        fs, cfg = eng.sampling_rate_hz, eng.config
-        if eng.calibration is not None:
-            eng._rotation = np.array(eng.calibration["rotation"], dtype=float)
-            eng._phi_offset_deg = eng.calibration["obliquity_offset_deg"]
-            eng._fusion = FusionOrientation.from_state(snap["fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain,
-                                                       acc_rejection_deg=cfg.acc_rejection_deg)
-            if eng.trunk:
-                eng._trunk_fusion = FusionOrientation.from_state(
-                    snap["trunk_fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain,
-                    acc_rejection_deg=cfg.acc_rejection_deg)
-                eng._lean = TrunkLean(rotation=np.array(eng.calibration["trunk_rotation"]), sampling_rate_hz=fs)
-                eng._lean.load_state(snap["lean"])
-        eng._ic.load_state(snap["ic"])
-        eng._side.load_state(snap["side"])
-        eng._hist = ChunkBuffer.from_state(snap["history"], 3)
-        eng._pending_ics = list(snap["pending_ics"])
-        eng._last_ic = (snap["last_ic"][0], snap["last_ic"][1]) if snap["last_ic"] else None
-        eng._last_step_end = snap["last_step_end"]
-        eng._segment_start, eng._step_index = snap["segment_start"], snap["step_index"]
-        if snap["trace"]:
-            trace = unpack_array(snap["trace"], 3)
-            eng._trace, eng._trace_len = [trace], len(trace)
-        return eng
+        return restore_engine(cls, snap)

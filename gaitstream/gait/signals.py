@@ -1,8 +1,8 @@
 """Sample-wise signals of the engine: grid conditioning, obliquity and trunk lean.
 
 Kept apart from the engine so each formula is in one short place:
-- :func:`regrid` puts samples on a uniform grid (linear interpolation over short
-  gaps, a "break" over long ones);
+- :class:`ChunkBuffer` holds recent samples cheaply; :func:`pack_array` makes
+  arrays compact for snapshots;
 - :func:`obliquity_deg` is GAIT_SPEC's φ = asin(y_pelvis · z_world);
 - :class:`TrunkLean` is λ = asin(z_trunk · y_world), y_world the horizontal left
   of the walking direction (smoothed heading of the trunk's forward axis).
@@ -20,43 +20,6 @@ from gaitstream.gait.orientation import quaternions_to_matrices
 # Time constant of the walking-direction estimate: several strides, so the
 # pelvis/trunk rotation within a stride does not tilt the reference.
 HEADING_TIME_CONSTANT_S = 3.0
-
-
-def regrid(time_s: np.ndarray, values: np.ndarray, last_time_s: float | None, last_values: np.ndarray | None,
-           sampling_rate_hz: float, max_fill_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Uniform-grid samples from (time, values) continuing after (last_time, last_values).
-
-    Returns grid times, grid values and a boolean "break before this sample"
-    flag. A gap of m sample periods (m ≤ ``max_fill_samples``) is filled with
-    m − 1 linearly interpolated samples; a longer gap is a break.
-    """
-    if last_time_s is None:
-        brk = np.zeros(len(time_s), dtype=bool)
-        if len(time_s):
-            brk[0] = True
-        rest_t, rest_v, rest_b = regrid(time_s[1:], values[1:], time_s[0], values[0], sampling_rate_hz,
-                                        max_fill_samples) if len(time_s) else (time_s, values, brk)
-        return (np.concatenate([time_s[:1], rest_t]), np.concatenate([values[:1], rest_v]),
-                np.concatenate([brk[:1], rest_b]))
-    if len(time_s) == 0:
-        return time_s, values, np.zeros(0, dtype=bool)
-    all_t = np.concatenate([[last_time_s], time_s])
-    dt_s = all_t[1:] - all_t[:-1]
-    if dt_s.max() * sampling_rate_hz < 1.5:       # no gap (the common case): nothing to fill
-        return time_s, values, np.zeros(len(time_s), dtype=bool)
-    periods = np.maximum(np.rint(dt_s * sampling_rate_hz).astype(int), 1)
-    breaks = periods > max_fill_samples
-    periods[breaks] = 1
-    all_v = np.concatenate([last_values[None, :], values])
-    total = int(periods.sum())
-    interval = np.repeat(np.arange(len(periods)), periods)
-    step = np.arange(total) - np.repeat(np.cumsum(periods) - periods, periods) + 1
-    frac = step / periods[interval]
-    grid_t = all_t[interval] + frac * dt_s[interval]
-    grid_v = all_v[interval] + frac[:, None] * (all_v[interval + 1] - all_v[interval])
-    grid_b = np.zeros(total, dtype=bool)
-    grid_b[np.cumsum(periods)[breaks] - 1] = True
-    return grid_t, grid_v, grid_b
 
 
 def obliquity_deg(up_sensor: np.ndarray, rotation: np.ndarray) -> np.ndarray:

@@ -176,3 +176,16 @@ def test_invalid_arguments():
     engine.push([1.0], [[0, 0, 9.8]], [[0, 0, 0]])
     with pytest.raises(ValueError, match="decrease"):
         engine.push([0.5], [[0, 0, 9.8]], [[0, 0, 0]])
+
+
+def test_restore_rejects_unknown_version(trunk_rec):
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    snap = engine.snapshot()
+    snap["version"] = 1
+    with pytest.raises(ValueError, match="version"):
+        StreamingGaitEngine.restore(snap)
+
+
+def test_empty_push_is_a_no_op():
+    engine = StreamingGaitEngine()
+    assert engine.push(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3))) == []

@@ -1,0 +1,90 @@
+"""Snapshot and restore of :class:`~gaitstream.gait.engine.StreamingGaitEngine`.
+
+The snapshot is JSON-serialisable (dicts, lists, floats, str) and bounded: the
+raw samples held while calibrating (at most ``max_calibration_buffer_s``),
+~3 s of obliquity/lean history, the detectors' short buffers and the undrained
+trace. Arrays are packed as base64 float64, so a restored engine continues with
+bit-identical data. imufusion cannot set Fusion's acceleration-recovery
+counter; with acceleration rejection off (the default) that counter is unused.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from gaitstream.gait.config import GaitConfig
+from gaitstream.gait.orientation import FusionOrientation
+from gaitstream.gait.signals import ChunkBuffer, TrunkLean, pack_array, unpack_array
+
+if TYPE_CHECKING:
+    from gaitstream.gait.engine import StreamingGaitEngine
+
+# Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64).
+SNAPSHOT_VERSION = 2
+
+
+def engine_state(engine: StreamingGaitEngine) -> dict:
+    """The engine's state as JSON-able values (it keeps running unchanged)."""
+    e = engine
+    trace = np.concatenate(e._trace) if e._trace else np.zeros((0, 3))
+    e._trace = [trace] if len(trace) else []
+    held = bool(e._cal_times)
+    return {
+        "version": SNAPSHOT_VERSION, "sampling_rate_hz": e.sampling_rate_hz, "trunk": e.trunk, "axes": e.axes,
+        "config": e.config.model_dump(), "trace_capacity_s": e.trace_capacity_s,
+        "input": e._input.state(), "n": e._n, "first_gait": e._first_gait,
+        # raw samples held while calibrating
+        "cal_times": pack_array(np.concatenate(e._cal_times)) if held else "",
+        "cal_rows": pack_array(np.concatenate(e._cal_rows)) if held else "",
+        "cal_breaks": np.flatnonzero(np.concatenate(e._cal_breaks)).tolist() if held else [],
+        "calibration": e.calibration,
+        "fusion": e._fusion.state() if e._fusion else None,
+        "trunk_fusion": e._trunk_fusion.state() if e._trunk_fusion else None,
+        "lean": e._lean.state() if e._lean else None,
+        "ic": e._ic.state(), "side": e._side.state(), "history": e._hist.state(),
+        "pending_ics": list(e._pending_ics), "last_ic": list(e._last_ic) if e._last_ic else None,
+        "last_step_end": e._last_step_end, "segment_start": e._segment_start, "step_index": e._step_index,
+        "trace": pack_array(trace),
+    }
+
+
+def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
+    """Rebuild an engine of class ``cls`` from :func:`engine_state`."""
+    if snap.get("version") != SNAPSHOT_VERSION:
+        raise ValueError(f"unknown snapshot version {snap.get('version')!r}, expected {SNAPSHOT_VERSION}")
+    e = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"], config=GaitConfig(**snap["config"]),
+            axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"])
+    e._input.load_state(snap["input"])
+    e._n, e._first_gait = snap["n"], snap["first_gait"]
+    if snap["cal_times"]:
+        e._cal_times = [unpack_array(snap["cal_times"])]
+        e._cal_rows = [unpack_array(snap["cal_rows"], e._width)]
+        breaks = np.zeros(len(e._cal_times[0]), dtype=bool)
+        breaks[np.array(snap["cal_breaks"], dtype=int)] = True
+        e._cal_breaks = [breaks]
+    e.calibration = snap["calibration"]
+    fs, cfg = e.sampling_rate_hz, e.config
+    if e.calibration is not None:
+        e._rotation = np.array(e.calibration["rotation"], dtype=float)
+        e._phi_offset_deg = e.calibration["obliquity_offset_deg"]
+        e._fusion = FusionOrientation.from_state(snap["fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain,
+                                                 acc_rejection_deg=cfg.acc_rejection_deg)
+        if e.trunk:
+            e._trunk_fusion = FusionOrientation.from_state(snap["trunk_fusion"], sampling_rate_hz=fs,
+                                                           gain=cfg.fusion_gain,
+                                                           acc_rejection_deg=cfg.acc_rejection_deg)
+            e._lean = TrunkLean(rotation=np.array(e.calibration["trunk_rotation"]), sampling_rate_hz=fs)
+            e._lean.load_state(snap["lean"])
+    e._ic.load_state(snap["ic"])
+    e._side.load_state(snap["side"])
+    e._hist = ChunkBuffer.from_state(snap["history"], 3)
+    e._pending_ics = list(snap["pending_ics"])
+    e._last_ic = (snap["last_ic"][0], snap["last_ic"][1]) if snap["last_ic"] else None
+    e._last_step_end = snap["last_step_end"]
+    e._segment_start, e._step_index = snap["segment_start"], snap["step_index"]
+    if snap["trace"]:
+        trace = unpack_array(snap["trace"], 3)
+        e._trace, e._trace_len = [trace], len(trace)
+    return e

@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+
+from gaitstream.gait.calibration import rotation_from_rpy_deg
+from gaitstream.gait.orientation import matrix_to_quaternion
+from gaitstream.gait.signals import ChunkBuffer, TrunkLean, obliquity_deg, pack_array, unpack_array
+
+
+def test_obliquity_sign_left_side_up_is_positive():
+    # pelvis rolled about the forward axis by +5° raises its left side
+    body_to_world = rotation_from_rpy_deg(5.0, 0.0, 0.0)
+    up_in_body = body_to_world.T @ [0, 0, 1]
+    assert obliquity_deg(up_in_body[None], np.eye(3))[0] == pytest.approx(5.0)
+
+
+def test_trunk_lean_sign_and_heading_independence():
+    for heading in (0.0, 90.0, -135.0):
+        # trunk leaning 6° to its left (rotation about its forward axis by -6° tips z toward +y)
+        world = rotation_from_rpy_deg(0.0, 0.0, heading) @ rotation_from_rpy_deg(-6.0, 0.0, 0.0)
+        q = np.tile(matrix_to_quaternion(world), (50, 1))
+        lean = TrunkLean(rotation=np.eye(3), sampling_rate_hz=100.0).update(q)
+        assert lean[-1] == pytest.approx(6.0, abs=1e-6)
+
+
+def test_chunk_buffer_trim_and_state():
+    buf = ChunkBuffer(2, start=10)
+    for k in range(5):
+        buf.append(np.full((4, 2), float(k)))
+    buf.trim(22)
+    assert buf.start == 22 and len(buf) == 8 and buf.end == 30
+    again = ChunkBuffer.from_state(buf.state(), 2)
+    assert again.start == 22 and np.array_equal(again.array(), buf.array())
+
+
+def test_pack_round_trip_is_exact():
+    values = np.random.default_rng(0).normal(size=(7, 3))
+    values[2, 1] = np.nan
+    out = unpack_array(pack_array(values), 3)
+    assert np.array_equal(out, values, equal_nan=True)
