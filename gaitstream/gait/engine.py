@@ -32,7 +32,7 @@ from gaitstream.gait.events import StreamingIcDetector
 from gaitstream.gait.laterality import StreamingSideDetector
 from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
 from gaitstream.gait.orientation import FusionOrientation
-from gaitstream.gait.signals import ChunkBuffer, TrunkLean
+from gaitstream.gait.signals import AccelerationLeakCorrection, ChunkBuffer, TrunkLean
 from gaitstream.gait.snapshot import engine_state, restore_engine
 
 __all__ = ["StreamingGaitEngine", "StepMetrics"]
@@ -78,6 +78,9 @@ class StreamingGaitEngine:
         self._lean: TrunkLean | None = None
         self._rotation = np.eye(3)
         self._phi_offset_deg = 0.0
+        self._phi_leak = AccelerationLeakCorrection(gain=self.config.fusion_gain if self.config.leak_correction else 0.0,
+                                                    time_constant_s=self.config.leak_time_constant_s,
+                                                    sampling_rate_hz=self.sampling_rate_hz)
         self._ic = StreamingIcDetector(sampling_rate_hz=fs, smoothing_s=self.config.ic_smoothing_s,
                                        min_interval_s=self.config.ic_min_interval_s,
                                        look_ahead_s=self.config.ic_look_ahead_s,
@@ -150,23 +153,15 @@ class StreamingGaitEngine:
         pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
             rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs)
         self._rotation = pelvis.rotation_
+        gyr_bias_dps, offset_deg = pelvis.gyr_bias_dps_, 0.0
+        if pelvis.method_ == "walking":
+            gyr_bias_dps, offset_deg = self._walking_reference(rows[:n_cal], pelvis.gyr_bias_dps_)
         self._fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
                                          acc_rejection_deg=self.config.acc_rejection_deg,
-                                         gyr_bias_dps=pelvis.gyr_bias_dps_)
+                                         gyr_bias_dps=gyr_bias_dps)
         self.calibration = {"method": pelvis.method_,
                             "mounting_deg": {k: float(v) for k, v in pelvis.mounting_deg_.items()},
-                            "rotation": pelvis.rotation_.tolist(), "obliquity_offset_deg": 0.0}
-        if pelvis.method_ == "walking":
-            # no standing: obliquity is relative to its median while walking (GAIT_SPEC),
-            # measured with a probe filter over the calibration window; this also
-            # cancels the tilt offset an unknown gyro bias gives the filter (bias/gain)
-            probe = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                                      acc_rejection_deg=self.config.acc_rejection_deg,
-                                      gyr_bias_dps=pelvis.gyr_bias_dps_)
-            up = probe.update_up(rows[:n_cal, 0:3], rows[:n_cal, 3:6])
-            settled = up[min(len(up) - 1, int(WALKING_OFFSET_SETTLE_S * fs)):]
-            phi = np.arcsin(np.clip(settled @ self._rotation[1], -1.0, 1.0)) * DEG_PER_RAD
-            self.calibration["obliquity_offset_deg"] = float(np.median(phi))
+                            "rotation": pelvis.rotation_.tolist(), "obliquity_offset_deg": offset_deg}
         self._phi_offset_deg = self.calibration["obliquity_offset_deg"]
         if self.trunk:
             trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
@@ -179,6 +174,28 @@ class StreamingGaitEngine:
             self.calibration["trunk_rotation"] = trunk.rotation_.tolist()
         self._n -= len(times)
         return self._process(times, rows, breaks)
+
+    def _walking_reference(self, rows: np.ndarray, gyr_bias_dps: np.ndarray) -> tuple[np.ndarray, float]:
+        """Without standing, obliquity is relative to its median while walking (GAIT_SPEC).
+
+        A probe filter runs over the calibration window; the median of its
+        (leak-corrected) obliquity after ``WALKING_OFFSET_SETTLE_S`` is the
+        reference. This also cancels most of the tilt an error in the walking
+        gyro-bias estimate gives the filter (bias error / gain).
+
+        Notes: refining the bias from the probe's mean accelerometer feedback
+        made simulated sessions worse (the feedback also carries the gait's
+        own rectified acceleration), so it is not done.
+        """
+        fs = self.sampling_rate_hz
+        acc, gyr = rows[:, 0:3], rows[:, 3:6]
+        probe = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
+                                  acc_rejection_deg=self.config.acc_rejection_deg, gyr_bias_dps=gyr_bias_dps)
+        y_dot_up = probe.update_up(acc, gyr) @ self._rotation[1]
+        leak = AccelerationLeakCorrection(gain=self._phi_leak.gain, time_constant_s=self.config.leak_time_constant_s,
+                                          sampling_rate_hz=fs).update(acc, y_dot_up, self._rotation[1])
+        phi = np.arcsin(np.clip(y_dot_up, -1.0, 1.0)) * DEG_PER_RAD - leak
+        return gyr_bias_dps, float(np.median(phi[min(len(phi) - 1, int(WALKING_OFFSET_SETTLE_S * fs)):]))
 
     # ------------------------------------------------------------ processing
     def _process(self, t, v, b) -> list[StepMetrics]:
@@ -209,7 +226,8 @@ class StreamingGaitEngine:
         acc_ml = acc @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
         rows = np.empty((len(t), 3))
         rows[:, 0] = t
-        rows[:, 1] = np.arcsin(np.minimum(np.maximum(y_dot_up, -1.0), 1.0)) * DEG_PER_RAD - self._phi_offset_deg
+        rows[:, 1] = (np.arcsin(np.minimum(np.maximum(y_dot_up, -1.0), 1.0)) * DEG_PER_RAD - self._phi_offset_deg
+                      - self._phi_leak.update(acc, y_dot_up, self._rotation[1]))
         rows[:, 2] = self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12])) if self.trunk else math.nan
         self._hist.append(rows)
         self._append_trace(rows)

@@ -70,7 +70,8 @@ class FusionOrientation:
     """Per-sample orientation of one sensor (quaternions sensor -> earth, NWU).
 
     Processing steps:
-    1. Start from the tilt of the first accelerometer sample (heading 0) and skip
+    1. Start from ``initial_up`` (e.g. the calibration's mean posture), else the
+       tilt of the first accelerometer sample (heading 0), and skip
        Fusion's start-up ramp, so the state is fully described by the quaternion
        (which makes :meth:`state` / :meth:`from_state` possible).
     2. Per sample, ``update_no_magnetometer`` with bias-corrected gyro (deg/s) and
@@ -90,7 +91,7 @@ class FusionOrientation:
     """
 
     def __init__(self, *, sampling_rate_hz: float, gain: float = 0.5, acc_rejection_deg: float = 0.0,
-                 gyr_bias_dps: np.ndarray | None = None) -> None:
+                 gyr_bias_dps: np.ndarray | None = None, initial_up: np.ndarray | None = None) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.gain = gain
         self.acc_rejection_deg = acc_rejection_deg
@@ -107,6 +108,9 @@ class FusionOrientation:
         self._ahrs.set_settings(settings)
         self._ahrs.set_sample_period(1.0 / sampling_rate_hz)
         self._started = False
+        if initial_up is not None:
+            roll_deg, pitch_deg = tilt_from_up_vector(initial_up)
+            self.start(matrix_to_quaternion(rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0)))
 
     def start(self, quaternion: np.ndarray) -> None:
         self._ahrs.set_quaternion(np.asarray(quaternion, dtype=float))

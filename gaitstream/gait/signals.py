@@ -17,6 +17,9 @@ from scipy.signal import lfilter
 
 from gaitstream.gait.orientation import quaternions_to_matrices
 
+# High-pass of the leak correction: slower than any stride (0.6–1.6 s), faster
+# than drift; chosen on simulated sessions (1 s: more bias, 6 s: best MAE).
+LEAK_HIGHPASS_TIME_CONSTANT_S = 6.0
 # Time constant of the walking-direction estimate: several strides, so the
 # pelvis/trunk rotation within a stride does not tilt the reference.
 HEADING_TIME_CONSTANT_S = 3.0
@@ -122,3 +125,50 @@ def pack_array(values: np.ndarray) -> str:
 def unpack_array(text: str, width: int | None = None) -> np.ndarray:
     values = np.frombuffer(base64.b64decode(text), dtype="<f8").copy()
     return values.reshape(-1, width) if width else values
+
+
+class AccelerationLeakCorrection:
+    """Remove from an angle the error that linear acceleration leaks into Fusion's tilt.
+
+    Fusion turns its estimate toward the measured acceleration direction at a
+    rate ``gain`` × (angle between them); while walking that direction swings
+    with the trunk's linear acceleration, so the estimate picks up
+    e(t) = gain · ∫ innovation dt. Processing steps:
+
+    1. Innovation about one body axis: asin(acc direction · axis) − asin(up · axis) (deg).
+    2. High-pass (``LEAK_HIGHPASS_TIME_CONSTANT_S``) and leaky integral
+       (``time_constant_s``): the slow part of the integral is Fusion's
+       legitimate drift correction and is kept.
+    3. Correction = ``gain`` × that integral, to subtract from the angle.
+
+    On simulated sessions (gain 0.3) the fitted factor between this integral
+    and the true obliquity error was 0.32–0.33 (≈ gain, as the filter's update
+    law predicts) and the correction cut the obliquity error SD from ~0.5° to
+    ~0.1–0.15°. Streaming, chunk-invariant (IIR state), two floats of state.
+    """
+
+    def __init__(self, *, gain: float, time_constant_s: float, sampling_rate_hz: float) -> None:
+        self.gain = gain
+        decay = float(np.exp(-1.0 / (time_constant_s * sampling_rate_hz)))
+        # leaky integrator cascaded with a first-order high-pass: no response to
+        # a constant innovation (gyro-bias error, rectified gait acceleration),
+        # full response at the stride frequency
+        leaky_b, leaky_a = np.array([1.0 / sampling_rate_hz]), np.array([1.0, -decay])
+        high = float(np.exp(-1.0 / (LEAK_HIGHPASS_TIME_CONSTANT_S * sampling_rate_hz)))
+        high_b, high_a = np.array([high, -high]), np.array([1.0, -high])
+        self._b = np.convolve(leaky_b, high_b)
+        self._a = np.convolve(leaky_a, high_a)
+        self._zi = np.zeros(max(len(self._a), len(self._b)) - 1)
+
+    def update(self, acc: np.ndarray, up_dot_axis: np.ndarray, axis: np.ndarray) -> np.ndarray:
+        acc_dot_axis = (acc @ axis) / np.sqrt((acc * acc).sum(axis=1))
+        innovation_deg = (np.arcsin(np.minimum(np.maximum(acc_dot_axis, -1.0), 1.0))
+                          - np.arcsin(np.minimum(np.maximum(up_dot_axis, -1.0), 1.0))) * (180.0 / np.pi)
+        leak, self._zi = lfilter(self._b, self._a, innovation_deg, zi=self._zi)
+        return self.gain * leak
+
+    def state(self) -> list[float]:
+        return self._zi.tolist()
+
+    def load_state(self, state: list[float]) -> None:
+        self._zi = np.array(state, dtype=float)

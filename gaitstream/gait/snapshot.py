@@ -42,7 +42,7 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
         "calibration": e.calibration,
         "fusion": e._fusion.state() if e._fusion else None,
         "trunk_fusion": e._trunk_fusion.state() if e._trunk_fusion else None,
-        "lean": e._lean.state() if e._lean else None,
+        "lean": e._lean.state() if e._lean else None, "phi_leak": e._phi_leak.state(),
         "ic": e._ic.state(), "side": e._side.state(), "history": e._hist.state(),
         "pending_ics": list(e._pending_ics), "last_ic": list(e._last_ic) if e._last_ic else None,
         "last_step_end": e._last_step_end, "segment_start": e._segment_start, "step_index": e._step_index,
@@ -77,6 +77,7 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
                                                            acc_rejection_deg=cfg.acc_rejection_deg)
             e._lean = TrunkLean(rotation=np.array(e.calibration["trunk_rotation"]), sampling_rate_hz=fs)
             e._lean.load_state(snap["lean"])
+    e._phi_leak.load_state(snap["phi_leak"])
     e._ic.load_state(snap["ic"])
     e._side.load_state(snap["side"])
     e._hist = ChunkBuffer.from_state(snap["history"], 3)
