@@ -35,7 +35,7 @@ from rich.table import Table
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-FRAME_SAMPLES = 10
+FRAME_SAMPLES = 10  # default; --frame-samples changes it
 RATE_HZ = 100.0
 PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "compensated_left", "compensated_right",
             "trendelenburg_bilateral")
@@ -122,7 +122,7 @@ class LatencyPoller(threading.Thread):
                  f"AND time > {since_ns - 3_000_000_000}")
             try:
                 resp = httpx.post(f"{self.env['GAITSTREAM_INFLUX_URL']}/query", timeout=5,
-                                  data={"db": self.env["GAITSTREAM_INFLUX_DATABASE"], "q": q, "epoch": "us"},
+                                  data={"db": self.env["GAITSTREAM_INFLUX_DATABASE"], "q": q, "epoch": "u"},
                                   headers={"Authorization": f"Token {self.env['GAITSTREAM_INFLUX_TOKEN']}"})
                 seen_us = time.time_ns() / 1000
                 series = resp.json()["results"][0].get("series", [])
@@ -145,8 +145,8 @@ def _group_progress(kafka, group: str, topic: str) -> tuple[int, int]:
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
     consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers)
     try:
-        committed = admin.list_consumer_group_offsets(group)
         parts = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
+        committed = admin.list_group_offsets({group: parts}).get(group, {})
         ends = consumer.end_offsets(parts)
         done = sum(committed[tp].offset for tp in parts if tp in committed and committed[tp].offset >= 0)
         return done, sum(ends.values())
@@ -174,7 +174,8 @@ def run_one(n: int, duration_s: float, stack, console: Console) -> dict:
     poller = LatencyPoller(env, clinic)
     poller.start()
     stations = subprocess.Popen([sys.executable, __file__, "--role", "stations", "--count", str(n), "--duration-s",
-                                 str(duration_s), "--prefix", prefix, "--clinic", clinic], cwd=REPO, env=env)
+                                 str(duration_s), "--prefix", prefix, "--clinic", clinic,
+                                 "--frame-samples", str(FRAME_SAMPLES)], cwd=REPO, env=env)
     started = time.monotonic()
     lag_s: list[tuple[float, float]] = []
     frames_per_s = n * RATE_HZ / FRAME_SAMPLES
@@ -219,7 +220,9 @@ def main() -> None:
     parser.add_argument("--prefix", default="")
     parser.add_argument("--clinic", default="")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--frame-samples", type=int, default=FRAME_SAMPLES)
     args = parser.parse_args()
+    globals()["FRAME_SAMPLES"] = args.frame_samples
     if args.role == "stations":
         run_stations_role(args)
         return
@@ -237,7 +240,7 @@ def main() -> None:
             results.append(run_one(n, args.duration_s, stack, console))
     finally:
         stack.stop(report.started)
-    table = Table(title=f"pipeline load, {args.duration_s:.0f} s per run, 100 Hz, 10-sample frames, 1 worker, "
+    table = Table(title=f"pipeline load, {args.duration_s:.0f} s per run, 100 Hz, {FRAME_SAMPLES}-sample frames, 1 worker, "
                         f"{os.cpu_count()} cores shared with Kafka, InfluxDB and the stations")
     for col in ("stations", "samples/s offered", "processed/s", "lag max s", "lag end s", "latency p50 s",
                 "latency p99 s", "worker µs/sample", "engine µs/sample", "overhead %", "RSS MB", "MB/station"):
@@ -248,7 +251,7 @@ def main() -> None:
                       f"{r['latency_p99_s']:.2f}", f"{r['worker_cpu_us_per_sample']:.1f}", f"{engine_us:.1f}",
                       f"{100 * (r['worker_cpu_us_per_sample'] / engine_us - 1):.0f}", f"{r['worker_rss_mb']:.0f}",
                       f"{r['worker_mb_per_station']:.2f}")
-    Console().print(table)
+    Console(width=200).print(table)
     for r in results:
         print("lag over time (s of data) for", r["stations"], "stations:",
               " ".join(f"{t:.0f}:{lag:.1f}" for t, lag in r["lag_series"]))

@@ -42,6 +42,8 @@ class InfluxSettings(BaseSettings):
     org: str = "-"
     bucket: str = "gaitstream/autogen"
     database: str = "gaitstream"
+    # Compress writes: worth it across a network, a waste of CPU next to the database.
+    gzip: bool = False
 
 
 class TopicSettings(BaseSettings):

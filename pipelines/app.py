@@ -29,6 +29,9 @@ def configure(app: faust.App, conf, **kwargs) -> None:
     conf.datadir = str(pipeline_settings.datadir)
     conf.topic_partitions = topic_settings.partitions
     conf.producer_acks = -1
+    # Batch produce requests: one per message costs more CPU than the gait engine itself
+    # (measured with benchmarks/pipeline_load.py); 10 ms is small next to the 1 s latency budget.
+    conf.producer_linger = pipeline_settings.producer_linger_s
     conf.broker_commit_interval = pipeline_settings.commit_interval_s
     # A new consumer group starts at the beginning: a first worker loses no frame.
     conf.consumer_auto_offset_reset = "earliest"

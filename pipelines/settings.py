@@ -23,6 +23,7 @@ class PipelineSettings(BaseSettings):
     sink_batch_messages: int = 500
     sink_batch_within_s: float = 0.2
     commit_interval_s: float = 1.0
+    producer_linger_s: float = 0.01
     # How long the group waits for a silent (dead) worker before its stations move: short, so a
     # crashed worker's patients are back on screen within seconds.
     session_timeout_s: float = 10.0

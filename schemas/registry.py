@@ -29,6 +29,7 @@ def schema_versions(name: str) -> list[int]:
     return sorted(int(m["version"]) for m in found if m and m["name"] == name)
 
 
+@cache
 def latest_version(name: str) -> int:
     versions = schema_versions(name)
     if not versions:

@@ -11,7 +11,7 @@ from gaitstream.settings import InfluxSettings
 from pipelines.app import app, pipeline_settings, status_topic, steps_topic, trace_topic
 from pipelines.deadletter import send_dead_letter
 from pipelines.sink.influx import InfluxSink, PermanentWriteError
-from pipelines.sink.points import POINTS_BY_SCHEMA
+from pipelines.sink.points import LINES_BY_SCHEMA
 from schemas.codec import WireError, decode
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,9 @@ async def write_to_influxdb(stream):
         for event in events:
             try:
                 kind, record = decode(event.message.value)
-                if kind not in POINTS_BY_SCHEMA:
+                if kind not in LINES_BY_SCHEMA:
                     continue  # session events also travel on the steps topic
-                points.extend(POINTS_BY_SCHEMA[kind](record))
+                points.extend(LINES_BY_SCHEMA[kind](record))
                 sources.append(event)
             except (WireError, KeyError, TypeError, ValueError) as exc:
                 await send_dead_letter(event, getattr(exc, "reason", f"{type(exc).__name__}: {exc}"))

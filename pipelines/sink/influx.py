@@ -7,8 +7,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-from influxdb_client import Point
-
 from gaitstream.logging import kv
 from gaitstream.settings import InfluxSettings
 from pipelines.sink.points import PRECISION
@@ -35,7 +33,7 @@ class RetryPolicy:
 class InfluxSink:
     """Blocking batch writer (called from a worker thread); one client for the worker's lifetime.
 
-    Hooks: ``write(points)`` returns once InfluxDB has stored the points; ``close()``.
+    Hooks: ``write(lines)`` returns once InfluxDB has stored the line-protocol points; ``close()``.
     The caller acknowledges the Kafka offsets only after ``write`` returns.
     """
 
@@ -46,20 +44,20 @@ class InfluxSink:
         self.settings = settings
         self.retry = retry or RetryPolicy()
         self._client = InfluxDBClient(url=settings.url, token=settings.token.get_secret_value(), org=settings.org,
-                                      timeout=int(timeout_s * 1000), enable_gzip=True)
+                                      timeout=int(timeout_s * 1000), enable_gzip=settings.gzip)
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
         self._closing = threading.Event()
         self.points_written = 0
         self.retries = 0
 
-    def write(self, points: list[Point]) -> None:
+    def write(self, lines: list[str]) -> None:
         from influxdb_client.rest import ApiException
 
         backoff_s = self.retry.initial_backoff_s
         while True:
             started = time.perf_counter()
             try:
-                self._write_api.write(bucket=self.settings.bucket, org=self.settings.org, record=points,
+                self._write_api.write(bucket=self.settings.bucket, org=self.settings.org, record=lines,
                                       write_precision=PRECISION)
             except ApiException as exc:
                 if exc.status in (400, 413, 422):
@@ -68,13 +66,13 @@ class InfluxSink:
             except Exception as exc:  # noqa: BLE001 - urllib3/socket errors: the server is away
                 reason = f"{type(exc).__name__}: {exc}"
             else:
-                self.points_written += len(points)
-                log.debug(kv("influx_wrote", points=len(points), elapsed_s=round(time.perf_counter() - started, 3)))
+                self.points_written += len(lines)
+                log.debug(kv("influx_wrote", points=len(lines), elapsed_s=round(time.perf_counter() - started, 3)))
                 return
             if self._closing.is_set():
                 raise RuntimeError(f"sink closing while InfluxDB is failing ({reason})")
             self.retries += 1
-            log.warning(kv("influx_write_retry", points=len(points), reason=reason, backoff_s=backoff_s))
+            log.warning(kv("influx_write_retry", points=len(lines), reason=reason, backoff_s=backoff_s))
             self._closing.wait(backoff_s)
             backoff_s = min(backoff_s * 2, self.retry.max_backoff_s)
 

@@ -1,62 +1,92 @@
-"""Wire records -> InfluxDB points (pure). Timestamps come from the data, so a replay overwrites.
+"""Wire records -> InfluxDB line protocol (pure). Timestamps come from the data, so a replay
+overwrites instead of duplicating.
 
-Measurements (InfluxQL names used by the dashboards):
-- ``gait_step``: one point per stance step at its IC; tags clinic, station, patient, session, side.
-- ``gait_status``: rolling status after each step; tags clinic, station, patient, session.
-- ``pelvic_trace``: obliquity (and trunk lean) at about 20 Hz; tags clinic, station, patient, session.
+Measurements (InfluxQL names used by the dashboards), all tagged clinic, station, patient, session:
+- ``gait_step``: one point per stance step at its IC, also tagged ``side``; fields
+  pelvic_drop_deg, trunk_lean_deg (with a trunk sensor), step_time_s, cadence_spm, step_index.
+- ``gait_status``: the rolling status after each step (medians per side, cadence, asymmetry,
+  classification as a string field).
+- ``pelvic_trace``: pelvic_obliquity_deg (and trunk_lateral_lean_deg) at about 20 Hz.
+
+Lines are formatted here rather than with ``influxdb_client.Point``: at clinic scale the
+generic Point serialisation cost more CPU than the gait engine (benchmarks/pipeline_load.py).
 """
 
 from __future__ import annotations
 
-from influxdb_client import Point, WritePrecision
+from influxdb_client import WritePrecision
 
 STEP_MEASUREMENT = "gait_step"
 STATUS_MEASUREMENT = "gait_status"
 TRACE_MEASUREMENT = "pelvic_trace"
 PRECISION = WritePrecision.US
 
-_STATUS_FIELDS = ("steps_left", "steps_right", "pelvic_drop_deg_median_left", "pelvic_drop_deg_median_right",
-                  "trunk_lean_deg_median_left", "trunk_lean_deg_median_right", "cadence_spm",
-                  "step_time_asymmetry_pct", "classification")
+_STATUS_FIELDS = ("steps_left", "steps_right", "steps_last_10s", "pelvic_drop_deg_median_left",
+                  "pelvic_drop_deg_median_right", "trunk_lean_deg_median_left", "trunk_lean_deg_median_right",
+                  "cadence_spm", "step_time_asymmetry_pct")
+_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": "", "\r": ""})
 
 
-def _tagged(measurement: str, record: dict) -> Point:
-    return (Point(measurement).tag("clinic", record["clinic_id"]).tag("station", record["station_id"])
-            .tag("patient", record["patient_id"]).tag("session", record["session_id"]))
+def tag_value(value: str) -> str:
+    """Escape a tag value (line protocol: commas, equals signs and spaces)."""
+    return str(value).translate(_TAG_ESCAPES)
 
 
-def step_points(record: dict) -> list[Point]:
-    point = (_tagged(STEP_MEASUREMENT, record).tag("side", record["side"])
-             .field("pelvic_drop_deg", float(record["pelvic_drop_deg"]))
-             .field("step_time_s", float(record["step_time_s"]))
-             .field("step_index", int(record["step_index"]))
-             .time(record["start_time_us"], PRECISION))
-    if record.get("trunk_lean_deg") is not None:
-        point.field("trunk_lean_deg", float(record["trunk_lean_deg"]))
-    if record.get("cadence_spm") is not None:
-        point.field("cadence_spm", float(record["cadence_spm"]))
-    return [point]
+def string_field(value: str) -> str:
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def status_points(record: dict) -> list[Point]:
-    point = _tagged(STATUS_MEASUREMENT, record).time(record["time_us"], PRECISION)
-    for name in _STATUS_FIELDS:
-        value = record.get(name)
-        if value is not None:
-            point.field(name, value if isinstance(value, str) else float(value))
-    return [point]
+def _series(measurement: str, record: dict) -> str:
+    return (f"{measurement},clinic={tag_value(record['clinic_id'])},patient={tag_value(record['patient_id'])},"
+            f"session={tag_value(record['session_id'])},station={tag_value(record['station_id'])}")
 
 
-def trace_points(record: dict) -> list[Point]:
+def _fields(pairs: list[tuple[str, object]]) -> str:
+    out = []
+    for name, value in pairs:
+        if value is None:
+            continue
+        if isinstance(value, str):
+            out.append(f"{name}={string_field(value)}")
+        elif isinstance(value, bool):
+            out.append(f"{name}={'true' if value else 'false'}")
+        elif isinstance(value, int):
+            out.append(f"{name}={value}i")
+        else:
+            out.append(f"{name}={float(value)!r}")
+    return ",".join(out)
+
+
+def step_lines(record: dict) -> list[str]:
+    fields = _fields([("pelvic_drop_deg", float(record["pelvic_drop_deg"])),
+                      ("trunk_lean_deg", None if record.get("trunk_lean_deg") is None else float(record["trunk_lean_deg"])),
+                      ("step_time_s", float(record["step_time_s"])),
+                      ("cadence_spm", None if record.get("cadence_spm") is None else float(record["cadence_spm"])),
+                      ("step_index", int(record["step_index"]))])
+    # Tags in sorted key order (InfluxDB's preference): clinic, patient, session, side, station.
+    series = _series(STEP_MEASUREMENT, record).replace(",station=", f",side={tag_value(record['side'])},station=", 1)
+    return [f"{series} {fields} {int(record['start_time_us'])}"]
+
+
+def status_lines(record: dict) -> list[str]:
+    pairs: list[tuple[str, object]] = [(name, record.get(name)) for name in _STATUS_FIELDS]
+    pairs = [(n, float(v) if isinstance(v, float) else v) for n, v in pairs]
+    pairs.append(("classification", record["classification"]))
+    return [f"{_series(STATUS_MEASUREMENT, record)} {_fields(pairs)} {int(record['time_us'])}"]
+
+
+def trace_lines(record: dict) -> list[str]:
+    series = _series(TRACE_MEASUREMENT, record)
     lean = record.get("trunk_lateral_lean_deg")
+    t0 = int(record["first_time_us"])
+    phi = record["pelvic_obliquity_deg"]
     out = []
     for i, offset_us in enumerate(record["time_offsets_us"]):
-        point = (_tagged(TRACE_MEASUREMENT, record).field("pelvic_obliquity_deg", float(record["pelvic_obliquity_deg"][i]))
-                 .time(record["first_time_us"] + offset_us, PRECISION))
+        fields = f"pelvic_obliquity_deg={float(phi[i])!r}"
         if lean is not None:
-            point.field("trunk_lateral_lean_deg", float(lean[i]))
-        out.append(point)
+            fields += f",trunk_lateral_lean_deg={float(lean[i])!r}"
+        out.append(f"{series} {fields} {t0 + offset_us}")
     return out
 
 
-POINTS_BY_SCHEMA = {"step_metrics": step_points, "gait_status": status_points, "obliquity_trace": trace_points}
+LINES_BY_SCHEMA = {"step_metrics": step_lines, "gait_status": status_lines, "obliquity_trace": trace_lines}

@@ -17,6 +17,24 @@ from schemas.codec import WireError, decode, encode
 log = logging.getLogger(__name__)
 
 
+# The live RollingStatus per station (the table holds its JSON for recovery): rebuilding it,
+# and its GaitConfig, from JSON on every step cost more than the status itself.
+_live: dict[str, RollingStatus] = {}
+
+
+def _cached(station_id: str, stored: dict) -> RollingStatus:
+    rolling = _live.get(station_id)
+    if rolling is None or rolling.session["session_id"] != stored["session"]["session_id"] \
+            or rolling.last_step_index != stored["last_step_index"]:
+        rolling = _live[station_id] = RollingStatus.from_json(stored)
+    return rolling
+
+
+@app.on_partitions_revoked.connect
+async def forget_rolling(app, revoked, **kwargs) -> None:
+    _live.clear()
+
+
 @app.agent(steps_topic, concurrency=1)
 async def track_status(stream):
     async for event in stream.events():
@@ -36,7 +54,7 @@ async def track_status(stream):
         if not stored or stored["session"]["session_id"] != record["session_id"]:
             log.warning(kv("step_without_session", station=station_id, session=record["session_id"]))
             continue
-        rolling = RollingStatus.from_json(stored)
+        rolling = _cached(station_id, stored)
         if not rolling.add(record):
             continue  # replayed step
         rolling_status[station_id] = rolling.to_json()
