@@ -6,7 +6,8 @@ Run: ``.venv/bin/python benchmarks/gait_speed.py [--no-mobgap]``
   core, best of 3), on the mobgap-HA001 recordings and a 10-minute simulated
   session when ``gaitstream.simulate`` is present.
 - Streaming: mean cost per sample of ``StreamingGaitEngine.push`` with 100 Hz
-  frames of 10 samples, and of the imufusion per-sample loop alone.
+  frames of 10 samples (whole recording incl. calibration and ``finish``, best
+  of 3), and of the imufusion per-sample loop alone.
 - mobgap (a peer, never a dependency): IcdIonescu + LrcMcCamley over the same
   recordings, run in a separate virtual environment created on first use under
   ``~/.cache/gaitstream/mobgap-venv`` with ``pip install mobgap``.
@@ -20,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +106,13 @@ def offline_xrt(rec: Recording) -> float:
 
 
 def streaming_us_per_sample(rec: Recording) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        best = min(best, _streaming_once(rec))
+    return best
+
+
+def _streaming_once(rec: Recording) -> float:
     engine = StreamingGaitEngine(sampling_rate_hz=rec.sampling_rate_hz)
     n = len(rec.time_s)
     t0 = time.perf_counter()
@@ -111,6 +120,8 @@ def streaming_us_per_sample(rec: Recording) -> float:
         engine.push(rec.time_s[lo:lo + FRAME_SAMPLES], rec.acc_mps2[lo:lo + FRAME_SAMPLES],
                     rec.gyr_dps[lo:lo + FRAME_SAMPLES])
         engine.drain_trace()
+    engine.finish()                       # short recordings may end while calibrating
+    engine.drain_trace()
     return 1e6 * (time.perf_counter() - t0) / n
 
 
@@ -144,6 +155,7 @@ def main() -> None:
     for col in ("recording", "duration s", "offline ×RT (ours)", "mobgap Ionescu+McCamley ×RT",
                 "streaming µs/sample (10-sample frames)", "imufusion loop µs/sample"):
         table.add_column(col)
+    warnings.simplefilter("ignore")       # calibration notes (e.g. sitting start) are not speed
     for i, (name, rec) in enumerate(recordings):
         theirs = f"{rec.duration_s / mobgap_s[i]:.0f}" if mobgap_s is not None and i < len(mobgap_s) else "-"
         table.add_row(name, f"{rec.duration_s:.1f}", f"{offline_xrt(rec):.0f}", theirs,

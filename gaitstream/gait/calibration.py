@@ -8,6 +8,7 @@ axis downward (about the left axis), as on a sacrum sloping forward-down.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 
@@ -66,6 +67,12 @@ def gait_mask(acc_mps2: np.ndarray) -> np.ndarray:
     return np.abs(np.linalg.norm(acc_mps2, axis=1) - GRAVITY_MPS2) > GAIT_MIN_ACC_DEVIATION_MPS2
 
 
+@functools.lru_cache(maxsize=16)
+def _yaw_band_sos(sampling_rate_hz: float) -> np.ndarray:
+    high = min(YAW_BAND_HZ[1], 0.45 * sampling_rate_hz)
+    return butter(2, (YAW_BAND_HZ[0], high), btype="band", fs=sampling_rate_hz, output="sos")
+
+
 def yaw_from_walking_deg(acc_mps2: np.ndarray, roll_deg: float, pitch_deg: float,
                          sampling_rate_hz: float) -> float:
     """Mounting yaw: minus the angle of the principal horizontal axis at the step frequency.
@@ -76,11 +83,9 @@ def yaw_from_walking_deg(acc_mps2: np.ndarray, roll_deg: float, pitch_deg: float
        one pointing within 90° of the sensor's stated forward axis.
     """
     levelled = acc_mps2 @ rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0).T
-    high = min(YAW_BAND_HZ[1], 0.45 * sampling_rate_hz)
-    sos = butter(2, (YAW_BAND_HZ[0], high), btype="band", fs=sampling_rate_hz, output="sos")
     if len(levelled) < 40:
         return 0.0
-    horizontal = sosfiltfilt(sos, levelled[:, :2], axis=0)
+    horizontal = sosfiltfilt(_yaw_band_sos(float(sampling_rate_hz)), levelled[:, :2], axis=0)
     eigval, eigvec = np.linalg.eigh(np.cov(horizontal.T))
     axis = eigvec[:, int(np.argmax(eigval))]
     if axis[0] < 0:
@@ -97,7 +102,9 @@ def stride_period_samples(gyr_dps: np.ndarray, sampling_rate_hz: float) -> int |
     energy = (x * x).sum()
     if energy <= 0:
         return None
-    corr = np.array([(x[:-lag] * x[lag:]).sum() for lag in range(lo, hi + 1)]) / energy
+    # autocorrelation summed over the axes, via the FFT (zero-padded: linear, not circular)
+    spectrum = np.fft.rfft(x, n=2 * len(x), axis=0)
+    corr = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=1), n=2 * len(x))[lo:hi + 1] / energy
     best = int(np.argmax(corr))
     return lo + best if corr[best] > 0.3 else None
 

@@ -153,16 +153,17 @@ class StreamingGaitEngine:
         pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
             rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs)
         self._rotation = pelvis.rotation_
-        gyr_bias_dps, offset_deg = pelvis.gyr_bias_dps_, 0.0
-        if pelvis.method_ == "walking":
-            gyr_bias_dps, offset_deg = self._walking_reference(rows[:n_cal], pelvis.gyr_bias_dps_)
         self._fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
                                          acc_rejection_deg=self.config.acc_rejection_deg,
-                                         gyr_bias_dps=gyr_bias_dps)
+                                         gyr_bias_dps=pelvis.gyr_bias_dps_)
+        # the held samples go through the filter once; without standing the
+        # obliquity reference comes from them before any step is measured
+        up = self._fusion.update_up(rows[:, 0:3], rows[:, 3:6])
+        offset_deg = self._walking_reference(rows[:n_cal], up[:n_cal]) if pelvis.method_ == "walking" else 0.0
         self.calibration = {"method": pelvis.method_,
                             "mounting_deg": {k: float(v) for k, v in pelvis.mounting_deg_.items()},
                             "rotation": pelvis.rotation_.tolist(), "obliquity_offset_deg": offset_deg}
-        self._phi_offset_deg = self.calibration["obliquity_offset_deg"]
+        self._phi_offset_deg = offset_deg
         if self.trunk:
             trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
                 rows[:n_cal, 6:9], rows[:n_cal, 9:12], fs)
@@ -173,32 +174,29 @@ class StreamingGaitEngine:
             self.calibration["trunk_mounting_deg"] = {k: float(v) for k, v in trunk.mounting_deg_.items()}
             self.calibration["trunk_rotation"] = trunk.rotation_.tolist()
         self._n -= len(times)
-        return self._process(times, rows, breaks)
+        return self._process(times, rows, breaks, up)
 
-    def _walking_reference(self, rows: np.ndarray, gyr_bias_dps: np.ndarray) -> tuple[np.ndarray, float]:
+    def _walking_reference(self, rows: np.ndarray, up: np.ndarray) -> float:
         """Without standing, obliquity is relative to its median while walking (GAIT_SPEC).
 
-        A probe filter runs over the calibration window; the median of its
-        (leak-corrected) obliquity after ``WALKING_OFFSET_SETTLE_S`` is the
-        reference. This also cancels most of the tilt an error in the walking
-        gyro-bias estimate gives the filter (bias error / gain).
+        The median of the (leak-corrected) obliquity over the calibration window,
+        after ``WALKING_OFFSET_SETTLE_S`` of filter settling, is the reference. It
+        also cancels most of the tilt that an error of the walking gyro-bias
+        estimate gives the filter (bias error / gain).
 
-        Notes: refining the bias from the probe's mean accelerometer feedback
-        made simulated sessions worse (the feedback also carries the gait's
-        own rectified acceleration), so it is not done.
+        Notes: refining the bias from the filter's mean accelerometer feedback
+        made simulated sessions worse (the feedback also carries the gait's own
+        rectified acceleration), so it is not done.
         """
         fs = self.sampling_rate_hz
-        acc, gyr = rows[:, 0:3], rows[:, 3:6]
-        probe = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                                  acc_rejection_deg=self.config.acc_rejection_deg, gyr_bias_dps=gyr_bias_dps)
-        y_dot_up = probe.update_up(acc, gyr) @ self._rotation[1]
+        y_dot_up = up @ self._rotation[1]
         leak = AccelerationLeakCorrection(gain=self._phi_leak.gain, time_constant_s=self.config.leak_time_constant_s,
-                                          sampling_rate_hz=fs).update(acc, y_dot_up, self._rotation[1])
+                                          sampling_rate_hz=fs).update(rows[:, 0:3], y_dot_up, self._rotation[1])
         phi = np.arcsin(np.clip(y_dot_up, -1.0, 1.0)) * DEG_PER_RAD - leak
-        return gyr_bias_dps, float(np.median(phi[min(len(phi) - 1, int(WALKING_OFFSET_SETTLE_S * fs)):]))
+        return float(np.median(phi[min(len(phi) - 1, int(WALKING_OFFSET_SETTLE_S * fs)):]))
 
     # ------------------------------------------------------------ processing
-    def _process(self, t, v, b) -> list[StepMetrics]:
+    def _process(self, t, v, b, up=None) -> list[StepMetrics]:
         steps: list[StepMetrics] = []
         cuts = [0, *np.flatnonzero(b[1:]) + 1, len(t)] if b.any() else [0, len(t)]
         for lo, hi in zip(cuts, cuts[1:]):
@@ -206,7 +204,7 @@ class StreamingGaitEngine:
                 continue
             if b[lo]:
                 self._start_segment()
-            steps += self._process_segment(t[lo:hi], v[lo:hi])
+            steps += self._process_segment(t[lo:hi], v[lo:hi], None if up is None else up[lo:hi])
         return steps
 
     def _start_segment(self) -> None:
@@ -215,10 +213,11 @@ class StreamingGaitEngine:
         self._last_ic = None
         self._segment_start = self._n
 
-    def _process_segment(self, t, v) -> list[StepMetrics]:
-        # 3. orientation and sample-wise signals
+    def _process_segment(self, t, v, up=None) -> list[StepMetrics]:
+        # 3. orientation (unless already run) and sample-wise signals
         acc = v[:, 0:3]
-        up = self._fusion.update_up(acc, v[:, 3:6])
+        if up is None:
+            up = self._fusion.update_up(acc, v[:, 3:6])
         acc_is = (acc * up).sum(axis=1) - GRAVITY_MPS2
         # pelvis y axis (in sensor coordinates: row 1 of the mounting) carries both
         # the mediolateral acceleration and, through its tilt, the obliquity
