@@ -16,7 +16,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED_SECRETS = ["INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_ADMIN_TOKEN", "GRAFANA_ADMIN_PASSWORD",
-                    "GRAFANA_INFLUXDB_TOKEN"]
+                    "GRAFANA_INFLUXDB_TOKEN", "GAITSTREAM_INFLUX_TOKEN"]
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,9 @@ def test_services_have_healthchecks_and_wait_for_healthy_dependencies(compose_bi
     result = _run(compose_bin, filled_env, "--format", "json")
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)["services"]
-    assert {"kafka", "influxdb", "grafana"} <= set(services)
+    assert {"kafka", "influxdb", "grafana", "pipeline-worker"} <= set(services)
+    assert services["pipeline-worker"]["command"][0] == "worker"
+    assert services["pipeline-worker"]["environment"]["GAITSTREAM_KAFKA_BOOTSTRAP"] == "kafka:9092"
     assert services["kafka"]["image"].startswith("apache/kafka:")
     assert services["influxdb"]["image"] == "influxdb:2.7"
     assert services["influxdb"]["environment"]["DOCKER_INFLUXDB_INIT_MODE"] == "setup"
@@ -86,3 +88,24 @@ def test_services_have_healthchecks_and_wait_for_healthy_dependencies(compose_bi
             assert cond["condition"] == "service_healthy", f"{name} -> {dep}"
     mounts = {v["target"]: v["source"] for v in services["grafana"]["volumes"]}
     assert Path(mounts["/etc/grafana/provisioning"]) == REPO / "deploy" / "grafana" / "provisioning"
+
+
+def test_demo_profile_adds_the_simulated_stations(compose_bin: Path, filled_env: Path) -> None:
+    result = subprocess.run(
+        [str(compose_bin), "-f", str(REPO / "docker-compose.yml"), "--env-file", str(filled_env), "--profile", "demo",
+         "config", "--format", "json"], capture_output=True, text=True, cwd=REPO, timeout=60,
+        env={k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS})
+    assert result.returncode == 0, result.stderr
+    stations = json.loads(result.stdout)["services"]["stations"]
+    assert stations["command"][:3] == ["stations", "--count", "8"]
+    assert stations["depends_on"]["pipeline-worker"]["condition"] == "service_healthy"
+
+
+def test_image_entrypoint_commands_exist() -> None:
+    """The compose commands name real CLI commands (the image's entrypoint is ``gaitstream``)."""
+    from typer.main import get_command
+
+    from gaitstream.cli import build_app
+
+    commands = set(get_command(build_app()).commands)
+    assert {"worker", "stations", "station", "demo", "analyze", "simulate", "stack"} <= commands

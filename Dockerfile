@@ -1,0 +1,16 @@
+# gaitstream services (pipeline worker, station simulators): one image, the command picks the role.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY gaitstream ./gaitstream
+COPY pipelines ./pipelines
+COPY services ./services
+COPY schemas ./schemas
+RUN pip install . && useradd --system --uid 10001 --home-dir /var/lib/gaitstream --create-home gaitstream
+USER gaitstream
+# Faust keeps its table state here (recovered from Kafka changelogs after a restart anyway).
+ENV GAITSTREAM_PIPELINE_DATADIR=/var/lib/gaitstream/faust
+ENTRYPOINT ["gaitstream"]
+CMD ["--help"]
