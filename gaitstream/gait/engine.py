@@ -170,7 +170,8 @@ class StreamingGaitEngine:
             self._trunk_fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
                                                    acc_rejection_deg=self.config.acc_rejection_deg,
                                                    gyr_bias_dps=trunk.gyr_bias_dps_)
-            self._lean = TrunkLean(rotation=trunk.rotation_, sampling_rate_hz=fs)
+            self._lean = TrunkLean(rotation=trunk.rotation_, sampling_rate_hz=fs, leak_gain=self._phi_leak.gain,
+                                   leak_time_constant_s=self.config.leak_time_constant_s)
             self.calibration["trunk_mounting_deg"] = {k: float(v) for k, v in trunk.mounting_deg_.items()}
             self.calibration["trunk_rotation"] = trunk.rotation_.tolist()
         self._n -= len(times)
@@ -227,7 +228,8 @@ class StreamingGaitEngine:
         rows[:, 0] = t
         rows[:, 1] = (np.arcsin(np.minimum(np.maximum(y_dot_up, -1.0), 1.0)) * DEG_PER_RAD - self._phi_offset_deg
                       - self._phi_leak.update(acc, y_dot_up, self._rotation[1]))
-        rows[:, 2] = self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12])) if self.trunk else math.nan
+        rows[:, 2] = (self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12]), v[:, 6:9]) if self.trunk
+                      else math.nan)
         self._hist.append(rows)
         self._append_trace(rows)
         self._n += len(t)

@@ -75,7 +75,8 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
             e._trunk_fusion = FusionOrientation.from_state(snap["trunk_fusion"], sampling_rate_hz=fs,
                                                            gain=cfg.fusion_gain,
                                                            acc_rejection_deg=cfg.acc_rejection_deg)
-            e._lean = TrunkLean(rotation=np.array(e.calibration["trunk_rotation"]), sampling_rate_hz=fs)
+            e._lean = TrunkLean(rotation=np.array(e.calibration["trunk_rotation"]), sampling_rate_hz=fs,
+                                leak_gain=e._phi_leak.gain, leak_time_constant_s=cfg.leak_time_constant_s)
             e._lean.load_state(snap["lean"])
     e._phi_leak.load_state(snap["phi_leak"])
     e._ic.load_state(snap["ic"])
