@@ -84,7 +84,8 @@ class FusionOrientation:
     specific force is not vertical: on simulated sessions the walking vertical
     was biased by 1.2–1.5° (pelvic drop MAE 1.0–1.3°, trunk lean MAE ~2°);
     without rejection the bias vanished. The rejection stays available
-    (``acc_rejection_deg``); the engine's default gain is 0.3 (config.py). imufusion offers no batch update; the per-sample Python loop (about
+    (``acc_rejection_deg``). The tilt the gait's linear acceleration leaks into
+    the estimate is removed downstream (signals.AccelerationLeakCorrection). imufusion offers no batch update; the per-sample Python loop (about
     1.5 µs per sample) is the engine's largest single cost. Fusion's acceleration
     recovery counter is not part of :meth:`state` (imufusion cannot set it); a
     restored filter may differ from the original only after a long rejection.

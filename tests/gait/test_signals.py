@@ -37,3 +37,29 @@ def test_pack_round_trip_is_exact():
     values[2, 1] = np.nan
     out = unpack_array(pack_array(values), 3)
     assert np.array_equal(out, values, equal_nan=True)
+
+
+def test_leak_correction_ignores_constant_and_tracks_stride_oscillation():
+    from gaitstream.gait.signals import AccelerationLeakCorrection
+
+    fs = 100.0
+    t = np.arange(int(60 * fs)) / fs
+    leak = AccelerationLeakCorrection(gain=0.5, time_constant_s=2.0, sampling_rate_hz=fs)
+    constant = leak.correction(np.full(len(t), 3.0))
+    assert abs(constant[-1]) < 0.05                       # bias-like innovation: no correction left
+    leak = AccelerationLeakCorrection(gain=0.5, time_constant_s=2.0, sampling_rate_hz=fs)
+    omega = 2 * np.pi * 0.9
+    out = leak.correction(np.cos(omega * t))
+    expected = 0.5 * np.sin(omega * t) / omega            # gain × integral at the stride frequency
+    tail = t > 40
+    assert np.abs(out[tail] - expected[tail]).max() < 0.05 * np.abs(expected).max() + 0.02
+
+
+def test_leak_correction_is_chunk_invariant():
+    from gaitstream.gait.signals import AccelerationLeakCorrection
+
+    x = np.random.default_rng(2).normal(size=1000)
+    whole = AccelerationLeakCorrection(gain=0.5, time_constant_s=2.0, sampling_rate_hz=100.0).correction(x)
+    parts = AccelerationLeakCorrection(gain=0.5, time_constant_s=2.0, sampling_rate_hz=100.0)
+    pieces = np.concatenate([parts.correction(x[i:i + 7]) for i in range(0, 1000, 7)])
+    assert np.allclose(whole, pieces, atol=1e-12)
