@@ -41,6 +41,10 @@ DEG_PER_RAD = 180.0 / math.pi
 # Without standing, the obliquity median is taken after the orientation filter
 # has settled from its first-sample start (a few time constants 1/gain).
 WALKING_OFFSET_SETTLE_S = 2.0
+# A step longer than this multiple of the running step time spans a missed IC.
+MISSED_IC_STEP_RATIO = 1.6
+# Weight of a new step in the running step time (exponential average).
+STEP_TIME_UPDATE = 0.2
 # Default cap of the undrained trace (samples beyond it are dropped oldest first).
 TRACE_CAPACITY_S = 600.0
 # History of φ/λ kept for steps still open: the longest step plus look-ahead.
@@ -93,6 +97,7 @@ class StreamingGaitEngine:
         self._pending_ics: list[int] = []
         self._last_ic: tuple[int, float] | None = None   # (index, side feature)
         self._last_step_end: int | None = None
+        self._typical_step_s: float | None = None   # running step duration (missed-IC check)
         self._segment_start = 0          # global index where the current bout segment began
         self._step_index = 0
         self._trace: list[np.ndarray] = []   # (n, 3) blocks: time_s, obliquity, lean
@@ -261,6 +266,13 @@ class StreamingGaitEngine:
         start, start_feature = previous
         duration = (ic - start) / self.sampling_rate_hz
         if not self.config.min_step_s <= duration <= self.config.max_step_s:
+            return None
+        # a step much longer than the recent ones hides a missed IC: the two ICs are
+        # probably of the same foot, so measure nothing and restart the side vote
+        typical = self._typical_step_s
+        self._typical_step_s = duration if typical is None else typical + STEP_TIME_UPDATE * (duration - typical)
+        if typical is not None and duration > MISSED_IC_STEP_RATIO * typical:
+            self._last_step_end = None
             return None
         start_side = self._side.side_of_step(start_feature, feature, contiguous=self._last_step_end == start)
         self._last_step_end = ic

@@ -45,7 +45,7 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
         "lean": e._lean.state() if e._lean else None, "phi_leak": e._phi_leak.state(),
         "ic": e._ic.state(), "side": e._side.state(), "history": e._hist.state(),
         "pending_ics": list(e._pending_ics), "last_ic": list(e._last_ic) if e._last_ic else None,
-        "last_step_end": e._last_step_end, "segment_start": e._segment_start, "step_index": e._step_index,
+        "last_step_end": e._last_step_end, "typical_step_s": e._typical_step_s, "segment_start": e._segment_start, "step_index": e._step_index,
         "trace": pack_array(trace),
     }
 
@@ -85,6 +85,7 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
     e._pending_ics = list(snap["pending_ics"])
     e._last_ic = (snap["last_ic"][0], snap["last_ic"][1]) if snap["last_ic"] else None
     e._last_step_end = snap["last_step_end"]
+    e._typical_step_s = snap["typical_step_s"]
     e._segment_start, e._step_index = snap["segment_start"], snap["step_index"]
     if snap["trace"]:
         trace = unpack_array(snap["trace"], 3)
