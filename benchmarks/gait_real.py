@@ -25,6 +25,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -242,6 +243,7 @@ def main() -> None:
     if not shared_data_dir().exists():
         raise SystemExit(f"shared data not found at {shared_data_dir()} (set GAITSTREAM_SHARED_DATA)")
     console = Console(width=160)
+    warnings.simplefilter("ignore")       # calibration notes (sitting start, repeated packets) are not scores
     bench_mobgap_ha001(console, not args.no_mobgap)
     bench_ipol(console, not args.no_mobgap)
 

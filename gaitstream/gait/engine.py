@@ -4,19 +4,21 @@ One engine per station. ``push`` accepts any number of samples; the result does
 not depend on how the stream is cut into frames. Stages, per sample:
 
 1. Body axes and units (``axes``, ``acc_unit``, ``gyr_unit``); rows with NaN
-   dropped; uniform grid (short gaps interpolated, long gaps end the bout).
-2. Calibration (calibration.py) on the session start: until then raw samples
-   are held (at most ``max_calibration_buffer_s``).
+   dropped; uniform grid (short gaps interpolated, long gaps end the bout)
+   (conditioning.py).
+2. Calibration (calibration.py) on the session start: until quiet standing
+   plus ``calibration_walking_s`` of walking have been seen, raw samples are
+   held (at most ``max_calibration_buffer_s``).
 3. Orientation (orientation.py, x-io Fusion) -> earth-vertical acceleration,
-   mediolateral acceleration, obliquity φ; trunk lean λ with a trunk sensor
-   (signals.py).
+   mediolateral acceleration, obliquity φ minus the filter's acceleration
+   leak; trunk lean λ with a trunk sensor (signals.py).
 4. ICs (events.py) and their side (laterality.py); each new IC closes the
    step that began at the previous IC: pelvic drop and trunk lean (metrics.py).
 
 Latency: an IC is known at most 0.47 s after it happens (events.py), its side
-0.40 s after it, so a step is out < 0.5 s of data after
-the IC that ends it, once calibration is done (steps during the first seconds
-of calibration come out when it completes).
+0.40 s after it, so once calibrated a step is out < 0.5 s of data after the IC
+that ends it. Steps of the calibration period come out together when it
+completes (8 s of walking after the first step by default).
 """
 
 from __future__ import annotations
