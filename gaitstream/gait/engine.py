@@ -235,7 +235,7 @@ class StreamingGaitEngine:
         rows[:, 0] = t
         rows[:, 1] = (np.arcsin(np.minimum(np.maximum(y_dot_up, -1.0), 1.0)) * DEG_PER_RAD - self._phi_offset_deg
                       - self._phi_leak.update(acc, y_dot_up, self._rotation[1]))
-        rows[:, 2] = (self._lean.update(self._trunk_fusion.update(v[:, 6:9], v[:, 9:12]), v[:, 6:9]) if self.trunk
+        rows[:, 2] = (self._lean.update(self._trunk_fusion.update_matrices(v[:, 6:9], v[:, 9:12]), v[:, 6:9]) if self.trunk
                       else math.nan)
         self._hist.append(rows)
         self._append_trace(rows)

@@ -16,6 +16,8 @@ import imufusion
 
 from gaitstream.gait.calibration import GRAVITY_MPS2, rotation_from_rpy_deg, tilt_from_up_vector
 
+# Up to this many samples, per-sample C conversions beat numpy's per-call cost.
+SHORT_FRAME_SAMPLES = 64
 # Fusion's recovery: after this long with the accelerometer rejected, the
 # filter trusts it again (x-io's recommended 5 s).
 REJECTION_TIMEOUT_S = 5.0
@@ -134,6 +136,27 @@ class FusionOrientation:
             update(g, a)
             out.append(get_q())
         return np.array(out, dtype=float).reshape(-1, 4)
+
+    def update_matrices(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
+        """Like :meth:`update` but return (n, 3, 3) rotation matrices (sensor -> earth).
+
+        Short frames convert per sample with imufusion's C helper (cheaper than
+        numpy's per-call overhead); long arrays convert at once with numpy.
+        The two agree to float32 precision (imufusion computes in float32).
+        """
+        if len(acc_mps2) > SHORT_FRAME_SAMPLES:
+            return quaternions_to_matrices(self.update(acc_mps2, gyr_dps))
+        if not self._started:
+            roll_deg, pitch_deg = tilt_from_up_vector(acc_mps2[0])
+            self.start(matrix_to_quaternion(rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0)))
+        acc_g = (np.asarray(acc_mps2) / GRAVITY_MPS2).tolist()
+        gyr = (np.asarray(gyr_dps) - self.gyr_bias_dps).tolist()
+        update, get_q, to_matrix = self._ahrs.update_no_magnetometer, self._ahrs.get_quaternion, imufusion.quaternion_to_matrix
+        out = []
+        for g, a in zip(gyr, acc_g):
+            update(g, a)
+            out.append(to_matrix(get_q()))
+        return np.array(out, dtype=float).reshape(-1, 3, 3)
 
     def update_up(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
         """Like :meth:`update` but return (n, 3) earth-up unit vectors in sensor coordinates.

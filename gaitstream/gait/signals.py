@@ -15,7 +15,6 @@ import base64
 import numpy as np
 from scipy.signal import lfilter
 
-from gaitstream.gait.orientation import quaternions_to_matrices
 
 # High-pass of the leak correction: slower than any stride (0.6–1.6 s), faster
 # than drift; chosen on simulated sessions (1 s: more bias, 6 s: best MAE).
@@ -84,7 +83,7 @@ class FirstOrderFilter:
 
 
 class TrunkLean:
-    """λ(t) from trunk quaternions (sensor -> earth) and the trunk mounting.
+    """λ(t) from trunk orientations (sensor -> earth matrices) and the trunk mounting.
 
     1. Body axes in the earth frame: z_e = Q · (R_m row 2), x_e = Q · (R_m row 0).
     2. Walking direction: the horizontal part of x_e, exponentially averaged
@@ -105,9 +104,9 @@ class TrunkLean:
         self._leak = AccelerationLeakCorrection(gain=leak_gain, time_constant_s=leak_time_constant_s,
                                                 sampling_rate_hz=sampling_rate_hz)
 
-    def update(self, quaternions: np.ndarray, acc: np.ndarray | None = None) -> np.ndarray:
-        """λ (deg) per sample; with ``acc`` (sensor frame) minus the acceleration leak."""
-        matrices = quaternions_to_matrices(quaternions)
+    def update(self, matrices: np.ndarray, acc: np.ndarray | None = None) -> np.ndarray:
+        """λ (deg) per sample from (n, 3, 3) sensor -> earth rotations; with ``acc``
+        (sensor frame) minus the acceleration leak."""
         # 1.
         z_e = matrices @ self.rotation[2]
         x_e = matrices @ self.rotation[0]

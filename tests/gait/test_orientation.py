@@ -44,3 +44,13 @@ def test_state_round_trip_continues():
     a.update(acc[:200], gyr[:200])
     b = FusionOrientation.from_state(a.state(), sampling_rate_hz=100.0, gain=0.5, acc_rejection_deg=0.0)
     assert np.allclose(a.update(acc[200:], gyr[200:]), b.update(acc[200:], gyr[200:]), atol=1e-6)
+
+
+def test_short_and_long_matrix_paths_agree():
+    rng = np.random.default_rng(4)
+    acc = np.tile([0.3, -0.2, GRAVITY_MPS2], (200, 1)) + rng.normal(0, 0.5, (200, 3))
+    gyr = rng.normal(0, 30, (200, 3))
+    short = FusionOrientation(sampling_rate_hz=100.0)
+    pieces = np.concatenate([short.update_matrices(acc[i:i + 10], gyr[i:i + 10]) for i in range(0, 200, 10)])
+    whole = FusionOrientation(sampling_rate_hz=100.0).update_matrices(acc, gyr)
+    assert np.allclose(pieces, whole, atol=1e-6)
