@@ -26,6 +26,10 @@ from gaitstream.logging import kv
 EXIT_BAD_INPUT = 2
 
 
+def _cell(value) -> str:
+    return "-" if value is None else str(value)
+
+
 def _print_table(result: dict, console: Console) -> None:
     rec, cal, summary = result["recording"], result["calibration"], result["summary"]
     console.print(f"recording: {rec['duration_s']} s at {rec['sampling_rate_hz']} Hz, trunk sensor: {rec['trunk']}")
@@ -35,18 +39,18 @@ def _print_table(result: dict, console: Console) -> None:
         table.add_column(column)
     for side in ("left", "right"):
         s = summary[side]
-        table.add_row(side, str(s["steps"]), str(s["pelvic_drop_deg_median"]), str(s["pelvic_drop_deg_p90"]),
-                      str(s["trunk_lean_deg_median"]))
+        table.add_row(side, str(s["steps"]), _cell(s["pelvic_drop_deg_median"]), _cell(s["pelvic_drop_deg_p90"]),
+                      _cell(s["trunk_lean_deg_median"]))
     console.print(table)
     for key in ("pelvic_drop_asymmetry_deg", "cadence_spm", "stride_time_s", "step_time_asymmetry_pct"):
-        console.print(f"{key}: {summary[key]}")
+        console.print(f"{key}: {_cell(summary[key])}")
     console.print(f"classification: [bold]{summary['classification']}[/bold]")
     steps = Table(title="steps")
     for column in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg", "trunk_lean_deg"):
         steps.add_column(column)
     for step in result["steps"]:
-        steps.add_row(*(str(step[c]) for c in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg",
-                                               "trunk_lean_deg")))
+        steps.add_row(*(_cell(step[c]) for c in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg",
+                                                 "trunk_lean_deg")))
     console.print(steps)
 
 
