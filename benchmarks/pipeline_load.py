@@ -41,7 +41,7 @@ PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "compensated_
             "trendelenburg_bilateral")
 POLL_S = 0.1
 # Simulated sessions stand 5 s, then the engine needs about 5 s of walking to calibrate.
-CALIBRATION_S = 12.0
+CALIBRATION_S = 15.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -60,6 +60,7 @@ def run_stations_role(args) -> None:
     from services.station.runner import StationRun, new_session, run_stations
 
     sources = _sources(args.duration_s)
+    print(f"SESSIONS_START_US={time.time_ns() // 1000}", flush=True)
     runs = [StationRun(session=new_session(clinic_id=args.clinic, station_id=f"{args.prefix}-{i:04d}",
                                            patient_id=f"p-{i:05d}", source=sources[i % len(sources)]),
                        source=sources[i % len(sources)]) for i in range(args.count)]
@@ -118,6 +119,7 @@ class LatencyPoller(threading.Thread):
         # calibration completes, seconds late by design; they are also reported apart.
         self.calibrated_from_us = calibrated_from_us
         self.after_calibration_s: list[float] = []
+        self.samples: list[tuple[str, float, float]] = []
         self.stop = threading.Event()
         self._seen: set[tuple[str, int]] = set()
 
@@ -143,6 +145,7 @@ class LatencyPoller(threading.Thread):
                     self.latencies_s.append(latency_s)
                     if t_us >= self.calibrated_from_us:
                         self.after_calibration_s.append(latency_s)
+                        self.samples.append((station, (t_us - self.calibrated_from_us) / 1e6, latency_s))
                     since_ns = max(since_ns, int(t_us * 1000))
             time.sleep(POLL_S)
 
@@ -184,11 +187,14 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     time.sleep(12 + 4 * workers)  # worker start-up and rebalances
     rss0 = sum(_rss_mb(p.pid) for p in procs)
     cpu0 = sum(_cpu_s(p.pid) for p in procs)
-    poller = LatencyPoller(env, clinic, calibrated_from_us=time.time() * 1e6 + CALIBRATION_S * 1e6)
+    poller = LatencyPoller(env, clinic, calibrated_from_us=float("inf"))
     poller.start()
     stations = subprocess.Popen([sys.executable, __file__, "--role", "stations", "--count", str(n), "--duration-s",
                                  str(duration_s), "--prefix", prefix, "--clinic", clinic,
-                                 "--frame-samples", str(FRAME_SAMPLES)], cwd=REPO, env=env)
+                                 "--frame-samples", str(FRAME_SAMPLES)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                                text=True)
+    first_line = stations.stdout.readline()  # printed once the sessions are rendered, just before they start
+    poller.calibrated_from_us = int(first_line.split("=")[1]) + CALIBRATION_S * 1e6
     started = time.monotonic()
     lag_s: list[tuple[float, float]] = []
     frames_per_s = n * RATE_HZ / FRAME_SAMPLES
@@ -224,6 +230,7 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
         "latency_p50_s": statistics.median(lats) if lats else float("nan"),
         "latency_p99_s": lats[int(0.99 * (len(lats) - 1))] if lats else float("nan"), "steps_seen": len(lats),
         "late_steps_pct": 100 * (len(lats) - len(steady_lats)) / max(len(lats), 1),
+        "latency_samples": poller.samples,
         "latency_p99_calibrated_s": calibrated[int(0.99 * (len(calibrated) - 1))] if calibrated else float("nan"),
         "worker_cpu_us_per_sample": cpu_s / samples * 1e6, "worker_rss_mb": rss_mb,
         "worker_mb_per_station": (rss_mb - rss0) / n,
