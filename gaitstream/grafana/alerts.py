@@ -1,0 +1,97 @@
+"""Grafana alert rules (unified alerting) over the same InfluxQL as the dashboards.
+
+One rule group, evaluated every 10 s. Each rule: query A (InfluxQL), B = reduce A to its last
+value per series, C = threshold on B (the condition). A pending period (``for``) keeps one noisy
+evaluation from paging anybody. Every rule carries ``app=gaitstream`` (the notification policy
+routes on it) and the station in its labels (the policy groups by it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from gaitstream.grafana import queries
+from gaitstream.grafana.settings import DATASOURCE_UID
+
+RULE_GROUP = "gaitstream-live"
+# Live gait changes within seconds; 10 s keeps InfluxDB's load small at clinic scale.
+EVALUATION_INTERVAL_S = 10
+ROUTE_LABEL = ("app", "gaitstream")
+CONTACT_POINT_NAME = "gaitstream-supervisors"
+CONTACT_POINT_UID = "gaitstream-webhook"
+# Supervisors get one notification per station and rule; related alerts of one station arrive together.
+GROUP_BY = ["alertname", "clinic", "station"]
+EXPRESSION_UID = "__expr__"
+
+Evaluator = Literal["gt", "lt"]
+
+
+@dataclass(frozen=True)
+class AlertRule:
+    uid: str
+    title: str
+    query: str
+    # How far back Grafana evaluates the query ($timeFilter = the last relative_from_s seconds).
+    relative_from_s: int
+    evaluator: Evaluator
+    threshold: float
+    pending_s: int
+    summary: str
+    description: str
+    severity: str = "warning"
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def data(self, datasource_uid: str = DATASOURCE_UID) -> list[dict]:
+        """The rule's queries and expressions, as both file provisioning and the API take them."""
+        return [
+            {"refId": "A", "relativeTimeRange": {"from": self.relative_from_s, "to": 0},
+             "datasourceUid": datasource_uid,
+             "model": {"refId": "A", "query": self.query, "rawQuery": True, "resultFormat": "time_series",
+                       "intervalMs": 1000, "maxDataPoints": 43200}},
+            {"refId": "B", "datasourceUid": EXPRESSION_UID,
+             "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last",
+                       "settings": {"mode": "dropNN"}}},
+            {"refId": "C", "datasourceUid": EXPRESSION_UID,
+             "model": {"refId": "C", "type": "threshold", "expression": "B",
+                       "conditions": [{"evaluator": {"type": self.evaluator, "params": [self.threshold]}}]}},
+        ]
+
+    def body(self, datasource_uid: str = DATASOURCE_UID) -> dict:
+        """The fields common to the provisioning file and the provisioning API."""
+        return {
+            "uid": self.uid, "title": self.title, "condition": "C", "data": self.data(datasource_uid),
+            # No series = nothing to alert on (no steps over threshold, no session running).
+            "noDataState": "OK", "execErrState": "Error", "for": f"{self.pending_s}s",
+            "annotations": {"summary": self.summary, "description": self.description},
+            "labels": {ROUTE_LABEL[0]: ROUTE_LABEL[1], "severity": self.severity, **self.labels},
+            "isPaused": False,
+        }
+
+
+# Templates use .Labels (not $labels): provisioning files expand $NAME from the environment.
+RULES = (
+    AlertRule(
+        uid="gaitstream-pelvic-drop-over-threshold",
+        title="Pelvic drop over threshold on most of the last 20 steps of one side",
+        query=queries.ALERT_PELVIC_DROP_STEPS_OVER,
+        # 20 steps of one side take about 25-40 s on a treadmill; 2 minutes leaves room for slow walkers.
+        relative_from_s=120, evaluator="gt", threshold=queries.ALERT_MIN_STEPS_OVER - 1, pending_s=30,
+        summary="Station {{ .Labels.station }}: pelvic drop over "
+                f"{queries.PELVIC_DROP_THRESHOLD_DEG:g} deg on the {{{{ .Labels.side }}}} side",
+        description="Patient {{ .Labels.patient }} (session {{ .Labels.session }}): {{ .Values.B }} of the last "
+                    f"{queries.ALERT_WINDOW_STEPS} {{{{ .Labels.side }}}} stance steps dropped the pelvis more than "
+                    f"{queries.PELVIC_DROP_THRESHOLD_DEG:g} deg (Trendelenburg sign).",
+    ),
+    AlertRule(
+        uid="gaitstream-station-silent",
+        title="Station silent during a session",
+        query=queries.ALERT_STATION_SAMPLES,
+        # A session that sent data in the last 5 minutes and then nothing for 10-20 s.
+        relative_from_s=300, evaluator="lt", threshold=1, pending_s=30, severity="critical",
+        summary="Station {{ .Labels.station }} stopped sending data",
+        description="No pelvic obliquity from station {{ .Labels.station }} (patient {{ .Labels.patient }}, "
+                    "session {{ .Labels.session }}) for 10-20 s, after data in the last 5 minutes: sensor, "
+                    "network or station software. A session that ended normally also fires once.",
+    ),
+)

@@ -1,0 +1,58 @@
+"""``gaitstream grafana build`` and ``gaitstream grafana push``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gaitstream.logging import emit
+
+# The repository's deploy/grafana (this file is gaitstream/grafana/cli.py).
+DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
+
+
+def build(
+    out_dir: Annotated[Path, typer.Option(help="deploy/grafana of the repository")] = DEPLOY_DIR,
+) -> None:
+    """Write the dashboards JSON and the alerting provisioning YAML (commit both)."""
+    from gaitstream.grafana import dashboards, provisioning
+
+    for path in dashboards.write_all(out_dir / "dashboards"):
+        emit("dashboard", path=path)
+    for path in provisioning.write_all(out_dir / "provisioning" / "alerting"):
+        emit("provisioning", path=path)
+
+
+def push(
+    url: Annotated[str | None, typer.Option(help="Grafana URL (default GAITSTREAM_GRAFANA_URL)")] = None,
+    token: Annotated[str | None, typer.Option(help="Service-account token (default GAITSTREAM_GRAFANA_TOKEN)",
+                                              envvar="GAITSTREAM_GRAFANA_TOKEN")] = None,
+    webhook_url: Annotated[str | None, typer.Option(help="Webhook of the supervisors' contact point; without it "
+                                                         "no contact point or route is pushed",
+                                                    envvar="GAITSTREAM_GRAFANA_WEBHOOK_URL")] = None,
+) -> None:
+    """Upload folder, dashboards and alert rules to an existing Grafana (idempotent)."""
+    from gaitstream.grafana.exceptions import PushError
+    from gaitstream.grafana.push import connect
+    from gaitstream.grafana.push import push as run_push
+    from gaitstream.grafana.settings import GrafanaSettings
+
+    overrides = {key: value for key, value in (("url", url), ("token", token)) if value is not None}
+    settings = GrafanaSettings(**overrides)
+    try:
+        report = run_push(connect(settings), webhook_url=webhook_url)
+    except PushError as exc:
+        emit("grafana_push_failed", what=exc.what, status=exc.status, detail=exc.detail)
+        raise typer.Exit(1) from exc
+    for what, action in report.actions.items():
+        emit("pushed", object=what, action=action)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``grafana`` command group to the ``gaitstream`` command."""
+    group = typer.Typer(help="Grafana dashboards and alert rules as code.", no_args_is_help=True)
+    group.command("build")(build)
+    group.command("push")(push)
+    app.add_typer(group, name="grafana")

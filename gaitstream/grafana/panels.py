@@ -1,0 +1,50 @@
+"""Panel pieces shared by the dashboards: classification colours, thresholds, tiles."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import common as common_b
+from grafana_foundation_sdk.builders import dashboard as dash_b
+from grafana_foundation_sdk.builders import stat as stat_b
+from grafana_foundation_sdk.models import common
+from grafana_foundation_sdk.models import dashboard
+
+from gaitstream.gait.classification import Classification
+from gaitstream.grafana.influx import InfluxQL, datasource_ref
+
+# Classification colours: green = normal, red = uncompensated Trendelenburg, orange = compensated
+# (the trunk hides the drop), blue = not enough steady steps yet.
+CLASSIFICATION_COLOURS = {
+    Classification.NORMAL: "green",
+    Classification.TRENDELENBURG_LEFT: "red",
+    Classification.TRENDELENBURG_RIGHT: "red",
+    Classification.TRENDELENBURG_BILATERAL: "dark-red",
+    Classification.COMPENSATED_TRENDELENBURG_LEFT: "orange",
+    Classification.COMPENSATED_TRENDELENBURG_RIGHT: "orange",
+    Classification.INSUFFICIENT_DATA: "blue",
+}
+
+
+def classification_mappings() -> list[dashboard.ValueMapping]:
+    options = {str(label): dashboard.ValueMappingResult(text=str(label).replace("_", " "), color=colour,
+                                                        index=i)
+               for i, (label, colour) in enumerate(CLASSIFICATION_COLOURS.items())}
+    return [dashboard.ValueMap(options=options)]
+
+
+def thresholds(base: str, *steps: tuple[float, str]) -> dash_b.ThresholdsConfig:
+    return (dash_b.ThresholdsConfig().mode(dashboard.ThresholdsMode.ABSOLUTE)
+            .steps([dashboard.Threshold(value=None, color=base),
+                    *(dashboard.Threshold(value=value, color=colour) for value, colour in steps)]))
+
+
+def reduce(calc: str, fields: str = "") -> common_b.ReduceDataOptions:
+    return common_b.ReduceDataOptions().calcs([calc]).fields(fields).values(False)
+
+
+def stat(title: str, query: str, *, width: int, height: int, description: str) -> stat_b.Panel:
+    """A stat tile over one InfluxQL query, no sparkline unless asked for."""
+    return (stat_b.Panel().title(title).description(description).datasource(datasource_ref())
+            .with_target(InfluxQL(query)).span(width).height(height)
+            .graph_mode(common.BigValueGraphMode.NONE).color_mode(common.BigValueColorMode.VALUE)
+            .text_mode(common.BigValueTextMode.AUTO).justify_mode(common.BigValueJustifyMode.CENTER)
+            .orientation(common.VizOrientation.HORIZONTAL).reduce_options(reduce("lastNotNull")))

@@ -1,0 +1,99 @@
+"""Every InfluxQL query of the dashboards and alert rules, as named constants.
+
+The dashboards and alert rules embed these strings unchanged, and the tests run the very same
+text against the real InfluxDB after substituting what Grafana substitutes: ``$timeFilter``
+(``time >= <from>ms and time <= <to>ms``), ``$__interval``, ``${__to}`` (end of the range, epoch
+ms) and the template variables ``$clinic``, ``$station``, ``$patient``, ``$session`` (as
+regular expressions: Grafana writes a multi-value selection as ``(a|b)``).
+
+Measurements, tags and fields are those of ``pipelines/sink/points.py``; ``gait_alert`` (tags
+clinic, station, patient, session; fields kind, severity, message, state) is written by the
+alert service of issue 6. InfluxQL only, so the same text runs on InfluxDB 1.8+, 2.x through a
+DBRP mapping, and 3.x.
+"""
+
+from __future__ import annotations
+
+from gaitstream.gait.config import GaitConfig
+
+# GAIT_SPEC's default pelvic drop threshold (a clinic setting; the per-session value is not
+# stored in InfluxDB, so dashboards and alert rules use the clinic default).
+PELVIC_DROP_THRESHOLD_DEG = GaitConfig().pelvic_drop_threshold_deg
+TRUNK_LEAN_THRESHOLD_DEG = GaitConfig().trunk_lean_threshold_deg
+# "Most of the last 20 steps of one side": 11 of the status window's 20 steps per side.
+ALERT_WINDOW_STEPS = 20
+ALERT_MIN_STEPS_OVER = ALERT_WINDOW_STEPS // 2 + 1
+# A station is live when its obliquity trace (about 20 Hz) arrived within this window.
+LIVE_WINDOW_S = 10
+
+_STATION = '"clinic" =~ /^$clinic$/ AND "station" =~ /^$station$/'
+_SESSION = '"clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/ AND "session" =~ /^$session$/'
+_PATIENT = '"clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/'
+
+# --- template variables -------------------------------------------------------------------
+VAR_CLINIC = 'SHOW TAG VALUES FROM "gait_status" WITH KEY = "clinic"'
+VAR_STATION = 'SHOW TAG VALUES FROM "gait_status" WITH KEY = "station" WHERE "clinic" =~ /^$clinic$/'
+VAR_PATIENT = 'SHOW TAG VALUES FROM "gait_status" WITH KEY = "patient" WHERE "clinic" =~ /^$clinic$/'
+VAR_SESSION = ('SHOW TAG VALUES FROM "gait_status" WITH KEY = "session" '
+               'WHERE "clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/')
+
+# --- Clinic overview (one repeated row per station) -------------------------------------
+OVERVIEW_NOW = ('SELECT last("classification") AS "classification", "patient", "session" FROM "gait_status" '
+                f'WHERE {_STATION} AND $timeFilter')
+OVERVIEW_PELVIC_DROP = ('SELECT mean("pelvic_drop_deg_median_left") AS "left", '
+                        'mean("pelvic_drop_deg_median_right") AS "right" FROM "gait_status" '
+                        f'WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)')
+OVERVIEW_TRUNK_LEAN = ('SELECT mean("trunk_lean_deg_median_left") AS "left", '
+                       'mean("trunk_lean_deg_median_right") AS "right" FROM "gait_status" '
+                       f'WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)')
+OVERVIEW_CADENCE = ('SELECT mean("cadence_spm") AS "cadence_spm" FROM "gait_status" '
+                    f'WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)')
+OVERVIEW_LAST_DATA = ('SELECT last("pelvic_obliquity_deg") AS "pelvic_obliquity_deg" FROM "pelvic_trace" '
+                      f'WHERE {_STATION} AND $timeFilter')
+OVERVIEW_LIVE_SAMPLES = ('SELECT count("pelvic_obliquity_deg") AS "samples" FROM "pelvic_trace" '
+                         f'WHERE {_STATION} AND time > ${{__to}}ms - {LIVE_WINDOW_S}s')
+
+# --- Patient session -----------------------------------------------------------------------
+SESSION_OBLIQUITY = ('SELECT mean("pelvic_obliquity_deg") AS "pelvic_obliquity_deg", '
+                     'mean("trunk_lateral_lean_deg") AS "trunk_lateral_lean_deg" FROM "pelvic_trace" '
+                     f'WHERE {_SESSION} AND $timeFilter GROUP BY time($__interval) fill(none)')
+SESSION_PELVIC_DROP = ('SELECT "pelvic_drop_deg" FROM "gait_step" '
+                       f'WHERE {_SESSION} AND $timeFilter GROUP BY "side"')
+SESSION_TRUNK_LEAN = ('SELECT "trunk_lean_deg" FROM "gait_step" '
+                      f'WHERE {_SESSION} AND $timeFilter GROUP BY "side"')
+SESSION_CADENCE_ASYMMETRY = ('SELECT "cadence_spm", "step_time_asymmetry_pct" FROM "gait_status" '
+                             f'WHERE {_SESSION} AND $timeFilter')
+SESSION_CLASSIFICATION = f'SELECT "classification" FROM "gait_status" WHERE {_SESSION} AND $timeFilter'
+SESSION_ALERTS = ('SELECT "kind", "severity", "state", "message" FROM "gait_alert" '
+                  f'WHERE {_SESSION} AND $timeFilter')
+
+# --- Patient progress (one point per side and UTC day: clinics hold one session a day) ----
+PROGRESS_PELVIC_DROP = ('SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_median" FROM "gait_step" '
+                        f'WHERE {_PATIENT} AND $timeFilter GROUP BY time(1d), "side" fill(none)')
+PROGRESS_TRUNK_LEAN = ('SELECT median("trunk_lean_deg") AS "trunk_lean_deg_median" FROM "gait_step" '
+                       f'WHERE {_PATIENT} AND $timeFilter GROUP BY time(1d), "side" fill(none)')
+PROGRESS_SESSIONS = ('SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_median", '
+                     'percentile("pelvic_drop_deg", 90) AS "pelvic_drop_deg_p90", '
+                     'median("trunk_lean_deg") AS "trunk_lean_deg_median", '
+                     'median("cadence_spm") AS "cadence_spm_median", count("pelvic_drop_deg") AS "steps" '
+                     f'FROM "gait_step" WHERE {_PATIENT} AND $timeFilter '
+                     'GROUP BY time(1d), "session", "side" fill(none)')
+
+# --- Alert rules (Grafana evaluates them over their relative time range) ------------------
+_ALERT_SERIES = '"clinic", "station", "patient", "session", "side"'
+ALERT_PELVIC_DROP_STEPS_OVER = (
+    'SELECT count("pelvic_drop_deg") AS "steps_over_threshold" FROM '
+    f'(SELECT "pelvic_drop_deg" FROM "gait_step" WHERE $timeFilter GROUP BY {_ALERT_SERIES} '
+    f'ORDER BY time DESC LIMIT {ALERT_WINDOW_STEPS}) '
+    f'WHERE "pelvic_drop_deg" > {PELVIC_DROP_THRESHOLD_DEG:g} GROUP BY {_ALERT_SERIES} ORDER BY time DESC')
+# Samples per 10 s bucket, averaged over the last two buckets: 0 only after >= 10 s of silence,
+# whatever the phase of the evaluation within the current (partial) bucket.
+ALERT_STATION_SAMPLES = ('SELECT moving_average(count("pelvic_obliquity_deg"), 2) AS "samples" '
+                         'FROM "pelvic_trace" WHERE $timeFilter '
+                         'GROUP BY time(10s), "clinic", "station", "patient", "session" fill(0)')
+
+
+def all_queries() -> dict[str, str]:
+    """Every query constant of this module by name (for the README and the tests)."""
+    return {name: value for name, value in globals().items()
+            if name.isupper() and isinstance(value, str) and value.startswith(("SELECT ", "SHOW "))}

@@ -1,0 +1,29 @@
+"""Settings of the Grafana tooling (``GAITSTREAM_GRAFANA_*``).
+
+The API token has no default: ``push`` fails when it is neither passed nor set. The uids are
+the ones the provisioning files declare, so a pushed Grafana and a provisioned one agree.
+"""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The uid of the InfluxDB data source in provisioning/datasources/influxdb.yaml; dashboards and
+# alert rules reference it by this uid, never by name.
+DATASOURCE_UID = "gaitstream-influxdb"
+# The folder dashboards and alert rules live in (provisioning/dashboards/gaitstream.yaml).
+FOLDER_UID = "gaitstream"
+FOLDER_TITLE = "gaitstream"
+
+
+class GrafanaSettings(BaseSettings):
+    """Where ``gaitstream grafana push`` uploads to."""
+
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_GRAFANA_", extra="ignore")
+
+    url: str = "http://127.0.0.1:3000"
+    # A Grafana service-account token with the Editor role (folders, dashboards, alert rules).
+    token: SecretStr
+    timeout_s: float = 10.0
+    verify_tls: bool = True
