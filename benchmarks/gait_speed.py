@@ -15,18 +15,23 @@ Run: ``.venv/bin/python benchmarks/gait_speed.py [--no-mobgap]``
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import subprocess
-import sys
-import time
-import warnings
-from pathlib import Path
 
-import numpy as np
-from rich.console import Console
-from rich.table import Table
+# one core: no BLAS/OpenMP worker threads (set before numpy is imported)
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gaitstream.gait.engine import StreamingGaitEngine  # noqa: E402
