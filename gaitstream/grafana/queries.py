@@ -31,10 +31,10 @@ _SESSION = '"clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/ AND "session" 
 _PATIENT = '"clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/'
 
 # --- template variables -------------------------------------------------------------------
-VAR_CLINIC = 'SHOW TAG VALUES FROM "gait_status" WITH KEY = "clinic"'
-VAR_STATION = 'SHOW TAG VALUES FROM "gait_status" WITH KEY = "station" WHERE "clinic" =~ /^$clinic$/'
-VAR_PATIENT = 'SHOW TAG VALUES FROM "gait_status" WITH KEY = "patient" WHERE "clinic" =~ /^$clinic$/'
-VAR_SESSION = ('SHOW TAG VALUES FROM "gait_status" WITH KEY = "session" '
+VAR_CLINIC = 'SHOW TAG VALUES FROM "gait_step" WITH KEY = "clinic"'
+VAR_STATION = 'SHOW TAG VALUES FROM "gait_step" WITH KEY = "station" WHERE "clinic" =~ /^$clinic$/'
+VAR_PATIENT = 'SHOW TAG VALUES FROM "gait_step" WITH KEY = "patient" WHERE "clinic" =~ /^$clinic$/'
+VAR_SESSION = ('SHOW TAG VALUES FROM "gait_step" WITH KEY = "session" '
                'WHERE "clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/')
 
 # --- Clinic overview (one repeated row per station) -------------------------------------

@@ -1,0 +1,392 @@
+"""Every dashboard and alert query, with Grafana's macros substituted, against the real InfluxDB
+holding what the real pipeline wrote for simulated patients whose truth is known.
+
+One pipeline for the module: 3 stations (a normal walker without trunk sensor, Trendelenburg
+left, compensated right) walk 50 s sessions that ended just before the test, published as fast
+as possible through Kafka and the Faust worker into InfluxDB. Two things cannot come from the
+pipeline and are written directly with line protocol (``pipelines/sink/points.py``), with the
+timestamps they would have had: earlier sessions of one patient (3, 2 and 1 weeks ago) for the
+progress dashboard, and ``gait_alert`` points (the alert service of issue 6 does not exist yet).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from gaitstream.gait.classification import Classification
+from gaitstream.grafana import alerts, queries
+from gaitstream.simulate import pattern_config
+from pipelines.sink.points import step_lines, string_field, tag_value
+from services.station.publisher import StationPublisher, StationSettings
+from services.station.runner import StationRun, new_session, run_stations
+from services.station.sources import SimulatedSource
+from tests.e2e.harness import PipelineRun
+from tests.grafana.macros import render
+
+pytestmark = pytest.mark.integration
+
+SESSION_S = 50.0
+FRAME_SAMPLES = 10
+# (pattern, trunk sensor, cadence) per station.
+STATIONS = [("normal", False, 100.0), ("trendelenburg_left", True, 104.0), ("compensated_right", True, 108.0)]
+DAY_US = 86_400 * 1_000_000
+HISTORY_WEEKS = (3, 2, 1)
+# Earlier sessions of the Trendelenburg-left patient: the left drop falls as the exercises work.
+HISTORY_LEFT_DROP_DEG = {3: 9.0, 2: 7.5, 1: 6.0}
+HISTORY_RIGHT_DROP_DEG = 3.0
+HISTORY_STEPS_PER_SIDE = 30
+
+
+@dataclass
+class Station:
+    run: StationRun
+    truth: dict
+    pattern: str
+    trunk: bool
+    cadence_spm: float
+
+    @property
+    def station_id(self) -> str:
+        return self.run.session.station_id
+
+    @property
+    def patient_id(self) -> str:
+        return self.run.session.patient_id
+
+    @property
+    def session_id(self) -> str:
+        return self.run.session.session_id
+
+    @property
+    def end_ms(self) -> int:
+        return (self.run.session.start_time_us + int(SESSION_S * 1e6)) // 1000
+
+
+@dataclass
+class World:
+    pipeline: PipelineRun
+    clinic: str
+    stations: list[Station]
+    history_sessions: dict[int, str]
+    alert_times_ms: list[int]
+
+    def query(self, query: str, *, from_ms: int, to_ms: int, interval: str = "1s", **variables) -> list[dict]:
+        return self.pipeline.influxql(render(query, from_ms=from_ms, to_ms=to_ms, interval=interval, **variables))
+
+    @property
+    def end_ms(self) -> int:
+        return max(s.end_ms for s in self.stations)
+
+    def live(self, query: str, station: Station, **kwargs) -> list[dict]:
+        """The overview's query for one repeated station row, range now-5m..now with now = end."""
+        return self.query(query, from_ms=self.end_ms - 300_000, to_ms=kwargs.pop("to_ms", self.end_ms),
+                          clinic=self.clinic, station=station.station_id, **kwargs)
+
+    def session(self, query: str, station: Station) -> list[dict]:
+        return self.query(query, from_ms=self.end_ms - 900_000, to_ms=self.end_ms, interval="50ms",
+                          clinic=self.clinic, patient=station.patient_id, session=station.session_id)
+
+    def station(self, pattern: str) -> Station:
+        return next(s for s in self.stations if s.pattern == pattern)
+
+
+def _rows(series: dict) -> list[dict]:
+    return [dict(zip(series["columns"], row, strict=True)) for row in series["values"]]
+
+
+def _write(pipeline: PipelineRun, lines: list[str]) -> None:
+    influx = pipeline.influx
+    resp = httpx.post(f"{influx.url}/write", params={"db": influx.database, "precision": "u"},
+                      content="\n".join(lines).encode(),
+                      headers={"Authorization": f"Token {influx.token.get_secret_value()}"}, timeout=20)
+    assert resp.status_code == 204, resp.text
+
+
+def _history_lines(clinic: str, station: Station, now_us: int) -> tuple[list[str], dict[int, str]]:
+    lines, sessions = [], {}
+    for weeks in HISTORY_WEEKS:
+        session_id = f"hist{weeks}w-{station.session_id[:8]}"
+        sessions[weeks] = session_id
+        start_us = now_us - weeks * 7 * DAY_US
+        for i in range(2 * HISTORY_STEPS_PER_SIDE):
+            side = "left" if i % 2 == 0 else "right"
+            base = HISTORY_LEFT_DROP_DEG[weeks] if side == "left" else HISTORY_RIGHT_DROP_DEG
+            lines += step_lines({
+                "clinic_id": clinic, "station_id": station.station_id, "patient_id": station.patient_id,
+                "session_id": session_id, "side": side, "step_index": i, "start_time_us": start_us + i * 560_000,
+                # +-0.4 deg around the session's median, symmetric so the median is exact.
+                "pelvic_drop_deg": base + (0.4 if i % 4 < 2 else -0.4), "trunk_lean_deg": 2.0,
+                "step_time_s": 0.56, "cadence_spm": 107.0})
+    return lines, sessions
+
+
+def _alert_lines(clinic: str, station: Station) -> tuple[list[str], list[int]]:
+    series = (f"gait_alert,clinic={tag_value(clinic)},patient={tag_value(station.patient_id)},"
+              f"session={tag_value(station.session_id)},station={tag_value(station.station_id)}")
+    times_ms = [station.end_ms - 20_000, station.end_ms - 5_000]
+    lines = [f"{series} kind={string_field('pelvic_drop')},severity={string_field('warning')},"
+             f"message={string_field('left pelvic drop over 5 deg')},state={string_field(state)} {t * 1000}"
+             for t, state in zip(times_ms, ("firing", "resolved"), strict=True)]
+    return lines, times_ms
+
+
+def _wait_until(predicate, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "InfluxDB did not receive the pipeline's data in time"
+        time.sleep(1.0)
+
+
+@pytest.fixture(scope="module")
+def world(kafka_settings, influx_settings, tmp_path_factory) -> World:
+    pipeline = PipelineRun(kafka=kafka_settings, influx=influx_settings, tmp=tmp_path_factory.mktemp("grafana"))
+    clinic = f"clinic-{pipeline.prefix}"
+    try:
+        pipeline.start_worker("a")
+        # Sessions that ended just now: their samples carry wall-clock times of the last 50 s.
+        start_us = time.time_ns() // 1000 - int(SESSION_S * 1e6)
+        stations = []
+        for i, (pattern, trunk, cadence) in enumerate(STATIONS):
+            source = SimulatedSource(pattern_config(pattern, trunk=trunk, duration_s=SESSION_S, seed=i,
+                                                    cadence_spm=cadence))
+            session = new_session(clinic_id=clinic, station_id=f"{pipeline.prefix}-st{i:02d}",
+                                  patient_id=f"p-{pipeline.prefix}-{i}", source=source, start_time_us=start_us)
+            stations.append(Station(run=StationRun(session=session, source=source), truth={},
+                                    pattern=pattern, trunk=trunk, cadence_spm=cadence))
+        publisher = StationPublisher(kafka=pipeline.kafka, topics=pipeline.topics, settings=StationSettings())
+        try:
+            run_stations([s.run for s in stations], publisher, frame_samples=FRAME_SAMPLES, speed=0.0)
+        finally:
+            publisher.close()
+        for station in stations:  # the simulator's truth exists once its frames were generated
+            station.truth = station.run.source.truth()
+        expected = {s.session_id: len(s.truth["steps"]) - 4 for s in stations}
+        pipeline.wait_for_steps(expected, timeout_s=150)
+        # Status and trace go through the same sink; wait until the last trace sample is in.
+        _wait_until(lambda: all(pipeline.influxql(
+            f"SELECT count(pelvic_obliquity_deg) FROM pelvic_trace WHERE session = '{s.session_id}' "
+            f"AND time >= {s.end_ms - 2000}ms") for s in stations), timeout_s=60)
+        trend = next(s for s in stations if s.pattern == "trendelenburg_left")
+        history, history_sessions = _history_lines(clinic, trend, start_us)
+        alert_lines, alert_times = _alert_lines(clinic, trend)
+        _write(pipeline, history + alert_lines)
+        yield World(pipeline=pipeline, clinic=clinic, stations=stations, history_sessions=history_sessions,
+                    alert_times_ms=alert_times)
+    finally:
+        pipeline.stop()
+
+
+# --- template variables -----------------------------------------------------------------------
+
+def test_variables_list_the_clinic_its_stations_patients_and_sessions(world: World) -> None:
+    def values(query: str, **variables) -> set[str]:
+        series = world.query(query, from_ms=0, to_ms=world.end_ms, **variables)
+        return {row[1] for s in series for row in s["values"]}
+
+    assert world.clinic in values(queries.VAR_CLINIC)
+    assert values(queries.VAR_STATION, clinic=world.clinic) == {s.station_id for s in world.stations}
+    assert values(queries.VAR_PATIENT, clinic=world.clinic) == {s.patient_id for s in world.stations}
+    trend = world.station("trendelenburg_left")
+    assert values(queries.VAR_SESSION, clinic=world.clinic, patient=trend.patient_id) == \
+        {trend.session_id, *world.history_sessions.values()}
+
+
+# --- clinic overview --------------------------------------------------------------------------
+
+def test_overview_shows_each_stations_patient_and_live_classification(world: World) -> None:
+    for station in world.stations:
+        (series,) = world.live(queries.OVERVIEW_NOW, station)
+        (row,) = _rows(series)
+        assert row["patient"] == station.patient_id
+        assert row["session"] == station.session_id
+        assert row["classification"] == station.truth["summary"]["classification"], station.pattern
+
+
+def test_a_multi_station_selection_returns_every_selected_station(world: World) -> None:
+    series = world.query(queries.OVERVIEW_NOW + ' GROUP BY "station"', from_ms=world.end_ms - 300_000,
+                         to_ms=world.end_ms, clinic=world.clinic, station=[s.station_id for s in world.stations])
+    assert {s["tags"]["station"] for s in series} == {s.station_id for s in world.stations}
+
+
+def test_overview_pelvic_drop_left_and_right_match_the_simulated_patient(world: World) -> None:
+    for station in world.stations:
+        (series,) = world.live(queries.OVERVIEW_PELVIC_DROP, station)
+        rows = [r for r in _rows(series) if r["left"] is not None and r["right"] is not None]
+        assert len(rows) >= 10, "the sparkline needs a history"
+        for side in ("left", "right"):
+            want = station.truth["summary"][side]["pelvic_drop_deg_median"]
+            assert rows[-1][side] == pytest.approx(want, abs=1.5), f"{station.pattern} {side}"
+            assert all(-5.0 < r[side] < 20.0 for r in rows)
+
+
+def test_overview_trunk_lean_only_where_a_trunk_sensor_is(world: World) -> None:
+    for station in world.stations:
+        series = world.live(queries.OVERVIEW_TRUNK_LEAN, station)
+        if not station.trunk:
+            assert series == [] or all(v is None for r in _rows(series[0]) for v in (r["left"], r["right"]))
+            continue
+        rows = [r for r in _rows(series[0]) if r["left"] is not None]
+        for side in ("left", "right"):
+            want = station.truth["summary"][side]["trunk_lean_deg_median"]
+            assert rows[-1][side] == pytest.approx(want, abs=1.5), f"{station.pattern} {side}"
+    comp = world.station("compensated_right")
+    last = _rows(world.live(queries.OVERVIEW_TRUNK_LEAN, comp)[0])[-1]
+    assert last["right"] > queries.TRUNK_LEAN_THRESHOLD_DEG > last["left"]
+
+
+def test_overview_cadence_is_the_simulated_cadence(world: World) -> None:
+    for station in world.stations:
+        (series,) = world.live(queries.OVERVIEW_CADENCE, station)
+        values = [r["cadence_spm"] for r in _rows(series)]
+        assert values[-1] == pytest.approx(station.cadence_spm, rel=0.05)
+
+
+def test_overview_age_and_liveness_of_each_station(world: World) -> None:
+    for station in world.stations:
+        (series,) = world.live(queries.OVERVIEW_LAST_DATA, station)
+        (row,) = _rows(series)
+        last_ms = _epoch_ms(row["time"])
+        assert station.end_ms - 1000 <= last_ms <= station.end_ms
+        (live,) = world.live(queries.OVERVIEW_LIVE_SAMPLES, station, to_ms=station.end_ms)
+        assert _rows(live)[0]["samples"] >= queries.LIVE_WINDOW_S * 15  # about 20 Hz while walking
+        # A minute after the session ended the tile has nothing: it shows "0" on red.
+        assert world.live(queries.OVERVIEW_LIVE_SAMPLES, station, to_ms=station.end_ms + 60_000) == []
+
+
+# --- patient session --------------------------------------------------------------------------
+
+def test_session_obliquity_trace_is_continuous_and_in_range(world: World) -> None:
+    for station in world.stations:
+        (series,) = world.session(queries.SESSION_OBLIQUITY, station)
+        rows = _rows(series)
+        assert len(rows) >= SESSION_S * 15  # 20 Hz trace at a 50 ms interval
+        assert all(-20.0 < r["pelvic_obliquity_deg"] < 20.0 for r in rows)
+        leans = [r["trunk_lateral_lean_deg"] for r in rows]
+        assert all(v is None for v in leans) if not station.trunk else all(v is not None for v in leans)
+
+
+def test_session_pelvic_drop_per_step_by_side_matches_the_truth(world: World) -> None:
+    for station in world.stations:
+        series = world.session(queries.SESSION_PELVIC_DROP, station)
+        assert {s["tags"]["side"] for s in series} == {"left", "right"}
+        for s in series:
+            side = s["tags"]["side"]
+            drops = [r["pelvic_drop_deg"] for r in _rows(s)]
+            truth = station.truth["summary"][side]
+            assert len(drops) >= truth["steps"] - 4
+            assert statistics.median(drops) == pytest.approx(truth["pelvic_drop_deg_median"], abs=1.0)
+
+
+def test_session_trunk_lean_per_step(world: World) -> None:
+    comp = world.station("compensated_right")
+    series = {s["tags"]["side"]: [r["trunk_lean_deg"] for r in _rows(s)]
+              for s in world.session(queries.SESSION_TRUNK_LEAN, comp)}
+    assert statistics.median(series["right"]) > queries.TRUNK_LEAN_THRESHOLD_DEG > statistics.median(series["left"])
+    normal = world.station("normal")
+    assert world.session(queries.SESSION_TRUNK_LEAN, normal) == []  # no trunk sensor, no field
+
+
+def test_session_cadence_and_asymmetry(world: World) -> None:
+    for station in world.stations:
+        (series,) = world.session(queries.SESSION_CADENCE_ASYMMETRY, station)
+        rows = [r for r in _rows(series) if r["cadence_spm"] is not None]
+        assert rows[-1]["cadence_spm"] == pytest.approx(station.cadence_spm, rel=0.05)
+        assert 0.0 <= rows[-1]["step_time_asymmetry_pct"] < 10.0
+
+
+def test_session_classification_over_time_ends_at_the_truth(world: World) -> None:
+    labels = {str(c) for c in Classification}
+    for station in world.stations:
+        (series,) = world.session(queries.SESSION_CLASSIFICATION, station)
+        values = [r["classification"] for r in _rows(series)]
+        assert set(values) <= labels
+        assert values[-1] == station.truth["summary"]["classification"]
+
+
+def test_session_alerts_table_and_annotations(world: World) -> None:
+    trend = world.station("trendelenburg_left")
+    (series,) = world.session(queries.SESSION_ALERTS, trend)
+    rows = _rows(series)
+    assert [_epoch_ms(r["time"]) for r in rows] == world.alert_times_ms
+    assert [r["state"] for r in rows] == ["firing", "resolved"]
+    assert {"kind", "severity", "message"} <= set(rows[0])
+    assert world.session(queries.SESSION_ALERTS, world.station("normal")) == []
+
+
+# --- patient progress -------------------------------------------------------------------------
+
+def test_progress_shows_one_median_per_side_and_session_day_falling_on_the_weak_side(world: World) -> None:
+    trend = world.station("trendelenburg_left")
+    series = world.query(queries.PROGRESS_PELVIC_DROP, from_ms=world.end_ms - 30 * 86_400_000, to_ms=world.end_ms,
+                         clinic=world.clinic, patient=trend.patient_id)
+    by_side = {s["tags"]["side"]: [r["pelvic_drop_deg_median"] for r in _rows(s)] for s in series}
+    assert set(by_side) == {"left", "right"}
+    left = by_side["left"]
+    assert left[:3] == pytest.approx([HISTORY_LEFT_DROP_DEG[w] for w in HISTORY_WEEKS])
+    assert len(left) == 4 and left[3] == pytest.approx(trend.truth["summary"]["left"]["pelvic_drop_deg_median"], abs=1)
+    assert by_side["right"][:3] == pytest.approx([HISTORY_RIGHT_DROP_DEG] * 3)
+    lean = world.query(queries.PROGRESS_TRUNK_LEAN, from_ms=world.end_ms - 30 * 86_400_000, to_ms=world.end_ms,
+                       clinic=world.clinic, patient=trend.patient_id)
+    assert {s["tags"]["side"] for s in lean} == {"left", "right"}
+
+
+def test_progress_sessions_table_lists_every_session_and_side(world: World) -> None:
+    trend = world.station("trendelenburg_left")
+    series = world.query(queries.PROGRESS_SESSIONS, from_ms=world.end_ms - 30 * 86_400_000, to_ms=world.end_ms,
+                         clinic=world.clinic, patient=trend.patient_id)
+    keys = {(s["tags"]["session"], s["tags"]["side"]) for s in series}
+    sessions = {trend.session_id, *world.history_sessions.values()}
+    assert keys == {(sid, side) for sid in sessions for side in ("left", "right")}
+    for s in series:
+        (row,) = _rows(s)
+        if s["tags"]["session"] in world.history_sessions.values():
+            assert row["steps"] == HISTORY_STEPS_PER_SIDE
+            assert row["pelvic_drop_deg_p90"] >= row["pelvic_drop_deg_median"]
+
+
+# --- alert rules --------------------------------------------------------------------------------
+
+def _alert_values(world: World, rule: alerts.AlertRule, to_ms: int) -> dict[tuple[str, str], float]:
+    """Query A of the rule over its relative range, reduced to the last value per series (B)."""
+    series = world.query(rule.query, from_ms=to_ms - rule.relative_from_s * 1000, to_ms=to_ms)
+    ours = {s.station_id for s in world.stations}
+    out = {}
+    for s in series:
+        if s["tags"]["station"] in ours:
+            values = [v for v in (row[1] for row in s["values"]) if v is not None]
+            out[(s["tags"]["station"], s["tags"].get("side", ""))] = values[-1]
+    return out
+
+
+def _fires(rule: alerts.AlertRule, value: float) -> bool:
+    return value > rule.threshold if rule.evaluator == "gt" else value < rule.threshold
+
+
+def test_pelvic_drop_rule_fires_for_the_weak_side_only(world: World) -> None:
+    rule = next(r for r in alerts.RULES if r.uid == "gaitstream-pelvic-drop-over-threshold")
+    values = _alert_values(world, rule, world.end_ms)
+    firing = {key for key, value in values.items() if _fires(rule, value)}
+    assert firing == {(world.station("trendelenburg_left").station_id, "left")}
+    assert values[(world.station("trendelenburg_left").station_id, "left")] <= queries.ALERT_WINDOW_STEPS
+
+
+def test_station_silent_rule_fires_after_the_data_stops_and_not_while_it_flows(world: World) -> None:
+    rule = next(r for r in alerts.RULES if r.uid == "gaitstream-station-silent")
+    while_walking = _alert_values(world, rule, world.end_ms - 5_000)
+    assert {k[0] for k in while_walking} == {s.station_id for s in world.stations}
+    assert not any(_fires(rule, v) for v in while_walking.values())
+    after = _alert_values(world, rule, world.end_ms + 30_000)
+    assert {k[0] for k, v in after.items() if _fires(rule, v)} == {s.station_id for s in world.stations}
+    # Five minutes later the session is out of the rule's range: no series, no alert (noDataState OK).
+    assert _alert_values(world, rule, world.end_ms + 400_000) == {}
+
+
+def _epoch_ms(rfc3339: str) -> int:
+    from datetime import datetime
+
+    return round(datetime.fromisoformat(rfc3339.replace("Z", "+00:00")).timestamp() * 1000)
