@@ -35,9 +35,7 @@ class PushReport:
 
 
 def connect(settings: GrafanaSettings) -> GrafanaApi:
-    api = GrafanaApi.from_url(settings.url, credential=settings.token.get_secret_value(), timeout=settings.timeout_s)
-    api.client.verify = settings.verify_tls
-    return api
+    return GrafanaApi.from_url(settings.url, credential=settings.token.get_secret_value(), timeout=settings.timeout_s)
 
 
 def _missing(exc: GrafanaException) -> bool:

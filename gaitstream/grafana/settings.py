@@ -26,4 +26,3 @@ class GrafanaSettings(BaseSettings):
     # A Grafana service-account token with the Editor role (folders, dashboards, alert rules).
     token: SecretStr
     timeout_s: float = 10.0
-    verify_tls: bool = True
