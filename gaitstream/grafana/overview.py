@@ -53,7 +53,7 @@ def build() -> dashboard.Dashboard:
         "Trunk lean L/R", queries.OVERVIEW_TRUNK_LEAN, queries.TRUNK_LEAN_THRESHOLD_DEG,
         "Median trunk lean toward the stance side, last 20 steps per side (needs a trunk sensor)."))
     builder = builder.with_panel(
-        stat("Cadence", queries.OVERVIEW_CADENCE, width=3, height=TILE_HEIGHT,
+        stat("Cadence", queries.OVERVIEW_CADENCE, width=2, height=TILE_HEIGHT,
              description="Steps per minute from the median step times of both sides.")
         .unit("short").decimals(0).graph_mode(common.BigValueGraphMode.AREA).color_mode(common.BigValueColorMode.NONE))
     builder = builder.with_panel(
