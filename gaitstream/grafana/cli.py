@@ -16,13 +16,14 @@ DEPLOY_DIR = Path(__file__).resolve().parents[2] / "deploy" / "grafana"
 def build(
     out_dir: Annotated[Path, typer.Option(help="deploy/grafana of the repository")] = DEPLOY_DIR,
 ) -> None:
-    """Write the dashboards JSON and the alerting provisioning YAML (commit both)."""
-    from gaitstream.grafana import dashboards, provisioning
+    """Write the dashboards JSON, the alerting provisioning YAML and the README (commit them)."""
+    from gaitstream.grafana import dashboards, provisioning, readme
 
     for path in dashboards.write_all(out_dir / "dashboards"):
         emit("dashboard", path=path)
     for path in provisioning.write_all(out_dir / "provisioning" / "alerting"):
         emit("provisioning", path=path)
+    emit("readme", path=readme.write(out_dir / "README.md"))
 
 
 def push(

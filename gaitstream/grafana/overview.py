@@ -59,7 +59,8 @@ def build() -> dashboard.Dashboard:
     builder = builder.with_panel(
         stat("Last data", queries.OVERVIEW_LAST_DATA, width=3, height=TILE_HEIGHT,
              description="When the last obliquity sample of this station arrived.")
-        .reduce_options(reduce("lastNotNull", "Time")).unit("dateTimeFromNow").color_mode(common.BigValueColorMode.NONE))
+        .reduce_options(reduce("lastNotNull", "Time")).unit("dateTimeFromNow")
+        .color_mode(common.BigValueColorMode.NONE))
     builder = builder.with_panel(
         stat("Live", queries.OVERVIEW_LIVE_SAMPLES, width=2, height=TILE_HEIGHT,
              description=f"Obliquity samples in the last {queries.LIVE_WINDOW_S} s (20 Hz when live); "

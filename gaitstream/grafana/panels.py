@@ -37,6 +37,11 @@ def thresholds(base: str, *steps: tuple[float, str]) -> dash_b.ThresholdsConfig:
                     *(dashboard.Threshold(value=value, color=colour) for value, colour in steps)]))
 
 
+def threshold_band() -> common_b.GraphThresholdsStyleConfig:
+    """Draw the thresholds as a line with the area above it filled (the red band)."""
+    return common_b.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.LINE_AND_AREA)
+
+
 def reduce(calc: str, fields: str = "") -> common_b.ReduceDataOptions:
     return common_b.ReduceDataOptions().calcs([calc]).fields(fields).values(False)
 

@@ -15,7 +15,7 @@ from grafana_foundation_sdk.models import common, dashboard
 
 from gaitstream.grafana import queries, variables
 from gaitstream.grafana.influx import InfluxQL, datasource_ref
-from gaitstream.grafana.panels import thresholds
+from gaitstream.grafana.panels import threshold_band, thresholds
 
 UID = "gaitstream-patient-progress"
 
@@ -26,7 +26,7 @@ def _trend(title: str, query: str, threshold_deg: float, description: str) -> ts
             .draw_style(common.GraphDrawStyle.LINE).show_points(common.VisibilityMode.ALWAYS).point_size(7)
             .span_nulls(True).display_name("${__field.labels.side}")
             .thresholds(thresholds("transparent", (threshold_deg, "red")))
-            .thresholds_style(common_b.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.LINE_AND_AREA))
+            .thresholds_style(threshold_band())
             .legend(common_b.VizLegendOptions().show_legend(True).display_mode(common.LegendDisplayMode.LIST)
                     .placement(common.LegendPlacement.BOTTOM)))
 

@@ -17,7 +17,7 @@ from grafana_foundation_sdk.models import common, dashboard
 
 from gaitstream.grafana import queries, variables
 from gaitstream.grafana.influx import InfluxAnnotationTarget, InfluxQL, datasource_ref
-from gaitstream.grafana.panels import classification_mappings, thresholds
+from gaitstream.grafana.panels import classification_mappings, threshold_band, thresholds
 
 UID = "gaitstream-patient-session"
 REFRESH = "5s"
@@ -37,7 +37,7 @@ def _per_step(title: str, query: str, field: str, threshold_deg: float, descript
     panel = (_series(title, query, unit="degree", width=12, height=8, description=description)
              .draw_style(common.GraphDrawStyle.POINTS).point_size(5).show_points(common.VisibilityMode.ALWAYS)
              .thresholds(thresholds("transparent", (threshold_deg, "red")))
-             .thresholds_style(common_b.GraphThresholdsStyleConfig().mode(common.GraphThresholdsStyleMode.LINE_AND_AREA))
+             .thresholds_style(threshold_band())
              .display_name("${__field.labels.side}"))
     for side, colour in SIDE_COLOURS.items():
         panel = panel.override_by_name(f"{field} {{side: {side}}}", [

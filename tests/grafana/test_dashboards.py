@@ -141,3 +141,17 @@ def test_patient_progress_covers_weeks() -> None:
 def _seconds(refresh: str) -> float:
     units = {"s": 1, "m": 60, "h": 3600}
     return float(refresh[:-1]) * units[refresh[-1]]
+
+
+def test_committed_readme_lists_every_panel_and_rule_with_its_query() -> None:
+    from gaitstream.grafana import readme
+
+    text = (REPO / "deploy" / "grafana" / "README.md").read_text()
+    assert text == readme.render(), "deploy/grafana/README.md is stale: run `gaitstream grafana build` and commit"
+    for name in RENDERED:
+        for panel in _panels(_committed(name)):
+            if panel["type"] != "row":
+                assert f"### {panel['title']} (" in text
+    for query in queries.all_queries().values():
+        if not query.startswith("SHOW"):
+            assert query in text
