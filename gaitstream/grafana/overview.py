@@ -12,7 +12,7 @@ from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.models import common, dashboard
 
 from gaitstream.grafana import queries, variables
-from gaitstream.grafana.panels import classification_mappings, reduce, stat, thresholds
+from gaitstream.grafana.panels import BY_COLUMN, classification_mappings, reduce, stat, thresholds
 
 UID = "gaitstream-clinic-overview"
 # Supervisors glance at the wall screen: 5 s is the slowest refresh that still feels live.
@@ -21,7 +21,7 @@ TILE_HEIGHT = 4
 
 
 def _angle_pair(title: str, query: str, threshold_deg: float, description: str):
-    return (stat(title, query, width=5, height=TILE_HEIGHT, description=description)
+    return (stat(title, query, width=5, height=TILE_HEIGHT, description=description, alias=BY_COLUMN)
             .unit("degree").decimals(1).graph_mode(common.BigValueGraphMode.AREA)
             .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
             .thresholds(thresholds("green", (threshold_deg, "red"))))

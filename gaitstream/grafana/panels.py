@@ -46,10 +46,19 @@ def reduce(calc: str, fields: str = "") -> common_b.ReduceDataOptions:
     return common_b.ReduceDataOptions().calcs([calc]).fields(fields).values(False)
 
 
-def stat(title: str, query: str, *, width: int, height: int, description: str) -> stat_b.Panel:
+# Series names from InfluxQL aliases: the column ("left", "cadence_spm") or the side tag.
+BY_COLUMN = "$col"
+BY_SIDE = "$tag_side"
+
+
+def target(query: str, alias: str | None = None) -> InfluxQL:
+    return InfluxQL(query) if alias is None else InfluxQL(query).alias(alias)
+
+
+def stat(title: str, query: str, *, width: int, height: int, description: str, alias: str | None = None) -> stat_b.Panel:
     """A stat tile over one InfluxQL query, no sparkline unless asked for."""
     return (stat_b.Panel().title(title).description(description).datasource(datasource_ref())
-            .with_target(InfluxQL(query)).span(width).height(height)
+            .with_target(target(query, alias)).span(width).height(height)
             .graph_mode(common.BigValueGraphMode.NONE).color_mode(common.BigValueColorMode.VALUE)
             .text_mode(common.BigValueTextMode.AUTO).justify_mode(common.BigValueJustifyMode.CENTER)
             .orientation(common.VizOrientation.HORIZONTAL).reduce_options(reduce("lastNotNull")))

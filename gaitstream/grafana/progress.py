@@ -15,16 +15,16 @@ from grafana_foundation_sdk.models import common, dashboard
 
 from gaitstream.grafana import queries, variables
 from gaitstream.grafana.influx import InfluxQL, datasource_ref
-from gaitstream.grafana.panels import threshold_band, thresholds
+from gaitstream.grafana.panels import BY_SIDE, target, threshold_band, thresholds
 
 UID = "gaitstream-patient-progress"
 
 
 def _trend(title: str, query: str, threshold_deg: float, description: str) -> ts_b.Panel:
     return (ts_b.Panel().title(title).description(description).datasource(datasource_ref())
-            .with_target(InfluxQL(query)).unit("degree").span(12).height(9)
+            .with_target(target(query, BY_SIDE)).unit("degree").span(12).height(9)
             .draw_style(common.GraphDrawStyle.LINE).show_points(common.VisibilityMode.ALWAYS).point_size(7)
-            .span_nulls(True).display_name("${__field.labels.side}")
+            .span_nulls(True)
             .thresholds(thresholds("transparent", (threshold_deg, "red")))
             .thresholds_style(threshold_band())
             .legend(common_b.VizLegendOptions().show_legend(True).display_mode(common.LegendDisplayMode.LIST)

@@ -17,30 +17,32 @@ from grafana_foundation_sdk.models import common, dashboard
 
 from gaitstream.grafana import queries, variables
 from gaitstream.grafana.influx import InfluxAnnotationTarget, InfluxQL, datasource_ref
-from gaitstream.grafana.panels import classification_mappings, threshold_band, thresholds
+from gaitstream.grafana.panels import BY_COLUMN, BY_SIDE, classification_mappings, target, threshold_band, thresholds
 
 UID = "gaitstream-patient-session"
 REFRESH = "5s"
 SIDE_COLOURS = {"left": "blue", "right": "purple"}
 
 
-def _series(title: str, query: str, *, unit: str, width: int, height: int, description: str) -> ts_b.Panel:
+def _series(title: str, query: str, *, unit: str, width: int, height: int, description: str,
+            alias: str = BY_COLUMN) -> ts_b.Panel:
     return (ts_b.Panel().title(title).description(description).datasource(datasource_ref())
-            .with_target(InfluxQL(query)).unit(unit).span(width).height(height)
+            .with_target(target(query, alias)).unit(unit).span(width).height(height)
             .legend(common_b.VizLegendOptions().show_legend(True).display_mode(common.LegendDisplayMode.LIST)
                     .placement(common.LegendPlacement.BOTTOM))
             .tooltip(common_b.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI).sort(common.SortOrder.NONE)))
 
 
-def _per_step(title: str, query: str, field: str, threshold_deg: float, description: str) -> ts_b.Panel:
+def _per_step(title: str, query: str, threshold_deg: float, description: str) -> ts_b.Panel:
     """One point per step and side, the threshold drawn as a band (red above)."""
-    panel = (_series(title, query, unit="degree", width=12, height=8, description=description)
+    panel = (_series(title, query, unit="degree", width=12, height=8, description=description, alias=BY_SIDE)
              .draw_style(common.GraphDrawStyle.POINTS).point_size(5).show_points(common.VisibilityMode.ALWAYS)
              .thresholds(thresholds("transparent", (threshold_deg, "red")))
-             .thresholds_style(threshold_band())
-             .display_name("${__field.labels.side}"))
+             .thresholds_style(threshold_band()))
     for side, colour in SIDE_COLOURS.items():
-        panel = panel.override_by_name(f"{field} {{side: {side}}}", [
+        # By regexp: the series is named "<side>" by the alias (Grafana's own default names
+        # "gait_step.<field> {side: <side>}" match too).
+        panel = panel.override_by_regexp(f".*{side}.*", [
             dashboard.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": colour})])
     return panel
 
@@ -76,22 +78,22 @@ def build() -> dashboard.Dashboard:
                                       "(positive = leaning left), about 20 Hz.")
         .interval("50ms").line_width(1).fill_opacity(0).show_points(common.VisibilityMode.NEVER))
     builder = builder.with_panel(_per_step(
-        "Pelvic drop per step", queries.SESSION_PELVIC_DROP, "pelvic_drop_deg", queries.PELVIC_DROP_THRESHOLD_DEG,
+        "Pelvic drop per step", queries.SESSION_PELVIC_DROP, queries.PELVIC_DROP_THRESHOLD_DEG,
         "Pelvic drop of every stance step, left and right; the red band is above the clinic threshold."))
     builder = builder.with_panel(_per_step(
-        "Trunk lean per step", queries.SESSION_TRUNK_LEAN, "trunk_lean_deg", queries.TRUNK_LEAN_THRESHOLD_DEG,
+        "Trunk lean per step", queries.SESSION_TRUNK_LEAN, queries.TRUNK_LEAN_THRESHOLD_DEG,
         "Trunk lean toward the stance side of every step (compensated Trendelenburg)."))
     builder = builder.with_panel(
         _series("Cadence and step-time asymmetry", queries.SESSION_CADENCE_ASYMMETRY, unit="short", width=12,
                 height=8, description="Cadence (steps/min) and step-time asymmetry 100·|L−R|/mean (%), "
                                       "over the last 20 steps per side.")
-        .override_by_name("gait_status.step_time_asymmetry_pct", [
+        .override_by_regexp(".*step_time_asymmetry_pct.*", [
             dashboard.DynamicConfigValue(id_val="unit", value="percent"),
             dashboard.DynamicConfigValue(id_val="custom.axisPlacement", value="right")]))
     builder = builder.with_panel(
         timeline_b.Panel().title("Classification over time").datasource(datasource_ref())
         .description("Live classification after each step.")
-        .with_target(InfluxQL(queries.SESSION_CLASSIFICATION)).mappings(classification_mappings())
+        .with_target(target(queries.SESSION_CLASSIFICATION, BY_COLUMN)).mappings(classification_mappings())
         .span(12).height(8).show_value(common.VisibilityMode.AUTO).merge_values(True))
     builder = builder.with_panel(
         table_b.Panel().title("Alerts").datasource(datasource_ref())
