@@ -3,6 +3,11 @@
 JSON goes to stdout only; progress and ``key=value`` logs go to stderr. A file
 that cannot be analysed gets one message naming the file and the problem, and
 exit code 2.
+
+Importing this module stays cheap (typer, rich, pydantic): the ``gaitstream``
+CLI imports it at start-up, so the analysis stack (numpy, scipy, imufusion via
+``offline``/``recording``) is imported inside :func:`analyze` only; scipy's
+signal package alone costs ~1 s.
 """
 
 from __future__ import annotations
@@ -19,8 +24,6 @@ from rich.table import Table
 
 from gaitstream.gait.config import DEFAULT_AXES, AccUnit, GaitConfig, GyrUnit
 from gaitstream.gait.exceptions import GaitError
-from gaitstream.gait.offline import analyze_recording
-from gaitstream.gait.recording import load_recording_csv
 from gaitstream.logging import kv
 
 EXIT_BAD_INPUT = 2
@@ -63,6 +66,10 @@ def analyze(
     gyr_unit: Annotated[str, typer.Option("--gyr-unit", help="dps or rads")] = "dps",
 ) -> None:
     """Analyse a recording: gait events, per-step pelvic drop and trunk lean, classification."""
+    # heavy imports here, not at module level (see the module docstring)
+    from gaitstream.gait.offline import analyze_recording
+    from gaitstream.gait.recording import load_recording_csv
+
     err = Console(stderr=True, soft_wrap=True, highlight=False)
     if format not in ("json", "table"):
         err.print(f"--format must be one of json, table; got {format!r}")

@@ -100,3 +100,14 @@ def test_missing_file_and_bad_options(app, tmp_path):
     assert _run(app, tmp_path / "nope.csv", "--format", "xml").exit_code == 2
     assert _run(app, tmp_path / "nope.csv", "--acc-unit", "furlongs").exit_code == 2
     assert _run(app, tmp_path / "nope.csv", "--axes", "x=up").exit_code == 2
+
+
+def test_import_is_cheap():
+    """The gaitstream CLI imports this module at start-up: no scipy/imufusion/numpy there."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gaitstream.gait.cli; "
+            "print(','.join(m for m in ('scipy', 'imufusion', 'numpy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
