@@ -57,8 +57,10 @@ async def track_status(stream):
         rolling = _cached(station_id, stored)
         if not rolling.add(record):
             continue  # replayed step
-        rolling_status[station_id] = rolling.to_json()
         steps_per_window[station_id] += 1
         status = rolling.record(record["end_time_us"])
-        status["steps_last_10s"] = int(steps_per_window[station_id].now())
-        await status_topic.send(key=station_id.encode(), value=encode("gait_status", status))
+        publish = rolling.due(status)
+        rolling_status[station_id] = rolling.to_json()
+        if publish:
+            status["steps_last_10s"] = int(steps_per_window[station_id].now())
+            await status_topic.send(key=station_id.encode(), value=encode("gait_status", status))

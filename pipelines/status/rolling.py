@@ -12,6 +12,9 @@ from gaitstream.gait.config import GaitConfig
 # short enough to follow a patient's fatigue within a minute of walking.
 WINDOW_STEPS_PER_SIDE = 20
 SIDES = ("left", "right")
+# Status is published at most this often per station (and at once when the label changes):
+# dashboards refresh every few seconds, and one status per step doubled the pipeline's traffic.
+STATUS_INTERVAL_US = 1_000_000
 
 
 def _median(values: list[float]) -> float | None:
@@ -24,6 +27,8 @@ class RollingStatus:
 
     session: dict
     last_step_index: int = -1
+    last_published_us: int = 0
+    last_classification: str = ""
     drops_deg: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
     leans_deg: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
     step_times_s: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
@@ -73,11 +78,22 @@ class RollingStatus:
             "cadence_spm": cadence, "step_time_asymmetry_pct": asym, "classification": str(label),
         }
 
+    def due(self, record: dict) -> bool:
+        """Whether ``record`` (from :meth:`record`) should be published now; marks it published."""
+        if (record["time_us"] - self.last_published_us < STATUS_INTERVAL_US
+                and record["classification"] == self.last_classification):
+            return False
+        self.last_published_us, self.last_classification = record["time_us"], record["classification"]
+        return True
+
     def to_json(self) -> dict:
         return {"session": self.session, "last_step_index": self.last_step_index, "drops_deg": self.drops_deg,
-                "leans_deg": self.leans_deg, "step_times_s": self.step_times_s}
+                "leans_deg": self.leans_deg, "step_times_s": self.step_times_s,
+                "last_published_us": self.last_published_us, "last_classification": self.last_classification}
 
     @classmethod
     def from_json(cls, value: dict) -> RollingStatus:
         return cls(session=value["session"], last_step_index=value["last_step_index"],
-                   drops_deg=value["drops_deg"], leans_deg=value["leans_deg"], step_times_s=value["step_times_s"])
+                   drops_deg=value["drops_deg"], leans_deg=value["leans_deg"], step_times_s=value["step_times_s"],
+                   last_published_us=value.get("last_published_us", 0),
+                   last_classification=value.get("last_classification", ""))

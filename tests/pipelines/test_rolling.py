@@ -52,3 +52,15 @@ def test_json_round_trip() -> None:
         rolling.add(step(i, 4.0 + i * 0.1, lean=6.0))
     again = RollingStatus.from_json(rolling.to_json())
     assert again.record(5) == rolling.record(5)
+
+
+def test_status_is_due_once_a_second_or_when_the_label_changes() -> None:
+    rolling = RollingStatus(session=SESSION)
+    rec = {"time_us": 10_000_000, "classification": "insufficient_data"}
+    assert rolling.due(rec)
+    assert not rolling.due({**rec, "time_us": 10_500_000})
+    assert rolling.due({**rec, "time_us": 10_500_000, "classification": "normal"})
+    assert not rolling.due({"time_us": 11_400_000, "classification": "normal"})
+    assert rolling.due({"time_us": 11_500_000, "classification": "normal"})
+    again = RollingStatus.from_json(rolling.to_json())
+    assert not again.due({"time_us": 11_600_000, "classification": "normal"})
