@@ -63,8 +63,8 @@ def build() -> dashboard.Dashboard:
         .color_mode(common.BigValueColorMode.NONE))
     builder = builder.with_panel(
         stat("Live", queries.OVERVIEW_LIVE_SAMPLES, width=2, height=TILE_HEIGHT,
-             description=f"Obliquity samples in the last {queries.LIVE_WINDOW_S} s (20 Hz when live); "
-                         "red when the station is silent.")
-        .decimals(0).no_value("0").color_mode(common.BigValueColorMode.BACKGROUND)
-        .thresholds(thresholds("red", (1, "orange"), (queries.LIVE_WINDOW_S * 15, "green"))))
+             description="Obliquity samples per 10 s (about 200 while live); red when the station is silent.")
+        .decimals(0).no_value("0").graph_mode(common.BigValueGraphMode.AREA)
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .thresholds(thresholds("red", (1, "orange"), (queries.LIVE_SAMPLES_PER_10S // 2, "green"))))
     return builder.build()

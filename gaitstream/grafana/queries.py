@@ -2,9 +2,9 @@
 
 The dashboards and alert rules embed these strings unchanged, and the tests run the very same
 text against the real InfluxDB after substituting what Grafana substitutes: ``$timeFilter``
-(``time >= <from>ms and time <= <to>ms``), ``$__interval``, ``${__to}`` (end of the range, epoch
-ms) and the template variables ``$clinic``, ``$station``, ``$patient``, ``$session`` (as
-regular expressions: Grafana writes a multi-value selection as ``(a|b)``).
+(``time >= <from>ms and time <= <to>ms``), ``$__interval`` and the template variables ``$clinic``,
+``$station``, ``$patient``, ``$session`` (as regular expressions: Grafana writes a multi-value
+selection as ``(a|b)``).
 
 Measurements, tags and fields are those of ``pipelines/sink/points.py``; ``gait_alert`` (tags
 clinic, station, patient, session; fields kind, severity, message, state) is written by the
@@ -23,8 +23,8 @@ TRUNK_LEAN_THRESHOLD_DEG = GaitConfig().trunk_lean_threshold_deg
 # "Most of the last 20 steps of one side": 11 of the status window's 20 steps per side.
 ALERT_WINDOW_STEPS = 20
 ALERT_MIN_STEPS_OVER = ALERT_WINDOW_STEPS // 2 + 1
-# A station is live when its obliquity trace (about 20 Hz) arrived within this window.
-LIVE_WINDOW_S = 10
+# The obliquity trace arrives at about 20 Hz: 200 samples per 10 s bucket while a station is live.
+LIVE_SAMPLES_PER_10S = 200
 
 _STATION = '"clinic" =~ /^$clinic$/ AND "station" =~ /^$station$/'
 _SESSION = '"clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/ AND "session" =~ /^$session$/'
@@ -50,8 +50,10 @@ OVERVIEW_CADENCE = ('SELECT mean("cadence_spm") AS "cadence_spm" FROM "gait_stat
                     f'WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)')
 OVERVIEW_LAST_DATA = ('SELECT last("pelvic_obliquity_deg") AS "pelvic_obliquity_deg" FROM "pelvic_trace" '
                       f'WHERE {_STATION} AND $timeFilter')
-OVERVIEW_LIVE_SAMPLES = ('SELECT count("pelvic_obliquity_deg") AS "samples" FROM "pelvic_trace" '
-                         f'WHERE {_STATION} AND time > ${{__to}}ms - {LIVE_WINDOW_S}s')
+# Samples per 10 s bucket averaged over the last two buckets (the current one is partial):
+# about 200 while the 20 Hz trace flows, 0 after 10-20 s of silence.
+OVERVIEW_LIVE_SAMPLES = ('SELECT moving_average(count("pelvic_obliquity_deg"), 2) AS "samples_per_10s" '
+                         f'FROM "pelvic_trace" WHERE {_STATION} AND $timeFilter GROUP BY time(10s) fill(0)')
 
 # --- Patient session -----------------------------------------------------------------------
 SESSION_OBLIQUITY = ('SELECT mean("pelvic_obliquity_deg") AS "pelvic_obliquity_deg", '

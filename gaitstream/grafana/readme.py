@@ -38,8 +38,7 @@ the layout needs a running Grafana, so none is committed; the panels are listed 
   point and a route for `app=gaitstream` placed first in the existing policy tree). Run it again at will: it
   updates in place. The InfluxDB data source with uid `gaitstream-influxdb` must exist there.
 
-Queries use Grafana's macros: `$timeFilter` (the dashboard range), `$__interval`, `${{__to}}` (end of the
-range, epoch ms) and the template variables `$clinic`, `$station`, `$patient`, `$session`. The tests
+Queries use Grafana's macros: `$timeFilter` (the dashboard range), `$__interval` and the template variables `$clinic`, `$station`, `$patient`, `$session`. The tests
 (`tests/grafana/`) run each one, macros substituted, against the real InfluxDB filled by the real pipeline.
 Thresholds drawn and alerted on are GAIT_SPEC's defaults (pelvic drop {queries.PELVIC_DROP_THRESHOLD_DEG:g}°,
 trunk lean {queries.TRUNK_LEAN_THRESHOLD_DEG:g}°): per-session thresholds are not stored in InfluxDB.
