@@ -12,17 +12,24 @@ simulated orientations.
 - :func:`pattern_config`: named presets (normal, Trendelenburg, compensated).
 """
 
-from gaitstream.simulate.config import SimulationConfig
-from gaitstream.simulate.patterns import PATTERNS, pattern_config
-from gaitstream.simulate.session import SimulatedSession, simulate_session
-from gaitstream.simulate.stream import SessionBlocks, iter_session_blocks
+from importlib import import_module
 
-__all__ = [
-    "PATTERNS",
-    "SessionBlocks",
-    "SimulatedSession",
-    "SimulationConfig",
-    "iter_session_blocks",
-    "pattern_config",
-    "simulate_session",
-]
+# Names resolved on first use, so that importing a light submodule (config, the CLI) does not
+# load the rendering stack (scipy) too: the ``gaitstream`` command starts faster.
+_EXPORTS = {
+    "SimulationConfig": "gaitstream.simulate.config",
+    "PATTERNS": "gaitstream.simulate.patterns",
+    "pattern_config": "gaitstream.simulate.patterns",
+    "SimulatedSession": "gaitstream.simulate.session",
+    "simulate_session": "gaitstream.simulate.session",
+    "SessionBlocks": "gaitstream.simulate.stream",
+    "iter_session_blocks": "gaitstream.simulate.stream",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'gaitstream.simulate' has no attribute {name!r}")

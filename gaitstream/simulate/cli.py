@@ -10,7 +10,6 @@ import typer
 
 from gaitstream.simulate.config import DEFAULT_AXES
 from gaitstream.simulate.patterns import PATTERNS, pattern_config
-from gaitstream.simulate.session import simulate_session
 
 #: Sessions at least this long (s) show a progress bar on stderr.
 PROGRESS_MIN_DURATION_S = 120.0
@@ -95,6 +94,8 @@ def simulate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     started = time.perf_counter()
+    from gaitstream.simulate.session import simulate_session  # the rendering stack, only when used
+
     if duration_s >= PROGRESS_MIN_DURATION_S:
         with Progress(console=Console(stderr=True), transient=True) as progress:
             task = progress.add_task("simulating", total=config.n_samples)
