@@ -37,12 +37,12 @@ def build() -> dashboard.Dashboard:
                .with_variable(variables.clinic()).with_variable(variables.station())
                .with_row(row))
     builder = builder.with_panel(
-        stat("Patient", queries.OVERVIEW_NOW, width=3, height=TILE_HEIGHT,
+        stat("Patient", queries.OVERVIEW_NOW, width=3, height=TILE_HEIGHT, table=True,
              description="Pseudonymous id of the patient on this station now.")
         .reduce_options(reduce("lastNotNull", "/^patient$/")).text_mode(common.BigValueTextMode.VALUE)
         .color_mode(common.BigValueColorMode.NONE))
     builder = builder.with_panel(
-        stat("Classification", queries.OVERVIEW_NOW, width=4, height=TILE_HEIGHT,
+        stat("Classification", queries.OVERVIEW_NOW, width=4, height=TILE_HEIGHT, table=True,
              description="Live classification over the last 20 steps per side (GAIT_SPEC).")
         .reduce_options(reduce("lastNotNull", "/^classification$/")).mappings(classification_mappings())
         .color_mode(common.BigValueColorMode.BACKGROUND).text_mode(common.BigValueTextMode.VALUE))

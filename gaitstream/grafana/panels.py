@@ -51,14 +51,17 @@ BY_COLUMN = "$col"
 BY_SIDE = "$tag_side"
 
 
-def target(query: str, alias: str | None = None) -> InfluxQL:
-    return InfluxQL(query) if alias is None else InfluxQL(query).alias(alias)
+def target(query: str, alias: str | None = None, *, table: bool = False) -> InfluxQL:
+    """A raw InfluxQL target; ``table`` keeps the columns as fields named like the columns."""
+    built = InfluxQL(query) if alias is None else InfluxQL(query).alias(alias)
+    return built.table() if table else built
 
 
-def stat(title: str, query: str, *, width: int, height: int, description: str, alias: str | None = None) -> stat_b.Panel:
+def stat(title: str, query: str, *, width: int, height: int, description: str, alias: str | None = None,
+         table: bool = False) -> stat_b.Panel:
     """A stat tile over one InfluxQL query, no sparkline unless asked for."""
     return (stat_b.Panel().title(title).description(description).datasource(datasource_ref())
-            .with_target(target(query, alias)).span(width).height(height)
+            .with_target(target(query, alias, table=table)).span(width).height(height)
             .graph_mode(common.BigValueGraphMode.NONE).color_mode(common.BigValueColorMode.VALUE)
             .text_mode(common.BigValueTextMode.AUTO).justify_mode(common.BigValueJustifyMode.CENTER)
             .orientation(common.VizOrientation.HORIZONTAL).reduce_options(reduce("lastNotNull")))
