@@ -38,13 +38,19 @@ class SimulatedSource:
         self._blocks = iter_session_blocks(config, render_samples, keep_truth=True)
 
     def frames(self, frame_samples: int) -> Iterator[tuple[float, dict[str, np.ndarray]]]:
+        """Frames of exactly ``frame_samples`` (the last may be shorter), whatever the render chunks."""
+        pending: dict[str, np.ndarray] | None = None
         emitted = 0
         for chunk in self._blocks:
-            n = len(chunk["time_s"])
-            for start in range(0, n, frame_samples):
-                stop = min(start + frame_samples, n)
-                yield (emitted + start) / self.sampling_rate_hz, {k: v[start:stop] for k, v in chunk.items()}
-            emitted += n
+            pending = chunk if pending is None else {k: np.concatenate([pending[k], v]) for k, v in chunk.items()}
+            n_full = len(pending["time_s"]) // frame_samples * frame_samples
+            for start in range(0, n_full, frame_samples):
+                yield (emitted + start) / self.sampling_rate_hz, {k: v[start:start + frame_samples]
+                                                                 for k, v in pending.items()}
+            emitted += n_full
+            pending = {k: v[n_full:] for k, v in pending.items()}
+        if pending is not None and len(pending["time_s"]):
+            yield emitted / self.sampling_rate_hz, pending
 
     def truth(self) -> dict:
         """Truth of the samples emitted so far (steps, ICs, summary with classification)."""
