@@ -11,7 +11,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.models import common, dashboard
 
-from gaitstream.grafana import queries, variables
+from gaitstream.grafana import progress, queries, session, variables
 from gaitstream.grafana.panels import BY_COLUMN, classification_mappings, reduce, stat, thresholds
 
 UID = "gaitstream-clinic-overview"
@@ -27,6 +27,14 @@ def _angle_pair(title: str, query: str, threshold_deg: float, description: str):
             .thresholds(thresholds("green", (threshold_deg, "red"))))
 
 
+def _patient_links() -> list[dash_b.DashboardLink]:
+    """From a station's patient to that patient's live session and progress dashboards."""
+    patient = "var-clinic=${clinic}&var-patient=${__data.fields.patient}"
+    return [dash_b.DashboardLink("Patient session")
+            .url(f"/d/{session.UID}?{patient}&var-session=${{__data.fields.session}}"),
+            dash_b.DashboardLink("Patient progress").url(f"/d/{progress.UID}?{patient}")]
+
+
 def build() -> dashboard.Dashboard:
     row = dash_b.Row("Station $station").repeat("station")
     builder = (dash_b.Dashboard("gaitstream: clinic overview").uid(UID).tags(["gaitstream"])
@@ -40,6 +48,7 @@ def build() -> dashboard.Dashboard:
         stat("Patient", queries.OVERVIEW_NOW, width=3, height=TILE_HEIGHT, table=True,
              description="Pseudonymous id of the patient on this station now.")
         .reduce_options(reduce("lastNotNull", "/^patient$/")).text_mode(common.BigValueTextMode.VALUE)
+        .data_links(_patient_links())
         .color_mode(common.BigValueColorMode.NONE))
     builder = builder.with_panel(
         stat("Classification", queries.OVERVIEW_NOW, width=4, height=TILE_HEIGHT, table=True,

@@ -155,3 +155,15 @@ def test_committed_readme_lists_every_panel_and_rule_with_its_query() -> None:
     for query in queries.all_queries().values():
         if not query.startswith("SHOW"):
             assert query in text
+
+
+def test_links_from_the_overview_open_dashboards_that_exist_with_their_variables() -> None:
+    uids = {json.loads(t)["uid"]: json.loads(t) for t in RENDERED.values()}
+    patient = next(p for p in _committed("clinic-overview.json")["panels"] if p["title"] == "Patient")
+    links = patient["fieldConfig"]["defaults"]["links"]
+    assert len(links) == 2
+    for link in links:
+        path, _, query = link["url"].partition("?")
+        target = uids[path.removeprefix("/d/")]
+        params = {kv.split("=")[0].removeprefix("var-") for kv in query.split("&")}
+        assert params == {v["name"] for v in target["templating"]["list"]}
