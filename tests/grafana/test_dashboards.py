@@ -167,3 +167,21 @@ def test_links_from_the_overview_open_dashboards_that_exist_with_their_variables
         target = uids[path.removeprefix("/d/")]
         params = {kv.split("=")[0].removeprefix("var-") for kv in query.split("&")}
         assert params == {v["name"] for v in target["templating"]["list"]}
+
+
+def test_build_command_writes_what_is_committed(tmp_path: Path) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from gaitstream.grafana.cli import register
+
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["grafana", "build", "--out-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    deploy = REPO / "deploy" / "grafana"
+    written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    assert written == sorted([Path("README.md"), Path("provisioning/alerting/gaitstream.yaml"),
+                              *(Path("dashboards") / name for name in RENDERED)])
+    for relative in written:
+        assert (tmp_path / relative).read_text() == (deploy / relative).read_text(), relative
