@@ -80,7 +80,8 @@ def _alert_section() -> list[str]:
         lines += [f"### {rule.title} (`{rule.uid}`)", "",
                   f"Range: last {rule.relative_from_s} s; fires when B {comparison} {rule.threshold:g} for "
                   f"{rule.pending_s} s (pending period against flapping); severity `{rule.severity}`.", "",
-                  f"Summary: {rule.summary}", "", f"```sql\n{rule.query}\n```", ""]
+                  f"Summary: {rule.summary}", "", f"Description: {rule.description}", "",
+                  f"```sql\n{rule.query}\n```", ""]
     return lines
 
 
