@@ -21,8 +21,9 @@ from gaitstream.gait.signals import ChunkBuffer, TrunkLean, pack_array, unpack_a
 if TYPE_CHECKING:
     from gaitstream.gait.engine import StreamingGaitEngine
 
-# Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64).
-SNAPSHOT_VERSION = 2
+# Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64;
+# 3: IC detector's running step interval).
+SNAPSHOT_VERSION = 3
 
 
 def engine_state(engine: StreamingGaitEngine) -> dict:

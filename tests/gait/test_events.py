@@ -62,3 +62,32 @@ def test_decision_latency_is_bounded():
     for n in range(len(acc)):
         for ic in det.process(acc[n:n + 1]):
             assert n - ic <= det.look_ahead_samples
+
+
+def _scaled_heel_strikes(fs, ics_and_scales, duration_s):
+    t = np.arange(int(duration_s * fs)) / fs
+    acc = np.zeros_like(t)
+    for ic, scale in ics_and_scales:
+        acc += scale * np.tanh((t - ic) / 0.02) * np.exp(-((t - ic) / 0.12) ** 2)
+    return acc
+
+
+def test_weak_step_accepted_when_due():
+    """A weak heel strike one step time after the last IC is a step."""
+    fs = 100.0
+    ics = np.arange(1.0, 9.0, 0.55)
+    scales = [3.0] * len(ics)
+    scales[-3] = 0.8                     # a cautious step: peak 0.27 of the others, under the normal 0.3
+    found = IcdVerticalPeak().detect(_scaled_heel_strikes(fs, zip(ics, scales), 10.0),
+                                     sampling_rate_hz=fs).ic_list_ / fs
+    assert len(found) == len(ics)
+    assert abs(found[-3] - ics[-3]) <= 0.02
+
+
+def test_weak_peak_not_due_is_ignored():
+    """The same weak bump midway between two steps (not due) is no IC."""
+    fs = 100.0
+    ics = np.arange(1.0, 9.0, 0.55)
+    bumps = [(x, 3.0) for x in ics] + [(ics[-4] + 0.3, 0.8)]
+    found = IcdVerticalPeak().detect(_scaled_heel_strikes(fs, bumps, 10.0), sampling_rate_hz=fs).ic_list_
+    assert len(found) == len(ics)
