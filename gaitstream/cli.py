@@ -6,6 +6,7 @@ import typer
 
 from gaitstream.logging import configure_logging
 from gaitstream.gait.cli import register as register_gait
+from gaitstream.grafana.cli import register as register_grafana
 from gaitstream.simulate.cli import register as register_simulate
 from gaitstream.stack.cli import app as stack_app
 from pipelines.cli import register as register_worker
@@ -25,6 +26,7 @@ def build_app() -> typer.Typer:
     register_simulate(app)
     register_station(app)
     register_worker(app)
+    register_grafana(app)
     app.command()(demo)
     return app
 

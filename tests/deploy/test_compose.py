@@ -108,4 +108,4 @@ def test_image_entrypoint_commands_exist() -> None:
     from gaitstream.cli import build_app
 
     commands = set(get_command(build_app()).commands)
-    assert {"worker", "stations", "station", "demo", "analyze", "simulate", "stack"} <= commands
+    assert {"worker", "stations", "station", "demo", "analyze", "simulate", "stack", "grafana"} <= commands
