@@ -41,6 +41,10 @@ class AlertRule:
     description: str
     severity: str = "warning"
     labels: dict[str, str] = field(default_factory=dict)
+    # Optional gate: a second query (D) whose last value per series (E) must be > 0 for the rule
+    # to fire, e.g. "the session is still active" (gait_session.active, 1 at start, 0 at stop).
+    gate_query: str | None = None
+    gate_relative_from_s: int = 0
 
     def data(self, datasource_uid: str = DATASOURCE_UID) -> list[dict]:
         """The rule's queries and expressions, as both file provisioning and the API take them."""
@@ -52,9 +56,30 @@ class AlertRule:
             {"refId": "B", "datasourceUid": EXPRESSION_UID,
              "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last",
                        "settings": {"mode": "dropNN"}}},
-            {"refId": "C", "datasourceUid": EXPRESSION_UID,
-             "model": {"refId": "C", "type": "threshold", "expression": "B",
-                       "conditions": [{"evaluator": {"type": self.evaluator, "params": [self.threshold]}}]}},
+            self._condition(),
+            *self._gate(datasource_uid),
+        ]
+
+    def _condition(self) -> dict:
+        if self.gate_query is None:
+            return {"refId": "C", "datasourceUid": EXPRESSION_UID,
+                    "model": {"refId": "C", "type": "threshold", "expression": "B",
+                              "conditions": [{"evaluator": {"type": self.evaluator, "params": [self.threshold]}}]}}
+        op = ">" if self.evaluator == "gt" else "<"
+        return {"refId": "C", "datasourceUid": EXPRESSION_UID,
+                "model": {"refId": "C", "type": "math", "expression": f"($B {op} {self.threshold:g}) && ($E > 0)"}}
+
+    def _gate(self, datasource_uid: str) -> list[dict]:
+        if self.gate_query is None:
+            return []
+        return [
+            {"refId": "D", "relativeTimeRange": {"from": self.gate_relative_from_s, "to": 0},
+             "datasourceUid": datasource_uid,
+             "model": {"refId": "D", "query": self.gate_query, "rawQuery": True, "resultFormat": "time_series",
+                       "intervalMs": 1000, "maxDataPoints": 43200}},
+            {"refId": "E", "datasourceUid": EXPRESSION_UID,
+             "model": {"refId": "E", "type": "reduce", "expression": "D", "reducer": "last",
+                       "settings": {"mode": "dropNN"}}},
         ]
 
     def body(self, datasource_uid: str = DATASOURCE_UID) -> dict:
@@ -89,9 +114,11 @@ RULES = (
         query=queries.ALERT_STATION_SAMPLES,
         # A session that sent data in the last 5 minutes and then nothing for 10-20 s.
         relative_from_s=300, evaluator="lt", threshold=1, pending_s=30, severity="critical",
+        # Only sessions still active (no stop event yet); 12 h covers the longest rehab session.
+        gate_query=queries.ALERT_SESSION_ACTIVE, gate_relative_from_s=12 * 3600,
         summary="Station {{ .Labels.station }} stopped sending data",
         description="No pelvic obliquity from station {{ .Labels.station }} (patient {{ .Labels.patient }}, "
-                    "session {{ .Labels.session }}) for 10-20 s, after data in the last 5 minutes: sensor, "
-                    "network or station software. A session that ended normally also fires once.",
+                    "session {{ .Labels.session }}) for 10-20 s, after data in the last 5 minutes, while the "
+                    "session is still open (no stop event): sensor, network or station software.",
     ),
 )

@@ -94,6 +94,10 @@ ALERT_STATION_SAMPLES = ('SELECT moving_average(count("pelvic_obliquity_deg"), 2
                          'FROM "pelvic_trace" WHERE $timeFilter '
                          'GROUP BY time(10s), "clinic", "station", "patient", "session" fill(0)')
 
+# 1 while a session runs, 0 once the station sent its stop event (pipelines/sink/points.py).
+ALERT_SESSION_ACTIVE = ('SELECT last("active") AS "active" FROM "gait_session" WHERE $timeFilter '
+                        'GROUP BY "clinic", "station", "patient", "session"')
+
 
 def all_queries() -> dict[str, str]:
     """Every query constant of this module by name (for the README and the tests)."""

@@ -82,6 +82,10 @@ def _alert_section() -> list[str]:
                   f"{rule.pending_s} s (pending period against flapping); severity `{rule.severity}`.", "",
                   f"Summary: {rule.summary}", "", f"Description: {rule.description}", "",
                   f"```sql\n{rule.query}\n```", ""]
+        if rule.gate_query is not None:
+            lines += [f"Gate: D over the last {rule.gate_relative_from_s} s, E = its last value per series; the "
+                      f"rule fires only where E > 0 (C = `($B {comparison} {rule.threshold:g}) && ($E > 0)`).", "",
+                      f"```sql\n{rule.gate_query}\n```", ""]
     return lines
 
 

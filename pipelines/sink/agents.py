@@ -47,8 +47,6 @@ async def write_to_influxdb(stream):
         for event in events:
             try:
                 kind, record = decode(event.message.value)
-                if kind not in LINES_BY_SCHEMA:
-                    continue  # session events also travel on the steps topic
                 points.extend(LINES_BY_SCHEMA[kind](record))
                 sources.append(event)
             except (WireError, KeyError, TypeError, ValueError) as exc:

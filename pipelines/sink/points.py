@@ -7,6 +7,9 @@ Measurements (InfluxQL names used by the dashboards), all tagged clinic, station
 - ``gait_status``: the rolling status after each step (medians per side, cadence, asymmetry,
   classification as a string field).
 - ``pelvic_trace``: pelvic_obliquity_deg (and trunk_lateral_lean_deg) at about 20 Hz.
+- ``gait_session``: a point at each session start (``active=1``) and stop (``active=0``) with
+  the session's thresholds, so dashboards and alert rules can tell a finished session from a
+  silent station, and draw each patient's own threshold.
 
 Lines are formatted here rather than with ``influxdb_client.Point``: at clinic scale the
 generic Point serialisation cost more CPU than the gait engine (benchmarks/pipeline_load.py).
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from influxdb_client import WritePrecision
 
+SESSION_MEASUREMENT = "gait_session"
 STEP_MEASUREMENT = "gait_step"
 STATUS_MEASUREMENT = "gait_status"
 TRACE_MEASUREMENT = "pelvic_trace"
@@ -89,4 +93,13 @@ def trace_lines(record: dict) -> list[str]:
     return out
 
 
-LINES_BY_SCHEMA = {"step_metrics": step_lines, "gait_status": status_lines, "obliquity_trace": trace_lines}
+def session_lines(record: dict) -> list[str]:
+    fields = _fields([("active", 1 if record["event"] == "start" else 0),
+                      ("pelvic_drop_threshold_deg", float(record["pelvic_drop_threshold_deg"])),
+                      ("trunk_lean_threshold_deg", float(record["trunk_lean_threshold_deg"])),
+                      ("min_steps_per_side", int(record["min_steps_per_side"])),
+                      ("trunk_present", bool(record["trunk_present"]))])
+    return [f"{_series(SESSION_MEASUREMENT, record)} {fields} {int(record['time_us'])}"]
+
+
+LINES_BY_SCHEMA = {"session_event": session_lines, "step_metrics": step_lines, "gait_status": status_lines, "obliquity_trace": trace_lines}

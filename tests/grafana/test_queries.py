@@ -376,15 +376,46 @@ def test_pelvic_drop_rule_fires_for_the_weak_side_only(world: World) -> None:
     assert values[(world.station("trendelenburg_left").station_id, "left")] <= queries.ALERT_WINDOW_STEPS
 
 
-def test_station_silent_rule_fires_after_the_data_stops_and_not_while_it_flows(world: World) -> None:
+def _gate_values(world: World, rule: alerts.AlertRule, to_ms: int) -> dict[str, float]:
+    """Query D (is the session still open?) reduced to its last value per station (E)."""
+    series = world.query(rule.gate_query, from_ms=to_ms - rule.gate_relative_from_s * 1000, to_ms=to_ms)
+    return {s["tags"]["station"]: [row[1] for row in s["values"] if row[1] is not None][-1]
+            for s in series if s["tags"].get("clinic") == world.clinic}
+
+
+def _silent_firing(world: World, rule: alerts.AlertRule, to_ms: int, stations: set[str]) -> set[str]:
+    samples = world.query(rule.query, from_ms=to_ms - rule.relative_from_s * 1000, to_ms=to_ms)
+    last = {s["tags"]["station"]: [row[1] for row in s["values"] if row[1] is not None][-1]
+            for s in samples if s["tags"]["station"] in stations}
+    gate = _gate_values(world, rule, to_ms)
+    return {st for st, value in last.items() if _fires(rule, value) and gate.get(st, 0) > 0}
+
+
+def test_station_silent_rule_fires_for_an_open_session_that_went_quiet_only(world: World) -> None:
     rule = next(r for r in alerts.RULES if r.uid == "gaitstream-station-silent")
+    ours = {s.station_id for s in world.stations}
+    # Sessions that ran and then stopped normally: data flowed, then stopped, but the stop event
+    # closed them (gait_session.active = 0), so the silence is no alarm.
     while_walking = _alert_values(world, rule, world.end_ms - 5_000)
-    assert {k[0] for k in while_walking} == {s.station_id for s in world.stations}
+    assert {k[0] for k in while_walking} == ours
     assert not any(_fires(rule, v) for v in while_walking.values())
     after = _alert_values(world, rule, world.end_ms + 30_000)
-    assert {k[0] for k, v in after.items() if _fires(rule, v)} == {s.station_id for s in world.stations}
-    # Five minutes later the session is out of the rule's range: no series, no alert (noDataState OK).
-    assert _alert_values(world, rule, world.end_ms + 400_000) == {}
+    assert all(_fires(rule, v) for v in after.values()), "query A alone sees the silence"
+    # (The stop events travel through the sink like everything else: wait for them.)
+    _wait_until(lambda: _gate_values(world, rule, world.end_ms + 30_000) == dict.fromkeys(ours, 0), timeout_s=30)
+    assert _silent_firing(world, rule, world.end_ms + 30_000, ours) == set()
+    # A session cut off without a stop event (written here as the sink would have written it).
+    cut = f"{world.pipeline.prefix}-cut"
+    series = f"clinic={tag_value(world.clinic)},patient=p-cut,session=cut-{cut},station={tag_value(cut)}"
+    start_ms, silent_from_ms = world.end_ms - 60_000, world.end_ms - 20_000
+    lines = [f"gait_session,{series} active=1i,pelvic_drop_threshold_deg=5.0 {start_ms * 1000}"]
+    lines += [f"pelvic_trace,{series} pelvic_obliquity_deg=1.0 {t * 1000}"
+              for t in range(start_ms, silent_from_ms, 50)]
+    _write(world.pipeline, lines)
+    assert _silent_firing(world, rule, silent_from_ms - 1_000, {cut}) == set()
+    assert _silent_firing(world, rule, world.end_ms + 30_000, {cut}) == {cut}
+    # Five minutes later the samples are out of the rule's range: no series, no alert.
+    assert _silent_firing(world, rule, world.end_ms + 400_000, {cut} | ours) == set()
 
 
 def _epoch_ms(rfc3339: str) -> int:

@@ -33,3 +33,16 @@ def test_trace_lines_keep_exact_sample_times() -> None:
                          "pelvic_obliquity_deg": [1.0, -2.5, 0.25], "trunk_lateral_lean_deg": [0.5, 0.5, 0.5]})
     assert [ln.rsplit(" ", 1)[1] for ln in lines] == ["1000", "51000", "151000"]
     assert "pelvic_obliquity_deg=-2.5,trunk_lateral_lean_deg=0.5" in lines[1]
+
+
+def test_session_lines_mark_start_and_stop_with_thresholds() -> None:
+    from pipelines.sink.points import session_lines
+
+    event = {**RECORD, "event": "start", "time_us": 42, "pelvic_drop_threshold_deg": 6.0,
+             "trunk_lean_threshold_deg": 5.0, "min_steps_per_side": 10, "trunk_present": True}
+    (start,) = session_lines(event)
+    assert start == ("gait_session,clinic=clinic\\ a,patient=p\\=7,session=s1,station=st\\,1 active=1i,"
+                     "pelvic_drop_threshold_deg=6.0,trunk_lean_threshold_deg=5.0,min_steps_per_side=10i,"
+                     "trunk_present=true 42")
+    (stop,) = session_lines({**event, "event": "stop", "time_us": 99})
+    assert " active=0i," in stop and stop.endswith(" 99")
