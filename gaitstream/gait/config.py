@@ -54,6 +54,10 @@ class GaitConfig(BaseModel):
     # gyro bias averaged over more strides); raw data held at most
     # max_calibration_buffer_s while calibrating.
     min_standing_s: float = Field(1.0, gt=0)
+    # With quiet standing at the start, start measuring at the first step with
+    # a provisional mounting yaw of 0 and refine it after calibration_walking_s
+    # (engine.py "Latency"); off: hold everything until then.
+    standing_fast_start: bool = True
     calibration_walking_s: float = Field(8.0, gt=0)
     max_calibration_buffer_s: float = Field(30.0, gt=0)
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from gaitstream.gait.engine import StreamingGaitEngine
 
 # Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64;
-# 3: IC detector's running step interval).
+# 3: IC detector's running step interval; provisional-yaw refinement point).
 SNAPSHOT_VERSION = 3
 
 
@@ -35,7 +35,7 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
     return {
         "version": SNAPSHOT_VERSION, "sampling_rate_hz": e.sampling_rate_hz, "trunk": e.trunk, "axes": e.axes,
         "config": e.config.model_dump(), "trace_capacity_s": e.trace_capacity_s,
-        "input": e._input.state(), "n": e._n, "first_gait": e._first_gait,
+        "input": e._input.state(), "n": e._n, "first_gait": e._first_gait, "refine_at": e._refine_at,
         # raw samples held while calibrating
         "cal_times": pack_array(np.concatenate(e._cal_times)) if held else "",
         "cal_rows": pack_array(np.concatenate(e._cal_rows)) if held else "",
@@ -58,7 +58,7 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
     e = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"], config=GaitConfig(**snap["config"]),
             axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"])
     e._input.load_state(snap["input"])
-    e._n, e._first_gait = snap["n"], snap["first_gait"]
+    e._n, e._first_gait, e._refine_at = snap["n"], snap["first_gait"], snap["refine_at"]
     if snap["cal_times"]:
         e._cal_times = [unpack_array(snap["cal_times"])]
         e._cal_rows = [unpack_array(snap["cal_rows"], e._width)]

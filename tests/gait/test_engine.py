@@ -65,17 +65,40 @@ def test_snapshot_during_calibration(trunk_rec, all_at_once):
     _same_steps(first + _feed(restored, trunk_rec, 10, 300), all_at_once)
 
 
+def _delays_s(engine, rec, chunk=10):
+    """Data time between each step's end IC and the push that returned it."""
+    delays = []
+    for lo in range(0, len(rec.time_s), chunk):
+        hi = min(lo + chunk, len(rec.time_s))
+        for step in engine.push(rec.time_s[lo:hi], rec.acc_mps2[lo:hi], rec.gyr_dps[lo:hi],
+                                rec.trunk_acc_mps2[lo:hi], rec.trunk_gyr_dps[lo:hi]):
+            delays.append((step.start_s, rec.time_s[hi - 1] - step.end_s))
+    return delays
+
+
 def test_steps_are_out_within_half_a_second(trunk_rec):
+    """Standing start: every step, the first ones included (provisional yaw), is out within 0.5 s."""
     engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
-    late = []
-    for lo in range(0, len(trunk_rec.time_s), 10):
-        hi = lo + 10
-        for step in engine.push(trunk_rec.time_s[lo:hi], trunk_rec.acc_mps2[lo:hi], trunk_rec.gyr_dps[lo:hi],
-                                trunk_rec.trunk_acc_mps2[lo:hi], trunk_rec.trunk_gyr_dps[lo:hi]):
-            delay_s = trunk_rec.time_s[min(hi, len(trunk_rec.time_s)) - 1] - step.end_s
-            if step.start_s > 16.0:                            # after calibration (5 s standing + 8 s walking)
-                late.append(delay_s)
-    assert late and max(late) <= 0.5
+    delays = _delays_s(engine, trunk_rec)
+    assert len(delays) > 20 and max(d for _, d in delays) <= 0.5
+    assert delays[0][0] < 6.5                                  # the first step after 5 s of standing
+    assert engine.calibration["provisional_yaw"] is False      # refined after 8 s of walking
+    assert engine.calibration["mounting_deg"]["yaw"] == pytest.approx(8.0, abs=3.0)
+
+
+def test_without_fast_start_steps_wait_for_calibration(trunk_rec):
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True, config=GaitConfig(standing_fast_start=False))
+    delays = _delays_s(engine, trunk_rec)
+    assert max(d for _, d in delays) > 5.0
+    assert max(d for start, d in delays if start > 16.0) <= 0.5
+
+
+def test_snapshot_restore_before_yaw_refinement(trunk_rec, all_at_once):
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    first = _feed(engine, trunk_rec, 10, 0, 903)                # 5 s standing + ~4 s walking
+    assert engine.calibration["provisional_yaw"] is True and first
+    restored = StreamingGaitEngine.restore(json.loads(json.dumps(engine.snapshot())))
+    _same_steps(first + _feed(restored, trunk_rec, 10, 903), all_at_once)
 
 
 def test_bounded_state():
