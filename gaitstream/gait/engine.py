@@ -76,6 +76,10 @@ STEP_TIME_UPDATE = 0.2
 TRACE_CAPACITY_S = 600.0
 # History of φ/λ kept for steps still open: the longest step plus look-ahead.
 HISTORY_MARGIN_S = 1.5
+# Weight of a new IC in the running mean of the side feature (lone ICs' side).
+FEATURE_MEAN_UPDATE = 0.2
+# Undrained ICs kept at most (oldest dropped first), like the trace.
+IC_LOG_CAPACITY = 2000
 
 
 class StreamingGaitEngine:
@@ -129,6 +133,9 @@ class StreamingGaitEngine:
         self._typical_step_s: float | None = None   # running step duration (missed-IC check)
         self._segment_start = 0          # global index where the current bout segment began
         self._step_index = 0
+        # detected ICs not yet drained: [time_s, side or None (undecided), side feature]
+        self._ic_log: list[list] = []
+        self._feature_mean = 0.0
         self._trace: list[np.ndarray] = []   # (n, 3) blocks: time_s, obliquity, lean
         self._trace_len = 0
 
@@ -162,6 +169,7 @@ class StreamingGaitEngine:
         if self._refine_at is not None:         # report the mounting from the walking seen
             self._refine_at = self._n
             self._refine()
+        self._label_lone_ics()
         return []
 
     # ----------------------------------------------------------- calibration
@@ -383,6 +391,35 @@ class StreamingGaitEngine:
             self._hist.trim(self._n - keep)
 
     def _close_step(self, ic: int, feature: float) -> StepMetrics | None:
+        """Measure the step the IC ends (if any) and log the IC with its side.
+
+        An IC's side is that of the step it starts or the opposite of the step
+        it ends. An IC that bounds no measured step (first and last steps of a
+        walk, a step longer than ``max_step_s`` or spanning a missed IC) is
+        still an IC: once the next IC shows it starts no step, its side comes
+        from its own feature against the running mean of the features (after a
+        left IC the pelvis accelerates to the right, laterality.py).
+        """
+        step = self._measure_step(ic, feature)
+        hist = self._hist.array()
+        entry = [float(hist[ic - self._hist.start, 0]), None, feature]
+        if step is not None:
+            if self._ic_log and self._ic_log[-1][1] is None:
+                self._ic_log[-1][1] = step.side
+            entry[1] = "right" if step.side == "left" else "left"
+        self._label_lone_ics()
+        self._ic_log.append(entry)
+        if len(self._ic_log) > IC_LOG_CAPACITY:
+            del self._ic_log[0]
+        self._feature_mean += FEATURE_MEAN_UPDATE * (feature - self._feature_mean)
+        return step
+
+    def _label_lone_ics(self) -> None:
+        for entry in self._ic_log:
+            if entry[1] is None:
+                entry[1] = "left" if entry[2] < self._feature_mean else "right"
+
+    def _measure_step(self, ic: int, feature: float) -> StepMetrics | None:
         previous, self._last_ic = self._last_ic, (ic, feature)
         if previous is None or previous[0] < self._segment_start:
             return None
@@ -419,6 +456,17 @@ class StreamingGaitEngine:
             self._trace_len -= len(self._trace.pop(0))
 
     # ---------------------------------------------------------------- output
+    def drain_initial_contacts(self) -> list[tuple[float, str]]:
+        """(time_s, side) of the ICs whose side is decided, since the last call.
+
+        Includes ICs that bound no measured step; the last IC's side may wait
+        for the next IC (or :meth:`finish`).
+        """
+        n = len(self._ic_log) - (1 if self._ic_log and self._ic_log[-1][1] is None else 0)
+        out = [(t, side) for t, side, _ in self._ic_log[:n]]
+        del self._ic_log[:n]
+        return out
+
     def drain_trace(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(time_s, pelvic_obliquity_deg, trunk_lateral_lean_deg or None) since the last call."""
         rows = np.concatenate(self._trace) if self._trace else np.zeros((0, 3))

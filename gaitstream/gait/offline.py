@@ -31,11 +31,15 @@ def _num(value, decimals: int):
 
 
 def run_engine(recording: Recording, config: GaitConfig) -> tuple[StreamingGaitEngine, list[StepMetrics], tuple]:
-    """Feed a body-frame recording through one engine; return it, its steps and the full trace."""
+    """Feed a body-frame recording through one engine; return it, its steps, the full trace and the ICs.
+
+    The trace is (time_s, obliquity, lean or None); the ICs are (time_s, side) pairs.
+    """
     body_config = config.model_copy(update={"axes": DEFAULT_AXES, "acc_unit": "mps2", "gyr_unit": "dps"})
     engine = StreamingGaitEngine(sampling_rate_hz=recording.sampling_rate_hz, trunk=recording.has_trunk,
                                  config=body_config)
     steps: list[StepMetrics] = []
+    ics: list[tuple[float, str]] = []
     traces = []
     n = len(recording.time_s)
     for lo in range(0, n, CHUNK_SAMPLES):
@@ -44,28 +48,29 @@ def run_engine(recording: Recording, config: GaitConfig) -> tuple[StreamingGaitE
                              None if not recording.has_trunk else recording.trunk_acc_mps2[lo:hi],
                              None if not recording.has_trunk else recording.trunk_gyr_dps[lo:hi])
         traces.append(engine.drain_trace())
+        ics += engine.drain_initial_contacts()
     steps += engine.finish()
     traces.append(engine.drain_trace())
+    ics += engine.drain_initial_contacts()
     t = np.concatenate([tr[0] for tr in traces])
     phi = np.concatenate([tr[1] for tr in traces])
     lean = np.concatenate([tr[2] for tr in traces]) if recording.has_trunk else None
-    return engine, steps, (t, phi, lean)
+    return engine, steps, (t, phi, lean), ics
 
 
 def analyze_recording(recording: Recording, config: GaitConfig | None = None, trace: bool = False) -> dict:
     """Analyse a whole recording; raise :class:`NoWalkingError` when it has no steps."""
     config = config or GaitConfig()
-    engine, steps, (t, phi, lean) = run_engine(recording, config)
+    engine, steps, (t, phi, lean), detected = run_engine(recording, config)
     if not steps:
         raise NoWalkingError("no walking found (no pair of alternating initial contacts)",
                              path=recording.source)
     strides = strides_from_steps(steps, t, phi)
     summary = summarize(steps, strides, trunk=recording.has_trunk, config=config)
+    # every detected IC with its side, also those that bound no measured step
     ics = {"left": [], "right": []}
-    for i, step in enumerate(steps):
-        if i == 0 or steps[i - 1].end_s != step.start_s:
-            ics[step.side].append(step.start_s)
-        ics["left" if step.side == "right" else "right"].append(step.end_s)
+    for time_s, side in detected:
+        ics[side].append(time_s)
     calibration = engine.calibration or {}
     out = {
         "recording": {"sampling_rate_hz": _num(recording.sampling_rate_hz, 3),

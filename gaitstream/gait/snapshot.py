@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from gaitstream.gait.engine import StreamingGaitEngine
 
 # Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64;
-# 3: IC detector's running step interval; provisional-yaw refinement point).
+# 3: IC detector's running step interval; provisional-yaw refinement point; IC log).
 SNAPSHOT_VERSION = 3
 
 
@@ -47,7 +47,7 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
         "ic": e._ic.state(), "side": e._side.state(), "history": e._hist.state(),
         "pending_ics": list(e._pending_ics), "last_ic": list(e._last_ic) if e._last_ic else None,
         "last_step_end": e._last_step_end, "typical_step_s": e._typical_step_s, "segment_start": e._segment_start, "step_index": e._step_index,
-        "trace": pack_array(trace),
+        "trace": pack_array(trace), "ic_log": [list(x) for x in e._ic_log], "feature_mean": e._feature_mean,
     }
 
 
@@ -88,6 +88,8 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
     e._last_step_end = snap["last_step_end"]
     e._typical_step_s = snap["typical_step_s"]
     e._segment_start, e._step_index = snap["segment_start"], snap["step_index"]
+    e._ic_log = [list(x) for x in snap["ic_log"]]
+    e._feature_mean = snap["feature_mean"]
     if snap["trace"]:
         trace = unpack_array(snap["trace"], 3)
         e._trace, e._trace_len = [trace], len(trace)

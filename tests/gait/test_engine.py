@@ -107,7 +107,8 @@ def test_bounded_state():
     sizes = []
     for lo in range(0, len(rec.time_s), 1000):
         _feed(engine, rec, 100, lo, min(lo + 1000, len(rec.time_s)))
-        engine.drain_trace()
+        engine.drain_trace()                                   # outputs, held until drained
+        engine.drain_initial_contacts()
         sizes.append(len(json.dumps(engine.snapshot())))
     assert max(sizes[3:]) < 1.5 * min(sizes[3:])
 
@@ -212,3 +213,16 @@ def test_restore_rejects_unknown_version(trunk_rec):
 def test_empty_push_is_a_no_op():
     engine = StreamingGaitEngine()
     assert engine.push(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3))) == []
+
+
+def test_initial_contacts_cover_the_steps(trunk_rec):
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    steps = _feed(engine, trunk_rec, 50) + engine.finish()
+    ics = engine.drain_initial_contacts()
+    assert engine.drain_initial_contacts() == []
+    times = [t for t, _ in ics]
+    assert times == sorted(times) and len(ics) >= len(steps) + 1
+    by_time = dict(ics)
+    for step in steps:
+        assert by_time[step.start_s] == step.side
+        assert by_time[step.end_s] == ("right" if step.side == "left" else "left")
