@@ -78,8 +78,9 @@ TRACE_CAPACITY_S = 600.0
 HISTORY_MARGIN_S = 1.5
 # Weight of a new IC in the running mean of the side feature (lone ICs' side).
 FEATURE_MEAN_UPDATE = 0.2
-# Undrained ICs kept at most (oldest dropped first), like the trace.
-IC_LOG_CAPACITY = 2000
+# Undrained ICs kept at most (oldest dropped first) with keep_initial_contacts:
+# a safety bound (offline.py drains every chunk, a few hundred ICs at most).
+IC_LOG_CAPACITY = 10_000
 
 
 class StreamingGaitEngine:
@@ -87,7 +88,7 @@ class StreamingGaitEngine:
 
     def __init__(self, *, sampling_rate_hz: float = 100.0, trunk: bool = False,
                  config: GaitConfig | None = None, axes: str | None = None,
-                 trace_capacity_s: float = TRACE_CAPACITY_S) -> None:
+                 trace_capacity_s: float = TRACE_CAPACITY_S, keep_initial_contacts: bool = False) -> None:
         if not 20.0 <= sampling_rate_hz <= 1000.0:
             raise ValueError(f"sampling_rate_hz must be within 20..1000, got {sampling_rate_hz}")
         self.config = config or GaitConfig()
@@ -95,6 +96,9 @@ class StreamingGaitEngine:
         self.trunk = bool(trunk)
         self.axes = axes or self.config.axes
         self.trace_capacity_s = trace_capacity_s
+        # log every IC for drain_initial_contacts (offline); off live, where only
+        # steps are published and snapshots stay small
+        self.keep_initial_contacts = bool(keep_initial_contacts)
         fs = self.sampling_rate_hz
         self._width = 12 if self.trunk else 6
         self._input = InputConditioner(sampling_rate_hz=fs, trunk=self.trunk, axes=self.axes,
@@ -401,6 +405,8 @@ class StreamingGaitEngine:
         left IC the pelvis accelerates to the right, laterality.py).
         """
         step = self._measure_step(ic, feature)
+        if not self.keep_initial_contacts:
+            return step
         hist = self._hist.array()
         entry = [float(hist[ic - self._hist.start, 0]), None, feature]
         if step is not None:
@@ -460,7 +466,8 @@ class StreamingGaitEngine:
         """(time_s, side) of the ICs whose side is decided, since the last call.
 
         Includes ICs that bound no measured step; the last IC's side may wait
-        for the next IC (or :meth:`finish`).
+        for the next IC (or :meth:`finish`). Empty unless the engine was built
+        with ``keep_initial_contacts=True``.
         """
         n = len(self._ic_log) - (1 if self._ic_log and self._ic_log[-1][1] is None else 0)
         out = [(t, side) for t, side, _ in self._ic_log[:n]]

@@ -37,7 +37,7 @@ def run_engine(recording: Recording, config: GaitConfig) -> tuple[StreamingGaitE
     """
     body_config = config.model_copy(update={"axes": DEFAULT_AXES, "acc_unit": "mps2", "gyr_unit": "dps"})
     engine = StreamingGaitEngine(sampling_rate_hz=recording.sampling_rate_hz, trunk=recording.has_trunk,
-                                 config=body_config)
+                                 config=body_config, keep_initial_contacts=True)
     steps: list[StepMetrics] = []
     ics: list[tuple[float, str]] = []
     traces = []

@@ -35,6 +35,7 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
     return {
         "version": SNAPSHOT_VERSION, "sampling_rate_hz": e.sampling_rate_hz, "trunk": e.trunk, "axes": e.axes,
         "config": e.config.model_dump(), "trace_capacity_s": e.trace_capacity_s,
+        "keep_initial_contacts": e.keep_initial_contacts,
         "input": e._input.state(), "n": e._n, "first_gait": e._first_gait, "refine_at": e._refine_at,
         # raw samples held while calibrating
         "cal_times": pack_array(np.concatenate(e._cal_times)) if held else "",
@@ -56,7 +57,8 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
     if snap.get("version") != SNAPSHOT_VERSION:
         raise ValueError(f"unknown snapshot version {snap.get('version')!r}, expected {SNAPSHOT_VERSION}")
     e = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"], config=GaitConfig(**snap["config"]),
-            axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"])
+            axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"],
+            keep_initial_contacts=snap["keep_initial_contacts"])
     e._input.load_state(snap["input"])
     e._n, e._first_gait, e._refine_at = snap["n"], snap["first_gait"], snap["refine_at"]
     if snap["cal_times"]:

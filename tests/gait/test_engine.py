@@ -107,8 +107,7 @@ def test_bounded_state():
     sizes = []
     for lo in range(0, len(rec.time_s), 1000):
         _feed(engine, rec, 100, lo, min(lo + 1000, len(rec.time_s)))
-        engine.drain_trace()                                   # outputs, held until drained
-        engine.drain_initial_contacts()
+        engine.drain_trace()                                   # output, held until drained
         sizes.append(len(json.dumps(engine.snapshot())))
     assert max(sizes[3:]) < 1.5 * min(sizes[3:])
 
@@ -216,7 +215,8 @@ def test_empty_push_is_a_no_op():
 
 
 def test_initial_contacts_cover_the_steps(trunk_rec):
-    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    assert StreamingGaitEngine().drain_initial_contacts() == []           # off by default (live)
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True, keep_initial_contacts=True)
     steps = _feed(engine, trunk_rec, 50) + engine.finish()
     ics = engine.drain_initial_contacts()
     assert engine.drain_initial_contacts() == []
@@ -226,3 +226,15 @@ def test_initial_contacts_cover_the_steps(trunk_rec):
     for step in steps:
         assert by_time[step.start_s] == step.side
         assert by_time[step.end_s] == ("right" if step.side == "left" else "left")
+
+
+def test_initial_contacts_survive_snapshot(trunk_rec):
+    whole = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True, keep_initial_contacts=True)
+    _feed(whole, trunk_rec, 100)
+    whole.finish()
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True, keep_initial_contacts=True)
+    _feed(engine, trunk_rec, 10, 0, 1507)
+    restored = StreamingGaitEngine.restore(json.loads(json.dumps(engine.snapshot())))
+    _feed(restored, trunk_rec, 10, 1507)
+    restored.finish()
+    assert restored.drain_initial_contacts() == whole.drain_initial_contacts()
