@@ -295,27 +295,46 @@ class StreamingGaitEngine:
 
         Normally only the yaw changes. When the quiet start proves to be
         sitting (tilted from the walking posture, :class:`MountingCalibration`
-        step 1), tilt and obliquity reference switch to the walking ones; the
-        steps already out keep their (provisional) values.
+        step 1), tilt and obliquity reference switch to the walking ones. Steps
+        already out keep their provisional values; for the rest the held
+        samples are run again through identical filters (same start, bias and
+        data, so the same orientations) and the acceleration-leak correction,
+        the trunk lean, the φ/λ history and the mediolateral acceleration of
+        open steps are recomputed with the final mounting, as if it had been
+        known from the start (a switch of axes would otherwise step the leak
+        correction's input and bias the next ~10 s of steps by up to ~0.6°).
         """
-        fs = self.sampling_rate_hz
-        rows = np.concatenate(self._cal_rows)[:self._refine_at]
+        fs, cfg = self.sampling_rate_hz, self.config
+        rows = np.concatenate(self._cal_rows)[:self._refine_at]      # global samples 0 .. refine_at
         self._cal_times, self._cal_rows, self._cal_breaks = [], [], []
         self._refine_at = None
-        pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
-            rows[:, 0:3], rows[:, 3:6], fs)
-        offset_deg = 0.0
+        pelvis = MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(rows[:, 0:3], rows[:, 3:6], fs)
         self._rotation = pelvis.rotation_
-        if pelvis.method_ == "walking":
-            up = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                                   acc_rejection_deg=self.config.acc_rejection_deg,
-                                   gyr_bias_dps=self._fusion.gyr_bias_dps).update_up(rows[:, 0:3], rows[:, 3:6])
-            offset_deg = self._walking_reference(rows, up)
+        up = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain, acc_rejection_deg=cfg.acc_rejection_deg,
+                               gyr_bias_dps=self._fusion.gyr_bias_dps).update_up(rows[:, 0:3], rows[:, 3:6])
+        offset_deg = self._walking_reference(rows, up) if pelvis.method_ == "walking" else 0.0
         trunk = None
         if self.trunk:
-            trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
-                rows[:, 6:9], rows[:, 9:12], fs)
+            trunk = MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(rows[:, 6:9], rows[:, 9:12], fs)
         self._set_calibration(pelvis, trunk, offset_deg, provisional=False)
+        # recompute the signals that carry state or are still needed
+        y_dot_up = up @ self._rotation[1]
+        self._phi_leak = AccelerationLeakCorrection(gain=self._phi_leak.gain, time_constant_s=cfg.leak_time_constant_s,
+                                                    sampling_rate_hz=fs)
+        phi = (np.arcsin(np.clip(y_dot_up, -1.0, 1.0)) * DEG_PER_RAD - offset_deg
+               - self._phi_leak.update(rows[:, 0:3], y_dot_up, self._rotation[1]))
+        hist = self._hist.array()
+        hist[:, 1] = phi[self._hist.start:self._hist.end]
+        if self.trunk:
+            matrices = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain,
+                                         acc_rejection_deg=cfg.acc_rejection_deg,
+                                         gyr_bias_dps=self._trunk_fusion.gyr_bias_dps).update_matrices(
+                rows[:, 6:9], rows[:, 9:12])
+            self._lean = TrunkLean(rotation=trunk.rotation_, sampling_rate_hz=fs, leak_gain=self._phi_leak.gain,
+                                   leak_time_constant_s=cfg.leak_time_constant_s)
+            hist[:, 2] = self._lean.update(matrices, rows[:, 6:9])[self._hist.start:self._hist.end]
+        acc_ml = rows[:, 0:3] @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
+        self._side.rewrite(acc_ml)
 
     def _walking_reference(self, rows: np.ndarray, up: np.ndarray) -> float:
         """Without standing, obliquity is relative to its median while walking (GAIT_SPEC).

@@ -17,6 +17,8 @@ feature) while both were equal on mobgap-HA001.
 
 from __future__ import annotations
 
+import numpy as np
+
 from gaitstream.gait.signals import ChunkBuffer
 
 # Share of the previous step's evidence carried (with opposite sign) into the next step.
@@ -58,6 +60,11 @@ class StreamingSideDetector:
     def trim(self, oldest_ic_index: int) -> None:
         """Forget samples no IC at or after ``oldest_ic_index`` will need (bounded state)."""
         self._acc.trim(oldest_ic_index)
+
+    def rewrite(self, acc_ml_mps2: np.ndarray) -> None:
+        """Replace the held samples by those of ``acc_ml_mps2`` (global index 0 onward, covering them)."""
+        held = self._acc.array()
+        held[:] = acc_ml_mps2[self._acc.start:self._acc.end]
 
     def feature(self, ic_index: int) -> float:
         """1. Mean ML acceleration after the IC at global sample ``ic_index``."""
