@@ -52,7 +52,7 @@ import warnings
 
 import numpy as np
 
-from gaitstream.gait.calibration import GRAVITY_MPS2, MountingCalibration, gait_mask
+from gaitstream.gait.calibration import GRAVITY_MPS2, MountingCalibration, active_mask, gait_mask
 from gaitstream.gait.conditioning import InputConditioner
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.events import StreamingIcDetector
@@ -256,6 +256,9 @@ class StreamingGaitEngine:
         fs = self.sampling_rate_hz
         rows = np.concatenate(self._cal_rows)
         standing = rows[:self._first_gait - (self._n - len(rows))]
+        active = active_mask(standing[:, 0:3], standing[:, 3:6])
+        if not len(standing) or active[:int(math.ceil(self.config.min_standing_s * fs))].any():
+            return None                         # no quiet prefix: the walking calibration follows
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # "too little walking for the yaw": intended here
             pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(

@@ -157,18 +157,18 @@ class StreamingIcDetector:
                                     & (centre >= smooth[first + 1:stop + 1]))
         for k in (candidates + first).tolist():
             value = float(smooth[k])
-            # 2. the step's peak
-            if value < smooth[k - self._before:k + self._after + 1].max():
-                continue
             index = self._filtered_start + k
             since = index - self._last_peak
             if since < self._before:
                 continue
-            # 2b. a heel strike is due: a weaker peak is enough
+            # 2. the step's peak (2b: a weaker one where a heel strike is due);
+            # cheap threshold tests before the window maximum
             interval = self._typical_interval
             due = interval > 0 and EXPECTED_STEP_FRACTION * interval <= since <= MAX_EXPECTED_STEPS * interval
             strong = value >= max(self.min_acc_mps2, RELATIVE_PEAK_THRESHOLD * self._typical_peak)
             if not (strong or due and value >= max(self._weak_floor, WEAK_PEAK_THRESHOLD * self._typical_peak)):
+                continue
+            if value < smooth[k - self._before:k + self._after + 1].max():
                 continue
             if since <= self._max_interval:
                 self._typical_interval = (since if interval == 0 else
