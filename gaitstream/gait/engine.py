@@ -19,6 +19,9 @@ not depend on how the stream is cut into frames. Stages, per sample:
    leak; trunk lean λ with a trunk sensor (signals.py).
 4. ICs (events.py) and their side (laterality.py); each new IC closes the
    step that began at the previous IC: pelvic drop and trunk lean (metrics.py).
+   With ``keep_initial_contacts`` (offline) every IC is also logged with its
+   side, including those that bound no measured step (first and last steps
+   of a walk, over-long steps): :meth:`drain_initial_contacts`.
 
 Latency: an IC is known at most 0.47 s after it happens (events.py), its side
 0.40 s after it, so a step is out < 0.5 s of data after the IC that ends it:

@@ -52,8 +52,24 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
     }
 
 
+def _upgrade_from_2(snap: dict) -> dict:
+    """A version-2 snapshot (before rhythm gating, provisional yaw and IC log) as version 3.
+
+    The new state starts empty: the detector relearns the step interval from
+    its next two peaks, and an engine calibrating in version 2 keeps holding
+    samples until its calibration completes, as it would have.
+    """
+    snap = {**snap, "version": 3, "refine_at": None, "keep_initial_contacts": False, "ic_log": [],
+            "feature_mean": 0.0, "ic": {**snap["ic"], "typical_interval": 0.0}}
+    if snap["calibration"] is not None:
+        snap["calibration"] = {**snap["calibration"], "provisional_yaw": False}
+    return snap
+
+
 def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
-    """Rebuild an engine of class ``cls`` from :func:`engine_state`."""
+    """Rebuild an engine of class ``cls`` from :func:`engine_state` (this version or version 2)."""
+    if snap.get("version") == 2:
+        snap = _upgrade_from_2(snap)
     if snap.get("version") != SNAPSHOT_VERSION:
         raise ValueError(f"unknown snapshot version {snap.get('version')!r}, expected {SNAPSHOT_VERSION}")
     e = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"], config=GaitConfig(**snap["config"]),

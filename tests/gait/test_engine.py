@@ -238,3 +238,18 @@ def test_initial_contacts_survive_snapshot(trunk_rec):
     _feed(restored, trunk_rec, 10, 1507)
     restored.finish()
     assert restored.drain_initial_contacts() == whole.drain_initial_contacts()
+
+
+def test_restore_upgrades_version_2(trunk_rec, all_at_once):
+    """A worker restarted on this version resumes from a version-2 snapshot (no rhythm/IC-log state)."""
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    first = _feed(engine, trunk_rec, 10, 0, 1503)
+    snap = json.loads(json.dumps(engine.snapshot()))
+    for key in ("refine_at", "keep_initial_contacts", "ic_log", "feature_mean"):
+        del snap[key]
+    del snap["ic"]["typical_interval"]
+    del snap["calibration"]["provisional_yaw"]
+    snap["version"] = 2
+    rest = _feed(StreamingGaitEngine.restore(snap), trunk_rec, 10, 1503)
+    assert len(first + rest) >= len(all_at_once) - 2
+    assert [s.index for s in first + rest] == list(range(len(first + rest)))
