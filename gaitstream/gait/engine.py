@@ -225,7 +225,8 @@ class StreamingGaitEngine:
 
     def _start_trunk(self, rows: np.ndarray) -> MountingCalibration:
         fs = self.sampling_rate_hz
-        trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(rows[:, 6:9], rows[:, 9:12], fs)
+        trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
+            rows[:, 6:9], rows[:, 9:12], fs)
         self._trunk_fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
                                                acc_rejection_deg=self.config.acc_rejection_deg,
                                                gyr_bias_dps=trunk.gyr_bias_dps_)
