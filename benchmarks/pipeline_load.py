@@ -218,6 +218,9 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+    from gaitstream.topics import delete_topics_with_prefix
+
+    delete_topics_with_prefix(kafka, prefix)
     samples = n * duration_s * RATE_HZ
     lats = sorted(poller.latencies_s)
     steady = [lag for t, lag in lag_s if t > 10]

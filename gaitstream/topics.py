@@ -38,3 +38,19 @@ def ensure_topics(kafka: KafkaSettings, topics: TopicSettings, *, replication_fa
         return missing
     finally:
         admin.close()
+
+
+def delete_topics_with_prefix(kafka: KafkaSettings, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (test and benchmark runs clean up)."""
+    from kafka import KafkaAdminClient
+
+    if not prefix:
+        raise ValueError("prefix must not be empty: it would delete every topic")
+    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="gaitstream-topics")
+    try:
+        doomed = [name for name in admin.list_topics() if name.startswith(prefix)]
+        if doomed:
+            admin.delete_topics(doomed)
+        return doomed
+    finally:
+        admin.close()

@@ -28,6 +28,11 @@ def stack() -> Iterator[object]:
         owner = "started by this run" if status.name in report.started else "already running"
         _REAL_SERVERS[status.name] = f"{status.version} at {status.endpoint} ({owner})"
     yield stack
+    # The broker outlives test runs (its state directory is kept): leave no test topics behind.
+    from gaitstream.topics import delete_topics_with_prefix
+
+    for prefix in ("it.", "gaitstream-it-echo"):
+        delete_topics_with_prefix(KafkaSettings(bootstrap=stack.settings.kafka_bootstrap), prefix)
     if os.environ.get("GAITSTREAM_KEEP_STACK") != "1":
         stack.stop(report.started)
 

@@ -66,6 +66,13 @@ class PipelineRun:
         return self.workers[index][1].read_text(errors="replace")
 
     def stop(self) -> None:
+        """Stop the workers, then delete this run's topics (the broker outlives many test runs)."""
+        from gaitstream.topics import delete_topics_with_prefix
+
+        self._stop_workers()
+        delete_topics_with_prefix(self.kafka, self.prefix)
+
+    def _stop_workers(self) -> None:
         for proc, _ in self.workers:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
