@@ -41,7 +41,7 @@ the layout needs a running Grafana, so none is committed; the panels are listed 
 Queries use Grafana's macros: `$timeFilter` (the dashboard range), `$__interval` and the template variables `$clinic`, `$station`, `$patient`, `$session`. The tests
 (`tests/grafana/`) run each one, macros substituted, against the real InfluxDB filled by the real pipeline.
 Thresholds drawn and alerted on are GAIT_SPEC's defaults (pelvic drop {queries.PELVIC_DROP_THRESHOLD_DEG:g}°,
-trunk lean {queries.TRUNK_LEAN_THRESHOLD_DEG:g}°): per-session thresholds are not stored in InfluxDB.
+trunk lean {queries.TRUNK_LEAN_THRESHOLD_DEG:g}°): each session's own thresholds are in the measurement `gait_session` (fields pelvic_drop_threshold_deg, trunk_lean_threshold_deg, written at session start) for panels and rules that want to follow them.
 Alerts of the alert service (issue 6) are read from the measurement `gait_alert` (tags clinic, station,
 patient, session; fields kind, severity, message, state).
 """
