@@ -155,7 +155,7 @@ def _group_progress(kafka, group: str, topic: str) -> tuple[int, int]:
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers)
+    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
     try:
         parts = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
         committed = admin.list_group_offsets({group: parts}).get(group, {})

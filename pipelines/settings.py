@@ -21,7 +21,7 @@ class PipelineSettings(BaseSettings):
     checkpoint_interval_s: float = 2.0
     # Batches to InfluxDB: at most this many messages, or whatever arrived within this time.
     sink_batch_messages: int = 500
-    sink_batch_within_s: float = 0.2
+    sink_batch_within_s: float = 0.05
     commit_interval_s: float = 1.0
     producer_linger_s: float = 0.01
     # How long the group waits for a silent (dead) worker before its stations move: short, so a
