@@ -48,17 +48,10 @@ class AlertRule:
 
     def data(self, datasource_uid: str = DATASOURCE_UID) -> list[dict]:
         """The rule's queries and expressions, as both file provisioning and the API take them."""
-        return [
-            {"refId": "A", "relativeTimeRange": {"from": self.relative_from_s, "to": 0},
-             "datasourceUid": datasource_uid,
-             "model": {"refId": "A", "query": self.query, "rawQuery": True, "resultFormat": "time_series",
-                       "intervalMs": 1000, "maxDataPoints": 43200}},
-            {"refId": "B", "datasourceUid": EXPRESSION_UID,
-             "model": {"refId": "B", "type": "reduce", "expression": "A", "reducer": "last",
-                       "settings": {"mode": "dropNN"}}},
-            self._condition(),
-            *self._gate(datasource_uid),
-        ]
+        data = [_influxql("A", self.query, self.relative_from_s, datasource_uid), _last("B", "A"), self._condition()]
+        if self.gate_query is not None:
+            data += [_influxql("D", self.gate_query, self.gate_relative_from_s, datasource_uid), _last("E", "D")]
+        return data
 
     def _condition(self) -> dict:
         if self.gate_query is None:
@@ -68,19 +61,6 @@ class AlertRule:
         op = ">" if self.evaluator == "gt" else "<"
         return {"refId": "C", "datasourceUid": EXPRESSION_UID,
                 "model": {"refId": "C", "type": "math", "expression": f"($B {op} {self.threshold:g}) && ($E > 0)"}}
-
-    def _gate(self, datasource_uid: str) -> list[dict]:
-        if self.gate_query is None:
-            return []
-        return [
-            {"refId": "D", "relativeTimeRange": {"from": self.gate_relative_from_s, "to": 0},
-             "datasourceUid": datasource_uid,
-             "model": {"refId": "D", "query": self.gate_query, "rawQuery": True, "resultFormat": "time_series",
-                       "intervalMs": 1000, "maxDataPoints": 43200}},
-            {"refId": "E", "datasourceUid": EXPRESSION_UID,
-             "model": {"refId": "E", "type": "reduce", "expression": "D", "reducer": "last",
-                       "settings": {"mode": "dropNN"}}},
-        ]
 
     def body(self, datasource_uid: str = DATASOURCE_UID) -> dict:
         """The fields common to the provisioning file and the provisioning API."""
@@ -92,6 +72,20 @@ class AlertRule:
             "labels": {ROUTE_LABEL[0]: ROUTE_LABEL[1], "severity": self.severity, **self.labels},
             "isPaused": False,
         }
+
+
+def _influxql(ref_id: str, query: str, relative_from_s: int, datasource_uid: str) -> dict:
+    """An InfluxQL query of a rule, evaluated over the last ``relative_from_s`` seconds."""
+    return {"refId": ref_id, "relativeTimeRange": {"from": relative_from_s, "to": 0}, "datasourceUid": datasource_uid,
+            "model": {"refId": ref_id, "query": query, "rawQuery": True, "resultFormat": "time_series",
+                      "intervalMs": 1000, "maxDataPoints": 43200}}
+
+
+def _last(ref_id: str, source: str) -> dict:
+    """Reduce each series of ``source`` to its last non-null value."""
+    return {"refId": ref_id, "datasourceUid": EXPRESSION_UID,
+            "model": {"refId": ref_id, "type": "reduce", "expression": source, "reducer": "last",
+                      "settings": {"mode": "dropNN"}}}
 
 
 # Templates use .Labels (not $labels): provisioning files expand $NAME from the environment.
