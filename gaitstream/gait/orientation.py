@@ -120,22 +120,27 @@ class FusionOrientation:
         self._ahrs.skip_startup()
         self._started = True
 
-    def update(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
-        """Run the filter over (n, 3) samples; return (n, 4) quaternions after each sample."""
+    def _run(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray, read) -> list:
+        """Update the filter sample by sample, collecting ``read()`` after each sample.
+
+        1. Initial tilt from the first sample when the filter has not started.
+        2. Per-sample update (Python lists are faster to index than arrays).
+        """
         if not self._started:
-            # 1. initial tilt from the first sample
             roll_deg, pitch_deg = tilt_from_up_vector(acc_mps2[0])
             self.start(matrix_to_quaternion(rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0)))
-        # 2. per-sample update (lists are faster to index than arrays)
         acc_g = (np.asarray(acc_mps2) / GRAVITY_MPS2).tolist()
         gyr = (np.asarray(gyr_dps) - self.gyr_bias_dps).tolist()
         update = self._ahrs.update_no_magnetometer
-        get_q = self._ahrs.get_quaternion
         out = []
         for g, a in zip(gyr, acc_g):
             update(g, a)
-            out.append(get_q())
-        return np.array(out, dtype=float).reshape(-1, 4)
+            out.append(read())
+        return out
+
+    def update(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
+        """Run the filter over (n, 3) samples; return (n, 4) quaternions after each sample."""
+        return np.array(self._run(acc_mps2, gyr_dps, self._ahrs.get_quaternion), dtype=float).reshape(-1, 4)
 
     def update_matrices(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
         """Like :meth:`update` but return (n, 3, 3) rotation matrices (sensor -> earth).
@@ -146,17 +151,8 @@ class FusionOrientation:
         """
         if len(acc_mps2) > SHORT_FRAME_SAMPLES:
             return quaternions_to_matrices(self.update(acc_mps2, gyr_dps))
-        if not self._started:
-            roll_deg, pitch_deg = tilt_from_up_vector(acc_mps2[0])
-            self.start(matrix_to_quaternion(rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0)))
-        acc_g = (np.asarray(acc_mps2) / GRAVITY_MPS2).tolist()
-        gyr = (np.asarray(gyr_dps) - self.gyr_bias_dps).tolist()
-        update, get_q, to_matrix = self._ahrs.update_no_magnetometer, self._ahrs.get_quaternion, imufusion.quaternion_to_matrix
-        out = []
-        for g, a in zip(gyr, acc_g):
-            update(g, a)
-            out.append(to_matrix(get_q()))
-        return np.array(out, dtype=float).reshape(-1, 3, 3)
+        get_q, to_matrix = self._ahrs.get_quaternion, imufusion.quaternion_to_matrix
+        return np.array(self._run(acc_mps2, gyr_dps, lambda: to_matrix(get_q())), dtype=float).reshape(-1, 3, 3)
 
     def update_up(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
         """Like :meth:`update` but return (n, 3) earth-up unit vectors in sensor coordinates.
@@ -164,18 +160,7 @@ class FusionOrientation:
         Fusion's "gravity" output is the third row of the rotation matrix, i.e.
         :func:`up_in_sensor` of the quaternion, read without a conversion.
         """
-        if not self._started:
-            roll_deg, pitch_deg = tilt_from_up_vector(acc_mps2[0])
-            self.start(matrix_to_quaternion(rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0)))
-        acc_g = (np.asarray(acc_mps2) / GRAVITY_MPS2).tolist()
-        gyr = (np.asarray(gyr_dps) - self.gyr_bias_dps).tolist()
-        update = self._ahrs.update_no_magnetometer
-        get_up = self._ahrs.get_gravity
-        out = []
-        for g, a in zip(gyr, acc_g):
-            update(g, a)
-            out.append(get_up())
-        return np.array(out, dtype=float).reshape(-1, 3)
+        return np.array(self._run(acc_mps2, gyr_dps, self._ahrs.get_gravity), dtype=float).reshape(-1, 3)
 
     def state(self) -> dict:
         return {"quaternion": self._ahrs.get_quaternion().tolist() if self._started else None,
