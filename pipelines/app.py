@@ -18,7 +18,7 @@ pipeline_settings = PipelineSettings()
 
 app = faust.App(
     pipeline_settings.app_id,
-    autodiscover=["pipelines.gait", "pipelines.status", "pipelines.sink"],
+    autodiscover=["pipelines.gait", "pipelines.status", "pipelines.alerts", "pipelines.sink"],
     origin="pipelines",
 )
 
@@ -55,10 +55,13 @@ stations_topic = raw_topic(topic_settings.stations)
 steps_topic = raw_topic(topic_settings.steps)
 status_topic = raw_topic(topic_settings.status)
 trace_topic = raw_topic(topic_settings.trace)
+alerts_topic = raw_topic(topic_settings.alerts)
 deadletter_topic = raw_topic(topic_settings.deadletter)
 
 # station id -> checkpoint of its session, engine and consumed sequence (pipelines.gait.state).
 station_state = app.Table("station-state", default=None, partitions=topic_settings.partitions)
+# station id -> alert rule windows and open alerts of its session (pipelines.alerts).
+alert_state = app.Table("alert-state", default=None, partitions=topic_settings.partitions)
 # station id -> rolling window of the last steps per side (pipelines.status.rolling).
 rolling_status = app.Table("rolling-status", default=None, partitions=topic_settings.partitions)
 

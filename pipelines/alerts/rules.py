@@ -88,6 +88,29 @@ class SustainedDeviation:
         key = "pelvic_drop_threshold_deg" if self.metric == "pelvic_drop_deg" else "trunk_lean_threshold_deg"
         return float(self.session[key])
 
+    def to_json(self) -> dict:
+        return {"over": {side: [bool(x) for x in window] for side, window in self._over.items()},
+                "open": dict(self._open_ids)}
+
+    @classmethod
+    def from_json(cls, value: dict, *, session: dict, metric: Metric, settings: AlertSettings) -> SustainedDeviation:
+        rule = cls(session=session, metric=metric, settings=settings)
+        rule._over = {side: deque(window, maxlen=settings.window_steps) for side, window in value["over"].items()}
+        rule._open_ids = dict(value["open"])
+        return rule
+
+    def close(self, time_us: int) -> list[dict]:
+        """The session ended: resolve what is still open."""
+        out = []
+        for side, alert_id in sorted(self._open_ids.items()):
+            record = alert_record(session=self.session, kind=self.kind, state="resolved", severity="info",
+                                  time_us=time_us, side=side, value=None, threshold=self.threshold_deg,
+                                  settings=self.settings, message="session ended")
+            record["alert_id"] = alert_id
+            out.append(record)
+        self._open_ids.clear()
+        return out
+
     def add_step(self, step: dict) -> list[dict]:
         """Consider one step (a ``step_metrics`` record); return the alerts it opens or resolves."""
         value = step.get(self.metric)

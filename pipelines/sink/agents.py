@@ -8,7 +8,7 @@ import time
 
 from gaitstream.logging import kv
 from gaitstream.settings import InfluxSettings
-from pipelines.app import app, pipeline_settings, status_topic, steps_topic, trace_topic
+from pipelines.app import alerts_topic, app, pipeline_settings, status_topic, steps_topic, trace_topic
 from pipelines.deadletter import send_dead_letter
 from pipelines.sink.influx import InfluxSink, PermanentWriteError
 from pipelines.sink.points import LINES_BY_SCHEMA
@@ -33,6 +33,7 @@ def close_sink(app, **kwargs) -> None:
 
 
 sink_topics = app.topic(steps_topic.get_topic_name(), status_topic.get_topic_name(), trace_topic.get_topic_name(),
+                        alerts_topic.get_topic_name(),
                         key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
 

@@ -7,6 +7,8 @@ Measurements (InfluxQL names used by the dashboards), all tagged clinic, station
 - ``gait_status``: the rolling status after each step (medians per side, cadence, asymmetry,
   classification as a string field).
 - ``pelvic_trace``: pelvic_obliquity_deg (and trunk_lateral_lean_deg) at about 20 Hz.
+- ``gait_alert``: each alert opening or resolving (tags + side; fields alert_id, kind, severity,
+  state, message, value, threshold), read by the dashboards as annotations.
 - ``gait_session``: a point at each session start (``active=1``) and stop (``active=0``) with
   the session's thresholds, so dashboards and alert rules can tell a finished session from a
   silent station, and draw each patient's own threshold.
@@ -20,6 +22,7 @@ from __future__ import annotations
 from influxdb_client import WritePrecision
 
 SESSION_MEASUREMENT = "gait_session"
+ALERT_MEASUREMENT = "gait_alert"
 STEP_MEASUREMENT = "gait_step"
 STATUS_MEASUREMENT = "gait_status"
 TRACE_MEASUREMENT = "pelvic_trace"
@@ -102,4 +105,15 @@ def session_lines(record: dict) -> list[str]:
     return [f"{_series(SESSION_MEASUREMENT, record)} {fields} {int(record['time_us'])}"]
 
 
-LINES_BY_SCHEMA = {"session_event": session_lines, "step_metrics": step_lines, "gait_status": status_lines, "obliquity_trace": trace_lines}
+def alert_lines(record: dict) -> list[str]:
+    series = _series(ALERT_MEASUREMENT, record)
+    if record.get("side"):
+        series = series.replace(",station=", f",side={tag_value(record['side'])},station=", 1)
+    fields = _fields([("alert_id", record["alert_id"]), ("kind", record["kind"]), ("severity", record["severity"]),
+                      ("state", record["state"]), ("message", record["message"]),
+                      ("value", None if record.get("value") is None else float(record["value"])),
+                      ("threshold", None if record.get("threshold") is None else float(record["threshold"]))])
+    return [f"{series} {fields} {int(record['time_us'])}"]
+
+
+LINES_BY_SCHEMA = {"session_event": session_lines, "alert": alert_lines, "step_metrics": step_lines, "gait_status": status_lines, "obliquity_trace": trace_lines}

@@ -73,7 +73,6 @@ class World:
     clinic: str
     stations: list[Station]
     history_sessions: dict[int, str]
-    alert_times_ms: list[int]
 
     def query(self, query: str, *, from_ms: int, to_ms: int, interval: str = "1s", **variables) -> list[dict]:
         return self.pipeline.influxql(render(query, from_ms=from_ms, to_ms=to_ms, interval=interval, **variables))
@@ -125,16 +124,6 @@ def _history_lines(clinic: str, station: Station, now_us: int) -> tuple[list[str
     return lines, sessions
 
 
-def _alert_lines(clinic: str, station: Station) -> tuple[list[str], list[int]]:
-    series = (f"gait_alert,clinic={tag_value(clinic)},patient={tag_value(station.patient_id)},"
-              f"session={tag_value(station.session_id)},station={tag_value(station.station_id)}")
-    times_ms = [station.end_ms - 20_000, station.end_ms - 5_000]
-    lines = [f"{series} kind={string_field('pelvic_drop')},severity={string_field('warning')},"
-             f"message={string_field('left pelvic drop over 5 deg')},state={string_field(state)} {t * 1000}"
-             for t, state in zip(times_ms, ("firing", "resolved"), strict=True)]
-    return lines, times_ms
-
-
 def _wait_until(predicate, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -173,10 +162,11 @@ def world(kafka_settings, influx_settings, tmp_path_factory) -> World:
             f"AND time >= {s.end_ms - 2000}ms") for s in stations), timeout_s=60)
         trend = next(s for s in stations if s.pattern == "trendelenburg_left")
         history, history_sessions = _history_lines(clinic, trend, start_us)
-        alert_lines, alert_times = _alert_lines(clinic, trend)
-        _write(pipeline, history + alert_lines)
-        yield World(pipeline=pipeline, clinic=clinic, stations=stations, history_sessions=history_sessions,
-                    alert_times_ms=alert_times)
+        _write(pipeline, history)
+        # The pipeline's own alert for the weak side: opened during the walk, resolved at the stop.
+        _wait_until(lambda: sum(len(x["values"]) for x in pipeline.influxql(
+            f"SELECT state FROM gait_alert WHERE session = '{trend.session_id}'")) >= 2, timeout_s=60)
+        yield World(pipeline=pipeline, clinic=clinic, stations=stations, history_sessions=history_sessions)
     finally:
         pipeline.stop()
 
@@ -311,11 +301,15 @@ def test_session_classification_over_time_ends_at_the_truth(world: World) -> Non
 
 def test_session_alerts_table_and_annotations(world: World) -> None:
     trend = world.station("trendelenburg_left")
-    (series,) = world.session(queries.SESSION_ALERTS, trend)
+    # The resolve is stamped at the session's stop, a fraction of a millisecond after end_ms.
+    (series,) = world.query(queries.SESSION_ALERTS, from_ms=world.end_ms - 900_000, to_ms=world.end_ms + 5_000,
+                            clinic=world.clinic, patient=trend.patient_id, session=trend.session_id)
     rows = _rows(series)
-    assert [_epoch_ms(r["time"]) for r in rows] == world.alert_times_ms
-    assert [r["state"] for r in rows] == ["firing", "resolved"]
-    assert {"kind", "severity", "message"} <= set(rows[0])
+    assert [(r["kind"], r["state"]) for r in rows] == [("pelvic_drop_sustained", "open"),
+                                                       ("pelvic_drop_sustained", "resolved")]
+    assert rows[0]["severity"] == "warning" and "left stance steps" in rows[0]["message"]
+    assert rows[1]["message"] == "session ended"
+    assert trend.end_ms - SESSION_S * 1000 < _epoch_ms(rows[0]["time"]) < _epoch_ms(rows[1]["time"]) <= trend.end_ms + 1
     assert world.session(queries.SESSION_ALERTS, world.station("normal")) == []
 
 

@@ -75,3 +75,26 @@ def test_station_silence_opens_after_the_delay_and_resolves_when_data_returns() 
 def test_settings_refuse_a_hysteresis_that_would_flap() -> None:
     with pytest.raises(ValueError, match="resolve_fraction"):
         AlertSettings(open_fraction=0.5, resolve_fraction=0.6)
+
+
+def test_rule_state_round_trips_and_close_resolves_what_is_open() -> None:
+    settings = AlertSettings()
+    rule = SustainedDeviation(session=SESSION, metric="pelvic_drop_deg", settings=settings)
+    (opened,) = feed(rule, [8.0] * 20)
+    again = SustainedDeviation.from_json(rule.to_json(), session=SESSION, metric="pelvic_drop_deg", settings=settings)
+    assert again.to_json() == rule.to_json()
+    assert feed(again, [8.0] * 5) == []  # still open: no second alert
+    (resolved,) = again.close(99)
+    assert resolved["state"] == "resolved" and resolved["alert_id"] == opened["alert_id"]
+    assert resolved["message"] == "session ended" and again.close(100) == []
+
+
+def test_alert_line_protocol() -> None:
+    from pipelines.sink.points import alert_lines
+
+    rule = SustainedDeviation(session=SESSION, metric="pelvic_drop_deg")
+    (opened,) = feed(rule, [8.0] * 20)
+    (line,) = alert_lines(opened)
+    assert line.startswith("gait_alert,clinic=c,patient=p-1,session=s-1,side=left,station=st-1 alert_id=")
+    assert 'kind="pelvic_drop_sustained",severity="warning",state="open",' in line
+    assert line.endswith(f" {opened['time_us']}")
