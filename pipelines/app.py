@@ -18,7 +18,7 @@ pipeline_settings = PipelineSettings()
 
 app = faust.App(
     pipeline_settings.app_id,
-    autodiscover=["pipelines.gait", "pipelines.status", "pipelines.alerts", "pipelines.sink"],
+    autodiscover=["pipelines.gait", "pipelines.status", "pipelines.sink"],
     origin="pipelines",
 )
 
@@ -60,9 +60,8 @@ deadletter_topic = raw_topic(topic_settings.deadletter)
 
 # station id -> checkpoint of its session, engine and consumed sequence (pipelines.gait.state).
 station_state = app.Table("station-state", default=None, partitions=topic_settings.partitions)
-# station id -> alert rule windows and open alerts of its session (pipelines.alerts).
-alert_state = app.Table("alert-state", default=None, partitions=topic_settings.partitions)
-# station id -> rolling window of the last steps per side (pipelines.status.rolling).
+# station id -> rolling window of the last steps per side and the alert rules' state
+# (pipelines.status.rolling, pipelines.alerts.rules).
 rolling_status = app.Table("rolling-status", default=None, partitions=topic_settings.partitions)
 
 # station id -> steps counted per 10-second tumbling window (live activity; kept 5 minutes).

@@ -1,1 +1,1 @@
-"""Alert rules of the pipeline (issue 6; the agent that runs them comes next)."""
+"""Alert rules of the pipeline (pure); the status agent runs them on every step."""

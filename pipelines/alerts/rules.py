@@ -1,4 +1,4 @@
-"""Alert rules over a session's steps (pure; the Faust agent that feeds them is still to come).
+"""Alert rules over a session's steps (pure; ``pipelines.status.agents`` feeds them every step).
 
 Each rule keeps a small state per session and returns alert records (``schemas/avro/alert``)
 only when an alert opens or resolves: hysteresis (open at one level, resolve at a lower one)

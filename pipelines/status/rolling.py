@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from gaitstream.gait.classification import classify
 from gaitstream.gait.config import GaitConfig
+from pipelines.alerts.rules import AlertSettings, SustainedDeviation
+
+# The alert rules that watch the same steps (their state travels with the rolling status).
+ALERT_METRICS = ("pelvic_drop_deg", "trunk_lean_deg")
 
 # The live window: enough steps per side for a stable median (GAIT_SPEC: >= 10 steady steps),
 # short enough to follow a patient's fatigue within a minute of walking.
@@ -32,7 +36,23 @@ class RollingStatus:
     drops_deg: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
     leans_deg: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
     step_times_s: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    alert_rules: dict[str, SustainedDeviation] = field(default_factory=dict)
+    closed: bool = False
     _config: GaitConfig | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for metric in ALERT_METRICS:
+            self.alert_rules.setdefault(metric, SustainedDeviation(session=self.session, metric=metric,
+                                                                   settings=AlertSettings()))
+
+    def evaluate_alerts(self, step: dict) -> list[dict]:
+        """Alerts opened or resolved by ``step`` (call after :meth:`add` accepted it)."""
+        return [alert for rule in self.alert_rules.values() for alert in rule.add_step(step)]
+
+    def close(self, time_us: int) -> list[dict]:
+        """The session stopped: resolve its open alerts; later steps of it are ignored."""
+        self.closed = True
+        return [alert for rule in self.alert_rules.values() for alert in rule.close(time_us)]
 
     @property
     def config(self) -> GaitConfig:
@@ -44,8 +64,8 @@ class RollingStatus:
         return self._config
 
     def add(self, step: dict) -> bool:
-        """Add a step; False (and nothing changes) for a step already seen (a replay)."""
-        if step["step_index"] <= self.last_step_index:
+        """Add a step; False (and nothing changes) for a step already seen (a replay) or after the stop."""
+        if self.closed or step["step_index"] <= self.last_step_index:
             return False
         self.last_step_index = step["step_index"]
         side = step["side"]
@@ -89,11 +109,18 @@ class RollingStatus:
     def to_json(self) -> dict:
         return {"session": self.session, "last_step_index": self.last_step_index, "drops_deg": self.drops_deg,
                 "leans_deg": self.leans_deg, "step_times_s": self.step_times_s,
-                "last_published_us": self.last_published_us, "last_classification": self.last_classification}
+                "last_published_us": self.last_published_us, "last_classification": self.last_classification,
+                "closed": self.closed,
+                "alert_rules": {metric: rule.to_json() for metric, rule in self.alert_rules.items()}}
 
     @classmethod
     def from_json(cls, value: dict) -> RollingStatus:
+        settings = AlertSettings()
+        rules = {metric: SustainedDeviation.from_json(state, session=value["session"], metric=metric,
+                                                      settings=settings)
+                 for metric, state in value.get("alert_rules", {}).items()}
         return cls(session=value["session"], last_step_index=value["last_step_index"],
                    drops_deg=value["drops_deg"], leans_deg=value["leans_deg"], step_times_s=value["step_times_s"],
                    last_published_us=value.get("last_published_us", 0),
-                   last_classification=value.get("last_classification", ""))
+                   last_classification=value.get("last_classification", ""), alert_rules=rules,
+                   closed=value.get("closed", False))
