@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 
@@ -11,9 +10,8 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard
 
 from gaitstream.grafana import overview, progress, session
-from gaitstream.logging import kv
+from gaitstream.grafana.files import write_changed
 
-log = logging.getLogger(__name__)
 
 # File name (without .json) -> builder. The file names are what the provisioning provider loads.
 BUILDERS: dict[str, Callable[[], dashboard.Dashboard]] = {
@@ -52,12 +50,4 @@ def render_all() -> dict[str, str]:
 
 
 def write_all(out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for file_name, text in render_all().items():
-        path = out_dir / file_name
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            log.info(kv("dashboard_written", path=path, bytes=len(text)))
-        written.append(path)
-    return written
+    return write_changed(out_dir, render_all(), event="dashboard_written")

@@ -9,16 +9,14 @@ in labels, which hold none.
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import yaml
 
 from gaitstream.grafana import alerts
 from gaitstream.grafana.settings import FOLDER_TITLE
-from gaitstream.logging import kv
+from gaitstream.grafana.files import write_changed
 
-log = logging.getLogger(__name__)
 
 ORG_ID = 1
 WEBHOOK_URL_ENV = "GRAFANA_ALERT_WEBHOOK_URL"
@@ -59,12 +57,4 @@ def render() -> dict[str, str]:
 
 
 def write_all(out_dir: Path) -> list[Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for file_name, text in render().items():
-        path = out_dir / file_name
-        if not path.exists() or path.read_text() != text:
-            path.write_text(text)
-            log.info(kv("provisioning_written", path=path, bytes=len(text)))
-        written.append(path)
-    return written
+    return write_changed(out_dir, render(), event="provisioning_written")
