@@ -10,6 +10,7 @@ from gaitstream.grafana.cli import register as register_grafana
 from gaitstream.simulate.cli import register as register_simulate
 from gaitstream.stack.cli import app as stack_app
 from pipelines.cli import register as register_worker
+from services.alerts.cli import register as register_alerts
 from services.station.cli import register as register_station
 
 
@@ -27,6 +28,7 @@ def build_app() -> typer.Typer:
     register_station(app)
     register_worker(app)
     register_grafana(app)
+    register_alerts(app)
     app.command()(demo)
     return app
 

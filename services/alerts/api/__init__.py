@@ -1,0 +1,1 @@
+"""The subscription service's HTTP API (FastAPI)."""

@@ -1,0 +1,1 @@
+"""The dispatcher: alerts topic -> matching subscriptions -> delivery log -> channels."""
