@@ -1,0 +1,105 @@
+"""What a supervisor reads: title, plain text and the webhook's JSON, from the delivery row and
+its alert (pure; the same message whichever channel carries it).
+
+The content is a function of the stored rows only (no send time), so a resend after a crash is
+byte-identical and a receiver can recognise it by ``delivery_id``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from services.alerts.dispatch.matching import SEVERITY_RANK
+
+PAYLOAD_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Message:
+    delivery_id: int
+    title: str
+    text: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    # Used for quiet-hours/critical decisions on digests and by channels that set a priority.
+    severity: str = "warning"
+
+
+def _iso(time_us: int | None) -> str | None:
+    if time_us is None:
+        return None
+    return datetime.fromtimestamp(time_us / 1e6, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def alert_fields(alert: Any) -> dict[str, Any]:
+    """The alert as the webhook JSON carries it (wire names; times ISO-8601 UTC)."""
+    return {
+        "alert_id": alert.alert_id, "state": alert.state, "kind": alert.kind, "severity": alert.severity,
+        "clinic_id": alert.clinic_id, "station_id": alert.station_id, "session_id": alert.session_id,
+        "patient_id": alert.patient_id, "side": alert.side, "value": alert.value, "threshold": alert.threshold,
+        "message": alert.message, "dashboard_url": alert.dashboard_url,
+        "opened_at": _iso(alert.opened_at_us), "resolved_at": _iso(alert.resolved_at_us),
+    }
+
+
+def _event(state_change: str) -> str:
+    return "reminder" if state_change.startswith("repeat-") else state_change
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _lines(alert: Any, state_change: str) -> list[str]:
+    event = _event(state_change)
+    lines = [
+        f"{alert.kind}: {alert.message}",
+        f"state: {alert.state}" + (f" (reminder {state_change.split('-', 1)[1]}, not acknowledged)"
+                                    if event == "reminder" else ""),
+        f"severity: {alert.severity}",
+        f"station: {alert.station_id}   patient: {alert.patient_id}   session: {alert.session_id}",
+    ]
+    if alert.side:
+        lines.append(f"side: {alert.side}")
+    if alert.value is not None or alert.threshold is not None:
+        lines.append(f"value: {_number(alert.value)}   threshold: {_number(alert.threshold)}")
+    lines.append(f"opened: {_iso(alert.opened_at_us)}")
+    if alert.resolved_at_us is not None:
+        minutes = (alert.resolved_at_us - alert.opened_at_us) / 60e6
+        lines.append(f"resolved: {_iso(alert.resolved_at_us)} (open {minutes:.1f} min)")
+    if alert.dashboard_url:
+        lines.append(f"dashboard: {alert.dashboard_url}")
+    lines.append(f"alert id: {alert.alert_id}")
+    return lines
+
+
+def render_alert(delivery_id: int, state_change: str, alert: Any) -> Message:
+    """One alert's open, resolve or reminder message."""
+    event = _event(state_change)
+    title = (f"[gaitstream] {alert.severity.upper()} {alert.kind} {event} - "
+             f"station {alert.station_id}, patient {alert.patient_id}")
+    payload = {"version": PAYLOAD_VERSION, "delivery_id": delivery_id, "event": event,
+               "state_change": state_change, "alert": alert_fields(alert)}
+    return Message(delivery_id=delivery_id, title=title, text="\n".join(_lines(alert, state_change)),
+                   payload=payload, severity=alert.severity)
+
+
+def render_digest(delivery_id: int, items: list[tuple[str, Any]]) -> Message:
+    """Several alerts folded into one message: ``items`` are (state_change, alert), most severe
+    first, then oldest first."""
+    ordered = sorted(items, key=lambda item: (-SEVERITY_RANK.get(item[1].severity, 0), item[1].opened_at_us))
+    worst = ordered[0][1].severity if ordered else "info"
+    stations = sorted({alert.station_id for _, alert in ordered})
+    title = f"[gaitstream] digest: {len(ordered)} alert messages, {len(stations)} station(s)"
+    lines = [f"{len(ordered)} alert messages in a short time; summarised here so none is missed.", ""]
+    for state_change, alert in ordered:
+        lines.append(f"- {alert.severity.upper()} {alert.kind} {_event(state_change)}: station {alert.station_id}, "
+                     f"patient {alert.patient_id}, value {_number(alert.value)} / threshold "
+                     f"{_number(alert.threshold)}, opened {_iso(alert.opened_at_us)}"
+                     + (f", resolved {_iso(alert.resolved_at_us)}" if alert.resolved_at_us else "")
+                     + (f" {alert.dashboard_url}" if alert.dashboard_url else ""))
+    payload = {"version": PAYLOAD_VERSION, "delivery_id": delivery_id, "event": "digest",
+               "items": [{"state_change": sc, "event": _event(sc), "alert": alert_fields(alert)}
+                         for sc, alert in ordered]}
+    return Message(delivery_id=delivery_id, title=title, text="\n".join(lines), payload=payload, severity=worst)

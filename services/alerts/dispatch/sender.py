@@ -1,0 +1,323 @@
+"""Delivery log -> channels: claim due deliveries, send them, record the outcome.
+
+One pass (``run_once``):
+
+1. Reminders: for every open, unacknowledged alert whose subscription has a
+   ``repeat_interval_s``, queue ``repeat-<n+1>`` once the interval has passed since the last
+   message of the chain was sent (insert-if-absent: two dispatchers cannot queue it twice).
+2. Claim: due rows (``pending`` with ``next_attempt_at`` past or unset, or ``sending`` whose
+   lease expired) are decided again (``matching.decide``: disabled, muted, quiet hours). A
+   delivery is claimed by a conditional update ``pending -> sending`` (``attempts + 1``,
+   ``next_attempt_at = now + lease_s``) in a committed transaction: one dispatcher wins.
+   Flood control: a subscription that already got ``digest_after`` messages within the clinic's
+   ``digest_window_s`` has further rows folded (``digested``) into one pending digest delivery,
+   sent ``digest_window_s`` after it was opened.
+3. Send the claimed rows, ``send_concurrency`` at a time.
+4. Record: ``sent``; or ``pending`` again after an exponential backoff with jitter; or
+   ``failed`` for a permanent error or after ``max_attempts``. The update is conditional on
+   the claim (status and attempts), so a dispatcher that lost its lease cannot overwrite.
+
+The guarantee (README, "Dispatcher"): each (alert, subscription, state change) has one row and
+is *logged* as sent at most once. The physical send is repeated only when a dispatcher dies (or
+loses its lease) after the receiver got the message and before ``sent`` was committed, or when
+a receiver accepted a request whose answer never arrived: then, after ``lease_s``, the same
+delivery goes out again with the same ``X-Gaitstream-Delivery`` id / e-mail Message-ID, so the
+receiver can drop it. Nothing queued is dropped: every row ends ``sent``, ``suppressed`` (with
+its reason), ``digested`` (into a sent digest) or ``failed`` (with the last error).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from gaitstream.logging import kv
+from services.alerts.dispatch.channels import Target
+from services.alerts.dispatch.exceptions import DeliveryError
+from services.alerts.dispatch.matching import SEVERITY_RANK, as_utc, decide
+from services.alerts.dispatch.messages import Message, render_alert, render_digest
+from services.alerts.dispatch.settings import DispatchSettings
+from services.alerts.dispatch.store_ops import insert_ignore, utcnow
+from services.alerts.store.models import Alert, ClinicSettings, Delivery, Mute, Subscription
+
+log = logging.getLogger(__name__)
+
+# ClinicSettings defaults for a clinic without a settings row (same as the model's defaults).
+DEFAULT_DIGEST_AFTER = 5
+DEFAULT_DIGEST_WINDOW_S = 300
+
+
+@dataclass(frozen=True)
+class Claim:
+    delivery_id: int
+    attempts: int  # after this claim
+    state_change: str
+    message: Message
+    target: Target
+    alert_id: str
+    # When the alert was received by the dispatcher (for latency figures).
+    received_at: datetime | None = None
+
+
+@dataclass
+class SendStats:
+    reminders: int = 0
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    deferred: int = 0
+    digested: int = 0
+    lost_lease: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: SendStats) -> None:
+        for name in ("reminders", "claimed", "sent", "retried", "failed", "suppressed", "deferred", "digested",
+                     "lost_lease"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def backoff_s(attempts: int, *, base_s: float, max_s: float, rand: Callable[[], float] = random.random) -> float:
+    """Delay before attempt ``attempts + 1``: base * 2**(attempts-1), capped; the upper half is random."""
+    delay = min(max_s, base_s * 2 ** max(0, attempts - 1))
+    return delay / 2 + rand() * delay / 2
+
+
+def _repeat_number(state_change: str) -> int:
+    return 0 if state_change == "open" else int(state_change.split("-", 1)[1])
+
+
+class Sender:
+    """Claims, sends and records deliveries; ``channels`` maps a channel name to an object with
+    ``send(message, target)`` (``services.alerts.dispatch.channels``)."""
+
+    def __init__(self, *, sessions: sessionmaker[Session], settings: DispatchSettings, channels: dict[str, Any],
+                 clock: Callable[[], datetime] = utcnow, rand: Callable[[], float] = random.random,
+                 on_sent: Callable[[Claim, datetime], None] | None = None) -> None:
+        self.sessions, self.settings, self.channels = sessions, settings, channels
+        self.clock, self.rand, self.on_sent = clock, rand, on_sent
+        self._pool = ThreadPoolExecutor(max_workers=settings.send_concurrency, thread_name_prefix="alerts-send")
+        self.totals = SendStats()
+
+    # 1. reminders -------------------------------------------------------------------------
+    def schedule_reminders(self, now: datetime) -> int:
+        with self.sessions.begin() as session:
+            rows = session.execute(
+                select(Delivery.alert_id, Delivery.subscription_id, Delivery.state_change, Delivery.status,
+                       Delivery.sent_at, Delivery.created_at, Subscription.repeat_interval_s)
+                .join(Alert, Alert.alert_id == Delivery.alert_id)
+                .join(Subscription, Subscription.id == Delivery.subscription_id)
+                .where(Alert.state == "open", Alert.acknowledged_at.is_(None),
+                       Subscription.repeat_interval_s.is_not(None), Subscription.enabled.is_(True),
+                       or_(Delivery.state_change == "open", Delivery.state_change.like("repeat-%")))).all()
+            latest: dict[tuple[str, int], Any] = {}
+            for row in rows:
+                key = (row.alert_id, row.subscription_id)
+                if key not in latest or _repeat_number(row.state_change) > _repeat_number(latest[key].state_change):
+                    latest[key] = row
+            due = []
+            for (alert_id, subscription_id), row in latest.items():
+                if row.status in ("pending", "sending") or (row.status == "digested" and row.sent_at is None):
+                    continue  # the last message has not gone out yet
+                base = as_utc(row.sent_at or row.created_at)
+                if now >= base + timedelta(seconds=row.repeat_interval_s):
+                    due.append({"alert_id": alert_id, "subscription_id": subscription_id,
+                                "state_change": f"repeat-{_repeat_number(row.state_change) + 1}",
+                                "status": "pending", "attempts": 0, "created_at": now})
+            return insert_ignore(session, Delivery, due)
+
+    # 2. claim -----------------------------------------------------------------------------
+    def _transition(self, session: Session, row: Delivery, **values: Any) -> bool:
+        """Conditional update from the row's state as read; False when another dispatcher moved it."""
+        result = session.execute(
+            update(Delivery)
+            .where(Delivery.id == row.id, Delivery.status == row.status, Delivery.attempts == row.attempts)
+            .values(**values).execution_options(synchronize_session=False))
+        return result.rowcount == 1
+
+    def _messages_in_window(self, session: Session, subscription_id: int, since: datetime) -> int:
+        return session.scalar(
+            select(func.count()).select_from(Delivery).where(
+                Delivery.subscription_id == subscription_id,
+                or_(and_(Delivery.status == "sent", Delivery.sent_at >= since), Delivery.status == "sending"))) or 0
+
+    def _open_digest(self, session: Session, row: Delivery, now: datetime, window_s: int) -> int:
+        digest_id = session.scalar(
+            select(Delivery.id).where(Delivery.subscription_id == row.subscription_id, Delivery.status == "pending",
+                                      Delivery.state_change.like("digest-%")).order_by(Delivery.id).limit(1))
+        if digest_id is not None:
+            return digest_id
+        digest = Delivery(alert_id=row.alert_id, subscription_id=row.subscription_id,
+                          state_change=f"digest-{row.id}", status="pending", attempts=0,
+                          next_attempt_at=now + timedelta(seconds=window_s), created_at=now)
+        session.add(digest)
+        session.flush()
+        return digest.id
+
+    def claim(self, now: datetime, stats: SendStats) -> list[Claim]:
+        claims: list[Claim] = []
+        with self.sessions.begin() as session:
+            due = session.scalars(
+                select(Delivery).where(
+                    or_(and_(Delivery.status == "pending",
+                             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
+                        and_(Delivery.status == "sending", Delivery.next_attempt_at <= now)))
+                .order_by(Delivery.id).limit(self.settings.send_batch)).all()
+            budgets: dict[int, int] = {}
+            for row in due:
+                subscription = session.get(Subscription, row.subscription_id)
+                alert = session.get(Alert, row.alert_id)
+                clinic = session.get(ClinicSettings, subscription.clinic_id)
+                allow_private = bool(clinic.allow_private_webhooks) if clinic else False
+                digest_after = clinic.digest_after if clinic else DEFAULT_DIGEST_AFTER
+                window_s = clinic.digest_window_s if clinic else DEFAULT_DIGEST_WINDOW_S
+                is_digest = row.state_change.startswith("digest-")
+                items: list[tuple[str, Alert]] = []
+                subject = alert
+                if is_digest:
+                    folded = session.scalars(select(Delivery).where(Delivery.digest_id == row.id)
+                                             .order_by(Delivery.id)).all()
+                    items = [(f.state_change, session.get(Alert, f.alert_id)) for f in folded]
+                    subject = max((a for _, a in items), key=lambda a: SEVERITY_RANK.get(a.severity, 0),
+                                  default=alert)
+                mutes = session.scalars(select(Mute).where(Mute.supervisor_id == subscription.supervisor_id,
+                                                           Mute.clinic_id == alert.clinic_id, Mute.until > now)).all()
+                decision = decide(subject, subscription, list(mutes), now, state_change=row.state_change)
+                if decision.action == "suppress":
+                    if self._transition(session, row, status="suppressed", last_error=decision.reason,
+                                        next_attempt_at=None):
+                        stats.suppressed += 1
+                        log.info(kv("delivery_suppressed", delivery=row.id, alert=row.alert_id,
+                                    subscription=row.subscription_id, change=row.state_change,
+                                    reason=decision.reason))
+                    continue
+                if decision.action == "defer":
+                    if self._transition(session, row, status="pending", next_attempt_at=decision.until,
+                                        last_error=decision.reason):
+                        stats.deferred += 1
+                        log.info(kv("delivery_deferred", delivery=row.id, subscription=row.subscription_id,
+                                    reason=decision.reason, until=decision.until.isoformat(timespec="seconds")))
+                    continue
+                # A row whose lease expired may already have reached the receiver: send it again as
+                # itself (same id), never fold it into a digest.
+                if not is_digest and row.status == "pending":
+                    if row.subscription_id not in budgets:
+                        since = now - timedelta(seconds=window_s)
+                        budgets[row.subscription_id] = digest_after - self._messages_in_window(
+                            session, row.subscription_id, since)
+                    if budgets[row.subscription_id] <= 0:
+                        digest_id = self._open_digest(session, row, now, window_s)
+                        if self._transition(session, row, status="digested", digest_id=digest_id,
+                                            next_attempt_at=None):
+                            stats.digested += 1
+                            log.info(kv("delivery_digested", delivery=row.id, digest=digest_id,
+                                        subscription=row.subscription_id))
+                        continue
+                    budgets[row.subscription_id] -= 1
+                message = (render_digest(row.id, items) if is_digest
+                           else render_alert(row.id, row.state_change, alert))
+                if not self._transition(session, row, status="sending", attempts=row.attempts + 1,
+                                        next_attempt_at=now + timedelta(seconds=self.settings.lease_s)):
+                    continue
+                if row.status == "sending":
+                    log.warning(kv("delivery_lease_expired", delivery=row.id, attempts=row.attempts,
+                                   action="resend_same_id"))
+                claims.append(Claim(
+                    delivery_id=row.id, attempts=row.attempts + 1, state_change=row.state_change, message=message,
+                    target=Target(channel=subscription.channel, address=subscription.target,
+                                  secret=subscription.webhook_secret, allow_private=allow_private),
+                    alert_id=row.alert_id, received_at=alert.received_at))
+        stats.claimed += len(claims)
+        return claims
+
+    # 3-4. send and record --------------------------------------------------------------------
+    def _send(self, claim: Claim) -> DeliveryError | None:
+        channel = self.channels.get(claim.target.channel)
+        if channel is None:
+            return DeliveryError(f"no channel {claim.target.channel!r} configured; valid: {sorted(self.channels)}",
+                                 retryable=False)
+        try:
+            channel.send(claim.message, claim.target)
+        except DeliveryError as exc:
+            return exc
+        except Exception as exc:  # noqa: BLE001 - a channel bug must not kill the loop; retried, bounded
+            return DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
+        return None
+
+    def _record(self, claim: Claim, error: DeliveryError | None, stats: SendStats) -> None:
+        now = self.clock()
+        claimed = (Delivery.id == claim.delivery_id, Delivery.status == "sending",
+                   Delivery.attempts == claim.attempts)
+        with self.sessions.begin() as session:
+            if error is None:
+                values = {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
+                event, level = "delivery_sent", logging.INFO
+            elif error.retryable and claim.attempts < self.settings.max_attempts:
+                delay = backoff_s(claim.attempts, base_s=self.settings.backoff_base_s,
+                                  max_s=self.settings.backoff_max_s, rand=self.rand)
+                values = {"status": "pending", "next_attempt_at": now + timedelta(seconds=delay),
+                          "last_error": error.reason[:2000]}
+                event, level = "delivery_retry", logging.WARNING
+            else:
+                values = {"status": "failed", "next_attempt_at": None, "last_error": error.reason[:2000]}
+                event, level = "delivery_failed", logging.ERROR
+            result = session.execute(update(Delivery).where(*claimed).values(**values)
+                                     .execution_options(synchronize_session=False))
+            if result.rowcount != 1:
+                stats.lost_lease += 1
+                log.warning(kv("delivery_lease_lost", delivery=claim.delivery_id, attempts=claim.attempts,
+                               outcome=event))
+                return
+            if error is None and claim.state_change.startswith("digest-"):
+                session.execute(update(Delivery).where(Delivery.digest_id == claim.delivery_id)
+                                .values(sent_at=now).execution_options(synchronize_session=False))
+        if error is None:
+            stats.sent += 1
+            if self.on_sent is not None:
+                self.on_sent(claim, now)
+        elif values["status"] == "pending":
+            stats.retried += 1
+        else:
+            stats.failed += 1
+            stats.errors.append(error.reason)
+        log.log(level, kv(event, delivery=claim.delivery_id, alert=claim.alert_id, change=claim.state_change,
+                          channel=claim.target.channel, attempt=claim.attempts,
+                          **({"error": error.reason[:300]} if error else {})))
+
+    def run_once(self) -> SendStats:
+        stats = SendStats()
+        now = self.clock()
+        stats.reminders = self.schedule_reminders(now)
+        claims = self.claim(now, stats)
+        futures = {self._pool.submit(self._send, claim): claim for claim in claims}
+        for future in as_completed(futures):  # record each as it ends: a slow receiver holds only itself
+            self._record(futures[future], future.result(), stats)
+        self.totals.add(stats)
+        return stats
+
+    def run(self, stop: threading.Event) -> None:
+        """Pass after pass until ``stop``; a pass in progress finishes (sends are bounded by timeouts)."""
+        while not stop.is_set():
+            try:
+                stats = self.run_once()
+            except Exception:  # noqa: BLE001 - store hiccup: log, wait, try again
+                log.exception(kv("send_pass_failed"))
+                stop.wait(self.settings.send_interval_s * 4)
+                continue
+            if stats.claimed < self.settings.send_batch:
+                stop.wait(self.settings.send_interval_s)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        for channel in self.channels.values():
+            channel.close()

@@ -1,0 +1,33 @@
+"""Small store helpers shared by ingest and sender: portable insert-if-absent and UTC now."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def insert_ignore(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING (SQLite and PostgreSQL); returns rows inserted.
+
+    The delivery log's unique (alert, subscription, state change) makes a replayed alert or a
+    reminder scheduled twice a no-op instead of an error that would abort the transaction.
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:
+        raise ValueError(f"unsupported database {dialect!r}; valid: sqlite, postgresql")
+    inserted = 0
+    for row in rows:  # one statement per row: rowcount is exact on both databases
+        inserted += session.execute(insert(model).values(**row).on_conflict_do_nothing()).rowcount or 0
+    return inserted
