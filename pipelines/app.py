@@ -18,7 +18,7 @@ pipeline_settings = PipelineSettings()
 
 app = faust.App(
     pipeline_settings.app_id,
-    autodiscover=["pipelines.gait", "pipelines.status", "pipelines.sink"],
+    autodiscover=["pipelines.gait", "pipelines.sink"],
     origin="pipelines",
 )
 
@@ -58,11 +58,9 @@ trace_topic = raw_topic(topic_settings.trace)
 alerts_topic = raw_topic(topic_settings.alerts)
 deadletter_topic = raw_topic(topic_settings.deadletter)
 
-# station id -> checkpoint of its session, engine and consumed sequence (pipelines.gait.state).
+# station id -> checkpoint of its session, engine, rolling status window (with the alert rules'
+# state) and consumed sequence (pipelines.gait.state, pipelines.status.rolling).
 station_state = app.Table("station-state", default=None, partitions=topic_settings.partitions)
-# station id -> rolling window of the last steps per side and the alert rules' state
-# (pipelines.status.rolling, pipelines.alerts.rules).
-rolling_status = app.Table("rolling-status", default=None, partitions=topic_settings.partitions)
 
 # station id -> steps counted per 10-second tumbling window (live activity; kept 5 minutes).
 STEP_WINDOW = timedelta(seconds=10)

@@ -1,4 +1,10 @@
-"""track_gait: station frames -> one gait engine per station -> steps and live trace.
+"""track_gait: station frames -> one gait engine per station -> steps, live trace, rolling
+status (last 20 steps per side, 10 s tumbling windows) and the alert rules over those steps.
+
+The rolling status runs here, beside the engine that produces the steps, rather than in a
+second agent downstream: same key, same partition, same order, and its window travels in the
+station's checkpoint. That saves a Faust event, a decode and a table write per step (the load
+benchmark's per-step cost), and a restore leaves engine and window consistent by construction.
 
 Delivery: a station's events are acknowledged (their offsets become committable) only once
 the engine state covering them is checkpointed in the ``station-state`` table, and Faust
@@ -16,9 +22,11 @@ from collections import defaultdict
 from faust.types import EventT, StreamT
 
 from gaitstream.logging import kv
-from pipelines.app import app, pipeline_settings, station_state, stations_topic, steps_topic, trace_topic
+from pipelines.app import (alerts_topic, app, pipeline_settings, station_state, stations_topic, status_topic,
+                           steps_per_window, steps_topic, trace_topic)
 from pipelines.deadletter import send_dead_letter
 from pipelines.gait.frames import FrameError, engine_input
+from gaitstream.gait.engine import StepMetrics
 from pipelines.gait.state import StationState
 from schemas.codec import WireError, decode, encode
 
@@ -60,6 +68,34 @@ async def _publish(station_id: str, schema: str, record: dict) -> None:
     await steps_topic.send(key=station_id.encode(), value=encode(schema, record))
 
 
+async def _publish_alerts(station_id: str, alerts: list[dict]) -> None:
+    for alert in alerts:
+        await alerts_topic.send(key=station_id.encode(), value=encode("alert", alert))
+        log.info(kv("alert", id=alert["alert_id"], state=alert["state"], kind=alert["kind"], station=station_id,
+                    side=alert["side"]))
+
+
+async def _emit_steps(station_id: str, state: StationState, steps: list[StepMetrics]) -> None:
+    """Publish the steps, move the rolling window, publish the status when due and any alerts."""
+    if not steps:
+        return
+    rolling = state.rolling
+    status = None
+    for step in steps:
+        record = state.step_record(step)
+        await _publish(station_id, "step_metrics", record)
+        if not rolling.add(record):
+            continue  # after the session's stop
+        candidate = rolling.record(record["end_time_us"])
+        if rolling.due(candidate):
+            status = candidate
+        await _publish_alerts(station_id, rolling.evaluate_alerts(record))
+    steps_per_window[station_id] += len(steps)
+    if status is not None:
+        status["steps_last_10s"] = int(steps_per_window[station_id].now())
+        await status_topic.send(key=station_id.encode(), value=encode("gait_status", status))
+
+
 async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, closed: bool = False) -> None:
     """Flush the trace, store the state, then acknowledge the events it covers."""
     t_s, phi, lean = state.take_trace()
@@ -77,8 +113,8 @@ async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, 
 
 
 async def _close(station_id: str, state: StationState, stream: StreamT, stop: dict) -> None:
-    for step in state.finish():
-        await _publish(station_id, "step_metrics", state.step_record(step))
+    await _emit_steps(station_id, state, state.finish())
+    await _publish_alerts(station_id, state.rolling.close(stop["time_us"]))
     await _publish(station_id, "session_event", stop)
     await _checkpoint(station_id, state, stream, closed=True)
     log.info(kv("session_stop", station=station_id, session=state.session["session_id"]))
@@ -129,8 +165,7 @@ async def on_frame(event: EventT, frame: dict, stream: StreamT) -> None:
         await send_dead_letter(event, getattr(exc, "reason", str(exc)))
         await stream.ack(event)
         return
-    for step in steps:
-        await _publish(station_id, "step_metrics", state.step_record(step))
+    await _emit_steps(station_id, state, steps)
     state.last_sequence = frame["sequence"]
     _held[station_id].append(event)
     _held_samples[station_id] += len(data.time_s)

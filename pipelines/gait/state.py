@@ -1,4 +1,7 @@
-"""One station's live state: its session, its gait engine and what has been consumed (pure)."""
+"""One station's live state: its session, its gait engine, its rolling status (with the alert
+rules' state) and what has been consumed (pure). Checkpointed as one value, so after a restore
+the engine and the status window agree exactly and replayed frames reproduce the same steps,
+statuses and alerts."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import numpy as np
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.engine import StepMetrics, StreamingGaitEngine
 from pipelines.gait.frames import EngineInput
+from pipelines.status.rolling import RollingStatus
 
 # The drill-down view needs a smooth line, not every sample (GAIT_SPEC trace at ~20 Hz).
 TRACE_RATE_HZ = 20.0
@@ -20,6 +24,7 @@ class StationState:
 
     session: dict
     engine: StreamingGaitEngine
+    rolling: RollingStatus
     last_sequence: int = -1
     # 20 Hz bucket of the last trace sample kept (checkpointed, so a restore keeps the same grid).
     last_trace_bucket: int | None = None
@@ -34,7 +39,7 @@ class StationState:
                             min_steps_per_side=session["min_steps_per_side"], axes=session["sensor_axes"])
         engine = StreamingGaitEngine(sampling_rate_hz=session["sampling_rate_hz"], trunk=session["trunk_present"],
                                      config=config, axes=session["sensor_axes"])
-        return cls(session=session, engine=engine)
+        return cls(session=session, engine=engine, rolling=RollingStatus(session=session))
 
     # -------------------------------------------------------------- processing
     def push(self, data: EngineInput) -> list[StepMetrics]:
@@ -96,9 +101,11 @@ class StationState:
     def checkpoint(self) -> dict:
         """JSON value for the station-state table (trace is flushed before a checkpoint)."""
         return {"session": self.session, "last_sequence": self.last_sequence, "engine": self.engine.snapshot(),
-                "last_trace_bucket": self.last_trace_bucket, "closed": False}
+                "rolling": self.rolling.to_json(), "last_trace_bucket": self.last_trace_bucket, "closed": False}
 
     @classmethod
     def restore(cls, value: dict) -> StationState:
-        return cls(session=value["session"], engine=StreamingGaitEngine.restore(value["engine"]),
+        rolling = (RollingStatus.from_json(value["rolling"]) if "rolling" in value
+                   else RollingStatus(session=value["session"]))  # a checkpoint from before the fold
+        return cls(session=value["session"], engine=StreamingGaitEngine.restore(value["engine"]), rolling=rolling,
                    last_sequence=value["last_sequence"], last_trace_bucket=value["last_trace_bucket"])
