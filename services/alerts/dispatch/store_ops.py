@@ -27,7 +27,11 @@ def insert_ignore(session: Session, model: type, rows: list[dict[str, Any]]) -> 
         from sqlalchemy.dialects.sqlite import insert
     else:
         raise ValueError(f"unsupported database {dialect!r}; valid: sqlite, postgresql")
+    from sqlalchemy import inspect
+
+    key = inspect(model).primary_key[0]
     inserted = 0
-    for row in rows:  # one statement per row: rowcount is exact on both databases
-        inserted += session.execute(insert(model).values(**row).on_conflict_do_nothing()).rowcount or 0
+    for row in rows:  # RETURNING says whether the row went in (rowcount is -1 on psycopg here)
+        statement = insert(model).values(**row).on_conflict_do_nothing().returning(key)
+        inserted += session.execute(statement).first() is not None
     return inserted

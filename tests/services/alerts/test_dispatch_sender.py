@@ -1,0 +1,323 @@
+"""Delivery log -> real receivers (HTTP, SMTP, apprise) with a controlled clock; on SQLite and
+on PostgreSQL (``store_url``). Kafka is left out here (test_dispatch_kafka.py has it)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import select, update
+
+from services.alerts.dispatch.channels.apprise_channel import AppriseChannel
+from services.alerts.dispatch.channels.email import EmailChannel
+from services.alerts.dispatch.channels.webhook import WebhookChannel
+from services.alerts.dispatch.ingest import ingest_records
+from services.alerts.dispatch.sender import Sender
+from services.alerts.dispatch.settings import DispatchSettings
+from services.alerts.store.models import Alert, Delivery, Mute
+from tests.services.alerts.dispatch_peers import (alert_record, sessions_for, smtp_server, subscribe,
+                                                  webhook_receiver)
+
+# apprise imports the stdlib's deprecated imghdr (Python 3.11); not ours to fix.
+pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
+
+T0 = datetime(2026, 6, 10, 12, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> datetime:
+        self.now += timedelta(seconds=seconds)
+        return self.now
+
+
+def make_sender(sessions, clock, *, smtp=None, **overrides) -> Sender:
+    settings = DispatchSettings(**({"backoff_base_s": 1.0, "backoff_max_s": 8.0, "max_attempts": 4,
+                                    "lease_s": 5.0, "webhook_timeout_s": 2.0, "smtp_timeout_s": 2.0,
+                                    "apprise_timeout_s": 2.0} | overrides))
+    channels = {"webhook": WebhookChannel(timeout_s=settings.webhook_timeout_s),
+                "apprise": AppriseChannel(timeout_s=settings.apprise_timeout_s)}
+    if smtp is not None:
+        channels["email"] = EmailChannel(host=smtp.host, port=smtp.port, sender="alerts@clinic-a.example",
+                                         timeout_s=settings.smtp_timeout_s)
+    return Sender(sessions=sessions, settings=settings, channels=channels, clock=clock, rand=lambda: 1.0)
+
+
+def deliveries(sessions) -> list[Delivery]:
+    with sessions() as session:
+        return list(session.scalars(select(Delivery).order_by(Delivery.id)))
+
+
+@pytest.fixture()
+def sessions(store_url):
+    return sessions_for(store_url)
+
+
+def test_webhook_is_signed_and_received_once(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url)
+        ingest_records(sessions, [alert_record(1)], now=clock())
+        sender = make_sender(sessions, clock)
+        stats = sender.run_once()
+        assert stats.sent == 1 and sender.run_once().claimed == 0
+        sender.close()
+    [request] = receiver.requests
+    assert request.verified, request.error
+    row = deliveries(sessions)[0]
+    assert (row.status, row.attempts, row.state_change) == ("sent", 1, "open")
+    assert request.delivery_id == str(row.id) == str(request.payload["delivery_id"])
+    alert = request.payload["alert"]
+    assert (alert["kind"], alert["severity"], alert["station_id"], alert["patient_id"], alert["value"],
+            alert["threshold"]) == ("pelvic_drop_sustained", "warning", "station-01", "p-0001", 7.5, 6.0)
+    assert alert["dashboard_url"].startswith("http://grafana.local/")
+
+
+def test_email_reaches_a_real_smtp_server(sessions):
+    clock = Clock()
+    with smtp_server() as smtp:
+        subscribe(sessions, channel="email", target="sam@clinic-a.example")
+        ingest_records(sessions, [alert_record(2, severity="critical", kind="station_silent")], now=clock())
+        sender = make_sender(sessions, clock, smtp=smtp)
+        assert sender.run_once().sent == 1
+        sender.close()
+    [mail] = smtp.messages
+    row = deliveries(sessions)[0]
+    assert mail.envelope_to == ["sam@clinic-a.example"]
+    assert "CRITICAL station_silent open" in mail["Subject"] and "station-01" in mail["Subject"]
+    assert mail["Message-ID"].startswith(f"<gaitstream.delivery.{row.id}.") and mail["X-Priority"] == "1"
+    body = mail.get_content()
+    for text in ("p-0002", "value: 7.5", "threshold: 6.0", "dashboard: http://grafana.local/"):
+        assert text in body
+
+
+def test_apprise_reaches_a_real_http_service(sessions):
+    clock = Clock()
+    with webhook_receiver(require_signature=False) as receiver:
+        target = receiver.url.replace("http://", "json://")
+        subscribe(sessions, channel="apprise", target=target)
+        ingest_records(sessions, [alert_record(3)], now=clock())
+        sender = make_sender(sessions, clock)
+        assert sender.run_once().sent == 1
+        sender.close()
+    [request] = receiver.requests
+    assert "pelvic_drop_sustained" in request.payload["title"] and "p-0003" in request.payload["message"]
+
+
+def test_receiver_failing_twice_then_succeeding_gets_exactly_one_delivery(sessions):
+    clock = Clock()
+    with webhook_receiver(fail_first=2) as receiver:
+        subscribe(sessions, target=receiver.url)
+        ingest_records(sessions, [alert_record(4)], now=clock())
+        sender = make_sender(sessions, clock)
+        assert sender.run_once().retried == 1
+        row = deliveries(sessions)[0]
+        # Backoff 1 s * 2**0 (jitter at its top here): not due before, due after.
+        assert row.status == "pending" and "HTTP 503" in row.last_error
+        assert sender.run_once().claimed == 0
+        clock.advance(1.01)
+        assert sender.run_once().retried == 1
+        clock.advance(1.5)
+        assert sender.run_once().claimed == 0  # second backoff is 2 s
+        clock.advance(0.6)
+        assert sender.run_once().sent == 1
+        clock.advance(60)
+        assert sender.run_once().claimed == 0
+        sender.close()
+    assert receiver.answered == [503, 503, 200]
+    assert len(receiver.unique()) == 1
+    row = deliveries(sessions)[0]
+    assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
+
+
+def test_gives_up_after_max_attempts_and_says_why(sessions):
+    clock = Clock()
+    with webhook_receiver(fail_first=100) as receiver:
+        subscribe(sessions, target=receiver.url)
+        ingest_records(sessions, [alert_record(5)], now=clock())
+        sender = make_sender(sessions, clock, max_attempts=3)
+        for _ in range(6):
+            sender.run_once()
+            clock.advance(10)
+        sender.close()
+    row = deliveries(sessions)[0]
+    assert (row.status, row.attempts) == ("failed", 3) and "HTTP 503" in row.last_error
+    assert len(receiver.requests) == 3
+
+
+def test_loopback_webhook_refused_unless_the_clinic_allows(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, clinic_id="clinic-closed", target=receiver.url, allow_private=False)
+        subscribe(sessions, clinic_id="clinic-open", target=receiver.url, allow_private=True)
+        ingest_records(sessions, [alert_record(6, clinic_id="clinic-closed"), alert_record(7, clinic_id="clinic-open")],
+                       now=clock())
+        sender = make_sender(sessions, clock)
+        stats = sender.run_once()
+        sender.close()
+    assert (stats.sent, stats.failed) == (1, 1)
+    refused, sent = deliveries(sessions)
+    assert refused.status == "failed" and refused.attempts == 1 and "refused target" in refused.last_error
+    assert "127.0.0.1" in refused.last_error and sent.status == "sent"
+    assert [r.payload["alert"]["clinic_id"] for r in receiver.requests] == ["clinic-open"]
+
+
+def test_quiet_hours_defer_warnings_let_critical_through_and_resolve_supersedes(sessions):
+    clock = Clock()  # 12:00 UTC = 14:00 in Berlin (CEST)
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url, quiet_start="13:30", quiet_end="14:30", timezone="Europe/Berlin")
+        warning, critical, brief = alert_record(8), alert_record(9, severity="critical", kind="station_silent"), \
+            alert_record(10)
+        ingest_records(sessions, [warning, critical, brief], now=clock())
+        sender = make_sender(sessions, clock)
+        stats = sender.run_once()
+        assert (stats.sent, stats.deferred) == (1, 2)
+        assert [r.payload["alert"]["kind"] for r in receiver.requests] == ["station_silent"]
+        # `brief` opens and resolves inside the quiet hours: one resolve message at their end.
+        clock.advance(600)
+        ingest_records(sessions, [{**brief, "state": "resolved", "severity": "info",
+                                   "time_us": brief["time_us"] + 600_000_000}], now=clock())
+        assert sender.run_once().deferred == 1
+        assert len(receiver.requests) == 1
+        clock.now = datetime(2026, 6, 10, 12, 30, tzinfo=timezone.utc)  # 14:30 Berlin: quiet hours end
+        assert sender.run_once().sent == 2
+        sender.close()
+    got = [(r.payload["alert"]["session_id"], r.payload["event"]) for r in receiver.requests]
+    assert got[0] == ("sess-0009", "open")
+    assert sorted(got[1:]) == [("sess-0008", "open"), ("sess-0010", "resolved")]
+    resolve = next(r.payload["alert"] for r in receiver.requests if r.payload["event"] == "resolved")
+    assert resolve["opened_at"] < resolve["resolved_at"] and resolve["severity"] == "warning"
+    by_change = {(d.alert_id, d.state_change): d for d in deliveries(sessions)}
+    superseded = by_change[(brief["alert_id"], "open")]
+    assert (superseded.status, superseded.last_error) == ("suppressed", "superseded_by_resolve")
+
+
+def test_reminders_at_the_interval_until_acknowledged(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url, repeat_interval_s=60)
+        record = alert_record(11)
+        ingest_records(sessions, [record], now=clock())
+        sender = make_sender(sessions, clock)
+        assert sender.run_once().sent == 1
+        clock.advance(59)
+        assert sender.run_once().reminders == 0
+        clock.advance(1)
+        stats = sender.run_once()
+        assert (stats.reminders, stats.sent) == (1, 1)
+        clock.advance(30)
+        assert sender.run_once().reminders == 0
+        clock.advance(30)
+        assert sender.run_once().sent == 1
+        with sessions.begin() as session:
+            session.execute(update(Alert).where(Alert.alert_id == record["alert_id"]).values(acknowledged_at=clock()))
+        for _ in range(3):
+            clock.advance(61)
+            assert sender.run_once().claimed == 0
+        sender.close()
+    assert [r.payload["state_change"] for r in receiver.requests] == ["open", "repeat-1", "repeat-2"]
+    assert receiver.requests[1].payload["event"] == "reminder"
+
+
+def test_no_reminder_after_resolve(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url, repeat_interval_s=60)
+        record = alert_record(12)
+        ingest_records(sessions, [record], now=clock())
+        sender = make_sender(sessions, clock)
+        sender.run_once()
+        clock.advance(30)
+        ingest_records(sessions, [{**record, "state": "resolved", "severity": "info"}], now=clock())
+        sender.run_once()
+        for _ in range(3):
+            clock.advance(61)
+            sender.run_once()
+        sender.close()
+    assert [r.payload["state_change"] for r in receiver.requests] == ["open", "resolved"]
+
+
+def test_flooded_subscription_gets_a_digest(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url, digest_after=3, digest_window_s=60)
+        ingest_records(sessions, [alert_record(100 + n) for n in range(10)], now=clock())
+        sender = make_sender(sessions, clock)
+        stats = sender.run_once()
+        assert (stats.sent, stats.digested) == (3, 7)
+        clock.advance(59)
+        assert sender.run_once().claimed == 0
+        clock.advance(1)
+        assert sender.run_once().sent == 1
+        sender.close()
+    assert len(receiver.requests) == 4
+    digest = receiver.requests[-1].payload
+    assert digest["event"] == "digest" and len(digest["items"]) == 7
+    sessions_got = {r.payload["alert"]["session_id"] for r in receiver.requests[:3]} | \
+        {item["alert"]["session_id"] for item in digest["items"]}
+    assert sessions_got == {f"sess-{100 + n:04d}" for n in range(10)}  # nothing dropped
+    rows = deliveries(sessions)
+    assert sum(r.status == "digested" and r.sent_at is not None for r in rows) == 7
+
+
+def test_muted_alert_is_suppressed_with_the_reason(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscription_id = subscribe(sessions, target=receiver.url)
+        with sessions.begin() as session:
+            from services.alerts.store.models import Subscription
+
+            supervisor_id = session.get(Subscription, subscription_id).supervisor_id
+            session.add(Mute(supervisor_id=supervisor_id, clinic_id="clinic-a", station_id="station-01",
+                             until=clock() + timedelta(hours=1), created_at=clock()))
+        ingest_records(sessions, [alert_record(13, severity="critical")], now=clock())
+        sender = make_sender(sessions, clock)
+        assert sender.run_once().suppressed == 1
+        sender.close()
+    assert receiver.requests == []
+    row = deliveries(sessions)[0]
+    assert row.status == "suppressed" and row.last_error.startswith("muted:")
+
+
+def test_claim_of_a_dead_dispatcher_is_resent_with_the_same_id_after_the_lease(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url)
+        ingest_records(sessions, [alert_record(14)], now=clock())
+        dead = make_sender(sessions, clock)
+        from services.alerts.dispatch.sender import SendStats
+
+        [claim] = dead.claim(clock(), SendStats())  # claimed, then the process "dies"
+        dead.close()
+        sender = make_sender(sessions, clock)
+        clock.advance(4.9)
+        assert sender.run_once().claimed == 0  # lease (5 s) still held
+        clock.advance(0.2)
+        assert sender.run_once().sent == 1
+        sender.close()
+    [request] = receiver.requests
+    assert request.delivery_id == str(claim.delivery_id)
+    row = deliveries(sessions)[0]
+    assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_replayed_records_queue_nothing_twice(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url)
+        opened = alert_record(15)
+        resolved = {**opened, "state": "resolved", "severity": "info", "time_us": opened["time_us"] + 1}
+        first = ingest_records(sessions, [opened, resolved], now=clock())
+        again = ingest_records(sessions, [opened, resolved, opened], now=clock())
+        assert (first.queued, first.superseded, again.queued, again.ignored) == (2, 1, 0, 3)
+        sender = make_sender(sessions, clock)
+        sender.run_once()
+        sender.close()
+    with sessions() as session:
+        assert session.get(Alert, opened["alert_id"]).state == "resolved"
+    assert [r.payload["event"] for r in receiver.requests] == ["resolved"]
