@@ -18,6 +18,8 @@ SCHEMA_IDS: dict[str, int] = {
     "gait_status": 4,
     "alert": 5,
     "obliquity_trace": 6,
+    "alert_settings": 7,
+    "session_history": 8,
 }
 
 

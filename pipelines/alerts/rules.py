@@ -18,54 +18,37 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipelines.alerts.settings import AlertSettings, Severity
+
+__all__ = ["AlertSettings", "SustainedDeviation", "StationSilence", "alert_record"]
+
 Metric = Literal["pelvic_drop_deg", "trunk_lean_deg"]
-Severity = Literal["info", "warning", "critical"]
 SIDES = ("left", "right")
-
-# GAIT_SPEC's window of the live classification: 20 steps per side.
-DEFAULT_WINDOW_STEPS = 20
-# Issue 6: "e.g. >= 70 % of the last 20 steps"; resolving at 50 % leaves a margin of 4 steps.
-DEFAULT_OPEN_FRACTION = 0.7
-DEFAULT_RESOLVE_FRACTION = 0.5
-# A 100 Hz station sends a frame every 0.1 s; 10 s of nothing is not a network hiccup.
-DEFAULT_SILENT_AFTER_S = 10.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class AlertSettings:
-    """Clinic defaults, overridable per patient (thresholds come with the session)."""
-
-    window_steps: int = DEFAULT_WINDOW_STEPS
-    open_fraction: float = DEFAULT_OPEN_FRACTION
-    resolve_fraction: float = DEFAULT_RESOLVE_FRACTION
-    silent_after_s: float = DEFAULT_SILENT_AFTER_S
-    dashboard_url: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.window_steps < 1:
-            raise ValueError(f"window_steps must be >= 1, got {self.window_steps}")
-        if not 0.0 <= self.resolve_fraction < self.open_fraction <= 1.0:
-            raise ValueError("need 0 <= resolve_fraction < open_fraction <= 1 (hysteresis), got "
-                             f"resolve_fraction={self.resolve_fraction} open_fraction={self.open_fraction}")
-        if self.silent_after_s <= 0:
-            raise ValueError(f"silent_after_s must be > 0, got {self.silent_after_s}")
-
-    def link(self, session: dict) -> str | None:
-        if self.dashboard_url is None:
-            return None
-        return (f"{self.dashboard_url.rstrip('/')}/d/gaitstream-patient-session?var-clinic={session['clinic_id']}"
-                f"&var-patient={session['patient_id']}&var-session={session['session_id']}")
 
 
 def alert_record(*, session: dict, kind: str, state: str, severity: Severity, time_us: int, message: str,
-                 side: str | None, value: float | None, threshold: float | None, settings: AlertSettings) -> dict:
-    """An ``alert`` wire record; the id is stable from open to resolve (one per kind, side, episode)."""
+                 side: str | None, value: float | None, threshold: float | None, settings: AlertSettings,
+                 opened_at: str | int | None = None, sensor: str | None = None, fault: str | None = None,
+                 baseline: float | None = None, metric: str | None = None) -> dict:
+    """An ``alert`` wire record.
+
+    The id is deterministic: session, kind, side or sensor (and fault), and what opened the
+    episode (``opened_at``: a step index or frame sequence from the data; the opening time when
+    not given), so a replay of the same data reproduces the same ids. A resolve carries the id
+    of the alert it resolves.
+    """
+    subject = side or sensor or "-"
+    if fault:
+        subject = f"{subject}:{fault}"
+    mark = opened_at if opened_at is not None else time_us
     return {
-        "alert_id": f"{session['session_id']}:{kind}:{side or '-'}:{time_us if state == 'open' else 0}",
-        "state": state, "kind": kind, "severity": severity, "time_us": time_us,
+        "alert_id": f"{session['session_id']}:{kind}:{subject}:{mark}",
+        "state": state, "kind": kind, "severity": severity, "time_us": int(time_us),
         "clinic_id": session["clinic_id"], "station_id": session["station_id"],
         "session_id": session["session_id"], "patient_id": session["patient_id"], "side": side,
-        "value": value, "threshold": threshold, "message": message, "dashboard_url": settings.link(session),
+        "value": None if value is None else float(value), "threshold": None if threshold is None else float(threshold),
+        "message": message, "dashboard_url": settings.link(session), "sensor": sensor, "fault": fault,
+        "baseline": None if baseline is None else float(baseline), "metric": metric,
     }
 
 
@@ -105,7 +88,7 @@ class SustainedDeviation:
         for side, alert_id in sorted(self._open_ids.items()):
             record = alert_record(session=self.session, kind=self.kind, state="resolved", severity="info",
                                   time_us=time_us, side=side, value=None, threshold=self.threshold_deg,
-                                  settings=self.settings, message="session ended")
+                                  settings=self.settings, message="session ended", metric="fraction_over_threshold")
             record["alert_id"] = alert_id
             out.append(record)
         self._open_ids.clear()
@@ -125,8 +108,9 @@ class SustainedDeviation:
         s, label = self.settings, self.metric.removesuffix("_deg").replace("_", " ")
         if side not in self._open_ids and fraction >= s.open_fraction:
             record = alert_record(
-                session=self.session, kind=self.kind, state="open", severity="warning", time_us=step["end_time_us"],
-                side=side, value=fraction, threshold=self.threshold_deg, settings=s,
+                session=self.session, kind=self.kind, state="open", severity=s.severity(self.kind),
+                time_us=step["end_time_us"], side=side, value=fraction, threshold=self.threshold_deg, settings=s,
+                opened_at=f"step{step['step_index']}", metric="fraction_over_threshold",
                 message=f"{label} over {self.threshold_deg:g} deg on {sum(window)} of the last {len(window)} "
                         f"{side} stance steps")
             self._open_ids[side] = record["alert_id"]
@@ -134,7 +118,7 @@ class SustainedDeviation:
         if side in self._open_ids and fraction <= s.resolve_fraction:
             record = alert_record(
                 session=self.session, kind=self.kind, state="resolved", severity="info", time_us=step["end_time_us"],
-                side=side, value=fraction, threshold=self.threshold_deg, settings=s,
+                side=side, value=fraction, threshold=self.threshold_deg, settings=s, metric="fraction_over_threshold",
                 message=f"{label} back under {self.threshold_deg:g} deg on most {side} steps")
             record["alert_id"] = self._open_ids.pop(side)
             return [record]
@@ -143,20 +127,33 @@ class SustainedDeviation:
 
 @dataclass
 class StationSilence:
-    """Rule 2 for one open session: call :meth:`saw_data` on each frame and :meth:`check` on a timer."""
+    """Rule 2 for one open session: :meth:`saw_data` on each frame, :meth:`check` on a timer.
+
+    Times are the worker's wall clock when a frame was *processed*, never the frames' sample
+    times: a replay or a catching-up station sends data faster than real time, and a station
+    whose clock is off must not look silent. The id names the last frame sequence seen before
+    the silence, so a replayed episode keeps its id.
+    """
 
     session: dict
     settings: AlertSettings = field(default_factory=AlertSettings)
     last_data_us: int | None = None
+    last_sequence: int = -1
     _open_id: str | None = None
 
-    def saw_data(self, time_us: int) -> list[dict]:
+    @property
+    def is_open(self) -> bool:
+        return self._open_id is not None
+
+    def saw_data(self, time_us: int, sequence: int | None = None) -> list[dict]:
         self.last_data_us = time_us
+        if sequence is not None:
+            self.last_sequence = max(self.last_sequence, sequence)
         if self._open_id is None:
             return []
         record = alert_record(session=self.session, kind="station_silent", state="resolved", severity="info",
                               time_us=time_us, side=None, value=None, threshold=self.settings.silent_after_s,
-                              settings=self.settings, message="station sends data again")
+                              settings=self.settings, message="station sends data again", metric="silent_s")
         record["alert_id"], self._open_id = self._open_id, None
         return [record]
 
@@ -166,13 +163,28 @@ class StationSilence:
         silent_s = (now_us - self.last_data_us) / 1e6
         if silent_s < self.settings.silent_after_s:
             return []
-        record = alert_record(session=self.session, kind="station_silent", state="open", severity="critical",
-                              time_us=now_us, side=None, value=silent_s, threshold=self.settings.silent_after_s,
-                              settings=self.settings,
+        record = alert_record(session=self.session, kind="station_silent", state="open",
+                              severity=self.settings.severity("station_silent"), time_us=now_us, side=None,
+                              value=silent_s, threshold=self.settings.silent_after_s, settings=self.settings,
+                              opened_at=f"seq{self.last_sequence}", metric="silent_s",
                               message=f"no data for {silent_s:.0f} s during an open session")
         self._open_id = record["alert_id"]
         return [record]
 
     def session_stopped(self, time_us: int) -> list[dict]:
         """A stop event ends the session: an open silence alert resolves."""
-        return self.saw_data(time_us) if self._open_id is not None else []
+        if self._open_id is None:
+            return []
+        (record,) = self.saw_data(time_us)
+        record["message"] = "session ended"
+        return [record]
+
+    def to_json(self) -> dict:
+        return {"last_data_us": self.last_data_us, "last_sequence": self.last_sequence, "open": self._open_id}
+
+    @classmethod
+    def from_json(cls, value: dict, *, session: dict, settings: AlertSettings) -> StationSilence:
+        rule = cls(session=session, settings=settings, last_data_us=value["last_data_us"],
+                   last_sequence=value["last_sequence"])
+        rule._open_id = value["open"]
+        return rule

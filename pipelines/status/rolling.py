@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 
 from gaitstream.gait.classification import classify
 from gaitstream.gait.config import GaitConfig
-from pipelines.alerts.rules import AlertSettings, SustainedDeviation
+from pipelines.alerts.rules import SustainedDeviation
+from pipelines.alerts.settings import AlertSettings
+from pipelines.alerts.worsening import SessionDistribution, Worsening
 
 # The alert rules that watch the same steps (their state travels with the rolling status).
 ALERT_METRICS = ("pelvic_drop_deg", "trunk_lean_deg")
@@ -38,21 +40,35 @@ class RollingStatus:
     step_times_s: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in SIDES})
     alert_rules: dict[str, SustainedDeviation] = field(default_factory=dict)
     closed: bool = False
+    # Alert settings resolved at the session start (patient -> clinic -> default) and the
+    # patient's baseline (pipelines.alerts.worsening): frozen, so a replay gives the same alerts.
+    settings: AlertSettings = field(default_factory=AlertSettings)
+    baseline: dict[str, float] = field(default_factory=dict)
+    worsening: Worsening | None = None
+    distribution: SessionDistribution = field(default_factory=SessionDistribution)
     _config: GaitConfig | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for metric in ALERT_METRICS:
             self.alert_rules.setdefault(metric, SustainedDeviation(session=self.session, metric=metric,
-                                                                   settings=AlertSettings()))
+                                                                   settings=self.settings))
+        if self.worsening is None:
+            self.worsening = Worsening(session=self.session, baseline=self.baseline, settings=self.settings)
 
     def evaluate_alerts(self, step: dict) -> list[dict]:
         """Alerts opened or resolved by ``step`` (call after :meth:`add` accepted it)."""
-        return [alert for rule in self.alert_rules.values() for alert in rule.add_step(step)]
+        alerts = [alert for rule in self.alert_rules.values() for alert in rule.add_step(step)]
+        return alerts + self.worsening.add_step(step)
 
     def close(self, time_us: int) -> list[dict]:
         """The session stopped: resolve its open alerts; later steps of it are ignored."""
         self.closed = True
-        return [alert for rule in self.alert_rules.values() for alert in rule.close(time_us)]
+        alerts = [alert for rule in self.alert_rules.values() for alert in rule.close(time_us)]
+        return alerts + self.worsening.close(time_us)
+
+    def summary(self, stop_time_us: int) -> dict:
+        """The session's per-side medians over all its steps (a ``SessionSummary``, for the history)."""
+        return self.distribution.summary(self.session, stop_time_us)
 
     @property
     def config(self) -> GaitConfig:
@@ -68,6 +84,7 @@ class RollingStatus:
         if self.closed or step["step_index"] <= self.last_step_index:
             return False
         self.last_step_index = step["step_index"]
+        self.distribution.add(step)
         side = step["side"]
         for store, value in ((self.drops_deg, step["pelvic_drop_deg"]), (self.leans_deg, step["trunk_lean_deg"]),
                              (self.step_times_s, step["step_time_s"])):
@@ -111,16 +128,21 @@ class RollingStatus:
                 "leans_deg": self.leans_deg, "step_times_s": self.step_times_s,
                 "last_published_us": self.last_published_us, "last_classification": self.last_classification,
                 "closed": self.closed,
-                "alert_rules": {metric: rule.to_json() for metric, rule in self.alert_rules.items()}}
+                "alert_rules": {metric: rule.to_json() for metric, rule in self.alert_rules.items()},
+                "alert_settings": self.settings.to_json(), "worsening": self.worsening.to_json(),
+                "distribution": self.distribution.to_json()}
 
     @classmethod
     def from_json(cls, value: dict) -> RollingStatus:
-        settings = AlertSettings()
-        rules = {metric: SustainedDeviation.from_json(state, session=value["session"], metric=metric,
-                                                      settings=settings)
+        # Values written before the settings and worsening rule existed restore with the defaults.
+        settings = AlertSettings.from_json(value.get("alert_settings"))
+        session = value["session"]
+        rules = {metric: SustainedDeviation.from_json(state, session=session, metric=metric, settings=settings)
                  for metric, state in value.get("alert_rules", {}).items()}
-        return cls(session=value["session"], last_step_index=value["last_step_index"],
+        worsening = Worsening.from_json(value.get("worsening"), session=session, settings=settings)
+        return cls(session=session, last_step_index=value["last_step_index"],
                    drops_deg=value["drops_deg"], leans_deg=value["leans_deg"], step_times_s=value["step_times_s"],
                    last_published_us=value.get("last_published_us", 0),
                    last_classification=value.get("last_classification", ""), alert_rules=rules,
-                   closed=value.get("closed", False))
+                   closed=value.get("closed", False), settings=settings, baseline=worsening.baseline,
+                   worsening=worsening, distribution=SessionDistribution.from_json(value.get("distribution")))
