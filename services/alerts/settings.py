@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The admin token unlocks every clinic; a short or sample value would be guessed.
+MIN_ADMIN_TOKEN_CHARS = 24
+_PLACEHOLDERS = ("changeme", "change-me", "password", "example", "replace")
 
 
 def default_database_url() -> str:
@@ -20,6 +24,8 @@ class AlertServiceSettings(BaseSettings):
     ``database_url``: any SQLAlchemy URL; SQLite by default, PostgreSQL as
     ``postgresql+psycopg://user:password@host/db``. ``admin_token`` guards the endpoints that
     create supervisors and API keys; it has no default (without it those endpoints refuse).
+    ``api_url`` and ``api_key`` are what the CLI's client commands (``subscribe``, ``list``,
+    ``ack``, ``mute``) use to reach a running service.
     """
 
     model_config = SettingsConfigDict(env_prefix="GAITSTREAM_ALERTS_", extra="ignore")
@@ -30,6 +36,21 @@ class AlertServiceSettings(BaseSettings):
     port: int = 8088
     # The dispatcher's consumer group on the alerts topic.
     consumer_group: str = "gaitstream-alerts-dispatcher"
+    api_url: str = "http://127.0.0.1:8088"
+    api_key: SecretStr | None = None
+
+    @field_validator("admin_token")
+    @classmethod
+    def _admin_token_is_strong(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        token = value.get_secret_value()
+        if len(token) < MIN_ADMIN_TOKEN_CHARS:
+            raise ValueError(f"GAITSTREAM_ALERTS_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters "
+                             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        if any(word in token.lower() for word in _PLACEHOLDERS):
+            raise ValueError("GAITSTREAM_ALERTS_ADMIN_TOKEN looks like a placeholder; use a random value")
+        return value
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

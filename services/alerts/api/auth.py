@@ -1,0 +1,98 @@
+"""Who is calling: a supervisor's API key (``Authorization: Bearer gsk_…`` or ``X-API-Key``),
+or the operator's admin token on ``/v1/admin``.
+
+- no key, a malformed, unknown or revoked key: 401;
+- a valid key asking about a clinic outside its scope: 403 (``Principal.require_clinic``);
+- admin endpoints while ``GAITSTREAM_ALERTS_ADMIN_TOKEN`` is unset on the server: 503.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from gaitstream.logging import kv
+from services.alerts.store.accounts import find_active_key, parse_key_prefix
+
+log = logging.getLogger(__name__)
+
+_bearer = HTTPBearer(auto_error=False, description="A supervisor's API key (gsk_…) or, on /v1/admin, the admin token")
+_api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="A supervisor's API key (gsk_…)")
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with request.app.state.sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The supervisor behind a valid API key, and the clinics the key is scoped to."""
+
+    supervisor_id: int
+    key_id: int
+    key_prefix: str
+    clinics: frozenset[str]
+
+    def require_clinic(self, clinic_id: str) -> None:
+        if clinic_id not in self.clinics:
+            raise HTTPException(status.HTTP_403_FORBIDDEN,
+                                f"this API key is not scoped to clinic {clinic_id!r} (its clinics: "
+                                f"{', '.join(sorted(self.clinics))})")
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _presented(bearer: HTTPAuthorizationCredentials | None, header_key: str | None) -> str | None:
+    if bearer is not None and bearer.credentials:
+        return bearer.credentials
+    return header_key or None
+
+
+def get_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header_key: Annotated[str | None, Depends(_api_key_header)],
+) -> Principal:
+    key = _presented(bearer, header_key)
+    if key is None:
+        raise _unauthorized("missing API key: send `Authorization: Bearer gsk_…` or `X-API-Key: gsk_…`")
+    prefix = parse_key_prefix(key)
+    row = find_active_key(session, key)
+    if row is None:
+        log.warning(kv("api key refused", prefix=prefix or "malformed", path=request.url.path))
+        raise _unauthorized("invalid or revoked API key")
+    return Principal(supervisor_id=row.supervisor_id, key_id=row.id, key_prefix=row.prefix,
+                     clinics=frozenset(row.clinics))
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_admin(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    expected = request.app.state.settings.admin_token
+    if expected is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "the admin API is disabled: GAITSTREAM_ALERTS_ADMIN_TOKEN is not set on the server "
+                            "(or use `gaitstream alerts admin` on the database)")
+    if bearer is None or not bearer.credentials:
+        raise _unauthorized("missing admin token: send `Authorization: Bearer <GAITSTREAM_ALERTS_ADMIN_TOKEN>`")
+    if not hmac.compare_digest(bearer.credentials.encode(), expected.get_secret_value().encode()):
+        log.warning(kv("admin token refused", path=request.url.path))
+        raise _unauthorized("invalid admin token")
