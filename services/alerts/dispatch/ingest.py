@@ -114,17 +114,33 @@ class AlertConsumer:
         from kafka import KafkaConsumer
 
         return KafkaConsumer(
-            self.topics.alerts,
             bootstrap_servers=self.kafka.bootstrap_servers,
             group_id=self.settings.consumer_group,
             client_id="gaitstream-alerts-dispatcher",
             enable_auto_commit=False,
+            session_timeout_ms=int(self.settings.consumer_session_timeout_s * 1000),
+            heartbeat_interval_ms=int(self.settings.consumer_session_timeout_s * 1000 / 3),
+            group_instance_id=self.settings.consumer_instance_id,
             # A new group starts at the beginning: alerts sent before the first start still count.
             auto_offset_reset="earliest",
         )
 
+    def _subscribe(self, consumer, stop: threading.Event) -> bool:
+        """Subscribe once the topic's partitions are known: joining the group before that gets no
+        partitions assigned until the next metadata refresh (minutes), so no alert would be read."""
+        while not stop.is_set():
+            if consumer.partitions_for_topic(self.topics.alerts):
+                consumer.subscribe([self.topics.alerts])
+                return True
+            log.warning(kv("alerts_topic_missing", topic=self.topics.alerts, action="waiting"))
+            stop.wait(self.settings.consume_poll_timeout_s)
+        return False
+
     def run(self, stop: threading.Event) -> None:
         consumer = self._consumer()
+        if not self._subscribe(consumer, stop):
+            consumer.close()
+            return
         log.info(kv("consumer_started", topic=self.topics.alerts, group=self.settings.consumer_group))
         try:
             while not stop.is_set():

@@ -8,7 +8,8 @@ One pass (``run_once``):
 2. Claim: due rows (``pending`` with ``next_attempt_at`` past or unset, or ``sending`` whose
    lease expired) are decided again (``matching.decide``: disabled, muted, quiet hours). A
    delivery is claimed by a conditional update ``pending -> sending`` (``attempts + 1``,
-   ``next_attempt_at = now + lease_s``) in a committed transaction: one dispatcher wins.
+   ``next_attempt_at = now + lease_s``) in a committed transaction: one dispatcher wins. Only
+   as many rows are claimed as there are free sender slots, so a claimed row is being sent.
    Flood control: a subscription that already got ``digest_after`` messages within the clinic's
    ``digest_window_s`` has further rows folded (``digested``) into one pending digest delivery,
    sent ``digest_window_s`` after it was opened.
@@ -32,7 +33,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -164,7 +165,9 @@ class Sender:
         session.flush()
         return digest.id
 
-    def claim(self, now: datetime, stats: SendStats) -> list[Claim]:
+    def claim(self, now: datetime, stats: SendStats, limit: int | None = None) -> list[Claim]:
+        """Decide due rows and claim at most ``limit`` (default ``send_concurrency``) to send now."""
+        limit = self.settings.send_concurrency if limit is None else limit
         claims: list[Claim] = []
         with self.sessions.begin() as session:
             due = session.scalars(
@@ -175,6 +178,8 @@ class Sender:
                 .order_by(Delivery.id).limit(self.settings.send_batch)).all()
             budgets: dict[int, int] = {}
             for row in due:
+                if len(claims) >= limit:
+                    break  # the rest waits for a free sender slot (the next pass)
                 subscription = session.get(Subscription, row.subscription_id)
                 alert = session.get(Alert, row.alert_id)
                 clinic = session.get(ClinicSettings, subscription.clinic_id)
@@ -295,27 +300,44 @@ class Sender:
                           **({"error": error.reason[:300]} if error else {})))
 
     def run_once(self) -> SendStats:
+        """One pass: reminders, decisions, up to ``send_concurrency`` claims sent and recorded."""
         stats = SendStats()
         now = self.clock()
         stats.reminders = self.schedule_reminders(now)
         claims = self.claim(now, stats)
         futures = {self._pool.submit(self._send, claim): claim for claim in claims}
-        for future in as_completed(futures):  # record each as it ends: a slow receiver holds only itself
+        for future in as_completed(futures):  # record each as it ends
             self._record(futures[future], future.result(), stats)
         self.totals.add(stats)
         return stats
 
     def run(self, stop: threading.Event) -> None:
-        """Pass after pass until ``stop``; a pass in progress finishes (sends are bounded by timeouts)."""
-        while not stop.is_set():
-            try:
-                stats = self.run_once()
-            except Exception:  # noqa: BLE001 - store hiccup: log, wait, try again
-                log.exception(kv("send_pass_failed"))
-                stop.wait(self.settings.send_interval_s * 4)
-                continue
-            if stats.claimed < self.settings.send_batch:
+        """Keep ``send_concurrency`` sends going: a row is claimed only when a slot is free (so
+        its lease runs while it is actually being sent), and recorded as soon as it ends. On
+        ``stop``, sends in progress finish and are recorded (they are bounded by the timeouts)."""
+        in_flight: dict[Future, Claim] = {}
+        while not stop.is_set() or in_flight:
+            free = self.settings.send_concurrency - len(in_flight)
+            if not stop.is_set() and free > 0:
+                stats = SendStats()
+                try:
+                    now = self.clock()
+                    stats.reminders = self.schedule_reminders(now)
+                    for claim in self.claim(now, stats, limit=free):
+                        in_flight[self._pool.submit(self._send, claim)] = claim
+                except Exception:  # noqa: BLE001 - store hiccup: log, wait, try again
+                    log.exception(kv("send_pass_failed"))
+                    stop.wait(self.settings.send_interval_s * 4)
+                self.totals.add(stats)
+            if not in_flight:
                 stop.wait(self.settings.send_interval_s)
+                continue
+            # Look again when a send ends (a slot is free) or after send_interval_s.
+            done, _ = wait(in_flight, timeout=self.settings.send_interval_s, return_when=FIRST_COMPLETED)
+            for future in done:
+                stats = SendStats()
+                self._record(in_flight.pop(future), future.result(), stats)
+                self.totals.add(stats)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -22,11 +22,19 @@ class DispatchSettings(BaseSettings):
     # Records per poll; each poll is ingested in one transaction, then its offsets are committed.
     consume_max_records: int = 200
     consume_poll_timeout_s: float = 1.0
+    # A dispatcher that died keeps its partitions until the broker stops hearing from it; the
+    # client's default (45 s) is a long time for an unread alert. The broker's minimum is 6 s.
+    consumer_session_timeout_s: float = 10.0
+    # Static group membership (KIP-345): a restarted dispatcher with the same id gets its
+    # partitions back at once, without waiting for the session timeout. Unique per dispatcher.
+    consumer_instance_id: str | None = None
 
     # The sender looks for due deliveries this often (also the reminder/digest resolution).
     send_interval_s: float = 0.5
-    send_batch: int = 50
-    # Parallel sends: one slow receiver must not hold every other supervisor's alert.
+    # Due rows examined per pass (decided, deferred, folded); at most send_concurrency claimed.
+    send_batch: int = 200
+    # Parallel sends: one slow receiver must not hold every other supervisor's alert. A row is
+    # claimed only when a sender slot is free, so its send starts at once.
     send_concurrency: int = 4
     # A claimed delivery ("sending") whose dispatcher died is sent again after this long. Must
     # exceed the slowest channel timeout, or a live slow send would be sent twice.
