@@ -137,6 +137,8 @@ class AlertConsumer:
         return False
 
     def run(self, stop: threading.Event) -> None:
+        from kafka.errors import CommitFailedError
+
         consumer = self._consumer()
         if not self._subscribe(consumer, stop):
             consumer.close()
@@ -165,7 +167,12 @@ class AlertConsumer:
                         consumer.seek(partition, partition_records[0].offset)
                     stop.wait(self.settings.send_interval_s * 4)
                     continue
-                consumer.commit()  # only now: the poll is in the store
+                try:
+                    consumer.commit()  # only now: the poll is in the store
+                except CommitFailedError as exc:
+                    # A rebalance took the partitions away: their new owner re-reads these records,
+                    # which the store turns into no-ops.
+                    log.warning(kv("commit_failed", records=len(records), reason=str(exc)[:200]))
                 self.consumed += len(records)
                 log.info(kv("ingested", records=len(records), opened=stats.opened, resolved=stats.resolved,
                             ignored=stats.ignored, queued=stats.queued, superseded=stats.superseded))

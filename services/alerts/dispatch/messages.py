@@ -1,8 +1,9 @@
 """What a supervisor reads: title, plain text and the webhook's JSON, from the delivery row and
 its alert (pure; the same message whichever channel carries it).
 
-The content is a function of the stored rows only (no send time), so a resend after a crash is
-byte-identical and a receiver can recognise it by ``delivery_id``.
+The content is a function of the stored rows only (no send time): a resend after a crash is the
+same message with the same ``delivery_id`` (byte-identical unless the alert changed in between,
+e.g. resolved), so a receiver recognises it by that id.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ One pass (``run_once``):
    as many rows are claimed as there are free sender slots, so a claimed row is being sent.
    Flood control: a subscription that already got ``digest_after`` messages within the clinic's
    ``digest_window_s`` has further rows folded (``digested``) into one pending digest delivery,
-   sent ``digest_window_s`` after it was opened.
+   sent ``digest_window_s`` after it was opened. Critical alerts are never folded.
 3. Send the claimed rows, ``send_concurrency`` at a time.
 4. Record: ``sent``; or ``pending`` again after an exponential backoff with jitter; or
    ``failed`` for a permanent error or after ``max_attempts``. The update is conditional on
@@ -220,7 +220,9 @@ class Sender:
                         since = now - timedelta(seconds=window_s)
                         budgets[row.subscription_id] = digest_after - self._messages_in_window(
                             session, row.subscription_id, since)
-                    if budgets[row.subscription_id] <= 0:
+                    # A critical alert (a silent station: maybe nobody is watching the patient) is
+                    # never held back for a digest; it still uses up the budget.
+                    if budgets[row.subscription_id] <= 0 and alert.severity != "critical":
                         digest_id = self._open_digest(session, row, now, window_s)
                         if self._transition(session, row, status="digested", digest_id=digest_id,
                                             next_attempt_at=None):

@@ -250,17 +250,21 @@ def test_flooded_subscription_gets_a_digest(sessions):
         sender = make_sender(sessions, clock)
         stats = sender.run_once()
         assert (stats.sent, stats.digested) == (3, 7)
+        # A critical alert in the flood goes out on its own, at once.
+        ingest_records(sessions, [alert_record(110, severity="critical", kind="station_silent")], now=clock())
+        assert (sender.run_once().sent, len(receiver.requests)) == (1, 4)
         clock.advance(59)
         assert sender.run_once().claimed == 0
         clock.advance(1)
         assert sender.run_once().sent == 1
         sender.close()
-    assert len(receiver.requests) == 4
+    assert len(receiver.requests) == 5
+    assert receiver.requests[3].payload["alert"]["kind"] == "station_silent"
     digest = receiver.requests[-1].payload
     assert digest["event"] == "digest" and len(digest["items"]) == 7
-    sessions_got = {r.payload["alert"]["session_id"] for r in receiver.requests[:3]} | \
+    sessions_got = {r.payload["alert"]["session_id"] for r in receiver.requests[:4]} | \
         {item["alert"]["session_id"] for item in digest["items"]}
-    assert sessions_got == {f"sess-{100 + n:04d}" for n in range(10)}  # nothing dropped
+    assert sessions_got == {f"sess-{100 + n:04d}" for n in range(11)}  # nothing dropped
     rows = deliveries(sessions)
     assert sum(r.status == "digested" and r.sent_at is not None for r in rows) == 7
 
