@@ -1,4 +1,5 @@
-# gaitstream services (pipeline worker, station simulators): one image, the command picks the role.
+# gaitstream services (pipeline worker, station simulators, alert API and dispatcher): one image,
+# the command picks the role.
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
@@ -12,5 +13,7 @@ RUN pip install . && useradd --system --uid 10001 --home-dir /var/lib/gaitstream
 USER gaitstream
 # Faust keeps its table state here (recovered from Kafka changelogs after a restart anyway).
 ENV GAITSTREAM_PIPELINE_DATADIR=/var/lib/gaitstream/faust
+# The alert API (`gaitstream alerts serve`) listens here.
+EXPOSE 8088
 ENTRYPOINT ["gaitstream"]
 CMD ["--help"]

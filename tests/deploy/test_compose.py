@@ -14,9 +14,15 @@ from pathlib import Path
 
 import pytest
 
+# The throwaway PostgreSQL of the alert tests (skips with the reason where there is none).
+from tests.services.alerts.conftest import postgres_server  # noqa: F401 - a fixture
+
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED_SECRETS = ["INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_ADMIN_TOKEN", "GRAFANA_ADMIN_PASSWORD",
-                    "GRAFANA_INFLUXDB_TOKEN", "GAITSTREAM_INFLUX_TOKEN"]
+                    "GRAFANA_INFLUXDB_TOKEN", "GAITSTREAM_INFLUX_TOKEN", "ALERTS_DB_PASSWORD",
+                    "GAITSTREAM_ALERTS_ADMIN_TOKEN"]
+SMTP_VARIABLES = [f"GAITSTREAM_ALERTS_SMTP_{name}" for name in
+                  ("HOST", "PORT", "USERNAME", "PASSWORD", "FROM", "STARTTLS")]
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +34,9 @@ def compose_bin() -> Path:
     return binary
 
 
-def _run(compose_bin: Path, env_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS}
+def _run(compose_bin: Path, env_file: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS and k not in SMTP_VARIABLES}
+    env.update(extra_env)
     return subprocess.run([str(compose_bin), "-f", str(REPO / "docker-compose.yml"), "--env-file", str(env_file),
                            "config", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
 
@@ -38,7 +45,7 @@ def _run(compose_bin: Path, env_file: Path, *args: str) -> subprocess.CompletedP
 def filled_env(tmp_path: Path) -> Path:
     env_file = tmp_path / "filled.env"
     lines = (REPO / ".env.example").read_text().splitlines()
-    values = {name: f"test-{name.lower()}-0123456789" for name in REQUIRED_SECRETS}
+    values = {name: f"test-{name.lower().replace('_', '-')}-0123456789" for name in REQUIRED_SECRETS}
     env_file.write_text("\n".join(
         f"{line.split('=')[0]}={values[line.split('=')[0]]}" if line.split("=")[0] in values else line
         for line in lines
@@ -108,4 +115,97 @@ def test_image_entrypoint_commands_exist() -> None:
     from gaitstream.cli import build_app
 
     commands = set(get_command(build_app()).commands)
-    assert {"worker", "stations", "station", "demo", "analyze", "simulate", "stack", "grafana"} <= commands
+    assert {"worker", "stations", "station", "demo", "analyze", "simulate", "stack", "grafana", "alerts"} <= commands
+    alerts = set(get_command(build_app()).commands["alerts"].commands)
+    assert {"serve", "dispatch", "admin"} <= alerts
+
+
+def _services(compose_bin: Path, env_file: Path, **extra_env: str) -> dict:
+    result = _run(compose_bin, env_file, "--format", "json", **extra_env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)["services"]
+
+
+def test_alert_service_runs_with_its_store_and_the_dispatcher(compose_bin: Path, filled_env: Path) -> None:
+    services = _services(compose_bin, filled_env)
+    db, api, dispatcher = services["alerts-db"], services["alerts-api"], services["alerts-dispatcher"]
+    assert db["image"].startswith("postgres:")
+    assert db["environment"]["POSTGRES_PASSWORD"] == "test-alerts-db-password-0123456789"
+    assert any(v["target"] == "/var/lib/postgresql/data" and v["type"] == "volume" for v in db["volumes"])
+    assert "pg_isready" in " ".join(db["healthcheck"]["test"])
+    assert "ports" not in db  # only the alert containers reach the store
+
+    assert api["image"] == dispatcher["image"] == services["pipeline-worker"]["image"]
+    assert api["command"][:2] == ["alerts", "serve"] and dispatcher["command"] == ["alerts", "dispatch"]
+    url = api["environment"]["GAITSTREAM_ALERTS_DATABASE_URL"]
+    assert url == dispatcher["environment"]["GAITSTREAM_ALERTS_DATABASE_URL"]
+    assert url == ("postgresql+psycopg://gaitstream:test-alerts-db-password-0123456789@alerts-db:5432/"
+                   "gaitstream_alerts")
+    assert api["environment"]["GAITSTREAM_ALERTS_ADMIN_TOKEN"] == "test-gaitstream-alerts-admin-token-0123456789"
+    assert "GAITSTREAM_ALERTS_ADMIN_TOKEN" not in dispatcher["environment"]
+    assert dispatcher["environment"]["GAITSTREAM_KAFKA_BOOTSTRAP"] == "kafka:9092"
+    assert "/healthz" in " ".join(api["healthcheck"]["test"])
+    assert [(p["host_ip"], p["target"]) for p in api["ports"]] == [("127.0.0.1", 8088)]
+    assert set(api["depends_on"]) == {"alerts-db"}
+    assert set(dispatcher["depends_on"]) == {"kafka", "alerts-db", "alerts-api"}
+
+
+def test_smtp_settings_pass_through_only_when_set(compose_bin: Path, filled_env: Path) -> None:
+    unset = _services(compose_bin, filled_env)["alerts-dispatcher"]["environment"]
+    # null: compose does not set the variable in the container, so the dispatcher's default applies.
+    assert {name: unset[name] for name in SMTP_VARIABLES} == dict.fromkeys(SMTP_VARIABLES)
+    given = _services(compose_bin, filled_env, GAITSTREAM_ALERTS_SMTP_HOST="smtp.clinic.example",
+                      GAITSTREAM_ALERTS_SMTP_PORT="587")["alerts-dispatcher"]["environment"]
+    assert (given["GAITSTREAM_ALERTS_SMTP_HOST"], given["GAITSTREAM_ALERTS_SMTP_PORT"]) == ("smtp.clinic.example", "587")
+
+
+def test_example_env_names_the_alert_service_variables() -> None:
+    text = (REPO / ".env.example").read_text()
+    for name in ["ALERTS_DB_USER", "ALERTS_DB_PASSWORD", "GAITSTREAM_ALERTS_ADMIN_TOKEN", "ALERTS_API_BIND",
+                 "ALERTS_API_PORT", *SMTP_VARIABLES]:
+        assert re.search(rf"^#?{name}=", text, re.MULTILINE), name
+    # Empty SMTP values would reach the dispatcher as "" (not a port, not a bool): they stay commented.
+    assert not re.search(r"^GAITSTREAM_ALERTS_SMTP_\w+=", text, re.MULTILINE)
+
+
+def test_api_healthcheck_command_passes_against_a_running_api(compose_bin: Path, filled_env: Path,
+                                                              tmp_path: Path) -> None:
+    """The healthcheck's own command, pointed at a real API over a migrated store."""
+    import sys
+
+    from services.alerts.api.app import create_app
+    from services.alerts.settings import AlertServiceSettings
+    from services.alerts.store.migrate import upgrade_database
+    from tests.services.alerts.conftest import serve_in_thread
+
+    test = _services(compose_bin, filled_env)["alerts-api"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    url = f"sqlite:///{tmp_path / 'alerts.db'}"
+    upgrade_database(url)
+    with serve_in_thread(create_app(AlertServiceSettings(database_url=url))) as base_url:
+        code = test[3].replace("http://localhost:8088", base_url)
+        assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode != 0
+
+
+def test_dispatcher_healthcheck_command_checks_process_and_store(compose_bin: Path, filled_env: Path,
+                                                                 tmp_path: Path, postgres_server: str) -> None:
+    """The dispatcher's healthcheck, with PID 1's command line swapped for a file we control."""
+    import sys
+
+    test = _services(compose_bin, filled_env)["alerts-dispatcher"]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"] and "/proc/1/cmdline" in test[3]
+    cmdline = tmp_path / "cmdline"
+    code = test[3].replace("/proc/1/cmdline", str(cmdline))
+    env = {**os.environ, "GAITSTREAM_ALERTS_DATABASE_URL": postgres_server}
+
+    def healthy() -> bool:
+        return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=30).returncode == 0
+
+    cmdline.write_bytes(b"/usr/local/bin/python\0/usr/local/bin/gaitstream\0alerts\0dispatch\0")
+    assert healthy()
+    cmdline.write_bytes(b"/usr/local/bin/python\0/usr/local/bin/gaitstream\0alerts\0serve\0")
+    assert not healthy()
+    cmdline.write_bytes(b"gaitstream\0alerts\0dispatch\0")
+    env["GAITSTREAM_ALERTS_DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    assert not healthy()
