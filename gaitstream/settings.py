@@ -80,6 +80,16 @@ class TopicSettings(BaseSettings):
         return self.name("alerts")
 
     @property
+    def alert_settings(self) -> str:
+        """Alert-rule settings per clinic and patient (compacted; key clinic/<c> or patient/<c>/<p>)."""
+        return self.name("alert-settings")
+
+    @property
+    def session_history(self) -> str:
+        """Each patient's last session summaries (compacted; key <clinic>/<patient>)."""
+        return self.name("session-history")
+
+    @property
     def deadletter(self) -> str:
         """Messages the pipeline refused, unchanged, with the reason in the headers."""
         return self.name("deadletter")

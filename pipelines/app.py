@@ -20,6 +20,8 @@ app = faust.App(
     pipeline_settings.app_id,
     autodiscover=["pipelines.gait", "pipelines.sink"],
     origin="pipelines",
+    # Global tables may mirror a topic of ours (alert settings, session histories): see the class.
+    GlobalTable="pipelines.alerts.tables:TopicMirror",
 )
 
 
@@ -61,6 +63,25 @@ deadletter_topic = raw_topic(topic_settings.deadletter)
 # station id -> checkpoint of its session, engine, rolling status window (with the alert rules'
 # state) and consumed sequence (pipelines.gait.state, pipelines.status.rolling).
 station_state = app.Table("station-state", default=None, partitions=topic_settings.partitions)
+
+# Alert-rule settings and patients' session histories (pipelines.alerts): compacted topics that
+# every worker mirrors whole (GlobalTable). Settings are written by `gaitstream alerts settings
+# set` (another producer: hence synchronize_all_active_partitions, so that every partition stays
+# followed after recovery), histories by this app at each session stop. Values are the enveloped
+# Avro bytes of the topics; pipelines.alerts.lookup decodes them.
+alert_settings_topic = raw_topic(topic_settings.alert_settings)
+session_history_topic = raw_topic(topic_settings.session_history)
+
+
+def _mirror(name: str, topic: faust.TopicT) -> faust.GlobalTable:
+    # recovery_buffer_size=1: Faust's documented guard against a global table's recovery loop.
+    return app.GlobalTable(name, default=None, key_type=bytes, value_type=bytes, changelog_topic=topic,
+                           partitions=topic_settings.partitions, synchronize_all_active_partitions=True,
+                           recovery_buffer_size=1)
+
+
+alert_settings_table = _mirror("alert-settings", alert_settings_topic)
+session_history_table = _mirror("session-history", session_history_topic)
 
 # station id -> steps counted per 10-second tumbling window (live activity; kept 5 minutes).
 STEP_WINDOW = timedelta(seconds=10)

@@ -1,4 +1,4 @@
-"""Alert rules over a session's steps (pure; ``pipelines.status.agents`` feeds them every step).
+"""Alert rules over a session's steps and frames (pure; ``pipelines.gait.agents`` runs them).
 
 Each rule keeps a small state per session and returns alert records (``schemas/avro/alert``)
 only when an alert opens or resolves: hysteresis (open at one level, resolve at a lower one)

@@ -17,13 +17,17 @@ index and timestamps, which the status agent drops and InfluxDB overwrites.
 from __future__ import annotations
 
 import logging
+import time
 from collections import defaultdict
 
+import numpy as np
 from faust.types import EventT, StreamT
 
 from gaitstream.logging import kv
-from pipelines.app import (alerts_topic, app, pipeline_settings, station_state, stations_topic, status_topic,
-                           steps_per_window, steps_topic, trace_topic)
+from pipelines.alerts import lookup
+from pipelines.app import (alert_settings_table, alerts_topic, app, pipeline_settings, session_history_table,
+                           session_history_topic, station_state, stations_topic, status_topic, steps_per_window,
+                           steps_topic, trace_topic)
 from pipelines.deadletter import send_dead_letter
 from pipelines.gait.frames import FrameError, engine_input
 from gaitstream.gait.engine import StepMetrics
@@ -37,6 +41,14 @@ _live: dict[str, StationState] = {}
 # Events of each station processed since its last checkpoint, not yet acknowledged.
 _held: dict[str, list[EventT]] = defaultdict(list)
 _held_samples: dict[str, int] = defaultdict(int)
+# How often the station-silence rule looks at this worker's open sessions (its delay is 10 s).
+SILENCE_CHECK_INTERVAL_S = 2.0
+
+
+def _now_us() -> int:
+    """The worker's wall clock: station silence is judged on arrival, never on sample times
+    (replays and catching-up stations send faster than real time)."""
+    return time.time_ns() // 1000
 
 
 @app.on_partitions_revoked.connect
@@ -55,6 +67,7 @@ def _active(station_id: str) -> StationState | None:
             return None
         try:
             _live[station_id] = StationState.restore(value)
+            _live[station_id].watch.resume(_now_us())  # the checkpoint's arrival time may be another worker's
         except (KeyError, TypeError, ValueError) as exc:
             # A checkpoint from an incompatible engine version: that session cannot continue,
             # but the station must not be stuck; its next session starts afresh.
@@ -72,7 +85,7 @@ async def _publish_alerts(station_id: str, alerts: list[dict]) -> None:
     for alert in alerts:
         await alerts_topic.send(key=station_id.encode(), value=encode("alert", alert))
         log.info(kv("alert", id=alert["alert_id"], state=alert["state"], kind=alert["kind"], station=station_id,
-                    side=alert["side"]))
+                    side=alert["side"], fault=alert.get("fault"), value=alert["value"]))
 
 
 async def _emit_steps(station_id: str, state: StationState, steps: list[StepMetrics]) -> None:
@@ -114,7 +127,11 @@ async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, 
 
 async def _close(station_id: str, state: StationState, stream: StreamT, stop: dict) -> None:
     await _emit_steps(station_id, state, state.finish())
-    await _publish_alerts(station_id, state.rolling.close(stop["time_us"]))
+    await _publish_alerts(station_id, state.rolling.close(stop["time_us"]) + state.watch.close(stop["time_us"]))
+    # The session's summary joins the patient's history (baseline of the worsening rule).
+    key, history = lookup.next_history(session_history_table.get, state.session,
+                                       state.rolling.summary(stop["time_us"]), state.rolling.settings)
+    await session_history_topic.send(key=key, value=history)
     await _publish(station_id, "session_event", stop)
     await _checkpoint(station_id, state, stream, closed=True)
     log.info(kv("session_stop", station=station_id, session=state.session["session_id"]))
@@ -130,7 +147,10 @@ async def on_session_event(event: EventT, record: dict, stream: StreamT) -> None
             return
         if state is not None:  # a new session without a stop: end the old one first
             await _close(station_id, state, stream, {**state.session, "event": "stop", "time_us": record["time_us"]})
-        state = _live[station_id] = StationState.start(record)
+        settings = lookup.session_settings(alert_settings_table.get, record)
+        state = _live[station_id] = StationState.start(
+            record, settings=settings, baseline=lookup.session_baseline(session_history_table.get, record, settings),
+            now_us=_now_us())
         await _publish(station_id, "session_event", record)
         _held[station_id].append(event)
         await _checkpoint(station_id, state, stream)
@@ -166,11 +186,26 @@ async def on_frame(event: EventT, frame: dict, stream: StreamT) -> None:
         await stream.ack(event)
         return
     await _emit_steps(station_id, state, steps)
+    samples = {"pelvis": np.hstack([data.acc_mps2, data.gyr_dps])}
+    if data.trunk_acc_mps2 is not None:
+        samples["trunk"] = np.hstack([data.trunk_acc_mps2, data.trunk_gyr_dps])
+    await _publish_alerts(station_id, state.watch.on_frame(
+        samples, sequence=frame["sequence"], first_sample_time_us=frame["first_sample_time_us"],
+        sampling_rate_hz=frame["sampling_rate_hz"], now_us=_now_us()))
     state.last_sequence = frame["sequence"]
     _held[station_id].append(event)
     _held_samples[station_id] += len(data.time_s)
     if _held_samples[station_id] >= pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz:
         await _checkpoint(station_id, state, stream)
+
+
+@app.timer(interval=SILENCE_CHECK_INTERVAL_S)
+async def check_silent_stations() -> None:
+    """Station silence over the open sessions this worker owns (the rule's state is checkpointed
+    with the station's next frame; a repeated open after a crash carries the same id)."""
+    now_us = _now_us()
+    for station_id, state in list(_live.items()):
+        await _publish_alerts(station_id, state.watch.check_silence(now_us))
 
 
 @app.agent(stations_topic, concurrency=1)

@@ -11,6 +11,8 @@ import numpy as np
 
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.engine import StepMetrics, StreamingGaitEngine
+from pipelines.alerts.settings import AlertSettings
+from pipelines.alerts.watch import SessionWatch
 from pipelines.gait.frames import EngineInput
 from pipelines.status.rolling import RollingStatus
 
@@ -25,6 +27,8 @@ class StationState:
     session: dict
     engine: StreamingGaitEngine
     rolling: RollingStatus
+    # Frame-level alert rules (station silence, sensor faults): pipelines.alerts.watch.
+    watch: SessionWatch
     last_sequence: int = -1
     # 20 Hz bucket of the last trace sample kept (checkpointed, so a restore keeps the same grid).
     last_trace_bucket: int | None = None
@@ -33,13 +37,19 @@ class StationState:
     trace_lean_deg: list[float] = field(default_factory=list)
 
     @classmethod
-    def start(cls, session: dict) -> StationState:
+    def start(cls, session: dict, *, settings: AlertSettings | None = None, baseline: dict[str, float] | None = None,
+              now_us: int | None = None) -> StationState:
+        """A new session; ``settings`` and ``baseline`` of the alert rules (defaults: built-in, none),
+        ``now_us`` the worker's wall clock (station silence counts from it)."""
+        settings = settings or AlertSettings()
         config = GaitConfig(pelvic_drop_threshold_deg=session["pelvic_drop_threshold_deg"],
                             trunk_lean_threshold_deg=session["trunk_lean_threshold_deg"],
                             min_steps_per_side=session["min_steps_per_side"], axes=session["sensor_axes"])
         engine = StreamingGaitEngine(sampling_rate_hz=session["sampling_rate_hz"], trunk=session["trunk_present"],
                                      config=config, axes=session["sensor_axes"])
-        return cls(session=session, engine=engine, rolling=RollingStatus(session=session))
+        return cls(session=session, engine=engine,
+                   rolling=RollingStatus(session=session, settings=settings, baseline=dict(baseline or {})),
+                   watch=SessionWatch.start(session, settings=settings, now_us=now_us))
 
     # -------------------------------------------------------------- processing
     def push(self, data: EngineInput) -> list[StepMetrics]:
@@ -101,11 +111,13 @@ class StationState:
     def checkpoint(self) -> dict:
         """JSON value for the station-state table (trace is flushed before a checkpoint)."""
         return {"session": self.session, "last_sequence": self.last_sequence, "engine": self.engine.snapshot(),
-                "rolling": self.rolling.to_json(), "last_trace_bucket": self.last_trace_bucket, "closed": False}
+                "rolling": self.rolling.to_json(), "watch": self.watch.to_json(),
+                "last_trace_bucket": self.last_trace_bucket, "closed": False}
 
     @classmethod
     def restore(cls, value: dict) -> StationState:
         rolling = (RollingStatus.from_json(value["rolling"]) if "rolling" in value
                    else RollingStatus(session=value["session"]))  # a checkpoint from before the fold
+        watch = SessionWatch.from_json(value.get("watch"), session=value["session"])
         return cls(session=value["session"], engine=StreamingGaitEngine.restore(value["engine"]), rolling=rolling,
-                   last_sequence=value["last_sequence"], last_trace_bucket=value["last_trace_bucket"])
+                   watch=watch, last_sequence=value["last_sequence"], last_trace_bucket=value["last_trace_bucket"])

@@ -8,7 +8,8 @@ Measurements (InfluxQL names used by the dashboards), all tagged clinic, station
   classification as a string field).
 - ``pelvic_trace``: pelvic_obliquity_deg (and trunk_lateral_lean_deg) at about 20 Hz.
 - ``gait_alert``: each alert opening or resolving (tags + side; fields alert_id, kind, severity,
-  state, message, value, threshold), read by the dashboards as annotations.
+  state, message, value, threshold, and when present baseline, sensor, fault, dashboard_url),
+  read by the dashboards as annotations.
 - ``gait_session``: a point at each session start (``active=1``) and stop (``active=0``) with
   the session's thresholds, so dashboards and alert rules can tell a finished session from a
   silent station, and draw each patient's own threshold.
@@ -112,7 +113,10 @@ def alert_lines(record: dict) -> list[str]:
     fields = _fields([("alert_id", record["alert_id"]), ("kind", record["kind"]), ("severity", record["severity"]),
                       ("state", record["state"]), ("message", record["message"]),
                       ("value", None if record.get("value") is None else float(record["value"])),
-                      ("threshold", None if record.get("threshold") is None else float(record["threshold"]))])
+                      ("threshold", None if record.get("threshold") is None else float(record["threshold"])),
+                      ("baseline", None if record.get("baseline") is None else float(record["baseline"])),
+                      ("sensor", record.get("sensor")), ("fault", record.get("fault")),
+                      ("dashboard_url", record.get("dashboard_url"))])
     return [f"{series} {fields} {int(record['time_us'])}"]
 
 

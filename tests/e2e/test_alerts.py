@@ -1,0 +1,194 @@
+"""Alert rules end to end on the real stack: settings from the compacted topic (GlobalTable),
+worsening against the patient's own earlier sessions, station silence, sensor faults; every
+alert lands in InfluxDB ``gait_alert``.
+
+One worker serves every scenario (it is the slow part to start on a shared 2-core machine).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from gaitstream.simulate import pattern_config
+from pipelines.alerts.settings import settings_key, settings_record
+from pipelines.alerts.topics import ensure_alert_topics, read_latest, write
+from pipelines.alerts.worsening import history_key
+from schemas.codec import decode, encode
+from services.station.publisher import StationPublisher, StationSettings
+from services.station.runner import StationRun, new_session, run_stations
+from services.station.sources import SimulatedSource
+from tests.e2e.harness import PipelineRun
+
+pytestmark = pytest.mark.integration
+
+CLINIC = "clinic-alerts"
+FRAME_SAMPLES = 10
+DASHBOARD = "https://grafana.clinic-alerts.example"
+SILENCE_S = 20.0  # the station's pause, wall clock; the rule's delay is 10 s
+
+
+class FlatAxisSource(SimulatedSource):
+    """A simulated patient whose pelvis gyroscope y axis sticks at one value after ``from_s``."""
+
+    def __init__(self, config, *, from_s: float) -> None:
+        super().__init__(config)
+        self.from_s = from_s
+
+    def frames(self, frame_samples: int):
+        for first_s, block in super().frames(frame_samples):
+            if first_s >= self.from_s:
+                block = {**block, "gyr_y": np.full_like(block["gyr_y"], 0.75)}
+            yield first_s, block
+
+
+class PausingSource(SimulatedSource):
+    """A simulated patient whose station stops sending for ``pause_s`` (wall clock) after ``at_s`` of data."""
+
+    def __init__(self, config, *, at_s: float, pause_s: float) -> None:
+        super().__init__(config)
+        self.at_s, self.pause_s = at_s, pause_s
+        self.paused_at: float | None = None
+        self.resumed_at: float | None = None
+
+    def frames(self, frame_samples: int):
+        for first_s, block in super().frames(frame_samples):
+            if self.paused_at is None and first_s >= self.at_s:
+                self.paused_at = time.time()
+                time.sleep(self.pause_s)
+                self.resumed_at = time.time()
+            yield first_s, block
+
+
+@pytest.fixture(scope="module")
+def pipeline(kafka_settings, influx_settings, tmp_path_factory):
+    run = PipelineRun(kafka=kafka_settings, influx=influx_settings, tmp=tmp_path_factory.mktemp("alerts"))
+    ensure_alert_topics(run.kafka, run.topics)
+    # Clinic settings before the worker starts: read by its GlobalTable's recovery.
+    write(run.kafka, run.topics.alert_settings, settings_key(CLINIC),
+          encode("alert_settings", settings_record(CLINIC, updated_us=1, dashboard_url=DASHBOARD)))
+    run.start_worker("a")
+    yield run
+    run.stop()
+
+
+def _run(pipeline: PipelineRun, patient: str, source, name: str) -> StationRun:
+    session = new_session(clinic_id=CLINIC, station_id=f"{pipeline.prefix}-{name}", patient_id=patient, source=source)
+    return StationRun(session=session, source=source)
+
+
+def _publish(pipeline: PipelineRun, runs: list[StationRun], speed: float = 0.0) -> None:
+    publisher = StationPublisher(kafka=pipeline.kafka, topics=pipeline.topics, settings=StationSettings(linger_ms=1))
+    try:
+        run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=speed)
+    finally:
+        publisher.close()
+
+
+def _alerts(pipeline: PipelineRun, session_id: str) -> list[dict]:
+    series = pipeline.influxql(f"SELECT * FROM gait_alert WHERE session = '{session_id}'")
+    if not series:
+        return []
+    cols = series[0]["columns"]
+    return [dict(zip(cols, row, strict=True)) for row in series[0]["values"]]
+
+
+def _wait_alerts(pipeline: PipelineRun, session_id: str, done, timeout_s: float = 90.0) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows = _alerts(pipeline, session_id)
+        if done(rows) or time.monotonic() > deadline:
+            return rows
+        time.sleep(1.0)
+
+
+def _history_sessions(pipeline: PipelineRun, patient: str) -> int:
+    value = read_latest(pipeline.kafka, pipeline.topics.session_history).get(history_key(CLINIC, patient))
+    return len(decode(value)[1]["sessions"]) if value else 0
+
+
+def _wait_history(pipeline: PipelineRun, patient: str, sessions: int, timeout_s: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while _history_sessions(pipeline, patient) < sessions:
+        assert time.monotonic() < deadline, f"{patient}: history never reached {sessions} sessions"
+        time.sleep(1.0)
+
+
+def _of(rows: list[dict], kind: str) -> list[tuple[str, str]]:
+    return [(r["state"], r["alert_id"]) for r in rows if r["kind"] == kind]
+
+
+def test_sensor_faults_open_once_with_patient_settings_read_live(pipeline: PipelineRun) -> None:
+    # A patient override published while the worker runs: the GlobalTable follows the topic.
+    # This patient's sensor has a +-10 m/s^2 range (the simulator clips there).
+    write(pipeline.kafka, pipeline.topics.alert_settings, settings_key(CLINIC, "p-sat"),
+          encode("alert_settings", settings_record(CLINIC, "p-sat", updated_us=2, acc_full_scale_mps2=10.0)))
+    time.sleep(3.0)
+    saturated = _run(pipeline, "p-sat", SimulatedSource(pattern_config(
+        "normal", trunk=False, duration_s=30.0, seed=1, acc_range_mps2=10.0)), "sat")
+    flat = _run(pipeline, "p-flat", FlatAxisSource(pattern_config("normal", trunk=False, duration_s=30.0, seed=2),
+                                                    from_s=8.0), "flat")
+    healthy = _run(pipeline, "p-ok", SimulatedSource(pattern_config("normal", duration_s=30.0, seed=3)), "ok")
+    _publish(pipeline, [saturated, flat, healthy])
+
+    def both(rows):
+        return len(_of(rows, "sensor_fault")) >= 2
+    sat_rows = _wait_alerts(pipeline, saturated.session.session_id, both)
+    flat_rows = _wait_alerts(pipeline, flat.session.session_id, both)
+    for rows, fault, sensor in ((sat_rows, "saturation", "pelvis.acc"), (flat_rows, "flat_signal", "pelvis.gyr")):
+        faults = [r for r in rows if r["kind"] == "sensor_fault"]
+        assert sorted(r["state"] for r in faults) == ["open", "resolved"], faults
+        assert {(r["fault"], r["sensor"]) for r in faults} == {(fault, sensor)}
+        assert len({r["alert_id"] for r in faults}) == 1
+        opened = next(r for r in faults if r["state"] == "open")
+        assert opened["severity"] == "warning" and opened["dashboard_url"].startswith(DASHBOARD + "/d/")
+    flat_open = next(r for r in flat_rows if r["kind"] == "sensor_fault" and r["state"] == "open")
+    assert "axes y" in flat_open["message"]
+    assert [r for r in _alerts(pipeline, healthy.session.session_id) if r["kind"] != "pelvic_drop_sustained"] == []
+
+
+def test_worsening_against_previous_sessions_and_a_silent_station(pipeline: PipelineRun) -> None:
+    # Two earlier normal sessions of the patient: their summaries make the baseline (~3 deg).
+    for k in range(2):
+        _publish(pipeline, [_run(pipeline, "p-w", SimulatedSource(pattern_config(
+            "normal", duration_s=40.0, seed=10 + k)), f"w{k}")])
+        _wait_history(pipeline, "p-w", k + 1)
+    # Then markedly worse on the left (8 deg), while another station goes quiet mid-session.
+    worse = _run(pipeline, "p-w", SimulatedSource(pattern_config("trendelenburg_left", duration_s=40.0, seed=12)),
+                 "w2")
+    pausing = PausingSource(pattern_config("normal", duration_s=40.0, seed=13), at_s=20.0, pause_s=SILENCE_S)
+    silent = _run(pipeline, "p-s", pausing, "silent")
+    thread = threading.Thread(target=_publish, args=(pipeline, [silent]))
+    thread.start()
+    _publish(pipeline, [worse])
+    thread.join()
+
+    rows = _wait_alerts(pipeline, worse.session.session_id, lambda r: len(_of(r, "worsening")) >= 2)
+    worsening = [r for r in rows if r["kind"] == "worsening"]
+    assert sorted(r["state"] for r in worsening) == ["open", "resolved"], worsening
+    opened = next(r for r in worsening if r["state"] == "open")
+    assert opened["side"] == "left" and len({r["alert_id"] for r in worsening}) == 1
+    assert opened["baseline"] == pytest.approx(3.0, abs=1.0) and opened["value"] >= opened["baseline"] + 2.0
+    assert _history_sessions(pipeline, "p-w") >= 2
+
+    rows = _wait_alerts(pipeline, silent.session.session_id, lambda r: len(_of(r, "station_silent")) >= 2)
+    silence = [r for r in rows if r["kind"] == "station_silent"]
+    assert sorted(r["state"] for r in silence) == ["open", "resolved"], silence
+    assert len({r["alert_id"] for r in silence}) == 1
+    opened = next(r for r in silence if r["state"] == "open")
+    resolved = next(r for r in silence if r["state"] == "resolved")
+    assert opened["severity"] == "critical" and resolved["message"] == "station sends data again"
+    # InfluxDB returns RFC3339 times; the rule runs on the worker's clock, every 2 s, 10 s delay.
+    from datetime import datetime
+
+    def epoch(ts: str) -> float:
+        return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+    opened_after_s = epoch(opened["time"]) - pausing.paused_at
+    resolved_after_s = epoch(resolved["time"]) - pausing.resumed_at
+    print(f"silence: opened {opened_after_s:.1f} s after the pause, resolved {resolved_after_s:.1f} s after data "
+          f"came back")
+    assert 9.0 <= opened_after_s <= SILENCE_S and -1.0 <= resolved_after_s <= 10.0
+    assert [r for r in rows if r["kind"] == "sensor_fault"] == []  # a pause is not a dropped frame
