@@ -24,6 +24,7 @@ sample time (min, max, clipped count, sample count per axis), so the state stays
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,6 +63,8 @@ class SensorHealth:
     last_n: int = 0
     current_sec: int | None = None
     open: dict[str, _Fault] = field(default_factory=dict)
+    # Samples of the current second, reduced once the second is complete (or at a checkpoint).
+    _pending: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
 
     # ---------------------------------------------------------------- helpers
     def _full_scale(self) -> np.ndarray:
@@ -69,8 +72,8 @@ class SensorHealth:
         gyr = float(self.session.get("gyr_range_dps") or self.settings.gyr_full_scale_dps)
         return np.array([acc] * 3 + [gyr] * 3)
 
-    def _keep(self) -> int:
-        return math.ceil(max(SATURATION_WINDOW_S, self.settings.flat_after_s, self.settings.drop_window_s) / BUCKET_S) + 1
+    def _keep(self, span_s: float) -> int:
+        return math.ceil(span_s / BUCKET_S) + 1
 
     @staticmethod
     def _window(buckets: dict, now_s: int, span_s: float) -> list:
@@ -90,25 +93,35 @@ class SensorHealth:
         sec = math.floor(t_s / BUCKET_S)
         out = []
         if self.current_sec is not None and sec > self.current_sec:
+            self._fold()
             out = self._judge(self.current_sec, sequence)
-        self.current_sec = sec if self.current_sec is None else max(sec, self.current_sec)
+        if self.current_sec is None or sec > self.current_sec:
+            self.current_sec = sec
         n = 0
-        full_scale = self.settings.saturation_level * self._full_scale()
         for location, data in frame_samples.items():
             n = data.shape[0]
+            self._pending.setdefault(location, []).append(data)
+        self._count_drops(sequence, int(first_sample_time_us), sec, n, float(sampling_rate_hz))
+        return out
+
+    def _fold(self) -> None:
+        """Reduce the samples held for the current second into its bucket (min, max and sums
+        merge exactly, so folding early for a checkpoint changes no result)."""
+        if not self._pending:
+            return
+        full_scale = self.settings.saturation_level * self._full_scale()
+        for location, arrays in self._pending.items():
+            data = np.vstack(arrays)
             lo, hi = data.min(axis=0), data.max(axis=0)
             clipped = (np.abs(data) >= full_scale).sum(axis=0)
             per_loc = self.buckets.setdefault(location, {})
-            row = per_loc.get(sec)
+            row = per_loc.get(self.current_sec)
             if row is None:
-                per_loc[sec] = [*lo.tolist(), *hi.tolist(), *clipped.tolist(), n]
+                per_loc[self.current_sec] = [*lo.tolist(), *hi.tolist(), *clipped.tolist(), len(data)]
             else:
-                row[0:6] = np.minimum(row[0:6], lo).tolist()
-                row[6:12] = np.maximum(row[6:12], hi).tolist()
-                row[12:18] = (np.asarray(row[12:18]) + clipped).tolist()
-                row[18] += n
-        self._count_drops(sequence, int(first_sample_time_us), sec, n, float(sampling_rate_hz))
-        return out
+                per_loc[self.current_sec] = [*np.minimum(row[0:6], lo).tolist(), *np.maximum(row[6:12], hi).tolist(),
+                                             *(np.asarray(row[12:18]) + clipped).tolist(), row[18] + len(data)]
+        self._pending = {}
 
     def observe_frame(self, frame: dict) -> list[dict]:
         """:meth:`observe` from a decoded ``imu_frame`` record."""
@@ -123,8 +136,10 @@ class SensorHealth:
         t_s = (sec + 1) * BUCKET_S
         out = []
         for location, per_loc in sorted(self.buckets.items()):
-            out += self._check_saturation(location, per_loc, sec, t_s, sequence)
-            out += self._check_flat(location, per_loc, sec, t_s, sequence)
+            keys = np.fromiter(per_loc, dtype=np.int64, count=len(per_loc))
+            rows = np.asarray(list(per_loc.values()), dtype=np.float64)
+            out += self._check_saturation(location, keys, rows, sec, t_s, sequence)
+            out += self._check_flat(location, keys, rows, sec, t_s, sequence)
         out += self._check_drops(sec, t_s, sequence)
         return out
 
@@ -141,72 +156,82 @@ class SensorHealth:
         self.expected_next_us = first_us + round(n * 1e6 / rate)
 
     def _trim(self, sec: int) -> None:
-        oldest = sec - self._keep() + 1
-        for buckets in (*self.buckets.values(), self.drops):
+        oldest = sec - self._keep(max(SATURATION_WINDOW_S, self.settings.flat_after_s)) + 1
+        for buckets in self.buckets.values():
             for old in [s for s in buckets if s < oldest]:
                 del buckets[old]
+        oldest = sec - self._keep(self.settings.drop_window_s) + 1
+        for old in [s for s in self.drops if s < oldest]:
+            del self.drops[old]
 
     def _covered(self, buckets: dict, sec: int, span_s: float) -> bool:
         """Whether data reaches back over the whole span (no verdict on a too-short history)."""
         return bool(buckets) and min(buckets) <= sec - math.ceil(span_s / BUCKET_S) + 1
 
     # ----------------------------------------------------------------- faults
-    def _check_saturation(self, location: str, per_loc: dict, sec: int, t_s: float, sequence: int) -> list[dict]:
-        rows = np.asarray(self._window(per_loc, sec, SATURATION_WINDOW_S))
+    def _check_saturation(self, location: str, keys: np.ndarray, rows: np.ndarray, sec: int, t_s: float,
+                          sequence: int) -> list[dict]:
+        rows = rows[keys > sec - math.ceil(SATURATION_WINDOW_S / BUCKET_S)]
         if not len(rows):
             return []
         fraction = rows[:, 12:18].sum(axis=0) / max(rows[:, 18].sum(), 1)
+        bad = fraction >= self.settings.saturation_fraction
         out = []
         for group, cols in (("acc", slice(0, 3)), ("gyr", slice(3, 6))):
-            bad = fraction[cols] >= self.settings.saturation_fraction
-            axes = [AXES[i] for i in np.flatnonzero(bad)]
             value = float(fraction[cols].max())
-            out += self._hysteresis(f"{location}.{group}", "saturation", bool(bad.any()), t_s, sequence, value,
-                                    self.settings.saturation_fraction,
-                                    f"{location} {group} clipped on {value:.0%} of the last "
-                                    f"{SATURATION_WINDOW_S:g} s (axes {','.join(axes)}): range too small or "
-                                    f"a loose sensor")
+            out += self._hysteresis(
+                f"{location}.{group}", "saturation", bool(bad[cols].any()), t_s, sequence, value,
+                self.settings.saturation_fraction,
+                lambda cols=cols, value=value, group=group: (
+                    f"{location} {group} clipped on {value:.0%} of the last {SATURATION_WINDOW_S:g} s (axes "
+                    f"{','.join(AXES[i] for i in np.flatnonzero(bad[cols]))}): range too small or a loose sensor"))
         return out
 
-    def _check_flat(self, location: str, per_loc: dict, sec: int, t_s: float, sequence: int) -> list[dict]:
+    def _check_flat(self, location: str, keys: np.ndarray, rows: np.ndarray, sec: int, t_s: float,
+                    sequence: int) -> list[dict]:
         s = self.settings
-        if not self._covered(per_loc, sec, s.flat_after_s):
-            return []
-        rows = np.asarray(self._window(per_loc, sec, s.flat_after_s))
+        first = sec - math.ceil(s.flat_after_s / BUCKET_S) + 1
+        if not len(keys) or keys.min() > first:
+            return []  # not yet flat_after_s of data
+        rows = rows[keys >= first]
         span = rows[:, 6:12].max(axis=0) - rows[:, 0:6].min(axis=0)
         flat = span <= np.array([s.flat_acc_range_mps2] * 3 + [s.flat_gyr_range_dps] * 3)
-        moving = (span[0:3] >= MOVING_ACC_RANGE_MPS2).any() or (span[3:6] >= MOVING_GYR_RANGE_DPS).any()
+        moving = bool((span[0:3] >= MOVING_ACC_RANGE_MPS2).any() or (span[3:6] >= MOVING_GYR_RANGE_DPS).any())
+        dead = bool(flat.all())
         out = []
         for group, cols in (("acc", slice(0, 3)), ("gyr", slice(3, 6))):
-            bad = flat[cols] & (moving or flat.all())
-            axes = [AXES[i] for i in np.flatnonzero(bad)]
-            out += self._hysteresis(f"{location}.{group}", "flat_signal", bool(bad.any()), t_s, sequence,
-                                    float(span[cols].min()), s.flat_acc_range_mps2 if group == "acc"
-                                    else s.flat_gyr_range_dps,
-                                    f"{location} {group} axes {','.join(axes)} flat for {s.flat_after_s:g} s "
-                                    f"while walking: stuck axis or dead sensor")
+            bad = flat[cols] & (moving or dead)
+            out += self._hysteresis(
+                f"{location}.{group}", "flat_signal", bool(bad.any()), t_s, sequence, float(span[cols].min()),
+                s.flat_acc_range_mps2 if group == "acc" else s.flat_gyr_range_dps,
+                lambda bad=bad, group=group: (
+                    f"{location} {group} axes {','.join(AXES[i] for i in np.flatnonzero(bad))} flat for "
+                    f"{s.flat_after_s:g} s while walking: stuck axis or dead sensor"))
         return out
 
     def _check_drops(self, sec: int, t_s: float, sequence: int) -> list[dict]:
         s = self.settings
         if not self._covered(self.drops, sec, s.drop_window_s):
             return []
-        rows = np.asarray(self._window(self.drops, sec, s.drop_window_s))
-        received, missing = rows.sum(axis=0)
-        fraction = float(missing / max(received + missing, 1))
+        rows = self._window(self.drops, sec, s.drop_window_s)
+        received, missing = sum(r[0] for r in rows), sum(r[1] for r in rows)
+        fraction = missing / max(received + missing, 1)
         key = "-:dropped_frames"
         if key not in self.open:
             failing = fraction >= s.drop_open_fraction
         else:
             failing = fraction > s.drop_resolve_fraction
         return self._hysteresis(None, "dropped_frames", failing, t_s, sequence, fraction, s.drop_open_fraction,
-                                f"{fraction:.0%} of the samples of the last {s.drop_window_s:g} s lost between "
-                                f"frames", resolve_after_s=0.0)
+                                lambda: f"{fraction:.0%} of the samples of the last {s.drop_window_s:g} s lost "
+                                        f"between frames", resolve_after_s=0.0)
 
     def _hysteresis(self, sensor: str | None, fault: str, failing: bool, t_s: float, sequence: int,
-                    value: float, threshold: float, message: str, *, resolve_after_s: float | None = None) -> list[dict]:
+                    value: float, threshold: float, message: Callable[[], str], *,
+                    resolve_after_s: float | None = None) -> list[dict]:
         key = f"{sensor or '-'}:{fault}"
         current = self.open.get(key)
+        if current is None and not failing:
+            return []  # the common case, every second of every healthy station: nothing to build
         resolve_after_s = self.settings.fault_resolve_after_s if resolve_after_s is None else resolve_after_s
         time_us = int(self.session["time_us"]) + round(t_s * 1e6)
         common = dict(session=self.session, kind="sensor_fault", time_us=time_us, side=None, value=value,
@@ -215,7 +240,7 @@ class SensorHealth:
             if not failing:
                 return []
             record = alert_record(**common, state="open", severity=self.settings.severity("sensor_fault"),
-                                  opened_at=f"seq{sequence}", message=message)
+                                  opened_at=f"seq{sequence}", message=message())
             self.open[key] = _Fault(record["alert_id"], t_s)
             return [record]
         if failing:
@@ -246,7 +271,8 @@ class SensorHealth:
 
     # ------------------------------------------------------------ checkpoints
     def to_json(self) -> dict:
-        return {"buckets": {loc: {str(s): [float(x) for x in row] for s, row in b.items()}
+        self._fold()
+        return {"buckets": {loc: {str(s): list(row) for s, row in b.items()}
                             for loc, b in self.buckets.items()},
                 "drops": {str(s): list(row) for s, row in self.drops.items()},
                 "last_sequence": self.last_sequence, "expected_next_us": self.expected_next_us,

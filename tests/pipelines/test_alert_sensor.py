@@ -118,13 +118,13 @@ def test_replay_and_restore_give_the_same_alerts_and_ids() -> None:
     first = run(SensorHealth(session=SESSION), 45.0, fault=clip)
     again = run(SensorHealth(session=SESSION), 45.0, fault=clip)
     assert first == again and len(first) == 2
-    # stop at 15 s, checkpoint through JSON, restore and continue
+    # stop at 15.5 s, checkpoint through JSON, restore and continue
     health = SensorHealth(session=SESSION)
-    part = run(health, 15.0, fault=clip)
+    part = run(health, 15.5, fault=clip)  # mid-second: the pending samples fold into the checkpoint
     import json
     restored = SensorHealth.from_json(json.loads(json.dumps(health.to_json())), session=SESSION,
                                       settings=AlertSettings())
-    part += run(restored, 45.0, fault=clip, start_frame=150)
+    part += run(restored, 45.0, fault=clip, start_frame=155)
     assert part == first
 
 
