@@ -50,3 +50,28 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
             raise UnsafeWebhookTarget(
                 f"webhook host {parts.hostname!r} resolves to {address}, a private/loopback/link-local "
                 "address; the clinic's settings must allow private webhooks for this target")
+
+
+# apprise notifiers that POST to a host the URL names: webhooks under another name.
+APPRISE_HTTP_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+
+
+def apprise_http_host(url: str) -> str | None:
+    """``http://host[:port]/`` for an apprise URL that posts to a host of the subscriber's choosing
+    (``json://``, ``xml://``, ``form://`` and their ``s`` forms, a self-hosted ``ntfy://host/…``),
+    ``None`` for hosted services (Slack, Teams, ntfy.sh, …) or a URL apprise does not know.
+    Check the result with :func:`check_webhook_url`."""
+    import apprise
+
+    scheme = url.split("://", 1)[0].lower()
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    if plugin is None:
+        return None
+    self_hosted_ntfy = scheme in ("ntfy", "ntfys") and str(getattr(plugin, "mode", "")).lower().endswith("private")
+    if scheme not in APPRISE_HTTP_SCHEMES and not self_hosted_ntfy:
+        return None
+    host = getattr(plugin, "host", None)
+    if not host:
+        raise UnsafeWebhookTarget(f"apprise URL {scheme}:// has no host")
+    port = f":{plugin.port}" if getattr(plugin, "port", None) else ""
+    return f"http://[{host}]{port}/" if ":" in host else f"http://{host}{port}/"

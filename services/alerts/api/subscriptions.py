@@ -22,7 +22,7 @@ from services.alerts.api.schemas import (Id, Me, MuteFor, SubscriptionCreate, Su
                                          check_target)
 from services.alerts.store.accounts import clinic_settings, utcnow
 from services.alerts.store.models import Subscription, Supervisor
-from services.alerts.urlguard import UnsafeWebhookTarget, check_webhook_url
+from services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["subscriptions"], responses={401: {"description": "Missing, invalid or revoked API key"},
@@ -43,9 +43,11 @@ def invalid_field(field: str, message: str, value: Any = None) -> HTTPException:
 def check_channel_target(session, *, clinic_id: str, channel: str, target: str) -> None:
     try:
         check_target(channel, target)
-        if channel == "webhook":
+        # apprise's json://, xml://, form:// and a self-hosted ntfy are webhooks under another name.
+        url = target if channel == "webhook" else apprise_http_host(target) if channel == "apprise" else None
+        if url is not None:
             allow = clinic_settings(session, clinic_id).allow_private_webhooks
-            check_webhook_url(target, allow_private=allow)
+            check_webhook_url(url, allow_private=allow)
     except (ValueError, UnsafeWebhookTarget) as error:
         raise invalid_field("target", str(error), target) from error
 

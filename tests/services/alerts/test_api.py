@@ -144,7 +144,8 @@ def test_another_supervisors_subscription_in_the_same_clinic_is_404(alerts_api: 
     ({"station_id": "tm/01"}, "station_id", "pattern"),
     ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
     ({"clinic_id": None}, "clinic_id", "Field required"),
-    ({"channel": "apprise", "target": "json://127.0.0.1/hook"}, "target", "use channel 'webhook'"),
+    ({"channel": "apprise", "target": "json://127.0.0.1/hook"}, "target", "private/loopback"),
+    ({"channel": "apprise", "target": "ntfy://10.1.2.3/topic"}, "target", "private/loopback"),
     ({"channel": "apprise", "target": "nosuchservice://x"}, "target", "not an apprise URL"),
     ({"channel": "webhook", "target": "ftp://example.org/x"}, "target", "http:// or https://"),
 ])
@@ -216,6 +217,17 @@ def test_apprise_subscription_is_accepted(alerts_api: RunningApi, two_clinics: t
     with alerts_api.client(two_clinics[0]) as a:
         response = a.post("/v1/subscriptions", json=body)
     assert response.status_code == 201, response.text
+    assert response.json()["webhook_secret"] is None
+
+
+def test_apprise_http_notifiers_follow_the_clinics_webhook_policy(alerts_api: RunningApi,
+                                                                  two_clinics: tuple[str, str]) -> None:
+    body = {**EMAIL_SUB, "channel": "apprise", "target": "json://127.0.0.1:9/hook"}
+    with alerts_api.client(two_clinics[0]) as a:
+        assert a.post("/v1/subscriptions", json=body).status_code == 422
+        with alerts_api.admin() as admin:
+            assert admin.put("/v1/admin/clinics/clinic-a", json={"allow_private_webhooks": True}).status_code == 200
+        assert a.post("/v1/subscriptions", json=body).status_code == 201
 
 
 def test_loopback_webhook_refused_unless_the_clinic_allows_it(alerts_api: RunningApi,
