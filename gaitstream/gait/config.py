@@ -58,6 +58,13 @@ class GaitConfig(BaseModel):
     # a provisional mounting yaw of 0 and refine it after calibration_walking_s
     # (engine.py "Latency"); off: hold everything until then.
     standing_fast_start: bool = True
+    # Without quiet standing, start measuring after provisional_walking_s of
+    # walking with a provisional tilt, each step against its own stride's
+    # median, and recalibrate after calibration_walking_s (engine.py
+    # "Latency"); 0.5 s keeps the first step within the 0.5 s delay; off: hold
+    # everything until calibration_walking_s.
+    walking_fast_start: bool = True
+    provisional_walking_s: float = Field(0.5, gt=0)
     calibration_walking_s: float = Field(8.0, gt=0)
     max_calibration_buffer_s: float = Field(30.0, gt=0)
 

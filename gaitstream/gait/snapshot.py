@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from gaitstream.gait.engine import StreamingGaitEngine
 
 # Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64;
-# 3: IC detector's running step interval; provisional-yaw refinement point; IC log).
-SNAPSHOT_VERSION = 3
+# 3: IC detector's running step interval; provisional-yaw refinement point; IC log;
+# 4: the IC before the last one, for the stride reference of a provisional walking start).
+SNAPSHOT_VERSION = 4
 
 
 def engine_state(engine: StreamingGaitEngine) -> dict:
@@ -47,7 +48,7 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
         "lean": e._lean.state() if e._lean else None, "phi_leak": e._phi_leak.state(),
         "ic": e._ic.state(), "side": e._side.state(), "history": e._hist.state(),
         "pending_ics": list(e._pending_ics), "last_ic": list(e._last_ic) if e._last_ic else None,
-        "last_step_end": e._last_step_end, "typical_step_s": e._typical_step_s, "segment_start": e._segment_start, "step_index": e._step_index,
+        "last_step_end": e._last_step_end, "ic_before_last": e._ic_before_last, "typical_step_s": e._typical_step_s, "segment_start": e._segment_start, "step_index": e._step_index,
         "trace": pack_array(trace), "ic_log": [list(x) for x in e._ic_log], "feature_mean": e._feature_mean,
     }
 
@@ -66,10 +67,23 @@ def _upgrade_from_2(snap: dict) -> dict:
     return snap
 
 
+def _upgrade_from_3(snap: dict) -> dict:
+    """A version-3 snapshot as version 4: no IC before the last one is known.
+
+    Version 3 engines had no provisional walking start, so none is in that
+    phase and the stride reference is never needed for the steps it has open;
+    one still holding samples without standing starts its provisional walking
+    calibration at the next push (its held steps come out then).
+    """
+    return {**snap, "version": 4, "ic_before_last": None}
+
+
 def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
-    """Rebuild an engine of class ``cls`` from :func:`engine_state` (this version or version 2)."""
+    """Rebuild an engine of class ``cls`` from :func:`engine_state` (this version, 3 or 2)."""
     if snap.get("version") == 2:
         snap = _upgrade_from_2(snap)
+    if snap.get("version") == 3:
+        snap = _upgrade_from_3(snap)
     if snap.get("version") != SNAPSHOT_VERSION:
         raise ValueError(f"unknown snapshot version {snap.get('version')!r}, expected {SNAPSHOT_VERSION}")
     e = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"], config=GaitConfig(**snap["config"]),
@@ -104,6 +118,7 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
     e._pending_ics = list(snap["pending_ics"])
     e._last_ic = (snap["last_ic"][0], snap["last_ic"][1]) if snap["last_ic"] else None
     e._last_step_end = snap["last_step_end"]
+    e._ic_before_last = snap["ic_before_last"]
     e._typical_step_s = snap["typical_step_s"]
     e._segment_start, e._step_index = snap["segment_start"], snap["step_index"]
     e._ic_log = [list(x) for x in snap["ic_log"]]

@@ -93,6 +93,56 @@ def test_without_fast_start_steps_wait_for_calibration(trunk_rec):
     assert max(d for start, d in delays if start > 16.0) <= 0.5
 
 
+@pytest.fixture(scope="module")
+def walking_rec():
+    """No quiet standing: walking from the first sample."""
+    return recording_of(simulated("trendelenburg_right", trunk=True, duration_s=25.0, standing_s=0.0))
+
+
+@pytest.fixture(scope="module")
+def walking_all_at_once(walking_rec):
+    return _feed(StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True), walking_rec, len(walking_rec.time_s))
+
+
+def test_without_standing_steps_are_out_within_half_a_second(walking_rec):
+    """Provisional walking calibration: the first steps are out within 0.5 s too, refined after 8 s."""
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    delays = _delays_s(engine, walking_rec, chunk=1)
+    assert len(delays) > 20 and max(d for _, d in delays) <= 0.5
+    assert delays[0][0] < 1.5
+    assert engine.calibration["method"] == "walking" and engine.calibration["provisional_yaw"] is False
+
+
+def test_without_standing_provisional_steps_are_accurate(walking_rec):
+    """Steps measured before the refinement (stride reference) agree with the truth like later ones."""
+    session = simulated("trendelenburg_right", trunk=True, duration_s=25.0, standing_s=0.0)
+    truth = {round(s["start_s"], 2): s for s in session.truth["steps"]}
+    steps = _feed(StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True), walking_rec, 10)
+    early = [s for s in steps if s.end_s < 8.0]
+    assert len(early) >= 8
+    errors = []
+    for step in early:
+        true = min(truth.values(), key=lambda t: abs(t["start_s"] - step.start_s))
+        if abs(true["start_s"] - step.start_s) < 0.06 and true["side"] == step.side:
+            errors += [step.pelvic_drop_deg - true["pelvic_drop_deg"], step.trunk_lean_deg - true["trunk_lean_deg"]]
+    assert len(errors) >= 12 and float(np.mean(np.abs(errors))) < 0.7
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100])
+def test_without_standing_chunking_invariance(walking_rec, walking_all_at_once, chunk):
+    _same_steps(_feed(StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True), walking_rec, chunk),
+                walking_all_at_once)
+
+
+@pytest.mark.parametrize("cut", [30, 203, 555])
+def test_without_standing_snapshot_restore(walking_rec, walking_all_at_once, cut):
+    """Restore before, during and after the provisional walking calibration."""
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    first = _feed(engine, walking_rec, 10, 0, cut)
+    restored = StreamingGaitEngine.restore(json.loads(json.dumps(engine.snapshot())))
+    _same_steps(first + _feed(restored, walking_rec, 10, cut), walking_all_at_once)
+
+
 def test_snapshot_restore_before_yaw_refinement(trunk_rec, all_at_once):
     engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
     first = _feed(engine, trunk_rec, 10, 0, 903)                # 5 s standing + ~4 s walking
