@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
@@ -52,6 +53,14 @@ from services.alerts.store.models import Alert, ClinicSettings, Delivery, Mute, 
 
 log = logging.getLogger(__name__)
 
+# Recording an outcome: 4 tries, 0.25 s apart and growing (2.5 s in all), before leaving the row to
+# its lease.
+RECORD_ATTEMPTS = 4
+RECORD_RETRY_S = 0.25
+# Due rows read per free sender slot in one pass: enough that rows which are only decided
+# (suppressed, deferred, folded into a digest) do not starve the claims, few enough that a pass
+# for one free slot does not load hundreds of rows (send_batch caps it).
+DUE_ROWS_PER_SLOT = 4
 # ClinicSettings defaults for a clinic without a settings row (same as the model's defaults).
 DEFAULT_DIGEST_AFTER = 5
 DEFAULT_DIGEST_WINDOW_S = 300
@@ -175,7 +184,7 @@ class Sender:
                     or_(and_(Delivery.status == "pending",
                              or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
                         and_(Delivery.status == "sending", Delivery.next_attempt_at <= now)))
-                .order_by(Delivery.id).limit(self.settings.send_batch)).all()
+                .order_by(Delivery.id).limit(min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16))).all()
             budgets: dict[int, int] = {}
             for row in due:
                 if len(claims) >= limit:
@@ -261,45 +270,67 @@ class Sender:
             return DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
         return None
 
-    def _record(self, claim: Claim, error: DeliveryError | None, stats: SendStats) -> None:
-        now = self.clock()
-        claimed = (Delivery.id == claim.delivery_id, Delivery.status == "sending",
-                   Delivery.attempts == claim.attempts)
-        with self.sessions.begin() as session:
-            if error is None:
-                values = {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
-                event, level = "delivery_sent", logging.INFO
-            elif error.retryable and claim.attempts < self.settings.max_attempts:
-                delay = backoff_s(claim.attempts, base_s=self.settings.backoff_base_s,
-                                  max_s=self.settings.backoff_max_s, rand=self.rand)
-                values = {"status": "pending", "next_attempt_at": now + timedelta(seconds=delay),
-                          "last_error": error.reason[:2000]}
-                event, level = "delivery_retry", logging.WARNING
-            else:
-                values = {"status": "failed", "next_attempt_at": None, "last_error": error.reason[:2000]}
-                event, level = "delivery_failed", logging.ERROR
-            result = session.execute(update(Delivery).where(*claimed).values(**values)
-                                     .execution_options(synchronize_session=False))
-            if result.rowcount != 1:
-                stats.lost_lease += 1
-                log.warning(kv("delivery_lease_lost", delivery=claim.delivery_id, attempts=claim.attempts,
-                               outcome=event))
-                return
-            if error is None and claim.state_change.startswith("digest-"):
-                session.execute(update(Delivery).where(Delivery.digest_id == claim.delivery_id)
-                                .values(sent_at=now).execution_options(synchronize_session=False))
+    def _record(self, outcomes: list[tuple[Claim, DeliveryError | None]], stats: SendStats) -> None:
+        """Store outcomes in one transaction; a store hiccup is retried for a few seconds. If it
+        still fails, the rows stay ``sending`` and are sent again (same id) when their lease expires."""
+        for attempt in range(RECORD_ATTEMPTS):
+            try:
+                return self._record_once(outcomes, stats)
+            except Exception:  # noqa: BLE001 - the store, briefly locked or unreachable
+                log.exception(kv("record_failed", deliveries=",".join(str(c.delivery_id) for c, _ in outcomes),
+                                 attempt=attempt + 1, of=RECORD_ATTEMPTS))
+                time.sleep(RECORD_RETRY_S * (attempt + 1))
+        log.error(kv("record_gave_up", deliveries=",".join(str(c.delivery_id) for c, _ in outcomes),
+                     action="resend_after_lease"))
+
+    def _outcome_values(self, claim: Claim, error: DeliveryError | None, now: datetime) -> dict[str, Any]:
         if error is None:
-            stats.sent += 1
-            if self.on_sent is not None:
-                self.on_sent(claim, now)
-        elif values["status"] == "pending":
-            stats.retried += 1
-        else:
-            stats.failed += 1
-            stats.errors.append(error.reason)
-        log.log(level, kv(event, delivery=claim.delivery_id, alert=claim.alert_id, change=claim.state_change,
-                          channel=claim.target.channel, attempt=claim.attempts,
-                          **({"error": error.reason[:300]} if error else {})))
+            return {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
+        if error.retryable and claim.attempts < self.settings.max_attempts:
+            delay = backoff_s(claim.attempts, base_s=self.settings.backoff_base_s,
+                              max_s=self.settings.backoff_max_s, rand=self.rand)
+            return {"status": "pending", "next_attempt_at": now + timedelta(seconds=delay),
+                    "last_error": error.reason[:2000]}
+        return {"status": "failed", "next_attempt_at": None, "last_error": error.reason[:2000]}
+
+    def _record_once(self, outcomes: list[tuple[Claim, DeliveryError | None]], stats: SendStats) -> None:
+        now = self.clock()
+        recorded: list[tuple[Claim, DeliveryError | None, str]] = []
+        with self.sessions.begin() as session:
+            for claim, error in outcomes:
+                values = self._outcome_values(claim, error, now)
+                # Conditional on our claim: a dispatcher that lost its lease must not overwrite.
+                result = session.execute(
+                    update(Delivery).where(Delivery.id == claim.delivery_id, Delivery.status == "sending",
+                                           Delivery.attempts == claim.attempts)
+                    .values(**values).execution_options(synchronize_session=False))
+                if result.rowcount != 1:
+                    recorded.append((claim, error, "lost_lease"))
+                    continue
+                if error is None and claim.state_change.startswith("digest-"):
+                    session.execute(update(Delivery).where(Delivery.digest_id == claim.delivery_id)
+                                    .values(sent_at=now).execution_options(synchronize_session=False))
+                recorded.append((claim, error, values["status"]))
+        for claim, error, status in recorded:  # after the commit: stats and logs say what is stored
+            fields = dict(delivery=claim.delivery_id, alert=claim.alert_id, change=claim.state_change,
+                          channel=claim.target.channel, attempt=claim.attempts)
+            if error is not None:
+                fields["error"] = error.reason[:300]
+            if status == "lost_lease":
+                stats.lost_lease += 1
+                log.warning(kv("delivery_lease_lost", **fields))
+            elif status == "sent":
+                stats.sent += 1
+                log.info(kv("delivery_sent", **fields))
+                if self.on_sent is not None:
+                    self.on_sent(claim, now)
+            elif status == "pending":
+                stats.retried += 1
+                log.warning(kv("delivery_retry", **fields))
+            else:
+                stats.failed += 1
+                stats.errors.append(error.reason)
+                log.error(kv("delivery_failed", **fields))
 
     def run_once(self) -> SendStats:
         """One pass: reminders, decisions, up to ``send_concurrency`` claims sent and recorded."""
@@ -309,7 +340,7 @@ class Sender:
         claims = self.claim(now, stats)
         futures = {self._pool.submit(self._send, claim): claim for claim in claims}
         for future in as_completed(futures):  # record each as it ends
-            self._record(futures[future], future.result(), stats)
+            self._record([(futures[future], future.result())], stats)
         self.totals.add(stats)
         return stats
 
@@ -336,10 +367,9 @@ class Sender:
                 continue
             # Look again when a send ends (a slot is free) or after send_interval_s.
             done, _ = wait(in_flight, timeout=self.settings.send_interval_s, return_when=FIRST_COMPLETED)
-            for future in done:
-                stats = SendStats()
-                self._record(in_flight.pop(future), future.result(), stats)
-                self.totals.add(stats)
+            stats = SendStats()
+            self._record([(in_flight.pop(future), future.result()) for future in done], stats)
+            self.totals.add(stats)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
