@@ -4,7 +4,8 @@ ntfy ``ntfy://``, and the rest apprise knows), one URL per subscription.
 Apprise's generic HTTP notifiers (``json://``, ``xml://``, ``form://`` and their ``s`` forms)
 and a self-hosted ntfy are webhooks under another name: their host goes through the same
 ``urlguard`` check as our webhooks (refused on private/loopback addresses unless the clinic
-allows). Hosted services (Slack, Teams, ntfy.sh, ...) are reached at their vendors' addresses.
+allows), at every send. Hosted services (Slack, Teams, ntfy.sh, ...) are reached at their
+vendors' addresses.
 """
 
 from __future__ import annotations
@@ -12,25 +13,15 @@ from __future__ import annotations
 from services.alerts.dispatch.channels import Target
 from services.alerts.dispatch.exceptions import DeliveryError
 from services.alerts.dispatch.messages import Message
-from services.alerts.urlguard import UnsafeWebhookTarget, check_webhook_url
-
-GUARDED_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+from services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
 
 
-def _guard(plugin, target: Target) -> None:
-    schema = str(getattr(plugin, "secure_protocol", "") if getattr(plugin, "secure", False)
-                 else getattr(plugin, "protocol", "")).lower()
-    url = target.address.lower()
-    scheme = url.split("://", 1)[0]
-    self_hosted_ntfy = scheme in ("ntfy", "ntfys") and str(getattr(plugin, "mode", "")).lower().endswith("private")
-    if scheme not in GUARDED_SCHEMES and not self_hosted_ntfy:
-        return
-    host = getattr(plugin, "host", None)
-    if not host:
-        raise DeliveryError(f"apprise URL has no host: scheme {schema or scheme}", retryable=False)
-    port = f":{plugin.port}" if getattr(plugin, "port", None) else ""
+def _guard(target: Target) -> None:
+    """The API's rule at subscription time (``urlguard.apprise_http_host``), again at every send."""
     try:
-        check_webhook_url(f"http://{host}{port}/", allow_private=target.allow_private)
+        host_url = apprise_http_host(target.address)
+        if host_url is not None:
+            check_webhook_url(host_url, allow_private=target.allow_private)
     except UnsafeWebhookTarget as exc:
         raise DeliveryError(f"refused target: {exc}", retryable=False) from exc
 
@@ -48,7 +39,7 @@ class AppriseChannel:
         if plugin is None:
             raise DeliveryError("apprise does not recognise this URL (see apprise's list of services)",
                                 retryable=False)
-        _guard(plugin, target)
+        _guard(target)
         notifier = apprise.Apprise()
         notifier.add(plugin)
         notify_type = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING}.get(
