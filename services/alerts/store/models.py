@@ -117,6 +117,14 @@ class Alert(Base):
     threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
     message: Mapped[str] = mapped_column(Text)
     dashboard_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # alert v2: what ``value`` measures (e.g. pelvic_drop_deg_median), the patient's baseline
+    # (worsening), the sensor and fault (sensor_fault). The resolve's own message says why it
+    # resolved (back under the threshold, or the session ended).
+    metric: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    baseline: Mapped[float | None] = mapped_column(Float, nullable=True)
+    sensor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fault: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    resolve_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     opened_at_us: Mapped[int] = mapped_column(BigInteger)
     resolved_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
