@@ -21,13 +21,14 @@ import time
 from collections import defaultdict
 
 import numpy as np
-from faust.types import EventT, StreamT
+from faust.types import TP, EventT, StreamT
+from kafka.partitioner.default import murmur2
 
 from gaitstream.logging import kv
 from pipelines.alerts import lookup
 from pipelines.app import (alert_settings_table, alerts_topic, app, pipeline_settings, session_history_table,
                            session_history_topic, station_state, stations_topic, status_topic, steps_per_window,
-                           steps_topic, trace_topic)
+                           steps_topic, topic_settings, trace_topic)
 from pipelines.deadletter import send_dead_letter
 from pipelines.gait.frames import FrameError, engine_input
 from gaitstream.gait.engine import StepMetrics
@@ -199,10 +200,33 @@ async def on_frame(event: EventT, frame: dict, stream: StreamT) -> None:
         await _checkpoint(station_id, state, stream)
 
 
+def _owns(station_id: str) -> bool:
+    """Whether this worker owns the station's partition now (stations are keyed by id and placed
+    by the Kafka clients' default partitioner, murmur2 of the key)."""
+    partition = (murmur2(station_id.encode()) & 0x7FFFFFFF) % topic_settings.partitions
+    return TP(topic_settings.stations, partition) in app.assignor.assigned_actives()
+
+
+def _adopt_open_sessions() -> None:
+    """Load the open sessions of owned stations that sent nothing since this worker got them (a
+    restart or a rebalance while the station was quiet), so that their silence is noticed.
+
+    Only between rebalances and once the tables are recovered: the table value is then the one
+    the agent itself would load at the station's next frame.
+    """
+    if app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set():
+        return
+    for station_id, value in list(station_state.items()):
+        if value and not value["closed"] and station_id not in _live and _owns(station_id):
+            if _active(station_id) is not None:
+                log.info(kv("session_adopted", station=station_id, session=value["session"]["session_id"]))
+
+
 @app.timer(interval=SILENCE_CHECK_INTERVAL_S)
 async def check_silent_stations() -> None:
     """Station silence over the open sessions this worker owns (the rule's state is checkpointed
     with the station's next frame; a repeated open after a crash carries the same id)."""
+    _adopt_open_sessions()
     now_us = _now_us()
     for station_id, state in list(_live.items()):
         await _publish_alerts(station_id, state.watch.check_silence(now_us))

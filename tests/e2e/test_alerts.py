@@ -192,3 +192,39 @@ def test_worsening_against_previous_sessions_and_a_silent_station(pipeline: Pipe
           f"came back")
     assert 9.0 <= opened_after_s <= SILENCE_S and -1.0 <= resolved_after_s <= 10.0
     assert [r for r in rows if r["kind"] == "sensor_fault"] == []  # a pause is not a dropped frame
+
+
+def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(pipeline: PipelineRun) -> None:
+    """Runs last: it replaces the module's worker. The station pauses, the worker is stopped and
+    another starts while it is quiet: the new worker adopts the open session from the table."""
+    import signal
+
+    # 16 s of data = 160 frames of 10 samples: the last one before the pause completes a 2 s
+    # checkpoint, so every frame is acknowledged and nothing is re-delivered to the new worker: only
+    # adopting the open session from the table lets it notice the silence.
+    pausing = PausingSource(pattern_config("normal", duration_s=30.0, seed=21), at_s=16.0, pause_s=60.0)
+    quiet = _run(pipeline, "p-r", pausing, "restart")
+    thread = threading.Thread(target=_publish, args=(pipeline, [quiet]))
+    thread.start()
+    deadline = time.monotonic() + 30
+    while pausing.paused_at is None:
+        assert time.monotonic() < deadline, "the station never reached its pause"
+        time.sleep(0.2)
+    time.sleep(2.0)
+    proc, _ = pipeline.workers[0]
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+    pipeline.start_worker("b")
+    ready_at = time.time()
+    thread.join()
+    rows = _wait_alerts(pipeline, quiet.session.session_id, lambda r: len(_of(r, "station_silent")) >= 2)
+    silence = [r for r in rows if r["kind"] == "station_silent"]
+    assert sorted(r["state"] for r in silence) == ["open", "resolved"], silence
+    assert len({r["alert_id"] for r in silence}) == 1
+    from datetime import datetime
+
+    opened = next(r for r in silence if r["state"] == "open")
+    opened_s = datetime.fromisoformat(opened["time"].replace("Z", "+00:00")).timestamp()
+    print(f"restart: worker b ready {ready_at - pausing.paused_at:.1f} s into the pause, silence opened "
+          f"{opened_s - ready_at:.1f} s after that")
+    assert opened_s > ready_at and "session_adopted station=" in pipeline.log(1)
