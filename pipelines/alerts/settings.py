@@ -130,8 +130,11 @@ class AlertSettings:
         """The patient-session dashboard of ``session`` (None without a Grafana base URL)."""
         if self.dashboard_url is None:
             return None
-        return (f"{self.dashboard_url.rstrip('/')}/d/gaitstream-patient-session?var-clinic={session['clinic_id']}"
+        link = (f"{self.dashboard_url.rstrip('/')}/d/gaitstream-patient-session?var-clinic={session['clinic_id']}"
                 f"&var-patient={session['patient_id']}&var-session={session['session_id']}")
+        if session.get("time_us") is not None:  # from the session's start (Grafana wants epoch ms)
+            link += f"&from={int(session['time_us']) // 1000}&to=now"
+        return link
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

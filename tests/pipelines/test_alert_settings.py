@@ -55,3 +55,5 @@ def test_dashboard_link() -> None:
     s = AlertSettings(dashboard_url="https://g.example/")
     link = s.link({"clinic_id": "c", "patient_id": "p", "session_id": "x"})
     assert link == "https://g.example/d/gaitstream-patient-session?var-clinic=c&var-patient=p&var-session=x"
+    assert s.link({"clinic_id": "c", "patient_id": "p", "session_id": "x", "time_us": 1_700_000_000_123_456}).endswith(
+        "&var-session=x&from=1700000000123&to=now")
