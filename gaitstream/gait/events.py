@@ -106,12 +106,15 @@ class StreamingIcDetector:
     are not a threshold problem. Of its 58 optical ICs inside walking bouts,
     8 (bout starts and ends, turns at 0.5–0.7 m/s) have no vertical
     acceleration maximum within 150 ms after them: the largest value in
-    [IC − 50 ms, IC + 350 ms] comes 160–300 ms after the IC (0.4–2.2 m/s²),
-    so any IC placed on the loading peak's rise is > 100 ms late; neither
-    the norm of the acceleration jerk nor of the angular acceleration marks
-    them either (their maxima are 80–300 ms away, before or after). With at
-    most 50–51 matchable ICs the F1 cannot exceed 2·51/(2·51 + 7) = 0.94 even
-    with no false detection. The in-time misses are the 0.31–0.82 m/s² steps
+    [IC − 50 ms, IC + 350 ms] comes 160–350 ms after the IC (0.4–2.2 m/s²),
+    so an IC placed on the loading peak's rise is > 100 ms late. With at most
+    50 matchable ICs, a detector timed on the vertical acceleration cannot
+    exceed F1 = 2·50/(2·50 + 8) = 0.926 there even with no false detection.
+    Other signals (not used, checked once): the maximum of the 3-axis
+    acceleration jerk norm within ±300 ms is within 100 ms of the IC for 2 of
+    the 8 (+80 ms, +10 ms) and that of the angular-acceleration norm for 2
+    (+50 ms, +70 ms); for the other 5 both are 190–300 ms away, so they would
+    not close the gap either. The in-time misses are the 0.31–0.82 m/s² steps
     at 49.10 s, 79.92 s and 80.46 s: a faster running interval
     (``TYPICAL_INTERVAL_UPDATE`` 0.2 -> 0.35) catches 79.92 s (F1 0.862 ->
     0.873; ipol-L5 detection 3316 -> 3317 of 3470, false 195 -> 195;
