@@ -52,8 +52,12 @@ def session_baseline(get: Get, session: dict, settings: AlertSettings) -> dict[s
     return baseline_from_history(history, settings, before_session=session["session_id"])
 
 
-def next_history(get: Get, session: dict, summary: dict, settings: AlertSettings) -> tuple[bytes, bytes]:
-    """(key, value) of the patient's history with this session's ``summary`` appended."""
+def next_history(get: Get, session: dict, summary: dict, settings: AlertSettings) -> tuple[bytes, bytes] | None:
+    """(key, value) of the patient's history with this session's ``summary`` appended; None for a
+    session too short to be a baseline on either side (a test walk, an aborted start), which must
+    not push a real session out of the last N."""
+    if max(summary["steps_left"], summary["steps_right"]) < settings.worsening_min_steps:
+        return None
     key = history_key(session["clinic_id"], session["patient_id"])
     history = append_history(_record(get, key, "session_history"), session, summary, keep=settings.baseline_sessions)
     return key.encode(), encode("session_history", history)

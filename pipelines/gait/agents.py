@@ -130,9 +130,10 @@ async def _close(station_id: str, state: StationState, stream: StreamT, stop: di
     await _emit_steps(station_id, state, state.finish())
     await _publish_alerts(station_id, state.rolling.close(stop["time_us"]) + state.watch.close(stop["time_us"]))
     # The session's summary joins the patient's history (baseline of the worsening rule).
-    key, history = lookup.next_history(session_history_table.get, state.session,
-                                       state.rolling.summary(stop["time_us"]), state.rolling.settings)
-    await session_history_topic.send(key=key, value=history)
+    history = lookup.next_history(session_history_table.get, state.session, state.rolling.summary(stop["time_us"]),
+                                  state.rolling.settings)
+    if history is not None:
+        await session_history_topic.send(key=history[0], value=history[1])
     await _publish(station_id, "session_event", stop)
     await _checkpoint(station_id, state, stream, closed=True)
     log.info(kv("session_stop", station=station_id, session=state.session["session_id"]))

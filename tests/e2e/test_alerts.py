@@ -45,6 +45,21 @@ class FlatAxisSource(SimulatedSource):
             yield first_s, block
 
 
+class DroppingSource(SimulatedSource):
+    """A simulated patient whose station loses every 8th frame between ``from_s`` and ``until_s``
+    (lost radio packets: the sample time jumps, the sequence does not, as the station numbers
+    the frames it sends)."""
+
+    def __init__(self, config, *, from_s: float, until_s: float) -> None:
+        super().__init__(config)
+        self.from_s, self.until_s = from_s, until_s
+
+    def frames(self, frame_samples: int):
+        for k, (first_s, block) in enumerate(super().frames(frame_samples)):
+            if not (self.from_s <= first_s < self.until_s and k % 8 == 0):
+                yield first_s, block
+
+
 class PausingSource(SimulatedSource):
     """A simulated patient whose station stops sending for ``pause_s`` (wall clock) after ``at_s`` of data."""
 
@@ -132,7 +147,9 @@ def test_sensor_faults_open_once_with_patient_settings_read_live(pipeline: Pipel
     flat = _run(pipeline, "p-flat", FlatAxisSource(pattern_config("normal", trunk=False, duration_s=30.0, seed=2),
                                                     from_s=8.0), "flat")
     healthy = _run(pipeline, "p-ok", SimulatedSource(pattern_config("normal", duration_s=30.0, seed=3)), "ok")
-    _publish(pipeline, [saturated, flat, healthy])
+    dropping = _run(pipeline, "p-drop", DroppingSource(pattern_config("normal", duration_s=45.0, seed=4),
+                                                        from_s=6.0, until_s=20.0), "drop")
+    _publish(pipeline, [saturated, flat, healthy, dropping])
 
     def both(rows):
         return len(_of(rows, "sensor_fault")) >= 2
@@ -145,6 +162,14 @@ def test_sensor_faults_open_once_with_patient_settings_read_live(pipeline: Pipel
         assert len({r["alert_id"] for r in faults}) == 1
         opened = next(r for r in faults if r["state"] == "open")
         assert opened["severity"] == "warning" and opened["dashboard_url"].startswith(DASHBOARD + "/d/")
+    # 12.5 % lost from 6 s to 20 s: opens once 10 s of data hold >= 5 %, resolves by the rule
+    # (<= 1 % in the last 10 s) before the session ends at 45 s.
+    drop_rows = _wait_alerts(pipeline, dropping.session.session_id, both)
+    drops = [r for r in drop_rows if r["kind"] == "sensor_fault"]
+    assert [(r["state"], r["fault"]) for r in sorted(drops, key=lambda r: r["time"])] == [
+        ("open", "dropped_frames"), ("resolved", "dropped_frames")], drops
+    assert drops[0]["alert_id"] == drops[1]["alert_id"] and "healthy again" in next(
+        r["message"] for r in drops if r["state"] == "resolved")
     flat_open = next(r for r in flat_rows if r["kind"] == "sensor_fault" and r["state"] == "open")
     assert "axes y" in flat_open["message"]
     assert [r for r in _alerts(pipeline, healthy.session.session_id) if r["kind"] != "pelvic_drop_sustained"] == []

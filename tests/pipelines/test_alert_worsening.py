@@ -130,3 +130,19 @@ def test_old_rolling_values_restore_with_defaults() -> None:
         value.pop(key)
     again = RollingStatus.from_json(value)
     assert again.settings == AlertSettings() and again.worsening.baseline == {}
+
+
+def test_lookup_reads_the_tables_bytes_and_skips_too_short_sessions() -> None:
+    from pipelines.alerts import lookup
+    from pipelines.alerts.settings import settings_key, settings_record
+
+    table = {settings_key("c").encode(): encode("alert_settings", settings_record("c", updated_us=1,
+                                                                                   baseline_min_sessions=1)),
+             settings_key("c", "p-1").encode(): b"garbage"}  # unreadable: logged, the clinic's settings apply
+    settings = lookup.session_settings(table.get, SESSION)
+    assert settings.baseline_min_sessions == 1
+    assert lookup.next_history(table.get, SESSION, summary("s-9", 9, 3.0, 3.0, steps=5), settings) is None
+    key, value = lookup.next_history(table.get, SESSION, summary("s-9", 9, 3.0, 3.2), settings)
+    table[key] = value
+    assert key == b"c/p-1" and lookup.session_baseline(table.get, {**SESSION, "session_id": "s-10"}, settings) == {
+        "pelvic_drop_deg:left": 3.0, "pelvic_drop_deg:right": 3.2}
