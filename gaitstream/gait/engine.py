@@ -331,7 +331,7 @@ class StreamingGaitEngine:
         held samples are processed with it and held again; until
         ``calibration_walking_s`` of walking has been seen each step's drop
         and lean are measured against the median of φ/λ over the stride that
-        ends with it (:meth:`_stride_reference`), which the unknown gyro bias
+        ends with it (:meth:`_stride_window`), which the unknown gyro bias
         and the filter's start-up only shift slowly; then :meth:`_refine`
         calibrates on all held samples, as the hold-everything path would.
         None (keep holding) when the start was quiet standing after all (the
