@@ -60,8 +60,10 @@ def ingest_record(session: Session, record: dict[str, Any], now: datetime, stats
                       severity=record["severity"], clinic_id=record["clinic_id"], station_id=record["station_id"],
                       session_id=record["session_id"], patient_id=record["patient_id"], side=record.get("side"),
                       value=record.get("value"), threshold=record.get("threshold"), message=record["message"],
-                      dashboard_url=record.get("dashboard_url"), opened_at_us=record["time_us"],
-                      resolved_at_us=record["time_us"] if resolved else None, received_at=now)
+                      dashboard_url=record.get("dashboard_url"), metric=record.get("metric"),
+                      baseline=record.get("baseline"), sensor=record.get("sensor"), fault=record.get("fault"),
+                      opened_at_us=record["time_us"], resolved_at_us=record["time_us"] if resolved else None,
+                      resolve_message=record["message"] if resolved else None, received_at=now)
         session.add(alert)
         session.flush()
         # A resolve whose open we never saw (retention, a new clinic): the wire marks resolves
@@ -76,6 +78,7 @@ def ingest_record(session: Session, record: dict[str, Any], now: datetime, stats
     # open -> resolved. Severity, values and message stay the opening ones (what was wrong).
     alert.state = "resolved"
     alert.resolved_at_us = record["time_us"]
+    alert.resolve_message = record["message"]  # why: back under the threshold, or the session ended
     # The resolve message says when the alert opened: an open or reminder not yet sent (in
     # backoff, deferred by quiet hours, waiting for a digest) would only say less, later.
     superseded = session.execute(

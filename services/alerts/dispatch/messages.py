@@ -40,6 +40,9 @@ def alert_fields(alert: Any) -> dict[str, Any]:
         "clinic_id": alert.clinic_id, "station_id": alert.station_id, "session_id": alert.session_id,
         "patient_id": alert.patient_id, "side": alert.side, "value": alert.value, "threshold": alert.threshold,
         "message": alert.message, "dashboard_url": alert.dashboard_url,
+        "metric": alert.metric, "baseline": alert.baseline,
+        "sensor": alert.sensor, "fault": alert.fault,
+        "resolve_message": alert.resolve_message,
         "opened_at": _iso(alert.opened_at_us), "resolved_at": _iso(alert.resolved_at_us),
     }
 
@@ -63,12 +66,20 @@ def _lines(alert: Any, state_change: str) -> list[str]:
     ]
     if alert.side:
         lines.append(f"side: {alert.side}")
+    sensor, fault = alert.sensor, alert.fault
+    if sensor or fault:
+        lines.append(f"sensor: {sensor or '-'}   fault: {(fault or '-').replace('_', ' ')}")
     if alert.value is not None or alert.threshold is not None:
-        lines.append(f"value: {_number(alert.value)}   threshold: {_number(alert.threshold)}")
+        metric = alert.metric
+        lines.append((f"{metric}: " if metric else "value: ") + f"{_number(alert.value)}   "
+                     f"threshold: {_number(alert.threshold)}")
+    if alert.baseline is not None:
+        lines.append(f"patient's baseline: {_number(alert.baseline)}")
     lines.append(f"opened: {_iso(alert.opened_at_us)}")
     if alert.resolved_at_us is not None:
         minutes = (alert.resolved_at_us - alert.opened_at_us) / 60e6
-        lines.append(f"resolved: {_iso(alert.resolved_at_us)} (open {minutes:.1f} min)")
+        why = alert.resolve_message
+        lines.append(f"resolved: {_iso(alert.resolved_at_us)} (open {minutes:.1f} min)" + (f": {why}" if why else ""))
     if alert.dashboard_url:
         lines.append(f"dashboard: {alert.dashboard_url}")
     lines.append(f"alert id: {alert.alert_id}")

@@ -187,4 +187,5 @@ def alert_record(n: int = 0, *, state: str = "open", severity: str = "warning", 
         "station_id": station_id, "session_id": f"sess-{n:04d}", "patient_id": f"p-{n:04d}", "side": "left",
         "value": 7.5, "threshold": 6.0, "message": "sustained pelvic drop on the left",
         "dashboard_url": "http://grafana.local/d/gaitstream-patient-session?var-session=sess",
+        "sensor": None, "fault": None, "baseline": None, "metric": "pelvic_drop_deg_median",
     }

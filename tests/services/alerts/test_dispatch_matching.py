@@ -19,7 +19,8 @@ def alert(**overrides):
     fields = dict(alert_id="s1:pelvic_drop_sustained:left:1", state="open", kind="pelvic_drop_sustained",
                   severity="warning", clinic_id="c1", station_id="st1", session_id="s1", patient_id="p1", side="left",
                   value=7.5, threshold=6.0, message="sustained pelvic drop", dashboard_url="http://g/d/x",
-                  opened_at_us=1_700_000_000_000_000, resolved_at_us=None, acknowledged_at=None)
+                  opened_at_us=1_700_000_000_000_000, resolved_at_us=None, acknowledged_at=None,
+                  metric="pelvic_drop_deg_median", baseline=None, sensor=None, fault=None, resolve_message=None)
     return SimpleNamespace(**(fields | overrides))
 
 
@@ -154,8 +155,15 @@ def test_messages_carry_what_a_supervisor_needs():
     assert message.payload["delivery_id"] == 42 and message.payload["alert"]["state"] == "open"
     reminder = render_alert(43, "repeat-2", alert())
     assert reminder.payload["event"] == "reminder" and "reminder 2" in reminder.text
-    resolved = render_alert(44, "resolved", alert(state="resolved", resolved_at_us=1_700_000_090_000_000))
-    assert "open 1.5 min" in resolved.text
+    assert "pelvic_drop_deg_median: 7.5" in message.text
+    resolved = render_alert(44, "resolved", alert(state="resolved", resolved_at_us=1_700_000_090_000_000,
+                                                  resolve_message="session ended"))
+    assert "open 1.5 min): session ended" in resolved.text
+    fault = render_alert(46, "open", alert(kind="sensor_fault", sensor="pelvis.acc_z", fault="flat_signal",
+                                           value=None, threshold=None, metric=None))
+    assert "sensor: pelvis.acc_z   fault: flat signal" in fault.text and "threshold" not in fault.text
+    worse = render_alert(47, "open", alert(kind="worsening", baseline=4.2))
+    assert "patient's baseline: 4.2" in worse.text and worse.payload["alert"]["baseline"] == 4.2
     digest = render_digest(45, [("open", alert()), ("open", alert(severity="critical", station_id="st9"))])
     assert digest.severity == "critical" and digest.payload["items"][0]["alert"]["station_id"] == "st9"
     assert "2 alert messages" in digest.title

@@ -92,7 +92,7 @@ def test_email_reaches_a_real_smtp_server(sessions):
     assert "CRITICAL station_silent open" in mail["Subject"] and "station-01" in mail["Subject"]
     assert mail["Message-ID"].startswith(f"<gaitstream.delivery.{row.id}.") and mail["X-Priority"] == "1"
     body = mail.get_content()
-    for text in ("p-0002", "value: 7.5", "threshold: 6.0", "dashboard: http://grafana.local/"):
+    for text in ("p-0002", "pelvic_drop_deg_median: 7.5", "threshold: 6.0", "dashboard: http://grafana.local/"):
         assert text in body
 
 
@@ -180,7 +180,7 @@ def test_quiet_hours_defer_warnings_let_critical_through_and_resolve_supersedes(
         assert [r.payload["alert"]["kind"] for r in receiver.requests] == ["station_silent"]
         # `brief` opens and resolves inside the quiet hours: one resolve message at their end.
         clock.advance(600)
-        ingest_records(sessions, [{**brief, "state": "resolved", "severity": "info",
+        ingest_records(sessions, [{**brief, "state": "resolved", "severity": "info", "message": "back under the threshold",
                                    "time_us": brief["time_us"] + 600_000_000}], now=clock())
         assert sender.run_once().deferred == 1
         assert len(receiver.requests) == 1
@@ -192,6 +192,7 @@ def test_quiet_hours_defer_warnings_let_critical_through_and_resolve_supersedes(
     assert sorted(got[1:]) == [("sess-0008", "open"), ("sess-0010", "resolved")]
     resolve = next(r.payload["alert"] for r in receiver.requests if r.payload["event"] == "resolved")
     assert resolve["opened_at"] < resolve["resolved_at"] and resolve["severity"] == "warning"
+    assert resolve["resolve_message"] == "back under the threshold"
     by_change = {(d.alert_id, d.state_change): d for d in deliveries(sessions)}
     superseded = by_change[(brief["alert_id"], "open")]
     assert (superseded.status, superseded.last_error) == ("suppressed", "superseded_by_resolve")
