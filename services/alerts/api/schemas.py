@@ -234,6 +234,12 @@ class AlertOut(Response):
     value: float | None
     threshold: float | None
     message: str
+    # alert v2 details: what value measures, the patient's baseline, the sensor and its fault.
+    metric: str | None = None
+    baseline: float | None = None
+    sensor: str | None = None
+    fault: str | None = None
+    resolve_message: str | None = None
     dashboard_url: str | None
     opened_at_us: int
     resolved_at_us: int | None

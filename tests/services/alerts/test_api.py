@@ -264,11 +264,14 @@ def test_acknowledge_records_who_and_when_once(alerts_api: RunningApi) -> None:
     supervisor_id, key = alerts_api.new_supervisor("Dee", ["clinic-a"])
     _, other_key = alerts_api.new_supervisor("Eve", ["clinic-a"])
     alert_id = "s-9:trunk_lean_sustained:-:1700000000000000"
-    insert_alert(alerts_api.database_url, alert_id, "clinic-a", kind="trunk_lean_sustained", side=None)
+    insert_alert(alerts_api.database_url, alert_id, "clinic-a", kind="trunk_lean_sustained", side=None,
+                 metric="trunk_lean_deg_median", baseline=3.5)
     insert_alert(alerts_api.database_url, "s-9:station_silent:-:5", "clinic-a", kind="station_silent",
                  opened_at_us=1_600_000_000_000_000)
     with alerts_api.client(key) as client:
-        assert client.get("/v1/alerts", params={"acknowledged": "false"}).json()[0]["alert_id"] == alert_id
+        newest = client.get("/v1/alerts", params={"acknowledged": "false"}).json()[0]
+        assert newest["alert_id"] == alert_id
+        assert (newest["metric"], newest["baseline"]) == ("trunk_lean_deg_median", 3.5)
         before = datetime.now(UTC)
         acked = client.post(f"/v1/alerts/{alert_id}/ack")
         assert acked.status_code == 200, acked.text
