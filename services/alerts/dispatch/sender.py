@@ -117,6 +117,9 @@ class Sender:
         self.sessions, self.settings, self.channels = sessions, settings, channels
         self.clock, self.rand, self.on_sent = clock, rand, on_sent
         self._pool = ThreadPoolExecutor(max_workers=settings.send_concurrency, thread_name_prefix="alerts-send")
+        # Claimed by this sender and not yet recorded: never claimed again by it, even if a slow
+        # send or store outlives the lease (another dispatcher may; see lease_s).
+        self._in_flight: set[int] = set()
         self.totals = SendStats()
 
     # 1. reminders -------------------------------------------------------------------------
@@ -179,12 +182,14 @@ class Sender:
         limit = self.settings.send_concurrency if limit is None else limit
         claims: list[Claim] = []
         with self.sessions.begin() as session:
-            due = session.scalars(
-                select(Delivery).where(
-                    or_(and_(Delivery.status == "pending",
-                             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
-                        and_(Delivery.status == "sending", Delivery.next_attempt_at <= now)))
-                .order_by(Delivery.id).limit(min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16))).all()
+            query = select(Delivery).where(
+                or_(and_(Delivery.status == "pending",
+                         or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
+                    and_(Delivery.status == "sending", Delivery.next_attempt_at <= now)))
+            if self._in_flight:
+                query = query.where(Delivery.id.not_in(self._in_flight))
+            due = session.scalars(query.order_by(Delivery.id).limit(
+                min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16))).all()
             budgets: dict[int, int] = {}
             for row in due:
                 if len(claims) >= limit:
@@ -254,6 +259,7 @@ class Sender:
                                   secret=subscription.webhook_secret, allow_private=allow_private),
                     alert_id=row.alert_id, received_at=alert.received_at))
         stats.claimed += len(claims)
+        self._in_flight.update(claim.delivery_id for claim in claims)
         return claims
 
     # 3-4. send and record --------------------------------------------------------------------
@@ -273,6 +279,12 @@ class Sender:
     def _record(self, outcomes: list[tuple[Claim, DeliveryError | None]], stats: SendStats) -> None:
         """Store outcomes in one transaction; a store hiccup is retried for a few seconds. If it
         still fails, the rows stay ``sending`` and are sent again (same id) when their lease expires."""
+        try:
+            self._record_with_retries(outcomes, stats)
+        finally:
+            self._in_flight.difference_update(claim.delivery_id for claim, _ in outcomes)
+
+    def _record_with_retries(self, outcomes: list[tuple[Claim, DeliveryError | None]], stats: SendStats) -> None:
         for attempt in range(RECORD_ATTEMPTS):
             try:
                 return self._record_once(outcomes, stats)

@@ -326,3 +326,25 @@ def test_replayed_records_queue_nothing_twice(sessions):
     with sessions() as session:
         assert session.get(Alert, opened["alert_id"]).state == "resolved"
     assert [r.payload["event"] for r in receiver.requests] == ["resolved"]
+
+
+def test_a_sender_never_reclaims_its_own_slow_send_and_a_late_outcome_cannot_overwrite(sessions):
+    from services.alerts.dispatch.sender import SendStats
+
+    clock = Clock()
+    subscribe(sessions, target="http://127.0.0.1:9/unused")
+    ingest_records(sessions, [alert_record(16)], now=clock())
+    slow = make_sender(sessions, clock)
+    [claim] = slow.claim(clock(), SendStats())
+    clock.advance(10)  # the send outlives the 5 s lease
+    assert slow.claim(clock(), SendStats()) == []
+    other = make_sender(sessions, clock)  # another dispatcher takes the expired lease over
+    [again] = other.claim(clock(), SendStats())
+    assert (again.delivery_id, again.attempts) == (claim.delivery_id, 2)
+    stats = SendStats()
+    slow._record([(claim, None)], stats)
+    assert (stats.lost_lease, stats.sent) == (1, 0)
+    row = deliveries(sessions)[0]
+    assert (row.status, row.attempts) == ("sending", 2)  # still the other dispatcher's claim
+    slow.close()
+    other.close()
