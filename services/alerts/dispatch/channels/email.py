@@ -39,6 +39,15 @@ def build_email(message: Message, *, sender: str, recipient: str) -> EmailMessag
     return mail
 
 
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Once the server accepted the message it is delivered: a failing QUIT must not make it a
+    retry (a second copy)."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
 class EmailChannel:
     """One SMTP connection per message: alerts are rare enough, and no idle connection to keep."""
 
@@ -52,12 +61,15 @@ class EmailChannel:
             raise DeliveryError(f"not an e-mail address: {target.address!r}", retryable=False)
         mail = build_email(message, sender=self.sender, recipient=target.address)
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout_s) as smtp:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+            try:
                 if self.starttls:
                     smtp.starttls()
                 if self.username:
                     smtp.login(self.username, self.password.get_secret_value() if self.password else "")
                 smtp.send_message(mail)
+            finally:
+                _quit(smtp)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(f"recipient refused: {exc.recipients}",
