@@ -71,7 +71,12 @@ first 10 steps: mean / p95 / max):
   Over the 19 ipol-L5 trials (healthy adults) that calibrate from walking,
   221 provisional steps changed, |change| mean 1.25°, p95 2.48° (the largest,
   12.8°, a step inside a U-turn that the hold path gave 13.1°, now 0.2°), and
-  the mean |left − right median| fell from 1.87° to 1.21°.
+  the mean |left − right median| fell from 1.87° to 1.21°. The provisional
+  tilt from 0.5 s of walking may be poor (a start that is not steady
+  walking): rotating it by a further 10° or 20° of pitch or 10° of roll
+  changed the first-10-step error of 12 sessions by ≤ 0.02°, a further 30°
+  of yaw doubled it (0.31° -> 0.66° mean), so the stride reference, not the
+  tilt, carries the early steps.
 - The real mobgap-HA001 Test5 trials have no quiet prefix (the subject moves
   within 0.2–0.6 s of the start), so they take the walking path.
 - A quiet start that proves to be sitting (Test11: tilted > 12° from the
