@@ -71,9 +71,10 @@ def _upgrade_from_3(snap: dict) -> dict:
     """A version-3 snapshot as version 4: no IC before the last one is known.
 
     Version 3 engines had no provisional walking start, so none is in that
-    phase and the stride reference is never needed for the steps it has open;
-    one still holding samples without standing starts its provisional walking
-    calibration at the next push (its held steps come out then).
+    phase and the stride reference is never needed for the steps it has open.
+    One still holding samples without standing starts the provisional walking
+    calibration if it has not yet seen ``provisional_walking_s`` of walking,
+    else it keeps holding until its calibration completes, as it would have.
     """
     return {**snap, "version": 4, "ic_before_last": None}
 

@@ -290,6 +290,28 @@ def test_initial_contacts_survive_snapshot(trunk_rec):
     assert restored.drain_initial_contacts() == whole.drain_initial_contacts()
 
 
+@pytest.mark.parametrize("cut", [30, 400, 1503])
+def test_restore_upgrades_version_3(walking_rec, walking_all_at_once, cut):
+    """A version-3 snapshot (no IC before the last one) resumes; held samples are not lost."""
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True,
+                                 config=GaitConfig(walking_fast_start=False))     # what version 3 did
+    first = _feed(engine, walking_rec, 10, 0, cut)
+    snap = json.loads(json.dumps(engine.snapshot()))
+    del snap["ic_before_last"]
+    del snap["config"]["walking_fast_start"], snap["config"]["provisional_walking_s"]
+    snap["version"] = 3
+    restored = StreamingGaitEngine.restore(snap)
+    assert restored.config.walking_fast_start is True                         # the new default
+    rest = _feed(restored, walking_rec, 10, cut)
+    steps = first + rest
+    assert [s.index for s in steps] == list(range(len(steps)))
+    assert len(steps) >= len(walking_all_at_once) - 2
+    late = {round(s.start_s, 2): s for s in walking_all_at_once if s.start_s > 12.0}
+    for step in steps:
+        if round(step.start_s, 2) in late:
+            assert step.pelvic_drop_deg == pytest.approx(late[round(step.start_s, 2)].pelvic_drop_deg, abs=0.05)
+
+
 def test_restore_upgrades_version_2(trunk_rec, all_at_once):
     """A worker restarted on this version resumes from a version-2 snapshot (no rhythm/IC-log state)."""
     engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
