@@ -8,8 +8,6 @@ import typer
 
 from gaitstream.logging import emit
 
-CHANNEL_NAMES = ("email", "webhook", "apprise")
-
 
 def dispatch(
     status_interval_s: Annotated[float, typer.Option(min=0.5, help="Seconds between status lines")] = 10.0,
@@ -27,7 +25,7 @@ def dispatch(
 
 
 def test_send(
-    channel: Annotated[str, typer.Option(help=f"One of {', '.join(CHANNEL_NAMES)}")],
+    channel: Annotated[str, typer.Option(help="email, webhook or apprise")],
     target: Annotated[str, typer.Option(help="E-mail address, webhook URL or apprise URL")],
     secret: Annotated[str | None, typer.Option(help="Webhook signing secret (webhook only)")] = None,
     allow_private: Annotated[bool, typer.Option(help="Allow loopback/private webhook hosts (as a clinic may)")]
@@ -41,9 +39,10 @@ def test_send(
     from services.alerts.dispatch.runner import build_channels
     from services.alerts.dispatch.samples import sample_message
     from services.alerts.dispatch.settings import DispatchSettings
+    from services.alerts.store.models import CHANNELS
 
-    if channel not in CHANNEL_NAMES:
-        raise typer.BadParameter(f"channel must be one of {', '.join(CHANNEL_NAMES)}, got {channel!r}",
+    if channel not in CHANNELS:
+        raise typer.BadParameter(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}",
                                  param_hint="--channel")
     if channel == "webhook" and not secret:
         raise typer.BadParameter("a webhook needs --secret (the receiver checks the signature)", param_hint="--secret")

@@ -173,15 +173,16 @@ def dispatcher_process(env: dict[str, str], log: Path) -> subprocess.Popen:
 
 
 def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_nothing(
-        kafka_settings, topics, alerts_database_url, tmp_path):
-    sessions = sessions_for(alerts_database_url)
+        kafka_settings, topics, store_url, tmp_path):
+    """On SQLite and on PostgreSQL (the clinics' store in docker compose)."""
+    sessions = sessions_for(store_url)
     alerts = 80
     # 0.15 s per request, 4 in parallel: about 26 deliveries a second, so the kill lands mid-stream.
     with webhook_receiver(delay_s=0.15) as receiver:
         subscribe(sessions, target=receiver.url)
         env = {**os.environ, "GAITSTREAM_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
                "GAITSTREAM_TOPIC_PREFIX": topics.prefix, "GAITSTREAM_TOPIC_PARTITIONS": str(topics.partitions),
-               "GAITSTREAM_ALERTS_DATABASE_URL": alerts_database_url,
+               "GAITSTREAM_ALERTS_DATABASE_URL": store_url,
                "GAITSTREAM_ALERTS_CONSUMER_GROUP": f"it-{uuid.uuid4().hex[:8]}",
                "GAITSTREAM_ALERTS_SEND_INTERVAL_S": "0.05", "GAITSTREAM_ALERTS_CONSUME_MAX_RECORDS": "10",
                "GAITSTREAM_ALERTS_CONSUME_POLL_TIMEOUT_S": "0.2", "GAITSTREAM_ALERTS_SEND_CONCURRENCY": "4",
@@ -222,7 +223,7 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
         assert request.payload == unique[request.delivery_id].payload
     # Only sends in flight at the kill can be repeated: at most send_concurrency of them.
     assert resends <= 4, resends
-    print(f"\nkill -9 after {at_kill}/{alerts} delivered; all {alerts} delivered {recovered_s:.1f} s after the "
+    print(f"\n{store_url.split(':')[0]}: kill -9 after {at_kill}/{alerts} delivered; all {alerts} delivered {recovered_s:.1f} s after the "
           f"restart; resends of in-flight deliveries (same id, dropped by the receiver): {resends}")
     with sessions() as session:
         statuses = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
