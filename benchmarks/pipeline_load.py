@@ -67,7 +67,7 @@ def run_stations_role(args) -> None:
     publisher = StationPublisher(kafka=KafkaSettings(), topics=TopicSettings(prefix=args.prefix),
                                  settings=StationSettings(max_unacked_frames=5000))
     try:
-        run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=1.0)
+        run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=args.speed)
     finally:
         publisher.close()
 
@@ -240,6 +240,60 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     }
 
 
+def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
+    """One worker's capacity: the stations topic is filled first (unpaced), then one worker drains it.
+
+    Nothing else runs meanwhile (no station process), so this isolates the worker: samples/s it
+    sustains on one core and its CPU per sample, measured between the first and the last
+    committed offset (start-up excluded).
+    """
+    from gaitstream.settings import KafkaSettings, TopicSettings
+    from gaitstream.topics import delete_topics_with_prefix, ensure_topics
+
+    prefix = f"cap{uuid.uuid4().hex[:6]}"
+    clinic = f"bench-{prefix}"
+    env = {**os.environ, **stack.env(), "PYTHONPATH": str(REPO), "GAITSTREAM_TOPIC_PREFIX": prefix,
+           "GAITSTREAM_PIPELINE_APP_ID": prefix, "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust"}
+    kafka = KafkaSettings(bootstrap=stack.settings.kafka_bootstrap)
+    topics = TopicSettings(prefix=prefix)
+    ensure_topics(kafka, topics)
+    with console.status(f"filling {prefix}.stations with {n} stations x {duration_s:.0f} s"):
+        subprocess.run([sys.executable, __file__, "--role", "stations", "--count", str(n), "--duration-s",
+                        str(duration_s), "--prefix", prefix, "--clinic", clinic, "--frame-samples", str(FRAME_SAMPLES),
+                        "--speed", "0"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+    log = Path(f"/tmp/{prefix}-worker.log")
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines", "worker", "--without-web", "-l", "info"],
+                            cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    points: list[tuple[float, float, int]] = []  # (monotonic s, worker cpu s, committed frames)
+    total = None
+    try:
+        with console.status(f"{n} stations: draining") as status:
+            deadline = time.monotonic() + 60 + duration_s * n / 20
+            while time.monotonic() < deadline:
+                done, end = _group_progress(kafka, prefix, topics.stations)
+                total = end
+                points.append((time.monotonic(), _cpu_s(proc.pid), done))
+                status.update(f"{n} stations: {done}/{end} frames committed")
+                if end and done >= end - 2 * n:  # the rest waits for a checkpoint that never comes
+                    break
+                time.sleep(1.0)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        delete_topics_with_prefix(kafka, prefix)
+    moving = [p for p in points if p[2] > 0]
+    if len(moving) < 2:
+        raise RuntimeError(f"the worker committed nothing; see {log}")
+    (t0, c0, f0), (t1, c1, f1) = moving[0], moving[-1]
+    samples = (f1 - f0) * FRAME_SAMPLES
+    return {"stations": n, "frames_total": total, "samples_per_s": samples / (t1 - t0),
+            "cpu_us_per_sample": (c1 - c0) / samples * 1e6, "cpu_share": (c1 - c0) / (t1 - t0),
+            "stations_at_100hz": samples / (t1 - t0) / RATE_HZ}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role", default="bench", choices=["bench", "stations"])
@@ -251,6 +305,9 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--frame-samples", type=int, default=FRAME_SAMPLES)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)
+    parser.add_argument("--capacity", action="store_true",
+                        help="measure one worker draining a pre-filled topic instead of paced stations")
     args = parser.parse_args()
     globals()["FRAME_SAMPLES"] = args.frame_samples
     if args.role == "stations":
@@ -264,6 +321,24 @@ def main() -> None:
     stack = Stack(console=console)
     report = stack.up()
     engine_us = _engine_us_per_sample(min(args.duration_s, 60.0))
+    if args.capacity:
+        try:
+            caps = [run_capacity(n, args.duration_s, stack, console) for n in args.stations]
+        finally:
+            stack.stop(report.started)
+        table = Table(title=f"one worker draining a pre-filled topic, {FRAME_SAMPLES}-sample frames, 100 Hz sessions of "
+                            f"{args.duration_s:.0f} s")
+        for col in ("stations", "frames", "samples/s", "= stations at 100 Hz", "worker CPU share", "worker µs/sample",
+                    "engine µs/sample", "overhead %"):
+            table.add_column(col, justify="right")
+        for r in caps:
+            table.add_row(str(r["stations"]), str(r["frames_total"]), f"{r['samples_per_s']:.0f}",
+                          f"{r['stations_at_100hz']:.0f}", f"{r['cpu_share']:.2f}", f"{r['cpu_us_per_sample']:.1f}",
+                          f"{engine_us:.1f}", f"{100 * (r['cpu_us_per_sample'] / engine_us - 1):.0f}")
+        Console(width=200).print(table)
+        if args.json:
+            args.json.write_text(json.dumps({"engine_us_per_sample": engine_us, "capacity": caps}, indent=1))
+        return
     results = []
     try:
         for n in args.stations:

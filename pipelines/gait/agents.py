@@ -33,9 +33,13 @@ from pipelines.deadletter import send_dead_letter
 from pipelines.gait.frames import FrameError, engine_input
 from gaitstream.gait.engine import StepMetrics
 from pipelines.gait.state import StationState
+from pipelines.produce import produce
 from schemas.codec import WireError, decode, encode
 
 log = logging.getLogger(__name__)
+
+STEPS, STATUS, ALERTS, TRACE = (topic.get_topic_name() for topic in (steps_topic, status_topic, alerts_topic,
+                                                                     trace_topic))
 
 # Live engines of the stations this worker owns now (rebuilt from the table after a rebalance).
 _live: dict[str, StationState] = {}
@@ -79,12 +83,12 @@ def _active(station_id: str) -> StationState | None:
 
 
 async def _publish(station_id: str, schema: str, record: dict) -> None:
-    await steps_topic.send(key=station_id.encode(), value=encode(schema, record))
+    await produce(STEPS, station_id.encode(), encode(schema, record))
 
 
 async def _publish_alerts(station_id: str, alerts: list[dict]) -> None:
     for alert in alerts:
-        await alerts_topic.send(key=station_id.encode(), value=encode("alert", alert))
+        await produce(ALERTS, station_id.encode(), encode("alert", alert))
         log.info(kv("alert", id=alert["alert_id"], state=alert["state"], kind=alert["kind"], station=station_id,
                     side=alert["side"], fault=alert.get("fault"), value=alert["value"]))
 
@@ -107,15 +111,14 @@ async def _emit_steps(station_id: str, state: StationState, steps: list[StepMetr
     steps_per_window[station_id] += len(steps)
     if status is not None:
         status["steps_last_10s"] = int(steps_per_window[station_id].now())
-        await status_topic.send(key=station_id.encode(), value=encode("gait_status", status))
+        await produce(STATUS, station_id.encode(), encode("gait_status", status))
 
 
 async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, closed: bool = False) -> None:
     """Flush the trace, store the state, then acknowledge the events it covers."""
     t_s, phi, lean = state.take_trace()
     if t_s:
-        await trace_topic.send(key=station_id.encode(),
-                               value=encode("obliquity_trace", state.trace_record(t_s, phi, lean)))
+        await produce(TRACE, station_id.encode(), encode("obliquity_trace", state.trace_record(t_s, phi, lean)))
     if closed:
         station_state[station_id] = {"session": state.session, "last_sequence": state.last_sequence, "closed": True}
         _live.pop(station_id, None)

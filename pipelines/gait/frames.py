@@ -30,14 +30,34 @@ class EngineInput:
     trunk_gyr_dps: np.ndarray | None
 
 
-def _block_arrays(block: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
-    columns = []
-    for name in WIRE_FIELDS:
-        values = block[name]
+# imu_frame v2's packed sensor block: rows of acc xyz (m/s^2) then gyr xyz (deg/s), float32 LE.
+PACKED_DTYPE = np.dtype("<f4")
+PACKED_COLUMNS = 6
+
+
+def _block_matrix(block: dict) -> np.ndarray:
+    """The block's samples as an (n, 6) float array, from the packed bytes or the six arrays."""
+    packed = block.get("samples_f32le")
+    if packed is not None:
+        if any(len(block[name]) for name in WIRE_FIELDS):
+            raise FrameError(f"{block['location']} has both samples_f32le and sample arrays")
+        row_bytes = PACKED_COLUMNS * PACKED_DTYPE.itemsize
+        if len(packed) % row_bytes:
+            raise FrameError(f"{block['location']}.samples_f32le has {len(packed)} bytes, "
+                             f"not a multiple of {row_bytes} (6 float32 per sample)")
+        return np.frombuffer(packed, dtype=PACKED_DTYPE).reshape(-1, PACKED_COLUMNS).astype(float)
+    columns = [block[name] for name in WIRE_FIELDS]
+    n = len(columns[0])
+    for name, values in zip(WIRE_FIELDS, columns, strict=True):
         if len(values) != n:
             raise FrameError(f"{block['location']}.{name} has {len(values)} samples, expected {n}")
-        columns.append(values)
-    data = np.asarray(columns, dtype=float).T
+    return np.asarray(columns, dtype=float).T
+
+
+def _block_arrays(block: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    data = _block_matrix(block)
+    if len(data) != n:
+        raise FrameError(f"{block['location']} has {len(data)} samples, expected {n}")
     if np.isinf(data).any():
         raise FrameError(f"{block['location']} contains infinite values")
     return data[:, :3], data[:, 3:]
@@ -59,7 +79,9 @@ def engine_input(frame: dict, *, session_start_us: int, sampling_rate_hz: float,
         raise FrameError("frame has no pelvis sensor block")
     if trunk and "trunk" not in blocks:
         raise FrameError("session declared a trunk sensor but the frame has no trunk block")
-    n = len(blocks["pelvis"]["acc_x_mps2"])
+    pelvis = blocks["pelvis"]
+    packed = pelvis.get("samples_f32le")
+    n = len(packed) // (PACKED_COLUMNS * PACKED_DTYPE.itemsize) if packed is not None else len(pelvis["acc_x_mps2"])
     if not 1 <= n <= MAX_FRAME_SAMPLES:
         raise FrameError(f"frame has {n} samples; allowed 1..{MAX_FRAME_SAMPLES}")
     if frame["first_sample_time_us"] < session_start_us:

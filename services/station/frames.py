@@ -41,11 +41,16 @@ class SessionInfo:
 
 
 def frame_record(session: SessionInfo, *, sequence: int, first_sample_s: float,
-                 block: dict[str, np.ndarray]) -> dict:
-    """An ``imu_frame`` record from a block of recording columns (GAIT_SPEC CSV names)."""
-    sensors = [_sensor_block("pelvis", block, "")]
+                 block: dict[str, np.ndarray], packed: bool = True) -> dict:
+    """An ``imu_frame`` record from a block of recording columns (GAIT_SPEC CSV names).
+
+    ``packed`` (imu_frame v2): each sensor's samples as one float32 byte string; else the six
+    per-axis arrays of v1 (what a station without the packed form sends).
+    """
+    make = _packed_block if packed else _sensor_block
+    sensors = [make("pelvis", block, "")]
     if session.trunk_present:
-        sensors.append(_sensor_block("trunk", block, "trunk_"))
+        sensors.append(make("trunk", block, "trunk_"))
     return {
         "station_id": session.station_id,
         "session_id": session.session_id,
@@ -54,6 +59,14 @@ def frame_record(session: SessionInfo, *, sequence: int, first_sample_s: float,
         "sampling_rate_hz": session.sampling_rate_hz,
         "sensors": sensors,
     }
+
+
+def _packed_block(location: str, block: dict[str, np.ndarray], prefix: str) -> dict:
+    rows = np.column_stack([block[prefix + column] for column in PELVIS_COLUMNS]).astype("<f4")
+    out: dict = {"location": location, "samples_f32le": rows.tobytes()}
+    for wire in WIRE_FIELDS:
+        out[wire] = []
+    return out
 
 
 def _sensor_block(location: str, block: dict[str, np.ndarray], prefix: str) -> dict:

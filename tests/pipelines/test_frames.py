@@ -53,3 +53,37 @@ def test_nan_samples_are_passed_to_the_engine_not_refused() -> None:
     f["sensors"][0]["acc_x_mps2"][2] = float("nan")
     data = engine_input(f, session_start_us=START_US, sampling_rate_hz=100.0, trunk=False)
     assert np.isnan(data.acc_mps2[2, 0])
+
+
+def packed(f: dict) -> dict:
+    """The same frame in imu_frame v2's packed form."""
+    for block in f["sensors"]:
+        rows = np.column_stack([block[k] for k in ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps",
+                                                   "gyr_z_dps")])
+        block["samples_f32le"] = rows.astype("<f4").tobytes()
+        for k in ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps"):
+            block[k] = []
+    return f
+
+
+def test_packed_frame_gives_the_same_arrays() -> None:
+    plain = engine_input(frame(trunk=True), session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
+    fast = engine_input(packed(frame(trunk=True)), session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
+    for a, b in zip((plain.time_s, plain.acc_mps2, plain.gyr_dps, plain.trunk_acc_mps2, plain.trunk_gyr_dps),
+                    (fast.time_s, fast.acc_mps2, fast.gyr_dps, fast.trunk_acc_mps2, fast.trunk_gyr_dps), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(("mutate", "reason"), [
+    (lambda f: f["sensors"][0].update(samples_f32le=f["sensors"][0]["samples_f32le"][:-2]),
+     "pelvis.samples_f32le has 94 bytes, not a multiple of 24"),
+    (lambda f: f["sensors"][0].update(acc_x_mps2=[1.0]), "both samples_f32le and sample arrays"),
+    (lambda f: f["sensors"][1].update(samples_f32le=f["sensors"][1]["samples_f32le"][:24]),
+     "trunk has 1 samples, expected 4"),
+    (lambda f: f["sensors"][0].update(samples_f32le=np.full((4, 6), np.inf, "<f4").tobytes()), "infinite"),
+])
+def test_bad_packed_frames_are_refused_with_reason(mutate, reason: str) -> None:
+    f = packed(frame(trunk=True))
+    mutate(f)
+    with pytest.raises(FrameError, match=reason):
+        engine_input(f, session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)

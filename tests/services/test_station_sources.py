@@ -43,13 +43,20 @@ def test_simulated_source_frames_equal_the_prerendered_session() -> None:
         np.testing.assert_allclose(b1["acc_z"], b2["acc_z"], atol=1e-9)
 
 
-def test_frame_record_round_trips_through_the_wire_as_float32() -> None:
+@pytest.mark.parametrize("packed", [True, False], ids=["packed-v2", "arrays-v1-form"])
+def test_frame_record_round_trips_through_the_wire_as_float32(packed: bool) -> None:
     from gaitstream.simulate import pattern_config
+    from pipelines.gait.frames import engine_input
 
     source = PrerenderedSource.from_config(pattern_config("normal", duration_s=6.0))
     session = new_session(clinic_id="c", station_id="s-1", patient_id="p-1", source=source, start_time_us=10**15)
     first_s, block = next(iter(source.frames(10)))
-    kind, frame = decode(encode("imu_frame", frame_record(session, sequence=0, first_sample_s=first_s, block=block)))
+    record = frame_record(session, sequence=0, first_sample_s=first_s, block=block, packed=packed)
+    kind, frame = decode(encode("imu_frame", record))
     assert kind == "imu_frame" and frame["first_sample_time_us"] == 10**15
     assert [s["location"] for s in frame["sensors"]] == ["pelvis", "trunk"]
-    np.testing.assert_allclose(frame["sensors"][0]["acc_z_mps2"], block["acc_z"], rtol=1e-6)
+    assert (frame["sensors"][0]["samples_f32le"] is not None) == packed
+    data = engine_input(frame, session_start_us=10**15, sampling_rate_hz=session.sampling_rate_hz, trunk=True)
+    np.testing.assert_allclose(data.acc_mps2[:, 2], block["acc_z"], rtol=1e-6)
+    np.testing.assert_allclose(data.gyr_dps[:, 0], block["gyr_x"], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(data.trunk_gyr_dps[:, 1], block["trunk_gyr_y"], rtol=1e-6, atol=1e-6)
