@@ -74,8 +74,6 @@ class Claim:
     message: Message
     target: Target
     alert_id: str
-    # When the alert was received by the dispatcher (for latency figures).
-    received_at: datetime | None = None
 
 
 @dataclass
@@ -112,10 +110,9 @@ class Sender:
     ``send(message, target)`` (``services.alerts.dispatch.channels``)."""
 
     def __init__(self, *, sessions: sessionmaker[Session], settings: DispatchSettings, channels: dict[str, Any],
-                 clock: Callable[[], datetime] = utcnow, rand: Callable[[], float] = random.random,
-                 on_sent: Callable[[Claim, datetime], None] | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, rand: Callable[[], float] = random.random) -> None:
         self.sessions, self.settings, self.channels = sessions, settings, channels
-        self.clock, self.rand, self.on_sent = clock, rand, on_sent
+        self.clock, self.rand = clock, rand
         self._pool = ThreadPoolExecutor(max_workers=settings.send_concurrency, thread_name_prefix="alerts-send")
         # Claimed by this sender and not yet recorded: never claimed again by it, even if a slow
         # send or store outlives the lease (another dispatcher may; see lease_s).
@@ -257,7 +254,7 @@ class Sender:
                     delivery_id=row.id, attempts=row.attempts + 1, state_change=row.state_change, message=message,
                     target=Target(channel=subscription.channel, address=subscription.target,
                                   secret=subscription.webhook_secret, allow_private=allow_private),
-                    alert_id=row.alert_id, received_at=alert.received_at))
+                    alert_id=row.alert_id))
         stats.claimed += len(claims)
         self._in_flight.update(claim.delivery_id for claim in claims)
         return claims
@@ -334,8 +331,6 @@ class Sender:
             elif status == "sent":
                 stats.sent += 1
                 log.info(kv("delivery_sent", **fields))
-                if self.on_sent is not None:
-                    self.on_sent(claim, now)
             elif status == "pending":
                 stats.retried += 1
                 log.warning(kv("delivery_retry", **fields))

@@ -223,8 +223,8 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
         assert request.payload == unique[request.delivery_id].payload
     # Only sends in flight at the kill can be repeated: at most send_concurrency of them.
     assert resends <= 4, resends
-    print(f"\n{store_url.split(':')[0]}: kill -9 after {at_kill}/{alerts} delivered; all {alerts} delivered {recovered_s:.1f} s after the "
-          f"restart; resends of in-flight deliveries (same id, dropped by the receiver): {resends}")
+    print(f"\n{store_url.split(':')[0]}: kill -9 after {at_kill}/{alerts} delivered; all {alerts} delivered "
+          f"{recovered_s:.1f} s after the restart; resends of in-flight deliveries (same id, dropped by the receiver): {resends}")
     with sessions() as session:
         statuses = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
     assert statuses == {"sent": alerts}

@@ -180,7 +180,8 @@ def test_quiet_hours_defer_warnings_let_critical_through_and_resolve_supersedes(
         assert [r.payload["alert"]["kind"] for r in receiver.requests] == ["station_silent"]
         # `brief` opens and resolves inside the quiet hours: one resolve message at their end.
         clock.advance(600)
-        ingest_records(sessions, [{**brief, "state": "resolved", "severity": "info", "message": "back under the threshold",
+        ingest_records(sessions, [{**brief, "state": "resolved", "severity": "info",
+                                   "message": "back under the threshold",
                                    "time_us": brief["time_us"] + 600_000_000}], now=clock())
         assert sender.run_once().deferred == 1
         assert len(receiver.requests) == 1
