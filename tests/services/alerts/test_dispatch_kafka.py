@@ -214,6 +214,7 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
             code = second.wait(timeout=30)
     output = log.read_text()
     assert code == 0 and "dispatch_stopped" in output, output[-2000:]
+    assert "dispatch_status consumed=" in output
 
     unique = receiver.unique()
     assert sorted(r.payload["alert"]["alert_id"] for r in unique.values()) == sorted(r["alert_id"] for r in records)
@@ -223,6 +224,7 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
         assert request.payload == unique[request.delivery_id].payload
     # Only sends in flight at the kill can be repeated: at most send_concurrency of them.
     assert resends <= 4, resends
+    assert resends == 0 or "delivery_lease_expired" in output  # resent on purpose, after the lease
     print(f"\n{store_url.split(':')[0]}: kill -9 after {at_kill}/{alerts} delivered; all {alerts} delivered "
           f"{recovered_s:.1f} s after the restart; resends of in-flight deliveries (same id, dropped by the receiver): {resends}")
     with sessions() as session:
