@@ -208,7 +208,15 @@ class Sender:
                                   default=alert)
                 mutes = session.scalars(select(Mute).where(Mute.supervisor_id == subscription.supervisor_id,
                                                            Mute.clinic_id == alert.clinic_id, Mute.until > now)).all()
-                decision = decide(subject, subscription, list(mutes), now, state_change=row.state_change)
+                try:
+                    decision = decide(subject, subscription, list(mutes), now, state_change=row.state_change)
+                except (ValueError, LookupError) as exc:  # e.g. an unknown time zone: this row only
+                    if self._transition(session, row, status="failed", next_attempt_at=None,
+                                        last_error=f"subscription settings: {exc}"[:2000]):
+                        stats.failed += 1
+                        log.error(kv("delivery_failed", delivery=row.id, subscription=row.subscription_id,
+                                     error=f"subscription settings: {exc}"[:300]))
+                    continue
                 if decision.action == "suppress":
                     if self._transition(session, row, status="suppressed", last_error=decision.reason,
                                         next_attempt_at=None):

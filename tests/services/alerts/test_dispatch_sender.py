@@ -349,3 +349,17 @@ def test_a_sender_never_reclaims_its_own_slow_send_and_a_late_outcome_cannot_ove
     assert (row.status, row.attempts) == ("sending", 2)  # still the other dispatcher's claim
     slow.close()
     other.close()
+
+
+def test_a_subscription_with_broken_settings_fails_alone(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url, quiet_start="22:00", quiet_end="06:00", timezone="Nowhere/City")
+        subscribe(sessions, target=receiver.url)
+        ingest_records(sessions, [alert_record(17)], now=clock())
+        sender = make_sender(sessions, clock)
+        stats = sender.run_once()
+        sender.close()
+    assert (stats.failed, stats.sent, len(receiver.requests)) == (1, 1, 1)
+    broken = deliveries(sessions)[0]
+    assert broken.status == "failed" and "Nowhere/City" in broken.last_error
