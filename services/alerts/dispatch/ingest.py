@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gaitstream.logging import kv
@@ -30,6 +30,9 @@ from services.alerts.store.models import Alert, Delivery, Subscription
 
 log = logging.getLogger(__name__)
 
+# Wait before reading a poll again, or retrying a record, after the store failed.
+STORE_RETRY_S = 2.0
+
 
 @dataclass
 class IngestStats:
@@ -39,6 +42,10 @@ class IngestStats:
     ignored: int = 0  # replays and duplicates
     queued: int = 0  # new delivery rows
     superseded: int = 0  # unsent open/reminder rows replaced by the resolve
+
+    def add(self, other: IngestStats) -> None:
+        for name in ("alerts", "opened", "resolved", "ignored", "queued", "superseded"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
 def _queue(session: Session, alert: Alert, state_change: str, now: datetime, *, ignore_severity: bool) -> int:
@@ -112,6 +119,7 @@ class AlertConsumer:
         self.on_ingest = on_ingest
         self.consumed = 0
         self.undecodable = 0
+        self.refused = 0
 
     def _consumer(self):
         from kafka import KafkaConsumer
@@ -127,6 +135,38 @@ class AlertConsumer:
             # A new group starts at the beginning: alerts sent before the first start still count.
             auto_offset_reset="earliest",
         )
+
+    def _store_answers(self) -> bool:
+        try:
+            with self.sessions() as session:
+                session.execute(text("SELECT 1"))
+            return True
+        except Exception:  # noqa: BLE001 - any failure means: not now
+            return False
+
+    def _ingest_one_by_one(self, records: list[dict[str, Any]], stop: threading.Event) -> IngestStats:
+        """After a poll failed as a whole: each record in its own transaction, tried twice. A
+        record that still fails while the store answers is refused (logged with its id and
+        skipped, so one bad record cannot stop every alert behind it; after a fix, replaying
+        the topic is safe). If the store does not answer, raise: the poll is read again later."""
+        stats = IngestStats()
+        for record in records:
+            for attempt in (1, 2):
+                try:
+                    one = ingest_records(self.sessions, [record])
+                except Exception as exc:  # noqa: BLE001
+                    if attempt == 1:
+                        stop.wait(STORE_RETRY_S)
+                        continue
+                    if not self._store_answers():
+                        raise
+                    self.refused += 1
+                    log.error(kv("alert_refused", alert=record.get("alert_id"), state=record.get("state"),
+                                 reason=f"{type(exc).__name__}: {exc}"[:300], action="skipped"))
+                else:
+                    stats.add(one)
+                    break
+        return stats
 
     def _subscribe(self, consumer, stop: threading.Event) -> bool:
         """Subscribe once the topic's partitions are known: joining the group before that gets no
@@ -164,12 +204,16 @@ class AlertConsumer:
                                            offset=message.offset, reason=exc.reason))
                 try:
                     stats = ingest_records(self.sessions, records)
-                except Exception:  # noqa: BLE001 - the store may be briefly unavailable
-                    log.exception(kv("ingest_failed", records=len(records), action="rewind"))
-                    for partition, partition_records in batches.items():
-                        consumer.seek(partition, partition_records[0].offset)
-                    stop.wait(self.settings.send_interval_s * 4)
-                    continue
+                except Exception:  # noqa: BLE001 - the store, or one record the store refuses
+                    log.exception(kv("ingest_failed", records=len(records), action="one_by_one"))
+                    try:
+                        stats = self._ingest_one_by_one(records, stop)
+                    except Exception:  # noqa: BLE001 - the store is down: read the poll again later
+                        log.exception(kv("ingest_failed", records=len(records), action="rewind"))
+                        for partition, partition_records in batches.items():
+                            consumer.seek(partition, partition_records[0].offset)
+                        stop.wait(STORE_RETRY_S)
+                        continue
                 try:
                     consumer.commit()  # only now: the poll is in the store
                 except CommitFailedError as exc:

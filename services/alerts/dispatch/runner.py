@@ -81,7 +81,7 @@ def run_dispatcher(*, kafka: KafkaSettings, topics: TopicSettings, settings: Dis
     def _status() -> None:
         while not stop.wait(status_interval_s):
             counts = delivery_counts(sessions)
-            emit("dispatch_status", consumed=consumer.consumed, sent=sender.totals.sent,
+            emit("dispatch_status", consumed=consumer.consumed, refused=consumer.refused, sent=sender.totals.sent,
                  retried=sender.totals.retried, failed=sender.totals.failed, digested=sender.totals.digested,
                  pending=counts.get("pending", 0), sending=counts.get("sending", 0))
 

@@ -230,3 +230,30 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
     with sessions() as session:
         statuses = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
     assert statuses == {"sent": alerts}
+
+
+def test_a_record_the_store_refuses_is_skipped_and_the_alerts_behind_it_arrive(kafka_settings, topics,
+                                                                                fresh_postgres_url):
+    from services.alerts.dispatch.ingest import AlertConsumer
+
+    sessions = sessions_for(fresh_postgres_url)
+    settings = DispatchSettings(database_url=fresh_postgres_url, consumer_group=f"it-{uuid.uuid4().hex[:8]}",
+                                consume_poll_timeout_s=0.2)
+    # PostgreSQL refuses a station id longer than the column (100 characters).
+    poison = alert_record(2, station_id="s" * 150)
+    publish(kafka_settings, topics, [alert_record(1), poison, alert_record(3)])
+    consumer = AlertConsumer(kafka=kafka_settings, topics=topics, settings=settings, sessions=sessions)
+    stop = threading.Event()
+    thread = threading.Thread(target=consumer.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        assert wait_for(lambda: consumer.consumed == 3, FIRST_ALERT_TIMEOUT_S), (consumer.consumed, consumer.refused)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+    assert consumer.refused == 1
+    from services.alerts.store.models import Alert
+
+    with sessions() as session:
+        assert sorted(session.scalars(select(Alert.session_id))) == ["sess-0001", "sess-0003"]
+    assert group_caught_up(kafka_settings, topics.alerts, settings.consumer_group)
