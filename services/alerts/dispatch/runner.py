@@ -80,7 +80,10 @@ def run_dispatcher(*, kafka: KafkaSettings, topics: TopicSettings, settings: Dis
 
     def _status() -> None:
         while not stop.wait(status_interval_s):
-            counts = delivery_counts(sessions)
+            try:
+                counts = delivery_counts(sessions)
+            except Exception:  # noqa: BLE001 - the store is down; the loops say so in their own logs
+                counts = {}
             emit("dispatch_status", consumed=consumer.consumed, refused=consumer.refused, sent=sender.totals.sent,
                  retried=sender.totals.retried, failed=sender.totals.failed, digested=sender.totals.digested,
                  pending=counts.get("pending", 0), sending=counts.get("sending", 0))
