@@ -363,3 +363,21 @@ def test_a_subscription_with_broken_settings_fails_alone(sessions):
     assert (stats.failed, stats.sent, len(receiver.requests)) == (1, 1, 1)
     broken = deliveries(sessions)[0]
     assert broken.status == "failed" and "Nowhere/City" in broken.last_error
+
+
+def test_a_busy_quiet_night_arrives_as_a_few_messages_and_one_digest(sessions):
+    clock = Clock(datetime(2026, 6, 10, 2, 0, tzinfo=timezone.utc))
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url, quiet_start="22:00", quiet_end="06:00", digest_after=2,
+                  digest_window_s=60)
+        ingest_records(sessions, [alert_record(200 + n) for n in range(5)], now=clock())
+        sender = make_sender(sessions, clock)
+        assert sender.run_once().deferred == 5
+        clock.now = datetime(2026, 6, 10, 6, 0, tzinfo=timezone.utc)
+        stats = sender.run_once()
+        assert (stats.sent, stats.digested) == (2, 3)
+        clock.advance(60)
+        assert sender.run_once().sent == 1
+        sender.close()
+    assert [r.payload["event"] for r in receiver.requests] == ["open", "open", "digest"]
+    assert len(receiver.requests[-1].payload["items"]) == 3
