@@ -108,8 +108,12 @@ async def _emit_steps(station_id: str, state: StationState, steps: list[StepMetr
         if rolling.due(candidate):
             status = candidate
         await _publish_alerts(station_id, rolling.evaluate_alerts(record))
-    steps_per_window[station_id] += len(steps)
+    state.steps_not_windowed += len(steps)
     if status is not None:
+        # The windowed table is written when a status goes out (about once a second), not on
+        # every step: each write is a changelog record.
+        steps_per_window[station_id] += state.steps_not_windowed
+        state.steps_not_windowed = 0
         status["steps_last_10s"] = int(steps_per_window[station_id].now())
         await produce(STATUS, station_id.encode(), encode("gait_status", status))
 

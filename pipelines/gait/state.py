@@ -30,6 +30,8 @@ class StationState:
     # Frame-level alert rules (station silence, sensor faults): pipelines.alerts.watch.
     watch: SessionWatch
     last_sequence: int = -1
+    # Steps counted since the last write to the steps-per-window table (written with each status).
+    steps_not_windowed: int = 0
     # 20 Hz bucket of the last trace sample kept (checkpointed, so a restore keeps the same grid).
     last_trace_bucket: int | None = None
     trace_t_s: list[float] = field(default_factory=list)
