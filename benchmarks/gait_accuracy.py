@@ -1,6 +1,6 @@
 """Simulated accuracy of the gait engine against the simulator's ground truth.
 
-Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [--json]``
+Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [--json] [--no-standing] [--delay]``
 
 1. Draw ``--sessions`` random sessions cycling over the patterns normal,
    Trendelenburg left/right/bilateral and compensated left/right, with random
@@ -8,6 +8,8 @@ Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [
    residual mountings (pitch 0-40 deg, roll and yaw +/-20 deg), sensor axes,
    noise, gyro bias, cadence, its jitter and step asymmetry; some sessions
    without quiet standing, some without a trunk sensor, some with lost packets.
+   ``--no-standing``: the same draws, all without quiet standing (the
+   engine's provisional walking start).
 2. Simulate each (``gaitstream.simulate``), write its CSV to a temporary
    directory, load it with ``load_recording_csv`` (stating the axes) and run
    ``analyze_recording``.
@@ -22,6 +24,12 @@ Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [
    - Classification: equal labels, overall and on "clear" sessions, whose true
      per-side drop medians (and lean medians with a trunk) are all at least
      ``CLEAR_MARGIN_DEG`` from the thresholds.
+   - First steps: |error| of the drop (and lean) of each session's first
+     ``FIRST_STEPS`` paired steps (mean, p95, max): what a calibration that
+     starts early costs.
+   - ``--delay``: the session streamed again in frames of one sample; the
+     largest data time from a step's end IC to the sample that returned it
+     (the issue: ≤ 0.5 s).
 4. Print a table with the issue's targets (issue 3) or, with ``--json``, the
    figures as one JSON object on stdout. Progress goes to stderr.
 
@@ -31,6 +39,7 @@ A script that prints figures, not a timed test.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import tempfile
@@ -49,6 +58,8 @@ from gaitstream.simulate.truth import DEFAULT_DROP_THRESHOLD_DEG, DEFAULT_LEAN_T
 IC_TOLERANCE_S = 0.06
 #: A session is "clear" when every true median is this far from a threshold.
 CLEAR_MARGIN_DEG = 2.0
+#: Steps per session in the first-steps figures.
+FIRST_STEPS = 10
 #: Session length (s) and the rates, axes and patterns drawn from.
 SESSION_DURATION_S = 60.0
 SAMPLING_RATES_HZ = (60.0, 64.0, 100.0, 120.0, 128.0, 200.0)
@@ -75,6 +86,7 @@ TARGETS = {
     "ic_f1": 0.99,
     "side_correct_pct": 99.0,
     "classification_clear_pct": 100.0,
+    "max_step_delay_s": 0.5,
 }
 
 
@@ -160,17 +172,23 @@ def score_session(truth: dict, found: dict) -> dict:
     true_steps, found_steps = truth["steps"], found["steps"]
     step_pairs = match_times(np.array([s["start_s"] for s in true_steps]), np.array([s["start_s"] for s in found_steps]), IC_TOLERANCE_S)
     drop_err, lean_err, wrong_side = [], [], 0
-    for i, j in step_pairs:
+    first_drop, first_lean = [], []
+    for rank, (i, j) in enumerate(sorted(step_pairs, key=lambda pair: pair[1])):
         a, b = true_steps[i], found_steps[j]
         if a["side"] != b["side"]:
             wrong_side += 1
             continue
         if b["pelvic_drop_deg"] is not None:
             drop_err.append(b["pelvic_drop_deg"] - a["pelvic_drop_deg"])
+            if rank < FIRST_STEPS:
+                first_drop.append(drop_err[-1])
         if a["trunk_lean_deg"] is not None and b["trunk_lean_deg"] is not None:
             lean_err.append(b["trunk_lean_deg"] - a["trunk_lean_deg"])
+            if rank < FIRST_STEPS:
+                first_lean.append(lean_err[-1])
     out.update(steps_true=len(true_steps), steps_paired=len(step_pairs), steps_wrong_side=wrong_side,
-               drop_error_deg=drop_err, lean_error_deg=lean_err)
+               drop_error_deg=drop_err, lean_error_deg=lean_err,
+               first_drop_error_deg=first_drop, first_lean_error_deg=first_lean)
     # Per-side medians.
     median_err = []
     for side in ("left", "right"):
@@ -188,20 +206,37 @@ def score_session(truth: dict, found: dict) -> dict:
     return out
 
 
-def run_session(index: int, pattern: str, config: SimulationConfig, workdir: Path) -> dict:
-    """2. Simulate, write, load and analyse one session; score it."""
+def max_step_delay_s(recording) -> float:
+    """Largest data time from a step's end IC to the sample whose push returned it (one-sample frames)."""
+    from gaitstream.gait.engine import StreamingGaitEngine
+
+    engine = StreamingGaitEngine(sampling_rate_hz=recording.sampling_rate_hz, trunk=recording.has_trunk)
+    t, delays = recording.time_s, []
+    for k in range(len(t)):
+        trunk = (recording.trunk_acc_mps2[k:k + 1], recording.trunk_gyr_dps[k:k + 1]) if recording.has_trunk else (None, None)
+        delays += [t[k] - step.end_s for step in engine.push(t[k:k + 1], recording.acc_mps2[k:k + 1],
+                                                             recording.gyr_dps[k:k + 1], *trunk)]
+        if k % 1000 == 0:
+            engine.drain_trace()
+    return max(delays) if delays else float("nan")
+
+
+def run_session(index: int, pattern: str, config: SimulationConfig, workdir: Path, delay: bool = False) -> dict:
+    """2. Simulate, write, load and analyse one session; score it (and its step delay with ``delay``)."""
     from gaitstream.gait.offline import analyze_recording
     from gaitstream.gait.recording import load_recording_csv
 
     session = simulate_session(config)
     path = session.write_recording_csv(workdir / f"session_{index:03d}.csv")
     try:
-        found = analyze_recording(load_recording_csv(path, axes=config.axes))
+        recording = load_recording_csv(path, axes=config.axes)
+        found = analyze_recording(recording)
     except Exception as exc:  # a failed analysis is a benchmark figure, not a crash
         return {"index": index, "pattern": pattern, "error": f"{type(exc).__name__}: {exc}"}
     finally:
         path.unlink(missing_ok=True)
     scored = score_session(session.truth, found)
+    scored["max_step_delay_s"] = max_step_delay_s(recording) if delay else float("nan")
     scored.update(index=index, pattern=pattern, sampling_rate_hz=config.sampling_rate_hz,
                   mounting_deg=list(config.mounting_deg), standing_s=config.standing_s, trunk=config.has_trunk)
     return scored
@@ -221,6 +256,9 @@ def aggregate(results: list[dict]) -> dict:
     session_mae = [(_mae(r["drop_error_deg"]), r["index"]) for r in ok if r["drop_error_deg"]]
     clear = [r for r in ok if r["clear"]]
     timing = [e for r in ok for e in r["ic_timing_error_s"]]
+    first_drop = np.abs([e for r in ok for e in r["first_drop_error_deg"]])
+    first_lean = np.abs([e for r in ok for e in r["first_lean_error_deg"]])
+    delays = [r["max_step_delay_s"] for r in ok if np.isfinite(r["max_step_delay_s"])]
     figures = {
         "sessions": len(results),
         "sessions_failed": len(results) - len(ok),
@@ -244,6 +282,12 @@ def aggregate(results: list[dict]) -> dict:
         "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in ok]) if ok else float("nan"),
         "classification_clear_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in clear]) if clear else float("nan"),
         "clear_sessions": len(clear),
+        "first_steps_drop_error_mean_deg": float(first_drop.mean()) if first_drop.size else float("nan"),
+        "first_steps_drop_error_p95_deg": float(np.percentile(first_drop, 95)) if first_drop.size else float("nan"),
+        "first_steps_drop_error_max_deg": float(first_drop.max()) if first_drop.size else float("nan"),
+        "first_steps_lean_error_mean_deg": float(first_lean.mean()) if first_lean.size else float("nan"),
+        "first_steps_lean_error_max_deg": float(first_lean.max()) if first_lean.size else float("nan"),
+        "max_step_delay_s": max(delays) if delays else float("nan"),
         "misclassified": [{"index": r["index"], "true": r["true_class"], "found": r["found_class"], "clear": r["clear"]}
                           for r in ok if r["true_class"] != r["found_class"]],
     }
@@ -304,6 +348,12 @@ def print_tables(figures: dict, console: Console) -> None:
         ("cadence MAE (spm)", "cadence_mae_spm", None),
         ("classification correct, all (%)", "classification_pct", None),
         (f"classification correct, clear sessions (n={figures['clear_sessions']}) (%)", "classification_clear_pct", ">="),
+        (f"first {FIRST_STEPS} steps per session: drop |error| mean (deg)", "first_steps_drop_error_mean_deg", None),
+        (f"first {FIRST_STEPS} steps per session: drop |error| p95 (deg)", "first_steps_drop_error_p95_deg", None),
+        (f"first {FIRST_STEPS} steps per session: drop |error| max (deg)", "first_steps_drop_error_max_deg", None),
+        (f"first {FIRST_STEPS} steps per session: lean |error| mean (deg)", "first_steps_lean_error_mean_deg", None),
+        (f"first {FIRST_STEPS} steps per session: lean |error| max (deg)", "first_steps_lean_error_max_deg", None),
+        ("max step delay, one-sample frames (s; --delay)", "max_step_delay_s", "<="),
     ]
     for label, key, op in rows:
         target = TARGETS.get(key)
@@ -349,16 +399,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=60, help="number of random sessions (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the session draws (default 0)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout instead of tables")
+    parser.add_argument("--no-standing", action="store_true", help="all sessions without quiet standing")
+    parser.add_argument("--delay", action="store_true", help="also stream each session in one-sample frames "
+                        "and report the largest step delay (slower)")
     args = parser.parse_args(argv)
     if args.sessions < 1:
         parser.error("--sessions must be at least 1")
     rng = np.random.default_rng(args.seed)
     drawn = [draw_config(i, rng) for i in range(args.sessions)]
+    if args.no_standing:
+        drawn = [(pattern, dataclasses.replace(config, standing_s=0.0)) for pattern, config in drawn]
     results = []
     with tempfile.TemporaryDirectory(prefix="gait_accuracy_") as tmp, Progress(console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("sessions", total=len(drawn))
         for index, (pattern, config) in enumerate(drawn):
-            results.append(run_session(index, pattern, config, Path(tmp)))
+            results.append(run_session(index, pattern, config, Path(tmp), delay=args.delay))
             progress.advance(task)
     figures = aggregate(results)
     if args.json:
