@@ -209,3 +209,17 @@ def test_dispatcher_healthcheck_command_checks_process_and_store(compose_bin: Pa
     cmdline.write_bytes(b"gaitstream\0alerts\0dispatch\0")
     env["GAITSTREAM_ALERTS_DATABASE_URL"] = "postgresql+psycopg://nobody@127.0.0.1:1/none"
     assert not healthy()
+
+
+def test_stations_on_the_clinic_lan_reach_kafka_through_their_own_listener(compose_bin: Path, filled_env: Path,
+                                                                            tmp_path: Path) -> None:
+    lan_env = tmp_path / "lan.env"
+    lan_env.write_text(filled_env.read_text().replace("KAFKA_STATIONS_HOST=localhost",
+                                                      "KAFKA_STATIONS_HOST=gait-hub.clinic.lan"))
+    result = _run(compose_bin, lan_env, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    kafka = json.loads(result.stdout)["services"]["kafka"]
+    advertised = dict(item.split("://") for item in kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(","))
+    assert advertised == {"PLAINTEXT": "kafka:9092", "STATIONS": "gait-hub.clinic.lan:9094"}
+    assert "STATIONS:PLAINTEXT" in kafka["environment"]["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    assert [(p["target"], p["published"]) for p in kafka["ports"]] == [(9094, "9094")]
