@@ -167,17 +167,22 @@ def _group_progress(kafka, group: str, topic: str) -> tuple[int, int]:
         consumer.close()
 
 
-def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1) -> dict:
+def _new_run(stack, kind: str):
+    """A fresh topic prefix, consumer group and clinic for one run, its topics created."""
     from gaitstream.settings import KafkaSettings, TopicSettings
     from gaitstream.topics import ensure_topics
 
-    prefix = f"load{uuid.uuid4().hex[:6]}"
-    clinic = f"bench-{prefix}"
+    prefix = f"{kind}{uuid.uuid4().hex[:6]}"
     env = {**os.environ, **stack.env(), "PYTHONPATH": str(REPO), "GAITSTREAM_TOPIC_PREFIX": prefix,
            "GAITSTREAM_PIPELINE_APP_ID": prefix, "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust"}
     kafka = KafkaSettings(bootstrap=stack.settings.kafka_bootstrap)
     topics = TopicSettings(prefix=prefix)
     ensure_topics(kafka, topics)
+    return prefix, f"bench-{prefix}", env, kafka, topics
+
+
+def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1) -> dict:
+    prefix, clinic, env, kafka, topics = _new_run(stack, "load")
     procs = []
     for k in range(workers):
         log = Path(f"/tmp/{prefix}-worker{k}.log")
@@ -247,22 +252,15 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
     sustains on one core and its CPU per sample, measured between the first and the last
     committed offset (start-up excluded).
     """
-    from gaitstream.settings import KafkaSettings, TopicSettings
-    from gaitstream.topics import delete_topics_with_prefix, ensure_topics
+    from gaitstream.topics import delete_topics_with_prefix
 
-    prefix = f"cap{uuid.uuid4().hex[:6]}"
-    clinic = f"bench-{prefix}"
-    env = {**os.environ, **stack.env(), "PYTHONPATH": str(REPO), "GAITSTREAM_TOPIC_PREFIX": prefix,
-           "GAITSTREAM_PIPELINE_APP_ID": prefix, "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust"}
-    kafka = KafkaSettings(bootstrap=stack.settings.kafka_bootstrap)
-    topics = TopicSettings(prefix=prefix)
-    ensure_topics(kafka, topics)
+    prefix, clinic, env, kafka, topics = _new_run(stack, "cap")
     with console.status(f"filling {prefix}.stations with {n} stations x {duration_s:.0f} s"):
         subprocess.run([sys.executable, __file__, "--role", "stations", "--count", str(n), "--duration-s",
                         str(duration_s), "--prefix", prefix, "--clinic", clinic, "--frame-samples", str(FRAME_SAMPLES),
                         "--speed", "0"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
     log = Path(f"/tmp/{prefix}-worker.log")
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines", "worker", "--without-web", "-l", "info"],
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines", "worker", "--without-web", "-l", "warn"],
                             cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     points: list[tuple[float, float, int]] = []  # (monotonic s, worker cpu s, committed frames)
     total = None

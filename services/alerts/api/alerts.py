@@ -17,7 +17,7 @@ from sqlalchemy import select
 from gaitstream.logging import kv
 from services.alerts.api.auth import Principal, PrincipalDep, SessionDep
 from services.alerts.api.schemas import AlertOut, AlertState, Id, MuteCreate, MuteOut
-from services.alerts.api.subscriptions import UNPROCESSABLE
+from services.alerts.api.subscriptions import UNPROCESSABLE, own_row
 from services.alerts.store.accounts import utcnow
 from services.alerts.store.models import Alert, Mute
 
@@ -126,12 +126,7 @@ def list_mutes(principal: PrincipalDep, session: SessionDep,
 
 @router.delete("/mutes/{mute_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["mutes"])
 def delete_mute(mute_id: int, principal: PrincipalDep, session: SessionDep) -> None:
-    row = session.get(Mute, mute_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mute with id {mute_id}")
-    principal.require_clinic(row.clinic_id)
-    if row.supervisor_id != principal.supervisor_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mute with id {mute_id}")
+    row = own_row(session, principal, Mute, mute_id, "mute")
     session.delete(row)
     session.commit()
     log.info(kv("mute deleted", mute_id=mute_id))

@@ -52,14 +52,20 @@ def check_channel_target(session, *, clinic_id: str, channel: str, target: str) 
         raise invalid_field("target", str(error), target) from error
 
 
-def own_subscription(session, principal, subscription_id: int) -> Subscription:
-    row = session.get(Subscription, subscription_id)
+def own_row(session, principal, model, row_id: int, noun: str):
+    """The caller's own ``model`` row: 403 outside the key's clinics, 404 when unknown or another
+    supervisor's (whose ids are not the caller's business)."""
+    row = session.get(model, row_id)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription with id {subscription_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {noun} with id {row_id}")
     principal.require_clinic(row.clinic_id)
     if row.supervisor_id != principal.supervisor_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscription with id {subscription_id}")
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {noun} with id {row_id}")
     return row
+
+
+def own_subscription(session, principal, subscription_id: int) -> Subscription:
+    return own_row(session, principal, Subscription, subscription_id, "subscription")
 
 
 def _saved(row: Subscription, *, show_secret: bool) -> SubscriptionSaved:
