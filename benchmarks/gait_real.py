@@ -8,7 +8,10 @@ Run: ``.venv/bin/python benchmarks/gait_real.py [--no-mobgap]``
   ICs with the right side, mean (signed) and mean absolute IC timing error.
   Ours runs on the whole recording; mobgap's IcdIonescu + LrcMcCamley run on
   each reference walking bout (how mobgap's pipeline feeds them), in a separate
-  virtual environment (see ``gait_speed.py``: ``mobgap_python()``).
+  virtual environment (see ``gait_speed.py``: ``mobgap_python()``). The
+  second reference system, INDIP (a multi-sensor wearable system), is scored
+  against Stereophoto the same way: how far two reference systems agree bounds
+  what any detector can show against either (events.py Notes).
 - ipol-L5 (foot-IMU reference ICs, 100 Hz, packet gaps): per trial straight
   walking only (walking bounds minus the U-turn); the trial's median offset is
   removed before matching at 100 ms; detection rate (recall), precision, side
@@ -147,8 +150,9 @@ def fmt(x, digits=3):
 
 def bench_mobgap_ha001(console: Console, with_mobgap: bool) -> None:
     root = shared_data_dir() / "mobgap-HA001"
-    refs = [r for r in read_csv_rows(root / "reference_initial_contacts.csv")
-            if r["system"] == "Stereophoto" and r["level"] == "wb"]
+    all_refs = [r for r in read_csv_rows(root / "reference_initial_contacts.csv") if r["level"] == "wb"]
+    refs = [r for r in all_refs if r["system"] == "Stereophoto"]
+    indip = [r for r in all_refs if r["system"] == "INDIP" and r["ic_s"] not in ("", "nan")]
     bouts = [r for r in read_csv_rows(root / "reference_walking_bouts.csv")
              if r["system"] == "Stereophoto" and r["level"] == "wb"]
     recordings = sorted(root.glob("HA_*.csv"))
@@ -170,6 +174,9 @@ def bench_mobgap_ha001(console: Console, with_mobgap: bool) -> None:
         detectors = [("gaitstream", ours(path))]
         if theirs is not None:
             detectors.append(("mobgap Ionescu+McCamley", theirs[n]))
+        other = [r for r in indip if [r["test"], r["trial"]] == key]
+        detectors.append(("INDIP (2nd reference)", (np.array([float(r["ic_s"]) for r in other]),
+                                                    np.array([r["side"].lower() for r in other]))))
         for name, (det_t, det_s) in detectors:
             s = score(det_t, det_s, ref_t, ref_s, win)
             table.add_row(path.stem.replace("HA_001_TimeMeasure1_", ""), name, fmt(s["f1"]),
