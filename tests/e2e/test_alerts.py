@@ -7,6 +7,8 @@ One worker serves every scenario (it is the slow part to start on a shared 2-cor
 
 from __future__ import annotations
 
+import math
+
 import threading
 import time
 
@@ -224,10 +226,16 @@ def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(p
     another starts while it is quiet: the new worker adopts the open session from the table."""
     import signal
 
-    # 16 s of data = 160 frames of 10 samples: the last one before the pause completes a 2 s
-    # checkpoint, so every frame is acknowledged and nothing is re-delivered to the new worker: only
-    # adopting the open session from the table lets it notice the silence.
-    pausing = PausingSource(pattern_config("normal", duration_s=30.0, seed=21), at_s=16.0, pause_s=60.0)
+    # The pause starts at a whole number of checkpoint intervals of data (20 s = 200 frames of 10
+    # samples): the last frame before it completes a checkpoint, so every frame is acknowledged and
+    # nothing is re-delivered to the new worker: only adopting the open session from the table lets
+    # it notice the silence.
+    from pipelines.settings import PipelineSettings
+
+    interval_s = PipelineSettings().checkpoint_interval_s
+    pause_at_s = interval_s * math.ceil(16.0 / interval_s)
+    pausing = PausingSource(pattern_config("normal", duration_s=pause_at_s + 14.0, seed=21), at_s=pause_at_s,
+                            pause_s=60.0)
     quiet = _run(pipeline, "p-r", pausing, "restart")
     thread = threading.Thread(target=_publish, args=(pipeline, [quiet]))
     thread.start()
