@@ -90,6 +90,16 @@ steps_per_window = app.Table("steps-per-window", default=int, partitions=topic_s
 
 
 @app.on_worker_init.connect
+def quiet_client_debug_logs(app: faust.App, **kwargs) -> None:
+    """Faust sets the root logger to DEBUG (for its terminal spinner) whatever ``--loglevel`` says,
+    so aiokafka built a debug record for every message sent and received: 3 % of the worker's CPU
+    at 100 stations (py-spy). The Kafka client's own level keeps only its warnings."""
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+@app.on_worker_init.connect
 def create_topics(app: faust.App, **kwargs) -> None:
     """Create our topics and the tables' changelogs before the consumer subscribes.
 
