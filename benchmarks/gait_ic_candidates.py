@@ -25,6 +25,9 @@ The figures behind the Test11 notes of ``gaitstream/gait/events.py``:
    ``gait_real.py``), list the nearest event of each candidate to each optical
    IC we miss, and the correlation of our timing error with the interval since
    the previous detection.
+4. ipol-L5 (110 trials, straight walking, median offset removed, as
+   ``gait_real.py``): detection rate and precision of ours and of ours with
+   each gap filler.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import butter, filtfilt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.gait_real import TOLERANCE_S, match, read_csv_rows, score, shared_data_dir  # noqa: E402
+from benchmarks.gait_real import (IPOL_COARSE_TOLERANCE_S, TOLERANCE_S, match, read_csv_rows, score,  # noqa: E402
+                                  shared_data_dir)
 from gaitstream.gait.calibration import GRAVITY_MPS2  # noqa: E402
 from gaitstream.gait.config import GaitConfig  # noqa: E402
 from gaitstream.gait.engine import StreamingGaitEngine  # noqa: E402
@@ -197,6 +201,33 @@ def main() -> None:
             console.print(f"{name}: timing error vs interval since the previous detection: "
                           f"r = {np.corrcoef(gaps, errors)[0, 1]:+.2f} over {len(errors)} ICs")
     console.print(summary)
+    bench_ipol_fill(console)
+
+
+def bench_ipol_fill(console: Console) -> None:
+    root = shared_data_dir() / "ipol-L5"
+    refs = read_csv_rows(root / "reference_initial_contacts.csv")
+    totals = {name: [0, 0, 0] for name in ("ours", "ours + AP fill", "ours + CWT fill")}
+    for trial in read_csv_rows(root / "trials.csv"):
+        windows = [(float(trial["walk_start_s"]), float(trial["uturn_start_s"])),
+                   (float(trial["uturn_end_s"]), float(trial["walk_end_s"]))]
+        ref_t = np.sort([float(r["ic_s"]) for r in refs if r["trial"] == trial["trial"]])
+        ours, t, acc = record(root / f"{trial['trial']}.csv")
+        fs = 1.0 / float(np.median(np.diff(t)))
+        for name, events in [("ours", ours), ("ours + AP fill", gap_fill(ours, ap_events(t, acc, fs))[0]),
+                             ("ours + CWT fill", gap_fill(ours, cwt_events(t, acc, fs))[0])]:
+            sides = np.array(["-"] * len(events))
+            coarse = score(events, sides, ref_t, ref_t.astype(str), windows, IPOL_COARSE_TOLERANCE_S)
+            offset = float(np.median(coarse["errors"])) if coarse["errors"] else 0.0
+            s = score(events, sides, ref_t, ref_t.astype(str), windows, TOLERANCE_S, offset)
+            for i, key in enumerate(("tp", "fp", "fn")):
+                totals[name][i] += s[key]
+    table = Table(title="ipol-L5, 110 trials, straight walking, median offset removed, 100 ms")
+    for col in ("detector", "detection rate", "precision", "TP/FP/FN"):
+        table.add_column(col)
+    for name, (tp, fp, fn) in totals.items():
+        table.add_row(name, f"{tp / (tp + fn):.3f}", f"{tp / (tp + fp):.3f}", f"{tp}/{fp}/{fn}")
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -52,9 +52,11 @@ the whole recording:
   intervals), the secondary event nearest the due time. With AP: F1 0.885
   (50/5/8: 94.39 and 123.36 found, a false one at 43.0 s), but it places 12
   ICs over the recording and 8 of them are within 100 ms of no IC of either
-  reference (most outside the walking bouts); with CWT 0.867 (49/6/9). A
-  filled IC is decided when its window closes, up to 0.65 step times after
-  it, past the 0.5 s delay. Not kept.
+  reference (most outside the walking bouts); with CWT 0.867 (49/6/9). On
+  ipol-L5 the AP fill finds 7 more ICs and adds 16 false ones (detection
+  0.956 -> 0.958, precision 0.944 -> 0.940), the CWT fill +9 / +15. A
+  filled IC is also decided only when its window closes, up to 0.65 step
+  times after it, past the 0.5 s delay. Not kept.
 - Timing correction: the signed error of the 44 detections within 300 ms of
   an optical IC is uncorrelated with the interval since the previous
   detection (r = −0.06: the three late ones, +160 to +230 ms, follow 0.39,
