@@ -23,6 +23,9 @@ class PipelineSettings(BaseSettings):
     # 67 -> 50 µs/sample from 2 s to 5 s, no further gain at 10 s). The price: offsets commit up to
     # 5 s of data late and a restarted worker replays up to 5 s per station (same steps, deduplicated).
     checkpoint_interval_s: float = 5.0
+    # The live obliquity trace (20 Hz) is published after this much data per station, so the
+    # drill-down view lags by about this much, whatever the checkpoint interval.
+    trace_interval_s: float = 1.0
     # Batches to InfluxDB: at most this many messages, or whatever arrived within this time.
     sink_batch_messages: int = 500
     sink_batch_within_s: float = 0.05

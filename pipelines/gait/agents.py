@@ -32,7 +32,7 @@ from pipelines.app import (alert_settings_table, alerts_topic, app, pipeline_set
 from pipelines.deadletter import send_dead_letter
 from pipelines.gait.frames import FrameError, engine_input
 from gaitstream.gait.engine import StepMetrics
-from pipelines.gait.state import StationState
+from pipelines.gait.state import TRACE_RATE_HZ, StationState
 from pipelines.produce import produce
 from schemas.codec import WireError, decode, encode
 
@@ -118,11 +118,15 @@ async def _emit_steps(station_id: str, state: StationState, steps: list[StepMetr
         await produce(STATUS, station_id.encode(), encode("gait_status", status))
 
 
-async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, closed: bool = False) -> None:
-    """Flush the trace, store the state, then acknowledge the events it covers."""
+async def _flush_trace(station_id: str, state: StationState) -> None:
     t_s, phi, lean = state.take_trace()
     if t_s:
         await produce(TRACE, station_id.encode(), encode("obliquity_trace", state.trace_record(t_s, phi, lean)))
+
+
+async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, closed: bool = False) -> None:
+    """Flush the trace, store the state, then acknowledge the events it covers."""
+    await _flush_trace(station_id, state)
     if closed:
         station_state[station_id] = {"session": state.session, "last_sequence": state.last_sequence, "closed": True}
         _live.pop(station_id, None)
@@ -206,6 +210,10 @@ async def on_frame(event: EventT, frame: dict, stream: StreamT) -> None:
     _held_samples[station_id] += len(data.time_s)
     if _held_samples[station_id] >= pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz:
         await _checkpoint(station_id, state, stream)
+    elif len(state.trace_t_s) >= TRACE_RATE_HZ * pipeline_settings.trace_interval_s:
+        # The drill-down trace goes out more often than checkpoints; a replay after a crash
+        # produces the same points again (same timestamps), which InfluxDB overwrites.
+        await _flush_trace(station_id, state)
 
 
 def _owns(station_id: str) -> bool:
