@@ -20,7 +20,6 @@ import logging
 import time
 from collections import defaultdict
 
-import numpy as np
 from faust.types import TP, EventT, StreamT
 from kafka.partitioner.default import murmur2
 
@@ -199,11 +198,8 @@ async def on_frame(event: EventT, frame: dict, stream: StreamT) -> None:
         await stream.ack(event)
         return
     await _emit_steps(station_id, state, steps)
-    samples = {"pelvis": np.hstack([data.acc_mps2, data.gyr_dps])}
-    if data.trunk_acc_mps2 is not None:
-        samples["trunk"] = np.hstack([data.trunk_acc_mps2, data.trunk_gyr_dps])
     await _publish_alerts(station_id, state.watch.on_frame(
-        samples, sequence=frame["sequence"], first_sample_time_us=frame["first_sample_time_us"],
+        data.by_location(), sequence=frame["sequence"], first_sample_time_us=frame["first_sample_time_us"],
         sampling_rate_hz=frame["sampling_rate_hz"], now_us=_now_us()))
     state.last_sequence = frame["sequence"]
     _held[station_id].append(event)

@@ -23,11 +23,34 @@ class FrameError(ValueError):
 
 @dataclass(frozen=True)
 class EngineInput:
+    """A frame's samples: (n, 6) rows per sensor, acc xyz (m/s^2) then gyr xyz (deg/s)."""
+
     time_s: np.ndarray
-    acc_mps2: np.ndarray
-    gyr_dps: np.ndarray
-    trunk_acc_mps2: np.ndarray | None
-    trunk_gyr_dps: np.ndarray | None
+    pelvis_rows: np.ndarray
+    trunk_rows: np.ndarray | None
+
+    @property
+    def acc_mps2(self) -> np.ndarray:
+        return self.pelvis_rows[:, :3]
+
+    @property
+    def gyr_dps(self) -> np.ndarray:
+        return self.pelvis_rows[:, 3:]
+
+    @property
+    def trunk_acc_mps2(self) -> np.ndarray | None:
+        return None if self.trunk_rows is None else self.trunk_rows[:, :3]
+
+    @property
+    def trunk_gyr_dps(self) -> np.ndarray | None:
+        return None if self.trunk_rows is None else self.trunk_rows[:, 3:]
+
+    def by_location(self) -> dict[str, np.ndarray]:
+        """The rows per sensor location (what the sensor-fault checks read)."""
+        rows = {"pelvis": self.pelvis_rows}
+        if self.trunk_rows is not None:
+            rows["trunk"] = self.trunk_rows
+        return rows
 
 
 # imu_frame v2's packed sensor block: rows of acc xyz (m/s^2) then gyr xyz (deg/s), float32 LE.
@@ -54,13 +77,13 @@ def _block_matrix(block: dict) -> np.ndarray:
     return np.asarray(columns, dtype=float).T
 
 
-def _block_arrays(block: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _block_rows(block: dict, n: int) -> np.ndarray:
     data = _block_matrix(block)
     if len(data) != n:
         raise FrameError(f"{block['location']} has {len(data)} samples, expected {n}")
     if np.isinf(data).any():
         raise FrameError(f"{block['location']} contains infinite values")
-    return data[:, :3], data[:, 3:]
+    return data
 
 
 def engine_input(frame: dict, *, session_start_us: int, sampling_rate_hz: float, trunk: bool) -> EngineInput:
@@ -86,10 +109,8 @@ def engine_input(frame: dict, *, session_start_us: int, sampling_rate_hz: float,
         raise FrameError(f"frame has {n} samples; allowed 1..{MAX_FRAME_SAMPLES}")
     if frame["first_sample_time_us"] < session_start_us:
         raise FrameError("first_sample_time_us is before the session start")
-    acc, gyr = _block_arrays(blocks["pelvis"], n)
-    trunk_acc = trunk_gyr = None
-    if trunk:
-        trunk_acc, trunk_gyr = _block_arrays(blocks["trunk"], n)
+    pelvis_rows = _block_rows(blocks["pelvis"], n)
+    trunk_rows = _block_rows(blocks["trunk"], n) if trunk else None
     t0_s = (frame["first_sample_time_us"] - session_start_us) / 1e6
     time_s = t0_s + np.arange(n) / rate
-    return EngineInput(time_s, acc, gyr, trunk_acc, trunk_gyr)
+    return EngineInput(time_s, pelvis_rows, trunk_rows)
