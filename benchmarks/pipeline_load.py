@@ -216,13 +216,9 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     cpu_s = sum(_cpu_s(p.pid) for p in procs) - cpu0
     rss_mb = sum(_rss_mb(p.pid) for p in procs)
     poller.stop.set()
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    from gaitstream.processes import stop_processes
+
+    stop_processes(procs, grace_s=30)
     from gaitstream.topics import delete_topics_with_prefix
 
     delete_topics_with_prefix(kafka, prefix)
@@ -252,6 +248,7 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
     sustains on one core and its CPU per sample, measured between the first and the last
     committed offset (start-up excluded).
     """
+    from gaitstream.processes import stop_processes
     from gaitstream.topics import delete_topics_with_prefix
 
     prefix, clinic, env, kafka, topics = _new_run(stack, "cap")
@@ -276,11 +273,7 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
                     break
                 time.sleep(1.0)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_processes([proc], grace_s=30)
         delete_topics_with_prefix(kafka, prefix)
     moving = [p for p in points if p[2] > 0]
     if len(moving) < 2:

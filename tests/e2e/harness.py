@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from gaitstream.processes import stop_processes
 from gaitstream.settings import InfluxSettings, KafkaSettings, TopicSettings
 from gaitstream.topics import ensure_topics
 
@@ -73,15 +73,7 @@ class PipelineRun:
         delete_topics_with_prefix(self.kafka, self.prefix)
 
     def _stop_workers(self) -> None:
-        for proc, _ in self.workers:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc, _ in self.workers:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        stop_processes((proc for proc, _ in self.workers), grace_s=20)
 
     def influxql(self, query: str) -> list[dict]:
         resp = httpx.post(f"{self.influx.url}/query", data={"db": self.influx.database, "q": query},

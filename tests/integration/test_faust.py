@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from gaitstream.processes import stop_processes
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,9 +66,5 @@ def test_faust_worker_consumes_and_produces(kafka_settings, tmp_path) -> None:
                 break
         consumer.close()
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_processes([worker], grace_s=30)
     assert received == {(f"station-{i % 2}".encode(), f"echo:f{i}".encode()) for i in range(MESSAGES)}

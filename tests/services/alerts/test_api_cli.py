@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from gaitstream.cli import build_app
+from gaitstream.processes import stop_processes
 from tests.services.alerts.conftest import create_database, free_port
 from tests.services.alerts.test_api import insert_alert
 
@@ -60,12 +60,7 @@ def served(empty_store_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
             time.sleep(0.1)
         yield base_url, empty_store_url
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_processes([process], grace_s=15)
         log.close()
     assert "request method=GET path=/healthz status=200" in (tmp_path / "serve.log").read_text()
 
