@@ -219,7 +219,7 @@ class StreamingGaitEngine:
             return self._calibrate(sum(len(r) for r in self._cal_rows))
         if self._refine_at is not None:         # report the mounting from the walking seen
             self._refine_at = self._n
-            self._refine()
+            self._refine(final=True)
         self._label_lone_ics()
         return []
 
@@ -389,8 +389,12 @@ class StreamingGaitEngine:
                 steps += self._process(t[cut:], v[cut:], b[cut:])
         return steps
 
-    def _refine(self) -> None:
+    def _refine(self, final: bool = False) -> None:
         """Full calibration over the held samples; later samples use its mounting.
+
+        ``final`` (end of data before the refinement was due): only the
+        mounting is estimated, for the report; no sample follows, so nothing is
+        recomputed (the obliquity reference stays the provisional one).
 
         Normally only the yaw changes. When the quiet start proves to be
         sitting (tilted from the walking posture, :class:`MountingCalibration`
@@ -411,6 +415,11 @@ class StreamingGaitEngine:
         # one from standing keeps the bias measured while still
         from_walking = self.calibration["method"] == "walking"
         pelvis = MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(rows[:, 0:3], rows[:, 3:6], fs)
+        if final:
+            trunk = (MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(rows[:, 6:9], rows[:, 9:12], fs)
+                     if self.trunk else None)
+            self._set_calibration(pelvis, trunk, self._phi_offset_deg, provisional=False)
+            return
         self._rotation = pelvis.rotation_
         fusion = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain, acc_rejection_deg=cfg.acc_rejection_deg,
                                    gyr_bias_dps=pelvis.gyr_bias_dps_ if from_walking else self._fusion.gyr_bias_dps)

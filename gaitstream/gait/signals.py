@@ -82,6 +82,24 @@ class FirstOrderFilter:
         self.started = bool(state["started"])
 
 
+def cascade_first_order(first: FirstOrderFilter, second: FirstOrderFilter, x: np.ndarray) -> np.ndarray:
+    """``second.process(first.process(x))`` for a short (n,) signal of width-1 filters, in one loop."""
+    if not len(x):
+        return x.astype(float)
+    a1, b01, b11, a2, b02, b12 = first.a, first.b0, first.b1, second.a, second.b0, second.b1
+    y1, x1, y2 = float(first._y[0]), float(first._x[0]), float(second._y[0])
+    x2 = float(second._x[0])
+    out = []
+    for xi in x.tolist():
+        y1_new = a1 * y1 + b01 * xi + b11 * x1
+        y2 = a2 * y2 + b02 * y1_new + b12 * x2
+        x1, y1, x2 = xi, y1_new, y1_new
+        out.append(y2)
+    first._y[0], first._x[0], second._y[0], second._x[0] = y1, x1, y2, x2
+    first.started = second.started = True
+    return np.array(out)
+
+
 class TrunkLean:
     """λ(t) from trunk orientations (sensor -> earth matrices) and the trunk mounting.
 
@@ -234,8 +252,15 @@ class AccelerationLeakCorrection:
         return self.correction(innovation_deg)
 
     def correction(self, innovation_deg: np.ndarray) -> np.ndarray:
-        """Steps 2–3 for an innovation computed by the caller."""
-        return self.gain * self._leaky_integral.process(self._high_pass.process(innovation_deg))
+        """Steps 2–3 for an innovation computed by the caller.
+
+        Short frames run both filters in one scalar loop (half the per-call
+        cost of two :meth:`FirstOrderFilter.process` calls; the same values up
+        to float rounding); long arrays use the filters' vectorised path.
+        """
+        if len(innovation_deg) > FirstOrderFilter.LOOP_MAX_SAMPLES or innovation_deg.ndim != 1:
+            return self.gain * self._leaky_integral.process(self._high_pass.process(innovation_deg))
+        return self.gain * cascade_first_order(self._high_pass, self._leaky_integral, innovation_deg)
 
     def state(self) -> dict:
         return {"high_pass": self._high_pass.state(), "leaky_integral": self._leaky_integral.state()}
