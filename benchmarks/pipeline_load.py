@@ -43,6 +43,7 @@ POLL_S = 0.1
 # Simulated sessions stand 5 s, then the engine needs about 5 s of walking to calibrate.
 CALIBRATION_S = 15.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PROFILE_OUT: Path | None = None  # --profile
 
 
 def _sources(duration_s: float):
@@ -257,7 +258,8 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
                         str(duration_s), "--prefix", prefix, "--clinic", clinic, "--frame-samples", str(FRAME_SAMPLES),
                         "--speed", "0"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
     log = Path(f"/tmp/{prefix}-worker.log")
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines", "worker", "--without-web", "-l", "warn"],
+    profile = ["-m", "cProfile", "-o", str(PROFILE_OUT)] if PROFILE_OUT else []
+    proc = subprocess.Popen([sys.executable, *profile, "-m", "pipelines", "worker", "--without-web", "-l", "warn"],
                             cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     points: list[tuple[float, float, int]] = []  # (monotonic s, worker cpu s, committed frames)
     total = None
@@ -299,8 +301,12 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)
     parser.add_argument("--capacity", action="store_true",
                         help="measure one worker draining a pre-filled topic instead of paced stations")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="with --capacity: run the worker under cProfile, stats to this file (slower: "
+                             "for where the time goes, not for the figures)")
     args = parser.parse_args()
     globals()["FRAME_SAMPLES"] = args.frame_samples
+    globals()["PROFILE_OUT"] = args.profile
     if args.role == "stations":
         run_stations_role(args)
         return
