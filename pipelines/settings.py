@@ -26,6 +26,12 @@ class PipelineSettings(BaseSettings):
     # The live obliquity trace (20 Hz) is published after this much data per station, so the
     # drill-down view lags by about this much, whatever the checkpoint interval.
     trace_interval_s: float = 1.0
+    # track_gait takes the frames that are waiting, at most frame_batch_max, after at most
+    # frame_batch_within_s, and feeds each station's consecutive frames to its engine in one push
+    # (the engine's result does not depend on how the stream is cut): under load the per-frame
+    # costs are shared, while a lightly loaded worker waits at most frame_batch_within_s more.
+    frame_batch_max: int = Field(500, ge=1)
+    frame_batch_within_s: float = Field(0.02, gt=0)
     # Batches to InfluxDB: at most this many messages, or whatever arrived within this time.
     sink_batch_messages: int = 500
     sink_batch_within_s: float = 0.05

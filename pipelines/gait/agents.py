@@ -6,6 +6,11 @@ second agent downstream: same key, same partition, same order, and its window tr
 station's checkpoint. That saves a Faust event, a decode and a table write per step (the load
 benchmark's per-step cost), and a restore leaves engine and window consistent by construction.
 
+Batches: the agent takes what is waiting (at most ``frame_batch_max`` events, after at most
+``frame_batch_within_s``), groups it by station and pushes each station's consecutive frames to its
+engine at once; each frame is still validated, checked by the sensor rules and acknowledged on
+its own.
+
 Delivery: a station's events are acknowledged (their offsets become committable) only once
 the engine state covering them is checkpointed in the ``station-state`` table, and Faust
 flushes the table's changelog before it commits offsets. After a crash or a rebalance the new
@@ -18,8 +23,11 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections import defaultdict
+from contextlib import contextmanager
 
+from faust.streams import _current_event
 from faust.types import TP, EventT, StreamT
 from kafka.partitioner.default import murmur2
 
@@ -29,7 +37,7 @@ from pipelines.app import (alert_settings_table, alerts_topic, app, pipeline_set
                            session_history_topic, station_state, stations_topic, status_topic, steps_per_window,
                            steps_topic, topic_settings, trace_topic)
 from pipelines.deadletter import send_dead_letter
-from pipelines.gait.frames import FrameError, engine_input
+from pipelines.gait.frames import EngineInput, FrameError, concatenate_inputs, engine_input
 from gaitstream.gait.engine import StepMetrics
 from pipelines.gait.state import TRACE_RATE_HZ, StationState
 from pipelines.produce import produce
@@ -175,35 +183,75 @@ async def on_session_event(event: EventT, record: dict, stream: StreamT) -> None
         await stream.ack(event)  # a replayed stop, or the stop of a session never started
 
 
-async def on_frame(event: EventT, frame: dict, stream: StreamT) -> None:
-    station_id = frame["station_id"]
-    state = _active(station_id)
+def _accept(station_id: str, state: StationState | None, event: EventT, frame: dict,
+            last_sequence: int) -> tuple[str, EngineInput | str | None]:
+    """Judge one frame: ("push", engine input), ("dead", reason) or ("skip", None) (a replay)."""
     if state is None or state.session["session_id"] != frame["session_id"]:
         stored = station_state.get(station_id)
         replay = (stored and stored["closed"] and stored["session"]["session_id"] == frame["session_id"]
                   and frame["sequence"] <= stored["last_sequence"])
-        if not replay:
-            await send_dead_letter(event, f"no active session {frame['session_id']} on station {station_id}")
+        return ("skip", None) if replay else ("dead", f"no active session {frame['session_id']} on station {station_id}")
+    if frame["sequence"] <= last_sequence:
+        return "skip", None  # already inside the restored checkpoint
+    try:
+        return "push", engine_input(frame, session_start_us=state.session["time_us"],
+                                    sampling_rate_hz=state.engine.sampling_rate_hz, trunk=state.session["trunk_present"])
+    except FrameError as exc:
+        return "dead", exc.reason
+
+
+async def _push(state: StationState, accepted: list[tuple[EventT, dict, EngineInput]],
+                stream: StreamT) -> tuple[list[StepMetrics], list[tuple[EventT, dict, EngineInput]]]:
+    """Push the accepted frames in one call; when the engine refuses that (time going back), push
+    them one by one so that only the offending frames go to the dead-letter topic (a refused push
+    leaves the engine as it was)."""
+    try:
+        return state.push(concatenate_inputs([data for _, _, data in accepted])), accepted
+    except ValueError:
+        if len(accepted) == 1:
+            raise
+    steps, pushed = [], []
+    for item in accepted:
+        try:
+            steps += state.push(item[2])
+            pushed.append(item)
+        except ValueError as exc:
+            await send_dead_letter(item[0], str(exc))
+            await stream.ack(item[0])
+    return steps, pushed
+
+
+async def on_frames(station_id: str, frames: list[tuple[EventT, dict]], stream: StreamT) -> None:
+    """Consecutive frames of one station: validated one by one, pushed to its engine at once."""
+    state = _active(station_id)
+    accepted: list[tuple[EventT, dict, EngineInput]] = []
+    last_sequence = -1 if state is None else state.last_sequence
+    for event, frame in frames:
+        verdict, data = _accept(station_id, state, event, frame, last_sequence)
+        if verdict == "push":
+            accepted.append((event, frame, data))
+            last_sequence = frame["sequence"]
+            continue
+        if verdict == "dead":
+            await send_dead_letter(event, data)
         await stream.ack(event)
-        return
-    if frame["sequence"] <= state.last_sequence:
-        await stream.ack(event)  # already inside the restored checkpoint
+    if not accepted:
         return
     try:
-        data = engine_input(frame, session_start_us=state.session["time_us"],
-                            sampling_rate_hz=state.engine.sampling_rate_hz, trunk=state.session["trunk_present"])
-        steps = state.push(data)
-    except (FrameError, ValueError) as exc:
-        await send_dead_letter(event, getattr(exc, "reason", str(exc)))
-        await stream.ack(event)
+        steps, accepted = await _push(state, accepted, stream)
+    except ValueError as exc:
+        await send_dead_letter(accepted[0][0], str(exc))
+        await stream.ack(accepted[0][0])
         return
     await _emit_steps(station_id, state, steps)
-    await _publish_alerts(station_id, state.watch.on_frame(
-        data.by_location(), sequence=frame["sequence"], first_sample_time_us=frame["first_sample_time_us"],
-        sampling_rate_hz=frame["sampling_rate_hz"], now_us=_now_us()))
-    state.last_sequence = frame["sequence"]
-    _held[station_id].append(event)
-    _held_samples[station_id] += len(data.time_s)
+    now_us = _now_us()
+    for event, frame, data in accepted:
+        await _publish_alerts(station_id, state.watch.on_frame(
+            data.by_location(), sequence=frame["sequence"], first_sample_time_us=frame["first_sample_time_us"],
+            sampling_rate_hz=frame["sampling_rate_hz"], now_us=now_us))
+        state.last_sequence = frame["sequence"]
+        _held[station_id].append(event)
+        _held_samples[station_id] += len(data.time_s)
     if _held_samples[station_id] >= pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz:
         await _checkpoint(station_id, state, stream)
     elif len(state.trace_t_s) >= TRACE_RATE_HZ * pipeline_settings.trace_interval_s:
@@ -244,25 +292,72 @@ async def check_silent_stations() -> None:
         await _publish_alerts(station_id, state.watch.check_silence(now_us))
 
 
+@contextmanager
+def _in_event(event: EventT):
+    """Make ``event`` Faust's current event while its station's batch is processed: Faust writes a
+    table's changelog to the partition of the current event (faust.streams' context variable,
+    which the stream itself sets per event; a batch holds many partitions)."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def _stale(event: EventT) -> bool:
+    """Taken before a rebalance (the stream's own rule): the partition's owner now replays it."""
+    return not app.flow_control.is_active() or event.message.generation_id != app.consumer_generation_id
+
+
+async def _on_station(station_id: str, items: list[tuple[EventT, str, dict]], stream: StreamT) -> None:
+    """One station's events of a batch, in order: runs of frames between session events."""
+    run: list[tuple[EventT, dict]] = []
+    for event, kind, record in [*items, (None, "end", None)]:
+        if kind == "imu_frame":
+            run.append((event, record))
+            continue
+        if run:
+            await _guarded(on_frames(station_id, run, stream), [e for e, _ in run], "imu_frame", station_id, stream)
+            run = []
+        if kind == "session_event":
+            await _guarded(on_session_event(event, record, stream), [event], kind, station_id, stream)
+
+
+async def _guarded(work, events: list[EventT], kind: str, station_id: str, stream: StreamT) -> None:
+    """A bug must cost these messages, never the agent (it would crash-loop)."""
+    try:
+        await work
+    except Exception as exc:
+        log.exception(kv("frame_failed", station=station_id, kind=kind, messages=len(events)))
+        for event in events:
+            await send_dead_letter(event, f"internal error: {type(exc).__name__}: {exc}")
+            await stream.ack(event)
+
+
 @app.agent(stations_topic, concurrency=1)
 async def track_gait(stream):
-    """Frames and session events of every station (key = station id), in order per station."""
+    """Frames and session events of every station (key = station id), in order per station.
+
+    Taken in batches (``frame_batch_max`` / ``frame_batch_within_s``) and grouped by station, so
+    that a station's consecutive frames make one engine push; stations are independent.
+    """
     manual = stream.noack()
-    async for event in manual.events():
-        try:
-            kind, record = decode(event.message.value, expect=("imu_frame", "session_event"))
-            if (event.message.key or b"").decode(errors="replace") != record["station_id"]:
-                raise WireError("message key must equal station_id")
-        except WireError as exc:
-            await send_dead_letter(event, exc.reason)
-            await manual.ack(event)
-            continue
-        try:
-            if kind == "session_event":
-                await on_session_event(event, record, manual)
-            else:
-                await on_frame(event, record, manual)
-        except Exception as exc:  # a bug must cost one message, never the agent (it would crash-loop)
-            log.exception(kv("frame_failed", station=record.get("station_id"), kind=kind))
-            await send_dead_letter(event, f"internal error: {type(exc).__name__}: {exc}")
-            await manual.ack(event)
+    async for events in manual.noack_take(pipeline_settings.frame_batch_max,
+                                          within=pipeline_settings.frame_batch_within_s):
+        by_station: dict[str, list[tuple[EventT, str, dict]]] = {}
+        for event in events:
+            if _stale(event):
+                continue
+            try:
+                kind, record = decode(event.message.value, expect=("imu_frame", "session_event"))
+                if (event.message.key or b"").decode(errors="replace") != record["station_id"]:
+                    raise WireError("message key must equal station_id")
+            except WireError as exc:
+                with _in_event(event):
+                    await send_dead_letter(event, exc.reason)
+                    await manual.ack(event)
+                continue
+            by_station.setdefault(record["station_id"], []).append((event, kind, record))
+        for station_id, items in by_station.items():
+            with _in_event(items[0][0]):  # one key, one partition
+                await _on_station(station_id, items, manual)

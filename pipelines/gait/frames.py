@@ -114,3 +114,12 @@ def engine_input(frame: dict, *, session_start_us: int, sampling_rate_hz: float,
     t0_s = (frame["first_sample_time_us"] - session_start_us) / 1e6
     time_s = t0_s + np.arange(n) / rate
     return EngineInput(time_s, pelvis_rows, trunk_rows)
+
+
+def concatenate_inputs(inputs: list[EngineInput]) -> EngineInput:
+    """Consecutive frames of one station as one engine input (the engine is frame-length invariant)."""
+    if len(inputs) == 1:
+        return inputs[0]
+    trunk = None if inputs[0].trunk_rows is None else np.concatenate([i.trunk_rows for i in inputs])
+    return EngineInput(np.concatenate([i.time_s for i in inputs]), np.concatenate([i.pelvis_rows for i in inputs]),
+                       trunk)

@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 
-from pipelines.gait.frames import FrameError, engine_input
+from pipelines.gait.frames import FrameError, concatenate_inputs, engine_input
 
 START_US = 1_700_000_000_000_000
 
@@ -87,3 +87,15 @@ def test_bad_packed_frames_are_refused_with_reason(mutate, reason: str) -> None:
     mutate(f)
     with pytest.raises(FrameError, match=reason):
         engine_input(f, session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
+
+
+def test_consecutive_frames_concatenate_in_order() -> None:
+    first = engine_input(frame(trunk=True), session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
+    later = frame(n=3, trunk=True)
+    later["first_sample_time_us"] += 40_000
+    second = engine_input(later, session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
+    both = concatenate_inputs([first, second])
+    np.testing.assert_allclose(both.time_s, [0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.56])
+    assert both.pelvis_rows.shape == (7, 6) and both.trunk_rows.shape == (7, 6)
+    np.testing.assert_array_equal(both.trunk_rows[4:], second.trunk_rows)
+    assert concatenate_inputs([first]) is first
