@@ -30,8 +30,11 @@ class PipelineSettings(BaseSettings):
     # frame_batch_within_s, and feeds each station's consecutive frames to its engine in one push
     # (the engine's result does not depend on how the stream is cut): under load the per-frame
     # costs are shared, while a lightly loaded worker waits at most frame_batch_within_s more.
-    frame_batch_max: int = Field(500, ge=1)
-    frame_batch_within_s: float = Field(0.02, gt=0)
+    # One worker's capacity at 0.1 s frames (benchmarks/pipeline_load.py --capacity): 82 µs/sample
+    # frame by frame, 54 at 0.02 s, 42 at 0.05 s, 38 at 0.1 s; at 50 paced stations 0.05 s kept the
+    # step-end -> InfluxDB p99 at 0.99 s (0.89 s after the calibration).
+    frame_batch_max: int = Field(1000, ge=1)
+    frame_batch_within_s: float = Field(0.05, gt=0)
     # Batches to InfluxDB: at most this many messages, or whatever arrived within this time.
     sink_batch_messages: int = 500
     sink_batch_within_s: float = 0.05
