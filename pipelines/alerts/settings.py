@@ -137,7 +137,11 @@ class AlertSettings:
         return link
 
     def to_json(self) -> dict:
-        return dataclasses.asdict(self)
+        # Flat fields plus one dict: a shallow copy (dataclasses.asdict's deep copy cost ~0.2 ms,
+        # twice per station checkpoint).
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["severities"] = dict(self.severities)
+        return out
 
     @classmethod
     def from_json(cls, value: dict | None) -> AlertSettings:
