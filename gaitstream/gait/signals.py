@@ -22,6 +22,7 @@ LEAK_HIGHPASS_TIME_CONSTANT_S = 6.0
 # Time constant of the walking-direction estimate: several strides, so the
 # pelvis/trunk rotation within a stride does not tilt the reference.
 HEADING_TIME_CONSTANT_S = 3.0
+DEG_PER_RAD = 180.0 / np.pi
 
 
 def obliquity_deg(up_sensor: np.ndarray, rotation: np.ndarray) -> np.ndarray:
@@ -116,7 +117,7 @@ class TrunkLean:
 
     def __init__(self, *, rotation: np.ndarray, sampling_rate_hz: float, leak_gain: float = 0.0,
                  leak_time_constant_s: float = 2.0) -> None:
-        self.rotation = np.asarray(rotation, dtype=float)
+        self.rotation = rotation
         alpha = 1.0 / (HEADING_TIME_CONSTANT_S * sampling_rate_hz)
         self._heading = FirstOrderFilter(a=1.0 - alpha, b0=alpha, width=2)
         self._leak = AccelerationLeakCorrection(gain=leak_gain, time_constant_s=leak_time_constant_s,
@@ -125,27 +126,36 @@ class TrunkLean:
     def update(self, matrices: np.ndarray, acc: np.ndarray | None = None) -> np.ndarray:
         """λ (deg) per sample from (n, 3, 3) sensor -> earth rotations; with ``acc``
         (sensor frame) minus the acceleration leak."""
-        # 1.
-        z_e = matrices @ self.rotation[2]
-        x_e = matrices @ self.rotation[0]
+        # 1. (both axes in one product: (n, 3, 2), columns z_e and x_e)
+        axes_e = matrices @ self._axes
+        z_e = axes_e[:, :, 0]
         # 2.
-        horizontal = x_e[:, :2]
+        horizontal = axes_e[:, :2, 1]
         if not self._heading.started:           # steady state on the first sample
             self._heading.start(horizontal[0], horizontal[0])
         heading = self._heading.process(horizontal)
         heading /= np.sqrt((heading * heading).sum(axis=1))[:, None]
         # 3. y_world = (-h_y, h_x, 0)
         dot = -heading[:, 1] * z_e[:, 0] + heading[:, 0] * z_e[:, 1]
-        lean_deg = np.degrees(np.arcsin(np.clip(dot, -1.0, 1.0)))
+        lean_deg = np.arcsin(np.minimum(np.maximum(dot, -1.0), 1.0)) * DEG_PER_RAD
         if acc is None or self._leak.gain == 0.0:
             return lean_deg
         # 4. leak: the filter's up is pulled toward the acceleration direction, which
         # tips the estimated trunk axis the other way about the walking direction
-        acc_e = np.einsum("nij,nj->ni", matrices, acc)
-        acc_e /= np.linalg.norm(acc_e, axis=1, keepdims=True)
-        innovation_deg = np.degrees(np.arcsin(np.clip(-heading[:, 1] * acc_e[:, 0] + heading[:, 0] * acc_e[:, 1],
-                                                      -1.0, 1.0)))
+        acc_e = (matrices @ acc[:, :, None])[:, :, 0]
+        acc_e /= np.sqrt((acc_e * acc_e).sum(axis=1))[:, None]
+        across = -heading[:, 1] * acc_e[:, 0] + heading[:, 0] * acc_e[:, 1]
+        innovation_deg = np.arcsin(np.minimum(np.maximum(across, -1.0), 1.0)) * DEG_PER_RAD
         return lean_deg + self._leak.correction(innovation_deg)
+
+    @property
+    def rotation(self) -> np.ndarray:
+        return self._rotation
+
+    @rotation.setter
+    def rotation(self, value: np.ndarray) -> None:
+        self._rotation = np.asarray(value, dtype=float)
+        self._axes = np.ascontiguousarray(self._rotation[[2, 0]].T)   # (3, 2): body z and x in sensor axes
 
     def state(self) -> dict:
         return {"heading": self._heading.state(), "leak": self._leak.state()}
