@@ -101,28 +101,28 @@ async def _publish_alerts(station_id: str, alerts: list[dict]) -> None:
 
 
 async def _emit_steps(station_id: str, state: StationState, steps: list[StepMetrics]) -> None:
-    """Publish the steps, move the rolling window, publish the status when due and any alerts."""
-    if not steps:
-        return
+    """Publish the steps, move the rolling window, publish each status that falls due (about one
+    per second of data, also when one push carries several seconds) and any alerts."""
     rolling = state.rolling
-    status = None
     for step in steps:
         record = state.step_record(step)
         await _publish(station_id, "step_metrics", record)
+        state.steps_not_windowed += 1
         if not rolling.add(record):
             continue  # after the session's stop
         candidate = rolling.record(record["end_time_us"])
         if rolling.due(candidate):
-            status = candidate
+            await _publish_status(station_id, state, candidate)
         await _publish_alerts(station_id, rolling.evaluate_alerts(record))
-    state.steps_not_windowed += len(steps)
-    if status is not None:
-        # The windowed table is written when a status goes out (about once a second), not on
-        # every step: each write is a changelog record.
-        steps_per_window[station_id] += state.steps_not_windowed
-        state.steps_not_windowed = 0
-        status["steps_last_10s"] = int(steps_per_window[station_id].now())
-        await produce(STATUS, station_id.encode(), encode("gait_status", status))
+
+
+async def _publish_status(station_id: str, state: StationState, status: dict) -> None:
+    # The windowed table is written when a status goes out (about once a second), not on every
+    # step: each write is a changelog record.
+    steps_per_window[station_id] += state.steps_not_windowed
+    state.steps_not_windowed = 0
+    status["steps_last_10s"] = int(steps_per_window[station_id].now())
+    await produce(STATUS, station_id.encode(), encode("gait_status", status))
 
 
 async def _flush_trace(station_id: str, state: StationState) -> None:
