@@ -237,15 +237,33 @@ async def on_frames(station_id: str, frames: list[tuple[EventT, dict]], stream: 
         await stream.ack(event)
     if not accepted:
         return
+    # Pushed in runs that end where a checkpoint falls due, so that checkpoints come after every
+    # checkpoint_interval_s of a station's data whatever the batching (the same frames are
+    # acknowledged together as frame by frame).
+    threshold = pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz
+    run: list[tuple[EventT, dict, EngineInput]] = []
+    held = _held_samples[station_id]
+    for item in accepted:
+        run.append(item)
+        held += len(item[2].time_s)
+        if held >= threshold:
+            await _push_run(station_id, state, run, stream)
+            run, held = [], 0
+    if run:
+        await _push_run(station_id, state, run, stream)
+
+
+async def _push_run(station_id: str, state: StationState, run: list[tuple[EventT, dict, EngineInput]],
+                    stream: StreamT) -> None:
     try:
-        steps, accepted = await _push(state, accepted, stream)
+        steps, run = await _push(state, run, stream)
     except ValueError as exc:
-        await send_dead_letter(accepted[0][0], str(exc))
-        await stream.ack(accepted[0][0])
+        await send_dead_letter(run[0][0], str(exc))
+        await stream.ack(run[0][0])
         return
     await _emit_steps(station_id, state, steps)
     now_us = _now_us()
-    for event, frame, data in accepted:
+    for event, frame, data in run:
         await _publish_alerts(station_id, state.watch.on_frame(
             data.by_location(), sequence=frame["sequence"], first_sample_time_us=frame["first_sample_time_us"],
             sampling_rate_hz=frame["sampling_rate_hz"], now_us=now_us))
