@@ -105,12 +105,11 @@ from gaitstream.gait.events import StreamingIcDetector
 from gaitstream.gait.laterality import StreamingSideDetector
 from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
 from gaitstream.gait.orientation import FusionOrientation
-from gaitstream.gait.signals import AccelerationLeakCorrection, ChunkBuffer, TrunkLean
+from gaitstream.gait.signals import AccelerationLeakCorrection, ChunkBuffer, TrunkLean, asin_deg
 from gaitstream.gait.snapshot import engine_state, restore_engine
 
 __all__ = ["StreamingGaitEngine", "StepMetrics"]
 
-DEG_PER_RAD = 180.0 / math.pi
 # Without standing, the obliquity median is taken after the orientation filter
 # has settled from its first-sample start (a few time constants 1/gain).
 WALKING_OFFSET_SETTLE_S = 2.0
@@ -435,7 +434,7 @@ class StreamingGaitEngine:
         y_dot_up = up @ self._rotation[1]
         self._phi_leak = AccelerationLeakCorrection(gain=self._phi_leak.gain, time_constant_s=cfg.leak_time_constant_s,
                                                     sampling_rate_hz=fs)
-        phi = (np.arcsin(np.clip(y_dot_up, -1.0, 1.0)) * DEG_PER_RAD - offset_deg
+        phi = (asin_deg(y_dot_up) - offset_deg
                - self._phi_leak.update(rows[:, 0:3], y_dot_up, self._rotation[1]))
         hist = self._hist.array()
         hist[:, 1] = phi[self._hist.start:self._hist.end]
@@ -469,7 +468,7 @@ class StreamingGaitEngine:
         y_dot_up = up @ self._rotation[1]
         leak = AccelerationLeakCorrection(gain=self._phi_leak.gain, time_constant_s=self.config.leak_time_constant_s,
                                           sampling_rate_hz=fs).update(rows[:, 0:3], y_dot_up, self._rotation[1])
-        phi = np.arcsin(np.clip(y_dot_up, -1.0, 1.0)) * DEG_PER_RAD - leak
+        phi = asin_deg(y_dot_up) - leak
         return float(np.median(phi[min(len(phi) - 1, int(settle_s * fs)):]))
 
     # ------------------------------------------------------------ processing
@@ -502,7 +501,7 @@ class StreamingGaitEngine:
         acc_ml = acc @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
         rows = np.empty((len(t), 3))
         rows[:, 0] = t
-        rows[:, 1] = (np.arcsin(np.minimum(np.maximum(y_dot_up, -1.0), 1.0)) * DEG_PER_RAD - self._phi_offset_deg
+        rows[:, 1] = (asin_deg(y_dot_up) - self._phi_offset_deg
                       - self._phi_leak.update(acc, y_dot_up, self._rotation[1]))
         rows[:, 2] = (self._lean.update(self._trunk_fusion.update_matrices(v[:, 6:9], v[:, 9:12]), v[:, 6:9]) if self.trunk
                       else math.nan)

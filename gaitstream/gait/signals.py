@@ -25,6 +25,12 @@ HEADING_TIME_CONSTANT_S = 3.0
 DEG_PER_RAD = 180.0 / np.pi
 
 
+def asin_deg(x: np.ndarray) -> np.ndarray:
+    """asin in degrees of a sine clamped to [-1, 1] (rounding can leave it just outside);
+    ``np.minimum``/``np.maximum`` rather than ``np.clip``, which costs more on short frames."""
+    return np.arcsin(np.minimum(np.maximum(x, -1.0), 1.0)) * DEG_PER_RAD
+
+
 def obliquity_deg(up_sensor: np.ndarray, rotation: np.ndarray) -> np.ndarray:
     """φ = asin(y_pelvis · z_world): the body's y axis in sensor coordinates is row 1 of R."""
     return np.degrees(np.arcsin(np.clip(up_sensor @ rotation[1], -1.0, 1.0)))
@@ -137,7 +143,7 @@ class TrunkLean:
         heading /= np.sqrt((heading * heading).sum(axis=1))[:, None]
         # 3. y_world = (-h_y, h_x, 0)
         dot = -heading[:, 1] * z_e[:, 0] + heading[:, 0] * z_e[:, 1]
-        lean_deg = np.arcsin(np.minimum(np.maximum(dot, -1.0), 1.0)) * DEG_PER_RAD
+        lean_deg = asin_deg(dot)
         if acc is None or self._leak.gain == 0.0:
             return lean_deg
         # 4. leak: the filter's up is pulled toward the acceleration direction, which
@@ -145,7 +151,7 @@ class TrunkLean:
         acc_e = (matrices @ acc[:, :, None])[:, :, 0]
         acc_e /= np.sqrt((acc_e * acc_e).sum(axis=1))[:, None]
         across = -heading[:, 1] * acc_e[:, 0] + heading[:, 0] * acc_e[:, 1]
-        innovation_deg = np.arcsin(np.minimum(np.maximum(across, -1.0), 1.0)) * DEG_PER_RAD
+        innovation_deg = asin_deg(across)
         return lean_deg + self._leak.correction(innovation_deg)
 
     @property
@@ -257,8 +263,7 @@ class AccelerationLeakCorrection:
     def update(self, acc: np.ndarray, up_dot_axis: np.ndarray, axis: np.ndarray) -> np.ndarray:
         """Correction (deg) for angles asin(up · axis), ``axis`` a body axis in sensor coordinates."""
         acc_dot_axis = (acc @ axis) / np.sqrt((acc * acc).sum(axis=1))
-        innovation_deg = (np.arcsin(np.minimum(np.maximum(acc_dot_axis, -1.0), 1.0))
-                          - np.arcsin(np.minimum(np.maximum(up_dot_axis, -1.0), 1.0))) * (180.0 / np.pi)
+        innovation_deg = asin_deg(acc_dot_axis) - asin_deg(up_dot_axis)
         return self.correction(innovation_deg)
 
     def correction(self, innovation_deg: np.ndarray) -> np.ndarray:
