@@ -8,7 +8,6 @@ producers keep working while consumers move on.
 from __future__ import annotations
 
 import io
-from functools import cache
 from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
@@ -49,23 +48,17 @@ def peek(data: bytes) -> tuple[str, int]:
     return name, data[2]
 
 
-@cache
-def _reader_schemas(name: str, version: int) -> tuple[dict, dict]:
-    """(writer, reader) schemas of a header (ValueError when the version is unknown)."""
-    return load_schema(name, version), load_schema(name, latest_version(name))
-
-
 def decode(data: bytes, *, expect: tuple[str, ...] | None = None) -> tuple[str, dict[str, Any]]:
     """Decode a message into (schema name, record in the newest version's shape)."""
     name, version = peek(data)
     if expect is not None and name not in expect:
         raise WireError(f"unexpected record type {name!r} here; expected one of {list(expect)}")
     try:
-        writer, reader = _reader_schemas(name, version)
+        writer = load_schema(name, version)
     except ValueError as exc:
         raise WireError(f"{name} version {version} is unknown to this reader") from exc
     try:
-        record = schemaless_reader(io.BytesIO(data[HEADER_BYTES:]), writer, reader)
+        record = schemaless_reader(io.BytesIO(data[HEADER_BYTES:]), writer, load_schema(name, latest_version(name)))
     except Exception as exc:  # noqa: BLE001 - fastavro raises many types for corrupt bodies
         raise WireError(f"corrupt {name} v{version} body: {type(exc).__name__}: {exc}") from exc
     return name, record

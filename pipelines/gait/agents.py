@@ -221,6 +221,11 @@ async def _push(state: StationState, accepted: list[tuple[EventT, dict, EngineIn
     return steps, pushed
 
 
+def _checkpoint_samples(state: StationState) -> float:
+    """Samples of a station's data after which its state is checkpointed."""
+    return pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz
+
+
 async def on_frames(station_id: str, frames: list[tuple[EventT, dict]], stream: StreamT) -> None:
     """Consecutive frames of one station: validated one by one, pushed to its engine at once."""
     state = _active(station_id)
@@ -240,7 +245,7 @@ async def on_frames(station_id: str, frames: list[tuple[EventT, dict]], stream: 
     # Pushed in runs that end where a checkpoint falls due, so that checkpoints come after every
     # checkpoint_interval_s of a station's data whatever the batching (the same frames are
     # acknowledged together as frame by frame).
-    threshold = pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz
+    threshold = _checkpoint_samples(state)
     run: list[tuple[EventT, dict, EngineInput]] = []
     held = _held_samples[station_id]
     for item in accepted:
@@ -270,7 +275,7 @@ async def _push_run(station_id: str, state: StationState, run: list[tuple[EventT
         state.last_sequence = frame["sequence"]
         _held[station_id].append(event)
         _held_samples[station_id] += len(data.time_s)
-    if _held_samples[station_id] >= pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz:
+    if _held_samples[station_id] >= _checkpoint_samples(state):
         await _checkpoint(station_id, state, stream)
     elif len(state.trace_t_s) >= TRACE_RATE_HZ * pipeline_settings.trace_interval_s:
         # The drill-down trace goes out more often than checkpoints; a replay after a crash

@@ -56,6 +56,7 @@ class EngineInput:
 # imu_frame v2's packed sensor block: rows of acc xyz (m/s^2) then gyr xyz (deg/s), float32 LE.
 PACKED_DTYPE = np.dtype("<f4")
 PACKED_COLUMNS = 6
+PACKED_ROW_BYTES = PACKED_COLUMNS * PACKED_DTYPE.itemsize
 
 
 def _block_matrix(block: dict) -> np.ndarray:
@@ -64,10 +65,9 @@ def _block_matrix(block: dict) -> np.ndarray:
     if packed is not None:
         if any(len(block[name]) for name in WIRE_FIELDS):
             raise FrameError(f"{block['location']} has both samples_f32le and sample arrays")
-        row_bytes = PACKED_COLUMNS * PACKED_DTYPE.itemsize
-        if len(packed) % row_bytes:
+        if len(packed) % PACKED_ROW_BYTES:
             raise FrameError(f"{block['location']}.samples_f32le has {len(packed)} bytes, "
-                             f"not a multiple of {row_bytes} (6 float32 per sample)")
+                             f"not a multiple of {PACKED_ROW_BYTES} (6 float32 per sample)")
         return np.frombuffer(packed, dtype=PACKED_DTYPE).reshape(-1, PACKED_COLUMNS).astype(float)
     columns = [block[name] for name in WIRE_FIELDS]
     n = len(columns[0])
@@ -104,7 +104,7 @@ def engine_input(frame: dict, *, session_start_us: int, sampling_rate_hz: float,
         raise FrameError("session declared a trunk sensor but the frame has no trunk block")
     pelvis = blocks["pelvis"]
     packed = pelvis.get("samples_f32le")
-    n = len(packed) // (PACKED_COLUMNS * PACKED_DTYPE.itemsize) if packed is not None else len(pelvis["acc_x_mps2"])
+    n = len(packed) // PACKED_ROW_BYTES if packed is not None else len(pelvis["acc_x_mps2"])
     if not 1 <= n <= MAX_FRAME_SAMPLES:
         raise FrameError(f"frame has {n} samples; allowed 1..{MAX_FRAME_SAMPLES}")
     if frame["first_sample_time_us"] < session_start_us:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -44,8 +44,8 @@ class IngestStats:
     superseded: int = 0  # unsent open/reminder rows replaced by the resolve
 
     def add(self, other: IngestStats) -> None:
-        for name in ("alerts", "opened", "resolved", "ignored", "queued", "superseded"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
 def _queue(session: Session, alert: Alert, state_change: str, now: datetime, *, ignore_severity: bool) -> int:
