@@ -153,14 +153,14 @@ class LatencyPoller(threading.Thread):
             time.sleep(POLL_S)
 
 
-def _group_progress(kafka, group: str, topic: str) -> tuple[int, int]:
-    """(sum of committed offsets, sum of end offsets) of the worker's group on the stations topic."""
+def _group_progress(kafka, group: str, *topics: str) -> tuple[int, int]:
+    """(sum of committed offsets, sum of end offsets) of a consumer group on these topics."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
     admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
     consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
     try:
-        parts = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or [])]
+        parts = [TopicPartition(topic, p) for topic in topics for p in (consumer.partitions_for_topic(topic) or [])]
         committed = admin.list_group_offsets({group: parts}).get(group, {})
         ends = consumer.end_offsets(parts)
         done = sum(committed[tp].offset for tp in parts if tp in committed and committed[tp].offset >= 0)
@@ -248,8 +248,9 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
     """One worker's capacity: the stations topic is filled first (unpaced), then one worker drains it.
 
     Nothing else runs meanwhile (no station process), so this isolates the worker: samples/s it
-    sustains on one core and its CPU per sample, measured between the first and the last
-    committed offset (start-up excluded).
+    sustains on one core and its CPU per sample (its InfluxDB sink included: the run ends when
+    the sink has written all the worker produced), from the first committed offset on (start-up
+    excluded).
     """
     from gaitstream.processes import stop_processes
     from gaitstream.topics import delete_topics_with_prefix
@@ -263,6 +264,7 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
     profile = ["-m", "cProfile", "-o", str(PROFILE_OUT)] if PROFILE_OUT else []
     proc = subprocess.Popen([sys.executable, *profile, "-m", "pipelines", "worker", "--without-web", "-l", "warn"],
                             cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    sink_topics = (topics.steps, topics.status, topics.trace, topics.alerts)
     points: list[tuple[float, float, int]] = []  # (monotonic s, worker cpu s, committed frames)
     total = None
     try:
@@ -270,10 +272,13 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
             deadline = time.monotonic() + 60 + duration_s * n / 20
             while time.monotonic() < deadline:
                 done, end = _group_progress(kafka, prefix, topics.stations)
+                written, outputs = _group_progress(kafka, f"{prefix}-influx-sink", *sink_topics)
                 total = end
                 points.append((time.monotonic(), _cpu_s(proc.pid), done))
-                status.update(f"{n} stations: {done}/{end} frames committed")
-                if end and done >= end - 2 * n:  # the rest waits for a checkpoint that never comes
+                status.update(f"{n} stations: {done}/{end} frames committed, {written}/{outputs} outputs written")
+                # The rest of the frames waits for a checkpoint that never comes; the run ends
+                # once the sink has also written everything the worker produced.
+                if end and done >= end - 2 * n and written >= outputs:
                     break
                 time.sleep(1.0)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from faust.types import EventT
@@ -14,7 +15,15 @@ log = logging.getLogger(__name__)
 
 async def send_dead_letter(event: EventT, reason: str) -> None:
     msg = event.message
-    source = f"{msg.topic}/{msg.partition}/{msg.offset}"
-    await deadletter_topic.send(key=msg.key, value=msg.value,
-                                headers=[("reason", reason.encode()), ("source", source.encode())])
+    # Faust flushes its producer before it commits the source offset.
+    await send_dead_letter_raw(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason)
+
+
+async def send_dead_letter_raw(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
+                               reason: str) -> asyncio.Future:
+    """Queue the message for the dead-letter topic; the returned future completes once the broker has it."""
+    source = f"{topic}/{partition}/{offset}"
+    delivered = await deadletter_topic.send(key=key, value=value,
+                                            headers=[("reason", reason.encode()), ("source", source.encode())])
     log.warning(kv("dead_letter", source=source, reason=reason))
+    return delivered

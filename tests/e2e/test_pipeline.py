@@ -96,6 +96,14 @@ def test_per_side_medians_and_classification_match_the_truth(pipeline: PipelineR
             assert len({alert_id for alert_id, _ in states}) == 1
 
 
+def _first_difference(got: list[dict], reference: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The rows around the first place where InfluxDB and the reference disagree (for the failure message)."""
+    at = next((i for i, (g, r) in enumerate(zip(got, reference)) if g["step_index"] != r["step_index"]),
+              min(len(got), len(reference)))
+    return got[max(at - 2, 0):at + 3], [{k: r[k] for k in ("step_index", "side", "pelvic_drop_deg", "start_time_us")}
+                                         for r in reference[max(at - 2, 0):at + 3]]
+
+
 def test_a_killed_workers_stations_continue_on_the_other_with_no_step_lost_or_duplicated(pipeline) -> None:
     pipeline.start_worker("a")
     worker_b = pipeline.start_worker("b")
@@ -119,7 +127,8 @@ def test_a_killed_workers_stations_continue_on_the_other_with_no_step_lost_or_du
         sid = run.session.session_id
         reference = reference_steps(run, factory, FRAME_SAMPLES)
         got = sorted(rows[sid], key=lambda r: r["step_index"])
-        assert [r["step_index"] for r in got] == [s["step_index"] for s in reference], sid
+        indices = [r["step_index"] for r in got]
+        assert indices == [s["step_index"] for s in reference], (sid, _first_difference(got, reference))
         for row, ref in zip(got, reference, strict=True):
             assert row["side"] == ref["side"]
             assert row["pelvic_drop_deg"] == pytest.approx(ref["pelvic_drop_deg"], abs=1e-4)

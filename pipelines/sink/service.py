@@ -1,0 +1,116 @@
+"""The InfluxDB sink: steps, status, trace and alerts -> InfluxDB, offsets committed after the write.
+
+It runs inside every pipeline worker as a Faust service with its own Kafka consumer (aiokafka,
+the client Faust itself is built on) in its own consumer group, ``<app id>-influx-sink``: the
+sink only reads records and writes them, so it needs none of a Faust stream's machinery (an
+event object, a task hand-off and an acknowledgement per message, about 130 µs a message on
+this machine: a fifth of the worker's CPU when the sink was an agent; benchmarks/pipeline_load.py
+--capacity). Workers share the output topics' partitions through that group as they share the
+stations through the app's.
+
+Delivery: each batch (what arrived within ``sink_batch_within_s``, at most
+``sink_batch_messages``) is written, its undecodable or refused records go to the dead-letter
+topic, and only then are its offsets committed. A transient InfluxDB failure blocks the batch
+(backoff and retry in ``InfluxSink.write``): nothing is skipped or reordered, and a replay after
+a crash or a rebalance overwrites the same points (timestamps come from the data).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import mode
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from gaitstream.logging import kv
+from gaitstream.settings import InfluxSettings, KafkaSettings
+from pipelines.app import alerts_topic, app, pipeline_settings, status_topic, steps_topic, trace_topic
+from pipelines.deadletter import send_dead_letter_raw
+from pipelines.sink.influx import InfluxSink, PermanentWriteError
+from pipelines.sink.points import LINES_BY_SCHEMA
+from schemas.codec import WireError, decode
+
+log = logging.getLogger(__name__)
+
+SINK_TOPICS = tuple(topic.get_topic_name() for topic in (steps_topic, status_topic, trace_topic, alerts_topic))
+
+
+def sink_group_id() -> str:
+    return f"{pipeline_settings.app_id}-influx-sink"
+
+
+def batch_lines(records) -> tuple[list[str], list[tuple[object, str]]]:
+    """Line protocol of a batch of consumer records, and the records refused with their reason."""
+    lines: list[str] = []
+    refused: list[tuple[object, str]] = []
+    for record in records:
+        try:
+            kind, value = decode(record.value)
+            lines.extend(LINES_BY_SCHEMA[kind](value))
+        except (WireError, KeyError, TypeError, ValueError) as exc:
+            refused.append((record, getattr(exc, "reason", f"{type(exc).__name__}: {exc}")))
+    return lines, refused
+
+
+@app.service
+class InfluxSinkService(mode.Service):
+    """Consume the output topics in batches, write each batch, then commit its offsets."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._consumer: AIOKafkaConsumer | None = None
+        self._sink: InfluxSink | None = None
+
+    async def on_start(self) -> None:
+        self._sink = InfluxSink(InfluxSettings())
+        self._consumer = AIOKafkaConsumer(
+            *SINK_TOPICS, bootstrap_servers=KafkaSettings().bootstrap_servers, group_id=sink_group_id(),
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            session_timeout_ms=int(pipeline_settings.session_timeout_s * 1000),
+            heartbeat_interval_ms=int(pipeline_settings.heartbeat_interval_s * 1000))
+        await self._consumer.start()
+
+    async def on_stop(self) -> None:
+        if self._sink is not None:
+            self._sink.close()  # a write retrying against a failing InfluxDB gives up: nothing is committed
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    @mode.Service.task
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        timeout_ms = int(pipeline_settings.sink_batch_within_s * 1000)
+        while not self.should_stop:
+            try:
+                batches = await self._consumer.getmany(timeout_ms=timeout_ms,
+                                                       max_records=pipeline_settings.sink_batch_messages)
+            except (IllegalStateError, asyncio.CancelledError):
+                return  # stopping
+            records = [record for batch in batches.values() for record in batch]
+            if not records:
+                continue
+            lines, refused = batch_lines(records)
+            started = time.perf_counter()
+            if lines:
+                try:
+                    await loop.run_in_executor(None, self._sink.write, lines)
+                except PermanentWriteError as exc:
+                    # InfluxDB refused the batch for good: every record of it goes to the dead letters.
+                    refused = [(record, str(exc)) for record in records]
+                except RuntimeError as exc:  # closing while InfluxDB fails: commit nothing
+                    log.warning(kv("influx_sink_stopped", reason=str(exc)))
+                    return
+            for record, reason in refused:  # in the dead-letter topic before the offsets move on
+                await (await send_dead_letter_raw(record.topic, record.partition, record.offset, record.key,
+                                                  record.value, reason))
+            try:
+                await self._consumer.commit()
+            except (CommitFailedError, KafkaError) as exc:
+                # A rebalance took partitions away meanwhile: their new owner writes the batch
+                # again (same points, overwritten).
+                log.warning(kv("influx_sink_commit_failed", error=f"{type(exc).__name__}: {exc}"))
+            log.debug(kv("influx_batch", messages=len(records), points=len(lines),
+                         elapsed_s=round(time.perf_counter() - started, 3)))
