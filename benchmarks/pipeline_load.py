@@ -244,7 +244,7 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     }
 
 
-def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
+def run_capacity(n: int, duration_s: float, stack, console: Console, floor: bool = False) -> dict:
     """One worker's capacity: the stations topic is filled first (unpaced), then one worker drains it.
 
     Nothing else runs meanwhile (no station process), so this isolates the worker: samples/s it
@@ -262,7 +262,8 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
                         "--speed", "0"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
     log = Path(f"/tmp/{prefix}-worker.log")
     profile = ["-m", "cProfile", "-o", str(PROFILE_OUT)] if PROFILE_OUT else []
-    proc = subprocess.Popen([sys.executable, *profile, "-m", "pipelines", "worker", "--without-web", "-l", "warn"],
+    worker = ["-m", "faust", "-A", "benchmarks.faust_floor"] if floor else ["-m", "pipelines"]
+    proc = subprocess.Popen([sys.executable, *profile, *worker, "worker", "--without-web", "-l", "warn"],
                             cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     sink_topics = (topics.steps, topics.status, topics.trace, topics.alerts)
     points: list[tuple[float, float, int]] = []  # (monotonic s, worker cpu s, committed frames)
@@ -278,7 +279,7 @@ def run_capacity(n: int, duration_s: float, stack, console: Console) -> dict:
                 status.update(f"{n} stations: {done}/{end} frames committed, {written}/{outputs} outputs written")
                 # The rest of the frames waits for a checkpoint that never comes; the run ends
                 # once the sink has also written everything the worker produced.
-                if end and done >= end - 2 * n and written >= outputs:
+                if end and done >= end - 2 * n and (floor or written >= outputs):
                     break
                 time.sleep(1.0)
     finally:
@@ -310,6 +311,9 @@ def main() -> None:
                         help="measure one worker draining a pre-filled topic instead of paced stations")
     parser.add_argument("--no-warm-up", action="store_true",
                         help="measure at once even when this run had to start the stack")
+    parser.add_argument("--floor", action="store_true",
+                        help="with --capacity: drain with benchmarks/faust_floor.py (engines only: the framework's "
+                             "floor) instead of the pipeline worker")
     parser.add_argument("--profile", type=Path, default=None,
                         help="with --capacity: run the worker under cProfile, stats to this file (slower: "
                              "for where the time goes, not for the figures)")
@@ -326,13 +330,14 @@ def main() -> None:
     console = Console(stderr=True)
     stack = Stack(console=console)
     report = stack.up()
-    engine_us = _engine_us_per_sample(min(args.duration_s, 60.0))
+    engine_us = _engine_us_per_sample(min(args.duration_s, 600.0))
     if args.capacity:
         try:
-            caps = [run_capacity(n, args.duration_s, stack, console) for n in args.stations]
+            caps = [run_capacity(n, args.duration_s, stack, console, floor=args.floor) for n in args.stations]
         finally:
             stack.stop(report.started)
-        table = Table(title=f"one worker draining a pre-filled topic, {FRAME_SAMPLES}-sample frames, 100 Hz sessions of "
+        what = "benchmarks/faust_floor.py (decode + engines only)" if args.floor else "one pipeline worker"
+        table = Table(title=f"{what} draining a pre-filled topic, {FRAME_SAMPLES}-sample frames, 100 Hz sessions of "
                             f"{args.duration_s:.0f} s")
         for col in ("stations", "frames", "samples/s", "= stations at 100 Hz", "worker CPU share", "worker µs/sample",
                     "engine µs/sample", "overhead %"):
