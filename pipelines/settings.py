@@ -39,6 +39,9 @@ class PipelineSettings(BaseSettings):
     sink_batch_messages: int = 500
     sink_batch_within_s: float = 0.05
     commit_interval_s: float = 1.0
+    # Longest time the broker holds a fetch of the worker's consumer (Faust fixes 1.5 s; see
+    # pipelines.app.shorten_fetch_wait).
+    fetch_max_wait_s: float = Field(0.05, gt=0, le=1.5)
     producer_linger_s: float = 0.01
     # How long the group waits for a silent (dead) worker before its stations move: short, so a
     # crashed worker's patients are back on screen within seconds.

@@ -69,6 +69,8 @@ class InfluxSinkService(mode.Service):
         self._consumer = AIOKafkaConsumer(
             *SINK_TOPICS, bootstrap_servers=KafkaSettings().bootstrap_servers, group_id=sink_group_id(),
             enable_auto_commit=False, auto_offset_reset="earliest",
+            # Idle partitions (alerts) must not hold the fetch the busy ones wait behind.
+            fetch_max_wait_ms=int(pipeline_settings.fetch_max_wait_s * 1000),
             session_timeout_ms=int(pipeline_settings.session_timeout_s * 1000),
             heartbeat_interval_ms=int(pipeline_settings.heartbeat_interval_s * 1000))
         await self._consumer.start()
@@ -114,3 +116,4 @@ class InfluxSinkService(mode.Service):
                 log.warning(kv("influx_sink_commit_failed", error=f"{type(exc).__name__}: {exc}"))
             log.debug(kv("influx_batch", messages=len(records), points=len(lines),
                          elapsed_s=round(time.perf_counter() - started, 3)))
+
