@@ -30,8 +30,8 @@ app = faust.App(_settings.app_id, broker=KafkaSettings().faust_broker, datadir=s
                 broker_commit_interval=_settings.commit_interval_s, topic_partitions=_topics.partitions)
 stations = app.topic(_topics.stations, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 _engines: dict[str, tuple[dict, StreamingGaitEngine]] = {}
-# GAITSTREAM_FLOOR_BATCHED=1: take the input as track_gait does (noack_take batches).
-_BATCHED = os.environ.get("GAITSTREAM_FLOOR_BATCHED") == "1"
+# Input taken as track_gait takes it (noack_take batches); GAITSTREAM_FLOOR_BATCHED=0: one event at a time.
+_BATCHED = os.environ.get("GAITSTREAM_FLOOR_BATCHED", "1") == "1"
 
 
 def _handle(value: bytes) -> None:
