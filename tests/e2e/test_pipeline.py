@@ -157,18 +157,24 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
     producer.flush()
     _publish(pipeline, [good], speed=0.0)
     producer.send(topic, key=station.encode(), value=encode("imu_frame", {**bad_frame, "sequence": 10_000}))
+    # The InfluxDB sink refuses what it cannot decode on the output topics the same way.
+    producer.send(pipeline.topics.steps, key=station.encode(), value=b"\x47\x63 not a step")
     producer.flush()
     producer.close()
 
     consumer = KafkaConsumer(pipeline.topics.deadletter, bootstrap_servers=pipeline.kafka.bootstrap_servers,
                              auto_offset_reset="earliest", group_id=f"{pipeline.prefix}-dlq",
                              consumer_timeout_ms=60_000)
-    reasons = []
+    reasons, sources = [], []
     for record in consumer:
-        reasons.append(dict(record.headers)["reason"].decode())
-        if len(reasons) == 4:
+        headers = dict(record.headers)
+        reasons.append(headers["reason"].decode())
+        sources.append(headers["source"].decode())
+        if len(reasons) == 5:
             break
     consumer.close()
+    sink_refused = [r for r, src in zip(reasons, sources, strict=True) if src.startswith(pipeline.topics.steps + "/")]
+    assert sink_refused and "unknown schema id 99" in sink_refused[0], (reasons, sources)
     assert any("bad magic byte" in r for r in reasons), reasons
     assert any("message key must equal station_id" in r for r in reasons), reasons
     assert any("no active session" in r for r in reasons), reasons
