@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from influxdb_client import WritePrecision
 
+from schemas.codec import WireError, decode
+
 SESSION_MEASUREMENT = "gait_session"
 ALERT_MEASUREMENT = "gait_alert"
 STEP_MEASUREMENT = "gait_step"
@@ -121,3 +123,17 @@ def alert_lines(record: dict) -> list[str]:
 
 
 LINES_BY_SCHEMA = {"session_event": session_lines, "alert": alert_lines, "step_metrics": step_lines, "gait_status": status_lines, "obliquity_trace": trace_lines}
+
+
+def batch_lines(records) -> tuple[list[str], list[tuple[object, str]]]:
+    """Line protocol of a batch of Kafka records (anything with a ``value`` of wire bytes), and
+    the records refused with the reason (for the dead-letter topic)."""
+    lines: list[str] = []
+    refused: list[tuple[object, str]] = []
+    for record in records:
+        try:
+            kind, value = decode(record.value)
+            lines.extend(LINES_BY_SCHEMA[kind](value))
+        except (WireError, KeyError, TypeError, ValueError) as exc:
+            refused.append((record, getattr(exc, "reason", f"{type(exc).__name__}: {exc}")))
+    return lines, refused

@@ -46,3 +46,18 @@ def test_session_lines_mark_start_and_stop_with_thresholds() -> None:
                      "trunk_present=true 42")
     (stop,) = session_lines({**event, "event": "stop", "time_us": 99})
     assert " active=0i," in stop and stop.endswith(" 99")
+
+
+def test_a_batch_gives_the_lines_of_what_decodes_and_names_what_does_not() -> None:
+    from types import SimpleNamespace
+
+    from pipelines.sink.points import batch_lines
+    from schemas.codec import decode, encode
+
+    good = SimpleNamespace(value=encode("step_metrics", RECORD))
+    garbage = SimpleNamespace(value=b"not avro")
+    frame_here = SimpleNamespace(value=b"\x47\x63\x01")  # an unknown schema id
+    lines, refused = batch_lines([garbage, good, frame_here])
+    assert lines == step_lines(decode(good.value)[1])  # float fields travel as Avro floats
+    assert [record for record, _ in refused] == [garbage, frame_here]
+    assert "bad magic byte" in refused[0][1] and "unknown schema id 99" in refused[1][1]
