@@ -6,12 +6,16 @@ settings from the environment (no connection is opened until the worker starts).
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import faust
 
+from gaitstream.logging import kv
 from gaitstream.settings import KafkaSettings, TopicSettings
 from pipelines.settings import PipelineSettings
+
+log = logging.getLogger(__name__)
 
 topic_settings = TopicSettings()
 pipeline_settings = PipelineSettings()
@@ -110,13 +114,10 @@ async def shorten_fetch_wait() -> None:
     the value is read when the next fetch request is built."""
     fetcher = getattr(getattr(getattr(app.consumer, "_thread", None), "_consumer", None), "_fetcher", None)
     if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
-        import logging
-
-        from gaitstream.logging import kv
-
-        logging.getLogger(__name__).warning(kv("fetch_wait_not_set", reason="consumer internals changed"))
+        log.warning(kv("fetch_wait_not_set", reason="consumer internals changed"))
         return
     fetcher._fetch_max_wait_ms = int(pipeline_settings.fetch_max_wait_s * 1000)
+    log.info(kv("fetch_wait_set", fetch_max_wait_ms=fetcher._fetch_max_wait_ms))
 
 
 @app.on_worker_init.connect

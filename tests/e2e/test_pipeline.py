@@ -182,3 +182,4 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
         sum("no active session" in r for r in reasons) == 2, reasons
     rows = pipeline.wait_for_steps({good.session.session_id: 40}, timeout_s=60)
     assert len(rows[good.session.session_id]) >= 40
+    assert "fetch_wait_set fetch_max_wait_ms=50" in pipeline.log(0)  # pipelines.app.shorten_fetch_wait took hold
