@@ -21,6 +21,7 @@ index and timestamps, which the status agent drops and InfluxDB overwrites.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import weakref
@@ -53,6 +54,8 @@ _live: dict[str, StationState] = {}
 # Events of each station processed since its last checkpoint, not yet acknowledged.
 _held: dict[str, list[EventT]] = defaultdict(list)
 _held_samples: dict[str, int] = defaultdict(int)
+# Checkpointed events waiting for their checkpoint's changelog write: (write, events), in order.
+_unconfirmed: list[tuple[asyncio.Future, list[EventT]]] = []
 # How often the station-silence rule looks at this worker's open sessions (its delay is 10 s).
 SILENCE_CHECK_INTERVAL_S = 2.0
 
@@ -69,6 +72,7 @@ async def forget_live_state(app, revoked, **kwargs) -> None:
     _live.clear()
     _held.clear()
     _held_samples.clear()
+    _unconfirmed.clear()  # not acknowledged: their partitions' next owner replays them
 
 
 def _active(station_id: str) -> StationState | None:
@@ -132,16 +136,31 @@ async def _flush_trace(station_id: str, state: StationState) -> None:
 
 
 async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, closed: bool = False) -> None:
-    """Flush the trace, store the state, then acknowledge the events it covers."""
+    """Flush the trace, store the state; the events it covers are acknowledged once the broker
+    has the stored state (:func:`_ack_confirmed`)."""
     await _flush_trace(station_id, state)
     if closed:
         station_state[station_id] = {"session": state.session, "last_sequence": state.last_sequence, "closed": True}
         _live.pop(station_id, None)
     else:
         station_state[station_id] = state.checkpoint()
-    for held in _held.pop(station_id, []):
-        await stream.ack(held)
+    _unconfirmed.append((station_state.last_write, _held.pop(station_id, [])))
     _held_samples.pop(station_id, None)
+    await _ack_confirmed(stream)
+
+
+async def _ack_confirmed(stream: StreamT) -> None:
+    """Acknowledge the events of every checkpoint whose changelog write has completed, in order
+    (an offset must never be committed ahead of the state that covers it)."""
+    while _unconfirmed and _unconfirmed[0][0].done():
+        write, events = _unconfirmed.pop(0)
+        if write.cancelled() or write.exception() is not None:
+            # Not stored: leave the events unacknowledged, so that they are replayed after a restart.
+            log.error(kv("checkpoint_write_failed", events=len(events),
+                         error="cancelled" if write.cancelled() else repr(write.exception())))
+            continue
+        for event in events:
+            await stream.ack(event)
 
 
 async def _close(station_id: str, state: StationState, stream: StreamT, stop: dict) -> None:
@@ -367,6 +386,7 @@ async def track_gait(stream):
     manual = stream.noack()
     async for events in manual.noack_take(pipeline_settings.frame_batch_max,
                                           within=pipeline_settings.frame_batch_within_s):
+        await _ack_confirmed(manual)
         by_station: dict[str, list[tuple[EventT, str, dict]]] = {}
         for event in events:
             if _stale(event):
