@@ -144,8 +144,16 @@ async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, 
         _live.pop(station_id, None)
     else:
         station_state[station_id] = state.checkpoint()
-    _unconfirmed.append((station_state.last_write, _held.pop(station_id, [])))
+    write = station_state.last_write
+    _unconfirmed.append((write, _held.pop(station_id, [])))
     _held_samples.pop(station_id, None)
+    # Acknowledged as soon as the write completes, also when no further message comes (a quiet
+    # station's offsets must still be committed).
+    asyncio.ensure_future(_ack_when_written(write, stream))
+
+
+async def _ack_when_written(write: asyncio.Future, stream: StreamT) -> None:
+    await asyncio.wait([write])
     await _ack_confirmed(stream)
 
 
