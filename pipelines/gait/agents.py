@@ -394,7 +394,6 @@ async def track_gait(stream):
     manual = stream.noack()
     async for events in manual.noack_take(pipeline_settings.frame_batch_max,
                                           within=pipeline_settings.frame_batch_within_s):
-        await _ack_confirmed(manual)
         by_station: dict[str, list[tuple[EventT, str, dict]]] = {}
         for event in events:
             if _stale(event):
