@@ -5,6 +5,10 @@ Our values are already Avro bytes and our keys station ids, so Faust's ``Topic.s
 tenth of the worker's time at 50 stations (benchmarks/pipeline_load.py --capacity). Delivery
 guarantees are unchanged: Faust flushes this producer before it commits any offset, so no
 input is committed ahead of the outputs it produced.
+
+Partitions are chosen here, as the Kafka clients' default partitioner chooses them (murmur2 of
+the key over the topic's partitions), once per station and topic: aiokafka would hash the key
+in Python at every record.
 """
 
 from __future__ import annotations
@@ -12,10 +16,15 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from aiokafka.partitioner import murmur2
+
 from gaitstream.logging import kv
 from pipelines.app import app
 
 log = logging.getLogger(__name__)
+
+# (topic, key) -> partition; a few entries per station.
+_partitions: dict[tuple[str, bytes], int | None] = {}
 
 
 def _report(future: asyncio.Future) -> None:
@@ -23,7 +32,23 @@ def _report(future: asyncio.Future) -> None:
         log.error(kv("produce_failed", error=f"{type(future.exception()).__name__}: {future.exception()}"))
 
 
+def default_partition(key: bytes, partitions: list[int]) -> int:
+    """The Kafka clients' default placement of a keyed record (Java, kafka-python, aiokafka)."""
+    return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+
+
+def _partition(topic: str, key: bytes) -> int | None:
+    partition = _partitions.get((topic, key))
+    if partition is None:
+        client = getattr(app.producer._producer, "client", None)  # aiokafka's, inside Faust's producer
+        known = client.cluster.partitions_for_topic(topic) if client is not None else None
+        if not known:
+            return None  # no metadata yet: the client places this one itself
+        partition = _partitions[(topic, key)] = default_partition(key, sorted(known))
+    return partition
+
+
 async def produce(topic: str, key: bytes, value: bytes) -> None:
     """Queue one record (the producer batches; ``linger`` bounds the wait)."""
-    delivered = await app.producer.send(topic, key, value, None, None, None)
+    delivered = await app.producer.send(topic, key, value, _partition(topic, key), None, None)
     delivered.add_done_callback(_report)

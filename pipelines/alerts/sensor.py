@@ -39,6 +39,7 @@ SATURATION_WINDOW_S = 2.0
 MOVING_ACC_RANGE_MPS2 = 0.5
 MOVING_GYR_RANGE_DPS = 5.0
 BUCKET_S = 1.0
+_NONE_CLIPPED = np.zeros(6, dtype=np.int64)
 
 
 @dataclass
@@ -113,7 +114,10 @@ class SensorHealth:
         for location, arrays in self._pending.items():
             data = np.vstack(arrays)
             lo, hi = data.min(axis=0), data.max(axis=0)
-            clipped = (np.abs(data) >= full_scale).sum(axis=0)
+            if (np.maximum(-lo, hi) < full_scale).all():
+                clipped = _NONE_CLIPPED  # the common case: nothing near full scale, nothing to count
+            else:
+                clipped = (np.abs(data) >= full_scale).sum(axis=0)
             per_loc = self.buckets.setdefault(location, {})
             row = per_loc.get(self.current_sec)
             if row is None:

@@ -53,11 +53,14 @@ class InfluxSink:
     def write(self, lines: list[str]) -> None:
         from influxdb_client.rest import ApiException
 
+        # One body, not a list: influxdb-client serialises a list element by element (an import
+        # and type checks per line: 3.5 µs of CPU per point, more than formatting the line).
+        body = "\n".join(lines).encode()
         backoff_s = self.retry.initial_backoff_s
         while True:
             started = time.perf_counter()
             try:
-                self._write_api.write(bucket=self.settings.bucket, org=self.settings.org, record=lines,
+                self._write_api.write(bucket=self.settings.bucket, org=self.settings.org, record=body,
                                       write_precision=PRECISION)
             except ApiException as exc:
                 if exc.status in (400, 413, 422):

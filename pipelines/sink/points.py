@@ -86,17 +86,16 @@ def status_lines(record: dict) -> list[str]:
 
 
 def trace_lines(record: dict) -> list[str]:
-    series = _series(TRACE_MEASUREMENT, record)
+    # The busiest measurement (20 points per station-second): one comprehension per record.
+    head = f"{_series(TRACE_MEASUREMENT, record)} pelvic_obliquity_deg="
     lean = record.get("trunk_lateral_lean_deg")
     t0 = int(record["first_time_us"])
-    phi = record["pelvic_obliquity_deg"]
-    out = []
-    for i, offset_us in enumerate(record["time_offsets_us"]):
-        fields = f"pelvic_obliquity_deg={float(phi[i])!r}"
-        if lean is not None:
-            fields += f",trunk_lateral_lean_deg={float(lean[i])!r}"
-        out.append(f"{series} {fields} {t0 + offset_us}")
-    return out
+    phi = [float(v) for v in record["pelvic_obliquity_deg"]]
+    if lean is None:
+        return [f"{head}{p!r} {t0 + dt}" for p, dt in zip(phi, record["time_offsets_us"], strict=True)]
+    lean = [float(v) for v in lean]
+    return [f"{head}{p!r},trunk_lateral_lean_deg={q!r} {t0 + dt}"
+            for p, q, dt in zip(phi, lean, record["time_offsets_us"], strict=True)]
 
 
 def session_lines(record: dict) -> list[str]:
