@@ -57,6 +57,7 @@ class InfluxSinkService(mode.Service):
             enable_auto_commit=False, auto_offset_reset="earliest",
             # Idle partitions (alerts) must not hold the fetch the busy ones wait behind.
             fetch_max_wait_ms=int(pipeline_settings.fetch_max_wait_s * 1000),
+            fetch_min_bytes=pipeline_settings.sink_fetch_min_bytes,
             session_timeout_ms=int(pipeline_settings.session_timeout_s * 1000),
             heartbeat_interval_ms=int(pipeline_settings.heartbeat_interval_s * 1000))
         await self._consumer.start()
