@@ -63,12 +63,14 @@ def run_stations_role(args) -> None:
     from services.station.runner import StationRun, new_session, run_stations
 
     sources = _sources(args.duration_s)
+    # Connected first: the sessions' clocks start when the frames start to flow (a frame leaves
+    # when its last sample exists, counted from the session's start).
+    publisher = StationPublisher(kafka=KafkaSettings(), topics=TopicSettings(prefix=args.prefix),
+                                 settings=StationSettings(max_unacked_frames=5000))
     print(f"SESSIONS_START_US={time.time_ns() // 1000}", flush=True)
     runs = [StationRun(session=new_session(clinic_id=args.clinic, station_id=f"{args.prefix}-{i:04d}",
                                            patient_id=f"p-{i:05d}", source=sources[i % len(sources)]),
                        source=sources[i % len(sources)]) for i in range(args.count)]
-    publisher = StationPublisher(kafka=KafkaSettings(), topics=TopicSettings(prefix=args.prefix),
-                                 settings=StationSettings(max_unacked_frames=5000))
     try:
         run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=args.speed)
     finally:

@@ -29,6 +29,7 @@ class StationRun:
     samples_sent: int = 0
     done: bool = False
     _frames: Iterator[tuple[float, dict[str, np.ndarray]]] | None = field(default=None, repr=False)
+    _next: tuple[float, dict[str, np.ndarray]] | None = field(default=None, repr=False)
 
 
 def new_session(*, clinic_id: str, station_id: str, patient_id: str, source: FrameSource,
@@ -54,7 +55,7 @@ def run_stations(runs: list[StationRun], publisher: StationPublisher, *, frame_s
         publisher.send(run.session.station_id, "session_event",
                        run.session.event("start", run.session.start_time_us))
         run._frames = iter(run.source.frames(frame_samples))
-        heapq.heappush(due, (0.0, i))
+        _queue_next(run, i, due, 0.0)
     while due and not should_stop():
         due_s, i = heapq.heappop(due)
         if speed > 0:
@@ -62,23 +63,32 @@ def run_stations(runs: list[StationRun], publisher: StationPublisher, *, frame_s
             if delay_s > 0:
                 time.sleep(delay_s)
         run = runs[i]
-        item = next(run._frames, None)
-        if item is None:
+        if run._next is None:
             _finish(run, publisher)
             continue
-        first_s, block = item
+        first_s, block = run._next
         publisher.send(run.session.station_id, "imu_frame",
                        frame_record(run.session, sequence=run.frames_sent, first_sample_s=first_s, block=block))
         run.frames_sent += 1
-        n = len(block["time_s"])
-        run.samples_sent += n
+        run.samples_sent += len(block["time_s"])
         if on_frame is not None:
             on_frame(run)
-        heapq.heappush(due, (first_s + n / run.source.sampling_rate_hz, i))
+        _queue_next(run, i, due, due_s)
     for run in runs:
         if not run.done:
             _finish(run, publisher)
     publisher.flush()
+
+
+def _queue_next(run: StationRun, i: int, due: list[tuple[float, int]], now_s: float) -> None:
+    """Take the run's next frame and queue it for when its last sample exists (session time);
+    the stop event follows the last frame at once."""
+    run._next = next(run._frames, None)
+    if run._next is None:
+        heapq.heappush(due, (now_s, i))
+        return
+    first_s, block = run._next
+    heapq.heappush(due, (first_s + len(block["time_s"]) / run.source.sampling_rate_hz, i))
 
 
 def _finish(run: StationRun, publisher: StationPublisher) -> None:
