@@ -34,6 +34,14 @@ _engines: dict[str, tuple[dict, StreamingGaitEngine]] = {}
 _BATCHED = os.environ.get("GAITSTREAM_FLOOR_BATCHED", "1") == "1"
 
 
+@app.task
+async def tune_garbage_collector() -> None:
+    """The pipeline worker's garbage-collector settings, so that the floor is not higher for want of them."""
+    from pipelines.gctune import tune_garbage_collector as tune
+
+    tune(_settings.gc_thresholds)
+
+
 def _handle(value: bytes) -> None:
     kind, record = decode(value)
     station = record["station_id"]

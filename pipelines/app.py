@@ -126,12 +126,10 @@ def quiet_client_debug_logs(app: faust.App, **kwargs) -> None:
 async def tune_garbage_collector() -> None:
     """Fewer, cheaper cyclic collections (PipelineSettings.gc_thresholds), once the app's
     services have started."""
-    import gc
+    from pipelines.gctune import tune_garbage_collector as tune
 
-    gc.collect()
-    gc.freeze()  # modules, the app, its topics and tables: never garbage, no longer walked
-    gc.set_threshold(*pipeline_settings.gc_thresholds)
-    log.info(kv("gc_tuned", thresholds=",".join(map(str, pipeline_settings.gc_thresholds)), frozen=gc.get_freeze_count()))
+    frozen = tune(pipeline_settings.gc_thresholds)
+    log.info(kv("gc_tuned", thresholds=",".join(map(str, pipeline_settings.gc_thresholds)), frozen=frozen))
 
 
 @app.task
