@@ -16,7 +16,10 @@ the engine state covering them is checkpointed in the ``station-state`` table, a
 flushes the table's changelog before it commits offsets. After a crash or a rebalance the new
 owner restores the checkpoint and skips frames whose sequence it already holds, so no step is
 lost; steps produced between the checkpoint and the crash are produced again with the same
-index and timestamps, which the status agent drops and InfluxDB overwrites.
+index and timestamps, which the status agent drops and InfluxDB overwrites. A batch that a
+partition revocation interrupts neither checkpoints nor acknowledges any more (``_ack``): during
+the rebalance Faust resets the table to its changelog, and a checkpoint written then could be
+lost while the offsets it covered were committed.
 """
 
 from __future__ import annotations
@@ -55,9 +58,27 @@ _live: dict[str, StationState] = {}
 _held: dict[str, list[EventT]] = defaultdict(list)
 _held_samples: dict[str, int] = defaultdict(int)
 # Checkpointed events waiting for their checkpoint's changelog write: (write, events), in order.
-_unconfirmed: list[tuple[asyncio.Future, list[EventT]]] = []
+_unconfirmed: list[tuple[asyncio.Future, list[EventT], int]] = []
 # How often the station-silence rule looks at this worker's open sessions (its delay is 10 s).
 SILENCE_CHECK_INTERVAL_S = 2.0
+# Partition revocations seen, and the count when the batch in progress was taken. A batch that a
+# revocation interrupts (at any await) must neither checkpoint nor acknowledge: table recovery then
+# resets the stored checkpoints to the changelog, so a checkpoint written meanwhile could be
+# replaced by an older one while the offsets it covers got committed (frames lost, e2e restart
+# test: a surviving worker's own station continued from 0.1-0.5 s back). Its events are replayed.
+_revocations = 0
+_batch_revocations = 0
+
+
+def _interrupted() -> bool:
+    """Whether partitions were revoked since the batch in progress was taken."""
+    return _batch_revocations != _revocations
+
+
+async def _ack(stream: StreamT, event: EventT) -> None:
+    """Acknowledge ``event`` unless a revocation interrupted its batch (it is then replayed)."""
+    if not _interrupted():
+        await stream.ack(event)
 
 
 def _now_us() -> int:
@@ -69,6 +90,8 @@ def _now_us() -> int:
 @app.on_partitions_revoked.connect
 async def forget_live_state(app, revoked, **kwargs) -> None:
     """Another worker may own these stations next: drop our copies; the table is the truth."""
+    global _revocations
+    _revocations += 1
     _live.clear()
     _held.clear()
     _held_samples.clear()
@@ -139,13 +162,15 @@ async def _checkpoint(station_id: str, state: StationState, stream: StreamT, *, 
     """Flush the trace, store the state; the events it covers are acknowledged once the broker
     has the stored state (:func:`_ack_confirmed`)."""
     await _flush_trace(station_id, state)
+    if _interrupted():
+        return  # the table is being recovered: leave the state to the replay
     if closed:
         station_state[station_id] = {"session": state.session, "last_sequence": state.last_sequence, "closed": True}
         _live.pop(station_id, None)
     else:
         station_state[station_id] = state.checkpoint()
     write = station_state.last_write
-    _unconfirmed.append((write, _held.pop(station_id, [])))
+    _unconfirmed.append((write, _held.pop(station_id, []), _revocations))
     _held_samples.pop(station_id, None)
     # Acknowledged as soon as the write completes, also when no further message comes (a quiet
     # station's offsets must still be committed).
@@ -161,14 +186,16 @@ async def _ack_confirmed(stream: StreamT) -> None:
     """Acknowledge the events of every checkpoint whose changelog write has completed, in order
     (an offset must never be committed ahead of the state that covers it)."""
     while _unconfirmed and _unconfirmed[0][0].done():
-        write, events = _unconfirmed.pop(0)
+        write, events, revocations = _unconfirmed.pop(0)
         if write.cancelled() or write.exception() is not None:
             # Not stored: leave the events unacknowledged, so that they are replayed after a restart.
             log.error(kv("checkpoint_write_failed", events=len(events),
                          error="cancelled" if write.cancelled() else repr(write.exception())))
             continue
         for event in events:
-            await stream.ack(event)
+            if revocations != _revocations:
+                break  # revoked meanwhile: the partitions' next owner replays them
+            await _ack(stream, event)
 
 
 async def _close(station_id: str, state: StationState, stream: StreamT, stop: dict) -> None:
@@ -190,7 +217,7 @@ async def on_session_event(event: EventT, record: dict, stream: StreamT) -> None
     state = _active(station_id)
     if record["event"] == "start":
         if stored and stored["session"]["session_id"] == record["session_id"]:
-            await stream.ack(event)  # a replayed start: this session already runs (or ran)
+            await _ack(stream, event)  # a replayed start: this session already runs (or ran)
             return
         if state is not None:  # a new session without a stop: end the old one first
             await _close(station_id, state, stream, {**state.session, "event": "stop", "time_us": record["time_us"]})
@@ -207,7 +234,7 @@ async def on_session_event(event: EventT, record: dict, stream: StreamT) -> None
         _held[station_id].append(event)
         await _close(station_id, state, stream, record)
     else:
-        await stream.ack(event)  # a replayed stop, or the stop of a session never started
+        await _ack(stream, event)  # a replayed stop, or the stop of a session never started
 
 
 def _accept(station_id: str, state: StationState | None, event: EventT, frame: dict,
@@ -244,7 +271,7 @@ async def _push(state: StationState, accepted: list[tuple[EventT, dict, EngineIn
             pushed.append(item)
         except ValueError as exc:
             await send_dead_letter(item[0], str(exc))
-            await stream.ack(item[0])
+            await _ack(stream, item[0])
     return steps, pushed
 
 
@@ -266,7 +293,7 @@ async def on_frames(station_id: str, frames: list[tuple[EventT, dict]], stream: 
             continue
         if verdict == "dead":
             await send_dead_letter(event, data)
-        await stream.ack(event)
+        await _ack(stream, event)
     if not accepted:
         return
     # Pushed in runs that end where a checkpoint falls due, so that checkpoints come after every
@@ -291,7 +318,7 @@ async def _push_run(station_id: str, state: StationState, run: list[tuple[EventT
         steps, run = await _push(state, run, stream)
     except ValueError as exc:
         await send_dead_letter(run[0][0], str(exc))
-        await stream.ack(run[0][0])
+        await _ack(stream, run[0][0])
         return
     await _emit_steps(station_id, state, steps)
     now_us = _now_us()
@@ -381,7 +408,7 @@ async def _guarded(work, events: list[EventT], kind: str, station_id: str, strea
         log.exception(kv("frame_failed", station=station_id, kind=kind, messages=len(events)))
         for event in events:
             await send_dead_letter(event, f"internal error: {type(exc).__name__}: {exc}")
-            await stream.ack(event)
+            await _ack(stream, event)
 
 
 @app.agent(stations_topic, concurrency=1)
@@ -392,8 +419,10 @@ async def track_gait(stream):
     that a station's consecutive frames make one engine push; stations are independent.
     """
     manual = stream.noack()
+    global _batch_revocations
     async for events in manual.noack_take(pipeline_settings.frame_batch_max,
                                           within=pipeline_settings.frame_batch_within_s):
+        _batch_revocations = _revocations
         by_station: dict[str, list[tuple[EventT, str, dict]]] = {}
         for event in events:
             if _stale(event):
@@ -405,9 +434,18 @@ async def track_gait(stream):
             except WireError as exc:
                 with _in_event(event):
                     await send_dead_letter(event, exc.reason)
-                    await manual.ack(event)
+                    await _ack(manual, event)
                 continue
             by_station.setdefault(record["station_id"], []).append((event, kind, record))
         for station_id, items in by_station.items():
+            if _interrupted():
+                break  # revoked: the rest of the batch is replayed by the partitions' owners
             with _in_event(items[0][0]):  # one key, one partition
                 await _on_station(station_id, items, manual)
+        if _interrupted():
+            # What the batch left after the revocation (engines, held events) is stale: the
+            # recovered table is the truth again. Sessions adopted meanwhile are kept.
+            for station_id in by_station:
+                _live.pop(station_id, None)
+                _held.pop(station_id, None)
+                _held_samples.pop(station_id, None)
