@@ -12,8 +12,8 @@ engine at once; each frame is still validated, checked by the sensor rules and a
 its own.
 
 Delivery: a station's events are acknowledged (their offsets become committable) only once
-the engine state covering them is checkpointed in the ``station-state`` table, and Faust
-flushes the table's changelog before it commits offsets. After a crash or a rebalance the new
+the engine state covering them is checkpointed in the ``station-state`` table and that
+checkpoint's changelog record is on the broker (:func:`_ack_confirmed`). After a crash or a rebalance the new
 owner restores the checkpoint and skips frames whose sequence it already holds, so no step is
 lost; steps produced between the checkpoint and the crash are produced again with the same
 index and timestamps, which the status agent drops and InfluxDB overwrites. A batch that a
@@ -57,7 +57,8 @@ _live: dict[str, StationState] = {}
 # Events of each station processed since its last checkpoint, not yet acknowledged.
 _held: dict[str, list[EventT]] = defaultdict(list)
 _held_samples: dict[str, int] = defaultdict(int)
-# Checkpointed events waiting for their checkpoint's changelog write: (write, events), in order.
+# Checkpointed events waiting for their checkpoint's changelog write, in order: (write, events,
+# revocations seen when it was written).
 _unconfirmed: list[tuple[asyncio.Future, list[EventT], int]] = []
 # How often the station-silence rule looks at this worker's open sessions (its delay is 10 s).
 SILENCE_CHECK_INTERVAL_S = 2.0
