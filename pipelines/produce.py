@@ -24,7 +24,7 @@ from pipelines.app import app
 log = logging.getLogger(__name__)
 
 # (topic, key) -> partition; a few entries per station.
-_partitions: dict[tuple[str, bytes], int | None] = {}
+_partitions: dict[tuple[str, bytes], int] = {}
 
 
 def _report(future: asyncio.Future) -> None:

@@ -33,7 +33,6 @@ from contextlib import contextmanager
 
 from faust.streams import _current_event
 from faust.types import TP, EventT, StreamT
-from kafka.partitioner.default import murmur2
 
 from gaitstream.logging import kv
 from pipelines.alerts import lookup
@@ -44,7 +43,7 @@ from pipelines.deadletter import send_dead_letter
 from pipelines.gait.frames import EngineInput, FrameError, concatenate_inputs, engine_input
 from gaitstream.gait.engine import StepMetrics
 from pipelines.gait.state import TRACE_RATE_HZ, StationState
-from pipelines.produce import produce
+from pipelines.produce import default_partition, produce
 from schemas.codec import WireError, decode, encode
 
 log = logging.getLogger(__name__)
@@ -196,7 +195,7 @@ async def _ack_confirmed(stream: StreamT) -> None:
         for event in events:
             if revocations != _revocations:
                 break  # revoked meanwhile: the partitions' next owner replays them
-            await _ack(stream, event)
+            await stream.ack(event)
 
 
 async def _close(station_id: str, state: StationState, stream: StreamT, stop: dict) -> None:
@@ -341,7 +340,7 @@ async def _push_run(station_id: str, state: StationState, run: list[tuple[EventT
 def _owns(station_id: str) -> bool:
     """Whether this worker owns the station's partition now (stations are keyed by id and placed
     by the Kafka clients' default partitioner, murmur2 of the key)."""
-    partition = (murmur2(station_id.encode()) & 0x7FFFFFFF) % topic_settings.partitions
+    partition = default_partition(station_id.encode(), list(range(topic_settings.partitions)))
     return TP(topic_settings.stations, partition) in app.assignor.assigned_actives()
 
 
