@@ -74,18 +74,41 @@ def _yaw_band_sos(sampling_rate_hz: float) -> np.ndarray:
 
 
 def yaw_from_walking_deg(acc_mps2: np.ndarray, roll_deg: float, pitch_deg: float,
-                         sampling_rate_hz: float) -> float:
+                         sampling_rate_hz: float, up_sensor: np.ndarray | None = None) -> float:
     """Mounting yaw: minus the angle of the principal horizontal axis at the step frequency.
 
-    1. Level the acceleration with roll and pitch.
+    1. Level the acceleration: with ``up_sensor`` ((n, 3) earth-up unit vectors
+       in sensor coordinates from an orientation filter) per sample, gravity
+       removed, in the horizontal frame of the yaw-0 mounting's forward axis;
+       without it, with the fixed roll and pitch.
     2. Band-pass the two horizontal components (``YAW_BAND_HZ``, zero phase).
     3. The principal axis of their covariance is the walking direction; take the
        one pointing within 90° of the sensor's stated forward axis.
+
+    Notes: fixed levelling leaves g·sin(tilt) of every frontal-plane movement in
+    the horizontal acceleration. A lean or drop toward one side only has a
+    non-zero mean and a strong second harmonic of the stride, i.e. power at the
+    step frequency; in slow walking (accelerations scale with cadence²) it
+    outweighs the fore-aft acceleration and turns the axis sideways: a simulated
+    trunk leaning 9.6° during left stances only, upright during right ones, at
+    60 steps/min gave yaw errors of 46–61° and a lean read as cos(yaw error) of
+    the truth (4.8° for 9.6°). Tracked levelling removes that part.
     """
-    levelled = acc_mps2 @ rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0).T
-    if len(levelled) < 40:
+    if len(acc_mps2) < 40:
         return 0.0
-    horizontal = sosfiltfilt(_yaw_band_sos(float(sampling_rate_hz)), levelled[:, :2], axis=0)
+    tilt = rotation_from_rpy_deg(roll_deg, pitch_deg, 0.0)
+    if up_sensor is None:
+        horizontal = acc_mps2 @ tilt[:2].T
+    else:
+        up = np.asarray(up_sensor, dtype=float)
+        up = up / np.linalg.norm(up, axis=1)[:, None]
+        linear = acc_mps2 - GRAVITY_MPS2 * up
+        # forward: the yaw-0 body x axis (row 0 of the mounting) made horizontal; left = up × forward
+        forward = tilt[0] - (up @ tilt[0])[:, None] * up
+        forward /= np.linalg.norm(forward, axis=1)[:, None]
+        left = np.cross(up, forward)
+        horizontal = np.stack([(linear * forward).sum(axis=1), (linear * left).sum(axis=1)], axis=1)
+    horizontal = sosfiltfilt(_yaw_band_sos(float(sampling_rate_hz)), horizontal, axis=0)
     eigval, eigvec = np.linalg.eigh(np.cov(horizontal.T))
     axis = eigvec[:, int(np.argmax(eigval))]
     if axis[0] < 0:
@@ -125,20 +148,28 @@ class MountingCalibration:
        rate over a whole number of strides (period from the autocorrelation),
        zero when no stride rhythm is found.
     4. Yaw always comes from the walking part (:func:`yaw_from_walking_deg`),
-       which starts at the first sample of :func:`gait_mask`.
+       which starts at the first sample of :func:`gait_mask`; fixed levelling
+       here, tracked levelling once an orientation filter has run
+       (:meth:`track_yaw`).
+
+    ``standing_samples`` imposes the decision of step 1 (a second sensor on
+    the same subject follows the first: the trunk is upright when the pelvis
+    stands, whatever the trunk's own walking posture): a positive count is
+    the quiet prefix to use, 0 means no standing.
 
     Data requirements: body-frame-nominal acc (m/s²) and gyro (deg/s) of the
     first seconds of the session; walking for the yaw (else yaw = 0 with a warning).
 
     Results: ``method_`` ("standing" or "walking"), ``mounting_deg_`` (roll,
     pitch, yaw), ``rotation_`` (3x3, sensor -> body), ``gyr_bias_dps_`` (3,),
-    ``standing_samples_``.
+    ``standing_samples_``, ``walking_start_`` (index of the first walking sample).
     """
 
     def __init__(self, *, min_standing_s: float = 1.0) -> None:
         self.min_standing_s = min_standing_s
 
-    def calibrate(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray, sampling_rate_hz: float) -> "MountingCalibration":
+    def calibrate(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray, sampling_rate_hz: float, *,
+                  standing_samples: int | None = None) -> "MountingCalibration":
         acc_mps2 = np.asarray(acc_mps2, dtype=float)
         gyr_dps = np.asarray(gyr_dps, dtype=float)
         if len(acc_mps2) == 0:
@@ -148,9 +179,14 @@ class MountingCalibration:
         n_quiet = int(np.argmax(active)) if active.any() else len(active)
         gait = gait_mask(acc_mps2)
         first_gait = int(np.argmax(gait)) if gait.any() else n_quiet
+        if standing_samples is not None:
+            n_quiet = min(int(standing_samples), len(acc_mps2))
+            first_gait = max(first_gait, n_quiet)
+            quiet_ok = n_quiet > 0
+        else:
+            quiet_ok = n_quiet >= self.min_standing_s * sampling_rate_hz
         walking = acc_mps2[first_gait:]
-        quiet_ok = n_quiet >= self.min_standing_s * sampling_rate_hz
-        if quiet_ok and len(walking) >= 2 * sampling_rate_hz:
+        if standing_samples is None and quiet_ok and len(walking) >= 2 * sampling_rate_hz:
             quiet_up = acc_mps2[:n_quiet].mean(axis=0)
             walking_up = walking.mean(axis=0)
             cos = quiet_up @ walking_up / (np.linalg.norm(quiet_up) * np.linalg.norm(walking_up))
@@ -178,12 +214,27 @@ class MountingCalibration:
                 self.gyr_bias_dps_ = gyr_walking[len(gyr_walking) - whole:].mean(axis=0)
         roll_deg, pitch_deg = tilt_from_up_vector(up)
         # 4. yaw
+        self.walking_start_ = first_gait
         if len(walking) < 2 * sampling_rate_hz:
             warnings.warn("too little walking to estimate the mounting yaw; assuming 0°", stacklevel=2)
             yaw_deg = 0.0
         else:
             yaw_deg = yaw_from_walking_deg(walking, roll_deg, pitch_deg, sampling_rate_hz)
         self.standing_samples_ = n_quiet if self.method_ == "standing" else 0
+        self._set_mounting(roll_deg, pitch_deg, yaw_deg)
+        return self
+
+    def track_yaw(self, acc_mps2: np.ndarray, up_sensor: np.ndarray, sampling_rate_hz: float) -> "MountingCalibration":
+        """Step 4 again with tracked levelling: ``up_sensor`` (n, 3) from an orientation filter
+        run over the same samples as :meth:`calibrate` (see :func:`yaw_from_walking_deg`, Notes)."""
+        start = self.walking_start_
+        if len(acc_mps2) - start >= 2 * sampling_rate_hz:
+            yaw_deg = yaw_from_walking_deg(np.asarray(acc_mps2, dtype=float)[start:], self.mounting_deg_["roll"],
+                                           self.mounting_deg_["pitch"], sampling_rate_hz,
+                                           up_sensor=np.asarray(up_sensor, dtype=float)[start:])
+            self._set_mounting(self.mounting_deg_["roll"], self.mounting_deg_["pitch"], yaw_deg)
+        return self
+
+    def _set_mounting(self, roll_deg: float, pitch_deg: float, yaw_deg: float) -> None:
         self.mounting_deg_ = {"roll": roll_deg, "pitch": pitch_deg, "yaw": yaw_deg}
         self.rotation_ = rotation_from_rpy_deg(roll_deg, pitch_deg, yaw_deg)
-        return self

@@ -5,6 +5,13 @@ pelvic drop threshold: a pelvis dropping on the swing side while standing on
 limb S is Trendelenburg S. With a trunk sensor, a median lean toward the stance
 limb S above the trunk lean threshold while the pelvis stays under its
 threshold is compensated Trendelenburg S (the trunk shift hides the drop).
+
+Without quiet standing the trunk's upright posture is not observable from
+walking alone: its lean is then relative to the mean walking posture, which
+takes a lean toward one side only (one weak hip) for part of the upright
+reference and reads it at roughly half its size. A label that rests on the
+lean is then flagged (:func:`classification_flags`) instead of stated with
+confidence.
 """
 
 from __future__ import annotations
@@ -16,6 +23,13 @@ from enum import StrEnum
 import numpy as np
 
 from gaitstream.gait.config import GaitConfig
+
+
+#: Flag: the trunk lean is relative to the mean walking posture (no standing), so a one-sided
+#: lean may be underestimated and compensated Trendelenburg missed (GAIT_SPEC "Frames and signals").
+FLAG_TRUNK_LEAN_REFERENCE_WALKING = "trunk_lean_reference_walking"
+#: Labels that depend on the trunk lean (the pelvic labels do not look at it).
+LEAN_DEPENDENT_LABELS = frozenset({"normal", "compensated_trendelenburg_left", "compensated_trendelenburg_right"})
 
 
 class Classification(StrEnum):
@@ -82,3 +96,12 @@ def classify(left_drops: Sequence[float], right_drops: Sequence[float],
         return Classification.COMPENSATED_TRENDELENBURG_RIGHT
     # 4.
     return Classification.NORMAL
+
+
+def classification_flags(label: str, *, trunk: bool, lean_reference: str | None) -> list[str]:
+    """Caveats of a label: ``trunk_lean_reference_walking`` when a trunk sensor is present, its
+    lean reference is the mean walking posture (``lean_reference == "walking"``: no standing) and the
+    label depends on the lean (normal or compensated)."""
+    if trunk and lean_reference == "walking" and str(label) in LEAN_DEPENDENT_LABELS:
+        return [FLAG_TRUNK_LEAN_REFERENCE_WALKING]
+    return []

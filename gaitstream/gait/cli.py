@@ -36,7 +36,8 @@ def _cell(value) -> str:
 def _print_table(result: dict, console: Console) -> None:
     rec, cal, summary = result["recording"], result["calibration"], result["summary"]
     console.print(f"recording: {rec['duration_s']} s at {rec['sampling_rate_hz']} Hz, trunk sensor: {rec['trunk']}")
-    console.print(f"calibration: {cal['method']}, mounting (deg) {cal['mounting_deg']}")
+    console.print(f"calibration: {cal['method']}, mounting (deg) {cal['mounting_deg']}; obliquity relative to the "
+                  f"{_cell(cal.get('obliquity_reference'))}, trunk lean to the {_cell(cal.get('trunk_lean_reference'))}")
     table = Table(title="per side (steady steps)")
     for column in ("side", "steps", "pelvic drop median (deg)", "pelvic drop p90 (deg)", "trunk lean median (deg)"):
         table.add_column(column)
@@ -47,7 +48,9 @@ def _print_table(result: dict, console: Console) -> None:
     console.print(table)
     for key in ("pelvic_drop_asymmetry_deg", "cadence_spm", "stride_time_s", "step_time_asymmetry_pct"):
         console.print(f"{key}: {_cell(summary[key])}")
-    console.print(f"classification: [bold]{summary['classification']}[/bold]")
+    flags = summary.get("classification_flags") or []
+    console.print(f"classification: [bold]{summary['classification']}[/bold]"
+                  + (f" (flagged: {', '.join(flags)})" if flags else ""))
     steps = Table(title="steps")
     for column in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg", "trunk_lean_deg"):
         steps.add_column(column)
@@ -98,6 +101,7 @@ def analyze(
             err.print(kv("warning", file=recording, message=str(warning.message)), markup=False)
     err.print(kv("analyzed", file=recording, steps=len(result["steps"]),
                  classification=result["summary"]["classification"],
+                 flags=",".join(result["summary"]["classification_flags"]) or None,
                  elapsed_s=round(time.perf_counter() - started, 3)))
     if format == "json":
         typer.echo(json.dumps(result))

@@ -259,23 +259,35 @@ class StreamingGaitEngine:
         self._cal_times, self._cal_rows, self._cal_breaks = [], [], []
         pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
             rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs)
-        self._rotation = pelvis.rotation_
         self._fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
                                          acc_rejection_deg=self.config.acc_rejection_deg,
                                          gyr_bias_dps=pelvis.gyr_bias_dps_)
-        # the held samples go through the filter once; without standing the
-        # obliquity reference comes from them before any step is measured
+        # the held samples go through the filter once (its output does not depend
+        # on the mounting): the yaw from tracked levelling, and without standing
+        # the obliquity reference, come from them before any step is measured
         up = self._fusion.update_up(rows[:, 0:3], rows[:, 3:6])
+        self._rotation = pelvis.track_yaw(rows[:n_cal, 0:3], up[:n_cal], fs).rotation_
         offset_deg = self._walking_reference(rows[:n_cal], up[:n_cal]) if pelvis.method_ == "walking" else 0.0
-        trunk = self._start_trunk(rows[:n_cal]) if self.trunk else None
+        trunk = self._start_trunk(rows[:n_cal], pelvis.standing_samples_) if self.trunk else None
         self._set_calibration(pelvis, trunk, offset_deg, provisional=False)
         self._n -= len(times)
         return self._process(times, rows, breaks, up)
 
-    def _start_trunk(self, rows: np.ndarray) -> MountingCalibration:
+    def _start_trunk(self, rows: np.ndarray, standing_samples: int) -> MountingCalibration:
+        """Trunk mounting from ``rows``, standing when (and as long as) the pelvis stood.
+
+        The trunk follows the pelvis's standing decision: its lean is relative
+        to the standing posture whenever there was one (GAIT_SPEC), even when a
+        lean to one side moves its mean walking posture far from it.
+        """
         fs = self.sampling_rate_hz
         trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
-            rows[:, 6:9], rows[:, 9:12], fs)
+            rows[:, 6:9], rows[:, 9:12], fs, standing_samples=standing_samples)
+        if len(rows) - trunk.walking_start_ >= 2 * fs:      # yaw from tracked levelling
+            probe = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
+                                      acc_rejection_deg=self.config.acc_rejection_deg,
+                                      gyr_bias_dps=trunk.gyr_bias_dps_)
+            trunk.track_yaw(rows[:, 6:9], probe.update_matrices(rows[:, 6:9], rows[:, 9:12])[:, 2, :], fs)
         self._trunk_fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
                                                acc_rejection_deg=self.config.acc_rejection_deg,
                                                gyr_bias_dps=trunk.gyr_bias_dps_)
@@ -287,10 +299,15 @@ class StreamingGaitEngine:
                          *, provisional: bool) -> None:
         self._rotation = pelvis.rotation_
         self._phi_offset_deg = offset_deg
+        standing = pelvis.method_ == "standing"
         self.calibration = {"method": pelvis.method_,
                             "mounting_deg": {k: float(v) for k, v in pelvis.mounting_deg_.items()},
                             "rotation": pelvis.rotation_.tolist(), "obliquity_offset_deg": offset_deg,
-                            "provisional_yaw": provisional}
+                            "provisional_yaw": provisional,
+                            # what φ and λ are relative to (GAIT_SPEC "Frames and signals")
+                            "obliquity_reference": "standing_posture" if standing else "walking_median",
+                            "trunk_lean_reference": (None if trunk is None else
+                                                     "standing_posture" if standing else "walking_mean")}
         if trunk is not None:
             self._lean.rotation = trunk.rotation_
             self.calibration["trunk_mounting_deg"] = {k: float(v) for k, v in trunk.mounting_deg_.items()}
@@ -318,7 +335,7 @@ class StreamingGaitEngine:
                 standing[:, 0:3], standing[:, 3:6], fs)
             if pelvis.method_ != "standing":
                 return None
-            trunk = self._start_trunk(standing) if self.trunk else None
+            trunk = self._start_trunk(standing, pelvis.standing_samples_) if self.trunk else None
         self._fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
                                          acc_rejection_deg=self.config.acc_rejection_deg,
                                          gyr_bias_dps=pelvis.gyr_bias_dps_)
@@ -354,7 +371,7 @@ class StreamingGaitEngine:
                 rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs)
             if pelvis.method_ != "walking":
                 return None
-            trunk = self._start_trunk(rows[:n_cal]) if self.trunk else None
+            trunk = self._start_trunk(rows[:n_cal], 0) if self.trunk else None
         times, breaks = np.concatenate(self._cal_times), np.concatenate(self._cal_breaks)
         self._cal_times, self._cal_rows, self._cal_breaks = [], [], []
         self._rotation = pelvis.rotation_
@@ -414,21 +431,30 @@ class StreamingGaitEngine:
         # one from standing keeps the bias measured while still
         from_walking = self.calibration["method"] == "walking"
         pelvis = MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(rows[:, 0:3], rows[:, 3:6], fs)
+        trunk = None
+        if self.trunk:      # the trunk follows the pelvis's standing decision (_start_trunk)
+            trunk = MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(
+                rows[:, 6:9], rows[:, 9:12], fs, standing_samples=pelvis.standing_samples_)
         if final:
-            trunk = (MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(rows[:, 6:9], rows[:, 9:12], fs)
-                     if self.trunk else None)
             self._set_calibration(pelvis, trunk, self._phi_offset_deg, provisional=False)
             return
-        self._rotation = pelvis.rotation_
         fusion = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain, acc_rejection_deg=cfg.acc_rejection_deg,
                                    gyr_bias_dps=pelvis.gyr_bias_dps_ if from_walking else self._fusion.gyr_bias_dps)
         up = fusion.update_up(rows[:, 0:3], rows[:, 3:6])
+        self._rotation = pelvis.track_yaw(rows[:, 0:3], up, fs).rotation_
         if from_walking:
             self._fusion = fusion
         offset_deg = self._walking_reference(rows, up) if pelvis.method_ == "walking" else 0.0
-        trunk = None
+        matrices = None
         if self.trunk:
-            trunk = MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(rows[:, 6:9], rows[:, 9:12], fs)
+            trunk_fusion = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain,
+                                             acc_rejection_deg=cfg.acc_rejection_deg,
+                                             gyr_bias_dps=trunk.gyr_bias_dps_ if from_walking
+                                             else self._trunk_fusion.gyr_bias_dps)
+            matrices = trunk_fusion.update_matrices(rows[:, 6:9], rows[:, 9:12])
+            trunk.track_yaw(rows[:, 6:9], matrices[:, 2, :], fs)
+            if from_walking:
+                self._trunk_fusion = trunk_fusion
         self._set_calibration(pelvis, trunk, offset_deg, provisional=False)
         # recompute the signals that carry state or are still needed
         y_dot_up = up @ self._rotation[1]
@@ -439,13 +465,6 @@ class StreamingGaitEngine:
         hist = self._hist.array()
         hist[:, 1] = phi[self._hist.start:self._hist.end]
         if self.trunk:
-            trunk_fusion = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain,
-                                             acc_rejection_deg=cfg.acc_rejection_deg,
-                                             gyr_bias_dps=trunk.gyr_bias_dps_ if from_walking
-                                             else self._trunk_fusion.gyr_bias_dps)
-            matrices = trunk_fusion.update_matrices(rows[:, 6:9], rows[:, 9:12])
-            if from_walking:
-                self._trunk_fusion = trunk_fusion
             self._lean = TrunkLean(rotation=trunk.rotation_, sampling_rate_hz=fs, leak_gain=self._phi_leak.gain,
                                    leak_time_constant_s=cfg.leak_time_constant_s)
             hist[:, 2] = self._lean.update(matrices, rows[:, 6:9])[self._hist.start:self._hist.end]
@@ -645,6 +664,14 @@ class StreamingGaitEngine:
         rows = np.concatenate(self._trace) if self._trace else np.zeros((0, 3))
         self._trace, self._trace_len = [], 0
         return rows[:, 0], rows[:, 1], (rows[:, 2] if self.trunk else None)
+
+    @property
+    def lean_reference(self) -> str | None:
+        """"standing" or "walking": what the trunk lean is relative to (None: no trunk sensor or not
+        calibrated yet). Without standing a one-sided lean reads small (classification.py)."""
+        if not self.trunk or self.calibration is None:
+            return None
+        return "standing" if self.calibration["method"] == "standing" else "walking"
 
     # ------------------------------------------------------- snapshot/restore
     def snapshot(self) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from gaitstream.gait.classification import classify
+from gaitstream.gait.classification import classification_flags, classify
 from gaitstream.gait.config import GaitConfig
 
 
@@ -77,8 +77,11 @@ def _stat(values: list, fn) -> float:
     return float(fn(arr)) if len(arr) else math.nan
 
 
-def summarize(steps: list[StepMetrics], strides: list[dict], *, trunk: bool, config: GaitConfig) -> dict:
-    """Per-side medians/p90 over steady steps, temporal parameters and the classification.
+def summarize(steps: list[StepMetrics], strides: list[dict], *, trunk: bool, config: GaitConfig,
+              lean_reference: str | None = None) -> dict:
+    """Per-side medians/p90 over steady steps, temporal parameters, the classification and its flags.
+
+    ``lean_reference``: "standing" or "walking" (the engine's :attr:`lean_reference`), for the flags.
 
     Undefined values (no steps on a side, no trunk sensor) are NaN here; the
     JSON writer turns NaN into null.
@@ -105,4 +108,6 @@ def summarize(steps: list[StepMetrics], strides: list[dict], *, trunk: bool, con
         [s.pelvic_drop_deg for s in by_side["left"]], [s.pelvic_drop_deg for s in by_side["right"]],
         [s.trunk_lean_deg for s in by_side["left"]] if trunk else None,
         [s.trunk_lean_deg for s in by_side["right"]] if trunk else None, config))
+    out["classification_flags"] = classification_flags(out["classification"], trunk=trunk,
+                                                       lean_reference=lean_reference)
     return out

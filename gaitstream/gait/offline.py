@@ -66,7 +66,8 @@ def analyze_recording(recording: Recording, config: GaitConfig | None = None, tr
         raise NoWalkingError("no walking found (no pair of alternating initial contacts)",
                              path=recording.source)
     strides = strides_from_steps(steps, t, phi)
-    summary = summarize(steps, strides, trunk=recording.has_trunk, config=config)
+    summary = summarize(steps, strides, trunk=recording.has_trunk, config=config,
+                        lean_reference=engine.lean_reference)
     # every detected IC with its side, also those that bound no measured step
     ics = {"left": [], "right": []}
     for time_s, side in detected:
@@ -77,7 +78,9 @@ def analyze_recording(recording: Recording, config: GaitConfig | None = None, tr
                       "duration_s": _num(recording.duration_s, TIME_DECIMALS), "trunk": recording.has_trunk},
         "calibration": {"method": calibration.get("method"),
                         "mounting_deg": {k: _num(v, ANGLE_DECIMALS)
-                                         for k, v in calibration.get("mounting_deg", {}).items()}},
+                                         for k, v in calibration.get("mounting_deg", {}).items()},
+                        "obliquity_reference": calibration.get("obliquity_reference"),
+                        "trunk_lean_reference": calibration.get("trunk_lean_reference")},
         "initial_contacts": {side: [_num(x, TIME_DECIMALS) for x in sorted(v)] for side, v in ics.items()},
         "steps": [{"side": s.side, "start_s": _num(s.start_s, TIME_DECIMALS), "end_s": _num(s.end_s, TIME_DECIMALS),
                    "duration_s": _num(s.duration_s, TIME_DECIMALS),
@@ -108,4 +111,5 @@ def _summary_json(summary: dict) -> dict:
     out["stride_time_s"] = _num(summary["stride_time_s"], TIME_DECIMALS)
     out["step_time_asymmetry_pct"] = _num(summary["step_time_asymmetry_pct"], 1)
     out["classification"] = summary["classification"]
+    out["classification_flags"] = list(summary["classification_flags"])
     return out

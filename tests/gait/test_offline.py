@@ -14,7 +14,8 @@ STEP_KEYS = {"side", "start_s", "end_s", "duration_s", "pelvic_drop_deg", "trunk
 STRIDE_KEYS = {"side", "start_s", "end_s", "duration_s", "obliquity_rom_deg"}
 SIDE_KEYS = {"pelvic_drop_deg_median", "pelvic_drop_deg_p90", "trunk_lean_deg_median", "steps"}
 SUMMARY_KEYS = {"left", "right", "pelvic_drop_asymmetry_deg", "cadence_spm", "stride_time_s",
-                "step_time_asymmetry_pct", "classification"}
+                "step_time_asymmetry_pct", "classification", "classification_flags"}
+CALIBRATION_KEYS = {"method", "mounting_deg", "obliquity_reference", "trunk_lean_reference"}
 
 
 def test_json_contract_without_trunk():
@@ -22,7 +23,9 @@ def test_json_contract_without_trunk():
     json.dumps(out, allow_nan=False)
     assert set(out) == TOP_KEYS
     assert set(out["recording"]) == {"sampling_rate_hz", "duration_s", "trunk"} and out["recording"]["trunk"] is False
-    assert set(out["calibration"]) == {"method", "mounting_deg"}
+    assert set(out["calibration"]) == CALIBRATION_KEYS
+    assert out["calibration"]["obliquity_reference"] == "standing_posture"
+    assert out["calibration"]["trunk_lean_reference"] is None
     assert set(out["calibration"]["mounting_deg"]) == {"roll", "pitch", "yaw"}
     assert set(out["initial_contacts"]) == {"left", "right"}
     assert all(set(s) == STEP_KEYS and s["trunk_lean_deg"] is None for s in out["steps"])
@@ -30,6 +33,7 @@ def test_json_contract_without_trunk():
     assert set(out["summary"]) == SUMMARY_KEYS
     assert set(out["summary"]["left"]) == SIDE_KEYS and out["summary"]["left"]["trunk_lean_deg_median"] is None
     assert out["summary"]["classification"] in {"normal", "insufficient_data"}
+    assert out["summary"]["classification_flags"] == []
 
 
 def test_json_contract_with_trunk_and_trace():
