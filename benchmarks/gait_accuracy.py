@@ -1,15 +1,19 @@
 """Simulated accuracy of the gait engine against the simulator's ground truth.
 
-Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [--json] [--no-standing] [--delay]``
+Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [--json] [--mode both|standing|no-standing] [--delay]``
 
-1. Draw ``--sessions`` random sessions cycling over the patterns normal,
-   Trendelenburg left/right/bilateral and compensated left/right, with random
-   per-side values in each pattern's clinical range, sampling rates 60-200 Hz,
-   residual mountings (pitch 0-40 deg, roll and yaw +/-20 deg), sensor axes,
-   noise, gyro bias, cadence, its jitter and step asymmetry; some sessions
-   without quiet standing, some without a trunk sensor, some with lost packets.
-   ``--no-standing``: the same draws, all without quiet standing (the
-   engine's provisional walking start).
+1. Draw ``--sessions`` random sessions cycling over the patterns patients
+   show (``PATTERNS``): normal; Trendelenburg left/right/bilateral; with hip
+   hiking on the strong side; compensated with a lean toward each stance
+   limb, and toward the weak side only with the trunk upright over the other
+   limb (unilateral); Trendelenburg and unilateral compensation with drop and
+   lean varying from step to step (SD 1–2°). Random per-side values in each
+   pattern's clinical range, sampling rates 60-200 Hz, residual mountings
+   (pitch 0-40 deg, roll and yaw +/-20 deg), sensor axes, noise, gyro bias,
+   cadence (slow rehab walking to brisk), its jitter and step asymmetry; some
+   sessions without a trunk sensor, some with lost packets.
+   ``--mode``: each drawn session is run with quiet standing (3-8 s) and
+   without (the engine's walking calibration), or in one of the two only.
 2. Simulate each (``gaitstream.simulate``), write its CSV to a temporary
    directory, load it with ``load_recording_csv`` (stating the axes) and run
    ``analyze_recording``.
@@ -20,18 +24,21 @@ Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [
    - Steps: each true step is paired with the detected step starting at the
      same IC (within ``IC_TOLERANCE_S``); pairs with the right side give the
      per-step pelvic drop and trunk lean errors.
-   - Per-side medians: |detected - true| summary medians.
+   - Per-side medians: |detected - true| summary medians (drop and lean).
    - Classification: equal labels, overall and on "clear" sessions, whose true
      per-side drop medians (and lean medians with a trunk) are all at least
-     ``CLEAR_MARGIN_DEG`` from the thresholds.
+     ``CLEAR_MARGIN_DEG`` from the thresholds; a wrong label without a
+     classification flag is "confident wrong" (without standing the engine
+     flags lean-dependent labels: their upright reference is not observable).
    - First steps: |error| of the drop (and lean) of each session's first
      ``FIRST_STEPS`` paired steps (mean, p95, max): what a calibration that
      starts early costs.
    - ``--delay``: the session streamed again in frames of one sample; the
      largest data time from a step's end IC to the sample that returned it
      (the issue: ≤ 0.5 s).
-4. Print a table with the issue's targets (issue 3) or, with ``--json``, the
-   figures as one JSON object on stdout. Progress goes to stderr.
+4. Print a table per mode with the issues' targets (issues 3 and 13) and a
+   row per pattern, or with ``--json`` the figures as one JSON object on
+   stdout. Progress goes to stderr.
 
 A script that prints figures, not a timed test.
 """
@@ -56,65 +63,92 @@ from gaitstream.simulate.truth import DEFAULT_DROP_THRESHOLD_DEG, DEFAULT_LEAN_T
 
 #: IC matching tolerance of the issue's targets.
 IC_TOLERANCE_S = 0.06
-#: A session is "clear" when every true median is this far from a threshold.
-CLEAR_MARGIN_DEG = 2.0
+#: A session is "clear" when every true median is this far from a threshold (issue 13: 1.5°).
+CLEAR_MARGIN_DEG = 1.5
 #: Steps per session in the first-steps figures.
 FIRST_STEPS = 10
 #: Session length (s) and the rates, axes and patterns drawn from.
 SESSION_DURATION_S = 60.0
 SAMPLING_RATES_HZ = (60.0, 64.0, 100.0, 120.0, 128.0, 200.0)
 AXES_CHOICES = ("x=forward,y=left,z=up", "x=up,y=right,z=forward", "x=left,y=backward,z=up", "x=down,y=left,z=forward")
-PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "trendelenburg_bilateral", "compensated_left", "compensated_right")
+PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "trendelenburg_bilateral",
+            "trendelenburg_left_hip_hike", "trendelenburg_right_hip_hike", "compensated_left", "compensated_right",
+            "compensated_left_unilateral", "compensated_right_unilateral", "variable_trendelenburg",
+            "variable_compensated_unilateral")
 #: Clinical ranges (deg) of the drawn per-side values.
 NORMAL_DROP_DEG = (1.5, 4.0)
 TRENDELENBURG_DROP_DEG = (6.0, 10.0)
 COMPENSATED_DROP_DEG = (0.5, 3.0)
+HIP_HIKE_DROP_DEG = (-3.0, -1.0)
 NORMAL_LEAN_DEG = (1.0, 4.0)
 COMPENSATED_LEAN_DEG = (6.0, 10.0)
-#: Share of sessions without quiet standing / without a trunk sensor.
-NO_STANDING_SHARE = 0.15
+UPRIGHT_LEAN_DEG = (-0.5, 0.5)
+#: Step-to-step SD of drop and lean: usual, and in the variable_* patterns (deg).
+JITTER_DEG = (0.2, 0.6)
+VARIABLE_JITTER_DEG = (1.0, 2.0)
+#: Cadences drawn (steps/min): slow rehabilitation walking to brisk walking.
+CADENCE_SPM = (70.0, 125.0)
+#: Quiet standing at the start in the "standing" mode (s).
+STANDING_S = (3.0, 8.0)
+MODES = ("standing", "no_standing")
+#: Share of sessions without a trunk sensor (never for the compensated patterns).
 NO_TRUNK_SHARE = 0.3
 #: Share of sessions with lost packets (gaps of 1-5 samples, as in ipol-L5), and its range (%).
 PACKET_LOSS_SHARE = 0.25
 PACKET_LOSS_PCT = (0.5, 2.0)
-#: Targets of issue 3 (simulated).
+#: Targets of issue 3 (simulated) and issue 13 (trunk lean, with standing).
 TARGETS = {
     "pelvic_drop_mae_deg": 0.7,
     "pelvic_drop_worst_session_mae_deg": 1.0,
     "side_median_error_deg": 0.5,
-    "trunk_lean_mae_deg": 1.0,
+    "trunk_lean_mae_deg": 0.7,
+    "trunk_lean_worst_side_median_error_deg": 1.0,
     "ic_f1": 0.99,
     "side_correct_pct": 99.0,
     "classification_clear_pct": 100.0,
+    "confident_wrong_clear": 0,
     "max_step_delay_s": 0.5,
 }
 
 
 def draw_config(index: int, rng: np.random.Generator) -> tuple[str, SimulationConfig]:
-    """1. The index-th random session (pattern cycles with the index)."""
+    """1. The index-th random session (pattern cycles with the index), with quiet standing."""
     pattern = PATTERNS[index % len(PATTERNS)]
     u = lambda bounds: float(rng.uniform(*bounds))  # noqa: E731
     drop = {"left": u(NORMAL_DROP_DEG), "right": u(NORMAL_DROP_DEG)}
     lean = {"left": u(NORMAL_LEAN_DEG), "right": u(NORMAL_LEAN_DEG)}
+    jitter = VARIABLE_JITTER_DEG if pattern.startswith("variable_") else JITTER_DEG
+    # the variable patterns' weak side alternates with the index
+    weak = "left" if (index // len(PATTERNS)) % 2 == 0 else "right"
+    strong = "right" if weak == "left" else "left"
     for side in ("left", "right"):
-        if pattern in (f"trendelenburg_{side}", "trendelenburg_bilateral"):
+        other = "right" if side == "left" else "left"
+        if pattern in (f"trendelenburg_{side}", "trendelenburg_bilateral", f"trendelenburg_{side}_hip_hike"):
             drop[side] = u(TRENDELENBURG_DROP_DEG)
-        if pattern == f"compensated_{side}":
+        if pattern == f"trendelenburg_{side}_hip_hike":
+            drop[other] = u(HIP_HIKE_DROP_DEG)
+        if pattern in (f"compensated_{side}", f"compensated_{side}_unilateral"):
             drop[side], lean[side] = u(COMPENSATED_DROP_DEG), u(COMPENSATED_LEAN_DEG)
-    trunk = pattern.startswith("compensated") or rng.uniform() >= NO_TRUNK_SHARE
+        if pattern == f"compensated_{side}_unilateral":
+            lean[other] = u(UPRIGHT_LEAN_DEG)
+    if pattern == "variable_trendelenburg":
+        drop[weak] = u(TRENDELENBURG_DROP_DEG)
+    if pattern == "variable_compensated_unilateral":
+        drop[weak], lean[weak], lean[strong] = u(COMPENSATED_DROP_DEG), u(COMPENSATED_LEAN_DEG), u(UPRIGHT_LEAN_DEG)
+    trunk = "compensated" in pattern or rng.uniform() >= NO_TRUNK_SHARE
     config = SimulationConfig(
         duration_s=SESSION_DURATION_S,
-        standing_s=0.0 if rng.uniform() < NO_STANDING_SHARE else u((3.0, 8.0)),
+        standing_s=u(STANDING_S),
         sampling_rate_hz=float(rng.choice(SAMPLING_RATES_HZ)),
-        cadence_spm=u((85.0, 125.0)),
+        cadence_spm=u(CADENCE_SPM),
         cadence_cv_pct=u((0.5, 3.0)),
         step_time_asymmetry_pct=u((-8.0, 8.0)),
         pelvic_drop_left_deg=drop["left"],
         pelvic_drop_right_deg=drop["right"],
-        pelvic_drop_jitter_deg=u((0.2, 0.6)),
+        pelvic_drop_jitter_deg=u(jitter),
         trunk_lean_left_deg=lean["left"] if trunk else None,
         trunk_lean_right_deg=lean["right"] if trunk else None,
-        trunk_lean_jitter_deg=u((0.2, 0.6)),
+        trunk_lean_jitter_deg=u(jitter),
         first_side=str(rng.choice(["left", "right"])),
         mounting_deg=(u((-20.0, 20.0)), u((0.0, 40.0)), u((-20.0, 20.0))),
         trunk_mounting_deg=(u((-10.0, 10.0)), u((-15.0, 15.0)), u((-10.0, 10.0))),
@@ -195,6 +229,12 @@ def score_session(truth: dict, found: dict) -> dict:
         a, b = truth["summary"][side]["pelvic_drop_deg_median"], found["summary"][side]["pelvic_drop_deg_median"]
         median_err.append(abs(b - a) if a is not None and b is not None else float("nan"))
     out["side_median_error_deg"] = median_err
+    lean_median_err = []
+    for side in ("left", "right"):
+        a, b = truth["summary"][side]["trunk_lean_deg_median"], found["summary"][side]["trunk_lean_deg_median"]
+        if a is not None and b is not None:
+            lean_median_err.append(abs(b - a))
+    out["lean_side_median_error_deg"] = lean_median_err
     out["cadence_error_spm"] = abs((found["summary"]["cadence_spm"] or np.nan) - truth["summary"]["cadence_spm"])
     # Classification and clearness.
     values = [truth["summary"][s]["pelvic_drop_deg_median"] - DEFAULT_DROP_THRESHOLD_DEG for s in ("left", "right")]
@@ -203,6 +243,7 @@ def score_session(truth: dict, found: dict) -> dict:
     out["clear"] = bool(min(abs(v) for v in values) >= CLEAR_MARGIN_DEG)
     out["true_class"] = truth["summary"]["classification"]
     out["found_class"] = found["summary"]["classification"]
+    out["flags"] = list(found["summary"].get("classification_flags") or [])
     return out
 
 
@@ -221,7 +262,8 @@ def max_step_delay_s(recording) -> float:
     return max(delays) if delays else float("nan")
 
 
-def run_session(index: int, pattern: str, config: SimulationConfig, workdir: Path, delay: bool = False) -> dict:
+def run_session(index: int, pattern: str, config: SimulationConfig, workdir: Path, delay: bool = False,
+                mode: str = "standing") -> dict:
     """2. Simulate, write, load and analyse one session; score it (and its step delay with ``delay``)."""
     from gaitstream.gait.offline import analyze_recording
     from gaitstream.gait.recording import load_recording_csv
@@ -232,12 +274,12 @@ def run_session(index: int, pattern: str, config: SimulationConfig, workdir: Pat
         recording = load_recording_csv(path, axes=config.axes)
         found = analyze_recording(recording)
     except Exception as exc:  # a failed analysis is a benchmark figure, not a crash
-        return {"index": index, "pattern": pattern, "error": f"{type(exc).__name__}: {exc}"}
+        return {"index": index, "pattern": pattern, "mode": mode, "error": f"{type(exc).__name__}: {exc}"}
     finally:
         path.unlink(missing_ok=True)
     scored = score_session(session.truth, found)
     scored["max_step_delay_s"] = max_step_delay_s(recording) if delay else float("nan")
-    scored.update(index=index, pattern=pattern, sampling_rate_hz=config.sampling_rate_hz,
+    scored.update(index=index, pattern=pattern, mode=mode, sampling_rate_hz=config.sampling_rate_hz,
                   mounting_deg=list(config.mounting_deg), standing_s=config.standing_s, trunk=config.has_trunk)
     return scored
 
@@ -270,6 +312,8 @@ def aggregate(results: list[dict]) -> dict:
         "side_median_error_deg": float(np.mean(side_medians)) if side_medians else float("nan"),
         "side_median_error_max_deg": float(np.max(side_medians)) if side_medians else float("nan"),
         "trunk_lean_mae_deg": _mae(lean),
+        "trunk_lean_worst_side_median_error_deg": max((e for r in ok for e in r["lean_side_median_error_deg"]),
+                                                      default=float("nan")),
         "trunk_lean_bias_deg": float(np.mean(lean)) if lean else float("nan"),
         "ic_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
         "ic_precision": tp / (tp + fp) if tp + fp else float("nan"),
@@ -282,13 +326,17 @@ def aggregate(results: list[dict]) -> dict:
         "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in ok]) if ok else float("nan"),
         "classification_clear_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in clear]) if clear else float("nan"),
         "clear_sessions": len(clear),
+        "flagged": sum(bool(r["flags"]) for r in ok),
+        "confident_wrong": sum(r["true_class"] != r["found_class"] and not r["flags"] for r in ok),
+        "confident_wrong_clear": sum(r["true_class"] != r["found_class"] and not r["flags"] for r in clear),
         "first_steps_drop_error_mean_deg": float(first_drop.mean()) if first_drop.size else float("nan"),
         "first_steps_drop_error_p95_deg": float(np.percentile(first_drop, 95)) if first_drop.size else float("nan"),
         "first_steps_drop_error_max_deg": float(first_drop.max()) if first_drop.size else float("nan"),
         "first_steps_lean_error_mean_deg": float(first_lean.mean()) if first_lean.size else float("nan"),
         "first_steps_lean_error_max_deg": float(first_lean.max()) if first_lean.size else float("nan"),
         "max_step_delay_s": max(delays) if delays else float("nan"),
-        "misclassified": [{"index": r["index"], "true": r["true_class"], "found": r["found_class"], "clear": r["clear"]}
+        "misclassified": [{"index": r["index"], "pattern": r["pattern"], "true": r["true_class"],
+                           "found": r["found_class"], "clear": r["clear"], "flags": r["flags"]}
                           for r in ok if r["true_class"] != r["found_class"]],
     }
     figures["per_session"] = [
@@ -312,11 +360,19 @@ def aggregate(results: list[dict]) -> dict:
     figures["per_pattern"] = {}
     for pattern in PATTERNS:
         mine = [r for r in ok if r["pattern"] == pattern]
+        mine_clear = [r for r in mine if r["clear"]]
+        lean_medians = [e for r in mine for e in r["lean_side_median_error_deg"]]
         figures["per_pattern"][pattern] = {
             "sessions": len(mine),
             "pelvic_drop_mae_deg": _mae([e for r in mine for e in r["drop_error_deg"]]),
             "trunk_lean_mae_deg": _mae([e for r in mine for e in r["lean_error_deg"]]),
+            "trunk_lean_worst_side_median_error_deg": max(lean_medians, default=float("nan")),
             "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in mine]) if mine else float("nan"),
+            "clear_sessions": len(mine_clear),
+            "classification_clear_pct": (100.0 * np.mean([r["true_class"] == r["found_class"] for r in mine_clear])
+                                         if mine_clear else float("nan")),
+            "flagged": sum(bool(r["flags"]) for r in mine),
+            "confident_wrong": sum(r["true_class"] != r["found_class"] and not r["flags"] for r in mine),
         }
     return figures
 
@@ -325,9 +381,10 @@ def _fmt(value: float | None, unit: str = "") -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}{unit}"
 
 
-def print_tables(figures: dict, console: Console) -> None:
-    """4. The figures as rich tables, with the issue's targets."""
-    table = Table(title=f"Simulated accuracy over {figures['sessions']} sessions (IC tolerance {IC_TOLERANCE_S * 1000:.0f} ms)")
+def print_tables(figures: dict, console: Console, title: str = "") -> None:
+    """4. The figures as rich tables, with the issues' targets."""
+    table = Table(title=f"Simulated accuracy{title} over {figures['sessions']} sessions "
+                        f"(IC tolerance {IC_TOLERANCE_S * 1000:.0f} ms)")
     for column in ("figure", "value", "target", "met"):
         table.add_column(column)
     rows = [
@@ -336,7 +393,8 @@ def print_tables(figures: dict, console: Console) -> None:
         ("per-side median drop error, mean (deg)", "side_median_error_deg", "<="),
         ("per-side median drop error, max (deg)", "side_median_error_max_deg", None),
         ("per-step pelvic drop bias (deg)", "pelvic_drop_bias_deg", None),
-        ("trunk lean MAE (deg)", "trunk_lean_mae_deg", "<="),
+        ("per-step trunk lean MAE (deg)", "trunk_lean_mae_deg", "<="),
+        ("worst per-side trunk lean median error (deg)", "trunk_lean_worst_side_median_error_deg", "<="),
         ("trunk lean bias (deg)", "trunk_lean_bias_deg", None),
         ("IC F1", "ic_f1", ">="),
         ("IC precision", "ic_precision", None),
@@ -347,7 +405,11 @@ def print_tables(figures: dict, console: Console) -> None:
         ("true steps paired (%)", "steps_paired_pct", None),
         ("cadence MAE (spm)", "cadence_mae_spm", None),
         ("classification correct, all (%)", "classification_pct", None),
-        (f"classification correct, clear sessions (n={figures['clear_sessions']}) (%)", "classification_clear_pct", ">="),
+        (f"classification correct, clear sessions (n={figures['clear_sessions']}, margin {CLEAR_MARGIN_DEG}°) (%)",
+         "classification_clear_pct", ">="),
+        ("sessions flagged (lean reference not observable)", "flagged", None),
+        ("confident wrong class (wrong, not flagged), all", "confident_wrong", None),
+        ("confident wrong class, clear sessions", "confident_wrong_clear", "<="),
         (f"first {FIRST_STEPS} steps per session: drop |error| mean (deg)", "first_steps_drop_error_mean_deg", None),
         (f"first {FIRST_STEPS} steps per session: drop |error| p95 (deg)", "first_steps_drop_error_p95_deg", None),
         (f"first {FIRST_STEPS} steps per session: drop |error| max (deg)", "first_steps_drop_error_max_deg", None),
@@ -355,26 +417,36 @@ def print_tables(figures: dict, console: Console) -> None:
         (f"first {FIRST_STEPS} steps per session: lean |error| max (deg)", "first_steps_lean_error_max_deg", None),
         ("max step delay, one-sample frames (s; --delay)", "max_step_delay_s", "<="),
     ]
+    lean_targets = ("trunk_lean_mae_deg", "trunk_lean_worst_side_median_error_deg")
     for label, key, op in rows:
         target = TARGETS.get(key)
+        if "no standing" in title and key in lean_targets:
+            target, op = None, None      # issue 13: without standing measured and reported only
         value = figures[key]
         met = ""
         if op and target is not None and np.isfinite(value):
             met = "yes" if (value <= target if op == "<=" else value >= target) else "NO"
-        table.add_row(label, _fmt(value), "" if target is None else f"{op} {target}", met)
+        table.add_row(label, _fmt(value) if isinstance(value, float) else str(value),
+                      "" if target is None else f"{op} {target}", met)
     console.print(table)
-    per = Table(title="Per pattern")
-    for column in ("pattern", "sessions", "drop MAE (deg)", "lean MAE (deg)", "classification (%)"):
+    per = Table(title=f"Per pattern{title}")
+    for column in ("pattern", "sessions", "drop MAE", "lean MAE", "worst lean median err", "class. all %",
+                   "class. clear % (n)", "flagged", "confident wrong"):
         per.add_column(column)
     for pattern, f in figures["per_pattern"].items():
-        per.add_row(pattern, str(f["sessions"]), _fmt(f["pelvic_drop_mae_deg"]), _fmt(f["trunk_lean_mae_deg"]), _fmt(f["classification_pct"]))
+        per.add_row(pattern, str(f["sessions"]), _fmt(f["pelvic_drop_mae_deg"]), _fmt(f["trunk_lean_mae_deg"]),
+                    _fmt(f["trunk_lean_worst_side_median_error_deg"]), _fmt(f["classification_pct"]),
+                    f"{_fmt(f['classification_clear_pct'])} ({f['clear_sessions']})", str(f["flagged"]),
+                    str(f["confident_wrong"]))
     console.print(per)
     worst = sorted(figures["per_session"], key=lambda r: -r["pelvic_drop_mae_deg"])[:5]
     console.print("worst sessions by drop MAE: " + "; ".join(
         f"#{r['index']} {r['pattern']} {r['sampling_rate_hz']:.0f} Hz standing {r['standing_s']} s "
         f"MAE {r['pelvic_drop_mae_deg']:.2f} bias {r['pelvic_drop_bias_deg']:+.2f}" for r in worst))
     if figures["misclassified"]:
-        console.print("misclassified: " + ", ".join(f"#{m['index']} {m['true']}->{m['found']}{' (clear)' if m['clear'] else ''}" for m in figures["misclassified"]))
+        console.print("misclassified: " + ", ".join(
+            f"#{m['index']} {m['true']}->{m['found']}{' (clear)' if m['clear'] else ''}"
+            f"{' (flagged: ' + ','.join(m['flags']) + ')' if m['flags'] else ''}" for m in figures["misclassified"]))
     if figures["failures"]:
         console.print("failed: " + "; ".join(f"#{f['index']} {f['pattern']}: {f['error']}" for f in figures["failures"]))
 
@@ -396,30 +468,35 @@ def _json_ready(value: object) -> object:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=60, help="number of random sessions (default 60)")
+    parser.add_argument("--sessions", type=int, default=60, help="number of random sessions per mode (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the session draws (default 0)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout instead of tables")
-    parser.add_argument("--no-standing", action="store_true", help="all sessions without quiet standing")
+    parser.add_argument("--mode", choices=("both", *MODES), default="both",
+                        help="run each session with quiet standing, without, or both (default)")
+    parser.add_argument("--no-standing", action="store_true", help="same as --mode no_standing")
     parser.add_argument("--delay", action="store_true", help="also stream each session in one-sample frames "
                         "and report the largest step delay (slower)")
     args = parser.parse_args(argv)
     if args.sessions < 1:
         parser.error("--sessions must be at least 1")
+    modes = ("no_standing",) if args.no_standing else MODES if args.mode == "both" else (args.mode,)
     rng = np.random.default_rng(args.seed)
     drawn = [draw_config(i, rng) for i in range(args.sessions)]
-    if args.no_standing:
-        drawn = [(pattern, dataclasses.replace(config, standing_s=0.0)) for pattern, config in drawn]
-    results = []
+    results: dict[str, list[dict]] = {mode: [] for mode in modes}
     with tempfile.TemporaryDirectory(prefix="gait_accuracy_") as tmp, Progress(console=Console(stderr=True), transient=True) as progress:
-        task = progress.add_task("sessions", total=len(drawn))
+        task = progress.add_task("sessions", total=len(drawn) * len(modes))
         for index, (pattern, config) in enumerate(drawn):
-            results.append(run_session(index, pattern, config, Path(tmp), delay=args.delay))
-            progress.advance(task)
-    figures = aggregate(results)
+            for mode in modes:
+                run_config = config if mode == "standing" else dataclasses.replace(config, standing_s=0.0)
+                results[mode].append(run_session(index, pattern, run_config, Path(tmp), delay=args.delay, mode=mode))
+                progress.advance(task)
+    figures = {mode: aggregate(found) for mode, found in results.items()}
     if args.json:
         print(json.dumps(_json_ready({"seed": args.seed, **figures}), indent=1))
     else:
-        print_tables(figures, Console(width=120))
+        console = Console(width=160)
+        for mode, mode_figures in figures.items():
+            print_tables(mode_figures, console, title=" with quiet standing" if mode == "standing" else " with no standing")
     return 0
 
 

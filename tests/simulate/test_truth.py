@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from gaitstream.simulate.patterns import PATTERNS
+
 from gaitstream.simulate import pattern_config, simulate_session
 from gaitstream.simulate.truth import CLASSIFICATIONS, classify, step_extremes
 
@@ -104,13 +106,35 @@ def test_stride_rom_and_no_trunk():
     assert truth["summary"]["left"]["trunk_lean_deg_median"] is None
 
 
-@pytest.mark.parametrize("pattern", ["normal", "trendelenburg_left", "trendelenburg_right", "trendelenburg_bilateral", "compensated_left", "compensated_right"])
+@pytest.mark.parametrize("pattern", sorted(PATTERNS))
 def test_preset_labels(pattern):
     from gaitstream.simulate.patterns import EXPECTED_CLASSIFICATION
 
     truth = simulate_session(pattern_config(pattern, duration_s=30.0, seed=3)).truth
     assert truth["summary"]["classification"] == EXPECTED_CLASSIFICATION[pattern]
     assert truth["summary"]["classification"] in CLASSIFICATIONS
+
+
+def test_unilateral_lean_has_a_mean_and_an_upright_side():
+    session = simulate_session(pattern_config("compensated_left_unilateral", duration_s=40.0, seed=2))
+    summary = session.truth["summary"]
+    assert summary["left"]["trunk_lean_deg_median"] == pytest.approx(9.0, abs=0.5)
+    assert abs(summary["right"]["trunk_lean_deg_median"]) < 0.6          # upright over the right limb
+    walking = session.trace["time_s"] > session.config.standing_s + 2.0
+    assert np.mean(session.trace["trunk_lateral_lean_deg"][walking]) > 2.0   # leans left on average
+
+
+def test_hip_hike_gives_negative_drop_on_the_strong_side():
+    summary = simulate_session(pattern_config("trendelenburg_left_hip_hike", duration_s=40.0, seed=2)).truth["summary"]
+    assert summary["left"]["pelvic_drop_deg_median"] == pytest.approx(8.0, abs=0.5)
+    assert summary["right"]["pelvic_drop_deg_median"] < 0.0   # the swing (left) side never drops below level
+    assert summary["classification"] == "trendelenburg_left"
+
+
+def test_variable_presets_spread_step_values():
+    steps = simulate_session(pattern_config("variable_trendelenburg_left", duration_s=60.0, seed=2)).truth["steps"]
+    left = [s["pelvic_drop_deg"] for s in steps if s["side"] == "left" and s["steady"]]
+    assert 1.0 < np.std(left) < 2.0
 
 
 def test_no_standing_uses_walking_median_reference():
