@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
 
-from benchmarks.gait_accuracy import draw_config, match_times, score_session
+from benchmarks.gait_accuracy import PATTERNS, draw_config, match_times, score_session
 from gaitstream.simulate import pattern_config, simulate_session
 
 
@@ -38,7 +39,13 @@ def test_drawn_sessions_span_the_required_space():
     rng = np.random.default_rng(0)
     drawn = [draw_config(i, rng) for i in range(60)]
     patterns = {p for p, _ in drawn}
-    assert len(patterns) == 6
+    assert patterns == set(PATTERNS)
+    by_pattern = {p: c for p, c in drawn}
+    unilateral = by_pattern["compensated_left_unilateral"]
+    assert unilateral.trunk_lean_left_deg >= 6.0 and abs(unilateral.trunk_lean_right_deg) <= 0.5
+    assert by_pattern["trendelenburg_right_hip_hike"].pelvic_drop_left_deg < 0.0
+    assert by_pattern["variable_trendelenburg"].pelvic_drop_jitter_deg >= 1.0
+    assert min(c.cadence_spm for _, c in drawn) < 80.0
     rates = [c.sampling_rate_hz for _, c in drawn]
     assert min(rates) == 60.0 and max(rates) == 200.0
     pitches = [c.mounting_deg[1] for _, c in drawn]
@@ -51,4 +58,7 @@ def test_benchmark_runs_end_to_end(tmp_path, capsys):
     from benchmarks.gait_accuracy import main
 
     assert main(["--sessions", "2", "--seed", "1", "--json"]) == 0
-    assert '"ic_f1"' in capsys.readouterr().out
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"seed", "standing", "no_standing"}
+    assert out["standing"]["sessions"] == out["no_standing"]["sessions"] == 2
+    assert out["standing"]["per_pattern"]["normal"]["sessions"] == 1
