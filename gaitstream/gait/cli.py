@@ -35,7 +35,8 @@ def _cell(value) -> str:
 
 def _print_table(result: dict, console: Console) -> None:
     rec, cal, summary = result["recording"], result["calibration"], result["summary"]
-    console.print(f"recording: {rec['duration_s']} s at {rec['sampling_rate_hz']} Hz, trunk sensor: {rec['trunk']}")
+    console.print(f"recording: {rec['duration_s']} s at {rec['sampling_rate_hz']} Hz, trunk sensor: {rec['trunk']}, "
+                  f"corrupt samples removed: {rec['rejected_samples']} {rec['rejected_by_reason'] or ''}")
     console.print(f"calibration: {cal['method']}, mounting (deg) {cal['mounting_deg']}; obliquity relative to the "
                   f"{_cell(cal.get('obliquity_reference'))}, trunk lean to the {_cell(cal.get('trunk_lean_reference'))}")
     table = Table(title="per side (steady steps)")
@@ -99,6 +100,12 @@ def analyze(
     finally:
         for warning in caught:
             err.print(kv("warning", file=recording, message=str(warning.message)), markup=False)
+    rejected = result["recording"]["rejected_samples"]
+    if rejected:
+        err.print(kv("warning", file=recording, message="corrupt samples removed (treated as missing)",
+                     rejected_samples=rejected,
+                     reasons=",".join(f"{k}:{v}" for k, v in result["recording"]["rejected_by_reason"].items())),
+                  markup=False)
     err.print(kv("analyzed", file=recording, steps=len(result["steps"]),
                  classification=result["summary"]["classification"],
                  flags=",".join(result["summary"]["classification_flags"]) or None,

@@ -1,8 +1,19 @@
-"""Input conditioning of the live engine: axes and units, missing samples, uniform grid.
+"""Input conditioning of the live engine: axes and units, corrupt samples, uniform grid.
 
 Every later stage assumes uniformly sampled body-frame data in m/s² and deg/s.
-Rows with a NaN are dropped, a repeated timestamp (a duplicated radio packet)
-keeps its first copy, gaps of up to ``max_fill_gap_s`` are filled by linear
+Corrupt samples are removed before anything else sees them and counted by
+reason (:attr:`InputConditioner.rejected`):
+
+- time: a non-finite time (``time_invalid``); a time not after the last
+  accepted one (``time_repeated``: a duplicated radio packet keeps its first
+  copy; ``time_not_increasing``); a single time far ahead of its neighbours
+  (``time_outlier``: a sample after a jump longer than ``max_fill_gap_s`` is
+  confirmed only once the next sample continues from it, and dropped when the
+  next one continues from before it; a real jump, e.g. a clock step, is kept);
+- values: see :mod:`gaitstream.gait.sanitize` (non-finite, out of range, gyro
+  impulses, stuck axes).
+
+Gaps of up to ``max_fill_gap_s`` (lost or removed samples) are filled by linear
 interpolation and a longer gap is a "break" that ends the walking bout.
 """
 
@@ -14,6 +25,9 @@ import numpy as np
 
 from gaitstream.gait.calibration import GRAVITY_MPS2
 from gaitstream.gait.recording import parse_axes
+from gaitstream.gait.sanitize import SampleGate
+
+TIME_REASONS = ("time_invalid", "time_repeated", "time_not_increasing", "time_outlier")
 
 def regrid(time_s: np.ndarray, values: np.ndarray, last_time_s: float | None, last_values: np.ndarray | None,
            sampling_rate_hz: float, max_fill_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -57,7 +71,9 @@ class InputConditioner:
     """Frames in, uniform-grid body-frame samples out (with a break flag per sample).
 
     ``condition`` returns (time_s, values (n, 6|12), breaks or None when no
-    sample starts a new segment); state is the last sample (for gaps).
+    sample starts a new segment), or None when nothing is left; state is the
+    last sample (for gaps), a sample held after a time jump, the sample gate's
+    context and the rejection counts.
     """
 
     def __init__(self, *, sampling_rate_hz: float, trunk: bool, axes: str, acc_unit: str, gyr_unit: str,
@@ -72,8 +88,18 @@ class InputConditioner:
         self._matrix = None if identity else matrix      # None: already body frame, m/s², deg/s
         self._scale = scale
         self._max_fill = max(1, int(round(max_fill_gap_s * sampling_rate_hz)))
+        # a gap longer than this is a jump: its first sample waits for the next one to confirm it
+        self._jump_s = (self._max_fill + 0.5) / sampling_rate_hz
+        self.gate = SampleGate(sampling_rate_hz=sampling_rate_hz, width=self.width)
+        self.time_rejected = dict.fromkeys(TIME_REASONS, 0)
         self.last_time: float | None = None
         self.last_values: np.ndarray | None = None
+        self._pending: tuple[float, np.ndarray] | None = None
+
+    @property
+    def rejected(self) -> dict[str, int]:
+        """Samples removed so far, by reason (time and value rules)."""
+        return {**self.time_rejected, **self.gate.rejected}
 
     def condition(self, time_s: np.ndarray, parts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
         n = len(time_s)
@@ -86,34 +112,75 @@ class InputConditioner:
         # 1. axes and units
         if self._matrix is not None:
             values = (values.reshape(n, -1, 3) @ self._matrix.T).reshape(n, -1) * self._scale
-        # 2. missing and repeated samples
-        if not (math.isfinite(values.sum()) and math.isfinite(time_s.sum())):
-            keep = np.isfinite(values).all(axis=1) & np.isfinite(time_s)
+        if self._pending is not None:            # the sample held after a jump gets its successor
+            time_s = np.concatenate([[self._pending[0]], time_s])
+            values = np.concatenate([self._pending[1][None, :], values])
+            self._pending = None
+        # 2. corrupt times, then corrupt values
+        keep, held = self._screen_times(time_s)
+        if held is not None:
+            self._pending = (float(time_s[held]), values[held].copy())
+        if keep is not None:
+            time_s, values = time_s[keep], values[keep]
+        if len(time_s) == 0:
+            return None
+        keep = self.gate.screen(time_s, values)
+        if keep is not None:
             time_s, values = time_s[keep], values[keep]
             if len(time_s) == 0:
                 return None
-        dt_s = np.empty(len(time_s))
-        dt_s[0] = math.inf if self.last_time is None else time_s[0] - self.last_time
-        dt_s[1:] = time_s[1:] - time_s[:-1]
-        if (dt_s <= 0).any():
-            if (dt_s < 0).any():
-                raise ValueError("time_s must not decrease (within or across pushes)")
-            repeated = dt_s == 0            # a repeated packet: keep the first copy
-            time_s, values = time_s[~repeated], values[~repeated]
-            if len(time_s) == 0:
-                return None
         # 3. uniform grid
-        if self.last_time is not None and dt_s.max() * self.sampling_rate_hz < 1.5:
+        first_dt_s = math.inf if self.last_time is None else time_s[0] - self.last_time
+        if (self.last_time is not None and first_dt_s * self.sampling_rate_hz < 1.5
+                and (len(time_s) < 2 or (time_s[1:] - time_s[:-1]).max() * self.sampling_rate_hz < 1.5)):
             out = (time_s, values, None)          # no gap: the common case
         else:
             out = regrid(time_s, values, self.last_time, self.last_values, self.sampling_rate_hz, self._max_fill)
         self.last_time, self.last_values = float(time_s[-1]), values[-1].copy()
         return out
 
+    def _screen_times(self, time_s: np.ndarray) -> tuple[np.ndarray | None, int | None]:
+        """Mask of the samples whose time is usable (None: all) and the index of a sample to hold
+        until the next push (after a jump at the end of this one), see the module docstring."""
+        last = self.last_time
+        if math.isfinite(time_s.sum()):
+            dt_s = time_s[1:] - time_s[:-1]
+            first_ok = last is None or 0.0 < time_s[0] - last <= self._jump_s
+            if first_ok and (not len(dt_s) or (dt_s.min() > 0.0 and dt_s.max() <= self._jump_s)):
+                return None, None                # increasing, no jump: the common case
+        keep = np.zeros(len(time_s), dtype=bool)
+        finite = np.isfinite(time_s)
+        held = None
+        for i, t in enumerate(time_s.tolist()):
+            if not finite[i]:
+                self.time_rejected["time_invalid"] += 1
+                continue
+            if last is not None and t <= last:
+                self.time_rejected["time_repeated" if t == last else "time_not_increasing"] += 1
+                continue
+            if last is not None and t - last > self._jump_s:
+                later = time_s[i + 1:][finite[i + 1:]]
+                later = later[later > last]
+                if not len(later):               # the next sample will confirm the jump or not
+                    held = i
+                    continue
+                if later[0] < t:                 # the next sample continues from before: an outlier
+                    self.time_rejected["time_outlier"] += 1
+                    continue
+            keep[i] = True
+            last = t
+        return keep, held
+
     def state(self) -> dict:
         return {"last_time": self.last_time,
-                "last_values": None if self.last_values is None else self.last_values.tolist()}
+                "last_values": None if self.last_values is None else self.last_values.tolist(),
+                "pending": None if self._pending is None else [self._pending[0], self._pending[1].tolist()],
+                "time_rejected": dict(self.time_rejected), "gate": self.gate.state()}
 
     def load_state(self, state: dict) -> None:
         self.last_time = state["last_time"]
         self.last_values = None if state["last_values"] is None else np.array(state["last_values"], dtype=float)
+        pending = state.get("pending")
+        self._pending = None if pending is None else (float(pending[0]), np.array(pending[1], dtype=float))
+        self.time_rejected = {**dict.fromkeys(TIME_REASONS, 0), **state.get("time_rejected", {})}
+        self.gate.load_state(state.get("gate"))

@@ -666,6 +666,16 @@ class StreamingGaitEngine:
         return rows[:, 0], rows[:, 1], (rows[:, 2] if self.trunk else None)
 
     @property
+    def rejected_samples(self) -> dict[str, int]:
+        """Samples removed as corrupt so far, by reason (conditioning.py, sanitize.py)."""
+        return self._input.rejected
+
+    @property
+    def last_time_s(self) -> float | None:
+        """Time of the last sample accepted (None before the first)."""
+        return self._input.last_time
+
+    @property
     def lean_reference(self) -> str | None:
         """"standing" or "walking": what the trunk lean is relative to (None: no trunk sensor or not
         calibrated yet). Without standing a one-sided lean reads small (classification.py)."""

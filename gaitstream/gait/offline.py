@@ -75,7 +75,10 @@ def analyze_recording(recording: Recording, config: GaitConfig | None = None, tr
     calibration = engine.calibration or {}
     out = {
         "recording": {"sampling_rate_hz": _num(recording.sampling_rate_hz, 3),
-                      "duration_s": _num(recording.duration_s, TIME_DECIMALS), "trunk": recording.has_trunk},
+                      "duration_s": _num(recording.duration_s, TIME_DECIMALS), "trunk": recording.has_trunk,
+                      # corrupt samples the engine removed (treated as missing), by reason
+                      "rejected_samples": sum(engine.rejected_samples.values()),
+                      "rejected_by_reason": {k: v for k, v in engine.rejected_samples.items() if v}},
         "calibration": {"method": calibration.get("method"),
                         "mounting_deg": {k: _num(v, ANGLE_DECIMALS)
                                          for k, v in calibration.get("mounting_deg", {}).items()},

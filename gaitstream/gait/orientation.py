@@ -15,6 +15,7 @@ import numpy as np
 import imufusion
 
 from gaitstream.gait.calibration import GRAVITY_MPS2, rotation_from_rpy_deg, tilt_from_up_vector
+from gaitstream.gait.sanitize import GYR_LIMIT_DPS
 
 # Up to this many samples, per-sample C conversions beat numpy's per-call cost.
 SHORT_FRAME_SAMPLES = 64
@@ -102,7 +103,9 @@ class FusionOrientation:
         settings = imufusion.AhrsSettings()
         settings.convention = imufusion.CONVENTION_NWU
         settings.gain = gain
-        settings.gyroscope_range = 2000.0
+        # Fusion re-initialises (gain 10, ramped down over 3 s) when a rate exceeds this range;
+        # the sample gate (sanitize.py) removes every rate above it first, so that never happens
+        settings.gyroscope_range = GYR_LIMIT_DPS
         settings.acceleration_rejection = acc_rejection_deg
         settings.magnetic_rejection = 0.0
         settings.rejection_timeout = int(REJECTION_TIMEOUT_S * sampling_rate_hz)

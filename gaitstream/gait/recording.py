@@ -23,6 +23,9 @@ PELVIS_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
 TRUNK_COLUMNS = tuple(f"trunk_{name}" for name in PELVIS_COLUMNS)
 # Shortest recording worth analysing: a few strides.
 MIN_DURATION_S = 2.0
+# A few rows whose time is missing or runs backwards are corrupt samples (the engine drops and
+# counts them); more than this share of the rows means the file itself is wrong (e.g. unsorted).
+MAX_BAD_TIME_FRACTION = 0.01
 
 _DIRECTIONS = {
     "forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0),
@@ -79,7 +82,8 @@ class Recording:
 
     @property
     def duration_s(self) -> float:
-        return float(self.time_s[-1] - self.time_s[0]) if len(self.time_s) else 0.0
+        finite = self.time_s[np.isfinite(self.time_s)]
+        return float(finite.max() - finite.min()) if len(finite) else 0.0
 
     @property
     def has_trunk(self) -> bool:
@@ -87,9 +91,9 @@ class Recording:
 
 
 def infer_sampling_rate_hz(time_s: np.ndarray) -> float:
-    """Sampling rate from the median sample interval (robust to gaps)."""
+    """Sampling rate from the median sample interval (robust to gaps and corrupt times)."""
     dt_s = np.diff(time_s)
-    return float(1.0 / np.median(dt_s))
+    return float(1.0 / np.median(dt_s[np.isfinite(dt_s) & (dt_s > 0)]))
 
 
 def load_recording_csv(path: str | Path, *, axes: str = DEFAULT_AXES, acc_unit: AccUnit = "mps2",
@@ -130,20 +134,27 @@ def load_recording_csv(path: str | Path, *, axes: str = DEFAULT_AXES, acc_unit: 
             rows.append(values)
     data = np.array(rows, dtype=float).reshape(-1, len(wanted))
     time_s = data[:, 0]
-    if np.isnan(time_s).any():
-        bad = int(np.flatnonzero(np.isnan(time_s))[0]) + 2
-        raise RecordingError("time_s is empty or NaN", path=source, row=bad, column="time_s")
-    if len(time_s) > 1 and (np.diff(time_s) < 0).any():
-        bad = int(np.flatnonzero(np.diff(time_s) < 0)[0]) + 3
-        raise RecordingError("time_s decreases (non-monotonic time)", path=source, row=bad, column="time_s")
+    # rows with a missing or backwards time: a few are corrupt samples (kept: the engine drops and
+    # counts them), many mean a broken file
+    # (a decrease between neighbours: one time far ahead is one decrease, not a run of them)
+    invalid = ~np.isfinite(time_s)
+    backwards = np.concatenate([[False], time_s[1:] < time_s[:-1]])
+    for mask, problem in ((invalid, "time_s is empty, NaN or infinite"),
+                          (backwards, "time_s decreases (non-monotonic time)")):
+        if not mask.any():
+            continue
+        first = int(np.flatnonzero(mask)[0]) + 2
+        if mask.sum() > MAX_BAD_TIME_FRACTION * len(time_s):
+            raise RecordingError(f"{problem} on {int(mask.sum())} rows", path=source, row=first, column="time_s")
+        warnings.warn(f"{source}: {problem} on {int(mask.sum())} rows (first at row {first}): "
+                      "treated as corrupt samples", stacklevel=2)
     duplicate = np.concatenate([[False], np.diff(time_s) == 0])
     if duplicate.any():
-        # a repeated packet (seen in real Xsens exports): keep the first copy
-        warnings.warn(f"{source}: dropped {int(duplicate.sum())} rows repeating the previous time_s "
-                      f"(first at row {int(np.flatnonzero(duplicate)[0]) + 2})", stacklevel=2)
-        data = data[~duplicate]
-        time_s = data[:, 0]
-    if len(time_s) < 3 or time_s[-1] - time_s[0] < MIN_DURATION_S:
+        # a repeated packet (seen in real Xsens exports): the engine keeps the first copy and counts it
+        warnings.warn(f"{source}: {int(duplicate.sum())} rows repeat the previous time_s "
+                      f"(first at row {int(np.flatnonzero(duplicate)[0]) + 2}): the first copy is kept", stacklevel=2)
+    finite_time = time_s[np.isfinite(time_s)]
+    if len(finite_time) < 3 or finite_time.max() - finite_time.min() < MIN_DURATION_S:
         raise TooShortError(f"recording too short: {len(time_s)} samples, need at least "
                             f"{MIN_DURATION_S} s", path=source)
     acc, gyr = to_body_frame(data[:, 1:4], data[:, 4:7], axes=axes, acc_unit=acc_unit, gyr_unit=gyr_unit)

@@ -38,12 +38,54 @@ def test_nan_rows_dropped_then_filled():
     assert np.allclose(gt, t) and np.isfinite(gv).all()
 
 
-def test_repeated_time_keeps_first_and_decreasing_time_raises():
+def test_repeated_and_decreasing_times_are_dropped_and_counted():
     c = _conditioner()
     gt, gv, _ = c.condition(np.array([0.0, 0.01, 0.01, 0.02]), [np.arange(12.0).reshape(4, 3), np.zeros((4, 3))])
     assert len(gt) == 3 and gv[1, 0] == 3.0
-    with pytest.raises(ValueError, match="decrease"):
-        c.condition(np.array([0.015]), [np.zeros((1, 3)), np.zeros((1, 3))])
+    assert c.condition(np.array([0.015]), [np.zeros((1, 3)), np.zeros((1, 3))]) is None
+    gt, _, _ = c.condition(np.array([0.019, 0.03, np.nan, 0.04]), [np.zeros((4, 3)), np.zeros((4, 3))])
+    assert np.allclose(gt, [0.03, 0.04])
+    assert c.rejected["time_repeated"] == 1 and c.rejected["time_not_increasing"] == 2
+    assert c.rejected["time_invalid"] == 1
+
+
+def test_a_single_time_far_ahead_is_dropped_a_real_jump_is_kept():
+    c = _conditioner()
+    acc, gyr = np.tile([0.0, 0.0, 9.8], (6, 1)), np.zeros((6, 3))
+    gt, _, _ = c.condition(np.array([0.0, 0.01, 1e9, 0.03, 0.04, 0.05]), [acc, gyr])
+    assert np.allclose(gt, [0.0, 0.01, 0.02, 0.03, 0.04, 0.05])           # the outlier's slot is filled
+    assert c.rejected["time_outlier"] == 1
+    # a jump at the end of a push waits for its successor: here it continues from it (a clock step)
+    assert c.condition(np.array([7.0]), [acc[:1], gyr[:1]]) is None
+    gt, _, brk = c.condition(np.array([7.01, 7.02]), [acc[:2], gyr[:2]])
+    assert np.allclose(gt, [7.0, 7.01, 7.02]) and brk[0] and not brk[1:].any()
+    # ... and here the successor continues from before it: an outlier
+    assert c.condition(np.array([30.0]), [acc[:1], gyr[:1]]) is None
+    gt, _, _ = c.condition(np.array([7.03]), [acc[:1], gyr[:1]])
+    assert np.allclose(gt, [7.03]) and c.rejected["time_outlier"] == 2
+
+
+def test_corrupt_values_become_gaps_and_are_counted():
+    c = _conditioner()
+    t = np.arange(8) / 100.0
+    acc, gyr = np.tile([0.0, 0.0, 9.8], (8, 1)), np.zeros((8, 3))
+    acc[2, 0], gyr[4, 1], gyr[6, 2] = 1e30, np.inf, -5000.0
+    gt, gv, _ = c.condition(t, [acc, gyr])
+    assert np.allclose(gt, t) and np.abs(gv).max() < 10.0                  # filled by interpolation
+    assert c.rejected["out_of_range"] == 2 and c.rejected["non_finite"] == 1
+
+
+def test_state_round_trip_keeps_counts_and_held_sample():
+    c = _conditioner()
+    acc, gyr = np.tile([0.0, 0.0, 9.8], (2, 1)), np.zeros((2, 3))
+    c.condition(np.array([0.0, 0.01]), [acc, gyr])
+    c.condition(np.array([0.02, 3.0]), [acc, gyr * np.nan])
+    d = _conditioner()
+    d.load_state(c.state())
+    assert d.rejected == c.rejected and d.rejected["non_finite"] == 1      # 3.0 s waits for its successor
+    c.condition(np.array([3.01]), [acc[:1], gyr[:1]])
+    d.condition(np.array([3.01]), [acc[:1], gyr[:1]])
+    assert d.state() == c.state() and d.rejected["non_finite"] == 2
 
 
 def test_units_and_axes():

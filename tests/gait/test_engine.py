@@ -247,8 +247,8 @@ def test_invalid_arguments():
         engine.push([0.0], [[0, 0, 9.8]], [[0, 0, 0]])
     engine = StreamingGaitEngine()
     engine.push([1.0], [[0, 0, 9.8]], [[0, 0, 0]])
-    with pytest.raises(ValueError, match="decrease"):
-        engine.push([0.5], [[0, 0, 9.8]], [[0, 0, 0]])
+    assert engine.push([0.5], [[0, 0, 9.8]], [[0, 0, 0]]) == []           # dropped, counted
+    assert engine.rejected_samples["time_not_increasing"] == 1 and engine.last_time_s == 1.0
 
 
 def test_restore_rejects_unknown_version(trunk_rec):

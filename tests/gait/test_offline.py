@@ -22,7 +22,9 @@ def test_json_contract_without_trunk():
     out = analyze_recording(recording_of(simulated("normal", duration_s=30.0)))
     json.dumps(out, allow_nan=False)
     assert set(out) == TOP_KEYS
-    assert set(out["recording"]) == {"sampling_rate_hz", "duration_s", "trunk"} and out["recording"]["trunk"] is False
+    assert set(out["recording"]) == {"sampling_rate_hz", "duration_s", "trunk", "rejected_samples",
+                                     "rejected_by_reason"} and out["recording"]["trunk"] is False
+    assert out["recording"]["rejected_samples"] == 0 and out["recording"]["rejected_by_reason"] == {}
     assert set(out["calibration"]) == CALIBRATION_KEYS
     assert out["calibration"]["obliquity_reference"] == "standing_posture"
     assert out["calibration"]["trunk_lean_reference"] is None

@@ -58,11 +58,21 @@ def test_missing_column_is_named(tmp_path):
 
 def test_non_monotonic_time_names_row(tmp_path):
     rows = _good_rows().splitlines()
-    rows[10] = rows[10].replace("0.100", "0.050", 1)   # line 12 of the file
+    rows[10:20] = rows[10:20][::-1]             # lines 12-21 reversed: decreasing from line 13, not a few corrupt samples
     path = _write(tmp_path, HEADER + "\n".join(rows))
     with pytest.raises(RecordingError, match="non-monotonic") as info:
         load_recording_csv(path)
-    assert info.value.row == 12
+    assert info.value.row == 13
+
+
+def test_a_few_corrupt_times_are_kept_for_the_engine_with_a_warning(tmp_path):
+    rows = _good_rows().splitlines()
+    rows[10] = rows[10].replace("0.100", "0.050", 1)   # line 12 of the file
+    rows[40] = "nan" + rows[40][5:]
+    path = _write(tmp_path, HEADER + "\n".join(rows))
+    with pytest.warns(UserWarning, match="row 12"):
+        rec = load_recording_csv(path)
+    assert len(rec.time_s) == 300 and rec.sampling_rate_hz == pytest.approx(100.0)
 
 
 def test_non_numeric_value_names_row_and_column(tmp_path):
@@ -81,14 +91,14 @@ def test_too_short(tmp_path):
         load_recording_csv(path)
 
 
-def test_empty_cells_become_nan_and_duplicate_times_are_dropped(tmp_path):
+def test_empty_cells_become_nan_and_duplicate_times_are_left_to_the_engine(tmp_path):
     rows = _good_rows().splitlines()
     rows[20] = "0.200,,0.2,9.81,1,2,3"
     rows.insert(30, rows[29])
     path = _write(tmp_path, HEADER + "\n".join(rows))
-    with pytest.warns(UserWarning, match="repeating"):
+    with pytest.warns(UserWarning, match="repeat the previous"):
         rec = load_recording_csv(path)
-    assert np.isnan(rec.acc_mps2[20, 0]) and len(rec.time_s) == 300
+    assert np.isnan(rec.acc_mps2[20, 0]) and len(rec.time_s) == 301
 
 
 def test_axes_option_applies(tmp_path):
