@@ -61,10 +61,12 @@ class StreamingSideDetector:
         """Forget samples no IC at or after ``oldest_ic_index`` will need (bounded state)."""
         self._acc.trim(oldest_ic_index)
 
-    def rewrite(self, acc_ml_mps2: np.ndarray) -> None:
-        """Replace the held samples by those of ``acc_ml_mps2`` (global index 0 onward, covering them)."""
+    def rewrite(self, acc_ml_mps2: np.ndarray, start: int = 0) -> None:
+        """Replace the held samples that ``acc_ml_mps2`` covers (its first value is global sample ``start``)."""
         held = self._acc.array()
-        held[:] = acc_ml_mps2[self._acc.start:self._acc.end]
+        lo, hi = max(start, self._acc.start), min(start + len(acc_ml_mps2), self._acc.end)
+        if hi > lo:
+            held[lo - self._acc.start:hi - self._acc.start] = acc_ml_mps2[lo - start:hi - start]
 
     def feature(self, ic_index: int) -> float:
         """1. Mean ML acceleration after the IC at global sample ``ic_index``."""

@@ -165,6 +165,34 @@ class FusionOrientation:
         """
         return np.array(self._run(acc_mps2, gyr_dps, self._ahrs.get_gravity), dtype=float).reshape(-1, 3)
 
+    @property
+    def quaternion(self) -> np.ndarray:
+        """Current orientation (w, x, y, z), sensor -> earth."""
+        return np.array(self._ahrs.get_quaternion(), dtype=float)
+
+    def settle(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray, *, passes: int, start: np.ndarray) -> np.ndarray:
+        """The orientation at the start of the samples, re-estimated from them; the filter is left unchanged.
+
+        Starting from ``start`` (a quaternion), ``passes`` runs go over the samples
+        forward and backward in turn (backward: reversed order, negated rates;
+        the complementary filter is time-reversible), so an error of the start
+        shrinks by exp(−gain · duration) per run while the gyroscope keeps the
+        gait's fast motion. Used after a gap, when the orientation carried across
+        it is stale (conditioning.py, ``RELEVEL_GAP_S``).
+        """
+        probe = FusionOrientation(sampling_rate_hz=self.sampling_rate_hz, gain=self.gain,
+                                  acc_rejection_deg=self.acc_rejection_deg, gyr_bias_dps=self.gyr_bias_dps)
+        probe.start(start)
+        backward_gyr = -(gyr_dps[::-1] - self.gyr_bias_dps) + self.gyr_bias_dps   # bias still subtracted once
+        for k in range(passes):
+            if k % 2 == 0:
+                probe._run(acc_mps2, gyr_dps, lambda: None)
+            else:
+                probe._run(acc_mps2[::-1], backward_gyr, lambda: None)
+        if passes % 2:                                    # end on a backward run: back at the start
+            probe._run(acc_mps2[::-1], backward_gyr, lambda: None)
+        return probe.quaternion
+
     def state(self) -> dict:
         return {"quaternion": self._ahrs.get_quaternion().tolist() if self._started else None,
                 "gyr_bias_dps": self.gyr_bias_dps.tolist()}

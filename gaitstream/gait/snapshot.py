@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from gaitstream.gait.conditioning import MARK_BREAK, MARK_RELEVEL
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.orientation import FusionOrientation
 from gaitstream.gait.signals import ChunkBuffer, TrunkLean, pack_array, unpack_array
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
 
 # Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64;
 # 3: IC detector's running step interval; provisional-yaw refinement point; IC log;
-# 4: the IC before the last one, for the stride reference of a provisional walking start).
-SNAPSHOT_VERSION = 4
+# 4: the IC before the last one, for the stride reference of a provisional walking start;
+# 5: re-levelling after a gap; the sample gate's and time screen's state in "input").
+SNAPSHOT_VERSION = 5
 
 
 def engine_state(engine: StreamingGaitEngine) -> dict:
@@ -41,7 +43,8 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
         # raw samples held while calibrating
         "cal_times": pack_array(np.concatenate(e._cal_times)) if held else "",
         "cal_rows": pack_array(np.concatenate(e._cal_rows)) if held else "",
-        "cal_breaks": np.flatnonzero(np.concatenate(e._cal_breaks)).tolist() if held else [],
+        "cal_breaks": np.flatnonzero(np.concatenate(e._cal_breaks) == MARK_BREAK).tolist() if held else [],
+        "cal_relevels": np.flatnonzero(np.concatenate(e._cal_breaks) == MARK_RELEVEL).tolist() if held else [],
         "calibration": e.calibration,
         "fusion": e._fusion.state() if e._fusion else None,
         "trunk_fusion": e._trunk_fusion.state() if e._trunk_fusion else None,
@@ -50,6 +53,9 @@ def engine_state(engine: StreamingGaitEngine) -> dict:
         "pending_ics": list(e._pending_ics), "last_ic": list(e._last_ic) if e._last_ic else None,
         "last_step_end": e._last_step_end, "ic_before_last": e._ic_before_last, "typical_step_s": e._typical_step_s, "segment_start": e._segment_start, "step_index": e._step_index,
         "trace": pack_array(trace), "ic_log": [list(x) for x in e._ic_log], "feature_mean": e._feature_mean,
+        "relevel": None if e._relevel is None else {
+            **{k: v for k, v in e._relevel.items() if k != "rows"},
+            "rows": pack_array(np.concatenate(e._relevel["rows"]) if e._relevel["rows"] else np.zeros((0, e._width)))},
     }
 
 
@@ -79,12 +85,20 @@ def _upgrade_from_3(snap: dict) -> dict:
     return {**snap, "version": 4, "ic_before_last": None}
 
 
+def _upgrade_from_4(snap: dict) -> dict:
+    """A version-4 snapshot as version 5: no re-levelling pending; the input conditioner starts
+    its sample gate and counts afresh (its state loads with defaults)."""
+    return {**snap, "version": 5, "relevel": None}
+
+
 def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
-    """Rebuild an engine of class ``cls`` from :func:`engine_state` (this version, 3 or 2)."""
+    """Rebuild an engine of class ``cls`` from :func:`engine_state` (this version, 4, 3 or 2)."""
     if snap.get("version") == 2:
         snap = _upgrade_from_2(snap)
     if snap.get("version") == 3:
         snap = _upgrade_from_3(snap)
+    if snap.get("version") == 4:
+        snap = _upgrade_from_4(snap)
     if snap.get("version") != SNAPSHOT_VERSION:
         raise ValueError(f"unknown snapshot version {snap.get('version')!r}, expected {SNAPSHOT_VERSION}")
     e = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"], config=GaitConfig(**snap["config"]),
@@ -95,9 +109,10 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
     if snap["cal_times"]:
         e._cal_times = [unpack_array(snap["cal_times"])]
         e._cal_rows = [unpack_array(snap["cal_rows"], e._width)]
-        breaks = np.zeros(len(e._cal_times[0]), dtype=bool)
-        breaks[np.array(snap["cal_breaks"], dtype=int)] = True
-        e._cal_breaks = [breaks]
+        marks = np.zeros(len(e._cal_times[0]), dtype=np.int8)
+        marks[np.array(snap.get("cal_relevels", []), dtype=int)] = MARK_RELEVEL
+        marks[np.array(snap["cal_breaks"], dtype=int)] = MARK_BREAK
+        e._cal_breaks = [marks]
     e.calibration = snap["calibration"]
     fs, cfg = e.sampling_rate_hz, e.config
     if e.calibration is not None:
@@ -124,6 +139,9 @@ def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
     e._segment_start, e._step_index = snap["segment_start"], snap["step_index"]
     e._ic_log = [list(x) for x in snap["ic_log"]]
     e._feature_mean = snap["feature_mean"]
+    if snap["relevel"] is not None:
+        rows = unpack_array(snap["relevel"]["rows"], e._width)
+        e._relevel = {**snap["relevel"], "rows": [rows] if len(rows) else []}
     if snap["trace"]:
         trace = unpack_array(snap["trace"], 3)
         e._trace, e._trace_len = [trace], len(trace)

@@ -33,3 +33,14 @@ def test_thresholds_are_configurable():
     config = GaitConfig(pelvic_drop_threshold_deg=8.0, min_steps_per_side=3)
     assert classify([7.0] * 3, [3.0] * 3, config=config) == "normal"
     assert classify([7.0] * 3, [3.0] * 3, config=GaitConfig(min_steps_per_side=3)) == "trendelenburg_left"
+
+
+def test_flags_only_lean_dependent_labels_without_standing():
+    from gaitstream.gait.classification import FLAG_TRUNK_LEAN_REFERENCE_WALKING, classification_flags
+
+    for label in ("normal", "compensated_trendelenburg_left", "compensated_trendelenburg_right"):
+        assert classification_flags(label, trunk=True, lean_reference="walking") == [FLAG_TRUNK_LEAN_REFERENCE_WALKING]
+        assert classification_flags(label, trunk=True, lean_reference="standing") == []
+        assert classification_flags(label, trunk=False, lean_reference=None) == []
+    for label in ("trendelenburg_left", "trendelenburg_bilateral", "insufficient_data"):
+        assert classification_flags(label, trunk=True, lean_reference="walking") == []

@@ -111,3 +111,29 @@ def test_import_is_cheap():
             "print(','.join(m for m in ('scipy', 'imufusion', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_corrupt_samples_are_reported_not_fatal(app, tmp_path):
+    session = simulated("trendelenburg_right", duration_s=30.0)
+    columns = {k: v.copy() for k, v in session.recording_columns.items()}
+    columns["gyr_x"][1500] = 1e30                 # one flipped bit in a float32
+    columns["acc_y"][1800] = float("inf")
+    result = _run(app, write_csv(tmp_path / "corrupt.csv", columns))
+    assert result.exit_code == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["recording"]["rejected_samples"] == 2
+    assert out["recording"]["rejected_by_reason"] == {"non_finite": 1, "out_of_range": 1}
+    assert "rejected_samples=2" in result.stderr and "corrupt samples removed" in result.stderr
+    assert out["summary"]["classification"] == "trendelenburg_right"
+
+
+def test_lean_reference_and_flag_without_standing(app, tmp_path):
+    session = simulated("compensated_right_unilateral", trunk=True, duration_s=40.0, standing_s=0.0)
+    out = json.loads(_run(app, write_csv(tmp_path / "walk.csv", session.recording_columns)).stdout)
+    assert out["calibration"]["trunk_lean_reference"] == "walking_mean"
+    assert out["calibration"]["obliquity_reference"] == "walking_median"
+    # the one-sided lean reads small against the walking mean: whatever the label, it is flagged
+    assert out["summary"]["classification"] in ("normal", "compensated_trendelenburg_right")
+    assert out["summary"]["classification_flags"] == ["trunk_lean_reference_walking"]
+    table = _run(app, write_csv(tmp_path / "walk.csv", session.recording_columns), "--format", "table").stdout
+    assert "trunk lean to the walking_mean" in table

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gaitstream.gait.conditioning import InputConditioner, regrid
+from gaitstream.gait.conditioning import MARK_BREAK, InputConditioner, regrid
 
 
 def test_regrid_fills_short_gaps_linearly():
@@ -58,7 +58,7 @@ def test_a_single_time_far_ahead_is_dropped_a_real_jump_is_kept():
     # a jump at the end of a push waits for its successor: here it continues from it (a clock step)
     assert c.condition(np.array([7.0]), [acc[:1], gyr[:1]]) is None
     gt, _, brk = c.condition(np.array([7.01, 7.02]), [acc[:2], gyr[:2]])
-    assert np.allclose(gt, [7.0, 7.01, 7.02]) and brk[0] and not brk[1:].any()
+    assert np.allclose(gt, [7.0, 7.01, 7.02]) and brk[0] == MARK_BREAK and not brk[1:].any()
     # ... and here the successor continues from before it: an outlier
     assert c.condition(np.array([30.0]), [acc[:1], gyr[:1]]) is None
     gt, _, _ = c.condition(np.array([7.03]), [acc[:1], gyr[:1]])

@@ -94,3 +94,19 @@ def test_thresholds_change_classification():
     assert analyze_recording(rec)["summary"]["classification"] == "normal"
     low = GaitConfig(pelvic_drop_threshold_deg=0.5)
     assert analyze_recording(rec, low)["summary"]["classification"] == "trendelenburg_bilateral"
+
+
+@pytest.mark.parametrize("cadence_spm", [60.0, 100.0])
+def test_one_sided_trunk_lean_with_standing_is_measured_whole(cadence_spm):
+    """Issue 13: a lean toward the left stance limb only, upright over the right one; slow walking
+    with a tilted trunk sensor once read as 4.8 deg for 9.6 (mounting yaw taken from the lean)."""
+    session = simulated("compensated_left_unilateral", trunk=True, duration_s=60.0, cadence_spm=cadence_spm,
+                        trunk_lean_left_deg=9.6, trunk_mounting_deg=(15.0, 35.0, 15.0), seed=3)
+    out = analyze_recording(recording_of(session))
+    truth = session.truth["summary"]
+    for side in ("left", "right"):
+        assert out["summary"][side]["trunk_lean_deg_median"] == pytest.approx(
+            truth[side]["trunk_lean_deg_median"], abs=0.5)
+    assert out["summary"]["classification"] == "compensated_trendelenburg_left"
+    assert out["summary"]["classification_flags"] == []
+    assert out["calibration"]["trunk_lean_reference"] == "standing_posture"
