@@ -179,3 +179,24 @@ class SampleGate:
         self._hold_until_s = -math.inf if state["hold_until_s"] is None else float(state["hold_until_s"])
         self._last_row = None if state["last_row"] is None else np.array(state["last_row"], dtype=float)
         self._run_start_s = np.array(state["run_start_s"], dtype=float)
+
+
+def corrupt_rows(rows: np.ndarray, sampling_rate_hz: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of one sensor's (n, 6) samples (acc xyz, gyr xyz) that rules 1-3 remove, judged within
+    these rows alone: (acc rows bad, gyr rows bad) as boolean masks. What the live sensor checks
+    count for the ``corrupt_samples`` fault; the engine's :class:`SampleGate` also carries context
+    between frames and finds stuck axes (the ``flat_signal`` fault covers those live)."""
+    finite = np.isfinite(rows)
+    magnitude = np.abs(np.where(finite, rows, 0.0))
+    acc_bad = ~finite[:, :3].all(axis=1) | (magnitude[:, :3] > ACC_LIMIT_MPS2).any(axis=1)
+    gyr_bad = ~finite[:, 3:].all(axis=1) | (magnitude[:, 3:] > GYR_LIMIT_DPS).any(axis=1)
+    ok = ~(acc_bad | gyr_bad)
+    gyr = rows[ok][:, 3:]
+    if len(gyr) >= 3:
+        limit = IMPULSE_LIMIT_DPS * max(1.0, (IMPULSE_REFERENCE_RATE_HZ / float(sampling_rate_hz)) ** 2)
+        tripped = (np.abs(gyr[2:] - 2.0 * gyr[1:-1] + gyr[:-2]) > limit).any(axis=1)
+        if tripped.any():
+            index = np.flatnonzero(ok)
+            gyr_bad[index[np.flatnonzero(tripped) + 2]] = True
+            gyr_bad[index[np.flatnonzero(tripped) + 1]] = True
+    return acc_bad, gyr_bad

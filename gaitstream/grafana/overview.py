@@ -12,7 +12,7 @@ from grafana_foundation_sdk.builders import dashboard as dash_b
 from grafana_foundation_sdk.models import common, dashboard
 
 from gaitstream.grafana import progress, queries, session, variables
-from gaitstream.grafana.panels import BY_COLUMN, classification_mappings, reduce, stat, thresholds
+from gaitstream.grafana.panels import BY_COLUMN, caveat_mappings, classification_mappings, reduce, stat, thresholds
 
 UID = "gaitstream-clinic-overview"
 # Supervisors glance at the wall screen: 5 s is the slowest refresh that still feels live.
@@ -52,8 +52,12 @@ def build() -> dashboard.Dashboard:
         .color_mode(common.BigValueColorMode.NONE))
     builder = builder.with_panel(
         stat("Classification", queries.OVERVIEW_NOW, width=4, height=TILE_HEIGHT, table=True,
-             description="Live classification over the last 20 steps per side (GAIT_SPEC).")
-        .reduce_options(reduce("lastNotNull", "/^classification$/")).mappings(classification_mappings())
+             description="Live classification over the last 20 steps per side (GAIT_SPEC), and its caveat: "
+                         "without quiet standing at the start the trunk lean is relative to the mean walking "
+                         "posture, where a lean to one side only reads small (compensated Trendelenburg may be "
+                         "missed).")
+        .reduce_options(reduce("lastNotNull", "/^(classification|caveat)$/"))
+        .mappings(classification_mappings() + caveat_mappings())
         .color_mode(common.BigValueColorMode.BACKGROUND).text_mode(common.BigValueTextMode.VALUE))
     builder = builder.with_panel(_angle_pair(
         "Pelvic drop L/R", queries.OVERVIEW_PELVIC_DROP, queries.PELVIC_DROP_THRESHOLD_DEG,

@@ -8,7 +8,7 @@ from grafana_foundation_sdk.builders import stat as stat_b
 from grafana_foundation_sdk.models import common
 from grafana_foundation_sdk.models import dashboard
 
-from gaitstream.gait.classification import Classification
+from gaitstream.gait.classification import FLAG_TRUNK_LEAN_REFERENCE_WALKING, Classification
 from gaitstream.grafana.influx import InfluxQL, datasource_ref
 
 # Classification colours: green = normal, red = uncompensated Trendelenburg, orange = compensated
@@ -29,6 +29,17 @@ def classification_mappings() -> list[dashboard.ValueMapping]:
                                                         index=i)
                for i, (label, colour) in enumerate(CLASSIFICATION_COLOURS.items())}
     return [dashboard.ValueMap(options=options)]
+
+
+def caveat_mappings() -> list[dashboard.ValueMapping]:
+    """The classification's flags (``gait_status.classification_flags``, comma-separated): shown in
+    words, orange; no flag shows nothing."""
+    flagged = dashboard.ValueMap(options={FLAG_TRUNK_LEAN_REFERENCE_WALKING: dashboard.ValueMappingResult(
+        text="no standing: one-sided lean may be missed", color="orange", index=len(CLASSIFICATION_COLOURS))})
+    empty = dashboard.SpecialValueMap(options=dashboard.DashboardSpecialValueMapOptions(
+        match=dashboard.SpecialValueMatch.EMPTY,
+        result=dashboard.ValueMappingResult(text=" ", color="transparent", index=len(CLASSIFICATION_COLOURS) + 1)))
+    return [flagged, empty]
 
 
 def thresholds(base: str, *steps: tuple[float, str]) -> dash_b.ThresholdsConfig:

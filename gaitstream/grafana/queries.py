@@ -38,8 +38,8 @@ VAR_SESSION = ('SHOW TAG VALUES FROM "gait_step" WITH KEY = "session" '
                'WHERE "clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/')
 
 # --- Clinic overview (one repeated row per station) -------------------------------------
-OVERVIEW_NOW = ('SELECT last("classification") AS "classification", "patient", "session" FROM "gait_status" '
-                f'WHERE {_STATION} AND $timeFilter')
+OVERVIEW_NOW = ('SELECT last("classification") AS "classification", "classification_flags" AS "caveat", "patient", '
+                f'"session" FROM "gait_status" WHERE {_STATION} AND $timeFilter')
 OVERVIEW_PELVIC_DROP = ('SELECT mean("pelvic_drop_deg_median_left") AS "left", '
                         'mean("pelvic_drop_deg_median_right") AS "right" FROM "gait_status" '
                         f'WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)')

@@ -15,10 +15,16 @@ Faults, per sensor location and sensor type (one alert for ``pelvis.acc``, whate
 3. ``dropped_frames`` (per station): samples missing between frames (sequence gaps, or sample
    time jumping past the previous frame's end) over ``drop_window_s`` of data at or above
    ``drop_open_fraction``; resolves at ``drop_resolve_fraction`` or below.
+4. ``corrupt_samples``: a sample in the last second that is non-finite, far beyond any sensor's
+   range or a gyroscope impulse (:func:`gaitstream.gait.sanitize.corrupt_rows`, the engine's own
+   rules): the engine treats it as missing, so the values stay right, but a flipped bit or a
+   failing link is a sensor fault a supervisor should see. Those samples are left out of the
+   other checks' statistics.
 
 Hysteresis: a fault opens once; saturation and flat signal resolve only after
 ``fault_resolve_after_s`` of continuously healthy data. Data lives in 1-second buckets of
-sample time (min, max, clipped count, sample count per axis), so the state stays small.
+sample time (min, max, clipped count per axis, sample count, corrupt acc and gyr samples), so
+the state stays small.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gaitstream.gait.sanitize import (ACC_LIMIT_MPS2, GYR_LIMIT_DPS, IMPULSE_LIMIT_DPS, IMPULSE_REFERENCE_RATE_HZ,
+                                      corrupt_rows)
 from pipelines.alerts.rules import alert_record
 from pipelines.alerts.settings import AlertSettings
 
@@ -40,6 +48,11 @@ MOVING_ACC_RANGE_MPS2 = 0.5
 MOVING_GYR_RANGE_DPS = 5.0
 BUCKET_S = 1.0
 _NONE_CLIPPED = np.zeros(6, dtype=np.int64)
+# Bucket row: min x6, max x6, clipped x6, n, corrupt acc, corrupt gyr (older checkpoints: no counts).
+ROW_LENGTH = 21
+_LIMITS = np.array([ACC_LIMIT_MPS2] * 3 + [GYR_LIMIT_DPS] * 3)
+# Neutral min / max of a second without a usable sample (finite: checkpoints are JSON).
+_EMPTY_MIN, _EMPTY_MAX = 1e300, -1e300
 
 
 @dataclass
@@ -111,21 +124,42 @@ class SensorHealth:
         if not self._pending:
             return
         full_scale = self.settings.saturation_level * self._full_scale()
+        rate = float(self.session.get("sampling_rate_hz") or 100.0)
         for location, arrays in self._pending.items():
             data = np.vstack(arrays)
             lo, hi = data.min(axis=0), data.max(axis=0)
-            if (np.maximum(-lo, hi) < full_scale).all():
+            bad_acc = bad_gyr = 0
+            spread = np.maximum(-lo, hi)
+            if not (spread <= _LIMITS).all() or data.shape[0] >= 3 and self._impulsive(data, rate):
+                # corrupt samples (rare): counted, and left out of the statistics below
+                acc_bad, gyr_bad = corrupt_rows(data, rate)
+                bad_acc, bad_gyr = int(acc_bad.sum()), int(gyr_bad.sum())
+                data = data[~(acc_bad | gyr_bad)]
+                if len(data):
+                    lo, hi = data.min(axis=0), data.max(axis=0)
+                else:
+                    lo, hi = np.full(6, _EMPTY_MIN), np.full(6, _EMPTY_MAX)
+                spread = np.maximum(-lo, hi)
+            if (spread < full_scale).all():
                 clipped = _NONE_CLIPPED  # the common case: nothing near full scale, nothing to count
             else:
                 clipped = (np.abs(data) >= full_scale).sum(axis=0)
             per_loc = self.buckets.setdefault(location, {})
             row = per_loc.get(self.current_sec)
             if row is None:
-                per_loc[self.current_sec] = [*lo.tolist(), *hi.tolist(), *clipped.tolist(), len(data)]
+                per_loc[self.current_sec] = [*lo.tolist(), *hi.tolist(), *clipped.tolist(), len(data), bad_acc, bad_gyr]
             else:
                 per_loc[self.current_sec] = [*np.minimum(row[0:6], lo).tolist(), *np.maximum(row[6:12], hi).tolist(),
-                                             *(np.asarray(row[12:18]) + clipped).tolist(), row[18] + len(data)]
+                                             *(np.asarray(row[12:18]) + clipped).tolist(), row[18] + len(data),
+                                             row[19] + bad_acc, row[20] + bad_gyr]
         self._pending = {}
+
+    @staticmethod
+    def _impulsive(data: np.ndarray, rate: float) -> bool:
+        """Whether a gyroscope second difference in ``data`` exceeds the impulse limit (cheap test)."""
+        gyr = data[:, 3:]
+        d2 = np.abs(gyr[2:] - 2.0 * gyr[1:-1] + gyr[:-2]).max()
+        return bool(d2 > IMPULSE_LIMIT_DPS * max(1.0, (IMPULSE_REFERENCE_RATE_HZ / rate) ** 2))
 
     def observe_frame(self, frame: dict) -> list[dict]:
         """:meth:`observe` from a decoded ``imu_frame`` record."""
@@ -146,6 +180,7 @@ class SensorHealth:
             rows = np.asarray(list(per_loc.values()), dtype=np.float64)
             out += self._check_saturation(location, keys, rows, sec, t_s, sequence)
             out += self._check_flat(location, keys, rows, sec, t_s, sequence)
+            out += self._check_corrupt(location, per_loc.get(sec), t_s, sequence)
         out += self._check_drops(sec, t_s, sequence)
         return out
 
@@ -157,7 +192,7 @@ class SensorHealth:
         if any(key.startswith(location + ".") for key in self.open):
             return False
         row = per_loc.get(sec)
-        if row is None:
+        if row is None or row[19] or row[20]:
             return False
         acc_range, gyr_range = self.settings.flat_acc_range_mps2, self.settings.flat_gyr_range_dps
         for axis in range(6):
@@ -230,6 +265,16 @@ class SensorHealth:
                 lambda bad=bad, group=group: (
                     f"{location} {group} axes {','.join(AXES[i] for i in np.flatnonzero(bad))} flat for "
                     f"{s.flat_after_s:g} s while walking: stuck axis or dead sensor"))
+        return out
+
+    def _check_corrupt(self, location: str, row: list | None, t_s: float, sequence: int) -> list[dict]:
+        out = []
+        for group, count in (("acc", row[19] if row else 0), ("gyr", row[20] if row else 0)):
+            out += self._hysteresis(
+                f"{location}.{group}", "corrupt_samples", count > 0, t_s, sequence, float(count), 1.0,
+                lambda group=group, count=count: (
+                    f"{location} {group}: {count:g} corrupt samples in the last second (not finite, beyond any "
+                    f"sensor's range or a rate impulse), treated as missing: check the sensor and its link"))
         return out
 
     def _check_drops(self, sec: int, t_s: float, sequence: int) -> list[dict]:
@@ -307,7 +352,9 @@ class SensorHealth:
         health = cls(session=session, settings=settings)
         if not value:
             return health
-        health.buckets = {loc: {int(s): list(row) for s, row in b.items()} for loc, b in value["buckets"].items()}
+        # rows of checkpoints written before the corrupt-sample counts get zero counts
+        health.buckets = {loc: {int(s): [*row, 0, 0][:ROW_LENGTH] for s, row in b.items()}
+                          for loc, b in value["buckets"].items()}
         health.drops = {int(s): list(row) for s, row in value["drops"].items()}
         health.last_sequence, health.expected_next_us = value["last_sequence"], value["expected_next_us"]
         health.last_n, health.current_sec = value["last_n"], value["current_sec"]

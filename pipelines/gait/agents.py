@@ -137,7 +137,7 @@ async def _emit_steps(station_id: str, state: StationState, steps: list[StepMetr
         state.steps_not_windowed += 1
         if not rolling.add(record):
             continue  # after the session's stop
-        candidate = rolling.record(record["end_time_us"])
+        candidate = rolling.record(record["end_time_us"], lean_reference=state.engine.lean_reference)
         if rolling.due(candidate):
             await _publish_status(station_id, state, candidate)
         await _publish_alerts(station_id, rolling.evaluate_alerts(record))
@@ -256,9 +256,9 @@ def _accept(station_id: str, state: StationState | None, event: EventT, frame: d
 
 async def _push(state: StationState, accepted: list[tuple[EventT, dict, EngineInput]],
                 stream: StreamT) -> tuple[list[StepMetrics], list[tuple[EventT, dict, EngineInput]]]:
-    """Push the accepted frames in one call; when the engine refuses that (time going back), push
-    them one by one so that only the offending frames go to the dead-letter topic (a refused push
-    leaves the engine as it was)."""
+    """Push the accepted frames in one call; when the engine refuses that (a ValueError: input it
+    cannot take at all), push them one by one so that only the offending frames go to the
+    dead-letter topic (a refused push leaves the engine as it was)."""
     try:
         return state.push(concatenate_inputs([data for _, _, data in accepted])), accepted
     except ValueError:
@@ -285,11 +285,17 @@ async def on_frames(station_id: str, frames: list[tuple[EventT, dict]], stream: 
     state = _active(station_id)
     accepted: list[tuple[EventT, dict, EngineInput]] = []
     last_sequence = -1 if state is None else state.last_sequence
+    last_time_s = None if state is None else state.engine.last_time_s
     for event, frame in frames:
         verdict, data = _accept(station_id, state, event, frame, last_sequence)
+        if verdict == "push" and last_time_s is not None and data.time_s[0] <= last_time_s:
+            # the engine would drop these samples one by one; the frame is wrong as a whole
+            verdict, data = "dead", (f"time goes backwards: first sample at {data.time_s[0]:.3f} s of the session, "
+                                     f"not after the previous frame's last ({last_time_s:.3f} s)")
         if verdict == "push":
             accepted.append((event, frame, data))
             last_sequence = frame["sequence"]
+            last_time_s = float(data.time_s[-1])
             continue
         if verdict == "dead":
             await send_dead_letter(event, data)

@@ -5,7 +5,8 @@ Measurements (InfluxQL names used by the dashboards), all tagged clinic, station
 - ``gait_step``: one point per stance step at its IC, also tagged ``side``; fields
   pelvic_drop_deg, trunk_lean_deg (with a trunk sensor), step_time_s, cadence_spm, step_index.
 - ``gait_status``: the rolling status after each step (medians per side, cadence, asymmetry,
-  classification as a string field).
+  classification as a string field, its flags comma-separated (empty: none) and what the trunk
+  lean is relative to).
 - ``pelvic_trace``: pelvic_obliquity_deg (and trunk_lateral_lean_deg) at about 20 Hz.
 - ``gait_alert``: each alert opening or resolving (tags + side; fields alert_id, kind, severity,
   state, message, value, threshold, and when present baseline, sensor, fault, dashboard_url),
@@ -82,6 +83,10 @@ def status_lines(record: dict) -> list[str]:
     pairs: list[tuple[str, object]] = [(name, record.get(name)) for name in _STATUS_FIELDS]
     pairs = [(n, float(v) if isinstance(v, float) else v) for n, v in pairs]
     pairs.append(("classification", record["classification"]))
+    # always written (empty: no caveat), so that a dashboard's last() never shows a stale flag
+    pairs.append(("classification_flags", ",".join(record.get("classification_flags") or [])))
+    if record.get("trunk_lean_reference") is not None:
+        pairs.append(("trunk_lean_reference", record["trunk_lean_reference"]))
     return [f"{_series(STATUS_MEASUREMENT, record)} {_fields(pairs)} {int(record['time_us'])}"]
 
 

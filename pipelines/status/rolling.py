@@ -5,7 +5,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, field
 
-from gaitstream.gait.classification import classify
+from gaitstream.gait.classification import classification_flags, classify
 from gaitstream.gait.config import GaitConfig
 from pipelines.alerts.rules import SustainedDeviation
 from pipelines.alerts.settings import AlertSettings
@@ -93,8 +93,9 @@ class RollingStatus:
                 del store[side][:-WINDOW_STEPS_PER_SIDE]
         return True
 
-    def record(self, time_us: int) -> dict:
-        """A ``gait_status`` record of the window as it is now."""
+    def record(self, time_us: int, *, lean_reference: str | None = None) -> dict:
+        """A ``gait_status`` record of the window as it is now; ``lean_reference`` ("standing" or
+        "walking", the engine's) says what the trunk lean is relative to, for the flags."""
         s = self.session
         label = classify(self.drops_deg["left"], self.drops_deg["right"],
                          self.leans_deg["left"] if s["trunk_present"] else None,
@@ -113,6 +114,8 @@ class RollingStatus:
             "trunk_lean_deg_median_left": _median(self.leans_deg["left"]) if s["trunk_present"] else None,
             "trunk_lean_deg_median_right": _median(self.leans_deg["right"]) if s["trunk_present"] else None,
             "cadence_spm": cadence, "step_time_asymmetry_pct": asym, "classification": str(label),
+            "trunk_lean_reference": lean_reference if s["trunk_present"] else None,
+            "classification_flags": classification_flags(label, trunk=s["trunk_present"], lean_reference=lean_reference),
         }
 
     def due(self, record: dict) -> bool:

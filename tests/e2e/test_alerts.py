@@ -80,6 +80,25 @@ class PausingSource(SimulatedSource):
             yield first_s, block
 
 
+class CorruptingSource(SimulatedSource):
+    """A simulated patient whose station sends one flipped-bit gyroscope value (1e30, a valid float32)
+    at ``gyro_at_s`` and an infinite accelerometer value at ``acc_at_s``."""
+
+    def __init__(self, config, *, gyro_at_s: float, acc_at_s: float) -> None:
+        super().__init__(config)
+        self.gyro_at_s, self.acc_at_s = gyro_at_s, acc_at_s
+
+    def frames(self, frame_samples: int):
+        period_s = 1.0 / self.config.sampling_rate_hz
+        for first_s, block in super().frames(frame_samples):
+            for column, at_s, value in (("gyr_z", self.gyro_at_s, 1e30), ("acc_y", self.acc_at_s, math.inf)):
+                k = int(round((at_s - first_s) / period_s))
+                if 0 <= k < len(block[column]):
+                    block = {**block, column: block[column].copy()}
+                    block[column][k] = value
+            yield first_s, block
+
+
 @pytest.fixture(scope="module")
 def pipeline(kafka_settings, influx_settings, tmp_path_factory):
     run = PipelineRun(kafka=kafka_settings, influx=influx_settings, tmp=tmp_path_factory.mktemp("alerts"))
@@ -219,6 +238,46 @@ def test_worsening_against_previous_sessions_and_a_silent_station(pipeline: Pipe
           f"came back")
     assert 9.0 <= opened_after_s <= SILENCE_S and -1.0 <= resolved_after_s <= 10.0
     assert [r for r in rows if r["kind"] == "sensor_fault"] == []  # a pause is not a dropped frame
+
+
+def test_corrupt_samples_cost_no_step_and_raise_a_sensor_fault_and_the_status_flags_a_walking_reference(
+        pipeline: PipelineRun) -> None:
+    """Issue 13, live: one 1e30 and one infinity in a session (before: 24 of 104 steps and no alert).
+    The session has no quiet standing and a lean toward the right stance limb only, so its status
+    says the lean is relative to the mean walking posture and flags its label."""
+    from tests.e2e.reference import reference_steps
+
+    config = pattern_config("compensated_right_unilateral", duration_s=60.0, standing_s=0.0, seed=31)
+
+    def factory():
+        return CorruptingSource(config, gyro_at_s=20.0, acc_at_s=25.0)
+    run = _run(pipeline, "p-corrupt", factory(), "corrupt")
+    _publish(pipeline, [run])
+    expected = reference_steps(run, factory, FRAME_SAMPLES)
+    clean = reference_steps(run, lambda: SimulatedSource(config), FRAME_SAMPLES)
+    # the corruption costs at most the steps overlapping it (+-2 s), even in the in-process reference
+    start_us = run.session.start_time_us
+    outside = [s for s in clean if not (18.0e6 <= s["end_time_us"] - start_us and s["start_time_us"] - start_us <= 27.0e6)]
+    found = {(s["side"], s["start_time_us"]) for s in expected}
+    assert all((s["side"], s["start_time_us"]) in found for s in outside)
+    rows = pipeline.wait_for_steps({run.session.session_id: len(expected)}, timeout_s=90)[run.session.session_id]
+    assert sorted(r["step_index"] for r in rows) == [s["step_index"] for s in expected]
+
+    faults = _wait_alerts(pipeline, run.session.session_id,
+                          lambda r: len([x for x in r if x.get("fault") == "corrupt_samples"]) >= 4)
+    corrupt = [r for r in faults if r.get("fault") == "corrupt_samples"]
+    assert sorted((r["sensor"], r["state"]) for r in corrupt) == [
+        ("pelvis.acc", "open"), ("pelvis.acc", "resolved"), ("pelvis.gyr", "open"), ("pelvis.gyr", "resolved")]
+    from datetime import datetime
+
+    for sensor, at_s in (("pelvis.gyr", 20.0), ("pelvis.acc", 25.0)):
+        opened = next(r for r in corrupt if r["sensor"] == sensor and r["state"] == "open")
+        opened_s = datetime.fromisoformat(opened["time"].replace("Z", "+00:00")).timestamp() - start_us / 1e6
+        assert at_s <= opened_s <= at_s + 10.0, (sensor, opened_s)
+    series = pipeline.influxql(f"SELECT last(classification_flags) AS flags, last(trunk_lean_reference) AS ref "
+                               f"FROM gait_status WHERE session = '{run.session.session_id}'")
+    (row,) = [dict(zip(series[0]["columns"], v, strict=True)) for v in series[0]["values"]]
+    assert row["flags"] == "trunk_lean_reference_walking" and row["ref"] == "walking"
 
 
 def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(pipeline: PipelineRun) -> None:

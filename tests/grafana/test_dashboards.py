@@ -115,8 +115,11 @@ def test_clinic_overview_is_one_row_per_station_refreshed_within_5s() -> None:
     assert by_title["Pelvic drop L/R"]["fieldConfig"]["defaults"]["unit"] == "degree"
     steps = by_title["Live"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert steps[0] == {"color": "red", "value": None}  # silent = red
-    assert set(by_title["Classification"]["fieldConfig"]["defaults"]["mappings"][0]["options"]) == \
-        {str(c) for c in Classification}
+    mappings = by_title["Classification"]["fieldConfig"]["defaults"]["mappings"]
+    assert set(mappings[0]["options"]) == {str(c) for c in Classification}
+    assert set(mappings[1]["options"]) == {"trunk_lean_reference_walking"}      # the caveat, in words
+    assert mappings[2]["options"]["match"] == "empty"
+    assert by_title["Classification"]["options"]["reduceOptions"]["fields"] == "/^(classification|caveat)$/"
 
 
 def test_patient_session_has_the_threshold_band_and_alert_annotations() -> None:

@@ -195,6 +195,7 @@ def test_overview_shows_each_stations_patient_and_live_classification(world: Wor
         assert row["patient"] == station.patient_id
         assert row["session"] == station.session_id
         assert row["classification"] == station.truth["summary"]["classification"], station.pattern
+        assert row["caveat"] == "", station.pattern          # every session here starts with quiet standing
 
 
 def test_a_multi_station_selection_returns_every_selected_station(world: World) -> None:

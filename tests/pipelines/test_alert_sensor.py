@@ -134,3 +134,49 @@ def test_close_resolves_what_is_open() -> None:
     (resolved,) = health.close(99)
     assert resolved["alert_id"] == opened["alert_id"] and resolved["message"] == "session ended"
     assert health.close(100) == []
+
+
+def test_corrupt_samples_open_within_seconds_and_resolve_once_healthy() -> None:
+    def corrupt(t_s, data):  # one flipped bit at 20 s, an infinity at 21.5 s
+        if t_s[0] == 20.0:
+            data[3, 5] = 1e30
+        if t_s[0] == 21.5:
+            data[0, 1] = float("inf")
+    alerts = run(SensorHealth(session={**SESSION, "sampling_rate_hz": RATE_HZ}), 60.0, fault=corrupt)
+    assert sorted(states(alerts)) == [("open", "corrupt_samples", "pelvis.acc"), ("open", "corrupt_samples", "pelvis.gyr"),
+                                      ("resolved", "corrupt_samples", "pelvis.acc"),
+                                      ("resolved", "corrupt_samples", "pelvis.gyr")]
+    gyr_open = next(a for a in alerts if a["sensor"] == "pelvis.gyr" and a["state"] == "open")
+    assert (gyr_open["time_us"] - SESSION["time_us"]) / 1e6 <= 22.0       # within 2 s of sample time
+    assert gyr_open["value"] == 1.0 and "treated as missing" in gyr_open["message"]
+    # the corrupt values never reach the other checks (a 1e30 is not a clipped sample)
+    assert all(a["fault"] == "corrupt_samples" for a in alerts)
+
+
+def test_a_gyro_impulse_within_range_is_corrupt_too() -> None:
+    def impulse(t_s, data):
+        if t_s[0] == 30.0:
+            data[4, 3] = 1000.0                     # within +-2000 deg/s, but no motion jumps like that
+    alerts = run(SensorHealth(session={**SESSION, "sampling_rate_hz": RATE_HZ}), 45.0, fault=impulse)
+    assert states(alerts)[:1] == [("open", "corrupt_samples", "pelvis.gyr")]
+
+
+def test_a_second_of_only_corrupt_samples_keeps_the_checkpoint_json_finite() -> None:
+    def garbage(t_s, data):
+        if 10.0 <= t_s[0] < 11.0:
+            data[:] = np.nan
+    health = SensorHealth(session={**SESSION, "sampling_rate_hz": RATE_HZ})
+    run(health, 12.0, fault=garbage)
+    import json
+    text = json.dumps(health.to_json(), allow_nan=False)     # raises on NaN or infinities
+    restored = SensorHealth.from_json(json.loads(text), session=health.session, settings=health.settings)
+    assert restored.to_json() == health.to_json()
+
+
+def test_checkpoints_from_before_the_corrupt_counts_restore() -> None:
+    health = SensorHealth(session=SESSION)
+    run(health, 5.0)
+    old = health.to_json()
+    old["buckets"] = {loc: {s: row[:19] for s, row in b.items()} for loc, b in old["buckets"].items()}
+    restored = SensorHealth.from_json(old, session=SESSION, settings=health.settings)
+    assert run(restored, 20.0, start_frame=50) == []

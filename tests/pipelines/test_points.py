@@ -24,7 +24,10 @@ def test_status_line_has_string_classification_and_integer_counts() -> None:
                             "pelvic_drop_deg_median_left": 6.25, "cadence_spm": None,
                             "classification": "trendelenburg_left"})
     assert " steps_left=20i,steps_right=19i,steps_last_10s=18i,pelvic_drop_deg_median_left=6.25," in line
-    assert line.endswith('classification="trendelenburg_left" 5')
+    assert line.endswith('classification="trendelenburg_left",classification_flags="" 5')
+    (flagged,) = status_lines({**RECORD, "time_us": 5, "classification": "normal", "trunk_lean_reference": "walking",
+                               "classification_flags": ["trunk_lean_reference_walking"]})
+    assert flagged.endswith('classification_flags="trunk_lean_reference_walking",trunk_lean_reference="walking" 5')
     assert "cadence_spm" not in line
 
 

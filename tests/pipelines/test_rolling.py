@@ -64,3 +64,19 @@ def test_status_is_due_once_a_second_or_when_the_label_changes() -> None:
     assert rolling.due({"time_us": 11_500_000, "classification": "normal"})
     again = RollingStatus.from_json(rolling.to_json())
     assert not again.due({"time_us": 11_600_000, "classification": "normal"})
+
+
+def test_status_says_what_the_lean_is_relative_to_and_flags_lean_dependent_labels() -> None:
+    rolling = RollingStatus(session=SESSION)
+    for i in range(40):
+        rolling.add(step(i, drop=3.0))
+    walking = rolling.record(1, lean_reference="walking")
+    assert walking["classification"] == "normal" and walking["trunk_lean_reference"] == "walking"
+    assert walking["classification_flags"] == ["trunk_lean_reference_walking"]
+    standing = rolling.record(2, lean_reference="standing")
+    assert standing["classification_flags"] == [] and standing["trunk_lean_reference"] == "standing"
+    no_trunk = RollingStatus(session={**SESSION, "trunk_present": False})
+    for i in range(40):
+        no_trunk.add(step(i, drop=3.0))
+    rec = no_trunk.record(3, lean_reference=None)
+    assert rec["trunk_lean_reference"] is None and rec["classification_flags"] == []
