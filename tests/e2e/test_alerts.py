@@ -273,6 +273,8 @@ def test_corrupt_samples_cost_no_step_and_raise_a_sensor_fault_and_the_status_fl
     for sensor, at_s in (("pelvis.gyr", 20.0), ("pelvis.acc", 25.0)):
         opened = next(r for r in corrupt if r["sensor"] == sensor and r["state"] == "open")
         opened_s = datetime.fromisoformat(opened["time"].replace("Z", "+00:00")).timestamp() - start_us / 1e6
+        print(f"corrupt_samples {sensor}: opened at {opened_s:.2f} s of sample time, {opened_s - at_s:.2f} s after "
+              f"the corrupt sample")
         assert at_s <= opened_s <= at_s + 10.0, (sensor, opened_s)
     series = pipeline.influxql(f"SELECT last(classification_flags) AS flags, last(trunk_lean_reference) AS ref "
                                f"FROM gait_status WHERE session = '{run.session.session_id}'")
