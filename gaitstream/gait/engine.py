@@ -3,9 +3,14 @@
 One engine per station. ``push`` accepts any number of samples; the result does
 not depend on how the stream is cut into frames. Stages, per sample:
 
-1. Body axes and units (``axes``, ``acc_unit``, ``gyr_unit``); rows with NaN
-   dropped; uniform grid (short gaps interpolated, long gaps end the bout)
-   (conditioning.py).
+1. Body axes and units (``axes``, ``acc_unit``, ``gyr_unit``); corrupt samples
+   removed and counted (non-finite, out of range, rate impulses, stuck axes,
+   bad times: sanitize.py, conditioning.py); uniform grid (short gaps
+   interpolated, long gaps end the bout) (conditioning.py). After a gap of
+   more than ``RELEVEL_GAP_S`` the orientation carried across it is stale:
+   once ``RELEVEL_WINDOW_S`` of samples follows, the filters restart from an
+   estimate made from them and the window's φ/λ are recomputed
+   (:meth:`_finish_relevel`).
 2. Calibration (calibration.py) on the session start. With quiet standing
    before the first step (``standing_fast_start``), tilt and gyro bias come
    from it and measuring starts at the first step with a provisional mounting

@@ -11,6 +11,7 @@ Rules, each opening once and resolving once (hysteresis), with a deterministic `
 | ``sensor_fault`` (``saturation``) | ``sensor.SensorHealth`` | >= 2 % of 2 s of an axis at >= 98 % of full scale (16 g, 2000 deg/s) | 10 s healthy | warning |
 | ``sensor_fault`` (``flat_signal``) | ``sensor.SensorHealth`` | an axis spanning < 1 LSB for 3 s while the sensor moves, or all six flat | 10 s healthy | warning |
 | ``sensor_fault`` (``dropped_frames``) | ``sensor.SensorHealth`` | >= 5 % of 10 s of samples lost between frames | <= 1 % | warning |
+| ``sensor_fault`` (``corrupt_samples``) | ``sensor.SensorHealth`` | a non-finite, out-of-range (32 g, 4000 deg/s) or rate-impulse sample in the last second (the engine treats it as missing) | 10 s healthy | warning |
 
 Every open alert of a session resolves at its stop ("session ended"). Why each default is what it
 is: ``settings``. Baseline = median of the patient's previous sessions' per-side medians (the last
