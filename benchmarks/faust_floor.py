@@ -18,9 +18,9 @@ import faust
 
 from gaitstream.gait.engine import StreamingGaitEngine
 from gaitstream.settings import KafkaSettings, TopicSettings
-from pipelines.gait.frames import engine_input
-from pipelines.settings import PipelineSettings
-from schemas.codec import decode
+from gaitstream.monitor.frames import engine_input
+from gaitstream.pipelines.settings import PipelineSettings
+from gaitstream.schemas.codec import decode
 
 _settings = PipelineSettings()
 _topics = TopicSettings()
@@ -37,7 +37,7 @@ _BATCHED = os.environ.get("GAITSTREAM_FLOOR_BATCHED", "1") == "1"
 @app.task
 async def tune_garbage_collector() -> None:
     """The pipeline worker's garbage-collector settings, so that the floor is not higher for want of them."""
-    from pipelines.gctune import tune_garbage_collector as tune
+    from gaitstream.pipelines.gctune import tune_garbage_collector as tune
 
     tune(_settings.gc_thresholds)
 
@@ -60,7 +60,7 @@ def _handle(value: bytes) -> None:
 if _BATCHED:
     @app.agent(stations)
     async def engines_only(stream):
-        """As pipelines.gait.agents.track_gait takes its input: batches, acknowledged by hand."""
+        """As gaitstream.pipelines.gait.agents.track_gait takes its input: batches, acknowledged by hand."""
         manual = stream.noack()
         async for events in manual.noack_take(_settings.frame_batch_max, within=_settings.frame_batch_within_s):
             for event in events:

@@ -50,7 +50,7 @@ WARM_UP_STATIONS, WARM_UP_S = 100, 45.0
 
 def _sources(duration_s: float):
     from gaitstream.simulate import pattern_config
-    from services.station.sources import PrerenderedSource
+    from gaitstream.services.station.sources import PrerenderedSource
 
     return [PrerenderedSource.from_config(pattern_config(p, duration_s=duration_s, seed=i, cadence_spm=98 + 4 * i))
             for i, p in enumerate(PATTERNS)]
@@ -59,8 +59,8 @@ def _sources(duration_s: float):
 def run_stations_role(args) -> None:
     """Child process: N paced stations from pre-rendered sessions."""
     from gaitstream.settings import KafkaSettings, TopicSettings
-    from services.station.publisher import StationPublisher, StationSettings
-    from services.station.runner import StationRun, new_session, run_stations
+    from gaitstream.services.station.publisher import StationPublisher, StationSettings
+    from gaitstream.services.station.runner import StationRun, new_session, run_stations
 
     sources = _sources(args.duration_s)
     # Connected first: the sessions' clocks start when the frames start to flow (a frame leaves
@@ -191,7 +191,7 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     procs = []
     for k in range(workers):
         log = Path(f"/tmp/{prefix}-worker{k}.log")
-        procs.append(subprocess.Popen([sys.executable, "-m", "pipelines", "worker", "--without-web", "-l", "warn"],
+        procs.append(subprocess.Popen([sys.executable, "-m", "gaitstream.pipelines", "worker", "--without-web", "-l", "warn"],
                                       cwd=REPO, env={**env, "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust{k}"},
                                       stdout=log.open("wb"), stderr=subprocess.STDOUT))
     time.sleep(12 + 4 * workers)  # worker start-up and rebalances
@@ -264,7 +264,7 @@ def run_capacity(n: int, duration_s: float, stack, console: Console, floor: bool
                         "--speed", "0"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
     log = Path(f"/tmp/{prefix}-worker.log")
     profile = ["-m", "cProfile", "-o", str(PROFILE_OUT)] if PROFILE_OUT else []
-    worker = ["-m", "faust", "-A", "benchmarks.faust_floor"] if floor else ["-m", "pipelines"]
+    worker = ["-m", "faust", "-A", "benchmarks.faust_floor"] if floor else ["-m", "gaitstream.pipelines"]
     proc = subprocess.Popen([sys.executable, *profile, *worker, "worker", "--without-web", "-l", "warn"],
                             cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     sink_topics = (topics.steps, topics.status, topics.trace, topics.alerts)

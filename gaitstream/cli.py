@@ -9,9 +9,9 @@ from gaitstream.gait.cli import register as register_gait
 from gaitstream.grafana.cli import register as register_grafana
 from gaitstream.simulate.cli import register as register_simulate
 from gaitstream.stack.cli import app as stack_app
-from pipelines.cli import register as register_worker
-from services.alerts.cli import register as register_alerts
-from services.station.cli import register as register_station
+from gaitstream.pipelines.cli import register as register_worker
+from gaitstream.services.alerts.cli import register as register_alerts
+from gaitstream.services.station.cli import register as register_station
 
 
 def build_app() -> typer.Typer:

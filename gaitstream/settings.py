@@ -6,8 +6,27 @@ a missing token is an error at the moment a client is built, never at import.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    base = os.environ.get(var)
+    return Path(base) if base else Path.home() / fallback
+
+
+def default_cache_dir() -> Path:
+    """Downloads and builds (``$XDG_CACHE_HOME/gaitstream``)."""
+    return _xdg("XDG_CACHE_HOME", ".cache") / "gaitstream"
+
+
+def default_state_dir() -> Path:
+    """Data that outlives a process: the local stack, Faust's table state, logs
+    (``$XDG_STATE_HOME/gaitstream``)."""
+    return _xdg("XDG_STATE_HOME", ".local/state") / "gaitstream"
 
 
 class KafkaSettings(BaseSettings):

@@ -1,5 +1,5 @@
-"""``python -m pipelines worker`` runs the Faust worker (as ``faust -A pipelines.app worker``)."""
+"""``python -m gaitstream.pipelines worker`` runs the Faust worker (as ``faust -A gaitstream.pipelines.app worker``)."""
 
-from pipelines.app import main
+from gaitstream.pipelines.app import main
 
 main()

@@ -1,6 +1,6 @@
 """The single Faust app of gaitstream: topics, tables and agent discovery.
 
-``faust -A pipelines.app worker`` imports this module, so the App is built here; it only reads
+``faust -A gaitstream.pipelines.app worker`` imports this module, so the App is built here; it only reads
 settings from the environment (no connection is opened until the worker starts).
 """
 
@@ -14,7 +14,7 @@ import faust
 
 from gaitstream.logging import kv
 from gaitstream.settings import KafkaSettings, TopicSettings
-from pipelines.settings import PipelineSettings
+from gaitstream.pipelines.settings import PipelineSettings
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,10 @@ pipeline_settings = PipelineSettings()
 
 app = faust.App(
     pipeline_settings.app_id,
-    autodiscover=["pipelines.gait", "pipelines.sink"],
-    origin="pipelines",
+    autodiscover=["gaitstream.pipelines.gait", "gaitstream.pipelines.sink"],
+    origin="gaitstream.pipelines",
     # Global tables may mirror a topic of ours (alert settings, session histories): see the class.
-    GlobalTable="pipelines.alerts.tables:TopicMirror",
+    GlobalTable="gaitstream.pipelines.tables:TopicMirror",
 )
 
 
@@ -66,7 +66,7 @@ alerts_topic = raw_topic(topic_settings.alerts)
 deadletter_topic = raw_topic(topic_settings.deadletter)
 
 # station id -> checkpoint of its session, engine, rolling status window (with the alert rules'
-# state) and consumed sequence (pipelines.gait.state, pipelines.status.rolling).
+# state) and consumed sequence (gaitstream.monitor.station, gaitstream.monitor.rolling).
 class CheckpointTable(faust.Table):
     """A table whose latest changelog write can be watched: ``last_write`` completes once the
     broker has the record. Faust queues table writes in its producer buffer, and its flush before
@@ -85,11 +85,11 @@ class CheckpointTable(faust.Table):
 station_state = app.tables.add(CheckpointTable(name="station-state", app=app, beacon=app.tables.beacon, default=None,
                                                partitions=topic_settings.partitions))
 
-# Alert-rule settings and patients' session histories (pipelines.alerts): compacted topics that
+# Alert-rule settings and patients' session histories (gaitstream.monitor): compacted topics that
 # every worker mirrors whole (GlobalTable). Settings are written by `gaitstream alerts settings
 # set` (another producer: hence synchronize_all_active_partitions, so that every partition stays
 # followed after recovery), histories by this app at each session stop. Values are the enveloped
-# Avro bytes of the topics; pipelines.alerts.lookup decodes them.
+# Avro bytes of the topics; gaitstream.monitor.lookup decodes them.
 alert_settings_topic = raw_topic(topic_settings.alert_settings)
 session_history_topic = raw_topic(topic_settings.session_history)
 
@@ -126,7 +126,7 @@ def quiet_client_debug_logs(app: faust.App, **kwargs) -> None:
 async def tune_garbage_collector() -> None:
     """Fewer, cheaper cyclic collections (PipelineSettings.gc_thresholds), once the app's
     services have started."""
-    from pipelines.gctune import tune_garbage_collector as tune
+    from gaitstream.pipelines.gctune import tune_garbage_collector as tune
 
     frozen = tune(pipeline_settings.gc_thresholds)
     log.info(kv("gc_tuned", thresholds=",".join(map(str, pipeline_settings.gc_thresholds)), frozen=frozen))

@@ -1,4 +1,4 @@
-"""``gaitstream worker``: the Faust pipeline worker (same as ``faust -A pipelines.app worker``)."""
+"""``gaitstream worker``: the Faust pipeline worker (same as ``faust -A gaitstream.pipelines.app worker``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def worker(
     ensure_topics(KafkaSettings(), TopicSettings())
     # Faust owns the process from here (signals, event loop): replace this one.
     web = ["--without-web"] if web_port is None else ["--web-port", str(web_port), "--web-host", "0.0.0.0"]  # noqa: S104
-    os.execv(sys.executable, [sys.executable, "-m", "pipelines", "worker", *web, "--loglevel", loglevel])
+    os.execv(sys.executable, [sys.executable, "-m", "gaitstream.pipelines", "worker", *web, "--loglevel", loglevel])
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import logging
 from faust.types import EventT
 
 from gaitstream.logging import kv
-from pipelines.app import deadletter_topic
+from gaitstream.pipelines.app import deadletter_topic
 
 log = logging.getLogger(__name__)
 

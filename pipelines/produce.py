@@ -19,7 +19,7 @@ import logging
 from aiokafka.partitioner import murmur2
 
 from gaitstream.logging import kv
-from pipelines.app import app
+from gaitstream.pipelines.app import app
 
 log = logging.getLogger(__name__)
 

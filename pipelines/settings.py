@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gaitstream.stack.settings import default_state_dir
+from gaitstream.settings import default_state_dir
 
 
 class PipelineSettings(BaseSettings):
@@ -45,7 +45,7 @@ class PipelineSettings(BaseSettings):
     sink_batch_within_s: float = 0.01
     commit_interval_s: float = 1.0
     # Longest time the broker holds a fetch of the worker's consumer (Faust fixes 1.5 s; see
-    # pipelines.app.shorten_fetch_wait).
+    # gaitstream.pipelines.app.shorten_fetch_wait).
     fetch_max_wait_s: float = Field(0.05, gt=0, le=1.5)
     producer_linger_s: float = 0.01
     # Python's cyclic garbage collector in the worker (gc.set_threshold): with the defaults

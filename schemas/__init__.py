@@ -3,6 +3,6 @@
 See ``schemas/README.md`` for what a station vendor implements.
 """
 
-from schemas.registry import SCHEMA_IDS, latest_version, load_schema, schema_versions
+from gaitstream.schemas.registry import SCHEMA_IDS, latest_version, load_schema, schema_versions
 
 __all__ = ["SCHEMA_IDS", "latest_version", "load_schema", "schema_versions"]

@@ -12,7 +12,7 @@ from typing import Any
 
 from fastavro import schemaless_reader, schemaless_writer
 
-from schemas.registry import SCHEMA_IDS, latest_version, load_schema
+from gaitstream.schemas.registry import SCHEMA_IDS, latest_version, load_schema
 
 MAGIC = 0x47  # "G"
 HEADER_BYTES = 3

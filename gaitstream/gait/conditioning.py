@@ -30,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 
 from gaitstream.gait.calibration import GRAVITY_MPS2
-from gaitstream.gait.recording import parse_axes
+from gaitstream.gait.axes import parse_axes
 from gaitstream.gait.sanitize import SampleGate
 
 TIME_REASONS = ("time_invalid", "time_repeated", "time_not_increasing", "time_outlier")

@@ -12,10 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gaitstream.gait.axes import DEFAULT_AXES, parse_axes
+
 AccUnit = Literal["mps2", "g"]
 GyrUnit = Literal["dps", "rads"]
 
-DEFAULT_AXES = "x=forward,y=left,z=up"
 
 
 class GaitConfig(BaseModel):
@@ -97,7 +98,5 @@ class GaitConfig(BaseModel):
     @field_validator("axes")
     @classmethod
     def _valid_axes(cls, value: str) -> str:
-        from gaitstream.gait.recording import parse_axes
-
         parse_axes(value)
         return value

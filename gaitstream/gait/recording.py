@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gaitstream.gait.config import DEFAULT_AXES, AccUnit, GyrUnit
+from gaitstream.gait.axes import DEFAULT_AXES, parse_axes
+from gaitstream.gait.config import AccUnit, GyrUnit
 from gaitstream.gait.exceptions import RecordingError, TooShortError
 
 STANDARD_GRAVITY_MPS2 = 9.80665
@@ -26,34 +27,6 @@ MIN_DURATION_S = 2.0
 # A few rows whose time is missing or runs backwards are corrupt samples (the engine drops and
 # counts them); more than this share of the rows means the file itself is wrong (e.g. unsorted).
 MAX_BAD_TIME_FRACTION = 0.01
-
-_DIRECTIONS = {
-    "forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0),
-    "left": (0.0, 1.0, 0.0), "right": (0.0, -1.0, 0.0),
-    "up": (0.0, 0.0, 1.0), "down": (0.0, 0.0, -1.0),
-}
-
-
-def parse_axes(spec: str) -> np.ndarray:
-    """Matrix ``M`` with ``v_body = M @ v_sensor`` from ``"x=forward,y=left,z=up"``.
-
-    Each sensor axis names one of forward/backward/left/right/up/down; the three
-    must be distinct body axes forming a right-handed frame.
-    """
-    parts = dict(part.strip().split("=", 1) for part in spec.split(",") if "=" in part)
-    if sorted(parts) != ["x", "y", "z"] or len(spec.split(",")) != 3:
-        raise ValueError(f"axes must be 'x=<dir>,y=<dir>,z=<dir>', got {spec!r}")
-    columns = []
-    for axis in ("x", "y", "z"):
-        direction = parts[axis].strip().lower()
-        if direction not in _DIRECTIONS:
-            raise ValueError(f"axes: {axis}={direction!r} is not one of {sorted(_DIRECTIONS)}")
-        columns.append(_DIRECTIONS[direction])
-    matrix = np.array(columns, dtype=float).T
-    if not math.isclose(float(np.linalg.det(matrix)), 1.0):
-        raise ValueError(f"axes {spec!r} do not form a right-handed frame of distinct axes")
-    return matrix
-
 
 def to_body_frame(acc: np.ndarray, gyr: np.ndarray, *, axes: str = DEFAULT_AXES,
                   acc_unit: AccUnit = "mps2", gyr_unit: GyrUnit = "dps") -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ counter; with acceleration rejection off (the default) that counter is unused.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
@@ -19,8 +19,8 @@ from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.orientation import FusionOrientation
 from gaitstream.gait.signals import ChunkBuffer, TrunkLean, pack_array, unpack_array
 
-if TYPE_CHECKING:
-    from gaitstream.gait.engine import StreamingGaitEngine
+# The engine is passed in (``engine_state(engine)``, ``restore_engine(cls, snap)``), never imported:
+# engine.py imports this module, and imports point one way.
 
 # Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64;
 # 3: IC detector's running step interval; provisional-yaw refinement point; IC log;
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 SNAPSHOT_VERSION = 5
 
 
-def engine_state(engine: StreamingGaitEngine) -> dict:
+def engine_state(engine: Any) -> dict:
     """The engine's state as JSON-able values (it keeps running unchanged)."""
     e = engine
     trace = np.concatenate(e._trace) if e._trace else np.zeros((0, 3))
@@ -91,7 +91,7 @@ def _upgrade_from_4(snap: dict) -> dict:
     return {**snap, "version": 5, "relevel": None}
 
 
-def restore_engine(cls: type, snap: dict) -> StreamingGaitEngine:
+def restore_engine(cls: type, snap: dict) -> Any:
     """Rebuild an engine of class ``cls`` from :func:`engine_state` (this version, 4, 3 or 2)."""
     if snap.get("version") == 2:
         snap = _upgrade_from_2(snap)

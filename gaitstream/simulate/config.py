@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
+from gaitstream.simulate.imu import parse_axes
+
 Side = Literal["left", "right"]
 SIDES: tuple[Side, ...] = ("left", "right")
 
@@ -117,8 +119,6 @@ class SimulationConfig:
             _check_range(f"{name} roll", roll_deg, -MAX_MOUNTING_ROLL_YAW_DEG, MAX_MOUNTING_ROLL_YAW_DEG)
             _check_range(f"{name} pitch", pitch_deg, -MAX_MOUNTING_PITCH_DEG, MAX_MOUNTING_PITCH_DEG)
             _check_range(f"{name} yaw", yaw_deg, -MAX_MOUNTING_ROLL_YAW_DEG, MAX_MOUNTING_ROLL_YAW_DEG)
-        from gaitstream.simulate.imu import parse_axes  # local: imu imports this module
-
         parse_axes(self.axes)
         _check_range("acc_noise_mps2", self.acc_noise_mps2, 0.0, 5.0)
         _check_range("gyr_noise_dps", self.gyr_noise_dps, 0.0, 20.0)

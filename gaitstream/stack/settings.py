@@ -5,24 +5,12 @@ Read from ``GAITSTREAM_STACK_*`` environment variables; nothing is built at impo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def _xdg(var: str, fallback: str) -> Path:
-    base = os.environ.get(var)
-    return Path(base) if base else Path.home() / fallback
-
-
-def default_cache_dir() -> Path:
-    return _xdg("XDG_CACHE_HOME", ".cache") / "gaitstream"
-
-
-def default_state_dir() -> Path:
-    return _xdg("XDG_STATE_HOME", ".local/state") / "gaitstream"
+from gaitstream.settings import default_cache_dir, default_state_dir
 
 
 class StackSettings(BaseSettings):

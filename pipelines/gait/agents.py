@@ -35,16 +35,16 @@ from faust.streams import _current_event
 from faust.types import TP, EventT, StreamT
 
 from gaitstream.logging import kv
-from pipelines.alerts import lookup
-from pipelines.app import (alert_settings_table, alerts_topic, app, pipeline_settings, session_history_table,
+from gaitstream.monitor import lookup
+from gaitstream.pipelines.app import (alert_settings_table, alerts_topic, app, pipeline_settings, session_history_table,
                            session_history_topic, station_state, stations_topic, status_topic, steps_per_window,
                            steps_topic, topic_settings, trace_topic)
-from pipelines.deadletter import send_dead_letter
-from pipelines.gait.frames import EngineInput, FrameError, concatenate_inputs, engine_input
+from gaitstream.pipelines.deadletter import send_dead_letter
+from gaitstream.monitor.frames import EngineInput, FrameError, concatenate_inputs, engine_input
 from gaitstream.gait.engine import StepMetrics
-from pipelines.gait.state import TRACE_RATE_HZ, StationState
-from pipelines.produce import default_partition, produce
-from schemas.codec import WireError, decode, encode
+from gaitstream.monitor.station import TRACE_RATE_HZ, StationState
+from gaitstream.pipelines.produce import default_partition, produce
+from gaitstream.schemas.codec import WireError, decode, encode
 
 log = logging.getLogger(__name__)
 

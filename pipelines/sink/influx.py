@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from gaitstream.logging import kv
 from gaitstream.settings import InfluxSettings
-from pipelines.sink.points import PRECISION
+from gaitstream.pipelines.sink.points import PRECISION
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from influxdb_client import WritePrecision
 
-from schemas.codec import WireError, decode
+from gaitstream.schemas.codec import WireError, decode
 
 SESSION_MEASUREMENT = "gait_session"
 ALERT_MEASUREMENT = "gait_alert"

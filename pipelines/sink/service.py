@@ -27,10 +27,10 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from gaitstream.logging import kv
 from gaitstream.settings import InfluxSettings, KafkaSettings
-from pipelines.app import alerts_topic, app, pipeline_settings, status_topic, steps_topic, trace_topic
-from pipelines.deadletter import send_dead_letter_raw
-from pipelines.sink.influx import InfluxSink, PermanentWriteError
-from pipelines.sink.points import batch_lines
+from gaitstream.pipelines.app import alerts_topic, app, pipeline_settings, status_topic, steps_topic, trace_topic
+from gaitstream.pipelines.deadletter import send_dead_letter_raw
+from gaitstream.pipelines.sink.influx import InfluxSink, PermanentWriteError
+from gaitstream.pipelines.sink.points import batch_lines
 
 log = logging.getLogger(__name__)
 

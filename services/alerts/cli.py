@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import typer
 
-from pipelines.alerts.cli import register as register_rule_settings
-from services.alerts.api.cli import register as register_api
-from services.alerts.dispatch.cli import register as register_dispatch
+from gaitstream.services.alerts.rules_cli import register as register_rule_settings
+from gaitstream.services.alerts.api.cli import register as register_api
+from gaitstream.services.alerts.dispatch.cli import register as register_dispatch
 
 
 def register(app: typer.Typer) -> None:

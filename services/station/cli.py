@@ -19,7 +19,7 @@ DEMO_PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "compens
 def _publisher():
     from gaitstream.settings import KafkaSettings, TopicSettings
     from gaitstream.topics import ensure_topics
-    from services.station.publisher import StationPublisher, StationSettings
+    from gaitstream.services.station.publisher import StationPublisher, StationSettings
 
     kafka, topics, settings = KafkaSettings(), TopicSettings(), StationSettings()
     ensure_topics(kafka, topics)
@@ -52,8 +52,8 @@ def station(
     truth_out: Annotated[Path | None, typer.Option(help="Write the simulated truth JSON here")] = None,
 ) -> None:
     """Publish one treadmill session to Kafka (simulated with truth, or a replayed CSV)."""
-    from services.station.runner import StationRun, new_session, run_stations
-    from services.station.sources import ReplaySource, SimulatedSource
+    from gaitstream.services.station.runner import StationRun, new_session, run_stations
+    from gaitstream.services.station.sources import ReplaySource, SimulatedSource
 
     if replay is not None:
         source = ReplaySource(replay)
@@ -87,8 +87,8 @@ def stations(
 ) -> None:
     """Run ``count`` simulated stations in one process, patterns mixed (demos, load tests)."""
     from gaitstream.simulate import pattern_config
-    from services.station.runner import StationRun, new_session, run_stations
-    from services.station.sources import SimulatedSource
+    from gaitstream.services.station.runner import StationRun, new_session, run_stations
+    from gaitstream.services.station.sources import SimulatedSource
 
     runs = []
     for i in range(count):

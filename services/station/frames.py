@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from gaitstream.schemas.imu import PACKED_DTYPE, WIRE_FIELDS
+
 PELVIS_COLUMNS = ("acc_x", "acc_y", "acc_z", "gyr_x", "gyr_y", "gyr_z")
-WIRE_FIELDS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,7 +63,7 @@ def frame_record(session: SessionInfo, *, sequence: int, first_sample_s: float,
 
 
 def _packed_block(location: str, block: dict[str, np.ndarray], prefix: str) -> dict:
-    rows = np.column_stack([block[prefix + column] for column in PELVIS_COLUMNS]).astype("<f4")
+    rows = np.column_stack([block[prefix + column] for column in PELVIS_COLUMNS]).astype(PACKED_DTYPE)
     out: dict = {"location": location, "samples_f32le": rows.tobytes()}
     for wire in WIRE_FIELDS:
         out[wire] = []

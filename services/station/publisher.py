@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gaitstream.logging import kv
 from gaitstream.settings import KafkaSettings, TopicSettings
-from schemas.codec import encode
+from gaitstream.schemas.codec import encode
 
 log = logging.getLogger(__name__)
 

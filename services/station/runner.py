@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gaitstream.logging import kv
-from services.station.frames import SessionInfo, frame_record
-from services.station.publisher import StationPublisher
-from services.station.sources import FrameSource
+from gaitstream.services.station.frames import SessionInfo, frame_record
+from gaitstream.services.station.publisher import StationPublisher
+from gaitstream.services.station.sources import FrameSource
 
 log = logging.getLogger(__name__)
 

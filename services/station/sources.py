@@ -8,7 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
-from services.station.frames import PELVIS_COLUMNS
+from gaitstream.services.station.frames import PELVIS_COLUMNS
 
 # The simulator renders this much at a time; frames are slices of it (rendering per 10-sample
 # frame costs more than the frame is worth when one process runs hundreds of stations).

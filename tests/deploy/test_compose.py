@@ -173,9 +173,9 @@ def test_api_healthcheck_command_passes_against_a_running_api(compose_bin: Path,
     """The healthcheck's own command, pointed at a real API over a migrated store."""
     import sys
 
-    from services.alerts.api.app import create_app
-    from services.alerts.settings import AlertServiceSettings
-    from services.alerts.store.migrate import upgrade_database
+    from gaitstream.services.alerts.api.app import create_app
+    from gaitstream.services.alerts.settings import AlertServiceSettings
+    from gaitstream.services.alerts.store.migrate import upgrade_database
     from tests.services.alerts.conftest import serve_in_thread
 
     test = _services(compose_bin, filled_env)["alerts-api"]["healthcheck"]["test"]

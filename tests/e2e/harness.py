@@ -52,7 +52,7 @@ class PipelineRun:
         ensure_topics(self.kafka, self.topics)
         log_path = self.tmp / f"worker-{name}.log"
         with log_path.open("wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "pipelines", "worker", "--without-web", "-l", "info"],
+            proc = subprocess.Popen([sys.executable, "-m", "gaitstream.pipelines", "worker", "--without-web", "-l", "info"],
                                     cwd=REPO, env=self.env(name), stdout=log, stderr=subprocess.STDOUT)
         self.workers.append((proc, log_path))
         deadline = time.monotonic() + WORKER_READY_TIMEOUT_S

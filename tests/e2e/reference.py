@@ -3,11 +3,11 @@ in one process, with no broker (the yardstick for loss and duplication)."""
 
 from __future__ import annotations
 
-from pipelines.gait.frames import engine_input
-from pipelines.gait.state import StationState
-from schemas.codec import decode, encode
-from services.station.frames import frame_record
-from services.station.runner import StationRun
+from gaitstream.monitor.frames import engine_input
+from gaitstream.monitor.station import StationState
+from gaitstream.schemas.codec import decode, encode
+from gaitstream.services.station.frames import frame_record
+from gaitstream.services.station.runner import StationRun
 
 
 def reference_steps(run: StationRun, source_factory, frame_samples: int) -> list[dict]:

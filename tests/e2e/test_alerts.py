@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 
 from gaitstream.simulate import pattern_config
-from pipelines.alerts.settings import settings_key, settings_record
-from pipelines.alerts.topics import ensure_alert_topics, read_latest, write
-from pipelines.alerts.worsening import history_key
-from schemas.codec import decode, encode
-from services.station.publisher import StationPublisher, StationSettings
-from services.station.runner import StationRun, new_session, run_stations
-from services.station.sources import SimulatedSource
+from gaitstream.monitor.alert_settings import settings_key, settings_record
+from gaitstream.topics import ensure_alert_topics, read_latest, write
+from gaitstream.monitor.worsening import history_key
+from gaitstream.schemas.codec import decode, encode
+from gaitstream.services.station.publisher import StationPublisher, StationSettings
+from gaitstream.services.station.runner import StationRun, new_session, run_stations
+from gaitstream.services.station.sources import SimulatedSource
 from tests.e2e.harness import PipelineRun
 
 pytestmark = pytest.mark.integration
@@ -291,7 +291,7 @@ def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(p
     # samples): the last frame before it completes a checkpoint, so every frame is acknowledged and
     # nothing is re-delivered to the new worker: only adopting the open session from the table lets
     # it notice the silence.
-    from pipelines.settings import PipelineSettings
+    from gaitstream.pipelines.settings import PipelineSettings
 
     interval_s = PipelineSettings().checkpoint_interval_s
     pause_at_s = interval_s * math.ceil(16.0 / interval_s)

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from gaitstream.simulate import pattern_config
-from services.station.publisher import StationPublisher, StationSettings
-from services.station.runner import StationRun, new_session, run_stations
-from services.station.sources import SimulatedSource
+from gaitstream.services.station.publisher import StationPublisher, StationSettings
+from gaitstream.services.station.runner import StationRun, new_session, run_stations
+from gaitstream.services.station.sources import SimulatedSource
 from tests.e2e.harness import PipelineRun
 from tests.e2e.reference import reference_steps
 
@@ -140,8 +140,8 @@ def test_a_killed_workers_stations_continue_on_the_other_with_no_step_lost_or_du
 def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_going(pipeline) -> None:
     from kafka import KafkaConsumer, KafkaProducer
 
-    from schemas.codec import encode
-    from services.station.frames import frame_record
+    from gaitstream.schemas.codec import encode
+    from gaitstream.services.station.frames import frame_record
 
     pipeline.start_worker("a")
     (good, _), = _stations(pipeline, ["trendelenburg_right"], duration_s=30.0)
@@ -182,4 +182,4 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
         sum("no active session" in r for r in reasons) == 2, reasons
     rows = pipeline.wait_for_steps({good.session.session_id: 40}, timeout_s=60)
     assert len(rows[good.session.session_id]) >= 40
-    assert "fetch_wait_set fetch_max_wait_ms=50" in pipeline.log(0)  # pipelines.app.shorten_fetch_wait took hold
+    assert "fetch_wait_set fetch_max_wait_ms=50" in pipeline.log(0)  # gaitstream.pipelines.app.shorten_fetch_wait took hold

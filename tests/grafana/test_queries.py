@@ -21,10 +21,10 @@ import pytest
 from gaitstream.gait.classification import Classification
 from gaitstream.grafana import alerts, queries
 from gaitstream.simulate import pattern_config
-from pipelines.sink.points import step_lines, string_field, tag_value
-from services.station.publisher import StationPublisher, StationSettings
-from services.station.runner import StationRun, new_session, run_stations
-from services.station.sources import SimulatedSource
+from gaitstream.pipelines.sink.points import step_lines, string_field, tag_value
+from gaitstream.services.station.publisher import StationPublisher, StationSettings
+from gaitstream.services.station.runner import StationRun, new_session, run_stations
+from gaitstream.services.station.sources import SimulatedSource
 from tests.e2e.harness import PipelineRun
 from tests.grafana.macros import render
 

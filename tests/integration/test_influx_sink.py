@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from pipelines.sink.influx import InfluxSink, PermanentWriteError, RetryPolicy
+from gaitstream.pipelines.sink.influx import InfluxSink, PermanentWriteError, RetryPolicy
 
 pytestmark = pytest.mark.integration
 

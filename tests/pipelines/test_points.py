@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipelines.sink.points import status_lines, step_lines, trace_lines
+from gaitstream.pipelines.sink.points import status_lines, step_lines, trace_lines
 
 RECORD = {"clinic_id": "clinic a", "station_id": "st,1", "session_id": "s1", "patient_id": "p=7", "step_index": 3,
           "side": "left", "start_time_us": 1_700_000_000_000_000, "end_time_us": 1_700_000_000_550_000,
@@ -39,7 +39,7 @@ def test_trace_lines_keep_exact_sample_times() -> None:
 
 
 def test_session_lines_mark_start_and_stop_with_thresholds() -> None:
-    from pipelines.sink.points import session_lines
+    from gaitstream.pipelines.sink.points import session_lines
 
     event = {**RECORD, "event": "start", "time_us": 42, "pelvic_drop_threshold_deg": 6.0,
              "trunk_lean_threshold_deg": 5.0, "min_steps_per_side": 10, "trunk_present": True}
@@ -54,8 +54,8 @@ def test_session_lines_mark_start_and_stop_with_thresholds() -> None:
 def test_a_batch_gives_the_lines_of_what_decodes_and_names_what_does_not() -> None:
     from types import SimpleNamespace
 
-    from pipelines.sink.points import batch_lines
-    from schemas.codec import decode, encode
+    from gaitstream.pipelines.sink.points import batch_lines
+    from gaitstream.schemas.codec import decode, encode
 
     good = SimpleNamespace(value=encode("step_metrics", RECORD))
     garbage = SimpleNamespace(value=b"not avro")

@@ -5,7 +5,7 @@ import random
 from aiokafka.partitioner import DefaultPartitioner
 from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
-from pipelines.produce import default_partition
+from gaitstream.pipelines.produce import default_partition
 
 
 def test_default_partition_matches_the_clients_partitioners() -> None:

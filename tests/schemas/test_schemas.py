@@ -9,9 +9,9 @@ import pytest
 from fastavro import parse_schema
 from fastavro.validation import validate
 
-from schemas import SCHEMA_IDS, latest_version, load_schema, schema_versions
-from schemas.codec import WireError, decode, encode
-from schemas.registry import AVRO_DIR, raw_schema
+from gaitstream.schemas import SCHEMA_IDS, latest_version, load_schema, schema_versions
+from gaitstream.schemas.codec import WireError, decode, encode
+from gaitstream.schemas.registry import AVRO_DIR, raw_schema
 
 SAMPLES = {
     "imu_frame": {"station_id": "s1", "session_id": "x", "sequence": 3, "first_sample_time_us": 1_700_000_000_000_000,

@@ -7,9 +7,9 @@ import uuid
 
 from gaitstream.settings import TopicSettings
 from gaitstream.topics import ensure_topics
-from services.station.publisher import StationPublisher, StationSettings
-from services.station.runner import StationRun, new_session, run_stations
-from services.station.sources import PrerenderedSource
+from gaitstream.services.station.publisher import StationPublisher, StationSettings
+from gaitstream.services.station.runner import StationRun, new_session, run_stations
+from gaitstream.services.station.sources import PrerenderedSource
 
 
 def test_frames_leave_when_their_last_sample_exists(kafka_settings) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from schemas.codec import decode, encode
-from services.station.frames import frame_record
-from services.station.runner import new_session
-from services.station.sources import PrerenderedSource, ReplaySource, SimulatedSource
+from gaitstream.schemas.codec import decode, encode
+from gaitstream.services.station.frames import frame_record
+from gaitstream.services.station.runner import new_session
+from gaitstream.services.station.sources import PrerenderedSource, ReplaySource, SimulatedSource
 
 SHARED = Path(os.environ.get("GAITSTREAM_SHARED_DATA", Path(__file__).resolve().parents[2] / ".." / "shared" / "data"))
 
@@ -46,7 +46,7 @@ def test_simulated_source_frames_equal_the_prerendered_session() -> None:
 @pytest.mark.parametrize("packed", [True, False], ids=["packed-v2", "arrays-v1-form"])
 def test_frame_record_round_trips_through_the_wire_as_float32(packed: bool) -> None:
     from gaitstream.simulate import pattern_config
-    from pipelines.gait.frames import engine_input
+    from gaitstream.monitor.frames import engine_input
 
     source = PrerenderedSource.from_config(pattern_config("normal", duration_s=6.0))
     session = new_session(clinic_id="c", station_id="s-1", patient_id="p-1", source=source, start_time_us=10**15)

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Depends, HTTPException, Path, status
 from sqlalchemy import select
 
 from gaitstream.logging import kv
-from services.alerts.api.auth import SessionDep, require_admin
-from services.alerts.api.schemas import (ClinicSettingsIn, ClinicSettingsOut, KeyCreate, KeyCreated, KeyOut,
+from gaitstream.services.alerts.api.auth import SessionDep, require_admin
+from gaitstream.services.alerts.api.schemas import (ClinicSettingsIn, ClinicSettingsOut, KeyCreate, KeyCreated, KeyOut,
                                          SupervisorCreate, SupervisorOut)
-from services.alerts.store import accounts
-from services.alerts.store.accounts import ID_PATTERN
-from services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
+from gaitstream.services.alerts.store import accounts
+from gaitstream.services.alerts.store.accounts import ID_PATTERN
+from gaitstream.services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],

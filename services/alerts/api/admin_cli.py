@@ -17,9 +17,9 @@ ClinicsOpt = Annotated[list[str], typer.Option("--clinic", help="Clinic id in th
 
 @contextmanager
 def _session(database_url: str | None):
-    from services.alerts.settings import AlertServiceSettings
-    from services.alerts.store.db import make_engine, make_sessionmaker
-    from services.alerts.store.migrate import upgrade_database
+    from gaitstream.services.alerts.settings import AlertServiceSettings
+    from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
+    from gaitstream.services.alerts.store.migrate import upgrade_database
 
     url = database_url or AlertServiceSettings().resolved_database_url()
     upgrade_database(url)
@@ -42,8 +42,8 @@ def add_supervisor(
     database_url: DbOpt = None,
 ) -> None:
     """Add a supervisor and print a new API key scoped to the --clinic ids, once."""
-    from services.alerts.api.schemas import check_email
-    from services.alerts.store import accounts
+    from gaitstream.services.alerts.api.schemas import check_email
+    from gaitstream.services.alerts.store import accounts
 
     if email is not None:
         try:
@@ -64,7 +64,7 @@ def add_supervisor(
 
 def issue_key(supervisor_id: int, clinic: ClinicsOpt, database_url: DbOpt = None) -> None:
     """Issue another API key for a supervisor (e.g. a new scope, or before revoking the old one)."""
-    from services.alerts.store import accounts
+    from gaitstream.services.alerts.store import accounts
 
     with _session(database_url) as session:
         try:
@@ -82,7 +82,7 @@ def issue_key(supervisor_id: int, clinic: ClinicsOpt, database_url: DbOpt = None
 
 def revoke_key(key_id: int, database_url: DbOpt = None) -> None:
     """Revoke an API key: it is refused (401) from the next request on."""
-    from services.alerts.store import accounts
+    from gaitstream.services.alerts.store import accounts
 
     with _session(database_url) as session:
         row = accounts.revoke_key(session, key_id)
@@ -99,7 +99,7 @@ def list_supervisors(database_url: DbOpt = None) -> None:
     from rich.table import Table
     from sqlalchemy import select
 
-    from services.alerts.store.models import ApiKey, Supervisor
+    from gaitstream.services.alerts.store.models import ApiKey, Supervisor
 
     table = Table(title="supervisors and API keys")
     for column in ("supervisor", "name", "email", "key id", "prefix", "clinics", "revoked_at"):
@@ -125,7 +125,7 @@ def clinic(
     database_url: DbOpt = None,
 ) -> None:
     """Set a clinic's dispatch settings."""
-    from services.alerts.store.models import ClinicSettings
+    from gaitstream.services.alerts.store.models import ClinicSettings
 
     with _session(database_url) as session:
         row = session.get(ClinicSettings, clinic_id) or ClinicSettings(clinic_id=clinic_id)

@@ -15,11 +15,11 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlalchemy import select
 
 from gaitstream.logging import kv
-from services.alerts.api.auth import Principal, PrincipalDep, SessionDep
-from services.alerts.api.schemas import AlertOut, AlertState, Id, MuteCreate, MuteOut
-from services.alerts.api.subscriptions import UNPROCESSABLE, own_row
-from services.alerts.store.accounts import utcnow
-from services.alerts.store.models import Alert, Mute
+from gaitstream.services.alerts.api.auth import Principal, PrincipalDep, SessionDep
+from gaitstream.services.alerts.api.schemas import AlertOut, AlertState, Id, MuteCreate, MuteOut
+from gaitstream.services.alerts.api.subscriptions import UNPROCESSABLE, own_row
+from gaitstream.services.alerts.store.accounts import utcnow
+from gaitstream.services.alerts.store.models import Alert, Mute
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["alerts"], responses={401: {"description": "Missing, invalid or revoked API key"},

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from gaitstream.logging import kv
-from services.alerts.api import admin, alerts, subscriptions
-from services.alerts.api.schemas import Health
-from services.alerts.settings import AlertServiceSettings
-from services.alerts.store.db import make_engine, make_sessionmaker
+from gaitstream.services.alerts.api import admin, alerts, subscriptions
+from gaitstream.services.alerts.api.schemas import Health
+from gaitstream.services.alerts.settings import AlertServiceSettings
+from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
 

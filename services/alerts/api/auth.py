@@ -19,7 +19,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy.orm import Session
 
 from gaitstream.logging import kv
-from services.alerts.store.accounts import find_active_key, parse_key_prefix
+from gaitstream.services.alerts.store.accounts import find_active_key, parse_key_prefix
 
 log = logging.getLogger(__name__)
 

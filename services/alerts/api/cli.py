@@ -40,8 +40,8 @@ def parse_duration_s(text: str) -> int:
 
 
 def _client(url: str | None, api_key: str | None):
-    from services.alerts.api.client import AlertsClient
-    from services.alerts.settings import AlertServiceSettings
+    from gaitstream.services.alerts.api.client import AlertsClient
+    from gaitstream.services.alerts.settings import AlertServiceSettings
 
     settings = AlertServiceSettings()
     key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
@@ -51,7 +51,7 @@ def _client(url: str | None, api_key: str | None):
 
 
 def _call(action, *args: Any) -> Any:
-    from services.alerts.api.client import ApiError
+    from gaitstream.services.alerts.api.client import ApiError
 
     try:
         return action(*args)
@@ -85,9 +85,9 @@ def serve(
     """Upgrade the alert store, then serve the subscription API (OpenAPI docs at /docs)."""
     import uvicorn
 
-    from services.alerts.api.app import create_app
-    from services.alerts.settings import AlertServiceSettings
-    from services.alerts.store.migrate import upgrade_database
+    from gaitstream.services.alerts.api.app import create_app
+    from gaitstream.services.alerts.settings import AlertServiceSettings
+    from gaitstream.services.alerts.store.migrate import upgrade_database
 
     settings = AlertServiceSettings()
     upgrade_database(settings.resolved_database_url())
@@ -208,7 +208,7 @@ def unmute(mute_id: int, url: UrlOpt = None, api_key: KeyOpt = None) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the API's commands (and the ``admin`` group) to the ``alerts`` command group."""
-    from services.alerts.api.admin_cli import admin_app
+    from gaitstream.services.alerts.api.admin_cli import admin_app
 
     app.command()(serve)
     app.command()(subscribe)

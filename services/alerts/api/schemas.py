@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from services.alerts.store.accounts import ID_PATTERN
+from gaitstream.services.alerts.store.accounts import ID_PATTERN
 
 Severity = Literal["info", "warning", "critical"]
 Channel = Literal["email", "webhook", "apprise"]

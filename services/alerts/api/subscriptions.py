@@ -16,13 +16,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from gaitstream.logging import kv
-from services.alerts.api.auth import PrincipalDep, SessionDep
-from services.alerts.api.schemas import (Id, Me, MuteFor, SubscriptionCreate, SubscriptionFields,
+from gaitstream.services.alerts.api.auth import PrincipalDep, SessionDep
+from gaitstream.services.alerts.api.schemas import (Id, Me, MuteFor, SubscriptionCreate, SubscriptionFields,
                                          SubscriptionOut, SubscriptionSaved, SubscriptionUpdate, SupervisorOut,
                                          check_target)
-from services.alerts.store.accounts import clinic_settings, utcnow
-from services.alerts.store.models import Subscription, Supervisor
-from services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
+from gaitstream.services.alerts.store.accounts import clinic_settings, utcnow
+from gaitstream.services.alerts.store.models import Subscription, Supervisor
+from gaitstream.services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["subscriptions"], responses={401: {"description": "Missing, invalid or revoked API key"},

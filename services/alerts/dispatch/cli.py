@@ -15,8 +15,8 @@ def dispatch(
     """Deliver the pipeline's alerts to subscribers until Ctrl-C / SIGTERM (upgrades the store first)."""
     from gaitstream.settings import KafkaSettings, TopicSettings
     from gaitstream.topics import ensure_topics
-    from services.alerts.dispatch.runner import run_dispatcher
-    from services.alerts.dispatch.settings import DispatchSettings
+    from gaitstream.services.alerts.dispatch.runner import run_dispatcher
+    from gaitstream.services.alerts.dispatch.settings import DispatchSettings
 
     kafka, topics, settings = KafkaSettings(), TopicSettings(), DispatchSettings()
     ensure_topics(kafka, topics)
@@ -34,12 +34,12 @@ def test_send(
     """Send one sample alert through a channel and print the outcome (nothing is stored)."""
     import time
 
-    from services.alerts.dispatch.channels import Target
-    from services.alerts.dispatch.exceptions import DeliveryError
-    from services.alerts.dispatch.runner import build_channels
-    from services.alerts.dispatch.samples import sample_message
-    from services.alerts.dispatch.settings import DispatchSettings
-    from services.alerts.store.models import CHANNELS
+    from gaitstream.services.alerts.dispatch.channels import Target
+    from gaitstream.services.alerts.dispatch.exceptions import DeliveryError
+    from gaitstream.services.alerts.dispatch.runner import build_channels
+    from gaitstream.services.alerts.dispatch.samples import sample_message
+    from gaitstream.services.alerts.dispatch.settings import DispatchSettings
+    from gaitstream.services.alerts.store.models import CHANNELS
 
     if channel not in CHANNELS:
         raise typer.BadParameter(f"channel must be one of {', '.join(CHANNELS)}, got {channel!r}",

@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from gaitstream.logging import kv
 from gaitstream.settings import KafkaSettings, TopicSettings
-from schemas.codec import WireError, decode
-from services.alerts.dispatch.matching import matches
-from services.alerts.dispatch.settings import DispatchSettings
-from services.alerts.dispatch.store_ops import insert_ignore, utcnow
-from services.alerts.store.models import Alert, Delivery, Subscription
+from gaitstream.schemas.codec import WireError, decode
+from gaitstream.services.alerts.dispatch.matching import matches
+from gaitstream.services.alerts.dispatch.settings import DispatchSettings
+from gaitstream.services.alerts.dispatch.store_ops import insert_ignore, utcnow
+from gaitstream.services.alerts.store.models import Alert, Delivery, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from services.alerts.dispatch.matching import SEVERITY_RANK
+from gaitstream.services.alerts.dispatch.matching import SEVERITY_RANK
 
 PAYLOAD_VERSION = 1
 

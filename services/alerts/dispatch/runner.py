@@ -13,19 +13,19 @@ from sqlalchemy import func, select
 
 from gaitstream.logging import emit, kv
 from gaitstream.settings import KafkaSettings, TopicSettings
-from services.alerts.dispatch.channels.apprise_channel import AppriseChannel
-from services.alerts.dispatch.channels.email import EmailChannel
-from services.alerts.dispatch.channels.webhook import WebhookChannel
-from services.alerts.dispatch.ingest import AlertConsumer
-from services.alerts.dispatch.sender import Sender
-from services.alerts.dispatch.settings import DispatchSettings
+from gaitstream.services.alerts.dispatch.channels.apprise_channel import AppriseChannel
+from gaitstream.services.alerts.dispatch.channels.email import EmailChannel
+from gaitstream.services.alerts.dispatch.channels.webhook import WebhookChannel
+from gaitstream.services.alerts.dispatch.ingest import AlertConsumer
+from gaitstream.services.alerts.dispatch.sender import Sender
+from gaitstream.services.alerts.dispatch.settings import DispatchSettings
 
 log = logging.getLogger(__name__)
 
 
 def prepare_database(database_url: str) -> None:
     """Bring the store's schema up to date with the store's Alembic migrations."""
-    from services.alerts.store.migrate import upgrade_database
+    from gaitstream.services.alerts.store.migrate import upgrade_database
 
     upgrade_database(database_url)
 
@@ -41,7 +41,7 @@ def build_channels(settings: DispatchSettings) -> dict[str, Any]:
 
 
 def delivery_counts(sessions) -> dict[str, int]:
-    from services.alerts.store.models import Delivery
+    from gaitstream.services.alerts.store.models import Delivery
 
     with sessions() as session:
         return dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
@@ -51,7 +51,7 @@ def run_dispatcher(*, kafka: KafkaSettings, topics: TopicSettings, settings: Dis
                    status_interval_s: float = 10.0, stop: threading.Event | None = None,
                    install_signals: bool = True) -> int:
     """Run until SIGINT/SIGTERM (or ``stop``); returns the process exit code."""
-    from services.alerts.store.db import make_engine, make_sessionmaker
+    from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
 
     database_url = settings.resolved_database_url()
     prepare_database(database_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from types import SimpleNamespace
 
-from services.alerts.dispatch.messages import Message, render_alert
+from gaitstream.services.alerts.dispatch.messages import Message, render_alert
 
 # Delivery id 0: no row of the delivery log has it, so a receiver can tell a test from an alert.
 TEST_DELIVERY_ID = 0

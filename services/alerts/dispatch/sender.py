@@ -43,13 +43,13 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gaitstream.logging import kv
-from services.alerts.dispatch.channels import Target
-from services.alerts.dispatch.exceptions import DeliveryError
-from services.alerts.dispatch.matching import SEVERITY_RANK, as_utc, decide
-from services.alerts.dispatch.messages import Message, render_alert, render_digest
-from services.alerts.dispatch.settings import DispatchSettings
-from services.alerts.dispatch.store_ops import insert_ignore, utcnow
-from services.alerts.store.models import Alert, ClinicSettings, Delivery, Mute, Subscription
+from gaitstream.services.alerts.dispatch.channels import Target
+from gaitstream.services.alerts.dispatch.exceptions import DeliveryError
+from gaitstream.services.alerts.dispatch.matching import SEVERITY_RANK, as_utc, decide
+from gaitstream.services.alerts.dispatch.messages import Message, render_alert, render_digest
+from gaitstream.services.alerts.dispatch.settings import DispatchSettings
+from gaitstream.services.alerts.dispatch.store_ops import insert_ignore, utcnow
+from gaitstream.services.alerts.store.models import Alert, ClinicSettings, Delivery, Mute, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def _repeat_number(state_change: str) -> int:
 
 class Sender:
     """Claims, sends and records deliveries; ``channels`` maps a channel name to an object with
-    ``send(message, target)`` (``services.alerts.dispatch.channels``)."""
+    ``send(message, target)`` (``gaitstream.services.alerts.dispatch.channels``)."""
 
     def __init__(self, *, sessions: sessionmaker[Session], settings: DispatchSettings, channels: dict[str, Any],
                  clock: Callable[[], datetime] = utcnow, rand: Callable[[], float] = random.random) -> None:

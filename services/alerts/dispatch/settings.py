@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.alerts.settings import default_database_url
+from gaitstream.services.alerts.settings import default_database_url
 
 
 class DispatchSettings(BaseSettings):

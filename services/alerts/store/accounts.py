@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
+from gaitstream.services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
 
 KEY_SCHEME = "gsk"
 PREFIX_HEX_CHARS = 12

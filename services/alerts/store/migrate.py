@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from gaitstream.logging import kv
-from services.alerts.store.db import make_engine
+from gaitstream.services.alerts.store.db import make_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # PostgreSQL advisory lock id held while migrating ("gaitstrm" in ASCII): the API and the

@@ -37,7 +37,7 @@ import httpx
 import pytest
 import uvicorn
 
-from services.alerts.store.migrate import upgrade_database
+from gaitstream.services.alerts.store.migrate import upgrade_database
 
 # initdb + a first start take 2-5 s on the shared 2-core machines; more means something is wrong.
 POSTGRES_STARTUP_TIMEOUT_S = 60
@@ -231,8 +231,8 @@ def serve_in_thread(app, *, port: int | None = None) -> Iterator[str]:
 @pytest.fixture()
 def alerts_api(store_url: str) -> Iterator[RunningApi]:
     """The API over a fresh store, on SQLite and on PostgreSQL, with the admin API enabled."""
-    from services.alerts.api.app import create_app
-    from services.alerts.settings import AlertServiceSettings
+    from gaitstream.services.alerts.api.app import create_app
+    from gaitstream.services.alerts.settings import AlertServiceSettings
 
     settings = AlertServiceSettings(database_url=store_url, admin_token=TEST_ADMIN_TOKEN)
     with serve_in_thread(create_app(settings)) as base_url:

@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from services.alerts.dispatch.channels.webhook import DELIVERY_HEADER, verify_signature
-from services.alerts.dispatch.exceptions import InvalidSignature
-from services.alerts.store.db import make_engine, make_sessionmaker
-from services.alerts.store.models import ClinicSettings, Subscription, Supervisor
+from gaitstream.services.alerts.dispatch.channels.webhook import DELIVERY_HEADER, verify_signature
+from gaitstream.services.alerts.dispatch.exceptions import InvalidSignature
+from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
+from gaitstream.services.alerts.store.models import ClinicSettings, Subscription, Supervisor
 
 SECRET = "whsec-" + uuid.uuid4().hex
 

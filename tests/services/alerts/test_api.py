@@ -10,10 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from services.alerts.api.app import create_app
-from services.alerts.settings import AlertServiceSettings
-from services.alerts.store.db import make_engine, make_sessionmaker
-from services.alerts.store.models import Alert, ApiKey
+from gaitstream.services.alerts.api.app import create_app
+from gaitstream.services.alerts.settings import AlertServiceSettings
+from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
+from gaitstream.services.alerts.store.models import Alert, ApiKey
 from tests.services.alerts.conftest import RunningApi, serve_in_thread
 
 EMAIL_SUB = {"clinic_id": "clinic-a", "channel": "email", "target": "pt-lead@clinic-a.example.org",

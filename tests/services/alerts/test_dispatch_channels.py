@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from services.alerts.dispatch.channels import Target
-from services.alerts.dispatch.channels.apprise_channel import AppriseChannel
-from services.alerts.dispatch.channels.email import EmailChannel, message_id
-from services.alerts.dispatch.channels.webhook import (DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+from gaitstream.services.alerts.dispatch.channels import Target
+from gaitstream.services.alerts.dispatch.channels.apprise_channel import AppriseChannel
+from gaitstream.services.alerts.dispatch.channels.email import EmailChannel, message_id
+from gaitstream.services.alerts.dispatch.channels.webhook import (DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
                                                        WebhookChannel, encode_body, sign, verify_signature)
-from services.alerts.dispatch.exceptions import DeliveryError, InvalidSignature
-from services.alerts.dispatch.samples import sample_message
+from gaitstream.services.alerts.dispatch.exceptions import DeliveryError, InvalidSignature
+from gaitstream.services.alerts.dispatch.samples import sample_message
 from tests.services.alerts.dispatch_peers import SECRET, smtp_server, webhook_receiver
 
 pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")

@@ -12,14 +12,14 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from pipelines.alerts.settings import settings_key, settings_record
-from pipelines.alerts.topics import ensure_alert_topics, write
-from schemas.codec import decode, encode
-from services.alerts.dispatch.settings import DispatchSettings
-from services.alerts.store.models import Delivery
-from services.station.publisher import StationPublisher, StationSettings
-from services.station.runner import StationRun, new_session, run_stations
-from services.station.sources import SimulatedSource
+from gaitstream.monitor.alert_settings import settings_key, settings_record
+from gaitstream.topics import ensure_alert_topics, write
+from gaitstream.schemas.codec import decode, encode
+from gaitstream.services.alerts.dispatch.settings import DispatchSettings
+from gaitstream.services.alerts.store.models import Delivery
+from gaitstream.services.station.publisher import StationPublisher, StationSettings
+from gaitstream.services.station.runner import StationRun, new_session, run_stations
+from gaitstream.services.station.sources import SimulatedSource
 from tests.e2e.harness import PipelineRun
 from tests.services.alerts.dispatch_peers import sessions_for, subscribe, wait_for, webhook_receiver
 from tests.services.alerts.test_dispatch_kafka import InProcessDispatcher

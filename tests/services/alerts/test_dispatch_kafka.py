@@ -26,10 +26,10 @@ from sqlalchemy import func, select
 
 from gaitstream.settings import TopicSettings
 from gaitstream.topics import ensure_topics
-from schemas.codec import encode
-from services.alerts.dispatch.runner import run_dispatcher
-from services.alerts.dispatch.settings import DispatchSettings
-from services.alerts.store.models import Delivery
+from gaitstream.schemas.codec import encode
+from gaitstream.services.alerts.dispatch.runner import run_dispatcher
+from gaitstream.services.alerts.dispatch.settings import DispatchSettings
+from gaitstream.services.alerts.store.models import Delivery
 from tests.services.alerts.dispatch_peers import (alert_record, sessions_for, smtp_server, subscribe, wait_for,
                                                   webhook_receiver)
 
@@ -234,7 +234,7 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
 
 def test_a_record_the_store_refuses_is_skipped_and_the_alerts_behind_it_arrive(kafka_settings, topics,
                                                                                 fresh_postgres_url):
-    from services.alerts.dispatch.ingest import AlertConsumer
+    from gaitstream.services.alerts.dispatch.ingest import AlertConsumer
 
     sessions = sessions_for(fresh_postgres_url)
     settings = DispatchSettings(database_url=fresh_postgres_url, consumer_group=f"it-{uuid.uuid4().hex[:8]}",
@@ -252,7 +252,7 @@ def test_a_record_the_store_refuses_is_skipped_and_the_alerts_behind_it_arrive(k
         stop.set()
         thread.join(timeout=30)
     assert consumer.refused == 1
-    from services.alerts.store.models import Alert
+    from gaitstream.services.alerts.store.models import Alert
 
     with sessions() as session:
         assert sorted(session.scalars(select(Alert.session_id))) == ["sess-0001", "sess-0003"]

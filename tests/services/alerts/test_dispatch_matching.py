@@ -8,9 +8,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from services.alerts.dispatch.matching import decide, matches, quiet_hours_end
-from services.alerts.dispatch.messages import render_alert, render_digest
-from services.alerts.dispatch.sender import backoff_s
+from gaitstream.services.alerts.dispatch.matching import decide, matches, quiet_hours_end
+from gaitstream.services.alerts.dispatch.messages import render_alert, render_digest
+from gaitstream.services.alerts.dispatch.sender import backoff_s
 
 UTC = timezone.utc
 

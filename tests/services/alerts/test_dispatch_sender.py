@@ -8,13 +8,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from services.alerts.dispatch.channels.apprise_channel import AppriseChannel
-from services.alerts.dispatch.channels.email import EmailChannel
-from services.alerts.dispatch.channels.webhook import WebhookChannel
-from services.alerts.dispatch.ingest import ingest_records
-from services.alerts.dispatch.sender import Sender
-from services.alerts.dispatch.settings import DispatchSettings
-from services.alerts.store.models import Alert, Delivery, Mute
+from gaitstream.services.alerts.dispatch.channels.apprise_channel import AppriseChannel
+from gaitstream.services.alerts.dispatch.channels.email import EmailChannel
+from gaitstream.services.alerts.dispatch.channels.webhook import WebhookChannel
+from gaitstream.services.alerts.dispatch.ingest import ingest_records
+from gaitstream.services.alerts.dispatch.sender import Sender
+from gaitstream.services.alerts.dispatch.settings import DispatchSettings
+from gaitstream.services.alerts.store.models import Alert, Delivery, Mute
 from tests.services.alerts.dispatch_peers import (alert_record, sessions_for, smtp_server, subscribe,
                                                   webhook_receiver)
 
@@ -276,7 +276,7 @@ def test_muted_alert_is_suppressed_with_the_reason(sessions):
     with webhook_receiver() as receiver:
         subscription_id = subscribe(sessions, target=receiver.url)
         with sessions.begin() as session:
-            from services.alerts.store.models import Subscription
+            from gaitstream.services.alerts.store.models import Subscription
 
             supervisor_id = session.get(Subscription, subscription_id).supervisor_id
             session.add(Mute(supervisor_id=supervisor_id, clinic_id="clinic-a", station_id="station-01",
@@ -296,7 +296,7 @@ def test_claim_of_a_dead_dispatcher_is_resent_with_the_same_id_after_the_lease(s
         subscribe(sessions, target=receiver.url)
         ingest_records(sessions, [alert_record(14)], now=clock())
         dead = make_sender(sessions, clock)
-        from services.alerts.dispatch.sender import SendStats
+        from gaitstream.services.alerts.dispatch.sender import SendStats
 
         [claim] = dead.claim(clock(), SendStats())  # claimed, then the process "dies"
         dead.close()
@@ -330,7 +330,7 @@ def test_replayed_records_queue_nothing_twice(sessions):
 
 
 def test_a_sender_never_reclaims_its_own_slow_send_and_a_late_outcome_cannot_overwrite(sessions):
-    from services.alerts.dispatch.sender import SendStats
+    from gaitstream.services.alerts.dispatch.sender import SendStats
 
     clock = Clock()
     subscribe(sessions, target="http://127.0.0.1:9/unused")

@@ -12,9 +12,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from services.alerts.store.db import make_engine
-from services.alerts.store.migrate import head_revision, upgrade_database
-from services.alerts.store.models import Base
+from gaitstream.services.alerts.store.db import make_engine
+from gaitstream.services.alerts.store.migrate import head_revision, upgrade_database
+from gaitstream.services.alerts.store.models import Base
 
 
 def test_migrated_schema_equals_the_models(store_url: str) -> None:
@@ -51,7 +51,7 @@ def test_downgrade_to_base_and_back(store_url: str) -> None:
     try:
         from alembic import command
 
-        from services.alerts.store.migrate import alembic_config
+        from gaitstream.services.alerts.store.migrate import alembic_config
 
         config = alembic_config()
         with engine.begin() as connection:
@@ -78,7 +78,7 @@ def test_concurrent_first_starts_all_succeed(backend: str, tmp_path, request: py
         from tests.services.alerts.conftest import create_database
 
         url = create_database(request.getfixturevalue("postgres_server"), f"alerts_race_{uuid.uuid4().hex[:12]}")
-    code = "import sys; from services.alerts.store.migrate import upgrade_database; upgrade_database(sys.argv[1])"
+    code = "import sys; from gaitstream.services.alerts.store.migrate import upgrade_database; upgrade_database(sys.argv[1])"
     starts = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
               for _ in range(3)]
     failures = [err for process in starts for _, err in [process.communicate(timeout=120)] if process.returncode]

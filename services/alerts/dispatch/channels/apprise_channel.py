@@ -10,10 +10,10 @@ vendors' addresses.
 
 from __future__ import annotations
 
-from services.alerts.dispatch.channels import Target
-from services.alerts.dispatch.exceptions import DeliveryError
-from services.alerts.dispatch.messages import Message
-from services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
+from gaitstream.services.alerts.dispatch.channels import Target
+from gaitstream.services.alerts.dispatch.exceptions import DeliveryError
+from gaitstream.services.alerts.dispatch.messages import Message
+from gaitstream.services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
 
 
 def _guard(target: Target) -> None:

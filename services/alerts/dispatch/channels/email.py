@@ -13,10 +13,10 @@ from email.utils import formatdate
 
 from pydantic import SecretStr
 
-from services.alerts.dispatch.channels import Target
-from services.alerts.dispatch.channels.webhook import encode_body
-from services.alerts.dispatch.exceptions import DeliveryError
-from services.alerts.dispatch.messages import Message
+from gaitstream.services.alerts.dispatch.channels import Target
+from gaitstream.services.alerts.dispatch.channels.webhook import encode_body
+from gaitstream.services.alerts.dispatch.exceptions import DeliveryError
+from gaitstream.services.alerts.dispatch.messages import Message
 
 
 def message_id(message: Message, sender: str) -> str:

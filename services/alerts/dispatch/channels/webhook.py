@@ -17,10 +17,10 @@ import json
 import time
 from collections.abc import Mapping
 
-from services.alerts.dispatch.channels import Target
-from services.alerts.dispatch.exceptions import DeliveryError, InvalidSignature
-from services.alerts.dispatch.messages import Message
-from services.alerts.urlguard import UnsafeWebhookTarget, check_webhook_url
+from gaitstream.services.alerts.dispatch.channels import Target
+from gaitstream.services.alerts.dispatch.exceptions import DeliveryError, InvalidSignature
+from gaitstream.services.alerts.dispatch.messages import Message
+from gaitstream.services.alerts.urlguard import UnsafeWebhookTarget, check_webhook_url
 
 TIMESTAMP_HEADER = "X-Gaitstream-Timestamp"
 SIGNATURE_HEADER = "X-Gaitstream-Signature"

@@ -1,2 +1,2 @@
 """Alembic migrations of the alert store, shipped inside the package (no alembic.ini needed:
-``services.alerts.store.migrate`` builds the configuration in code)."""
+``gaitstream.services.alerts.store.migrate`` builds the configuration in code)."""

@@ -1,4 +1,4 @@
-"""Alembic environment: run by ``services.alerts.store.migrate.upgrade_database`` (which passes
+"""Alembic environment: run by ``gaitstream.services.alerts.store.migrate.upgrade_database`` (which passes
 the engine's connection in ``config.attributes``) or by the ``alembic`` command with
 ``-x database_url=...`` while writing a new revision."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from services.alerts.store.db import make_engine
-from services.alerts.store.models import Base
+from gaitstream.services.alerts.store.db import make_engine
+from gaitstream.services.alerts.store.models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,7 +1,7 @@
 """Faust glue of the alert rules: the GlobalTable class that mirrors a topic of our own.
 
 The settings and session-history tables use their topics as changelogs
-(``pipelines.app``). faust-streaming 0.15.3's partition assignor looks a global table's
+(``gaitstream.pipelines.app``). faust-streaming 0.15.3's partition assignor looks a global table's
 changelog up by the *default* name (``<app id>-<table>-changelog``) instead of the topic the
 table was given: the lookup fails with a KeyError inside the group's first assignment, which
 then never completes (measured: the worker hangs after "performing partition assignments").

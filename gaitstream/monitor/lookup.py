@@ -11,9 +11,9 @@ import logging
 from collections.abc import Callable
 
 from gaitstream.logging import kv
-from pipelines.alerts.settings import AlertSettings, resolve_settings, settings_key
-from pipelines.alerts.worsening import append_history, baseline_from_history, history_key
-from schemas.codec import WireError, decode, encode
+from gaitstream.monitor.alert_settings import AlertSettings, resolve_settings, settings_key
+from gaitstream.monitor.worsening import append_history, baseline_from_history, history_key
+from gaitstream.schemas.codec import WireError, decode, encode
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.status.rolling import WINDOW_STEPS_PER_SIDE, RollingStatus
+from gaitstream.monitor.rolling import WINDOW_STEPS_PER_SIDE, RollingStatus
 
 SESSION = {"clinic_id": "c", "station_id": "s", "session_id": "x", "patient_id": "p", "trunk_present": True,
            "pelvic_drop_threshold_deg": 5.0, "trunk_lean_threshold_deg": 5.0, "min_steps_per_side": 10}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.alerts.rules import AlertSettings, StationSilence, SustainedDeviation
-from schemas.codec import decode, encode
+from gaitstream.monitor.rules import AlertSettings, StationSilence, SustainedDeviation
+from gaitstream.schemas.codec import decode, encode
 
 SESSION = {"clinic_id": "c", "station_id": "st-1", "session_id": "s-1", "patient_id": "p-1",
            "pelvic_drop_threshold_deg": 5.0, "trunk_lean_threshold_deg": 5.0}
@@ -90,7 +90,7 @@ def test_rule_state_round_trips_and_close_resolves_what_is_open() -> None:
 
 
 def test_alert_line_protocol() -> None:
-    from pipelines.sink.points import alert_lines
+    from gaitstream.pipelines.sink.points import alert_lines
 
     rule = SustainedDeviation(session=SESSION, metric="pelvic_drop_deg")
     (opened,) = feed(rule, [8.0] * 20)

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from pipelines.alerts.settings import AlertSettings
-from pipelines.alerts.worsening import (SessionDistribution, Worsening, append_history, baseline_from_history,
+from gaitstream.monitor.alert_settings import AlertSettings
+from gaitstream.monitor.worsening import (SessionDistribution, Worsening, append_history, baseline_from_history,
                                         history_key)
-from pipelines.status.rolling import RollingStatus
-from schemas.codec import decode, encode
+from gaitstream.monitor.rolling import RollingStatus
+from gaitstream.schemas.codec import decode, encode
 
 SESSION = {"clinic_id": "c", "station_id": "st-1", "session_id": "s-9", "patient_id": "p-1", "time_us": 5_000_000,
            "trunk_present": False, "pelvic_drop_threshold_deg": 9.0, "trunk_lean_threshold_deg": 9.0,
@@ -133,8 +133,8 @@ def test_old_rolling_values_restore_with_defaults() -> None:
 
 
 def test_lookup_reads_the_tables_bytes_and_skips_too_short_sessions() -> None:
-    from pipelines.alerts import lookup
-    from pipelines.alerts.settings import settings_key, settings_record
+    from gaitstream.monitor import lookup
+    from gaitstream.monitor.alert_settings import settings_key, settings_record
 
     table = {settings_key("c").encode(): encode("alert_settings", settings_record("c", updated_us=1,
                                                                                    baseline_min_sessions=1)),

@@ -11,10 +11,10 @@ import numpy as np
 
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.engine import StepMetrics, StreamingGaitEngine
-from pipelines.alerts.settings import AlertSettings
-from pipelines.alerts.watch import SessionWatch
-from pipelines.gait.frames import EngineInput
-from pipelines.status.rolling import RollingStatus
+from gaitstream.monitor.alert_settings import AlertSettings
+from gaitstream.monitor.watch import SessionWatch
+from gaitstream.monitor.frames import EngineInput
+from gaitstream.monitor.rolling import RollingStatus
 
 # The drill-down view needs a smooth line, not every sample (GAIT_SPEC trace at ~20 Hz).
 TRACE_RATE_HZ = 20.0
@@ -27,7 +27,7 @@ class StationState:
     session: dict
     engine: StreamingGaitEngine
     rolling: RollingStatus
-    # Frame-level alert rules (station silence, sensor faults): pipelines.alerts.watch.
+    # Frame-level alert rules (station silence, sensor faults): gaitstream.monitor.watch.
     watch: SessionWatch
     last_sequence: int = -1
     # Steps counted since the last write to the steps-per-window table (written with each status).

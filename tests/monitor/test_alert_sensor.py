@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pipelines.alerts.sensor import SensorHealth
-from pipelines.alerts.settings import AlertSettings
-from schemas.codec import decode, encode
+from gaitstream.monitor.sensor import SensorHealth
+from gaitstream.monitor.alert_settings import AlertSettings
+from gaitstream.schemas.codec import decode, encode
 
 RATE_HZ = 100.0
 FRAME = 10

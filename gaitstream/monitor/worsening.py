@@ -11,7 +11,7 @@
 4. :class:`Worsening` compares the median of the side's last ``worsening_min_steps`` steps with
    that baseline: it opens when the excess reaches ``worsening_open_margin_deg`` and resolves
    when it falls to ``worsening_resolve_margin_deg`` (defaults 2.0 and 1.0 deg; the reasoning is
-   in ``pipelines.alerts.settings``).
+   in ``gaitstream.monitor.alert_settings``).
 
 Notes: the baseline is frozen at the session start, so a replay of the session gives the same
 alerts whatever happened to the history since. Two sessions of one patient stopping at the same
@@ -25,8 +25,8 @@ import statistics
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from pipelines.alerts.rules import alert_record
-from pipelines.alerts.settings import AlertSettings
+from gaitstream.monitor.rules import alert_record
+from gaitstream.monitor.alert_settings import AlertSettings
 
 SIDES = ("left", "right")
 METRICS = ("pelvic_drop_deg", "trunk_lean_deg")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.station.frames import WIRE_FIELDS
+from gaitstream.schemas.imu import PACKED_COLUMNS, PACKED_DTYPE, PACKED_ROW_BYTES, WIRE_FIELDS
 
 MIN_RATE_HZ, MAX_RATE_HZ = 20.0, 1000.0
 # Frames longer than this are refused: a station buffering minutes would defeat live feedback.
@@ -53,10 +53,6 @@ class EngineInput:
         return rows
 
 
-# imu_frame v2's packed sensor block: rows of acc xyz (m/s^2) then gyr xyz (deg/s), float32 LE.
-PACKED_DTYPE = np.dtype("<f4")
-PACKED_COLUMNS = 6
-PACKED_ROW_BYTES = PACKED_COLUMNS * PACKED_DTYPE.itemsize
 
 
 def _block_matrix(block: dict) -> np.ndarray:

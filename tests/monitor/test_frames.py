@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 
-from pipelines.gait.frames import FrameError, concatenate_inputs, engine_input
+from gaitstream.monitor.frames import FrameError, concatenate_inputs, engine_input
 
 START_US = 1_700_000_000_000_000
 

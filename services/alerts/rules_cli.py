@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from gaitstream.logging import emit
-from pipelines.alerts.settings import OVERRIDABLE, AlertSettings, resolve_settings, settings_key, settings_record
+from gaitstream.monitor.alert_settings import OVERRIDABLE, AlertSettings, resolve_settings, settings_key, settings_record
 
 _HELP = {name: f"{name.replace('_', ' ')} (default {getattr(AlertSettings(), name)!r})" for name in OVERRIDABLE}
 _TYPES = {f: t for f, t in AlertSettings.__annotations__.items() if f in OVERRIDABLE}
@@ -25,7 +25,7 @@ _PY = {"int": int, "float": float, "str | None": str}
 
 def _clients():
     from gaitstream.settings import KafkaSettings, TopicSettings
-    from pipelines.alerts.topics import ensure_alert_topics
+    from gaitstream.topics import ensure_alert_topics
 
     kafka, topics = KafkaSettings(), TopicSettings()
     ensure_alert_topics(kafka, topics)
@@ -33,8 +33,8 @@ def _clients():
 
 
 def _records(kafka, topics) -> dict[str, dict]:
-    from pipelines.alerts.topics import read_latest
-    from schemas.codec import WireError, decode
+    from gaitstream.topics import read_latest
+    from gaitstream.schemas.codec import WireError, decode
 
     out = {}
     for key, value in read_latest(kafka, topics.alert_settings).items():
@@ -46,8 +46,8 @@ def _records(kafka, topics) -> dict[str, dict]:
 
 
 def _set(clinic: str, patient: str | None, severity: list[str], unset: list[str], **values) -> None:
-    from pipelines.alerts.topics import write
-    from schemas.codec import encode
+    from gaitstream.topics import write
+    from gaitstream.schemas.codec import encode
 
     kafka, topics = _clients()
     key = settings_key(clinic, patient)

@@ -7,10 +7,10 @@ import json
 
 import numpy as np
 
-from pipelines.alerts.rules import SustainedDeviation
-from pipelines.alerts.settings import AlertSettings
-from pipelines.alerts.watch import SessionWatch
-from pipelines.alerts.worsening import Worsening
+from gaitstream.monitor.rules import SustainedDeviation
+from gaitstream.monitor.alert_settings import AlertSettings
+from gaitstream.monitor.watch import SessionWatch
+from gaitstream.monitor.worsening import Worsening
 
 SESSION = {"clinic_id": "c", "station_id": "st-1", "session_id": "s-1", "patient_id": "p-1", "time_us": 1_000_000_000,
            "pelvic_drop_threshold_deg": 5.0, "trunk_lean_threshold_deg": 5.0}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.alerts.settings import (DEFAULT_SEVERITIES, AlertSettings, resolve_settings, settings_key,
+from gaitstream.monitor.alert_settings import (DEFAULT_SEVERITIES, AlertSettings, resolve_settings, settings_key,
                                        settings_record)
-from schemas.codec import decode, encode
+from gaitstream.schemas.codec import decode, encode
 
 
 def test_resolution_order_field_by_field() -> None:

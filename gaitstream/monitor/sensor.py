@@ -37,10 +37,10 @@ import numpy as np
 
 from gaitstream.gait.sanitize import (ACC_LIMIT_MPS2, GYR_LIMIT_DPS, IMPULSE_LIMIT_DPS, IMPULSE_REFERENCE_RATE_HZ,
                                       corrupt_rows)
-from pipelines.alerts.rules import alert_record
-from pipelines.alerts.settings import AlertSettings
+from gaitstream.monitor.rules import alert_record
+from gaitstream.schemas.imu import WIRE_FIELDS
+from gaitstream.monitor.alert_settings import AlertSettings
 
-WIRE_FIELDS = ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
 AXES = ("x", "y", "z")
 SATURATION_WINDOW_S = 2.0
 # An axis "moves" (the patient walks) when it spans this much within the flat window.

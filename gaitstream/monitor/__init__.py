@@ -1,4 +1,4 @@
-"""Alert rules of the pipeline (issue 6). Pure modules; ``pipelines.gait.agents`` runs them.
+"""Alert rules of the pipeline (issue 6). Pure modules; ``gaitstream.pipelines.gait.agents`` runs them.
 
 Rules, each opening once and resolving once (hysteresis), with a deterministic ``alert_id``
 (session, kind, side or sensor, the step or frame that opened it: a replay reproduces it):

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from gaitstream.gait.classification import classification_flags, classify
 from gaitstream.gait.config import GaitConfig
-from pipelines.alerts.rules import SustainedDeviation
-from pipelines.alerts.settings import AlertSettings
-from pipelines.alerts.worsening import SessionDistribution, Worsening
+from gaitstream.monitor.rules import SustainedDeviation
+from gaitstream.monitor.alert_settings import AlertSettings
+from gaitstream.monitor.worsening import SessionDistribution, Worsening
 
 # The alert rules that watch the same steps (their state travels with the rolling status).
 ALERT_METRICS = ("pelvic_drop_deg", "trunk_lean_deg")
@@ -41,7 +41,7 @@ class RollingStatus:
     alert_rules: dict[str, SustainedDeviation] = field(default_factory=dict)
     closed: bool = False
     # Alert settings resolved at the session start (patient -> clinic -> default) and the
-    # patient's baseline (pipelines.alerts.worsening): frozen, so a replay gives the same alerts.
+    # patient's baseline (gaitstream.monitor.worsening): frozen, so a replay gives the same alerts.
     settings: AlertSettings = field(default_factory=AlertSettings)
     baseline: dict[str, float] = field(default_factory=dict)
     worsening: Worsening | None = None

@@ -1,4 +1,4 @@
-"""Alert rules over a session's steps and frames (pure; ``pipelines.gait.agents`` runs them).
+"""Alert rules over a session's steps and frames (pure; ``gaitstream.pipelines.gait.agents`` runs them).
 
 Each rule keeps a small state per session and returns alert records (``schemas/avro/alert``)
 only when an alert opens or resolves: hysteresis (open at one level, resolve at a lower one)
@@ -18,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipelines.alerts.settings import AlertSettings, Severity
+from gaitstream.monitor.alert_settings import AlertSettings, Severity
 
 __all__ = ["AlertSettings", "SustainedDeviation", "StationSilence", "alert_record"]
 

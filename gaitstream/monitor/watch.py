@@ -1,5 +1,5 @@
 """The frame-level alert rules of one station's session, together (pure): station silence
-(``pipelines.alerts.rules.StationSilence``) and sensor faults (``pipelines.alerts.sensor``).
+(``gaitstream.monitor.rules.StationSilence``) and sensor faults (``gaitstream.monitor.sensor``).
 
 The gait agent keeps one :class:`SessionWatch` per open session in the station's checkpoint and
 calls, with the worker's wall clock for silence (never the frames' sample times):
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pipelines.alerts.rules import StationSilence
-from pipelines.alerts.sensor import SensorHealth
-from pipelines.alerts.settings import AlertSettings
+from gaitstream.monitor.rules import StationSilence
+from gaitstream.monitor.sensor import SensorHealth
+from gaitstream.monitor.alert_settings import AlertSettings
 
 
 @dataclass
