@@ -14,6 +14,7 @@ import faust
 
 from gaitstream.logging import kv
 from gaitstream.settings import KafkaSettings, TopicSettings
+from gaitstream.pipelines.faust_adapter import CheckpointTable, set_fetch_wait
 from gaitstream.pipelines.settings import PipelineSettings
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ app = faust.App(
     autodiscover=["gaitstream.pipelines.gait", "gaitstream.pipelines.sink"],
     origin="gaitstream.pipelines",
     # Global tables may mirror a topic of ours (alert settings, session histories): see the class.
-    GlobalTable="gaitstream.pipelines.tables:TopicMirror",
+    GlobalTable="gaitstream.pipelines.faust_adapter:TopicMirror",
 )
 
 
@@ -66,22 +67,9 @@ alerts_topic = raw_topic(topic_settings.alerts)
 deadletter_topic = raw_topic(topic_settings.deadletter)
 
 # station id -> checkpoint of its session, engine, rolling status window (with the alert rules'
-# state) and consumed sequence (gaitstream.monitor.station, gaitstream.monitor.rolling).
-class CheckpointTable(faust.Table):
-    """A table whose latest changelog write can be watched: ``last_write`` completes once the
-    broker has the record. Faust queues table writes in its producer buffer, and its flush before
-    an offset commit gives up after 0.1 s without a send (faust-streaming 0.15.3), so offsets could
-    be committed while the checkpoint covering them was still queued: a worker killed then lost
-    those frames to its successor (e2e restart test, about 1 run in 17). track_gait acknowledges a
-    checkpoint's events only once its write completed."""
-
-    last_write: asyncio.Future | None = None
-
-    def send_changelog(self, *args, **kwargs):
-        self.last_write = super().send_changelog(*args, **kwargs)
-        return self.last_write
-
-
+# state) and consumed sequence (gaitstream.monitor.station, gaitstream.monitor.rolling). Its last
+# changelog write can be awaited (faust_adapter.CheckpointTable): the gait agent acknowledges a
+# checkpoint's events only once it is stored (ledger.CheckpointLedger).
 station_state = app.tables.add(CheckpointTable(name="station-state", app=app, beacon=app.tables.beacon, default=None,
                                                partitions=topic_settings.partitions))
 
@@ -138,15 +126,13 @@ async def shorten_fetch_wait() -> None:
     one fetch in flight per broker, for the partitions with nothing buffered; when that fetch
     holds only idle partitions (the global tables' topics), the busy stations partitions wait
     behind it: every station's steps came 1.5-2 s late at once, a few times a minute (load
-    benchmark, 50 stations: p99 step-end -> InfluxDB 2.2 s). A short wait bounds that stall.
-    Reaches into the consumer thread's aiokafka fetcher (faust-streaming 0.15.3, aiokafka 0.14);
-    the value is read when the next fetch request is built."""
-    fetcher = getattr(getattr(getattr(app.consumer, "_thread", None), "_consumer", None), "_fetcher", None)
-    if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
+    benchmark, 50 stations: p99 step-end -> InfluxDB 2.2 s). A short wait bounds that stall
+    (faust_adapter.set_fetch_wait)."""
+    wait_ms = set_fetch_wait(app, pipeline_settings.fetch_max_wait_s)
+    if wait_ms is None:
         log.warning(kv("fetch_wait_not_set", reason="consumer internals changed"))
-        return
-    fetcher._fetch_max_wait_ms = int(pipeline_settings.fetch_max_wait_s * 1000)
-    log.info(kv("fetch_wait_set", fetch_max_wait_ms=fetcher._fetch_max_wait_ms))
+    else:
+        log.info(kv("fetch_wait_set", fetch_max_wait_ms=wait_ms))
 
 
 @app.on_worker_init.connect

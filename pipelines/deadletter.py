@@ -13,10 +13,11 @@ from gaitstream.pipelines.app import deadletter_topic
 log = logging.getLogger(__name__)
 
 
-async def send_dead_letter(event: EventT, reason: str) -> None:
+async def send_dead_letter(event: EventT, reason: str) -> asyncio.Future:
+    """Queue ``event``'s message for the dead-letter topic; the future completes once the broker has
+    it (the gait agent acknowledges the source only then)."""
     msg = event.message
-    # Faust flushes its producer before it commits the source offset.
-    await send_dead_letter_raw(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason)
+    return await send_dead_letter_raw(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason)
 
 
 async def send_dead_letter_raw(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,

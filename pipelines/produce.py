@@ -2,9 +2,9 @@
 
 Our values are already Avro bytes and our keys station ids, so Faust's ``Topic.send`` layers
 (channel, schema, serializers, a future message per record) add nothing but cost: about a
-tenth of the worker's time at 50 stations (benchmarks/pipeline_load.py --capacity). Delivery
-guarantees are unchanged: Faust flushes this producer before it commits any offset, so no
-input is committed ahead of the outputs it produced.
+tenth of the worker's time at 50 stations (benchmarks/pipeline_load.py --capacity). Each record's
+delivery future is returned: the gait agent acknowledges an input only once the records it
+caused are stored (ledger.CheckpointLedger).
 
 Partitions are chosen here, as the Kafka clients' default partitioner chooses them (murmur2 of
 the key over the topic's partitions), once per station and topic: aiokafka would hash the key
@@ -20,6 +20,7 @@ from aiokafka.partitioner import murmur2
 
 from gaitstream.logging import kv
 from gaitstream.pipelines.app import app
+from gaitstream.pipelines.faust_adapter import producer_partitions
 
 log = logging.getLogger(__name__)
 
@@ -40,15 +41,16 @@ def default_partition(key: bytes, partitions: list[int]) -> int:
 def _partition(topic: str, key: bytes) -> int | None:
     partition = _partitions.get((topic, key))
     if partition is None:
-        client = getattr(app.producer._producer, "client", None)  # aiokafka's, inside Faust's producer
-        known = client.cluster.partitions_for_topic(topic) if client is not None else None
+        known = producer_partitions(app, topic)
         if not known:
             return None  # no metadata yet: the client places this one itself
         partition = _partitions[(topic, key)] = default_partition(key, sorted(known))
     return partition
 
 
-async def produce(topic: str, key: bytes, value: bytes) -> None:
-    """Queue one record (the producer batches; ``linger`` bounds the wait)."""
+async def produce(topic: str, key: bytes, value: bytes) -> asyncio.Future:
+    """Queue one record (the producer batches; ``linger`` bounds the wait); the future completes
+    once the broker has it."""
     delivered = await app.producer.send(topic, key, value, _partition(topic, key), None, None)
     delivered.add_done_callback(_report)
+    return delivered

@@ -1,0 +1,106 @@
+"""Every faust-streaming and aiokafka internal the pipeline relies on, in one place.
+
+Pinned: faust-streaming 0.15.3, aiokafka 0.14.0 (``pyproject.toml``). Each item below names what
+it reaches and why; ``tests/pipelines/test_faust_adapter.py`` fails when the pinned version no
+longer behaves so, and the end-to-end tests exercise them on the real broker.
+
+1. ``current_event``: a table write goes to the changelog partition of Faust's *current event*
+   (the context variable ``faust.streams._current_event``, set by a stream per event); the gait
+   agent takes events in batches and sets it per station.
+2. ``is_stale``: an event fetched before a rebalance (its consumer generation) belongs to the
+   partition's next owner, who replays it (the stream's own rule, ``app.flow_control``).
+3. ``owns_partition``: the partitions this worker owns now (``app.assignor.assigned_actives()``).
+4. ``tables_settled``: no rebalance or table recovery in progress (``app.rebalancing``,
+   ``app.in_recovery``, ``app.tables.recovery.completed``).
+5. ``producer_partitions``: the partitions aiokafka knows for a topic (its cluster metadata,
+   inside Faust's producer), so that the agent places records itself.
+6. ``set_fetch_wait``: the broker-side fetch wait of Faust's consumer (fixed at 1.5 s by Faust;
+   aiokafka's fetcher attribute, read when the next fetch is built).
+7. ``CheckpointTable``: a table whose last changelog write can be awaited
+   (``Table.send_changelog`` returns the delivery future).
+8. ``TopicMirror``: a GlobalTable whose changelog is a topic of ours; 0.15.3's assignor looks a
+   global table's changelog up by its default name (``_changelog_topic_name``), not the topic
+   given, and the group's first assignment never completes.
+9. Not used, documented: ``Consumer._new_offset`` commits the longest acknowledged run from the
+   last committed offset, but steps over one unacknowledged offset at the head of that run (it
+   compares against the committed offset, which is already the *next* offset to read). The gait
+   agent therefore acknowledges in offset order per partition (``ledger.CheckpointLedger``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import faust
+from faust.streams import _current_event
+from faust.types import TP, EventT
+
+log = logging.getLogger(__name__)
+
+PINNED = {"faust-streaming": "0.15.3", "aiokafka": "0.14.0"}
+
+
+@contextmanager
+def current_event(event: EventT) -> Iterator[None]:
+    """1. Make ``event`` Faust's current event (table writes go to its partition's changelog)."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
+def is_stale(app: faust.App, event: EventT) -> bool:
+    """2. Whether ``event`` was fetched before the last rebalance (its partition's owner replays it)."""
+    return not app.flow_control.is_active() or event.message.generation_id != app.consumer_generation_id
+
+
+def owns_partition(app: faust.App, topic: str, partition: int) -> bool:
+    """3. Whether this worker owns ``topic``/``partition`` as an active partition now."""
+    return TP(topic, partition) in app.assignor.assigned_actives()
+
+
+def tables_settled(app: faust.App) -> bool:
+    """4. No rebalance and no table recovery in progress: a table value is the one the agents see."""
+    return not (app.rebalancing or app.in_recovery or not app.tables.recovery.completed.is_set())
+
+
+def producer_partitions(app: faust.App, topic: str) -> set[int] | None:
+    """5. The partitions of ``topic`` in the producer's metadata (None: not known yet)."""
+    client = getattr(app.producer._producer, "client", None)
+    known = client.cluster.partitions_for_topic(topic) if client is not None else None
+    return set(known) if known else None
+
+
+def set_fetch_wait(app: faust.App, wait_s: float) -> int | None:
+    """6. Set the consumer's broker-side fetch wait; the value set (ms), or None when the
+    consumer's internals are not where 0.15.3 / 0.14 keep them."""
+    fetcher = getattr(getattr(getattr(app.consumer, "_thread", None), "_consumer", None), "_fetcher", None)
+    if fetcher is None or not hasattr(fetcher, "_fetch_max_wait_ms"):
+        return None
+    fetcher._fetch_max_wait_ms = int(wait_s * 1000)
+    return fetcher._fetch_max_wait_ms
+
+
+class CheckpointTable(faust.Table):
+    """7. A table whose latest changelog write can be watched: ``last_write`` completes once the
+    broker has the record (the gait agent acknowledges a checkpoint's events only then)."""
+
+    last_write: asyncio.Future | None = None
+
+    def send_changelog(self, *args, **kwargs):
+        self.last_write = super().send_changelog(*args, **kwargs)
+        return self.last_write
+
+
+class TopicMirror(faust.GlobalTable):
+    """8. A GlobalTable whose changelog may be an existing topic written by other producers."""
+
+    def _changelog_topic_name(self) -> str:
+        if self._changelog_topic is not None:
+            return self._changelog_topic.get_topic_name()
+        return super()._changelog_topic_name()

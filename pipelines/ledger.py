@@ -1,0 +1,180 @@
+"""The gait agent's checkpoint ledger: what is processed, what is stored, what may be acknowledged.
+
+A station's frames are processed into its engine at once, but an input may only be acknowledged
+(its offset become committable) once everything it caused is stored: the checkpoint of the
+station's state that covers it (the ``station-state`` table's changelog record) and the outputs
+(steps, status, trace, alerts) produced since the previous checkpoint. Events move through
+
+    held -> written -> confirmed -> acknowledged
+
+- ``hold``: processed, its effect only in the station's live state.
+- ``checkpoint``: the station's held events and the outputs produced for them are bundled with
+  the changelog write of its new checkpoint; they are "written" until every one of those
+  deliveries completes, then "confirmed". A failed delivery keeps them unacknowledged for good:
+  a restarted worker replays them (outputs are idempotent downstream).
+- ``release``: an event that needs no checkpoint (a replay already inside the state, a dead
+  letter) is confirmed at once, or once its own deliveries (the dead letter) are stored.
+- ``take_ackable``: per partition, the confirmed events from the lowest offset up to the first one
+  that is not confirmed, in offset order. Acknowledging in offset order matters: Faust commits the
+  longest acknowledged run from its last committed offset, and (faust-streaming 0.15.3, see
+  ``faust_adapter``) it steps over one unacknowledged offset at the head of that run; a station
+  sharing a partition with a busier one could otherwise see its held frames committed before
+  they were stored, and lose them in a fail-over.
+- ``revoke``: partitions were revoked; nothing not yet acknowledged will be: the partitions' next
+  owner (maybe this worker again, from the table's changelog) replays those events. A batch
+  taken before the revocation carries its epoch (``begin_batch``): whatever it records after
+  the revocation is ignored, and it writes no checkpoint (``interrupted``).
+
+Pure: events are opaque objects identified by (partition, offset); deliveries are anything with
+``done()``, ``cancelled()`` and ``exception()`` (asyncio or concurrent futures).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+HELD, WRITTEN, CONFIRMED, FAILED = "held", "written", "confirmed", "failed"
+
+
+class Delivery(Protocol):
+    def done(self) -> bool: ...
+    def cancelled(self) -> bool: ...
+    def exception(self) -> BaseException | None: ...
+
+
+@dataclass
+class _Entry:
+    event: Any
+    station: str | None
+    state: str = HELD
+
+
+@dataclass
+class _Checkpoint:
+    station: str
+    deliveries: list[Delivery]
+    entries: list[_Entry]
+
+
+@dataclass
+class CheckpointLedger:
+    """See the module docstring. ``epoch`` counts revocations."""
+
+    epoch: int = 0
+    _by_partition: dict[Hashable, dict[int, _Entry]] = field(default_factory=dict)
+    _held: dict[str, list[_Entry]] = field(default_factory=dict)
+    _held_samples: dict[str, int] = field(default_factory=dict)
+    _outputs: dict[str, list[Delivery]] = field(default_factory=dict)
+    _written: list[_Checkpoint] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    # ------------------------------------------------------------------ batches
+    def begin_batch(self) -> int:
+        """The epoch a batch starts in (pass it to :meth:`interrupted`)."""
+        return self.epoch
+
+    def interrupted(self, batch_epoch: int) -> bool:
+        """Whether partitions were revoked since the batch started."""
+        return batch_epoch != self.epoch
+
+    # ------------------------------------------------------------------ events
+    def hold(self, batch: int, station: str, event: Any, partition: Hashable, offset: int, samples: int = 0) -> None:
+        """``event`` was processed into ``station``'s live state (ignored if ``batch`` was interrupted)."""
+        if self.interrupted(batch):
+            return
+        entry = _Entry(event, station)
+        self._add(partition, offset, entry)
+        self._held.setdefault(station, []).append(entry)
+        self._held_samples[station] = self._held_samples.get(station, 0) + samples
+
+    def release(self, batch: int, event: Any, partition: Hashable, offset: int,
+                deliveries: tuple[Delivery, ...] = ()) -> None:
+        """``event`` needs no checkpoint (a replay already in the state, a dead letter): acknowledge it
+        in its turn, once ``deliveries`` (e.g. its dead letter) are stored."""
+        if self.interrupted(batch):
+            return
+        entry = _Entry(event, None, WRITTEN if deliveries else CONFIRMED)
+        self._add(partition, offset, entry)
+        if deliveries:
+            self._written.append(_Checkpoint("-", list(deliveries), [entry]))
+
+    def output(self, batch: int, station: str, delivery: Delivery) -> None:
+        """A record produced for ``station``'s held events: its next checkpoint waits for it."""
+        if not self.interrupted(batch):
+            self._outputs.setdefault(station, []).append(delivery)
+
+    def knows(self, partition: Hashable, offset: int) -> bool:
+        """Whether the event at ``offset`` is recorded (and not yet acknowledged)."""
+        return offset in self._by_partition.get(partition, {})
+
+    def held_samples(self, station: str) -> int:
+        return self._held_samples.get(station, 0)
+
+    def holds(self, station: str) -> bool:
+        return bool(self._held.get(station))
+
+    # -------------------------------------------------------------- checkpoints
+    def checkpoint(self, batch: int, station: str, write: Delivery) -> bool:
+        """``write`` stores a checkpoint of ``station`` covering every event held for it; False (and
+        nothing recorded) when ``batch`` was interrupted: that write may be undone by the table's
+        recovery, so it must cover nothing."""
+        if self.interrupted(batch):
+            return False
+        entries = self._held.pop(station, [])
+        self._held_samples.pop(station, None)
+        for entry in entries:
+            entry.state = WRITTEN
+        self._written.append(_Checkpoint(station, [*self._outputs.pop(station, []), write], entries))
+        return True
+
+    def forget(self, station: str) -> None:
+        """Drop what is held for ``station`` (its live state is discarded; the events are replayed)."""
+        for entry in self._held.pop(station, []):
+            entry.state = FAILED
+        self._held_samples.pop(station, None)
+        self._outputs.pop(station, None)
+
+    def take_ackable(self) -> list[Any]:
+        """Settle the completed checkpoints; return the events to acknowledge now, in offset order
+        per partition (each is returned once)."""
+        pending = []
+        for checkpoint in self._written:
+            if not all(d.done() for d in checkpoint.deliveries):
+                pending.append(checkpoint)
+                continue
+            failed = [d for d in checkpoint.deliveries if d.cancelled() or d.exception() is not None]
+            for entry in checkpoint.entries:
+                entry.state = FAILED if failed else CONFIRMED
+            if failed:
+                error = "cancelled" if failed[0].cancelled() else repr(failed[0].exception())
+                self.failures.append((checkpoint.station, error))
+        self._written = pending
+        out = []
+        for entries in self._by_partition.values():
+            for offset in sorted(entries):
+                if entries[offset].state != CONFIRMED:
+                    break
+                out.append(entries.pop(offset).event)
+        return out
+
+    def waiting(self) -> int:
+        """Events processed and not yet acknowledged (all states)."""
+        return sum(len(entries) for entries in self._by_partition.values())
+
+    # -------------------------------------------------------------- revocations
+    def revoke(self) -> None:
+        """Partitions were revoked: acknowledge nothing that is not yet (its next owner replays it)."""
+        self.epoch += 1
+        self._by_partition.clear()
+        self._held.clear()
+        self._held_samples.clear()
+        self._outputs.clear()
+        self._written.clear()
+
+    def _add(self, partition: Hashable, offset: int, entry: _Entry) -> None:
+        entries = self._by_partition.setdefault(partition, {})
+        if offset in entries:
+            raise ValueError(f"offset {offset} of {partition} is already in the ledger")
+        entries[offset] = entry

@@ -1,0 +1,169 @@
+"""The checkpoint ledger, driven deterministically: revocations mid-batch, failed writes and
+produces, shared partitions, a stop (no Faust, no broker: deliveries are plain futures)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import pytest
+
+from gaitstream.pipelines.ledger import CheckpointLedger
+
+P0, P1 = ("stations", 0), ("stations", 1)
+
+
+def done(exc: BaseException | None = None) -> Future:
+    f: Future = Future()
+    if exc is None:
+        f.set_result(None)
+    else:
+        f.set_exception(exc)
+    return f
+
+
+def test_held_events_wait_for_their_checkpoint_write_then_go_in_offset_order():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    for offset in (10, 11, 12):
+        ledger.hold(batch, "st-a", f"e{offset}", P0, offset, samples=10)
+    assert ledger.held_samples("st-a") == 30 and ledger.take_ackable() == []
+    write: Future = Future()
+    assert ledger.checkpoint(batch, "st-a", write)
+    assert ledger.take_ackable() == [] and ledger.held_samples("st-a") == 0
+    write.set_result(None)
+    assert ledger.take_ackable() == ["e10", "e11", "e12"]
+    assert ledger.take_ackable() == [] and ledger.waiting() == 0
+
+
+def test_a_busier_station_on_the_same_partition_never_commits_past_a_held_frame():
+    """Station b checkpoints often, a rarely; they share partition 0. b's frames above a's held
+    ones wait: Faust would otherwise commit past a's frames (see faust_adapter)."""
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.hold(batch, "st-a", "a20", P0, 20)
+    ledger.hold(batch, "st-b", "b21", P0, 21)
+    ledger.hold(batch, "st-b", "b22", P0, 22)
+    ledger.checkpoint(batch, "st-b", done())
+    assert ledger.take_ackable() == []                    # a20 is still only in a's live state
+    ledger.hold(batch, "st-a", "a23", P0, 23)
+    ledger.checkpoint(batch, "st-a", done())
+    assert ledger.take_ackable() == ["a20", "b21", "b22", "a23"]
+
+
+def test_partitions_are_independent():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.hold(batch, "st-a", "a0", P0, 5)
+    ledger.hold(batch, "st-c", "c0", P1, 7)
+    ledger.checkpoint(batch, "st-c", done())
+    assert ledger.take_ackable() == ["c0"]
+
+
+def test_a_failed_changelog_write_is_never_acknowledged():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.hold(batch, "st-a", "e1", P0, 1)
+    ledger.checkpoint(batch, "st-a", done(OSError("broker gone")))
+    ledger.hold(batch, "st-a", "e2", P0, 2)
+    ledger.checkpoint(batch, "st-a", done())
+    assert ledger.take_ackable() == []                    # e2 is stored, but e1 is not: replay both
+    assert ledger.failures == [("st-a", "OSError('broker gone')")]
+
+
+def test_a_failed_output_produce_keeps_its_inputs_unacknowledged():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.hold(batch, "st-a", "frame", P0, 3)
+    ledger.output(batch, "st-a", done(RuntimeError("steps topic refused the record")))
+    ledger.output(batch, "st-a", done())
+    ledger.checkpoint(batch, "st-a", done())              # the state is stored, a step is not
+    assert ledger.take_ackable() == []
+    assert ledger.failures[0][0] == "st-a" and "steps topic" in ledger.failures[0][1]
+
+
+def test_outputs_still_in_flight_hold_the_checkpoint_back():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.hold(batch, "st-a", "frame", P0, 3)
+    step: Future = Future()
+    ledger.output(batch, "st-a", step)
+    ledger.checkpoint(batch, "st-a", done())
+    assert ledger.take_ackable() == []
+    step.set_result(None)
+    assert ledger.take_ackable() == ["frame"]
+
+
+def test_a_revocation_in_the_middle_of_a_batch():
+    ledger = CheckpointLedger()
+    first = ledger.begin_batch()
+    ledger.hold(first, "st-a", "e1", P0, 1)
+    write: Future = Future()
+    ledger.checkpoint(first, "st-a", write)
+    ledger.hold(first, "st-a", "e2", P0, 2)
+    ledger.revoke()                                       # the rebalance, at some await of the batch
+    assert ledger.interrupted(first)
+    ledger.hold(first, "st-a", "e3", P0, 3)                # the batch goes on: nothing of it counts
+    ledger.release(first, "dead", P0, 4)
+    assert not ledger.checkpoint(first, "st-a", done())
+    write.set_result(None)                                # the old write lands after the revocation
+    assert ledger.take_ackable() == [] and ledger.waiting() == 0
+    # the partition comes back to this worker: the same offsets are replayed and held again
+    second = ledger.begin_batch()
+    for offset in (1, 2, 3):
+        ledger.hold(second, "st-a", f"e{offset}", P0, offset)
+    ledger.checkpoint(second, "st-a", done())
+    assert ledger.take_ackable() == ["e1", "e2", "e3"]
+
+
+def test_releases_are_acknowledged_in_their_turn():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.release(batch, "replay", P0, 1)
+    ledger.hold(batch, "st-a", "frame", P0, 2)
+    ledger.release(batch, "dead-letter", P0, 3)
+    assert ledger.take_ackable() == ["replay"]
+    ledger.checkpoint(batch, "st-a", done())
+    assert ledger.take_ackable() == ["frame", "dead-letter"]
+
+
+def test_a_stop_acknowledges_nothing_that_is_not_stored():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.hold(batch, "st-a", "stored", P0, 1)
+    ledger.checkpoint(batch, "st-a", done())
+    ledger.hold(batch, "st-a", "in-flight", P0, 2)
+    ledger.checkpoint(batch, "st-a", Future())            # the worker stops before this write lands
+    ledger.hold(batch, "st-a", "held", P0, 3)
+    assert ledger.take_ackable() == ["stored"]
+    assert ledger.waiting() == 2
+
+
+def test_forgotten_stations_block_their_partition_until_the_revocation_replays_them():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.hold(batch, "st-a", "a1", P0, 1)
+    ledger.forget("st-a")
+    ledger.hold(batch, "st-b", "b2", P0, 2)
+    ledger.checkpoint(batch, "st-b", done())
+    assert ledger.take_ackable() == [] and not ledger.holds("st-a")
+
+
+def test_an_offset_recorded_twice_is_a_bug():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    ledger.hold(batch, "st-a", "e1", P0, 1)
+    with pytest.raises(ValueError, match="already in the ledger"):
+        ledger.release(batch, "e1 again", P0, 1)
+
+
+def test_a_dead_letter_is_acknowledged_once_stored():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    letter: Future = Future()
+    ledger.release(batch, "bad frame", P0, 1, deliveries=(letter,))
+    assert ledger.take_ackable() == []
+    letter.set_result(None)
+    assert ledger.take_ackable() == ["bad frame"]
+    failed = done(OSError("dead-letter topic unavailable"))
+    ledger.release(batch, "bad again", P0, 2, deliveries=(failed,))
+    assert ledger.take_ackable() == [] and ledger.failures[-1][0] == "-"
