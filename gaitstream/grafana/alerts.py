@@ -1,9 +1,16 @@
-"""Grafana alert rules (unified alerting) over the same InfluxQL as the dashboards.
+"""Grafana's one alert rule: the pipeline's dead-man's switch.
 
-One rule group, evaluated every 10 s. Each rule: query A (InfluxQL), B = reduce A to its last
-value per series, C = threshold on B (the condition). A pending period (``for``) keeps one noisy
-evaluation from paging anybody. Every rule carries ``app=gaitstream`` (the notification policy
-routes on it) and the station in its labels (the policy groups by it).
+Conditions about patients and stations (pelvic drop, trunk lean, worsening, a silent station,
+sensor faults) are decided by the pipeline and delivered by the alert dispatcher
+(``services/alerts``): one path, one answer to "where is an alert sent?". Grafana watches only the
+pipeline itself, from outside it: sessions of a clinic are open, yet no station's data has
+reached InfluxDB for a minute (worker, sink, broker or database down). The dispatcher cannot
+report that, since its alerts come through the same pipeline.
+
+One rule group, evaluated every 10 s: query A (InfluxQL), B = its last value per clinic; gate D
+(open sessions), E = its last value per clinic; condition C = (B < 1) and (E > 0). A pending
+period (``for``) keeps one evaluation at a minute's start from paging anybody. The rule carries
+``app=gaitstream`` (the notification policy routes on it) and the clinic in its labels.
 """
 
 from __future__ import annotations
@@ -20,8 +27,8 @@ EVALUATION_INTERVAL_S = 10
 ROUTE_LABEL = ("app", "gaitstream")
 CONTACT_POINT_NAME = "gaitstream-supervisors"
 CONTACT_POINT_UID = "gaitstream-webhook"
-# Supervisors get one notification per station and rule; related alerts of one station arrive together.
-GROUP_BY = ["alertname", "clinic", "station"]
+# One notification per clinic.
+GROUP_BY = ["alertname", "clinic"]
 EXPRESSION_UID = "__expr__"
 
 Evaluator = Literal["gt", "lt"]
@@ -91,28 +98,16 @@ def _last(ref_id: str, source: str) -> dict:
 # Templates use .Labels (not $labels): provisioning files expand $NAME from the environment.
 RULES = (
     AlertRule(
-        uid="gaitstream-pelvic-drop-over-threshold",
-        title="Pelvic drop over threshold on most of the last 20 steps of one side",
-        query=queries.ALERT_PELVIC_DROP_STEPS_OVER,
-        # 20 steps of one side take about 25-40 s on a treadmill; 2 minutes leaves room for slow walkers.
-        relative_from_s=120, evaluator="gt", threshold=queries.ALERT_MIN_STEPS_OVER - 1, pending_s=30,
-        summary="Station {{ .Labels.station }}: pelvic drop over "
-                f"{queries.PELVIC_DROP_THRESHOLD_DEG:g} deg on the {{{{ .Labels.side }}}} side",
-        description="Patient {{ .Labels.patient }} (session {{ .Labels.session }}): {{ .Values.B }} of the last "
-                    f"{queries.ALERT_WINDOW_STEPS} {{{{ .Labels.side }}}} stance steps dropped the pelvis more than "
-                    f"{queries.PELVIC_DROP_THRESHOLD_DEG:g} deg (Trendelenburg sign).",
-    ),
-    AlertRule(
-        uid="gaitstream-station-silent",
-        title="Station silent during a session",
-        query=queries.ALERT_STATION_SAMPLES,
-        # A session that sent data in the last 5 minutes and then nothing for 10-20 s.
-        relative_from_s=300, evaluator="lt", threshold=1, pending_s=30, severity="critical",
-        # Only sessions still active (no stop event yet); 12 h covers the longest rehab session.
-        gate_query=queries.ALERT_SESSION_ACTIVE, gate_relative_from_s=12 * 3600,
-        summary="Station {{ .Labels.station }} stopped sending data",
-        description="No pelvic obliquity from station {{ .Labels.station }} (patient {{ .Labels.patient }}, "
-                    "session {{ .Labels.session }}) for 10-20 s, after data in the last 5 minutes, while the "
-                    "session is still open (no stop event): sensor, network or station software.",
+        uid="gaitstream-pipeline-dead-mans-switch",
+        title="No data from any station while sessions are open",
+        query=queries.ALERT_PIPELINE_SAMPLES,
+        # Minute buckets over the range: a clinic whose data stopped shows a 0 in its last bucket.
+        relative_from_s=15 * 60, evaluator="lt", threshold=1, pending_s=60, severity="critical",
+        # Open sessions: 12 h covers the longest rehab session.
+        gate_query=queries.ALERT_OPEN_SESSIONS, gate_relative_from_s=12 * 3600,
+        summary="gaitstream pipeline: no data from clinic {{ .Labels.clinic }}",
+        description="{{ .Values.E }} session(s) of clinic {{ .Labels.clinic }} are open, but no station's "
+                    "pelvic obliquity has reached InfluxDB for a minute: the pipeline worker, its InfluxDB "
+                    "sink, Kafka or InfluxDB is down. Patient alerts may not be delivered meanwhile.",
     ),
 )

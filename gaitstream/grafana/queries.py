@@ -20,9 +20,6 @@ from gaitstream.gait.config import GaitConfig
 # stored in InfluxDB, so dashboards and alert rules use the clinic default).
 PELVIC_DROP_THRESHOLD_DEG = GaitConfig().pelvic_drop_threshold_deg
 TRUNK_LEAN_THRESHOLD_DEG = GaitConfig().trunk_lean_threshold_deg
-# "Most of the last 20 steps of one side": 11 of the status window's 20 steps per side.
-ALERT_WINDOW_STEPS = 20
-ALERT_MIN_STEPS_OVER = ALERT_WINDOW_STEPS // 2 + 1
 # The obliquity trace arrives at about 20 Hz: 200 samples per 10 s bucket while a station is live.
 LIVE_SAMPLES_PER_10S = 200
 
@@ -81,22 +78,14 @@ PROGRESS_SESSIONS = ('SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_media
                      f'FROM "gait_step" WHERE {_PATIENT} AND $timeFilter '
                      'GROUP BY time(1d), "session", "side" fill(none)')
 
-# --- Alert rules (Grafana evaluates them over their relative time range) ------------------
-_ALERT_SERIES = '"clinic", "station", "patient", "session", "side"'
-ALERT_PELVIC_DROP_STEPS_OVER = (
-    'SELECT count("pelvic_drop_deg") AS "steps_over_threshold" FROM '
-    f'(SELECT "pelvic_drop_deg" FROM "gait_step" WHERE $timeFilter GROUP BY {_ALERT_SERIES} '
-    f'ORDER BY time DESC LIMIT {ALERT_WINDOW_STEPS}) '
-    f'WHERE "pelvic_drop_deg" > {PELVIC_DROP_THRESHOLD_DEG:g} GROUP BY {_ALERT_SERIES} ORDER BY time DESC')
-# Samples per 10 s bucket, averaged over the last two buckets: 0 only after >= 10 s of silence,
-# whatever the phase of the evaluation within the current (partial) bucket.
-ALERT_STATION_SAMPLES = ('SELECT moving_average(count("pelvic_obliquity_deg"), 2) AS "samples" '
-                         'FROM "pelvic_trace" WHERE $timeFilter '
-                         'GROUP BY time(10s), "clinic", "station", "patient", "session" fill(0)')
-
-# 1 while a session runs, 0 once the station sent its stop event (pipelines/sink/points.py).
-ALERT_SESSION_ACTIVE = ('SELECT last("active") AS "active" FROM "gait_session" WHERE $timeFilter '
-                        'GROUP BY "clinic", "station", "patient", "session"')
+# --- The pipeline's dead-man's switch (the one Grafana rule; gaitstream/grafana/alerts.py) ----
+# Obliquity samples per clinic and minute over the rule's range, 0 for minutes without any:
+# the last bucket falls to 0 once no station's data reaches InfluxDB.
+ALERT_PIPELINE_SAMPLES = ('SELECT count("pelvic_obliquity_deg") AS "samples" FROM "pelvic_trace" '
+                          'WHERE $timeFilter GROUP BY time(1m), "clinic" fill(0)')
+# Sessions of a clinic still open (gait_session.active: 1 at the start event, 0 at the stop).
+ALERT_OPEN_SESSIONS = ('SELECT sum("active") AS "open_sessions" FROM (SELECT last("active") AS "active" '
+                       'FROM "gait_session" WHERE $timeFilter GROUP BY "clinic", "session") GROUP BY "clinic"')
 
 
 def all_queries() -> dict[str, str]:

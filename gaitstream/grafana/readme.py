@@ -34,14 +34,14 @@ the layout needs a running Grafana, so none is committed; the panels are listed 
   `GRAFANA_INFLUXDB_USER` with password `GRAFANA_INFLUXDB_TOKEN`, read-only on the bucket; the data source
   sends it as HTTP basic auth. InfluxDB 1.8+ needs neither; 3.x serves InfluxQL natively.
 - **An existing Grafana**: `gaitstream grafana push --url https://grafana.clinic --token <service-account
-  token> [--webhook-url …]` uploads the folder, dashboards and alert rules (and, with a webhook, the contact
+  token> [--webhook-url …]` uploads the folder, dashboards and the alert rule (and, with a webhook, the contact
   point and a route for `app=gaitstream` placed first in the existing policy tree). Run it again at will: it
   updates in place. The InfluxDB data source with uid `gaitstream-influxdb` must exist there.
 
 Queries use Grafana's macros: `$timeFilter` (the dashboard range), `$__interval` and the template variables `$clinic`, `$station`, `$patient`, `$session`. The tests
 (`tests/grafana/`) run each one, macros substituted, against the real InfluxDB filled by the real pipeline.
-Thresholds drawn and alerted on are GAIT_SPEC's defaults (pelvic drop {queries.PELVIC_DROP_THRESHOLD_DEG:g}°,
-trunk lean {queries.TRUNK_LEAN_THRESHOLD_DEG:g}°): each session's own thresholds are in the measurement `gait_session` (fields pelvic_drop_threshold_deg, trunk_lean_threshold_deg, written at session start) for panels and rules that want to follow them.
+Thresholds drawn are GAIT_SPEC's defaults (pelvic drop {queries.PELVIC_DROP_THRESHOLD_DEG:g}°,
+trunk lean {queries.TRUNK_LEAN_THRESHOLD_DEG:g}°): each session's own thresholds are in the measurement `gait_session` (fields pelvic_drop_threshold_deg, trunk_lean_threshold_deg, written at session start) for panels that want to follow them.
 Alerts of the alert service (issue 6) are read from the measurement `gait_alert` (tags clinic, station,
 patient, session; fields kind, severity, message, state).
 """
@@ -71,9 +71,13 @@ def _dashboard_section(file_name: str, model: dict) -> list[str]:
 
 
 def _alert_section() -> list[str]:
-    lines = ["## Alert rules (`provisioning/alerting/gaitstream.yaml`)", "",
-             f"Group `{alerts.RULE_GROUP}` in folder `gaitstream`, evaluated every {alerts.EVALUATION_INTERVAL_S} s. "
-             "Each rule: A = the query over its range, B = last value of each series, C = the threshold on B. "
+    lines = ["## Alert rule (`provisioning/alerting/gaitstream.yaml`)", "",
+             "Grafana keeps one rule: the pipeline's dead-man's switch. Every alert about patients and "
+             "stations (pelvic drop, trunk lean, worsening, a silent station, sensor faults) is decided by the "
+             "pipeline and delivered by the alert dispatcher (`services/alerts/`), so an alert has one path; "
+             "Grafana only watches that path from outside, where the dispatcher cannot.", "",
+             f"Group `{alerts.RULE_GROUP}` in folder `gaitstream`, evaluated every {alerts.EVALUATION_INTERVAL_S} s: "
+             "A = the query over its range, B = last value of each series, C = the condition on B. "
              "No series means no alert (noDataState OK).", ""]
     for rule in alerts.RULES:
         comparison = ">" if rule.evaluator == "gt" else "<"

@@ -100,7 +100,7 @@ def test_rule_groups_have_the_documented_shape_and_resolve(alerting: dict) -> No
         assert "$" not in str(rule["labels"])
 
 
-def test_contact_point_from_environment_and_policy_grouped_by_station(alerting: dict, compose: dict) -> None:
+def test_contact_point_from_environment_and_policy_grouped_by_clinic(alerting: dict, compose: dict) -> None:
     (point,) = alerting["contactPoints"]
     (receiver,) = point["receivers"]
     assert receiver["type"] == "webhook"
@@ -110,7 +110,7 @@ def test_contact_point_from_environment_and_policy_grouped_by_station(alerting: 
     names = {p["name"] for p in alerting["contactPoints"]}
     assert policy["receiver"] in names
     (route,) = policy["routes"]
-    assert route["receiver"] in names and "station" in route["group_by"]
+    assert route["receiver"] in names and "clinic" in route["group_by"]
     assert route["object_matchers"] == [[alerts.ROUTE_LABEL[0], "=", alerts.ROUTE_LABEL[1]]]
 
 

@@ -54,9 +54,9 @@ def test_first_push_creates_folder_dashboards_rules_contact_point_and_route(graf
     assert group["interval"] == alerts.EVALUATION_INTERVAL_S and len(group["rules"]) == len(alerts.RULES)
     (point,) = state.contact_points.values()
     assert point["name"] == alerts.CONTACT_POINT_NAME and point["settings"]["url"] == WEBHOOK
-    # The existing tree is kept; gaitstream's route comes first, grouped by station.
+    # The existing tree is kept; gaitstream's route comes first, grouped by clinic.
     routes = state.policies["routes"]
-    assert routes[0] == provisioning.route() and "station" in routes[0]["group_by"]
+    assert routes[0] == provisioning.route() and "clinic" in routes[0]["group_by"]
     assert routes[1]["receiver"] == "ops" and state.policies["receiver"] == "grafana-default-email"
     assert report.actions[f"folder/{FOLDER_UID}"] == "created"
     assert report.actions[f"alert-rule/{alerts.RULES[0].uid}"] == "created"

@@ -345,72 +345,42 @@ def test_progress_sessions_table_lists_every_session_and_side(world: World) -> N
             assert row["pelvic_drop_deg_p90"] >= row["pelvic_drop_deg_median"]
 
 
-# --- alert rules --------------------------------------------------------------------------------
+# --- the one alert rule: the pipeline's dead-man's switch --------------------------------------
 
-def _alert_values(world: World, rule: alerts.AlertRule, to_ms: int) -> dict[tuple[str, str], float]:
-    """Query A of the rule over its relative range, reduced to the last value per series (B)."""
-    series = world.query(rule.query, from_ms=to_ms - rule.relative_from_s * 1000, to_ms=to_ms)
-    ours = {s.station_id for s in world.stations}
-    out = {}
-    for s in series:
-        if s["tags"]["station"] in ours:
-            values = [v for v in (row[1] for row in s["values"]) if v is not None]
-            out[(s["tags"]["station"], s["tags"].get("side", ""))] = values[-1]
-    return out
+def _last_per_clinic(world: World, query: str, relative_from_s: int, to_ms: int) -> dict[str, float]:
+    """A rule query over its relative range, reduced to its last value per clinic (B, E)."""
+    series = world.query(query, from_ms=to_ms - relative_from_s * 1000, to_ms=to_ms)
+    return {s["tags"]["clinic"]: [row[1] for row in s["values"] if row[1] is not None][-1] for s in series}
 
 
-def _fires(rule: alerts.AlertRule, value: float) -> bool:
-    return value > rule.threshold if rule.evaluator == "gt" else value < rule.threshold
+def _dead_mans_switch_firing(world: World, to_ms: int, clinics: set[str]) -> set[str]:
+    (rule,) = alerts.RULES
+    samples = _last_per_clinic(world, rule.query, rule.relative_from_s, to_ms)
+    open_sessions = _last_per_clinic(world, rule.gate_query, rule.gate_relative_from_s, to_ms)
+    return {c for c in clinics if samples.get(c, 1) < rule.threshold and open_sessions.get(c, 0) > 0}
 
 
-def test_pelvic_drop_rule_fires_for_the_weak_side_only(world: World) -> None:
-    rule = next(r for r in alerts.RULES if r.uid == "gaitstream-pelvic-drop-over-threshold")
-    values = _alert_values(world, rule, world.end_ms)
-    firing = {key for key, value in values.items() if _fires(rule, value)}
-    assert firing == {(world.station("trendelenburg_left").station_id, "left")}
-    assert values[(world.station("trendelenburg_left").station_id, "left")] <= queries.ALERT_WINDOW_STEPS
-
-
-def _gate_values(world: World, rule: alerts.AlertRule, to_ms: int) -> dict[str, float]:
-    """Query D (is the session still open?) reduced to its last value per station (E)."""
-    series = world.query(rule.gate_query, from_ms=to_ms - rule.gate_relative_from_s * 1000, to_ms=to_ms)
-    return {s["tags"]["station"]: [row[1] for row in s["values"] if row[1] is not None][-1]
-            for s in series if s["tags"].get("clinic") == world.clinic}
-
-
-def _silent_firing(world: World, rule: alerts.AlertRule, to_ms: int, stations: set[str]) -> set[str]:
-    samples = world.query(rule.query, from_ms=to_ms - rule.relative_from_s * 1000, to_ms=to_ms)
-    last = {s["tags"]["station"]: [row[1] for row in s["values"] if row[1] is not None][-1]
-            for s in samples if s["tags"]["station"] in stations}
-    gate = _gate_values(world, rule, to_ms)
-    return {st for st, value in last.items() if _fires(rule, value) and gate.get(st, 0) > 0}
-
-
-def test_station_silent_rule_fires_for_an_open_session_that_went_quiet_only(world: World) -> None:
-    rule = next(r for r in alerts.RULES if r.uid == "gaitstream-station-silent")
-    ours = {s.station_id for s in world.stations}
-    # Sessions that ran and then stopped normally: data flowed, then stopped, but the stop event
-    # closed them (gait_session.active = 0), so the silence is no alarm.
-    while_walking = _alert_values(world, rule, world.end_ms - 5_000)
-    assert {k[0] for k in while_walking} == ours
-    assert not any(_fires(rule, v) for v in while_walking.values())
-    after = _alert_values(world, rule, world.end_ms + 30_000)
-    assert all(_fires(rule, v) for v in after.values()), "query A alone sees the silence"
-    # (The stop events travel through the sink like everything else: wait for them.)
-    _wait_until(lambda: _gate_values(world, rule, world.end_ms + 30_000) == dict.fromkeys(ours, 0), timeout_s=30)
-    assert _silent_firing(world, rule, world.end_ms + 30_000, ours) == set()
-    # A session cut off without a stop event (written here as the sink would have written it).
-    cut = f"{world.pipeline.prefix}-cut"
-    series = f"clinic={tag_value(world.clinic)},patient=p-cut,session=cut-{cut},station={tag_value(cut)}"
-    start_ms, silent_from_ms = world.end_ms - 60_000, world.end_ms - 20_000
+def test_the_dead_mans_switch_fires_only_when_open_sessions_get_no_data(world: World) -> None:
+    (rule,) = alerts.RULES
+    assert rule.uid == "gaitstream-pipeline-dead-mans-switch" and rule.evaluator == "lt"
+    # The module's sessions ran and stopped: their data ended, but no session is open.
+    _wait_until(lambda: _last_per_clinic(world, rule.gate_query, rule.gate_relative_from_s,
+                                         world.end_ms + 60_000).get(world.clinic) == 0, timeout_s=30)
+    assert _dead_mans_switch_firing(world, world.end_ms + 120_000, {world.clinic}) == set()
+    # Another clinic: a session opened, data flowed for three minutes, then nothing reached InfluxDB
+    # (written here as the sink would have written it).
+    clinic = f"dms-{world.pipeline.prefix}"
+    series = f"clinic={tag_value(clinic)},patient=p-dms,session=s-dms,station=st-dms"
+    start_ms, stopped_ms = world.end_ms - 240_000, world.end_ms - 60_000
     lines = [f"gait_session,{series} active=1i,pelvic_drop_threshold_deg=5.0 {start_ms * 1000}"]
-    lines += [f"pelvic_trace,{series} pelvic_obliquity_deg=1.0 {t * 1000}"
-              for t in range(start_ms, silent_from_ms, 50)]
+    lines += [f"pelvic_trace,{series} pelvic_obliquity_deg=1.0 {t * 1000}" for t in range(start_ms, stopped_ms, 50)]
     _write(world.pipeline, lines)
-    assert _silent_firing(world, rule, silent_from_ms - 1_000, {cut}) == set()
-    assert _silent_firing(world, rule, world.end_ms + 30_000, {cut}) == {cut}
-    # Five minutes later the samples are out of the rule's range: no series, no alert.
-    assert _silent_firing(world, rule, world.end_ms + 400_000, {cut} | ours) == set()
+    assert _dead_mans_switch_firing(world, stopped_ms - 5_000, {clinic}) == set()     # data flowing
+    assert _dead_mans_switch_firing(world, stopped_ms + 90_000, {clinic}) == {clinic}  # a minute without
+    # the stop event arrives (the session closed): no alarm any more
+    _write(world.pipeline, [f"gait_session,{series} active=0i,pelvic_drop_threshold_deg=5.0 "
+                            f"{(stopped_ms + 100_000) * 1000}"])
+    assert _dead_mans_switch_firing(world, stopped_ms + 120_000, {clinic}) == set()
 
 
 def _epoch_ms(rfc3339: str) -> int:
