@@ -4,12 +4,13 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-COPY pyproject.toml setup.py README.md ./
+COPY pyproject.toml setup.py README.md requirements.lock ./
 COPY gaitstream ./gaitstream
 COPY pipelines ./pipelines
 COPY services ./services
 COPY schemas ./schemas
-RUN pip install . && useradd --system --uid 10001 --home-dir /var/lib/gaitstream --create-home gaitstream
+# The locked runtime versions (hashes checked), then the project without resolving again.
+RUN pip install --require-hashes -r requirements.lock && pip install --no-deps . && useradd --system --uid 10001 --home-dir /var/lib/gaitstream --create-home gaitstream
 USER gaitstream
 # Faust keeps its table state here (recovered from Kafka changelogs after a restart anyway).
 ENV GAITSTREAM_PIPELINE_DATADIR=/var/lib/gaitstream/faust

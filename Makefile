@@ -4,12 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test stack-up stack-down stack-status clean
+.PHONY: install demo test lint lock stack-up stack-down stack-status clean
 
-$(STAMP): pyproject.toml
+# The versions CI passed with: requirements-dev.lock (hashes checked), then the project itself.
+$(STAMP): pyproject.toml setup.py requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --editable '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -19,11 +21,21 @@ install: $(STAMP)
 demo: install
 	$(BIN)/gaitstream demo
 
-# Creates .venv, installs, starts the stack (pytest's session fixture, the same stack code),
-# runs every test, and stops only the servers it started.
-test: install
+# Lint and format check, then: creates .venv, installs, starts the stack (pytest's session
+# fixture, the same stack code), runs every test, and stops only the servers it started.
+test: install lint
 	$(BIN)/gaitstream stack install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# Refresh the locks after changing dependencies in pyproject.toml (needs PyPI).
+lock: install
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-annotate --no-header -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes --no-annotate --no-header -o requirements-dev.lock
 
 stack-up: install
 	$(BIN)/gaitstream stack up
@@ -35,4 +47,4 @@ stack-status: install
 	$(BIN)/gaitstream stack status
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

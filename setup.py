@@ -11,7 +11,10 @@ from setuptools import find_packages, setup
 FOLDERS = ("pipelines", "services", "schemas")
 
 setup(
-    packages=[*find_packages(include=["gaitstream", "gaitstream.*"]),
-              *(f"gaitstream.{name}" for name in find_packages(include=[*FOLDERS, *(f"{f}.*" for f in FOLDERS)]))],
+    packages=[
+        *find_packages(include=["gaitstream", "gaitstream.*"]),
+        *(f"gaitstream.{name}" for name in find_packages(include=[*FOLDERS, *(f"{f}.*" for f in FOLDERS)])),
+        "gaitstream.schemas.avro",  # the Avro schema files (data only)
+    ],
     package_dir={"": ".", **{f"gaitstream.{folder}": folder for folder in FOLDERS}},
 )

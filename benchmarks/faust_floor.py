@@ -17,17 +17,23 @@ import os
 import faust
 
 from gaitstream.gait.engine import StreamingGaitEngine
-from gaitstream.settings import KafkaSettings, TopicSettings
 from gaitstream.monitor.frames import engine_input
 from gaitstream.pipelines.settings import PipelineSettings
 from gaitstream.schemas.codec import decode
+from gaitstream.settings import KafkaSettings, TopicSettings
 
 _settings = PipelineSettings()
 _topics = TopicSettings()
 
-app = faust.App(_settings.app_id, broker=KafkaSettings().faust_broker, datadir=str(_settings.datadir),
-                web_enabled=False, consumer_auto_offset_reset="earliest",
-                broker_commit_interval=_settings.commit_interval_s, topic_partitions=_topics.partitions)
+app = faust.App(
+    _settings.app_id,
+    broker=KafkaSettings().faust_broker,
+    datadir=str(_settings.datadir),
+    web_enabled=False,
+    consumer_auto_offset_reset="earliest",
+    broker_commit_interval=_settings.commit_interval_s,
+    topic_partitions=_topics.partitions,
+)
 stations = app.topic(_topics.stations, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 _engines: dict[str, tuple[dict, StreamingGaitEngine]] = {}
 # Input taken as track_gait takes it (noack_take batches); GAITSTREAM_FLOOR_BATCHED=0: one event at a time.
@@ -47,17 +53,28 @@ def _handle(value: bytes) -> None:
     station = record["station_id"]
     if kind == "session_event":
         if record["event"] == "start":
-            _engines[station] = (record, StreamingGaitEngine(sampling_rate_hz=record["sampling_rate_hz"],
-                                                             trunk=record["trunk_present"], axes=record["sensor_axes"]))
+            _engines[station] = (
+                record,
+                StreamingGaitEngine(
+                    sampling_rate_hz=record["sampling_rate_hz"],
+                    trunk=record["trunk_present"],
+                    axes=record["sensor_axes"],
+                ),
+            )
         return
     session, engine = _engines[station]
-    data = engine_input(record, session_start_us=session["time_us"], sampling_rate_hz=engine.sampling_rate_hz,
-                        trunk=session["trunk_present"])
+    data = engine_input(
+        record,
+        session_start_us=session["time_us"],
+        sampling_rate_hz=engine.sampling_rate_hz,
+        trunk=session["trunk_present"],
+    )
     engine.push(data.time_s, data.acc_mps2, data.gyr_dps, data.trunk_acc_mps2, data.trunk_gyr_dps)
     engine.drain_trace()
 
 
 if _BATCHED:
+
     @app.agent(stations)
     async def engines_only(stream):
         """As gaitstream.pipelines.gait.agents.track_gait takes its input: batches, acknowledged by hand."""
@@ -67,9 +84,9 @@ if _BATCHED:
                 _handle(event.message.value)
                 await manual.ack(event)
 else:
+
     @app.agent(stations)
     async def engines_only(stream):
         """The plainest Faust agent: one event at a time, acknowledged by the stream."""
         async for value in stream:
             _handle(value)
-

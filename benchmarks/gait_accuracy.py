@@ -1,6 +1,7 @@
 """Simulated accuracy of the gait engine against the simulator's ground truth.
 
-Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [--json] [--mode both|standing|no-standing] [--delay]``
+Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [--json]
+[--mode both|standing|no_standing] [--delay]``
 
 1. Draw ``--sessions`` random sessions cycling over the patterns patients
    show (``PATTERNS``): normal; Trendelenburg left/right/bilateral; with hip
@@ -58,8 +59,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gaitstream.simulate import SimulationConfig, simulate_session  # noqa: E402
-from gaitstream.simulate.truth import DEFAULT_DROP_THRESHOLD_DEG, DEFAULT_LEAN_THRESHOLD_DEG  # noqa: E402
+from gaitstream.simulate import SimulationConfig, simulate_session
+from gaitstream.simulate.truth import DEFAULT_DROP_THRESHOLD_DEG, DEFAULT_LEAN_THRESHOLD_DEG
 
 #: IC matching tolerance of the issue's targets.
 IC_TOLERANCE_S = 0.06
@@ -71,10 +72,20 @@ FIRST_STEPS = 10
 SESSION_DURATION_S = 60.0
 SAMPLING_RATES_HZ = (60.0, 64.0, 100.0, 120.0, 128.0, 200.0)
 AXES_CHOICES = ("x=forward,y=left,z=up", "x=up,y=right,z=forward", "x=left,y=backward,z=up", "x=down,y=left,z=forward")
-PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "trendelenburg_bilateral",
-            "trendelenburg_left_hip_hike", "trendelenburg_right_hip_hike", "compensated_left", "compensated_right",
-            "compensated_left_unilateral", "compensated_right_unilateral", "variable_trendelenburg",
-            "variable_compensated_unilateral")
+PATTERNS = (
+    "normal",
+    "trendelenburg_left",
+    "trendelenburg_right",
+    "trendelenburg_bilateral",
+    "trendelenburg_left_hip_hike",
+    "trendelenburg_right_hip_hike",
+    "compensated_left",
+    "compensated_right",
+    "compensated_left_unilateral",
+    "compensated_right_unilateral",
+    "variable_trendelenburg",
+    "variable_compensated_unilateral",
+)
 #: Clinical ranges (deg) of the drawn per-side values.
 NORMAL_DROP_DEG = (1.5, 4.0)
 TRENDELENBURG_DROP_DEG = (6.0, 10.0)
@@ -204,7 +215,9 @@ def score_session(truth: dict, found: dict) -> dict:
     }
     # Steps paired by their starting IC.
     true_steps, found_steps = truth["steps"], found["steps"]
-    step_pairs = match_times(np.array([s["start_s"] for s in true_steps]), np.array([s["start_s"] for s in found_steps]), IC_TOLERANCE_S)
+    step_pairs = match_times(
+        np.array([s["start_s"] for s in true_steps]), np.array([s["start_s"] for s in found_steps]), IC_TOLERANCE_S
+    )
     drop_err, lean_err, wrong_side = [], [], 0
     first_drop, first_lean = [], []
     for rank, (i, j) in enumerate(sorted(step_pairs, key=lambda pair: pair[1])):
@@ -220,9 +233,15 @@ def score_session(truth: dict, found: dict) -> dict:
             lean_err.append(b["trunk_lean_deg"] - a["trunk_lean_deg"])
             if rank < FIRST_STEPS:
                 first_lean.append(lean_err[-1])
-    out.update(steps_true=len(true_steps), steps_paired=len(step_pairs), steps_wrong_side=wrong_side,
-               drop_error_deg=drop_err, lean_error_deg=lean_err,
-               first_drop_error_deg=first_drop, first_lean_error_deg=first_lean)
+    out.update(
+        steps_true=len(true_steps),
+        steps_paired=len(step_pairs),
+        steps_wrong_side=wrong_side,
+        drop_error_deg=drop_err,
+        lean_error_deg=lean_err,
+        first_drop_error_deg=first_drop,
+        first_lean_error_deg=first_lean,
+    )
     # Per-side medians.
     median_err = []
     for side in ("left", "right"):
@@ -254,16 +273,23 @@ def max_step_delay_s(recording) -> float:
     engine = StreamingGaitEngine(sampling_rate_hz=recording.sampling_rate_hz, trunk=recording.has_trunk)
     t, delays = recording.time_s, []
     for k in range(len(t)):
-        trunk = (recording.trunk_acc_mps2[k:k + 1], recording.trunk_gyr_dps[k:k + 1]) if recording.has_trunk else (None, None)
-        delays += [t[k] - step.end_s for step in engine.push(t[k:k + 1], recording.acc_mps2[k:k + 1],
-                                                             recording.gyr_dps[k:k + 1], *trunk)]
+        trunk = (
+            (recording.trunk_acc_mps2[k : k + 1], recording.trunk_gyr_dps[k : k + 1])
+            if recording.has_trunk
+            else (None, None)
+        )
+        delays += [
+            t[k] - step.end_s
+            for step in engine.push(t[k : k + 1], recording.acc_mps2[k : k + 1], recording.gyr_dps[k : k + 1], *trunk)
+        ]
         if k % 1000 == 0:
             engine.drain_trace()
     return max(delays) if delays else float("nan")
 
 
-def run_session(index: int, pattern: str, config: SimulationConfig, workdir: Path, delay: bool = False,
-                mode: str = "standing") -> dict:
+def run_session(
+    index: int, pattern: str, config: SimulationConfig, workdir: Path, delay: bool = False, mode: str = "standing"
+) -> dict:
     """2. Simulate, write, load and analyse one session; score it (and its step delay with ``delay``)."""
     from gaitstream.gait.offline import analyze_recording
     from gaitstream.gait.recording import load_recording_csv
@@ -279,8 +305,15 @@ def run_session(index: int, pattern: str, config: SimulationConfig, workdir: Pat
         path.unlink(missing_ok=True)
     scored = score_session(session.truth, found)
     scored["max_step_delay_s"] = max_step_delay_s(recording) if delay else float("nan")
-    scored.update(index=index, pattern=pattern, mode=mode, sampling_rate_hz=config.sampling_rate_hz,
-                  mounting_deg=list(config.mounting_deg), standing_s=config.standing_s, trunk=config.has_trunk)
+    scored.update(
+        index=index,
+        pattern=pattern,
+        mode=mode,
+        sampling_rate_hz=config.sampling_rate_hz,
+        mounting_deg=list(config.mounting_deg),
+        standing_s=config.standing_s,
+        trunk=config.has_trunk,
+    )
     return scored
 
 
@@ -304,7 +337,9 @@ def aggregate(results: list[dict]) -> dict:
     figures = {
         "sessions": len(results),
         "sessions_failed": len(results) - len(ok),
-        "failures": [{"index": r["index"], "pattern": r["pattern"], "error": r["error"]} for r in results if "error" in r],
+        "failures": [
+            {"index": r["index"], "pattern": r["pattern"], "error": r["error"]} for r in results if "error" in r
+        ],
         "pelvic_drop_mae_deg": _mae(drop),
         "pelvic_drop_bias_deg": float(np.mean(drop)) if drop else float("nan"),
         "pelvic_drop_worst_session_mae_deg": max(session_mae)[0] if session_mae else float("nan"),
@@ -312,8 +347,9 @@ def aggregate(results: list[dict]) -> dict:
         "side_median_error_deg": float(np.mean(side_medians)) if side_medians else float("nan"),
         "side_median_error_max_deg": float(np.max(side_medians)) if side_medians else float("nan"),
         "trunk_lean_mae_deg": _mae(lean),
-        "trunk_lean_worst_side_median_error_deg": max((e for r in ok for e in r["lean_side_median_error_deg"]),
-                                                      default=float("nan")),
+        "trunk_lean_worst_side_median_error_deg": max(
+            (e for r in ok for e in r["lean_side_median_error_deg"]), default=float("nan")
+        ),
         "trunk_lean_bias_deg": float(np.mean(lean)) if lean else float("nan"),
         "ic_f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"),
         "ic_precision": tp / (tp + fp) if tp + fp else float("nan"),
@@ -323,8 +359,12 @@ def aggregate(results: list[dict]) -> dict:
         "side_correct_pct": 100.0 * sum(r["ic_side_correct"] for r in ok) / tp if tp else float("nan"),
         "steps_paired_pct": 100.0 * sum(r["steps_paired"] for r in ok) / max(sum(r["steps_true"] for r in ok), 1),
         "cadence_mae_spm": float(np.nanmean([r["cadence_error_spm"] for r in ok])) if ok else float("nan"),
-        "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in ok]) if ok else float("nan"),
-        "classification_clear_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in clear]) if clear else float("nan"),
+        "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in ok])
+        if ok
+        else float("nan"),
+        "classification_clear_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in clear])
+        if clear
+        else float("nan"),
         "clear_sessions": len(clear),
         "flagged": sum(bool(r["flags"]) for r in ok),
         "confident_wrong": sum(r["true_class"] != r["found_class"] and not r["flags"] for r in ok),
@@ -335,9 +375,18 @@ def aggregate(results: list[dict]) -> dict:
         "first_steps_lean_error_mean_deg": float(first_lean.mean()) if first_lean.size else float("nan"),
         "first_steps_lean_error_max_deg": float(first_lean.max()) if first_lean.size else float("nan"),
         "max_step_delay_s": max(delays) if delays else float("nan"),
-        "misclassified": [{"index": r["index"], "pattern": r["pattern"], "true": r["true_class"],
-                           "found": r["found_class"], "clear": r["clear"], "flags": r["flags"]}
-                          for r in ok if r["true_class"] != r["found_class"]],
+        "misclassified": [
+            {
+                "index": r["index"],
+                "pattern": r["pattern"],
+                "true": r["true_class"],
+                "found": r["found_class"],
+                "clear": r["clear"],
+                "flags": r["flags"],
+            }
+            for r in ok
+            if r["true_class"] != r["found_class"]
+        ],
     }
     figures["per_session"] = [
         {
@@ -367,10 +416,15 @@ def aggregate(results: list[dict]) -> dict:
             "pelvic_drop_mae_deg": _mae([e for r in mine for e in r["drop_error_deg"]]),
             "trunk_lean_mae_deg": _mae([e for r in mine for e in r["lean_error_deg"]]),
             "trunk_lean_worst_side_median_error_deg": max(lean_medians, default=float("nan")),
-            "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in mine]) if mine else float("nan"),
+            "classification_pct": 100.0 * np.mean([r["true_class"] == r["found_class"] for r in mine])
+            if mine
+            else float("nan"),
             "clear_sessions": len(mine_clear),
-            "classification_clear_pct": (100.0 * np.mean([r["true_class"] == r["found_class"] for r in mine_clear])
-                                         if mine_clear else float("nan")),
+            "classification_clear_pct": (
+                100.0 * np.mean([r["true_class"] == r["found_class"] for r in mine_clear])
+                if mine_clear
+                else float("nan")
+            ),
             "flagged": sum(bool(r["flags"]) for r in mine),
             "confident_wrong": sum(r["true_class"] != r["found_class"] and not r["flags"] for r in mine),
         }
@@ -383,8 +437,10 @@ def _fmt(value: float | None, unit: str = "") -> str:
 
 def print_tables(figures: dict, console: Console, title: str = "") -> None:
     """4. The figures as rich tables, with the issues' targets."""
-    table = Table(title=f"Simulated accuracy{title} over {figures['sessions']} sessions "
-                        f"(IC tolerance {IC_TOLERANCE_S * 1000:.0f} ms)")
+    table = Table(
+        title=f"Simulated accuracy{title} over {figures['sessions']} sessions "
+        f"(IC tolerance {IC_TOLERANCE_S * 1000:.0f} ms)"
+    )
     for column in ("figure", "value", "target", "met"):
         table.add_column(column)
     rows = [
@@ -405,8 +461,11 @@ def print_tables(figures: dict, console: Console, title: str = "") -> None:
         ("true steps paired (%)", "steps_paired_pct", None),
         ("cadence MAE (spm)", "cadence_mae_spm", None),
         ("classification correct, all (%)", "classification_pct", None),
-        (f"classification correct, clear sessions (n={figures['clear_sessions']}, margin {CLEAR_MARGIN_DEG}°) (%)",
-         "classification_clear_pct", ">="),
+        (
+            f"classification correct, clear sessions (n={figures['clear_sessions']}, margin {CLEAR_MARGIN_DEG}°) (%)",
+            "classification_clear_pct",
+            ">=",
+        ),
         ("sessions flagged (lean reference not observable)", "flagged", None),
         ("confident wrong class (wrong, not flagged), all", "confident_wrong", None),
         ("confident wrong class, clear sessions", "confident_wrong_clear", "<="),
@@ -421,34 +480,66 @@ def print_tables(figures: dict, console: Console, title: str = "") -> None:
     for label, key, op in rows:
         target = TARGETS.get(key)
         if "no standing" in title and key in lean_targets:
-            target, op = None, None      # issue 13: without standing measured and reported only
+            target, op = None, None  # issue 13: without standing measured and reported only
         value = figures[key]
         met = ""
         if op and target is not None and np.isfinite(value):
             met = "yes" if (value <= target if op == "<=" else value >= target) else "NO"
-        table.add_row(label, _fmt(value) if isinstance(value, float) else str(value),
-                      "" if target is None else f"{op} {target}", met)
+        table.add_row(
+            label,
+            _fmt(value) if isinstance(value, float) else str(value),
+            "" if target is None else f"{op} {target}",
+            met,
+        )
     console.print(table)
     per = Table(title=f"Per pattern{title}")
-    for column in ("pattern", "sessions", "drop MAE", "lean MAE", "worst lean median err", "class. all %",
-                   "class. clear % (n)", "flagged", "confident wrong"):
+    for column in (
+        "pattern",
+        "sessions",
+        "drop MAE",
+        "lean MAE",
+        "worst lean median err",
+        "class. all %",
+        "class. clear % (n)",
+        "flagged",
+        "confident wrong",
+    ):
         per.add_column(column)
     for pattern, f in figures["per_pattern"].items():
-        per.add_row(pattern, str(f["sessions"]), _fmt(f["pelvic_drop_mae_deg"]), _fmt(f["trunk_lean_mae_deg"]),
-                    _fmt(f["trunk_lean_worst_side_median_error_deg"]), _fmt(f["classification_pct"]),
-                    f"{_fmt(f['classification_clear_pct'])} ({f['clear_sessions']})", str(f["flagged"]),
-                    str(f["confident_wrong"]))
+        per.add_row(
+            pattern,
+            str(f["sessions"]),
+            _fmt(f["pelvic_drop_mae_deg"]),
+            _fmt(f["trunk_lean_mae_deg"]),
+            _fmt(f["trunk_lean_worst_side_median_error_deg"]),
+            _fmt(f["classification_pct"]),
+            f"{_fmt(f['classification_clear_pct'])} ({f['clear_sessions']})",
+            str(f["flagged"]),
+            str(f["confident_wrong"]),
+        )
     console.print(per)
     worst = sorted(figures["per_session"], key=lambda r: -r["pelvic_drop_mae_deg"])[:5]
-    console.print("worst sessions by drop MAE: " + "; ".join(
-        f"#{r['index']} {r['pattern']} {r['sampling_rate_hz']:.0f} Hz standing {r['standing_s']} s "
-        f"MAE {r['pelvic_drop_mae_deg']:.2f} bias {r['pelvic_drop_bias_deg']:+.2f}" for r in worst))
+    console.print(
+        "worst sessions by drop MAE: "
+        + "; ".join(
+            f"#{r['index']} {r['pattern']} {r['sampling_rate_hz']:.0f} Hz standing {r['standing_s']} s "
+            f"MAE {r['pelvic_drop_mae_deg']:.2f} bias {r['pelvic_drop_bias_deg']:+.2f}"
+            for r in worst
+        )
+    )
     if figures["misclassified"]:
-        console.print("misclassified: " + ", ".join(
-            f"#{m['index']} {m['true']}->{m['found']}{' (clear)' if m['clear'] else ''}"
-            f"{' (flagged: ' + ','.join(m['flags']) + ')' if m['flags'] else ''}" for m in figures["misclassified"]))
+        console.print(
+            "misclassified: "
+            + ", ".join(
+                f"#{m['index']} {m['true']}->{m['found']}{' (clear)' if m['clear'] else ''}"
+                f"{' (flagged: ' + ','.join(m['flags']) + ')' if m['flags'] else ''}"
+                for m in figures["misclassified"]
+            )
+        )
     if figures["failures"]:
-        console.print("failed: " + "; ".join(f"#{f['index']} {f['pattern']}: {f['error']}" for f in figures["failures"]))
+        console.print(
+            "failed: " + "; ".join(f"#{f['index']} {f['pattern']}: {f['error']}" for f in figures["failures"])
+        )
 
 
 def _json_ready(value: object) -> object:
@@ -471,11 +562,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=60, help="number of random sessions per mode (default 60)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the session draws (default 0)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON on stdout instead of tables")
-    parser.add_argument("--mode", choices=("both", *MODES), default="both",
-                        help="run each session with quiet standing, without, or both (default)")
+    parser.add_argument(
+        "--mode",
+        choices=("both", *MODES),
+        default="both",
+        help="run each session with quiet standing, without, or both (default)",
+    )
     parser.add_argument("--no-standing", action="store_true", help="same as --mode no_standing")
-    parser.add_argument("--delay", action="store_true", help="also stream each session in one-sample frames "
-                        "and report the largest step delay (slower)")
+    parser.add_argument(
+        "--delay",
+        action="store_true",
+        help="also stream each session in one-sample frames and report the largest step delay (slower)",
+    )
     args = parser.parse_args(argv)
     if args.sessions < 1:
         parser.error("--sessions must be at least 1")
@@ -483,7 +581,10 @@ def main(argv: list[str] | None = None) -> int:
     rng = np.random.default_rng(args.seed)
     drawn = [draw_config(i, rng) for i in range(args.sessions)]
     results: dict[str, list[dict]] = {mode: [] for mode in modes}
-    with tempfile.TemporaryDirectory(prefix="gait_accuracy_") as tmp, Progress(console=Console(stderr=True), transient=True) as progress:
+    with (
+        tempfile.TemporaryDirectory(prefix="gait_accuracy_") as tmp,
+        Progress(console=Console(stderr=True), transient=True) as progress,
+    ):
         task = progress.add_task("sessions", total=len(drawn) * len(modes))
         for index, (pattern, config) in enumerate(drawn):
             for mode in modes:
@@ -496,7 +597,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         console = Console(width=160)
         for mode, mode_figures in figures.items():
-            print_tables(mode_figures, console, title=" with quiet standing" if mode == "standing" else " with no standing")
+            print_tables(
+                mode_figures, console, title=" with quiet standing" if mode == "standing" else " with no standing"
+            )
     return 0
 
 

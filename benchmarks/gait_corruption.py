@@ -50,7 +50,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gaitstream.simulate import SimulatedSession, pattern_config, simulate_session  # noqa: E402
+from gaitstream.simulate import SimulatedSession, pattern_config, simulate_session
 
 #: Steps overlapping the corrupted span widened by this much on each side may be lost (issue 13).
 EXCUSED_S = 2.0
@@ -80,6 +80,7 @@ def spike(axis: str, value: float) -> Case:
         out = _copy(columns)
         out[axis][i] = value
         return out, out["time_s"][i], out["time_s"][i]
+
     return corrupt
 
 
@@ -90,6 +91,7 @@ def burst(axes: tuple[str, ...], value: float, duration_s: float) -> Case:
         for axis in axes:
             out[axis][i:j] = value
         return out, out["time_s"][i], out["time_s"][j - 1]
+
     return corrupt
 
 
@@ -99,6 +101,7 @@ def stuck(axis: str, duration_s: float) -> Case:
         j = i + int(round(duration_s * fs))
         out[axis][i:j] = out[axis][i]
         return out, out["time_s"][i], out["time_s"][j - 1]
+
     return corrupt
 
 
@@ -109,6 +112,7 @@ def gyro_noise(axes: tuple[str, ...], duration_s: float) -> Case:
         for axis in axes:
             out[axis][i:j] = rng.uniform(-GYRO_NOISE_DPS, GYRO_NOISE_DPS, j - i)
         return out, out["time_s"][i], out["time_s"][j - 1]
+
     return corrupt
 
 
@@ -121,7 +125,7 @@ def rows_sent_twice(columns, i, fs, rng):
 def repeated_times(columns, i, fs, rng):
     out = _copy(columns)
     j = i + int(round(fs))
-    out["time_s"][i + 1:j:2] = out["time_s"][i:j - 1:2]
+    out["time_s"][i + 1 : j : 2] = out["time_s"][i : j - 1 : 2]
     return out, out["time_s"][i], out["time_s"][j - 1]
 
 
@@ -231,11 +235,17 @@ def score(clean: dict, corrupted: dict, span: tuple[float, float], shift_after_s
     window = (t_clean >= span[1] + EXCUSED_S) & (t_clean <= span[1] + EXCUSED_S + 2.0)
     idx = np.searchsorted(t_bad, t_clean[window])
     ok = (idx < len(t_bad)) & (np.abs(t_bad[np.minimum(idx, len(t_bad) - 1)] - t_clean[window]) < 1e-3)
-    recovery = (float(np.nanmax(np.abs(phi_bad[idx[ok]] - phi_clean[window][ok]))) if ok.any() else math.nan)
-    return {"steps_expected": len(expected), "steps_lost": int(lost), "median_change_deg": max(changes),
-            "finite": _all_finite(corrupted), "rejected_samples": corrupted["recording"]["rejected_samples"],
-            "steps_clean": len(clean["steps"]), "steps_found": len(corrupted["steps"]),
-            "obliquity_error_after_deg": recovery}
+    recovery = float(np.nanmax(np.abs(phi_bad[idx[ok]] - phi_clean[window][ok]))) if ok.any() else math.nan
+    return {
+        "steps_expected": len(expected),
+        "steps_lost": int(lost),
+        "median_change_deg": max(changes),
+        "finite": _all_finite(corrupted),
+        "rejected_samples": corrupted["recording"]["rejected_samples"],
+        "steps_clean": len(clean["steps"]),
+        "steps_found": len(corrupted["steps"]),
+        "obliquity_error_after_deg": recovery,
+    }
 
 
 def run(sessions: int, at_s: float, progress: Progress | None = None) -> dict[str, list[dict]]:
@@ -245,9 +255,17 @@ def run(sessions: int, at_s: float, progress: Progress | None = None) -> dict[st
     with tempfile.TemporaryDirectory(prefix="gait_corruption_") as tmp:
         for k in range(sessions):
             pattern, trunk = SESSIONS[k % len(SESSIONS)]
-            session: SimulatedSession = simulate_session(pattern_config(
-                pattern, trunk=trunk, duration_s=SESSION_DURATION_S, standing_s=5.0, seed=100 + k,
-                mounting_deg=(5.0, 25.0, -5.0), gyr_bias_dps=0.5))
+            session: SimulatedSession = simulate_session(
+                pattern_config(
+                    pattern,
+                    trunk=trunk,
+                    duration_s=SESSION_DURATION_S,
+                    standing_s=5.0,
+                    seed=100 + k,
+                    mounting_deg=(5.0, 25.0, -5.0),
+                    gyr_bias_dps=0.5,
+                )
+            )
             columns = session.recording_columns
             fs = session.config.sampling_rate_hz
             clean = analyse(columns, Path(tmp))
@@ -258,8 +276,7 @@ def run(sessions: int, at_s: float, progress: Progress | None = None) -> dict[st
                 bad, span_lo, span_hi = corrupt(columns, start, fs, rng)
                 try:
                     found = analyse(bad, Path(tmp))
-                    scored = score(clean, found, (span_lo, span_hi),
-                                   at_s if name.startswith("time jump") else None)
+                    scored = score(clean, found, (span_lo, span_hi), at_s if name.startswith("time jump") else None)
                 except Exception as exc:  # a failed analysis is a figure, not a crash
                     scored = {"error": f"{type(exc).__name__}: {exc}"}
                 results.setdefault(name, []).append({"session": pattern, **scored})
@@ -275,33 +292,55 @@ def summarise(results: dict[str, list[dict]]) -> dict[str, dict]:
         errors = [r["error"] for r in rows if "error" in r]
         ok = [r for r in rows if "error" not in r]
         out[name] = {
-            "sessions": len(rows), "errors": errors,
+            "sessions": len(rows),
+            "errors": errors,
             "steps_lost": max((r["steps_lost"] for r in ok), default=None),
             "steps_expected": min((r["steps_expected"] for r in ok), default=None),
             "median_change_deg": max((r["median_change_deg"] for r in ok), default=None),
             "finite": all(r["finite"] for r in ok) and not errors,
             "rejected_samples": [r["rejected_samples"] for r in ok],
-            "obliquity_error_after_deg": max((r["obliquity_error_after_deg"] for r in ok
-                                              if math.isfinite(r["obliquity_error_after_deg"])), default=math.nan),
+            "obliquity_error_after_deg": max(
+                (r["obliquity_error_after_deg"] for r in ok if math.isfinite(r["obliquity_error_after_deg"])),
+                default=math.nan,
+            ),
         }
-        out[name]["met"] = bool(not errors and out[name]["steps_lost"] == 0 and out[name]["finite"]
-                                and out[name]["median_change_deg"] <= MAX_MEDIAN_CHANGE_DEG)
+        out[name]["met"] = bool(
+            not errors
+            and out[name]["steps_lost"] == 0
+            and out[name]["finite"]
+            and out[name]["median_change_deg"] <= MAX_MEDIAN_CHANGE_DEG
+        )
     return out
 
 
 def print_table(summary: dict[str, dict], console: Console) -> None:
-    table = Table(title=f"Corrupted samples: worst of the sessions per case (steps lost beyond the span ± {EXCUSED_S:g} s, "
-                        f"median change <= {MAX_MEDIAN_CHANGE_DEG}°)")
-    for column in ("case", "steps lost", "max median change (deg)", "finite", "rejected samples",
-                   f"|Δ obliquity| {EXCUSED_S:g}-{EXCUSED_S + 2:g} s after (deg)", "met"):
+    table = Table(
+        title=f"Corrupted samples: worst of the sessions per case (steps lost beyond the span ± {EXCUSED_S:g} s, "
+        f"median change <= {MAX_MEDIAN_CHANGE_DEG}°)"
+    )
+    for column in (
+        "case",
+        "steps lost",
+        "max median change (deg)",
+        "finite",
+        "rejected samples",
+        f"|Δ obliquity| {EXCUSED_S:g}-{EXCUSED_S + 2:g} s after (deg)",
+        "met",
+    ):
         table.add_column(column)
     for name, s in summary.items():
         if s["errors"]:
             table.add_row(name, "error", "", "", "", "", "NO: " + s["errors"][0][:60])
             continue
-        table.add_row(name, f"{s['steps_lost']} of {s['steps_expected']}", f"{s['median_change_deg']:.3f}",
-                      "yes" if s["finite"] else "NO", ",".join(str(x) for x in s["rejected_samples"]),
-                      f"{s['obliquity_error_after_deg']:.2f}", "yes" if s["met"] else "NO")
+        table.add_row(
+            name,
+            f"{s['steps_lost']} of {s['steps_expected']}",
+            f"{s['median_change_deg']:.3f}",
+            "yes" if s["finite"] else "NO",
+            ",".join(str(x) for x in s["rejected_samples"]),
+            f"{s['obliquity_error_after_deg']:.2f}",
+            "yes" if s["met"] else "NO",
+        )
     console.print(table)
     met = sum(s["met"] for s in summary.values())
     console.print(f"cases meeting every target: {met} of {len(summary)}")
@@ -321,8 +360,13 @@ def main(argv: list[str] | None = None) -> int:
         results = run(args.sessions, args.at_s, progress)
     summary = summarise(results)
     if args.json:
-        print(json.dumps({"at_s": args.at_s, "summary": summary, "per_session": results},
-                         default=lambda v: None, allow_nan=False if False else True))
+        print(
+            json.dumps(
+                {"at_s": args.at_s, "summary": summary, "per_session": results},
+                default=lambda v: None,
+                allow_nan=False if False else True,
+            )
+        )
     else:
         print_table(summary, Console(width=170))
     return 0

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -43,13 +44,19 @@ from scipy.ndimage import gaussian_filter1d
 from scipy.signal import butter, filtfilt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.gait_real import (IPOL_COARSE_TOLERANCE_S, TOLERANCE_S, match, read_csv_rows, score,  # noqa: E402
-                                  shared_data_dir)
-from gaitstream.gait.calibration import GRAVITY_MPS2  # noqa: E402
-from gaitstream.gait.config import GaitConfig  # noqa: E402
-from gaitstream.gait.engine import StreamingGaitEngine  # noqa: E402
-from gaitstream.gait.offline import CHUNK_SAMPLES  # noqa: E402
-from gaitstream.gait.recording import load_recording_csv  # noqa: E402
+from benchmarks.gait_real import (
+    IPOL_COARSE_TOLERANCE_S,
+    TOLERANCE_S,
+    match,
+    read_csv_rows,
+    score,
+    shared_data_dir,
+)
+from gaitstream.gait.calibration import GRAVITY_MPS2
+from gaitstream.gait.config import GaitConfig
+from gaitstream.gait.engine import StreamingGaitEngine
+from gaitstream.gait.offline import CHUNK_SAMPLES
+from gaitstream.gait.recording import load_recording_csv
 
 AP_LOWPASS_HZ = 2.0
 AP_SEARCH_S = 0.25
@@ -75,9 +82,16 @@ class SignalRecorder(StreamingGaitEngine):
         if up is None:
             up = self._fusion.update_up(acc, v[:, 3:6])
         forward = self._rotation[0]
-        self.rows.append(np.column_stack([np.arange(self._n, self._n + len(t)), t,
-                                          (acc * up).sum(axis=1) - GRAVITY_MPS2,
-                                          acc @ forward - GRAVITY_MPS2 * (up @ forward)]))
+        self.rows.append(
+            np.column_stack(
+                [
+                    np.arange(self._n, self._n + len(t)),
+                    t,
+                    (acc * up).sum(axis=1) - GRAVITY_MPS2,
+                    acc @ forward - GRAVITY_MPS2 * (up @ forward),
+                ]
+            )
+        )
         return super()._process_segment(t, v, up)
 
 
@@ -104,7 +118,7 @@ def ap_events(t: np.ndarray, acc: np.ndarray, fs: float) -> np.ndarray:
     smooth = gaussian_filter1d(acc[:, 1], SMOOTH_S * fs)
     crossings = np.flatnonzero((low[:-1] > 0) & (low[1:] <= 0))
     search = int(AP_SEARCH_S * fs)
-    return np.array([t[max(0, k - search) + int(np.argmax(smooth[max(0, k - search):k + 1]))] for k in crossings])
+    return np.array([t[max(0, k - search) + int(np.argmax(smooth[max(0, k - search) : k + 1]))] for k in crossings])
 
 
 def local_maxima(x: np.ndarray) -> np.ndarray:
@@ -125,8 +139,9 @@ def gap_fill(ours: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, list
         last = out[-1]
         interval = float(np.median(intervals[-3:])) if intervals else None
         if interval is not None and ours[j] > last + DUE_WINDOW[1] * interval:
-            inside = candidates[(candidates >= last + DUE_WINDOW[0] * interval)
-                                & (candidates <= last + DUE_WINDOW[1] * interval)]
+            inside = candidates[
+                (candidates >= last + DUE_WINDOW[0] * interval) & (candidates <= last + DUE_WINDOW[1] * interval)
+            ]
             if len(inside):
                 fill = float(inside[np.argmin(np.abs(inside - last - interval))])
                 out.append(fill)
@@ -148,17 +163,24 @@ def main() -> None:
     warnings.simplefilter("ignore")
     console = Console(width=160)
     root = shared_data_dir() / "mobgap-HA001"
-    refs = [r for r in read_csv_rows(root / "reference_initial_contacts.csv")
-            if r["level"] == "wb" and r["ic_s"] not in ("", "nan")]
-    bouts = [r for r in read_csv_rows(root / "reference_walking_bouts.csv")
-             if r["system"] == "Stereophoto" and r["level"] == "wb"]
+    refs = [
+        r
+        for r in read_csv_rows(root / "reference_initial_contacts.csv")
+        if r["level"] == "wb" and r["ic_s"] not in ("", "nan")
+    ]
+    bouts = [
+        r
+        for r in read_csv_rows(root / "reference_walking_bouts.csv")
+        if r["system"] == "Stereophoto" and r["level"] == "wb"
+    ]
     summary = Table(title="Candidates alone and as gap fillers vs Stereophoto (inside its walking bouts, 100 ms)")
     for col in ("recording", "detector", "F1", "TP/FP/FN", "median err ms", "events placed"):
         summary.add_column(col)
     for path in sorted(root.glob("HA_*.csv")):
         key = path.stem.split("_")[-2:]
-        ref_t = np.array([float(r["ic_s"]) for r in refs if r["system"] == "Stereophoto"
-                          and [r["test"], r["trial"]] == key])
+        ref_t = np.array(
+            [float(r["ic_s"]) for r in refs if r["system"] == "Stereophoto" and [r["test"], r["trial"]] == key]
+        )
         indip = np.array([float(r["ic_s"]) for r in refs if r["system"] == "INDIP" and [r["test"], r["trial"]] == key])
         windows = [(float(b["start_s"]), float(b["end_s"])) for b in bouts if [b["test"], b["trial"]] == key]
         ours, t, acc = record(path)
@@ -167,13 +189,23 @@ def main() -> None:
         ap_fill, ap_fills = gap_fill(ours, ap)
         cwt_fill, cwt_fills = gap_fill(ours, cwt)
         name = path.stem.replace("HA_001_TimeMeasure1_", "")
-        for detector, events, placed in [("ours", ours, len(ours)), ("AP (Zijlstra & Hof)", ap, len(ap)),
-                                          ("CWT (McCamley)", cwt, len(cwt)), ("ours + AP fill", ap_fill, len(ap_fills)),
-                                          ("ours + CWT fill", cwt_fill, len(cwt_fills))]:
+        for detector, events, placed in [
+            ("ours", ours, len(ours)),
+            ("AP (Zijlstra & Hof)", ap, len(ap)),
+            ("CWT (McCamley)", cwt, len(cwt)),
+            ("ours + AP fill", ap_fill, len(ap_fills)),
+            ("ours + CWT fill", cwt_fill, len(cwt_fills)),
+        ]:
             s = score(events, np.array(["-"] * len(events)), ref_t, ref_t.astype(str), windows)
             median = 1000 * float(np.median(s["errors"])) if s["errors"] else float("nan")
-            summary.add_row(name, detector, f"{s['f1']:.3f}", f"{s['tp']}/{s['fp']}/{s['fn']}", f"{median:+.0f}",
-                            str(placed) + (" fills" if "fill" in detector else ""))
+            summary.add_row(
+                name,
+                detector,
+                f"{s['f1']:.3f}",
+                f"{s['tp']}/{s['fp']}/{s['fn']}",
+                f"{median:+.0f}",
+                str(placed) + (" fills" if "fill" in detector else ""),
+            )
         inside = ref_t[[any(a <= x <= b for a, b in windows) for x in ref_t]]
         matched = {i for i, _ in match(ours, inside, TOLERANCE_S)}
         missed = [x for i, x in enumerate(inside) if i not in matched]
@@ -185,21 +217,30 @@ def main() -> None:
                 table.add_column(col)
             for x in missed:
                 near = peaks[np.abs(t[peaks] - x) <= 0.2]
-                table.add_row(f"{x:.2f}", nearest_ms(ours, x), nearest_ms(ap, x), nearest_ms(cwt, x),
-                              nearest_ms(indip, x) if len(indip) and np.abs(indip - x).min() <= 1.0 else "none",
-                              f"{vertical[near].max():.1f}" if len(near) else "-")
+                table.add_row(
+                    f"{x:.2f}",
+                    nearest_ms(ours, x),
+                    nearest_ms(ap, x),
+                    nearest_ms(cwt, x),
+                    nearest_ms(indip, x) if len(indip) and np.abs(indip - x).min() <= 1.0 else "none",
+                    f"{vertical[near].max():.1f}" if len(near) else "-",
+                )
             console.print(table)
             fills = [f for f in ap_fills if np.abs(np.concatenate([ref_t, indip]) - f).min() > TOLERANCE_S]
-            console.print(f"{name}: AP fills within {TOLERANCE_S * 1000:.0f} ms of no IC of either reference: "
-                          f"{len(fills)} of {len(ap_fills)}")
+            console.print(
+                f"{name}: AP fills within {TOLERANCE_S * 1000:.0f} ms of no IC of either reference: "
+                f"{len(fills)} of {len(ap_fills)}"
+            )
             errors, gaps = [], []
-            for a, b in zip(ours, ours[1:]):
+            for a, b in pairwise(ours):
                 r = ref_t[np.argmin(np.abs(ref_t - b))]
                 if abs(r - b) <= TIMING_WINDOW_S and b - a < MAX_INTERVAL_S:
                     errors.append(b - r)
                     gaps.append(b - a)
-            console.print(f"{name}: timing error vs interval since the previous detection: "
-                          f"r = {np.corrcoef(gaps, errors)[0, 1]:+.2f} over {len(errors)} ICs")
+            console.print(
+                f"{name}: timing error vs interval since the previous detection: "
+                f"r = {np.corrcoef(gaps, errors)[0, 1]:+.2f} over {len(errors)} ICs"
+            )
     console.print(summary)
     bench_ipol_fill(console)
 
@@ -209,13 +250,18 @@ def bench_ipol_fill(console: Console) -> None:
     refs = read_csv_rows(root / "reference_initial_contacts.csv")
     totals = {name: [0, 0, 0] for name in ("ours", "ours + AP fill", "ours + CWT fill")}
     for trial in read_csv_rows(root / "trials.csv"):
-        windows = [(float(trial["walk_start_s"]), float(trial["uturn_start_s"])),
-                   (float(trial["uturn_end_s"]), float(trial["walk_end_s"]))]
+        windows = [
+            (float(trial["walk_start_s"]), float(trial["uturn_start_s"])),
+            (float(trial["uturn_end_s"]), float(trial["walk_end_s"])),
+        ]
         ref_t = np.sort([float(r["ic_s"]) for r in refs if r["trial"] == trial["trial"]])
         ours, t, acc = record(root / f"{trial['trial']}.csv")
         fs = 1.0 / float(np.median(np.diff(t)))
-        for name, events in [("ours", ours), ("ours + AP fill", gap_fill(ours, ap_events(t, acc, fs))[0]),
-                             ("ours + CWT fill", gap_fill(ours, cwt_events(t, acc, fs))[0])]:
+        for name, events in [
+            ("ours", ours),
+            ("ours + AP fill", gap_fill(ours, ap_events(t, acc, fs))[0]),
+            ("ours + CWT fill", gap_fill(ours, cwt_events(t, acc, fs))[0]),
+        ]:
             sides = np.array(["-"] * len(events))
             coarse = score(events, sides, ref_t, ref_t.astype(str), windows, IPOL_COARSE_TOLERANCE_S)
             offset = float(np.median(coarse["errors"])) if coarse["errors"] else 0.0

@@ -29,6 +29,7 @@ import os
 import subprocess
 import sys
 import warnings
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +37,15 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.gait_speed import mobgap_python  # noqa: E402
-from gaitstream.gait.offline import analyze_recording  # noqa: E402
-from gaitstream.gait.recording import load_recording_csv  # noqa: E402
+from benchmarks.gait_speed import mobgap_python
+from gaitstream.gait.offline import analyze_recording
+from gaitstream.gait.recording import load_recording_csv
 
 TOLERANCE_S = 0.1
 IPOL_COARSE_TOLERANCE_S = 0.15
 MOBGAP_PAD_S = 1.0
 
-MOBGAP_RUNNER = r'''
+MOBGAP_RUNNER = r"""
 import json, sys, warnings
 import numpy as np, pandas as pd
 warnings.filterwarnings("ignore")
@@ -73,7 +74,7 @@ for job in jobs:
             ics.append([float(seg.time_s.iloc[int(row["ic"])]), str(row["lr_label"])])
     out.append(ics)
 json.dump(out, sys.stdout)
-'''
+"""
 
 
 def shared_data_dir() -> Path:
@@ -88,8 +89,9 @@ def read_csv_rows(path: Path) -> list[dict]:
 
 def match(detected: np.ndarray, reference: np.ndarray, tolerance_s: float) -> list[tuple[int, int]]:
     """Greedy one-to-one matching by smallest distance; pairs (reference index, detected index)."""
-    pairs = sorted((abs(d - r), i, j) for i, r in enumerate(reference) for j, d in enumerate(detected)
-                   if abs(d - r) <= tolerance_s)
+    pairs = sorted(
+        (abs(d - r), i, j) for i, r in enumerate(reference) for j, d in enumerate(detected) if abs(d - r) <= tolerance_s
+    )
     used_r, used_d, out = set(), set(), []
     for _, i, j in pairs:
         if i not in used_r and j not in used_d:
@@ -115,11 +117,18 @@ def score(det_t, det_side, ref_t, ref_side, windows, tolerance_s=TOLERANCE_S, of
         side_ok += sum(ds[j] == rs[i] for i, j in pairs)
         errors += [dt[j] - rt[i] for i, j in pairs]
     f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
-    return {"f1": f1, "tp": tp, "fp": fp, "fn": fn, "side": side_ok / tp if tp else float("nan"),
-            "err_ms": 1000 * float(np.mean(errors)) if errors else float("nan"),
-            "abs_err_ms": 1000 * float(np.mean(np.abs(errors))) if errors else float("nan"),
-            "recall": tp / (tp + fn) if tp + fn else float("nan"),
-            "precision": tp / (tp + fp) if tp + fp else float("nan"), "errors": errors}
+    return {
+        "f1": f1,
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "side": side_ok / tp if tp else float("nan"),
+        "err_ms": 1000 * float(np.mean(errors)) if errors else float("nan"),
+        "abs_err_ms": 1000 * float(np.mean(np.abs(errors))) if errors else float("nan"),
+        "recall": tp / (tp + fn) if tp + fn else float("nan"),
+        "precision": tp / (tp + fp) if tp + fp else float("nan"),
+        "errors": errors,
+    }
 
 
 def ours(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -133,8 +142,9 @@ def run_mobgap(jobs: list[dict]) -> list[tuple[np.ndarray, np.ndarray]] | None:
     python = mobgap_python()
     if python is None:
         return None
-    proc = subprocess.run([str(python), "-c", MOBGAP_RUNNER], input=json.dumps(jobs), capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [str(python), "-c", MOBGAP_RUNNER], input=json.dumps(jobs), capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         Console(stderr=True).print(f"mobgap run failed: {proc.stderr[-2000:]}")
         return None
@@ -153,21 +163,25 @@ def bench_mobgap_ha001(console: Console, with_mobgap: bool) -> None:
     all_refs = [r for r in read_csv_rows(root / "reference_initial_contacts.csv") if r["level"] == "wb"]
     refs = [r for r in all_refs if r["system"] == "Stereophoto"]
     indip = [r for r in all_refs if r["system"] == "INDIP" and r["ic_s"] not in ("", "nan")]
-    bouts = [r for r in read_csv_rows(root / "reference_walking_bouts.csv")
-             if r["system"] == "Stereophoto" and r["level"] == "wb"]
+    bouts = [
+        r
+        for r in read_csv_rows(root / "reference_walking_bouts.csv")
+        if r["system"] == "Stereophoto" and r["level"] == "wb"
+    ]
     recordings = sorted(root.glob("HA_*.csv"))
     keys = [p.stem.split("_")[-2:] for p in recordings]
-    windows = [[(float(b["start_s"]), float(b["end_s"])) for b in bouts if [b["test"], b["trial"]] == k]
-               for k in keys]
+    windows = [[(float(b["start_s"]), float(b["end_s"])) for b in bouts if [b["test"], b["trial"]] == k] for k in keys]
     # mobgap's pipeline feeds its detectors gait sequences that start before the
     # first IC: pad each reference bout by MOBGAP_PAD_S.
-    jobs = [{"path": str(p), "sampling_rate_hz": 100.0,
-             "segments": [(a - MOBGAP_PAD_S, b + MOBGAP_PAD_S) for a, b in w]} for p, w in zip(recordings, windows)]
+    jobs = [
+        {"path": str(p), "sampling_rate_hz": 100.0, "segments": [(a - MOBGAP_PAD_S, b + MOBGAP_PAD_S) for a, b in w]}
+        for p, w in zip(recordings, windows, strict=True)
+    ]
     theirs = run_mobgap(jobs) if with_mobgap else None
     table = Table(title="mobgap-HA001 vs Stereophoto (inside reference walking bouts, 100 ms)")
     for col in ("recording", "detector", "F1", "TP/FP/FN", "side correct", "mean err ms", "mean |err| ms"):
         table.add_column(col)
-    for n, (path, key, win) in enumerate(zip(recordings, keys, windows)):
+    for n, (path, key, win) in enumerate(zip(recordings, keys, windows, strict=True)):
         rows = [r for r in refs if [r["test"], r["trial"]] == key]
         ref_t = np.array([float(r["ic_s"]) for r in rows])
         ref_s = np.array([r["side"].lower() for r in rows])
@@ -175,12 +189,23 @@ def bench_mobgap_ha001(console: Console, with_mobgap: bool) -> None:
         if theirs is not None:
             detectors.append(("mobgap Ionescu+McCamley", theirs[n]))
         other = [r for r in indip if [r["test"], r["trial"]] == key]
-        detectors.append(("INDIP (2nd reference)", (np.array([float(r["ic_s"]) for r in other]),
-                                                    np.array([r["side"].lower() for r in other]))))
+        detectors.append(
+            (
+                "INDIP (2nd reference)",
+                (np.array([float(r["ic_s"]) for r in other]), np.array([r["side"].lower() for r in other])),
+            )
+        )
         for name, (det_t, det_s) in detectors:
             s = score(det_t, det_s, ref_t, ref_s, win)
-            table.add_row(path.stem.replace("HA_001_TimeMeasure1_", ""), name, fmt(s["f1"]),
-                          f"{s['tp']}/{s['fp']}/{s['fn']}", fmt(s["side"]), fmt(s["err_ms"], 1), fmt(s["abs_err_ms"], 1))
+            table.add_row(
+                path.stem.replace("HA_001_TimeMeasure1_", ""),
+                name,
+                fmt(s["f1"]),
+                f"{s['tp']}/{s['fp']}/{s['fn']}",
+                fmt(s["side"]),
+                fmt(s["err_ms"], 1),
+                fmt(s["abs_err_ms"], 1),
+            )
     console.print(table)
 
 
@@ -188,11 +213,21 @@ def bench_ipol(console: Console, with_mobgap: bool) -> None:
     root = shared_data_dir() / "ipol-L5"
     trials = read_csv_rows(root / "trials.csv")
     refs = read_csv_rows(root / "reference_initial_contacts.csv")
-    straight = {t["trial"]: [(float(t["walk_start_s"]), float(t["uturn_start_s"])),
-                             (float(t["uturn_end_s"]), float(t["walk_end_s"]))] for t in trials}
-    jobs = [{"path": str(root / f"{t['trial']}.csv"), "sampling_rate_hz": 100.0,
-             "segments": [(a - MOBGAP_PAD_S, b + MOBGAP_PAD_S) for a, b in straight[t["trial"]]]}
-            for t in trials]
+    straight = {
+        t["trial"]: [
+            (float(t["walk_start_s"]), float(t["uturn_start_s"])),
+            (float(t["uturn_end_s"]), float(t["walk_end_s"])),
+        ]
+        for t in trials
+    }
+    jobs = [
+        {
+            "path": str(root / f"{t['trial']}.csv"),
+            "sampling_rate_hz": 100.0,
+            "segments": [(a - MOBGAP_PAD_S, b + MOBGAP_PAD_S) for a, b in straight[t["trial"]]],
+        }
+        for t in trials
+    ]
     theirs = run_mobgap(jobs) if with_mobgap else None
     names = ["gaitstream"] + (["mobgap Ionescu+McCamley"] if theirs is not None else [])
     totals = {name: {"tp": 0, "fp": 0, "fn": 0, "side": 0.0, "stride_err": [], "offsets": []} for name in names}
@@ -217,14 +252,18 @@ def bench_ipol(console: Console, with_mobgap: bool) -> None:
             tot["offsets"].append(offset)
             tot["stride_err"] += stride_errors(det_t - offset, det_s, ref_t, ref_s, straight[trial["trial"]])
     table = Table(title=f"ipol-L5, {len(trials)} trials, straight walking, median offset removed, 100 ms")
-    for col in ("detector", "detection rate", "precision", "side correct", "stride time MAE ms",
-                "median offset ms"):
+    for col in ("detector", "detection rate", "precision", "side correct", "stride time MAE ms", "median offset ms"):
         table.add_column(col)
     for name, tot in totals.items():
         tp = tot["tp"]
-        table.add_row(name, fmt(tp / (tp + tot["fn"])), fmt(tp / (tp + tot["fp"])), fmt(tot["side"] / tp),
-                      fmt(1000 * float(np.mean(np.abs(tot["stride_err"]))), 1),
-                      fmt(1000 * float(np.median(tot["offsets"])), 1))
+        table.add_row(
+            name,
+            fmt(tp / (tp + tot["fn"])),
+            fmt(tp / (tp + tot["fp"])),
+            fmt(tot["side"] / tp),
+            fmt(1000 * float(np.mean(np.abs(tot["stride_err"]))), 1),
+            fmt(1000 * float(np.median(tot["offsets"])), 1),
+        )
     console.print(table)
 
 
@@ -234,7 +273,7 @@ def stride_errors(det_t, det_s, ref_t, ref_s, windows) -> list[float]:
     for side in ("left", "right"):
         r = ref_t[ref_s == side]
         d = det_t[det_s == side]
-        for a, b in zip(r, r[1:]):
+        for a, b in pairwise(r):
             if not any(lo <= a and b <= hi for lo, hi in windows) or len(d) == 0:
                 continue
             ia, ib = np.argmin(np.abs(d - a)), np.argmin(np.abs(d - b))
@@ -250,7 +289,7 @@ def main() -> None:
     if not shared_data_dir().exists():
         raise SystemExit(f"shared data not found at {shared_data_dir()} (set GAITSTREAM_SHARED_DATA)")
     console = Console(width=160)
-    warnings.simplefilter("ignore")       # calibration notes (sitting start, repeated packets) are not scores
+    warnings.simplefilter("ignore")  # calibration notes (sitting start, repeated packets) are not scores
     bench_mobgap_ha001(console, not args.no_mobgap)
     bench_ipol(console, not args.no_mobgap)
 

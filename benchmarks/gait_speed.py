@@ -50,7 +50,7 @@ MOBGAP_VENV = Path.home() / ".cache" / "gaitstream" / "mobgap-venv"
 FRAME_SAMPLES = 10
 REPEATS = 3
 
-MOBGAP_TIMER = r'''
+MOBGAP_TIMER = r"""
 import json, sys, time, warnings
 import pandas as pd
 warnings.filterwarnings("ignore")
@@ -69,7 +69,7 @@ for path in json.load(sys.stdin):
         best = min(best, time.perf_counter() - t0)
     out.append(best)
 json.dump(out, sys.stdout)
-'''
+"""
 
 
 def mobgap_python() -> Path | None:
@@ -100,9 +100,15 @@ def simulated_recording(duration_s: float = 600.0, standing_s: float = 5.0) -> R
         from gaitstream.simulate import SimulationConfig, simulate_session
     except ImportError:
         return None
-    cols = simulate_session(SimulationConfig(duration_s=duration_s, trunk_lean_left_deg=None,
-                                             trunk_lean_right_deg=None, mounting_deg=(5.0, 30.0, 8.0),
-                                             standing_s=standing_s)).recording_columns
+    cols = simulate_session(
+        SimulationConfig(
+            duration_s=duration_s,
+            trunk_lean_left_deg=None,
+            trunk_lean_right_deg=None,
+            mounting_deg=(5.0, 30.0, 8.0),
+            standing_s=standing_s,
+        )
+    ).recording_columns
     t = cols["time_s"]
     acc = np.column_stack([cols[f"acc_{a}"] for a in "xyz"])
     gyr = np.column_stack([cols[f"gyr_{a}"] for a in "xyz"])
@@ -130,10 +136,13 @@ def _streaming_once(rec: Recording) -> float:
     n = len(rec.time_s)
     t0 = time.perf_counter()
     for lo in range(0, n, FRAME_SAMPLES):
-        engine.push(rec.time_s[lo:lo + FRAME_SAMPLES], rec.acc_mps2[lo:lo + FRAME_SAMPLES],
-                    rec.gyr_dps[lo:lo + FRAME_SAMPLES])
+        engine.push(
+            rec.time_s[lo : lo + FRAME_SAMPLES],
+            rec.acc_mps2[lo : lo + FRAME_SAMPLES],
+            rec.gyr_dps[lo : lo + FRAME_SAMPLES],
+        )
         engine.drain_trace()
-    engine.finish()                       # short recordings may end while calibrating
+    engine.finish()  # short recordings may end while calibrating
     engine.drain_trace()
     return 1e6 * (time.perf_counter() - t0) / n
 
@@ -145,8 +154,10 @@ def max_step_delay_s(rec: Recording, frame_samples: int = FRAME_SAMPLES) -> floa
     delays = []
     for lo in range(0, n, frame_samples):
         hi = min(n, lo + frame_samples)
-        delays += [rec.time_s[hi - 1] - s.end_s for s in engine.push(rec.time_s[lo:hi], rec.acc_mps2[lo:hi],
-                                                                     rec.gyr_dps[lo:hi])]
+        delays += [
+            rec.time_s[hi - 1] - s.end_s
+            for s in engine.push(rec.time_s[lo:hi], rec.acc_mps2[lo:hi], rec.gyr_dps[lo:hi])
+        ]
         engine.drain_trace()
     delays += [rec.time_s[-1] - s.end_s for s in engine.finish()]
     return max(delays) if delays else float("nan")
@@ -181,25 +192,47 @@ def main() -> None:
     if not args.no_mobgap and paths:
         python = mobgap_python()
         if python is not None:
-            proc = subprocess.run([str(python), "-c", MOBGAP_TIMER], input=json.dumps([str(p) for p in paths]),
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [str(python), "-c", MOBGAP_TIMER],
+                input=json.dumps([str(p) for p in paths]),
+                capture_output=True,
+                text=True,
+            )
             mobgap_s = json.loads(proc.stdout) if proc.returncode == 0 else None
             if mobgap_s is None:
                 console.print(f"mobgap timing failed: {proc.stderr[-1500:]}")
     table = Table(title="gait engine speed (one core)")
-    for col in ("recording", "duration s", "offline ×RT (ours)", "mobgap Ionescu+McCamley ×RT",
-                "streaming µs/sample (10-sample frames)", "imufusion loop µs/sample", "max step delay s",
-                "max step delay s (1-sample frames)", "calibration"):
+    for col in (
+        "recording",
+        "duration s",
+        "offline ×RT (ours)",
+        "mobgap Ionescu+McCamley ×RT",
+        "streaming µs/sample (10-sample frames)",
+        "imufusion loop µs/sample",
+        "max step delay s",
+        "max step delay s (1-sample frames)",
+        "calibration",
+    ):
         table.add_column(col)
-    warnings.simplefilter("ignore")       # calibration notes (e.g. sitting start) are not speed
+    warnings.simplefilter("ignore")  # calibration notes (e.g. sitting start) are not speed
     for i, (name, rec) in enumerate(recordings):
         theirs = f"{rec.duration_s / mobgap_s[i]:.0f}" if mobgap_s is not None and i < len(mobgap_s) else "-"
-        table.add_row(name, f"{rec.duration_s:.1f}", f"{offline_xrt(rec):.0f}", theirs,
-                      f"{streaming_us_per_sample(rec):.2f}", f"{fusion_us_per_sample(rec):.2f}",
-                      f"{max_step_delay_s(rec):.2f}", f"{max_step_delay_s(rec, 1):.2f}", _calibration_method(rec))
+        table.add_row(
+            name,
+            f"{rec.duration_s:.1f}",
+            f"{offline_xrt(rec):.0f}",
+            theirs,
+            f"{streaming_us_per_sample(rec):.2f}",
+            f"{fusion_us_per_sample(rec):.2f}",
+            f"{max_step_delay_s(rec):.2f}",
+            f"{max_step_delay_s(rec, 1):.2f}",
+            _calibration_method(rec),
+        )
     console.print(table)
-    console.print("Notes: mobgap figures exclude its own pipeline (gait sequence detection); ours include "
-                  "calibration, orientation, events, metrics and summary.")
+    console.print(
+        "Notes: mobgap figures exclude its own pipeline (gait sequence detection); ours include "
+        "calibration, orientation, events, metrics and summary."
+    )
 
 
 if __name__ == "__main__":

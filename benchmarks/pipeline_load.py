@@ -38,8 +38,14 @@ sys.path.insert(0, str(REPO))
 
 FRAME_SAMPLES = 10  # default; --frame-samples changes it
 RATE_HZ = 100.0
-PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "compensated_left", "compensated_right",
-            "trendelenburg_bilateral")
+PATTERNS = (
+    "normal",
+    "trendelenburg_left",
+    "trendelenburg_right",
+    "compensated_left",
+    "compensated_right",
+    "trendelenburg_bilateral",
+)
 POLL_S = 0.1
 # Simulated sessions stand 5 s, then the engine needs about 5 s of walking to calibrate.
 CALIBRATION_S = 15.0
@@ -49,28 +55,42 @@ WARM_UP_STATIONS, WARM_UP_S = 100, 45.0
 
 
 def _sources(duration_s: float):
-    from gaitstream.simulate import pattern_config
     from gaitstream.services.station.sources import PrerenderedSource
+    from gaitstream.simulate import pattern_config
 
-    return [PrerenderedSource.from_config(pattern_config(p, duration_s=duration_s, seed=i, cadence_spm=98 + 4 * i))
-            for i, p in enumerate(PATTERNS)]
+    return [
+        PrerenderedSource.from_config(pattern_config(p, duration_s=duration_s, seed=i, cadence_spm=98 + 4 * i))
+        for i, p in enumerate(PATTERNS)
+    ]
 
 
 def run_stations_role(args) -> None:
     """Child process: N paced stations from pre-rendered sessions."""
-    from gaitstream.settings import KafkaSettings, TopicSettings
     from gaitstream.services.station.publisher import StationPublisher, StationSettings
     from gaitstream.services.station.runner import StationRun, new_session, run_stations
+    from gaitstream.settings import KafkaSettings, TopicSettings
 
     sources = _sources(args.duration_s)
     # Connected first: the sessions' clocks start when the frames start to flow (a frame leaves
     # when its last sample exists, counted from the session's start).
-    publisher = StationPublisher(kafka=KafkaSettings(), topics=TopicSettings(prefix=args.prefix),
-                                 settings=StationSettings(max_unacked_frames=5000))
+    publisher = StationPublisher(
+        kafka=KafkaSettings(),
+        topics=TopicSettings(prefix=args.prefix),
+        settings=StationSettings(max_unacked_frames=5000),
+    )
     print(f"SESSIONS_START_US={time.time_ns() // 1000}", flush=True)
-    runs = [StationRun(session=new_session(clinic_id=args.clinic, station_id=f"{args.prefix}-{i:04d}",
-                                           patient_id=f"p-{i:05d}", source=sources[i % len(sources)]),
-                       source=sources[i % len(sources)]) for i in range(args.count)]
+    runs = [
+        StationRun(
+            session=new_session(
+                clinic_id=args.clinic,
+                station_id=f"{args.prefix}-{i:04d}",
+                patient_id=f"p-{i:05d}",
+                source=sources[i % len(sources)],
+            ),
+            source=sources[i % len(sources)],
+        )
+        for i in range(args.count)
+    ]
     try:
         run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=args.speed)
     finally:
@@ -131,18 +151,23 @@ class LatencyPoller(threading.Thread):
     def run(self) -> None:
         since_ns = time.time_ns() - 5_000_000_000
         while not self.stop.is_set():
-            q = (f"SELECT station, step_time_s FROM gait_step WHERE clinic = '{self.clinic}' "
-                 f"AND time > {since_ns - 3_000_000_000}")
+            q = (
+                f"SELECT station, step_time_s FROM gait_step WHERE clinic = '{self.clinic}' "
+                f"AND time > {since_ns - 3_000_000_000}"
+            )
             try:
-                resp = httpx.post(f"{self.env['GAITSTREAM_INFLUX_URL']}/query", timeout=5,
-                                  data={"db": self.env["GAITSTREAM_INFLUX_DATABASE"], "q": q, "epoch": "u"},
-                                  headers={"Authorization": f"Token {self.env['GAITSTREAM_INFLUX_TOKEN']}"})
+                resp = httpx.post(
+                    f"{self.env['GAITSTREAM_INFLUX_URL']}/query",
+                    timeout=5,
+                    data={"db": self.env["GAITSTREAM_INFLUX_DATABASE"], "q": q, "epoch": "u"},
+                    headers={"Authorization": f"Token {self.env['GAITSTREAM_INFLUX_TOKEN']}"},
+                )
                 seen_us = time.time_ns() / 1000
                 series = resp.json()["results"][0].get("series", [])
             except (httpx.HTTPError, KeyError, ValueError):
                 time.sleep(POLL_S)
                 continue
-            for t_us, station, step_time_s in (series[0]["values"] if series else []):
+            for t_us, station, step_time_s in series[0]["values"] if series else []:
                 key = (station, t_us)
                 if key not in self._seen:
                     self._seen.add(key)
@@ -178,8 +203,14 @@ def _new_run(stack, kind: str):
     from gaitstream.topics import ensure_topics
 
     prefix = f"{kind}{uuid.uuid4().hex[:6]}"
-    env = {**os.environ, **stack.env(), "PYTHONPATH": str(REPO), "GAITSTREAM_TOPIC_PREFIX": prefix,
-           "GAITSTREAM_PIPELINE_APP_ID": prefix, "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust"}
+    env = {
+        **os.environ,
+        **stack.env(),
+        "PYTHONPATH": str(REPO),
+        "GAITSTREAM_TOPIC_PREFIX": prefix,
+        "GAITSTREAM_PIPELINE_APP_ID": prefix,
+        "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust",
+    }
     kafka = KafkaSettings(bootstrap=stack.settings.kafka_bootstrap)
     topics = TopicSettings(prefix=prefix)
     ensure_topics(kafka, topics)
@@ -191,18 +222,42 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     procs = []
     for k in range(workers):
         log = Path(f"/tmp/{prefix}-worker{k}.log")
-        procs.append(subprocess.Popen([sys.executable, "-m", "gaitstream.pipelines", "worker", "--without-web", "-l", "warn"],
-                                      cwd=REPO, env={**env, "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust{k}"},
-                                      stdout=log.open("wb"), stderr=subprocess.STDOUT))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gaitstream.pipelines", "worker", "--without-web", "-l", "warn"],
+                cwd=REPO,
+                env={**env, "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust{k}"},
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+        )
     time.sleep(12 + 4 * workers)  # worker start-up and rebalances
     rss0 = sum(_rss_mb(p.pid) for p in procs)
     cpu0 = sum(_cpu_s(p.pid) for p in procs)
     poller = LatencyPoller(env, clinic, calibrated_from_us=float("inf"))
     poller.start()
-    stations = subprocess.Popen([sys.executable, __file__, "--role", "stations", "--count", str(n), "--duration-s",
-                                 str(duration_s), "--prefix", prefix, "--clinic", clinic,
-                                 "--frame-samples", str(FRAME_SAMPLES)], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                                text=True)
+    stations = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            "--role",
+            "stations",
+            "--count",
+            str(n),
+            "--duration-s",
+            str(duration_s),
+            "--prefix",
+            prefix,
+            "--clinic",
+            clinic,
+            "--frame-samples",
+            str(FRAME_SAMPLES),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     first_line = stations.stdout.readline()  # printed once the sessions are rendered, just before they start
     poller.calibrated_from_us = int(first_line.split("=")[1]) + CALIBRATION_S * 1e6
     started = time.monotonic()
@@ -233,15 +288,22 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     steady_lats = sorted(x for x in lats if x < 2.0)
     calibrated = sorted(poller.after_calibration_s)
     return {
-        "stations": n, "workers": workers, "samples_offered_per_s": n * RATE_HZ, "samples_processed_per_s": samples / wall_s,
-        "wall_s": wall_s, "lag_max_s": max(steady, default=float("nan")),
-        "lag_end_s": lag_s[-1][1] if lag_s else float("nan"), "lag_series": lag_s,
+        "stations": n,
+        "workers": workers,
+        "samples_offered_per_s": n * RATE_HZ,
+        "samples_processed_per_s": samples / wall_s,
+        "wall_s": wall_s,
+        "lag_max_s": max(steady, default=float("nan")),
+        "lag_end_s": lag_s[-1][1] if lag_s else float("nan"),
+        "lag_series": lag_s,
         "latency_p50_s": statistics.median(lats) if lats else float("nan"),
-        "latency_p99_s": lats[int(0.99 * (len(lats) - 1))] if lats else float("nan"), "steps_seen": len(lats),
+        "latency_p99_s": lats[int(0.99 * (len(lats) - 1))] if lats else float("nan"),
+        "steps_seen": len(lats),
         "late_steps_pct": 100 * (len(lats) - len(steady_lats)) / max(len(lats), 1),
         "latency_samples": poller.samples,
         "latency_p99_calibrated_s": calibrated[int(0.99 * (len(calibrated) - 1))] if calibrated else float("nan"),
-        "worker_cpu_us_per_sample": cpu_s / samples * 1e6, "worker_rss_mb": rss_mb,
+        "worker_cpu_us_per_sample": cpu_s / samples * 1e6,
+        "worker_rss_mb": rss_mb,
         "worker_mb_per_station": (rss_mb - rss0) / n,
     }
 
@@ -259,14 +321,40 @@ def run_capacity(n: int, duration_s: float, stack, console: Console, floor: bool
 
     prefix, clinic, env, kafka, topics = _new_run(stack, "cap")
     with console.status(f"filling {prefix}.stations with {n} stations x {duration_s:.0f} s"):
-        subprocess.run([sys.executable, __file__, "--role", "stations", "--count", str(n), "--duration-s",
-                        str(duration_s), "--prefix", prefix, "--clinic", clinic, "--frame-samples", str(FRAME_SAMPLES),
-                        "--speed", "0"], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--role",
+                "stations",
+                "--count",
+                str(n),
+                "--duration-s",
+                str(duration_s),
+                "--prefix",
+                prefix,
+                "--clinic",
+                clinic,
+                "--frame-samples",
+                str(FRAME_SAMPLES),
+                "--speed",
+                "0",
+            ],
+            cwd=REPO,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     log = Path(f"/tmp/{prefix}-worker.log")
     profile = ["-m", "cProfile", "-o", str(PROFILE_OUT)] if PROFILE_OUT else []
     worker = ["-m", "faust", "-A", "benchmarks.faust_floor"] if floor else ["-m", "gaitstream.pipelines"]
-    proc = subprocess.Popen([sys.executable, *profile, *worker, "worker", "--without-web", "-l", "warn"],
-                            cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, *profile, *worker, "worker", "--without-web", "-l", "warn"],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     sink_topics = (topics.steps, topics.status, topics.trace, topics.alerts)
     points: list[tuple[float, float, int]] = []  # (monotonic s, worker cpu s, committed frames)
     total = None
@@ -292,9 +380,14 @@ def run_capacity(n: int, duration_s: float, stack, console: Console, floor: bool
         raise RuntimeError(f"the worker committed nothing; see {log}")
     (t0, c0, f0), (t1, c1, f1) = moving[0], moving[-1]
     samples = (f1 - f0) * FRAME_SAMPLES
-    return {"stations": n, "frames_total": total, "samples_per_s": samples / (t1 - t0),
-            "cpu_us_per_sample": (c1 - c0) / samples * 1e6, "cpu_share": (c1 - c0) / (t1 - t0),
-            "stations_at_100hz": samples / (t1 - t0) / RATE_HZ}
+    return {
+        "stations": n,
+        "frames_total": total,
+        "samples_per_s": samples / (t1 - t0),
+        "cpu_us_per_sample": (c1 - c0) / samples * 1e6,
+        "cpu_share": (c1 - c0) / (t1 - t0),
+        "stations_at_100hz": samples / (t1 - t0) / RATE_HZ,
+    }
 
 
 def main() -> None:
@@ -309,16 +402,27 @@ def main() -> None:
     parser.add_argument("--frame-samples", type=int, default=FRAME_SAMPLES)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--speed", type=float, default=1.0, help=argparse.SUPPRESS)
-    parser.add_argument("--capacity", action="store_true",
-                        help="measure one worker draining a pre-filled topic instead of paced stations")
-    parser.add_argument("--no-warm-up", action="store_true",
-                        help="measure at once even when this run had to start the stack")
-    parser.add_argument("--floor", action="store_true",
-                        help="with --capacity: drain with benchmarks/faust_floor.py (engines only: the framework's "
-                             "floor) instead of the pipeline worker")
-    parser.add_argument("--profile", type=Path, default=None,
-                        help="with --capacity: run the worker under cProfile, stats to this file (slower: "
-                             "for where the time goes, not for the figures)")
+    parser.add_argument(
+        "--capacity",
+        action="store_true",
+        help="measure one worker draining a pre-filled topic instead of paced stations",
+    )
+    parser.add_argument(
+        "--no-warm-up", action="store_true", help="measure at once even when this run had to start the stack"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="with --capacity: drain with benchmarks/faust_floor.py (engines only: the framework's "
+        "floor) instead of the pipeline worker",
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="with --capacity: run the worker under cProfile, stats to this file (slower: "
+        "for where the time goes, not for the figures)",
+    )
     args = parser.parse_args()
     globals()["FRAME_SAMPLES"] = args.frame_samples
     globals()["PROFILE_OUT"] = args.profile
@@ -339,15 +443,32 @@ def main() -> None:
         finally:
             stack.stop(report.started)
         what = "benchmarks/faust_floor.py (decode + engines only)" if args.floor else "one pipeline worker"
-        table = Table(title=f"{what} draining a pre-filled topic, {FRAME_SAMPLES}-sample frames, 100 Hz sessions of "
-                            f"{args.duration_s:.0f} s")
-        for col in ("stations", "frames", "samples/s", "= stations at 100 Hz", "worker CPU share", "worker µs/sample",
-                    "engine µs/sample", "overhead %"):
+        table = Table(
+            title=f"{what} draining a pre-filled topic, {FRAME_SAMPLES}-sample frames, 100 Hz sessions of "
+            f"{args.duration_s:.0f} s"
+        )
+        for col in (
+            "stations",
+            "frames",
+            "samples/s",
+            "= stations at 100 Hz",
+            "worker CPU share",
+            "worker µs/sample",
+            "engine µs/sample",
+            "overhead %",
+        ):
             table.add_column(col, justify="right")
         for r in caps:
-            table.add_row(str(r["stations"]), str(r["frames_total"]), f"{r['samples_per_s']:.0f}",
-                          f"{r['stations_at_100hz']:.0f}", f"{r['cpu_share']:.2f}", f"{r['cpu_us_per_sample']:.1f}",
-                          f"{engine_us:.1f}", f"{100 * (r['cpu_us_per_sample'] / engine_us - 1):.0f}")
+            table.add_row(
+                str(r["stations"]),
+                str(r["frames_total"]),
+                f"{r['samples_per_s']:.0f}",
+                f"{r['stations_at_100hz']:.0f}",
+                f"{r['cpu_share']:.2f}",
+                f"{r['cpu_us_per_sample']:.1f}",
+                f"{engine_us:.1f}",
+                f"{100 * (r['cpu_us_per_sample'] / engine_us - 1):.0f}",
+            )
         Console(width=200).print(table)
         if args.json:
             args.json.write_text(json.dumps({"engine_us_per_sample": engine_us, "capacity": caps}, indent=1))
@@ -357,28 +478,62 @@ def main() -> None:
         if report.started and not args.no_warm_up:
             # A Kafka broker that just started compiles its hot paths during the first minute
             # (measured: a third of a core, p99 1.6 s -> 3.8-4.3 s at 200 stations): warm it first.
-            console.print(f"warming up the stack this run started: {WARM_UP_STATIONS} stations for {WARM_UP_S:.0f} s "
-                          "(not reported; --no-warm-up skips it)")
+            console.print(
+                f"warming up the stack this run started: {WARM_UP_STATIONS} stations for {WARM_UP_S:.0f} s "
+                "(not reported; --no-warm-up skips it)"
+            )
             run_one(WARM_UP_STATIONS, WARM_UP_S, stack, console, workers=args.workers)
         for n in args.stations:
             results.append(run_one(n, args.duration_s, stack, console, workers=args.workers))
     finally:
         stack.stop(report.started)
-    table = Table(title=f"pipeline load, {args.duration_s:.0f} s per run, 100 Hz, {FRAME_SAMPLES}-sample frames, {args.workers} worker(s), "
-                        f"{os.cpu_count()} cores shared with Kafka, InfluxDB and the stations")
-    for col in ("stations", "samples/s offered", "processed/s", "lag max s", "lag end s", "latency p50 s",
-                "latency p99 s", "p99 calibrated s", "steps >2 s %", "worker µs/sample", "engine µs/sample", "overhead %", "RSS MB", "MB/station"):
+    table = Table(
+        title=f"pipeline load, {args.duration_s:.0f} s per run, 100 Hz, {FRAME_SAMPLES}-sample frames, "
+        f"{args.workers} worker(s), "
+        f"{os.cpu_count()} cores shared with Kafka, InfluxDB and the stations"
+    )
+    for col in (
+        "stations",
+        "samples/s offered",
+        "processed/s",
+        "lag max s",
+        "lag end s",
+        "latency p50 s",
+        "latency p99 s",
+        "p99 calibrated s",
+        "steps >2 s %",
+        "worker µs/sample",
+        "engine µs/sample",
+        "overhead %",
+        "RSS MB",
+        "MB/station",
+    ):
         table.add_column(col, justify="right")
     for r in results:
-        table.add_row(str(r["stations"]), f"{r['samples_offered_per_s']:.0f}", f"{r['samples_processed_per_s']:.0f}",
-                      f"{r['lag_max_s']:.1f}", f"{r['lag_end_s']:.1f}", f"{r['latency_p50_s']:.2f}",
-                      f"{r['latency_p99_s']:.2f}", f"{r['latency_p99_calibrated_s']:.2f}", f"{r['late_steps_pct']:.1f}", f"{r['worker_cpu_us_per_sample']:.1f}", f"{engine_us:.1f}",
-                      f"{100 * (r['worker_cpu_us_per_sample'] / engine_us - 1):.0f}", f"{r['worker_rss_mb']:.0f}",
-                      f"{r['worker_mb_per_station']:.2f}")
+        table.add_row(
+            str(r["stations"]),
+            f"{r['samples_offered_per_s']:.0f}",
+            f"{r['samples_processed_per_s']:.0f}",
+            f"{r['lag_max_s']:.1f}",
+            f"{r['lag_end_s']:.1f}",
+            f"{r['latency_p50_s']:.2f}",
+            f"{r['latency_p99_s']:.2f}",
+            f"{r['latency_p99_calibrated_s']:.2f}",
+            f"{r['late_steps_pct']:.1f}",
+            f"{r['worker_cpu_us_per_sample']:.1f}",
+            f"{engine_us:.1f}",
+            f"{100 * (r['worker_cpu_us_per_sample'] / engine_us - 1):.0f}",
+            f"{r['worker_rss_mb']:.0f}",
+            f"{r['worker_mb_per_station']:.2f}",
+        )
     Console(width=200).print(table)
     for r in results:
-        print("lag over time (s of data) for", r["stations"], "stations:",
-              " ".join(f"{t:.0f}:{lag:.1f}" for t, lag in r["lag_series"]))
+        print(
+            "lag over time (s of data) for",
+            r["stations"],
+            "stations:",
+            " ".join(f"{t:.0f}:{lag:.1f}" for t, lag in r["lag_series"]),
+        )
     if args.json:
         args.json.write_text(json.dumps({"engine_us_per_sample": engine_us, "runs": results}, indent=1))
 

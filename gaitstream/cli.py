@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from gaitstream.logging import configure_logging
 from gaitstream.gait.cli import register as register_gait
 from gaitstream.grafana.cli import register as register_grafana
-from gaitstream.simulate.cli import register as register_simulate
-from gaitstream.stack.cli import app as stack_app
+from gaitstream.logging import configure_logging
 from gaitstream.pipelines.cli import register as register_worker
 from gaitstream.services.alerts.cli import register as register_alerts
 from gaitstream.services.station.cli import register as register_station
+from gaitstream.simulate.cli import register as register_simulate
+from gaitstream.stack.cli import app as stack_app
 
 
 def build_app() -> typer.Typer:

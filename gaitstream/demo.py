@@ -25,10 +25,12 @@ from rich.table import Table
 from gaitstream.logging import emit
 
 # The newest status point of each station since the demo started (one query, InfluxQL).
-STATUS_QUERY = ("SELECT pelvic_drop_deg_median_left AS drop_l, pelvic_drop_deg_median_right AS drop_r, "
-                "trunk_lean_deg_median_left AS lean_l, trunk_lean_deg_median_right AS lean_r, "
-                "cadence_spm AS cadence, classification FROM gait_status "
-                "WHERE time > {since_ns} AND clinic = '{clinic}' GROUP BY station, patient ORDER BY time DESC LIMIT 1")
+STATUS_QUERY = (
+    "SELECT pelvic_drop_deg_median_left AS drop_l, pelvic_drop_deg_median_right AS drop_r, "
+    "trunk_lean_deg_median_left AS lean_l, trunk_lean_deg_median_right AS lean_r, "
+    "cadence_spm AS cadence, classification FROM gait_status "
+    "WHERE time > {since_ns} AND clinic = '{clinic}' GROUP BY station, patient ORDER BY time DESC LIMIT 1"
+)
 DEMO_CLINIC = "clinic-a"
 COLOURS = {"normal": "green", "insufficient_data": "dim"}
 # A station whose last status is older than this is shown as stale.
@@ -52,17 +54,30 @@ class StationRow:
 def fetch_rows(env: dict[str, str], *, since_ns: int, clinic: str = DEMO_CLINIC) -> list[StationRow]:
     """Latest status of each station from InfluxDB (InfluxQL, as the dashboards do)."""
     query = STATUS_QUERY.format(since_ns=since_ns, clinic=clinic)
-    resp = httpx.post(f"{env['GAITSTREAM_INFLUX_URL']}/query", timeout=5.0,
-                      data={"db": env["GAITSTREAM_INFLUX_DATABASE"], "q": query, "epoch": "ms"},
-                      headers={"Authorization": f"Token {env['GAITSTREAM_INFLUX_TOKEN']}"})
+    resp = httpx.post(
+        f"{env['GAITSTREAM_INFLUX_URL']}/query",
+        timeout=5.0,
+        data={"db": env["GAITSTREAM_INFLUX_DATABASE"], "q": query, "epoch": "ms"},
+        headers={"Authorization": f"Token {env['GAITSTREAM_INFLUX_TOKEN']}"},
+    )
     resp.raise_for_status()
     now_ms = time.time() * 1000
     rows = []
     for series in resp.json()["results"][0].get("series", []):
         values = dict(zip(series["columns"], series["values"][0], strict=True))
-        rows.append(StationRow(series["tags"]["station"], series["tags"]["patient"], values["cadence"],
-                               values["drop_l"], values["drop_r"], values["lean_l"], values["lean_r"],
-                               values["classification"] or "-", (now_ms - values["time"]) / 1000))
+        rows.append(
+            StationRow(
+                series["tags"]["station"],
+                series["tags"]["patient"],
+                values["cadence"],
+                values["drop_l"],
+                values["drop_r"],
+                values["lean_l"],
+                values["lean_r"],
+                values["classification"] or "-",
+                (now_ms - values["time"]) / 1000,
+            )
+        )
     return sorted(rows, key=lambda r: r.station)
 
 
@@ -72,22 +87,45 @@ def _num(value: float | None) -> str:
 
 def render(rows: list[StationRow], elapsed_s: float) -> Table:
     table = Table(title=f"gaitstream live gait quality  (running {elapsed_s:4.0f} s, Ctrl-C stops)")
-    for col in ("station", "patient", "cadence spm", "drop L°", "drop R°", "lean L°", "lean R°", "classification",
-                "last update"):
+    for col in (
+        "station",
+        "patient",
+        "cadence spm",
+        "drop L°",
+        "drop R°",
+        "lean L°",
+        "lean R°",
+        "classification",
+        "last update",
+    ):
         table.add_column(col, justify="right" if col not in ("station", "patient", "classification") else "left")
     for r in rows:
         colour = COLOURS.get(r.classification, "red")
         age = f"[yellow]{r.age_s:4.1f} s stale[/yellow]" if r.age_s > STALE_AFTER_S else f"{r.age_s:4.1f} s"
-        table.add_row(r.station, r.patient, _num(r.cadence_spm), _num(r.drop_left_deg), _num(r.drop_right_deg),
-                      _num(r.lean_left_deg), _num(r.lean_right_deg), f"[{colour}]{r.classification}[/{colour}]", age)
+        table.add_row(
+            r.station,
+            r.patient,
+            _num(r.cadence_spm),
+            _num(r.drop_left_deg),
+            _num(r.drop_right_deg),
+            _num(r.lean_left_deg),
+            _num(r.lean_right_deg),
+            f"[{colour}]{r.classification}[/{colour}]",
+            age,
+        )
     return table
 
 
 def _spawn(args: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        return subprocess.Popen([sys.executable, "-m", "gaitstream", *args], env={**os.environ, **env},
-                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "gaitstream", *args],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def _stop(proc: subprocess.Popen, timeout_s: float = 20.0) -> None:
@@ -107,18 +145,28 @@ def run_demo(*, stations: int, duration_s: float | None, console: Console) -> li
     report = stack.up()
     env = stack.env()
     logs = stack.settings.state_dir / "logs"
-    emit("demo_starting", stations=stations, worker_log=logs / "demo-worker.log",
-         stations_log=logs / "demo-stations.log")
+    emit(
+        "demo_starting", stations=stations, worker_log=logs / "demo-worker.log", stations_log=logs / "demo-stations.log"
+    )
     worker = _spawn(["worker", "--loglevel", "info"], env, logs / "demo-worker.log")
-    feeder = _spawn(["stations", "--count", str(stations), "--clinic-id", DEMO_CLINIC,
-                     "--duration-s", str(max(duration_s or 3600.0, 60.0))],
-                    env, logs / "demo-stations.log")
+    feeder = _spawn(
+        [
+            "stations",
+            "--count",
+            str(stations),
+            "--clinic-id",
+            DEMO_CLINIC,
+            "--duration-s",
+            str(max(duration_s or 3600.0, 60.0)),
+        ],
+        env,
+        logs / "demo-stations.log",
+    )
     started = time.monotonic()
     since_ns = time.time_ns() - 60_000_000_000
     rows: list[StationRow] = []
     try:
-        with Live(render(rows, 0.0), console=console, refresh_per_second=2,
-                  auto_refresh=console.is_terminal) as live:
+        with Live(render(rows, 0.0), console=console, refresh_per_second=2, auto_refresh=console.is_terminal) as live:
             while duration_s is None or time.monotonic() - started < duration_s:
                 for proc, name in ((worker, "worker"), (feeder, "stations")):
                     if proc.poll() is not None and not (name == "stations" and proc.returncode == 0):

@@ -13,8 +13,13 @@ from gaitstream.settings import KafkaSettings, TopicSettings
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(kafka: KafkaSettings, topics: TopicSettings, *, replication_factor: int = 1,
-                  extra: dict[str, dict[str, str]] | None = None) -> list[str]:
+def ensure_topics(
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    *,
+    replication_factor: int = 1,
+    extra: dict[str, dict[str, str]] | None = None,
+) -> list[str]:
     """Create the stations, steps, status, trace, alerts and dead-letter topics; returns those created.
 
     All share the same partition count and key (station id), so a station's frames, steps and
@@ -32,9 +37,17 @@ def ensure_topics(kafka: KafkaSettings, topics: TopicSettings, *, replication_fa
         missing = [name for name in wanted if name not in existing]
         if missing:
             try:
-                admin.create_topics([NewTopic(name, num_partitions=topics.partitions,
-                                              replication_factor=replication_factor, topic_configs=wanted[name])
-                                     for name in missing])
+                admin.create_topics(
+                    [
+                        NewTopic(
+                            name,
+                            num_partitions=topics.partitions,
+                            replication_factor=replication_factor,
+                            topic_configs=wanted[name],
+                        )
+                        for name in missing
+                    ]
+                )
             except TopicAlreadyExistsError:
                 pass  # another worker or station created them in between
             log.info(kv("topics_created", topics=",".join(missing), partitions=topics.partitions))
@@ -58,6 +71,7 @@ def delete_topics_with_prefix(kafka: KafkaSettings, prefix: str) -> list[str]:
     finally:
         admin.close()
 
+
 COMPACTED = {"cleanup.policy": "compact"}
 # Reading a compacted topic to its end: it is small (one record per clinic or patient).
 READ_TIMEOUT_S = 20.0
@@ -72,8 +86,12 @@ def read_latest(kafka: KafkaSettings, topic: str, *, timeout_s: float = READ_TIM
     """The latest value per key (str) of ``topic``, read from the beginning to the current end."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, client_id="gaitstream-alert-settings",
-                             enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        client_id="gaitstream-alert-settings",
+        enable_auto_commit=False,
+        group_id=None,
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
         if not partitions:
@@ -102,8 +120,9 @@ def write(kafka: KafkaSettings, topic: str, key: str, value: bytes | None) -> No
     """One record (``None`` = a tombstone), acknowledged by every in-sync replica."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers, client_id="gaitstream-alert-settings",
-                             acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=kafka.bootstrap_servers, client_id="gaitstream-alert-settings", acks="all"
+    )
     try:
         producer.send(topic, key=key.encode(), value=value).get(timeout=30)
     finally:

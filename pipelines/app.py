@@ -6,16 +6,15 @@ settings from the environment (no connection is opened until the worker starts).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
 import faust
 
 from gaitstream.logging import kv
-from gaitstream.settings import KafkaSettings, TopicSettings
 from gaitstream.pipelines.faust_adapter import CheckpointTable, set_fetch_wait
 from gaitstream.pipelines.settings import PipelineSettings
+from gaitstream.settings import KafkaSettings, TopicSettings
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +54,14 @@ def configure(app: faust.App, conf, **kwargs) -> None:
 
 def raw_topic(name: str) -> faust.TopicT:
     """Bytes in, bytes out: decoding is the agents' job, so a bad message is a dead letter, not a crash."""
-    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
-                     partitions=topic_settings.partitions)
+    return app.topic(
+        name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=topic_settings.partitions,
+    )
 
 
 stations_topic = raw_topic(topic_settings.stations)
@@ -70,8 +75,11 @@ deadletter_topic = raw_topic(topic_settings.deadletter)
 # state) and consumed sequence (gaitstream.monitor.station, gaitstream.monitor.rolling). Its last
 # changelog write can be awaited (faust_adapter.CheckpointTable): the gait agent acknowledges a
 # checkpoint's events only once it is stored (ledger.CheckpointLedger).
-station_state = app.tables.add(CheckpointTable(name="station-state", app=app, beacon=app.tables.beacon, default=None,
-                                               partitions=topic_settings.partitions))
+station_state = app.tables.add(
+    CheckpointTable(
+        name="station-state", app=app, beacon=app.tables.beacon, default=None, partitions=topic_settings.partitions
+    )
+)
 
 # Alert-rule settings and patients' session histories (gaitstream.monitor): compacted topics that
 # every worker mirrors whole (GlobalTable). Settings are written by `gaitstream alerts settings
@@ -84,9 +92,16 @@ session_history_topic = raw_topic(topic_settings.session_history)
 
 def _mirror(name: str, topic: faust.TopicT) -> faust.GlobalTable:
     # recovery_buffer_size=1: Faust's documented guard against a global table's recovery loop.
-    return app.GlobalTable(name, default=None, key_type=bytes, value_type=bytes, changelog_topic=topic,
-                           partitions=topic_settings.partitions, synchronize_all_active_partitions=True,
-                           recovery_buffer_size=1)
+    return app.GlobalTable(
+        name,
+        default=None,
+        key_type=bytes,
+        value_type=bytes,
+        changelog_topic=topic,
+        partitions=topic_settings.partitions,
+        synchronize_all_active_partitions=True,
+        recovery_buffer_size=1,
+    )
 
 
 alert_settings_table = _mirror("alert-settings", alert_settings_topic)
@@ -95,7 +110,8 @@ session_history_table = _mirror("session-history", session_history_topic)
 # station id -> steps counted per 10-second tumbling window (live activity; kept 5 minutes).
 STEP_WINDOW = timedelta(seconds=10)
 steps_per_window = app.Table("steps-per-window", default=int, partitions=topic_settings.partitions).tumbling(
-    STEP_WINDOW, expires=timedelta(minutes=5))
+    STEP_WINDOW, expires=timedelta(minutes=5)
+)
 
 
 @app.on_worker_init.connect

@@ -10,7 +10,9 @@ import typer
 
 
 def worker(
-    loglevel: Annotated[str, typer.Option("--loglevel", "-l", help="Faust log level: crit, error, warn, info, debug")] = "warn",
+    loglevel: Annotated[
+        str, typer.Option("--loglevel", "-l", help="Faust log level: crit, error, warn, info, debug")
+    ] = "warn",
     web_port: Annotated[int | None, typer.Option(help="Serve Faust's web status here (health checks)")] = None,
 ) -> None:
     """Run a pipeline worker: frames -> gait engine -> steps, status, trace -> InfluxDB."""
@@ -19,7 +21,7 @@ def worker(
 
     ensure_topics(KafkaSettings(), TopicSettings())
     # Faust owns the process from here (signals, event loop): replace this one.
-    web = ["--without-web"] if web_port is None else ["--web-port", str(web_port), "--web-host", "0.0.0.0"]  # noqa: S104
+    web = ["--without-web"] if web_port is None else ["--web-port", str(web_port), "--web-host", "0.0.0.0"]
     os.execv(sys.executable, [sys.executable, "-m", "gaitstream.pipelines", "worker", *web, "--loglevel", loglevel])
 
 

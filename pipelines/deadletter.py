@@ -20,11 +20,13 @@ async def send_dead_letter(event: EventT, reason: str) -> asyncio.Future:
     return await send_dead_letter_raw(msg.topic, msg.partition, msg.offset, msg.key, msg.value, reason)
 
 
-async def send_dead_letter_raw(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-                               reason: str) -> asyncio.Future:
+async def send_dead_letter_raw(
+    topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, reason: str
+) -> asyncio.Future:
     """Queue the message for the dead-letter topic; the returned future completes once the broker has it."""
     source = f"{topic}/{partition}/{offset}"
-    delivered = await deadletter_topic.send(key=key, value=value,
-                                            headers=[("reason", reason.encode()), ("source", source.encode())])
+    delivered = await deadletter_topic.send(
+        key=key, value=value, headers=[("reason", reason.encode()), ("source", source.encode())]
+    )
     log.warning(kv("dead_letter", source=source, reason=reason))
     return delivered

@@ -89,8 +89,9 @@ class CheckpointLedger:
         self._held.setdefault(station, []).append(entry)
         self._held_samples[station] = self._held_samples.get(station, 0) + samples
 
-    def release(self, batch: int, event: Any, partition: Hashable, offset: int,
-                deliveries: tuple[Delivery, ...] = ()) -> None:
+    def release(
+        self, batch: int, event: Any, partition: Hashable, offset: int, deliveries: tuple[Delivery, ...] = ()
+    ) -> None:
         """``event`` needs no checkpoint (a replay already in the state, a dead letter): acknowledge it
         in its turn, once ``deliveries`` (e.g. its dead letter) are stored."""
         if self.interrupted(batch):

@@ -59,6 +59,6 @@ def decode(data: bytes, *, expect: tuple[str, ...] | None = None) -> tuple[str, 
         raise WireError(f"{name} version {version} is unknown to this reader") from exc
     try:
         record = schemaless_reader(io.BytesIO(data[HEADER_BYTES:]), writer, load_schema(name, latest_version(name)))
-    except Exception as exc:  # noqa: BLE001 - fastavro raises many types for corrupt bodies
+    except Exception as exc:
         raise WireError(f"corrupt {name} v{version} body: {type(exc).__name__}: {exc}") from exc
     return name, record

@@ -1,5 +1,6 @@
 """Session fixtures: the real local stack (Kafka + InfluxDB on 127.0.0.1), started with the
-project's own stack code and stopped at the end only if this run started it."""
+project's own stack code and stopped at the end only if this run started it; a real PostgreSQL
+(``tests/postgres.py``, loaded as a plugin)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from gaitstream.settings import InfluxSettings, KafkaSettings
+
+pytest_plugins = ["tests.postgres"]
 
 # What the integration tests talked to, printed in pytest's terminal summary.
 _REAL_SERVERS: dict[str, str] = {}
@@ -45,8 +48,12 @@ def kafka_settings(stack) -> KafkaSettings:
 @pytest.fixture(scope="session")
 def influx_settings(stack) -> InfluxSettings:
     env = stack.env()
-    return InfluxSettings(url=env["GAITSTREAM_INFLUX_URL"], token=env["GAITSTREAM_INFLUX_TOKEN"],
-                          bucket=env["GAITSTREAM_INFLUX_BUCKET"], database=env["GAITSTREAM_INFLUX_DATABASE"])
+    return InfluxSettings(
+        url=env["GAITSTREAM_INFLUX_URL"],
+        token=env["GAITSTREAM_INFLUX_TOKEN"],
+        bucket=env["GAITSTREAM_INFLUX_BUCKET"],
+        database=env["GAITSTREAM_INFLUX_DATABASE"],
+    )
 
 
 def pytest_terminal_summary(terminalreporter) -> None:

@@ -17,14 +17,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"gaitstream": "gaitstream", "pipelines": "gaitstream.pipelines", "services": "gaitstream.services",
-           "schemas": "gaitstream.schemas"}
+FOLDERS = {
+    "gaitstream": "gaitstream",
+    "pipelines": "gaitstream.pipelines",
+    "services": "gaitstream.services",
+    "schemas": "gaitstream.schemas",
+}
 # Lowest first. A module may import its own layer and the ones below it, never one above.
 LAYERS = {
     "base": ("gaitstream", "gaitstream.logging", "gaitstream.exceptions"),
     "core": ("gaitstream.gait", "gaitstream.simulate", "gaitstream.monitor", "gaitstream.schemas"),
-    "infrastructure": ("gaitstream.settings", "gaitstream.topics", "gaitstream.processes", "gaitstream.stack",
-                       "gaitstream.grafana"),
+    "infrastructure": (
+        "gaitstream.settings",
+        "gaitstream.topics",
+        "gaitstream.processes",
+        "gaitstream.stack",
+        "gaitstream.grafana",
+    ),
     "apps": ("gaitstream.pipelines", "gaitstream.services"),
     "command line": ("gaitstream.cli", "gaitstream.demo", "gaitstream.__main__"),
 }
@@ -32,18 +41,36 @@ ORDER = list(LAYERS)
 # (importer, imported) pairs that must not occur; for packages that must not know each other
 # both directions are listed.
 FORBIDDEN = [
-    ("gaitstream.pipelines", "gaitstream.services"), ("gaitstream.services", "gaitstream.pipelines"),
+    ("gaitstream.pipelines", "gaitstream.services"),
+    ("gaitstream.services", "gaitstream.pipelines"),
     # the simulator is the engine's yardstick: they share no code
-    ("gaitstream.simulate", "gaitstream.gait"), ("gaitstream.gait", "gaitstream.simulate"),
-    ("gaitstream.simulate", "gaitstream.monitor"), ("gaitstream.monitor", "gaitstream.simulate"),
+    ("gaitstream.simulate", "gaitstream.gait"),
+    ("gaitstream.gait", "gaitstream.simulate"),
+    ("gaitstream.simulate", "gaitstream.monitor"),
+    ("gaitstream.monitor", "gaitstream.simulate"),
     # inside the core: the engine knows nothing of the live monitoring or the wire; the wire
     # contract knows nothing of the engine
-    ("gaitstream.gait", "gaitstream.monitor"), ("gaitstream.gait", "gaitstream.schemas"),
-    ("gaitstream.schemas", "gaitstream.gait"), ("gaitstream.schemas", "gaitstream.monitor"),
+    ("gaitstream.gait", "gaitstream.monitor"),
+    ("gaitstream.gait", "gaitstream.schemas"),
+    ("gaitstream.schemas", "gaitstream.gait"),
+    ("gaitstream.schemas", "gaitstream.monitor"),
 ]
 # The pure core computes; it talks to no broker, database or web service.
-CORE_FORBIDDEN = ("kafka", "aiokafka", "faust", "influxdb_client", "httpx", "requests", "grafana_client",
-                  "sqlalchemy", "fastapi", "uvicorn", "apprise", "psycopg", "alembic")
+CORE_FORBIDDEN = (
+    "kafka",
+    "aiokafka",
+    "faust",
+    "influxdb_client",
+    "httpx",
+    "requests",
+    "grafana_client",
+    "sqlalchemy",
+    "fastapi",
+    "uvicorn",
+    "apprise",
+    "psycopg",
+    "alembic",
+)
 
 
 @cache
@@ -83,7 +110,7 @@ def graph() -> dict[str, set[str]]:
         for imported in imported_names(name, path):
             parts = imported.split(".")
             prefix = next((".".join(parts[:k]) for k in range(len(parts), 0, -1) if ".".join(parts[:k]) in known), None)
-            if prefix and prefix != name and not name.startswith(prefix + "."):   # a package's own __init__ is fine
+            if prefix and prefix != name and not name.startswith(prefix + "."):  # a package's own __init__ is fine
                 edges.add(prefix)
         out[name] = edges
     return out
@@ -97,8 +124,10 @@ def layer(name: str) -> str:
     last = name.rpartition(".")[2]
     if last == "cli" or last.endswith("_cli") or last == "__main__":
         return "command line"
-    best = max(((p, layer) for layer, packages in LAYERS.items() for p in packages if _within(name, p)),
-               key=lambda pair: len(pair[0]))
+    best = max(
+        ((p, layer) for layer, packages in LAYERS.items() for p in packages if _within(name, p)),
+        key=lambda pair: len(pair[0]),
+    )
     return best[1]
 
 
@@ -110,14 +139,20 @@ def test_the_layout_maps_the_folders_into_the_gaitstream_namespace():
 
 
 def test_imports_point_down_the_layers():
-    wrong = [f"{a} ({layer(a)}) imports {b} ({layer(b)})" for a, bs in graph().items() for b in sorted(bs)
-             if ORDER.index(layer(b)) > ORDER.index(layer(a))]
+    wrong = [
+        f"{a} ({layer(a)}) imports {b} ({layer(b)})"
+        for a, bs in graph().items()
+        for b in sorted(bs)
+        if ORDER.index(layer(b)) > ORDER.index(layer(a))
+    ]
     assert wrong == []
 
 
 @pytest.mark.parametrize(("importer", "imported"), FORBIDDEN)
 def test_packages_that_must_not_know_each_other(importer, imported):
-    wrong = [f"{a} imports {b}" for a, bs in graph().items() for b in bs if _within(a, importer) and _within(b, imported)]
+    wrong = [
+        f"{a} imports {b}" for a, bs in graph().items() for b in bs if _within(a, importer) and _within(b, imported)
+    ]
     assert wrong == []
 
 
@@ -168,7 +203,9 @@ def test_nothing_generic_is_importable_once_installed(tmp_path):
     """From outside the repository only the gaitstream namespace exists (setup.py's package layout)."""
     import subprocess
 
-    code = ("import importlib.util, gaitstream.pipelines.app, gaitstream.services.alerts.api.app; "
-            "print([n for n in ('pipelines', 'services', 'schemas', 'benchmarks') if importlib.util.find_spec(n)])")
+    code = (
+        "import importlib.util, gaitstream.pipelines.app, gaitstream.services.alerts.api.app; "
+        "print([n for n in ('pipelines', 'services', 'schemas', 'benchmarks') if importlib.util.find_spec(n)])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "[]", out.stderr

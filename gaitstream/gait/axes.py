@@ -16,9 +16,12 @@ if TYPE_CHECKING:
 DEFAULT_AXES = "x=forward,y=left,z=up"
 
 _DIRECTIONS = {
-    "forward": (1.0, 0.0, 0.0), "backward": (-1.0, 0.0, 0.0),
-    "left": (0.0, 1.0, 0.0), "right": (0.0, -1.0, 0.0),
-    "up": (0.0, 0.0, 1.0), "down": (0.0, 0.0, -1.0),
+    "forward": (1.0, 0.0, 0.0),
+    "backward": (-1.0, 0.0, 0.0),
+    "left": (0.0, 1.0, 0.0),
+    "right": (0.0, -1.0, 0.0),
+    "up": (0.0, 0.0, 1.0),
+    "down": (0.0, 0.0, -1.0),
 }
 
 

@@ -73,8 +73,13 @@ def _yaw_band_sos(sampling_rate_hz: float) -> np.ndarray:
     return butter(2, (YAW_BAND_HZ[0], high), btype="band", fs=sampling_rate_hz, output="sos")
 
 
-def yaw_from_walking_deg(acc_mps2: np.ndarray, roll_deg: float, pitch_deg: float,
-                         sampling_rate_hz: float, up_sensor: np.ndarray | None = None) -> float:
+def yaw_from_walking_deg(
+    acc_mps2: np.ndarray,
+    roll_deg: float,
+    pitch_deg: float,
+    sampling_rate_hz: float,
+    up_sensor: np.ndarray | None = None,
+) -> float:
     """Mounting yaw: minus the angle of the principal horizontal axis at the step frequency.
 
     1. Level the acceleration: with ``up_sensor`` ((n, 3) earth-up unit vectors
@@ -127,7 +132,7 @@ def stride_period_samples(gyr_dps: np.ndarray, sampling_rate_hz: float) -> int |
         return None
     # autocorrelation summed over the axes, via the FFT (zero-padded: linear, not circular)
     spectrum = np.fft.rfft(x, n=2 * len(x), axis=0)
-    corr = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=1), n=2 * len(x))[lo:hi + 1] / energy
+    corr = np.fft.irfft((spectrum * spectrum.conj()).real.sum(axis=1), n=2 * len(x))[lo : hi + 1] / energy
     best = int(np.argmax(corr))
     return lo + best if corr[best] > 0.3 else None
 
@@ -168,8 +173,9 @@ class MountingCalibration:
     def __init__(self, *, min_standing_s: float = 1.0) -> None:
         self.min_standing_s = min_standing_s
 
-    def calibrate(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray, sampling_rate_hz: float, *,
-                  standing_samples: int | None = None) -> "MountingCalibration":
+    def calibrate(
+        self, acc_mps2: np.ndarray, gyr_dps: np.ndarray, sampling_rate_hz: float, *, standing_samples: int | None = None
+    ) -> "MountingCalibration":
         acc_mps2 = np.asarray(acc_mps2, dtype=float)
         gyr_dps = np.asarray(gyr_dps, dtype=float)
         if len(acc_mps2) == 0:
@@ -192,8 +198,11 @@ class MountingCalibration:
             cos = quiet_up @ walking_up / (np.linalg.norm(quiet_up) * np.linalg.norm(walking_up))
             tilt_change_deg = math.degrees(math.acos(min(1.0, max(-1.0, cos))))
             if tilt_change_deg > MAX_STANDING_TO_WALKING_TILT_DEG:
-                warnings.warn(f"quiet start tilted {tilt_change_deg:.0f}° from the walking posture "
-                              "(sitting?): calibrating from walking", stacklevel=2)
+                warnings.warn(
+                    f"quiet start tilted {tilt_change_deg:.0f}° from the walking posture "
+                    "(sitting?): calibrating from walking",
+                    stacklevel=2,
+                )
                 quiet_ok = False
         if quiet_ok:
             # 2. standing (skip the last 0.2 s: the subject may already start moving)
@@ -211,7 +220,7 @@ class MountingCalibration:
                 self.gyr_bias_dps_ = np.zeros(3)
             else:
                 whole = (len(gyr_walking) // period) * period
-                self.gyr_bias_dps_ = gyr_walking[len(gyr_walking) - whole:].mean(axis=0)
+                self.gyr_bias_dps_ = gyr_walking[len(gyr_walking) - whole :].mean(axis=0)
         roll_deg, pitch_deg = tilt_from_up_vector(up)
         # 4. yaw
         self.walking_start_ = first_gait
@@ -229,9 +238,13 @@ class MountingCalibration:
         run over the same samples as :meth:`calibrate` (see :func:`yaw_from_walking_deg`, Notes)."""
         start = self.walking_start_
         if len(acc_mps2) - start >= 2 * sampling_rate_hz:
-            yaw_deg = yaw_from_walking_deg(np.asarray(acc_mps2, dtype=float)[start:], self.mounting_deg_["roll"],
-                                           self.mounting_deg_["pitch"], sampling_rate_hz,
-                                           up_sensor=np.asarray(up_sensor, dtype=float)[start:])
+            yaw_deg = yaw_from_walking_deg(
+                np.asarray(acc_mps2, dtype=float)[start:],
+                self.mounting_deg_["roll"],
+                self.mounting_deg_["pitch"],
+                sampling_rate_hz,
+                up_sensor=np.asarray(up_sensor, dtype=float)[start:],
+            )
             self._set_mounting(self.mounting_deg_["roll"], self.mounting_deg_["pitch"], yaw_deg)
         return self
 

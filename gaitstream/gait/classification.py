@@ -24,7 +24,6 @@ import numpy as np
 
 from gaitstream.gait.config import GaitConfig
 
-
 #: Flag: the trunk lean is relative to the mean walking posture (no standing), so a one-sided
 #: lean may be underestimated and compensated Trendelenburg missed (GAIT_SPEC "Frames and signals").
 FLAG_TRUNK_LEAN_REFERENCE_WALKING = "trunk_lean_reference_walking"
@@ -57,9 +56,13 @@ def _median(values: Sequence[float] | None) -> float:
     return finite[middle] if n % 2 else (finite[middle - 1] + finite[middle]) / 2
 
 
-def classify(left_drops: Sequence[float], right_drops: Sequence[float],
-             left_leans: Sequence[float] | None = None, right_leans: Sequence[float] | None = None,
-             config: GaitConfig | None = None) -> Classification:
+def classify(
+    left_drops: Sequence[float],
+    right_drops: Sequence[float],
+    left_leans: Sequence[float] | None = None,
+    right_leans: Sequence[float] | None = None,
+    config: GaitConfig | None = None,
+) -> Classification:
     """Label a walk from the per-side values of its steady stance steps.
 
     1. Fewer than ``min_steps_per_side`` steps on either side -> insufficient_data.

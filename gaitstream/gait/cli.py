@@ -35,29 +35,41 @@ def _cell(value) -> str:
 
 def _print_table(result: dict, console: Console) -> None:
     rec, cal, summary = result["recording"], result["calibration"], result["summary"]
-    console.print(f"recording: {rec['duration_s']} s at {rec['sampling_rate_hz']} Hz, trunk sensor: {rec['trunk']}, "
-                  f"corrupt samples removed: {rec['rejected_samples']} {rec['rejected_by_reason'] or ''}")
-    console.print(f"calibration: {cal['method']}, mounting (deg) {cal['mounting_deg']}; obliquity relative to the "
-                  f"{_cell(cal.get('obliquity_reference'))}, trunk lean to the {_cell(cal.get('trunk_lean_reference'))}")
+    console.print(
+        f"recording: {rec['duration_s']} s at {rec['sampling_rate_hz']} Hz, trunk sensor: {rec['trunk']}, "
+        f"corrupt samples removed: {rec['rejected_samples']} {rec['rejected_by_reason'] or ''}"
+    )
+    console.print(
+        f"calibration: {cal['method']}, mounting (deg) {cal['mounting_deg']}; obliquity relative to the "
+        f"{_cell(cal.get('obliquity_reference'))}, trunk lean to the {_cell(cal.get('trunk_lean_reference'))}"
+    )
     table = Table(title="per side (steady steps)")
     for column in ("side", "steps", "pelvic drop median (deg)", "pelvic drop p90 (deg)", "trunk lean median (deg)"):
         table.add_column(column)
     for side in ("left", "right"):
         s = summary[side]
-        table.add_row(side, str(s["steps"]), _cell(s["pelvic_drop_deg_median"]), _cell(s["pelvic_drop_deg_p90"]),
-                      _cell(s["trunk_lean_deg_median"]))
+        table.add_row(
+            side,
+            str(s["steps"]),
+            _cell(s["pelvic_drop_deg_median"]),
+            _cell(s["pelvic_drop_deg_p90"]),
+            _cell(s["trunk_lean_deg_median"]),
+        )
     console.print(table)
     for key in ("pelvic_drop_asymmetry_deg", "cadence_spm", "stride_time_s", "step_time_asymmetry_pct"):
         console.print(f"{key}: {_cell(summary[key])}")
     flags = summary.get("classification_flags") or []
-    console.print(f"classification: [bold]{summary['classification']}[/bold]"
-                  + (f" (flagged: {', '.join(flags)})" if flags else ""))
+    console.print(
+        f"classification: [bold]{summary['classification']}[/bold]"
+        + (f" (flagged: {', '.join(flags)})" if flags else "")
+    )
     steps = Table(title="steps")
     for column in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg", "trunk_lean_deg"):
         steps.add_column(column)
     for step in result["steps"]:
-        steps.add_row(*(_cell(step[c]) for c in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg",
-                                                 "trunk_lean_deg")))
+        steps.add_row(
+            *(_cell(step[c]) for c in ("side", "start_s", "end_s", "duration_s", "pelvic_drop_deg", "trunk_lean_deg"))
+        )
     console.print(steps)
 
 
@@ -91,8 +103,15 @@ def analyze(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             rec = load_recording_csv(recording, axes=axes, acc_unit=acc_unit, gyr_unit=gyr_unit)
-            err.print(kv("loaded", file=recording, samples=len(rec.time_s),
-                         sampling_rate_hz=round(rec.sampling_rate_hz, 2), trunk=rec.has_trunk))
+            err.print(
+                kv(
+                    "loaded",
+                    file=recording,
+                    samples=len(rec.time_s),
+                    sampling_rate_hz=round(rec.sampling_rate_hz, 2),
+                    trunk=rec.has_trunk,
+                )
+            )
             result = analyze_recording(rec, config, trace=trace)
     except GaitError as exc:
         err.print(f"error: {exc}", markup=False)
@@ -102,14 +121,26 @@ def analyze(
             err.print(kv("warning", file=recording, message=str(warning.message)), markup=False)
     rejected = result["recording"]["rejected_samples"]
     if rejected:
-        err.print(kv("warning", file=recording, message="corrupt samples removed (treated as missing)",
-                     rejected_samples=rejected,
-                     reasons=",".join(f"{k}:{v}" for k, v in result["recording"]["rejected_by_reason"].items())),
-                  markup=False)
-    err.print(kv("analyzed", file=recording, steps=len(result["steps"]),
-                 classification=result["summary"]["classification"],
-                 flags=",".join(result["summary"]["classification_flags"]) or None,
-                 elapsed_s=round(time.perf_counter() - started, 3)))
+        err.print(
+            kv(
+                "warning",
+                file=recording,
+                message="corrupt samples removed (treated as missing)",
+                rejected_samples=rejected,
+                reasons=",".join(f"{k}:{v}" for k, v in result["recording"]["rejected_by_reason"].items()),
+            ),
+            markup=False,
+        )
+    err.print(
+        kv(
+            "analyzed",
+            file=recording,
+            steps=len(result["steps"]),
+            classification=result["summary"]["classification"],
+            flags=",".join(result["summary"]["classification_flags"]) or None,
+            elapsed_s=round(time.perf_counter() - started, 3),
+        )
+    )
     if format == "json":
         typer.echo(json.dumps(result))
     else:

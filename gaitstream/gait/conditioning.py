@@ -29,8 +29,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gaitstream.gait.calibration import GRAVITY_MPS2
 from gaitstream.gait.axes import parse_axes
+from gaitstream.gait.calibration import GRAVITY_MPS2
 from gaitstream.gait.sanitize import SampleGate
 
 TIME_REASONS = ("time_invalid", "time_repeated", "time_not_increasing", "time_outlier")
@@ -55,8 +55,14 @@ class Conditioned(NamedTuple):
     marks: np.ndarray | None
 
 
-def regrid(time_s: np.ndarray, values: np.ndarray, last_time_s: float | None, last_values: np.ndarray | None,
-           sampling_rate_hz: float, max_fill_samples: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def regrid(
+    time_s: np.ndarray,
+    values: np.ndarray,
+    last_time_s: float | None,
+    last_values: np.ndarray | None,
+    sampling_rate_hz: float,
+    max_fill_samples: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Uniform-grid samples from (time, values) continuing after (last_time, last_values).
 
     Returns grid times, grid values and a boolean "break before this sample"
@@ -67,15 +73,21 @@ def regrid(time_s: np.ndarray, values: np.ndarray, last_time_s: float | None, la
         brk = np.zeros(len(time_s), dtype=bool)
         if len(time_s):
             brk[0] = True
-        rest_t, rest_v, rest_b = regrid(time_s[1:], values[1:], time_s[0], values[0], sampling_rate_hz,
-                                        max_fill_samples) if len(time_s) else (time_s, values, brk)
-        return (np.concatenate([time_s[:1], rest_t]), np.concatenate([values[:1], rest_v]),
-                np.concatenate([brk[:1], rest_b]))
+        rest_t, rest_v, rest_b = (
+            regrid(time_s[1:], values[1:], time_s[0], values[0], sampling_rate_hz, max_fill_samples)
+            if len(time_s)
+            else (time_s, values, brk)
+        )
+        return (
+            np.concatenate([time_s[:1], rest_t]),
+            np.concatenate([values[:1], rest_v]),
+            np.concatenate([brk[:1], rest_b]),
+        )
     if len(time_s) == 0:
         return time_s, values, np.zeros(0, dtype=bool)
     all_t = np.concatenate([[last_time_s], time_s])
     dt_s = all_t[1:] - all_t[:-1]
-    if dt_s.max() * sampling_rate_hz < 1.5:       # no gap (the common case): nothing to fill
+    if dt_s.max() * sampling_rate_hz < 1.5:  # no gap (the common case): nothing to fill
         return time_s, values, np.zeros(len(time_s), dtype=bool)
     periods = np.maximum(np.rint(dt_s * sampling_rate_hz).astype(int), 1)
     breaks = periods > max_fill_samples
@@ -92,7 +104,6 @@ def regrid(time_s: np.ndarray, values: np.ndarray, last_time_s: float | None, la
     return grid_t, grid_v, grid_b
 
 
-
 class InputConditioner:
     """Frames in, uniform-grid body-frame samples out (with a break flag per sample).
 
@@ -102,8 +113,9 @@ class InputConditioner:
     context and the rejection counts.
     """
 
-    def __init__(self, *, sampling_rate_hz: float, trunk: bool, axes: str, acc_unit: str, gyr_unit: str,
-                 max_fill_gap_s: float) -> None:
+    def __init__(
+        self, *, sampling_rate_hz: float, trunk: bool, axes: str, acc_unit: str, gyr_unit: str, max_fill_gap_s: float
+    ) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.width = 12 if trunk else 6
         matrix = parse_axes(axes)
@@ -111,7 +123,7 @@ class InputConditioner:
         gyr_scale = math.degrees(1.0) if gyr_unit == "rads" else 1.0
         scale = np.repeat([acc_scale, gyr_scale] * (2 if trunk else 1), 3)
         identity = np.array_equal(matrix, np.eye(3)) and (scale == 1.0).all()
-        self._matrix = None if identity else matrix      # None: already body frame, m/s², deg/s
+        self._matrix = None if identity else matrix  # None: already body frame, m/s², deg/s
         self._scale = scale
         self._max_fill = max(1, int(round(max_fill_gap_s * sampling_rate_hz)))
         # a gap longer than this is a jump: its first sample waits for the next one to confirm it
@@ -132,13 +144,13 @@ class InputConditioner:
         values = np.empty((n, self.width))
         try:
             for i, part in enumerate(parts):
-                values[:, 3 * i:3 * i + 3] = part
+                values[:, 3 * i : 3 * i + 3] = part
         except ValueError as exc:
             raise ValueError(f"sensor arrays must have shape ({n}, 3) like time_s") from exc
         # 1. axes and units
         if self._matrix is not None:
             values = (values.reshape(n, -1, 3) @ self._matrix.T).reshape(n, -1) * self._scale
-        if self._pending is not None:            # the sample held after a jump gets its successor
+        if self._pending is not None:  # the sample held after a jump gets its successor
             time_s = np.concatenate([[self._pending[0]], time_s])
             values = np.concatenate([self._pending[1][None, :], values])
             self._pending = None
@@ -157,12 +169,16 @@ class InputConditioner:
                 return None
         # 3. uniform grid
         first_dt_s = math.inf if self.last_time is None else time_s[0] - self.last_time
-        if (self.last_time is not None and first_dt_s * self.sampling_rate_hz < 1.5
-                and (len(time_s) < 2 or (time_s[1:] - time_s[:-1]).max() * self.sampling_rate_hz < 1.5)):
-            out = Conditioned(time_s, values, None)          # no gap: the common case
+        if (
+            self.last_time is not None
+            and first_dt_s * self.sampling_rate_hz < 1.5
+            and (len(time_s) < 2 or (time_s[1:] - time_s[:-1]).max() * self.sampling_rate_hz < 1.5)
+        ):
+            out = Conditioned(time_s, values, None)  # no gap: the common case
         else:
-            grid_t, grid_v, grid_b = regrid(time_s, values, self.last_time, self.last_values, self.sampling_rate_hz,
-                                            self._max_fill)
+            grid_t, grid_v, grid_b = regrid(
+                time_s, values, self.last_time, self.last_values, self.sampling_rate_hz, self._max_fill
+            )
             marks = self._relevel_marks(time_s, grid_t)
             marks[grid_b] = MARK_BREAK
             out = Conditioned(grid_t, grid_v, marks)
@@ -186,7 +202,7 @@ class InputConditioner:
             dt_s = time_s[1:] - time_s[:-1]
             first_ok = last is None or 0.0 < time_s[0] - last <= self._jump_s
             if first_ok and (not len(dt_s) or (dt_s.min() > 0.0 and dt_s.max() <= self._jump_s)):
-                return None, None                # increasing, no jump: the common case
+                return None, None  # increasing, no jump: the common case
         keep = np.zeros(len(time_s), dtype=bool)
         finite = np.isfinite(time_s)
         held = None
@@ -198,12 +214,12 @@ class InputConditioner:
                 self.time_rejected["time_repeated" if t == last else "time_not_increasing"] += 1
                 continue
             if last is not None and t - last > self._jump_s:
-                later = time_s[i + 1:][finite[i + 1:]]
+                later = time_s[i + 1 :][finite[i + 1 :]]
                 later = later[later > last]
-                if not len(later):               # the next sample will confirm the jump or not
+                if not len(later):  # the next sample will confirm the jump or not
                     held = i
                     continue
-                if later[0] < t:                 # the next sample continues from before: an outlier
+                if later[0] < t:  # the next sample continues from before: an outlier
                     self.time_rejected["time_outlier"] += 1
                     continue
             keep[i] = True
@@ -211,10 +227,13 @@ class InputConditioner:
         return keep, held
 
     def state(self) -> dict:
-        return {"last_time": self.last_time,
-                "last_values": None if self.last_values is None else self.last_values.tolist(),
-                "pending": None if self._pending is None else [self._pending[0], self._pending[1].tolist()],
-                "time_rejected": dict(self.time_rejected), "gate": self.gate.state()}
+        return {
+            "last_time": self.last_time,
+            "last_values": None if self.last_values is None else self.last_values.tolist(),
+            "pending": None if self._pending is None else [self._pending[0], self._pending[1].tolist()],
+            "time_rejected": dict(self.time_rejected),
+            "gate": self.gate.state(),
+        }
 
     def load_state(self, state: dict) -> None:
         self.last_time = state["last_time"]

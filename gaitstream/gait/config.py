@@ -18,7 +18,6 @@ AccUnit = Literal["mps2", "g"]
 GyrUnit = Literal["dps", "rads"]
 
 
-
 class GaitConfig(BaseModel):
     """All tunable settings of the gait engine (immutable; JSON-serialisable)."""
 

@@ -100,6 +100,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from itertools import pairwise
 
 import numpy as np
 
@@ -146,9 +147,16 @@ RELEVEL_PASSES = 4
 class StreamingGaitEngine:
     """Live pelvic drop / trunk lean per stance step; see the module docstring."""
 
-    def __init__(self, *, sampling_rate_hz: float = 100.0, trunk: bool = False,
-                 config: GaitConfig | None = None, axes: str | None = None,
-                 trace_capacity_s: float = TRACE_CAPACITY_S, keep_initial_contacts: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        sampling_rate_hz: float = 100.0,
+        trunk: bool = False,
+        config: GaitConfig | None = None,
+        axes: str | None = None,
+        trace_capacity_s: float = TRACE_CAPACITY_S,
+        keep_initial_contacts: bool = False,
+    ) -> None:
         if not 20.0 <= sampling_rate_hz <= 1000.0:
             raise ValueError(f"sampling_rate_hz must be within 20..1000, got {sampling_rate_hz}")
         self.config = config or GaitConfig()
@@ -161,10 +169,15 @@ class StreamingGaitEngine:
         self.keep_initial_contacts = bool(keep_initial_contacts)
         fs = self.sampling_rate_hz
         self._width = 12 if self.trunk else 6
-        self._input = InputConditioner(sampling_rate_hz=fs, trunk=self.trunk, axes=self.axes,
-                                       acc_unit=self.config.acc_unit, gyr_unit=self.config.gyr_unit,
-                                       max_fill_gap_s=self.config.max_fill_gap_s)
-        self._n = 0                      # grid samples seen (global index of the next one)
+        self._input = InputConditioner(
+            sampling_rate_hz=fs,
+            trunk=self.trunk,
+            axes=self.axes,
+            acc_unit=self.config.acc_unit,
+            gyr_unit=self.config.gyr_unit,
+            max_fill_gap_s=self.config.max_fill_gap_s,
+        )
+        self._n = 0  # grid samples seen (global index of the next one)
         # calibration phase
         self._cal_rows: list[np.ndarray] = []
         self._cal_times: list[np.ndarray] = []
@@ -179,29 +192,34 @@ class StreamingGaitEngine:
         self._lean: TrunkLean | None = None
         self._rotation = np.eye(3)
         self._phi_offset_deg = 0.0
-        self._phi_leak = AccelerationLeakCorrection(gain=self.config.fusion_gain if self.config.leak_correction else 0.0,
-                                                    time_constant_s=self.config.leak_time_constant_s,
-                                                    sampling_rate_hz=self.sampling_rate_hz)
-        self._ic = StreamingIcDetector(sampling_rate_hz=fs, smoothing_s=self.config.ic_smoothing_s,
-                                       min_interval_s=self.config.ic_min_interval_s,
-                                       look_ahead_s=self.config.ic_look_ahead_s,
-                                       min_acc_mps2=self.config.ic_min_acc_mps2,
-                                       back_search_s=self.config.ic_back_search_s,
-                                       back_peak_fraction=self.config.ic_back_peak_fraction,
-                                       refine_s=self.config.ic_refine_s)
+        self._phi_leak = AccelerationLeakCorrection(
+            gain=self.config.fusion_gain if self.config.leak_correction else 0.0,
+            time_constant_s=self.config.leak_time_constant_s,
+            sampling_rate_hz=self.sampling_rate_hz,
+        )
+        self._ic = StreamingIcDetector(
+            sampling_rate_hz=fs,
+            smoothing_s=self.config.ic_smoothing_s,
+            min_interval_s=self.config.ic_min_interval_s,
+            look_ahead_s=self.config.ic_look_ahead_s,
+            min_acc_mps2=self.config.ic_min_acc_mps2,
+            back_search_s=self.config.ic_back_search_s,
+            back_peak_fraction=self.config.ic_back_peak_fraction,
+            refine_s=self.config.ic_refine_s,
+        )
         self._side = StreamingSideDetector(sampling_rate_hz=fs)
-        self._hist = ChunkBuffer(3)      # columns: time_s, obliquity (deg), trunk lean (deg or NaN)
+        self._hist = ChunkBuffer(3)  # columns: time_s, obliquity (deg), trunk lean (deg or NaN)
         self._pending_ics: list[int] = []
-        self._last_ic: tuple[int, float] | None = None   # (index, side feature)
+        self._last_ic: tuple[int, float] | None = None  # (index, side feature)
         self._last_step_end: int | None = None
-        self._typical_step_s: float | None = None   # running step duration (missed-IC check)
-        self._segment_start = 0          # global index where the current bout segment began
+        self._typical_step_s: float | None = None  # running step duration (missed-IC check)
+        self._segment_start = 0  # global index where the current bout segment began
         self._step_index = 0
-        self._ic_before_last: int | None = None     # the IC before _last_ic (stride reference)
+        self._ic_before_last: int | None = None  # the IC before _last_ic (stride reference)
         # detected ICs not yet drained: [time_s, side or None (undecided), side feature]
         self._ic_log: list[list] = []
         self._feature_mean = 0.0
-        self._trace: list[np.ndarray] = []   # (n, 3) blocks: time_s, obliquity, lean
+        self._trace: list[np.ndarray] = []  # (n, 3) blocks: time_s, obliquity, lean
         self._trace_len = 0
         # re-levelling after a gap: global start, the stale orientations there, the raw rows since
         self._relevel: dict | None = None
@@ -216,13 +234,13 @@ class StreamingGaitEngine:
         if self.trunk and (trunk_acc_mps2 is None or trunk_gyr_dps is None):
             raise ValueError("engine built with trunk=True needs trunk_acc_mps2 and trunk_gyr_dps")
         # 1. axes, units, missing samples, uniform grid
-        parts = [acc_mps2, gyr_dps, trunk_acc_mps2, trunk_gyr_dps][:4 if self.trunk else 2]
+        parts = [acc_mps2, gyr_dps, trunk_acc_mps2, trunk_gyr_dps][: 4 if self.trunk else 2]
         conditioned = self._input.condition(time_s, parts)
         if conditioned is None:
             return []
         grid_t, grid_v, grid_m = conditioned
         if grid_m is None and self.calibration is not None and self._refine_at is None:
-            return self._process_segment(grid_t, grid_v)      # no gap, calibrated: the common case
+            return self._process_segment(grid_t, grid_v)  # no gap, calibrated: the common case
         marks = np.zeros(len(grid_t), dtype=np.int8) if grid_m is None else grid_m
         if self.calibration is None:
             return self._calibrating(grid_t, grid_v, marks)
@@ -234,7 +252,7 @@ class StreamingGaitEngine:
         """End of data: calibrate with what was held if calibration is still pending."""
         if self.calibration is None and self._cal_rows:
             return self._calibrate(sum(len(r) for r in self._cal_rows))
-        if self._refine_at is not None:         # report the mounting from the walking seen
+        if self._refine_at is not None:  # report the mounting from the walking seen
             self._refine_at = self._n
             self._refine(final=True)
         self._label_lone_ics()
@@ -258,7 +276,7 @@ class StreamingGaitEngine:
                         return steps
         if self._first_gait is not None and self.config.walking_fast_start:
             n_prov = self._first_gait + int(round(self.config.provisional_walking_s * fs))
-            if start < n_prov <= self._n:       # decided once, where the stream crosses n_prov
+            if start < n_prov <= self._n:  # decided once, where the stream crosses n_prov
                 steps = self._start_from_walking(n_prov)
                 if steps is not None:
                     return steps
@@ -276,10 +294,14 @@ class StreamingGaitEngine:
         breaks = np.concatenate(self._cal_breaks)
         self._cal_times, self._cal_rows, self._cal_breaks = [], [], []
         pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
-            rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs)
-        self._fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                                         acc_rejection_deg=self.config.acc_rejection_deg,
-                                         gyr_bias_dps=pelvis.gyr_bias_dps_)
+            rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs
+        )
+        self._fusion = FusionOrientation(
+            sampling_rate_hz=fs,
+            gain=self.config.fusion_gain,
+            acc_rejection_deg=self.config.acc_rejection_deg,
+            gyr_bias_dps=pelvis.gyr_bias_dps_,
+        )
         # the held samples go through the filter once (its output does not depend
         # on the mounting): the yaw from tracked levelling, and without standing
         # the obliquity reference, come from them before any step is measured
@@ -300,32 +322,46 @@ class StreamingGaitEngine:
         """
         fs = self.sampling_rate_hz
         trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
-            rows[:, 6:9], rows[:, 9:12], fs, standing_samples=standing_samples)
-        if len(rows) - trunk.walking_start_ >= 2 * fs:      # yaw from tracked levelling
-            probe = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                                      acc_rejection_deg=self.config.acc_rejection_deg,
-                                      gyr_bias_dps=trunk.gyr_bias_dps_)
+            rows[:, 6:9], rows[:, 9:12], fs, standing_samples=standing_samples
+        )
+        if len(rows) - trunk.walking_start_ >= 2 * fs:  # yaw from tracked levelling
+            probe = FusionOrientation(
+                sampling_rate_hz=fs,
+                gain=self.config.fusion_gain,
+                acc_rejection_deg=self.config.acc_rejection_deg,
+                gyr_bias_dps=trunk.gyr_bias_dps_,
+            )
             trunk.track_yaw(rows[:, 6:9], probe.update_matrices(rows[:, 6:9], rows[:, 9:12])[:, 2, :], fs)
-        self._trunk_fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                                               acc_rejection_deg=self.config.acc_rejection_deg,
-                                               gyr_bias_dps=trunk.gyr_bias_dps_)
-        self._lean = TrunkLean(rotation=trunk.rotation_, sampling_rate_hz=fs, leak_gain=self._phi_leak.gain,
-                               leak_time_constant_s=self.config.leak_time_constant_s)
+        self._trunk_fusion = FusionOrientation(
+            sampling_rate_hz=fs,
+            gain=self.config.fusion_gain,
+            acc_rejection_deg=self.config.acc_rejection_deg,
+            gyr_bias_dps=trunk.gyr_bias_dps_,
+        )
+        self._lean = TrunkLean(
+            rotation=trunk.rotation_,
+            sampling_rate_hz=fs,
+            leak_gain=self._phi_leak.gain,
+            leak_time_constant_s=self.config.leak_time_constant_s,
+        )
         return trunk
 
-    def _set_calibration(self, pelvis: MountingCalibration, trunk: MountingCalibration | None, offset_deg: float,
-                         *, provisional: bool) -> None:
+    def _set_calibration(
+        self, pelvis: MountingCalibration, trunk: MountingCalibration | None, offset_deg: float, *, provisional: bool
+    ) -> None:
         self._rotation = pelvis.rotation_
         self._phi_offset_deg = offset_deg
         standing = pelvis.method_ == "standing"
-        self.calibration = {"method": pelvis.method_,
-                            "mounting_deg": {k: float(v) for k, v in pelvis.mounting_deg_.items()},
-                            "rotation": pelvis.rotation_.tolist(), "obliquity_offset_deg": offset_deg,
-                            "provisional_yaw": provisional,
-                            # what φ and λ are relative to (GAIT_SPEC "Frames and signals")
-                            "obliquity_reference": "standing_posture" if standing else "walking_median",
-                            "trunk_lean_reference": (None if trunk is None else
-                                                     "standing_posture" if standing else "walking_mean")}
+        self.calibration = {
+            "method": pelvis.method_,
+            "mounting_deg": {k: float(v) for k, v in pelvis.mounting_deg_.items()},
+            "rotation": pelvis.rotation_.tolist(),
+            "obliquity_offset_deg": offset_deg,
+            "provisional_yaw": provisional,
+            # what φ and λ are relative to (GAIT_SPEC "Frames and signals")
+            "obliquity_reference": "standing_posture" if standing else "walking_median",
+            "trunk_lean_reference": (None if trunk is None else "standing_posture" if standing else "walking_mean"),
+        }
         if trunk is not None:
             self._lean.rotation = trunk.rotation_
             self.calibration["trunk_mounting_deg"] = {k: float(v) for k, v in trunk.mounting_deg_.items()}
@@ -343,23 +379,29 @@ class StreamingGaitEngine:
         """
         fs = self.sampling_rate_hz
         rows = np.concatenate(self._cal_rows)
-        standing = rows[:self._first_gait - (self._n - len(rows))]
+        standing = rows[: self._first_gait - (self._n - len(rows))]
         active = active_mask(standing[:, 0:3], standing[:, 3:6])
-        if not len(standing) or active[:int(math.ceil(self.config.min_standing_s * fs))].any():
-            return None                         # no quiet prefix: the walking calibration follows
+        if not len(standing) or active[: int(math.ceil(self.config.min_standing_s * fs))].any():
+            return None  # no quiet prefix: the walking calibration follows
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")     # "too little walking for the yaw": intended here
+            warnings.simplefilter("ignore")  # "too little walking for the yaw": intended here
             pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
-                standing[:, 0:3], standing[:, 3:6], fs)
+                standing[:, 0:3], standing[:, 3:6], fs
+            )
             if pelvis.method_ != "standing":
                 return None
             trunk = self._start_trunk(standing, pelvis.standing_samples_) if self.trunk else None
-        self._fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                                         acc_rejection_deg=self.config.acc_rejection_deg,
-                                         gyr_bias_dps=pelvis.gyr_bias_dps_)
+        self._fusion = FusionOrientation(
+            sampling_rate_hz=fs,
+            gain=self.config.fusion_gain,
+            acc_rejection_deg=self.config.acc_rejection_deg,
+            gyr_bias_dps=pelvis.gyr_bias_dps_,
+        )
         self._set_calibration(pelvis, trunk, 0.0, provisional=True)
-        self._refine_at = min(self._first_gait + int(round(self.config.calibration_walking_s * fs)),
-                              int(round(self.config.max_calibration_buffer_s * fs)))
+        self._refine_at = min(
+            self._first_gait + int(round(self.config.calibration_walking_s * fs)),
+            int(round(self.config.max_calibration_buffer_s * fs)),
+        )
         # the held samples are processed now, and held again up to the refinement
         times, breaks = np.concatenate(self._cal_times), np.concatenate(self._cal_breaks)
         self._cal_times, self._cal_rows, self._cal_breaks = [], [], []
@@ -384,9 +426,10 @@ class StreamingGaitEngine:
         fs = self.sampling_rate_hz
         rows = np.concatenate(self._cal_rows)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")     # "too little walking for the yaw": intended here
+            warnings.simplefilter("ignore")  # "too little walking for the yaw": intended here
             pelvis = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
-                rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs)
+                rows[:n_cal, 0:3], rows[:n_cal, 3:6], fs
+            )
             if pelvis.method_ != "walking":
                 return None
             trunk = self._start_trunk(rows[:n_cal], 0) if self.trunk else None
@@ -395,16 +438,24 @@ class StreamingGaitEngine:
         self._rotation = pelvis.rotation_
         # the same filter twice (same start, bias and data): once for the trace's
         # reference, once in _process for the steps
-        up = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                               acc_rejection_deg=self.config.acc_rejection_deg,
-                               gyr_bias_dps=pelvis.gyr_bias_dps_).update_up(rows[:n_cal, 0:3], rows[:n_cal, 3:6])
-        self._fusion = FusionOrientation(sampling_rate_hz=fs, gain=self.config.fusion_gain,
-                                         acc_rejection_deg=self.config.acc_rejection_deg,
-                                         gyr_bias_dps=pelvis.gyr_bias_dps_)
+        up = FusionOrientation(
+            sampling_rate_hz=fs,
+            gain=self.config.fusion_gain,
+            acc_rejection_deg=self.config.acc_rejection_deg,
+            gyr_bias_dps=pelvis.gyr_bias_dps_,
+        ).update_up(rows[:n_cal, 0:3], rows[:n_cal, 3:6])
+        self._fusion = FusionOrientation(
+            sampling_rate_hz=fs,
+            gain=self.config.fusion_gain,
+            acc_rejection_deg=self.config.acc_rejection_deg,
+            gyr_bias_dps=pelvis.gyr_bias_dps_,
+        )
         offset_deg = self._walking_reference(rows[:n_cal], up, settle_s=0.0)
         self._set_calibration(pelvis, trunk, offset_deg, provisional=True)
-        self._refine_at = min(self._first_gait + int(round(self.config.calibration_walking_s * fs)),
-                              int(round(self.config.max_calibration_buffer_s * fs)))
+        self._refine_at = min(
+            self._first_gait + int(round(self.config.calibration_walking_s * fs)),
+            int(round(self.config.max_calibration_buffer_s * fs)),
+        )
         self._n -= len(times)
         return self._provisional(times, rows, breaks)
 
@@ -442,7 +493,7 @@ class StreamingGaitEngine:
         correction's input and bias the next ~10 s of steps by up to ~0.6°).
         """
         fs, cfg = self.sampling_rate_hz, self.config
-        rows = np.concatenate(self._cal_rows)[:self._refine_at]      # global samples 0 .. refine_at
+        rows = np.concatenate(self._cal_rows)[: self._refine_at]  # global samples 0 .. refine_at
         self._cal_times, self._cal_rows, self._cal_breaks = [], [], []
         self._refine_at = None
         # a provisional calibration from walking also takes the final gyro bias;
@@ -450,14 +501,19 @@ class StreamingGaitEngine:
         from_walking = self.calibration["method"] == "walking"
         pelvis = MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(rows[:, 0:3], rows[:, 3:6], fs)
         trunk = None
-        if self.trunk:      # the trunk follows the pelvis's standing decision (_start_trunk)
+        if self.trunk:  # the trunk follows the pelvis's standing decision (_start_trunk)
             trunk = MountingCalibration(min_standing_s=cfg.min_standing_s).calibrate(
-                rows[:, 6:9], rows[:, 9:12], fs, standing_samples=pelvis.standing_samples_)
+                rows[:, 6:9], rows[:, 9:12], fs, standing_samples=pelvis.standing_samples_
+            )
         if final:
             self._set_calibration(pelvis, trunk, self._phi_offset_deg, provisional=False)
             return
-        fusion = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain, acc_rejection_deg=cfg.acc_rejection_deg,
-                                   gyr_bias_dps=pelvis.gyr_bias_dps_ if from_walking else self._fusion.gyr_bias_dps)
+        fusion = FusionOrientation(
+            sampling_rate_hz=fs,
+            gain=cfg.fusion_gain,
+            acc_rejection_deg=cfg.acc_rejection_deg,
+            gyr_bias_dps=pelvis.gyr_bias_dps_ if from_walking else self._fusion.gyr_bias_dps,
+        )
         up = fusion.update_up(rows[:, 0:3], rows[:, 3:6])
         self._rotation = pelvis.track_yaw(rows[:, 0:3], up, fs).rotation_
         if from_walking:
@@ -465,10 +521,12 @@ class StreamingGaitEngine:
         offset_deg = self._walking_reference(rows, up) if pelvis.method_ == "walking" else 0.0
         matrices = None
         if self.trunk:
-            trunk_fusion = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain,
-                                             acc_rejection_deg=cfg.acc_rejection_deg,
-                                             gyr_bias_dps=trunk.gyr_bias_dps_ if from_walking
-                                             else self._trunk_fusion.gyr_bias_dps)
+            trunk_fusion = FusionOrientation(
+                sampling_rate_hz=fs,
+                gain=cfg.fusion_gain,
+                acc_rejection_deg=cfg.acc_rejection_deg,
+                gyr_bias_dps=trunk.gyr_bias_dps_ if from_walking else self._trunk_fusion.gyr_bias_dps,
+            )
             matrices = trunk_fusion.update_matrices(rows[:, 6:9], rows[:, 9:12])
             trunk.track_yaw(rows[:, 6:9], matrices[:, 2, :], fs)
             if from_walking:
@@ -476,16 +534,20 @@ class StreamingGaitEngine:
         self._set_calibration(pelvis, trunk, offset_deg, provisional=False)
         # recompute the signals that carry state or are still needed
         y_dot_up = up @ self._rotation[1]
-        self._phi_leak = AccelerationLeakCorrection(gain=self._phi_leak.gain, time_constant_s=cfg.leak_time_constant_s,
-                                                    sampling_rate_hz=fs)
-        phi = (asin_deg(y_dot_up) - offset_deg
-               - self._phi_leak.update(rows[:, 0:3], y_dot_up, self._rotation[1]))
+        self._phi_leak = AccelerationLeakCorrection(
+            gain=self._phi_leak.gain, time_constant_s=cfg.leak_time_constant_s, sampling_rate_hz=fs
+        )
+        phi = asin_deg(y_dot_up) - offset_deg - self._phi_leak.update(rows[:, 0:3], y_dot_up, self._rotation[1])
         hist = self._hist.array()
-        hist[:, 1] = phi[self._hist.start:self._hist.end]
+        hist[:, 1] = phi[self._hist.start : self._hist.end]
         if self.trunk:
-            self._lean = TrunkLean(rotation=trunk.rotation_, sampling_rate_hz=fs, leak_gain=self._phi_leak.gain,
-                                   leak_time_constant_s=cfg.leak_time_constant_s)
-            hist[:, 2] = self._lean.update(matrices, rows[:, 6:9])[self._hist.start:self._hist.end]
+            self._lean = TrunkLean(
+                rotation=trunk.rotation_,
+                sampling_rate_hz=fs,
+                leak_gain=self._phi_leak.gain,
+                leak_time_constant_s=cfg.leak_time_constant_s,
+            )
+            hist[:, 2] = self._lean.update(matrices, rows[:, 6:9])[self._hist.start : self._hist.end]
         acc_ml = rows[:, 0:3] @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
         self._side.rewrite(acc_ml)
 
@@ -503,22 +565,23 @@ class StreamingGaitEngine:
         """
         fs = self.sampling_rate_hz
         y_dot_up = up @ self._rotation[1]
-        leak = AccelerationLeakCorrection(gain=self._phi_leak.gain, time_constant_s=self.config.leak_time_constant_s,
-                                          sampling_rate_hz=fs).update(rows[:, 0:3], y_dot_up, self._rotation[1])
+        leak = AccelerationLeakCorrection(
+            gain=self._phi_leak.gain, time_constant_s=self.config.leak_time_constant_s, sampling_rate_hz=fs
+        ).update(rows[:, 0:3], y_dot_up, self._rotation[1])
         phi = asin_deg(y_dot_up) - leak
-        return float(np.median(phi[min(len(phi) - 1, int(settle_s * fs)):]))
+        return float(np.median(phi[min(len(phi) - 1, int(settle_s * fs)) :]))
 
     # ------------------------------------------------------------ processing
     def _process(self, t, v, b, up=None) -> list[StepMetrics]:
         """Process grid samples, cut where ``b`` (conditioning ``MARK_*``) marks a gap."""
         steps: list[StepMetrics] = []
         cuts = [0, *np.flatnonzero(b[1:]) + 1, len(t)] if b.any() else [0, len(t)]
-        for lo, hi in zip(cuts, cuts[1:]):
+        for lo, hi in pairwise(cuts):
             if lo == hi:
                 continue
             if b[lo] == MARK_BREAK:
                 self._start_segment()
-            if b[lo] and up is None:      # (up given: held calibration samples, already filtered)
+            if b[lo] and up is None:  # (up given: held calibration samples, already filtered)
                 self._start_relevel()
             steps += self._process_segment(t[lo:hi], v[lo:hi], None if up is None else up[lo:hi])
         return steps
@@ -526,9 +589,13 @@ class StreamingGaitEngine:
     def _start_relevel(self) -> None:
         """A gap ends here: keep the stale orientations and collect ``RELEVEL_WINDOW_S`` of samples."""
         if self._refine_at is not None or self._fusion is None or self._n == 0:
-            return      # calibrating (the refinement re-runs every filter from the start), or no gap
-        self._relevel = {"start": self._n, "q": self._fusion.quaternion.tolist(),
-                         "trunk_q": self._trunk_fusion.quaternion.tolist() if self.trunk else None, "rows": []}
+            return  # calibrating (the refinement re-runs every filter from the start), or no gap
+        self._relevel = {
+            "start": self._n,
+            "q": self._fusion.quaternion.tolist(),
+            "trunk_q": self._trunk_fusion.quaternion.tolist() if self.trunk else None,
+            "rows": [],
+        }
 
     def _finish_relevel(self, upcoming: np.ndarray) -> None:
         """Re-estimate the orientations at the gap's end and restart from them.
@@ -544,21 +611,35 @@ class StreamingGaitEngine:
         state, self._relevel = self._relevel, None
         width = self._width
         held = np.concatenate(state["rows"]) if state["rows"] else np.zeros((0, width))
-        window = np.concatenate([held, upcoming])[:int(round(RELEVEL_WINDOW_S * fs))]
-        fusion = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain, acc_rejection_deg=cfg.acc_rejection_deg,
-                                   gyr_bias_dps=self._fusion.gyr_bias_dps)
+        window = np.concatenate([held, upcoming])[: int(round(RELEVEL_WINDOW_S * fs))]
+        fusion = FusionOrientation(
+            sampling_rate_hz=fs,
+            gain=cfg.fusion_gain,
+            acc_rejection_deg=cfg.acc_rejection_deg,
+            gyr_bias_dps=self._fusion.gyr_bias_dps,
+        )
         fusion.start(fusion.settle(window[:, 0:3], window[:, 3:6], passes=RELEVEL_PASSES, start=np.array(state["q"])))
         self._fusion = fusion
-        self._phi_leak = AccelerationLeakCorrection(gain=self._phi_leak.gain, time_constant_s=cfg.leak_time_constant_s,
-                                                    sampling_rate_hz=fs)
+        self._phi_leak = AccelerationLeakCorrection(
+            gain=self._phi_leak.gain, time_constant_s=cfg.leak_time_constant_s, sampling_rate_hz=fs
+        )
         if self.trunk:
-            trunk = FusionOrientation(sampling_rate_hz=fs, gain=cfg.fusion_gain, acc_rejection_deg=cfg.acc_rejection_deg,
-                                      gyr_bias_dps=self._trunk_fusion.gyr_bias_dps)
-            trunk.start(trunk.settle(window[:, 6:9], window[:, 9:12], passes=RELEVEL_PASSES,
-                                     start=np.array(state["trunk_q"])))
+            trunk = FusionOrientation(
+                sampling_rate_hz=fs,
+                gain=cfg.fusion_gain,
+                acc_rejection_deg=cfg.acc_rejection_deg,
+                gyr_bias_dps=self._trunk_fusion.gyr_bias_dps,
+            )
+            trunk.start(
+                trunk.settle(window[:, 6:9], window[:, 9:12], passes=RELEVEL_PASSES, start=np.array(state["trunk_q"]))
+            )
             self._trunk_fusion = trunk
-            self._lean = TrunkLean(rotation=self._lean.rotation, sampling_rate_hz=fs, leak_gain=self._phi_leak.gain,
-                                   leak_time_constant_s=cfg.leak_time_constant_s)
+            self._lean = TrunkLean(
+                rotation=self._lean.rotation,
+                sampling_rate_hz=fs,
+                leak_gain=self._phi_leak.gain,
+                leak_time_constant_s=cfg.leak_time_constant_s,
+            )
         if not len(held):
             return
         # run the collected samples again; rewrite their rows in the history and the undrained trace
@@ -567,13 +648,16 @@ class StreamingGaitEngine:
         up = self._fusion.update_up(acc, held[:, 3:6])
         y_dot_up = up @ self._rotation[1]
         phi = asin_deg(y_dot_up) - self._phi_offset_deg - self._phi_leak.update(acc, y_dot_up, self._rotation[1])
-        lean = (self._lean.update(self._trunk_fusion.update_matrices(held[:, 6:9], held[:, 9:12]), held[:, 6:9])
-                if self.trunk else None)
+        lean = (
+            self._lean.update(self._trunk_fusion.update_matrices(held[:, 6:9], held[:, 9:12]), held[:, 6:9])
+            if self.trunk
+            else None
+        )
         hist = self._hist.array()
         lo = max(start, self._hist.start)
-        hist[lo - self._hist.start:start + len(held) - self._hist.start, 1] = phi[lo - start:]
+        hist[lo - self._hist.start : start + len(held) - self._hist.start, 1] = phi[lo - start :]
         if lean is not None:
-            hist[lo - self._hist.start:start + len(held) - self._hist.start, 2] = lean[lo - start:]
+            hist[lo - self._hist.start : start + len(held) - self._hist.start, 2] = lean[lo - start :]
         tail = min(self._trace_len, len(held))
         if tail:
             trace = np.concatenate(self._trace)
@@ -608,10 +692,12 @@ class StreamingGaitEngine:
         acc_ml = acc @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
         rows = np.empty((len(t), 3))
         rows[:, 0] = t
-        rows[:, 1] = (asin_deg(y_dot_up) - self._phi_offset_deg
-                      - self._phi_leak.update(acc, y_dot_up, self._rotation[1]))
-        rows[:, 2] = (self._lean.update(self._trunk_fusion.update_matrices(v[:, 6:9], v[:, 9:12]), v[:, 6:9]) if self.trunk
-                      else math.nan)
+        rows[:, 1] = asin_deg(y_dot_up) - self._phi_offset_deg - self._phi_leak.update(acc, y_dot_up, self._rotation[1])
+        rows[:, 2] = (
+            self._lean.update(self._trunk_fusion.update_matrices(v[:, 6:9], v[:, 9:12]), v[:, 6:9])
+            if self.trunk
+            else math.nan
+        )
         self._hist.append(rows)
         self._append_trace(rows)
         self._n += len(t)
@@ -698,8 +784,15 @@ class StreamingGaitEngine:
         drop = stance_extreme_deg(start_side, phi)
         lean = stance_extreme_deg(start_side, lam) if self.trunk else None
         start_s, end_s = float(hist[lo, 0]), float(hist[hi - 1, 0])
-        step = StepMetrics(index=self._step_index, side=start_side, start_s=start_s, end_s=end_s,
-                           duration_s=end_s - start_s, pelvic_drop_deg=drop, trunk_lean_deg=lean)
+        step = StepMetrics(
+            index=self._step_index,
+            side=start_side,
+            start_s=start_s,
+            end_s=end_s,
+            duration_s=end_s - start_s,
+            pelvic_drop_deg=drop,
+            trunk_lean_deg=lean,
+        )
         self._step_index += 1
         return step
 
@@ -765,7 +858,7 @@ class StreamingGaitEngine:
 
     @property
     def lean_reference(self) -> str | None:
-        """"standing" or "walking": what the trunk lean is relative to (None: no trunk sensor or not
+        """ "standing" or "walking": what the trunk lean is relative to (None: no trunk sensor or not
         calibrated yet). Without standing a one-sided lean reads small (classification.py)."""
         if not self.trunk or self.calibration is None:
             return None

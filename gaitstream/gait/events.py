@@ -195,9 +195,18 @@ class StreamingIcDetector:
     ipol-L5, so it was not kept. mobgap's IcdIonescu gets 0.43 on Test11.
     """
 
-    def __init__(self, *, sampling_rate_hz: float, smoothing_s: float = 0.02, min_interval_s: float = 0.3,
-                 look_ahead_s: float = 0.15, min_acc_mps2: float = 1.0, back_search_s: float = 0.2,
-                 back_peak_fraction: float = 0.5, refine_s: float = 0.06) -> None:
+    def __init__(
+        self,
+        *,
+        sampling_rate_hz: float,
+        smoothing_s: float = 0.02,
+        min_interval_s: float = 0.3,
+        look_ahead_s: float = 0.15,
+        min_acc_mps2: float = 1.0,
+        back_search_s: float = 0.2,
+        back_peak_fraction: float = 0.5,
+        refine_s: float = 0.06,
+    ) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.smoothing_s = smoothing_s
         self.min_interval_s = min_interval_s
@@ -220,16 +229,16 @@ class StreamingIcDetector:
         self._weak_floor = min(min_acc_mps2, WEAK_MIN_ACC_MPS2)
         self._max_interval = int(round(MAX_STEP_INTERVAL_S * sampling_rate_hz))
         self._typical_peak = 0.0
-        self._typical_interval = 0.0        # running step interval (samples), 0 = unknown
+        self._typical_interval = 0.0  # running step interval (samples), 0 = unknown
         self._last_peak = -(10**9)
 
     def reset(self, next_index: int) -> None:
         """Forget the signal (e.g. after a long gap); the next sample has global index ``next_index``."""
-        self._acc = np.zeros(0)                          # raw, global index _acc_start ...
+        self._acc = np.zeros(0)  # raw, global index _acc_start ...
         self._acc_start = next_index
-        self._filtered = np.zeros((0, 2))                # smoothed, jerk; global index _filtered_start ...
+        self._filtered = np.zeros((0, 2))  # smoothed, jerk; global index _filtered_start ...
         self._filtered_start = next_index + self._half_kernel
-        self._next = self._context                       # buffer position of the next undecided sample
+        self._next = self._context  # buffer position of the next undecided sample
 
     def process(self, acc_is_mps2: np.ndarray) -> list[int]:
         self._acc = np.concatenate([self._acc, acc_is_mps2])
@@ -251,8 +260,11 @@ class StreamingIcDetector:
         smooth = filtered[:, 0]
         centre = smooth[first:stop]
         # cheap pre-selection: above the (weak) floor and not below either neighbour
-        candidates = np.flatnonzero((centre > self._weak_floor) & (centre >= smooth[first - 1:stop - 1])
-                                    & (centre >= smooth[first + 1:stop + 1]))
+        candidates = np.flatnonzero(
+            (centre > self._weak_floor)
+            & (centre >= smooth[first - 1 : stop - 1])
+            & (centre >= smooth[first + 1 : stop + 1])
+        )
         for k in (candidates + first).tolist():
             value = float(smooth[k])
             index = self._filtered_start + k
@@ -266,25 +278,32 @@ class StreamingIcDetector:
             strong = value >= max(self.min_acc_mps2, RELATIVE_PEAK_THRESHOLD * self._typical_peak)
             if not (strong or due and value >= max(self._weak_floor, WEAK_PEAK_THRESHOLD * self._typical_peak)):
                 continue
-            if value < smooth[k - self._before:k + self._after + 1].max():
+            if value < smooth[k - self._before : k + self._after + 1].max():
                 continue
             if since <= self._max_interval:
-                self._typical_interval = (since if interval == 0 else
-                                          interval + TYPICAL_INTERVAL_UPDATE * (since - interval))
-            if strong:      # weak steps do not lower the typical peak
-                self._typical_peak = (value if self._typical_peak == 0.0 else
-                                      (1 - TYPICAL_PEAK_UPDATE) * self._typical_peak + TYPICAL_PEAK_UPDATE * value)
+                self._typical_interval = (
+                    since if interval == 0 else interval + TYPICAL_INTERVAL_UPDATE * (since - interval)
+                )
+            if strong:  # weak steps do not lower the typical peak
+                self._typical_peak = (
+                    value
+                    if self._typical_peak == 0.0
+                    else (1 - TYPICAL_PEAK_UPDATE) * self._typical_peak + TYPICAL_PEAK_UPDATE * value
+                )
             self._last_peak = index
             # 3. the impact: first strong maximum shortly before the peak
             impact = k
             for i in range(max(1, k - self._back), k):
-                if smooth[i] >= smooth[i - 1] and smooth[i] >= smooth[i + 1] and \
-                        smooth[i] >= self.back_peak_fraction * value:
+                if (
+                    smooth[i] >= smooth[i - 1]
+                    and smooth[i] >= smooth[i + 1]
+                    and smooth[i] >= self.back_peak_fraction * value
+                ):
                     impact = i
                     break
             # 4. the steepest point of the rise into it
             lo = max(0, impact - self._refine)
-            ics.append(self._filtered_start + lo + int(np.argmax(filtered[lo:impact + 1, 1])))
+            ics.append(self._filtered_start + lo + int(np.argmax(filtered[lo : impact + 1, 1])))
         # keep the left context future decisions need
         cut = stop - self._context
         if cut > 0:
@@ -295,9 +314,16 @@ class StreamingIcDetector:
         return ics
 
     def state(self) -> dict:
-        return {"acc": pack_array(self._acc), "acc_start": self._acc_start, "filtered": pack_array(self._filtered),
-                "filtered_start": self._filtered_start, "next": self._next, "typical_peak": self._typical_peak,
-                "typical_interval": self._typical_interval, "last_peak": self._last_peak}
+        return {
+            "acc": pack_array(self._acc),
+            "acc_start": self._acc_start,
+            "filtered": pack_array(self._filtered),
+            "filtered_start": self._filtered_start,
+            "next": self._next,
+            "typical_peak": self._typical_peak,
+            "typical_interval": self._typical_interval,
+            "last_peak": self._last_peak,
+        }
 
     def load_state(self, state: dict) -> None:
         self._acc = unpack_array(state["acc"])

@@ -20,13 +20,17 @@ class RecordingError(GaitError):
     ``column`` the column name, when the problem has one.
     """
 
-    def __init__(self, message: str, *, path: str | None = None, row: int | None = None,
-                 column: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, path: str | None = None, row: int | None = None, column: str | None = None
+    ) -> None:
         self.path = path
         self.row = row
         self.column = column
-        where = [f"file {path}" if path else None, f"row {row}" if row is not None else None,
-                 f"column {column!r}" if column else None]
+        where = [
+            f"file {path}" if path else None,
+            f"row {row}" if row is not None else None,
+            f"column {column!r}" if column else None,
+        ]
         prefix = ", ".join(w for w in where if w)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 

@@ -66,14 +66,14 @@ class StreamingSideDetector:
         held = self._acc.array()
         lo, hi = max(start, self._acc.start), min(start + len(acc_ml_mps2), self._acc.end)
         if hi > lo:
-            held[lo - self._acc.start:hi - self._acc.start] = acc_ml_mps2[lo - start:hi - start]
+            held[lo - self._acc.start : hi - self._acc.start] = acc_ml_mps2[lo - start : hi - start]
 
     def feature(self, ic_index: int) -> float:
         """1. Mean ML acceleration after the IC at global sample ``ic_index``."""
         k = ic_index - self._acc.start
         if k < 0 or k + self._end > len(self._acc):
             raise ValueError("feature requested outside the held samples")
-        return float(self._acc.array()[k + self._start:k + self._end].mean())
+        return float(self._acc.array()[k + self._start : k + self._end].mean())
 
     def side_of_step(self, start_feature: float, end_feature: float, *, contiguous: bool) -> str:
         """2.–3. Side of the step between two ICs with these features."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 
 import numpy as np
 
@@ -47,15 +48,22 @@ def stance_extreme_deg(side: str, angle_deg: np.ndarray) -> float:
 def strides_from_steps(steps: list[StepMetrics], time_s: np.ndarray, obliquity_deg: np.ndarray) -> list[dict]:
     """Strides = two consecutive, contiguous steps; with their obliquity range (deg)."""
     strides = []
-    for first, second in zip(steps, steps[1:]):
+    for first, second in pairwise(steps):
         if second.index != first.index + 1 or abs(second.start_s - first.end_s) > 1e-6:
             continue
         lo, hi = np.searchsorted(time_s, [first.start_s - 1e-9, second.end_s + 1e-9])
         window = obliquity_deg[lo:hi]
         window = window[np.isfinite(window)]
         rom = float(window.max() - window.min()) if len(window) else math.nan
-        strides.append({"side": first.side, "start_s": first.start_s, "end_s": second.end_s,
-                        "duration_s": second.end_s - first.start_s, "obliquity_rom_deg": rom})
+        strides.append(
+            {
+                "side": first.side,
+                "start_s": first.start_s,
+                "end_s": second.end_s,
+                "duration_s": second.end_s - first.start_s,
+                "obliquity_rom_deg": rom,
+            }
+        )
     return strides
 
 
@@ -77,8 +85,9 @@ def _stat(values: list, fn) -> float:
     return float(fn(arr)) if len(arr) else math.nan
 
 
-def summarize(steps: list[StepMetrics], strides: list[dict], *, trunk: bool, config: GaitConfig,
-              lean_reference: str | None = None) -> dict:
+def summarize(
+    steps: list[StepMetrics], strides: list[dict], *, trunk: bool, config: GaitConfig, lean_reference: str | None = None
+) -> dict:
     """Per-side medians/p90 over steady steps, temporal parameters, the classification and its flags.
 
     ``lean_reference``: "standing" or "walking" (the engine's :attr:`lean_reference`), for the flags.
@@ -92,22 +101,29 @@ def summarize(steps: list[StepMetrics], strides: list[dict], *, trunk: bool, con
     for side, side_steps in by_side.items():
         drops = [s.pelvic_drop_deg for s in side_steps]
         leans = [s.trunk_lean_deg for s in side_steps]
-        out[side] = {"pelvic_drop_deg_median": _stat(drops, np.median),
-                     "pelvic_drop_deg_p90": _stat(drops, lambda a: np.percentile(a, 90)),
-                     "trunk_lean_deg_median": _stat(leans, np.median) if trunk else None,
-                     "steps": len(side_steps)}
-    out["pelvic_drop_asymmetry_deg"] = (out["left"]["pelvic_drop_deg_median"]
-                                        - out["right"]["pelvic_drop_deg_median"])
+        out[side] = {
+            "pelvic_drop_deg_median": _stat(drops, np.median),
+            "pelvic_drop_deg_p90": _stat(drops, lambda a: np.percentile(a, 90)),
+            "trunk_lean_deg_median": _stat(leans, np.median) if trunk else None,
+            "steps": len(side_steps),
+        }
+    out["pelvic_drop_asymmetry_deg"] = out["left"]["pelvic_drop_deg_median"] - out["right"]["pelvic_drop_deg_median"]
     step_time_s = _stat([s.duration_s for s in steady], np.median)
     out["cadence_spm"] = 60.0 / step_time_s if step_time_s > 0 else math.nan
     out["stride_time_s"] = _stat([st["duration_s"] for st in strides], np.median)
     left_s = _stat([s.duration_s for s in by_side["left"]], np.median)
     right_s = _stat([s.duration_s for s in by_side["right"]], np.median)
     out["step_time_asymmetry_pct"] = 100.0 * abs(left_s - right_s) / ((left_s + right_s) / 2.0)
-    out["classification"] = str(classify(
-        [s.pelvic_drop_deg for s in by_side["left"]], [s.pelvic_drop_deg for s in by_side["right"]],
-        [s.trunk_lean_deg for s in by_side["left"]] if trunk else None,
-        [s.trunk_lean_deg for s in by_side["right"]] if trunk else None, config))
-    out["classification_flags"] = classification_flags(out["classification"], trunk=trunk,
-                                                       lean_reference=lean_reference)
+    out["classification"] = str(
+        classify(
+            [s.pelvic_drop_deg for s in by_side["left"]],
+            [s.pelvic_drop_deg for s in by_side["right"]],
+            [s.trunk_lean_deg for s in by_side["left"]] if trunk else None,
+            [s.trunk_lean_deg for s in by_side["right"]] if trunk else None,
+            config,
+        )
+    )
+    out["classification_flags"] = classification_flags(
+        out["classification"], trunk=trunk, lean_reference=lean_reference
+    )
     return out

@@ -36,17 +36,25 @@ def run_engine(recording: Recording, config: GaitConfig) -> tuple[StreamingGaitE
     The trace is (time_s, obliquity, lean or None); the ICs are (time_s, side) pairs.
     """
     body_config = config.model_copy(update={"axes": DEFAULT_AXES, "acc_unit": "mps2", "gyr_unit": "dps"})
-    engine = StreamingGaitEngine(sampling_rate_hz=recording.sampling_rate_hz, trunk=recording.has_trunk,
-                                 config=body_config, keep_initial_contacts=True)
+    engine = StreamingGaitEngine(
+        sampling_rate_hz=recording.sampling_rate_hz,
+        trunk=recording.has_trunk,
+        config=body_config,
+        keep_initial_contacts=True,
+    )
     steps: list[StepMetrics] = []
     ics: list[tuple[float, str]] = []
     traces = []
     n = len(recording.time_s)
     for lo in range(0, n, CHUNK_SAMPLES):
         hi = min(n, lo + CHUNK_SAMPLES)
-        steps += engine.push(recording.time_s[lo:hi], recording.acc_mps2[lo:hi], recording.gyr_dps[lo:hi],
-                             None if not recording.has_trunk else recording.trunk_acc_mps2[lo:hi],
-                             None if not recording.has_trunk else recording.trunk_gyr_dps[lo:hi])
+        steps += engine.push(
+            recording.time_s[lo:hi],
+            recording.acc_mps2[lo:hi],
+            recording.gyr_dps[lo:hi],
+            None if not recording.has_trunk else recording.trunk_acc_mps2[lo:hi],
+            None if not recording.has_trunk else recording.trunk_gyr_dps[lo:hi],
+        )
         traces.append(engine.drain_trace())
         ics += engine.drain_initial_contacts()
     steps += engine.finish()
@@ -63,41 +71,59 @@ def analyze_recording(recording: Recording, config: GaitConfig | None = None, tr
     config = config or GaitConfig()
     engine, steps, (t, phi, lean), detected = run_engine(recording, config)
     if not steps:
-        raise NoWalkingError("no walking found (no pair of alternating initial contacts)",
-                             path=recording.source)
+        raise NoWalkingError("no walking found (no pair of alternating initial contacts)", path=recording.source)
     strides = strides_from_steps(steps, t, phi)
-    summary = summarize(steps, strides, trunk=recording.has_trunk, config=config,
-                        lean_reference=engine.lean_reference)
+    summary = summarize(steps, strides, trunk=recording.has_trunk, config=config, lean_reference=engine.lean_reference)
     # every detected IC with its side, also those that bound no measured step
     ics = {"left": [], "right": []}
     for time_s, side in detected:
         ics[side].append(time_s)
     calibration = engine.calibration or {}
     out = {
-        "recording": {"sampling_rate_hz": _num(recording.sampling_rate_hz, 3),
-                      "duration_s": _num(recording.duration_s, TIME_DECIMALS), "trunk": recording.has_trunk,
-                      # corrupt samples the engine removed (treated as missing), by reason
-                      "rejected_samples": sum(engine.rejected_samples.values()),
-                      "rejected_by_reason": {k: v for k, v in engine.rejected_samples.items() if v}},
-        "calibration": {"method": calibration.get("method"),
-                        "mounting_deg": {k: _num(v, ANGLE_DECIMALS)
-                                         for k, v in calibration.get("mounting_deg", {}).items()},
-                        "obliquity_reference": calibration.get("obliquity_reference"),
-                        "trunk_lean_reference": calibration.get("trunk_lean_reference")},
+        "recording": {
+            "sampling_rate_hz": _num(recording.sampling_rate_hz, 3),
+            "duration_s": _num(recording.duration_s, TIME_DECIMALS),
+            "trunk": recording.has_trunk,
+            # corrupt samples the engine removed (treated as missing), by reason
+            "rejected_samples": sum(engine.rejected_samples.values()),
+            "rejected_by_reason": {k: v for k, v in engine.rejected_samples.items() if v},
+        },
+        "calibration": {
+            "method": calibration.get("method"),
+            "mounting_deg": {k: _num(v, ANGLE_DECIMALS) for k, v in calibration.get("mounting_deg", {}).items()},
+            "obliquity_reference": calibration.get("obliquity_reference"),
+            "trunk_lean_reference": calibration.get("trunk_lean_reference"),
+        },
         "initial_contacts": {side: [_num(x, TIME_DECIMALS) for x in sorted(v)] for side, v in ics.items()},
-        "steps": [{"side": s.side, "start_s": _num(s.start_s, TIME_DECIMALS), "end_s": _num(s.end_s, TIME_DECIMALS),
-                   "duration_s": _num(s.duration_s, TIME_DECIMALS),
-                   "pelvic_drop_deg": _num(s.pelvic_drop_deg, ANGLE_DECIMALS),
-                   "trunk_lean_deg": _num(s.trunk_lean_deg, ANGLE_DECIMALS)} for s in steps],
-        "strides": [{"side": st["side"], "start_s": _num(st["start_s"], TIME_DECIMALS),
-                     "end_s": _num(st["end_s"], TIME_DECIMALS), "duration_s": _num(st["duration_s"], TIME_DECIMALS),
-                     "obliquity_rom_deg": _num(st["obliquity_rom_deg"], ANGLE_DECIMALS)} for st in strides],
+        "steps": [
+            {
+                "side": s.side,
+                "start_s": _num(s.start_s, TIME_DECIMALS),
+                "end_s": _num(s.end_s, TIME_DECIMALS),
+                "duration_s": _num(s.duration_s, TIME_DECIMALS),
+                "pelvic_drop_deg": _num(s.pelvic_drop_deg, ANGLE_DECIMALS),
+                "trunk_lean_deg": _num(s.trunk_lean_deg, ANGLE_DECIMALS),
+            }
+            for s in steps
+        ],
+        "strides": [
+            {
+                "side": st["side"],
+                "start_s": _num(st["start_s"], TIME_DECIMALS),
+                "end_s": _num(st["end_s"], TIME_DECIMALS),
+                "duration_s": _num(st["duration_s"], TIME_DECIMALS),
+                "obliquity_rom_deg": _num(st["obliquity_rom_deg"], ANGLE_DECIMALS),
+            }
+            for st in strides
+        ],
         "summary": _summary_json(summary),
     }
     if trace:
-        out["trace"] = {"time_s": [_num(x, TIME_DECIMALS) for x in t],
-                        "pelvic_obliquity_deg": [_num(x, ANGLE_DECIMALS) for x in phi],
-                        "trunk_lateral_lean_deg": None if lean is None else [_num(x, ANGLE_DECIMALS) for x in lean]}
+        out["trace"] = {
+            "time_s": [_num(x, TIME_DECIMALS) for x in t],
+            "pelvic_obliquity_deg": [_num(x, ANGLE_DECIMALS) for x in phi],
+            "trunk_lateral_lean_deg": None if lean is None else [_num(x, ANGLE_DECIMALS) for x in lean],
+        }
     return out
 
 
@@ -105,10 +131,12 @@ def _summary_json(summary: dict) -> dict:
     out = {}
     for side in ("left", "right"):
         s = summary[side]
-        out[side] = {"pelvic_drop_deg_median": _num(s["pelvic_drop_deg_median"], ANGLE_DECIMALS),
-                     "pelvic_drop_deg_p90": _num(s["pelvic_drop_deg_p90"], ANGLE_DECIMALS),
-                     "trunk_lean_deg_median": _num(s["trunk_lean_deg_median"], ANGLE_DECIMALS),
-                     "steps": int(s["steps"])}
+        out[side] = {
+            "pelvic_drop_deg_median": _num(s["pelvic_drop_deg_median"], ANGLE_DECIMALS),
+            "pelvic_drop_deg_p90": _num(s["pelvic_drop_deg_p90"], ANGLE_DECIMALS),
+            "trunk_lean_deg_median": _num(s["trunk_lean_deg_median"], ANGLE_DECIMALS),
+            "steps": int(s["steps"]),
+        }
     out["pelvic_drop_asymmetry_deg"] = _num(summary["pelvic_drop_asymmetry_deg"], ANGLE_DECIMALS)
     out["cadence_spm"] = _num(summary["cadence_spm"], 1)
     out["stride_time_s"] = _num(summary["stride_time_s"], TIME_DECIMALS)

@@ -11,8 +11,8 @@ acceleration rejection (see Notes of :class:`FusionOrientation`).
 
 from __future__ import annotations
 
-import numpy as np
 import imufusion
+import numpy as np
 
 from gaitstream.gait.calibration import GRAVITY_MPS2, rotation_from_rpy_deg, tilt_from_up_vector
 from gaitstream.gait.sanitize import GYR_LIMIT_DPS
@@ -29,8 +29,7 @@ def matrix_to_quaternion(matrix: np.ndarray) -> np.ndarray:
     m = np.asarray(matrix, dtype=float)
     w = np.sqrt(max(0.0, 1.0 + m[0, 0] + m[1, 1] + m[2, 2])) / 2.0
     if w > 1e-6:
-        q = np.array([w, (m[2, 1] - m[1, 2]) / (4 * w), (m[0, 2] - m[2, 0]) / (4 * w),
-                      (m[1, 0] - m[0, 1]) / (4 * w)])
+        q = np.array([w, (m[2, 1] - m[1, 2]) / (4 * w), (m[0, 2] - m[2, 0]) / (4 * w), (m[1, 0] - m[0, 1]) / (4 * w)])
     else:  # 180° rotation: w ~ 0, take the largest diagonal
         i = int(np.argmax(np.diag(m)))
         j, k = (i + 1) % 3, (i + 2) % 3
@@ -88,14 +87,22 @@ class FusionOrientation:
     was biased by 1.2–1.5° (pelvic drop MAE 1.0–1.3°, trunk lean MAE ~2°);
     without rejection the bias vanished. The rejection stays available
     (``acc_rejection_deg``). The tilt the gait's linear acceleration leaks into
-    the estimate is removed downstream (signals.AccelerationLeakCorrection). imufusion offers no batch update; the per-sample Python loop (about
-    1.5 µs per sample) is the engine's largest single cost. Fusion's acceleration
+    the estimate is removed downstream (signals.AccelerationLeakCorrection). imufusion offers no
+    batch update; the per-sample Python loop (about 1.5 µs per sample) is the engine's largest
+    single cost. Fusion's acceleration
     recovery counter is not part of :meth:`state` (imufusion cannot set it); a
     restored filter may differ from the original only after a long rejection.
     """
 
-    def __init__(self, *, sampling_rate_hz: float, gain: float = 0.5, acc_rejection_deg: float = 0.0,
-                 gyr_bias_dps: np.ndarray | None = None, initial_up: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        sampling_rate_hz: float,
+        gain: float = 0.5,
+        acc_rejection_deg: float = 0.0,
+        gyr_bias_dps: np.ndarray | None = None,
+        initial_up: np.ndarray | None = None,
+    ) -> None:
         self.sampling_rate_hz = sampling_rate_hz
         self.gain = gain
         self.acc_rejection_deg = acc_rejection_deg
@@ -136,7 +143,7 @@ class FusionOrientation:
         gyr = (np.asarray(gyr_dps) - self.gyr_bias_dps).tolist()
         update = self._ahrs.update_no_magnetometer
         out = []
-        for g, a in zip(gyr, acc_g):
+        for g, a in zip(gyr, acc_g, strict=True):
             update(g, a)
             out.append(read())
         return out
@@ -180,28 +187,39 @@ class FusionOrientation:
         gait's fast motion. Used after a gap, when the orientation carried across
         it is stale (conditioning.py, ``RELEVEL_GAP_S``).
         """
-        probe = FusionOrientation(sampling_rate_hz=self.sampling_rate_hz, gain=self.gain,
-                                  acc_rejection_deg=self.acc_rejection_deg, gyr_bias_dps=self.gyr_bias_dps)
+        probe = FusionOrientation(
+            sampling_rate_hz=self.sampling_rate_hz,
+            gain=self.gain,
+            acc_rejection_deg=self.acc_rejection_deg,
+            gyr_bias_dps=self.gyr_bias_dps,
+        )
         probe.start(start)
-        backward_gyr = -(gyr_dps[::-1] - self.gyr_bias_dps) + self.gyr_bias_dps   # bias still subtracted once
+        backward_gyr = -(gyr_dps[::-1] - self.gyr_bias_dps) + self.gyr_bias_dps  # bias still subtracted once
         for k in range(passes):
             if k % 2 == 0:
                 probe._run(acc_mps2, gyr_dps, lambda: None)
             else:
                 probe._run(acc_mps2[::-1], backward_gyr, lambda: None)
-        if passes % 2:                                    # end on a backward run: back at the start
+        if passes % 2:  # end on a backward run: back at the start
             probe._run(acc_mps2[::-1], backward_gyr, lambda: None)
         return probe.quaternion
 
     def state(self) -> dict:
-        return {"quaternion": self._ahrs.get_quaternion().tolist() if self._started else None,
-                "gyr_bias_dps": self.gyr_bias_dps.tolist()}
+        return {
+            "quaternion": self._ahrs.get_quaternion().tolist() if self._started else None,
+            "gyr_bias_dps": self.gyr_bias_dps.tolist(),
+        }
 
     @classmethod
-    def from_state(cls, state: dict, *, sampling_rate_hz: float, gain: float,
-                   acc_rejection_deg: float) -> "FusionOrientation":
-        obj = cls(sampling_rate_hz=sampling_rate_hz, gain=gain, acc_rejection_deg=acc_rejection_deg,
-                  gyr_bias_dps=np.array(state["gyr_bias_dps"]))
+    def from_state(
+        cls, state: dict, *, sampling_rate_hz: float, gain: float, acc_rejection_deg: float
+    ) -> "FusionOrientation":
+        obj = cls(
+            sampling_rate_hz=sampling_rate_hz,
+            gain=gain,
+            acc_rejection_deg=acc_rejection_deg,
+            gyr_bias_dps=np.array(state["gyr_bias_dps"]),
+        )
         if state["quaternion"] is not None:
             obj.start(np.array(state["quaternion"]))
         return obj

@@ -28,8 +28,10 @@ MIN_DURATION_S = 2.0
 # counts them); more than this share of the rows means the file itself is wrong (e.g. unsorted).
 MAX_BAD_TIME_FRACTION = 0.01
 
-def to_body_frame(acc: np.ndarray, gyr: np.ndarray, *, axes: str = DEFAULT_AXES,
-                  acc_unit: AccUnit = "mps2", gyr_unit: GyrUnit = "dps") -> tuple[np.ndarray, np.ndarray]:
+
+def to_body_frame(
+    acc: np.ndarray, gyr: np.ndarray, *, axes: str = DEFAULT_AXES, acc_unit: AccUnit = "mps2", gyr_unit: GyrUnit = "dps"
+) -> tuple[np.ndarray, np.ndarray]:
     """Rotate sensor axes into the body frame and convert to m/s² and deg/s."""
     matrix = parse_axes(axes)
     acc_mps2 = np.asarray(acc, dtype=float) @ matrix.T
@@ -69,8 +71,9 @@ def infer_sampling_rate_hz(time_s: np.ndarray) -> float:
     return float(1.0 / np.median(dt_s[np.isfinite(dt_s) & (dt_s > 0)]))
 
 
-def load_recording_csv(path: str | Path, *, axes: str = DEFAULT_AXES, acc_unit: AccUnit = "mps2",
-                       gyr_unit: GyrUnit = "dps") -> Recording:
+def load_recording_csv(
+    path: str | Path, *, axes: str = DEFAULT_AXES, acc_unit: AccUnit = "mps2", gyr_unit: GyrUnit = "dps"
+) -> Recording:
     """Load and validate a recording CSV; raise :class:`RecordingError` naming the problem.
 
     Empty cells and ``nan`` are kept as NaN (missing samples, handled by the
@@ -97,13 +100,12 @@ def load_recording_csv(path: str | Path, *, axes: str = DEFAULT_AXES, acc_unit: 
             if not row:
                 continue
             values = []
-            for name, col in zip(wanted, index):
+            for name, col in zip(wanted, index, strict=True):
                 cell = row[col].strip() if col < len(row) else ""
                 try:
                     values.append(float(cell) if cell else math.nan)
                 except ValueError as exc:
-                    raise RecordingError(f"non-numeric value {cell!r}", path=source, row=line_no,
-                                         column=name) from exc
+                    raise RecordingError(f"non-numeric value {cell!r}", path=source, row=line_no, column=name) from exc
             rows.append(values)
     data = np.array(rows, dtype=float).reshape(-1, len(wanted))
     time_s = data[:, 0]
@@ -112,29 +114,44 @@ def load_recording_csv(path: str | Path, *, axes: str = DEFAULT_AXES, acc_unit: 
     # (a decrease between neighbours: one time far ahead is one decrease, not a run of them)
     invalid = ~np.isfinite(time_s)
     backwards = np.concatenate([[False], time_s[1:] < time_s[:-1]])
-    for mask, problem in ((invalid, "time_s is empty, NaN or infinite"),
-                          (backwards, "time_s decreases (non-monotonic time)")):
+    for mask, problem in (
+        (invalid, "time_s is empty, NaN or infinite"),
+        (backwards, "time_s decreases (non-monotonic time)"),
+    ):
         if not mask.any():
             continue
         first = int(np.flatnonzero(mask)[0]) + 2
         if mask.sum() > MAX_BAD_TIME_FRACTION * len(time_s):
             raise RecordingError(f"{problem} on {int(mask.sum())} rows", path=source, row=first, column="time_s")
-        warnings.warn(f"{source}: {problem} on {int(mask.sum())} rows (first at row {first}): "
-                      "treated as corrupt samples", stacklevel=2)
+        warnings.warn(
+            f"{source}: {problem} on {int(mask.sum())} rows (first at row {first}): treated as corrupt samples",
+            stacklevel=2,
+        )
     duplicate = np.concatenate([[False], np.diff(time_s) == 0])
     if duplicate.any():
         # a repeated packet (seen in real Xsens exports): the engine keeps the first copy and counts it
-        warnings.warn(f"{source}: {int(duplicate.sum())} rows repeat the previous time_s "
-                      f"(first at row {int(np.flatnonzero(duplicate)[0]) + 2}): the first copy is kept", stacklevel=2)
+        warnings.warn(
+            f"{source}: {int(duplicate.sum())} rows repeat the previous time_s "
+            f"(first at row {int(np.flatnonzero(duplicate)[0]) + 2}): the first copy is kept",
+            stacklevel=2,
+        )
     finite_time = time_s[np.isfinite(time_s)]
     if len(finite_time) < 3 or finite_time.max() - finite_time.min() < MIN_DURATION_S:
-        raise TooShortError(f"recording too short: {len(time_s)} samples, need at least "
-                            f"{MIN_DURATION_S} s", path=source)
+        raise TooShortError(
+            f"recording too short: {len(time_s)} samples, need at least {MIN_DURATION_S} s", path=source
+        )
     acc, gyr = to_body_frame(data[:, 1:4], data[:, 4:7], axes=axes, acc_unit=acc_unit, gyr_unit=gyr_unit)
     trunk_acc = trunk_gyr = None
     if has_trunk:
-        trunk_acc, trunk_gyr = to_body_frame(data[:, 7:10], data[:, 10:13], axes=axes,
-                                             acc_unit=acc_unit, gyr_unit=gyr_unit)
-    return Recording(time_s=time_s, acc_mps2=acc, gyr_dps=gyr, trunk_acc_mps2=trunk_acc,
-                     trunk_gyr_dps=trunk_gyr, sampling_rate_hz=infer_sampling_rate_hz(time_s),
-                     source=source)
+        trunk_acc, trunk_gyr = to_body_frame(
+            data[:, 7:10], data[:, 10:13], axes=axes, acc_unit=acc_unit, gyr_unit=gyr_unit
+        )
+    return Recording(
+        time_s=time_s,
+        acc_mps2=acc,
+        gyr_dps=gyr,
+        trunk_acc_mps2=trunk_acc,
+        trunk_gyr_dps=trunk_gyr,
+        sampling_rate_hz=infer_sampling_rate_hz(time_s),
+        source=source,
+    )

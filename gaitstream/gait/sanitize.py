@@ -129,7 +129,7 @@ class SampleGate:
         ends = np.full(len(rows), -math.inf)
         ends[tripped] = times[tripped] + IMPULSE_HOLD_S
         bad = times < np.maximum.accumulate(np.maximum(ends, carried))
-        bad[np.maximum(tripped - 1, 0)] = True          # the second difference weighs the row before twice
+        bad[np.maximum(tripped - 1, 0)] = True  # the second difference weighs the row before twice
         self._hold_until_s = max(carried, float(ends.max()))
         self.rejected["gyro_impulse"] += int(bad.sum())
         return bad
@@ -143,12 +143,12 @@ class SampleGate:
         same = np.empty(rows.shape, dtype=bool)
         same[0] = rows[0] == previous
         same[1:] = rows[1:] == rows[:-1]
-        if not same.any():                       # walking: every axis moves every sample
+        if not same.any():  # walking: every axis moves every sample
             self._run_start_s[:] = times[-1]
             return None
         # start time of the run each value belongs to (carried from the previous push)
         index = np.where(same, 0, np.arange(1, len(rows) + 1)[:, None])
-        start = np.maximum.accumulate(index, axis=0)               # 0: run continues from before
+        start = np.maximum.accumulate(index, axis=0)  # 0: run continues from before
         starts = np.where(start == 0, self._run_start_s[None, :], times[np.maximum(start - 1, 0)])
         self._run_start_s = starts[-1].copy()
         duration = times[:, None] - starts
@@ -157,19 +157,22 @@ class SampleGate:
             return None
         bad = np.zeros(len(rows), dtype=bool)
         for first in range(0, self.width, 6):
-            runs = long_run[:, first:first + 6]
-            moving = (np.abs(rows[:, first + 3:first + 6]) >= MOVING_GYR_DPS).any(axis=1)
-            frozen = runs.all(axis=1)                                 # the whole sensor repeats itself
+            runs = long_run[:, first : first + 6]
+            moving = (np.abs(rows[:, first + 3 : first + 6]) >= MOVING_GYR_DPS).any(axis=1)
+            frozen = runs.all(axis=1)  # the whole sensor repeats itself
             for group in (runs[:, 0:3], runs[:, 3:6]):
-                frozen |= group.any(axis=1) & ((~group).sum(axis=1) >= 2)   # one axis stuck, two alive
+                frozen |= group.any(axis=1) & ((~group).sum(axis=1) >= 2)  # one axis stuck, two alive
             bad |= frozen & moving
         return bad if bad.any() else None
 
     def state(self) -> dict:
-        return {"rejected": dict(self.rejected), "gyr_context": self._gyr_context.tolist(),
-                "hold_until_s": None if self._hold_until_s == -math.inf else self._hold_until_s,
-                "last_row": None if self._last_row is None else self._last_row.tolist(),
-                "run_start_s": self._run_start_s.tolist()}
+        return {
+            "rejected": dict(self.rejected),
+            "gyr_context": self._gyr_context.tolist(),
+            "hold_until_s": None if self._hold_until_s == -math.inf else self._hold_until_s,
+            "last_row": None if self._last_row is None else self._last_row.tolist(),
+            "run_start_s": self._run_start_s.tolist(),
+        }
 
     def load_state(self, state: dict | None) -> None:
         if not state:

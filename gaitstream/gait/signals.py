@@ -15,7 +15,6 @@ import base64
 import numpy as np
 from scipy.signal import lfilter
 
-
 # High-pass of the leak correction: slower than any stride (0.6–1.6 s), faster
 # than drift; chosen on simulated sessions (1 s: more bias, 6 s: best MAE).
 LEAK_HIGHPASS_TIME_CONSTANT_S = 6.0
@@ -121,13 +120,20 @@ class TrunkLean:
        the lean error SD from ~0.38° to ~0.12°.
     """
 
-    def __init__(self, *, rotation: np.ndarray, sampling_rate_hz: float, leak_gain: float = 0.0,
-                 leak_time_constant_s: float = 2.0) -> None:
+    def __init__(
+        self,
+        *,
+        rotation: np.ndarray,
+        sampling_rate_hz: float,
+        leak_gain: float = 0.0,
+        leak_time_constant_s: float = 2.0,
+    ) -> None:
         self.rotation = rotation
         alpha = 1.0 / (HEADING_TIME_CONSTANT_S * sampling_rate_hz)
         self._heading = FirstOrderFilter(a=1.0 - alpha, b0=alpha, width=2)
-        self._leak = AccelerationLeakCorrection(gain=leak_gain, time_constant_s=leak_time_constant_s,
-                                                sampling_rate_hz=sampling_rate_hz)
+        self._leak = AccelerationLeakCorrection(
+            gain=leak_gain, time_constant_s=leak_time_constant_s, sampling_rate_hz=sampling_rate_hz
+        )
 
     def update(self, matrices: np.ndarray, acc: np.ndarray | None = None) -> np.ndarray:
         """λ (deg) per sample from (n, 3, 3) sensor -> earth rotations; with ``acc``
@@ -137,7 +143,7 @@ class TrunkLean:
         z_e = axes_e[:, :, 0]
         # 2.
         horizontal = axes_e[:, :2, 1]
-        if not self._heading.started:           # steady state on the first sample
+        if not self._heading.started:  # steady state on the first sample
             self._heading.start(horizontal[0], horizontal[0])
         heading = self._heading.process(horizontal)
         heading /= np.sqrt((heading * heading).sum(axis=1))[:, None]
@@ -161,7 +167,7 @@ class TrunkLean:
     @rotation.setter
     def rotation(self, value: np.ndarray) -> None:
         self._rotation = np.asarray(value, dtype=float)
-        self._axes = np.ascontiguousarray(self._rotation[[2, 0]].T)   # (3, 2): body z and x in sensor axes
+        self._axes = np.ascontiguousarray(self._rotation[[2, 0]].T)  # (3, 2): body z and x in sensor axes
 
     def state(self) -> dict:
         return {"heading": self._heading.state(), "leak": self._leak.state()}

@@ -36,10 +36,17 @@ def engine_state(engine: Any) -> dict:
     e._trace = [trace] if len(trace) else []
     held = bool(e._cal_times)
     return {
-        "version": SNAPSHOT_VERSION, "sampling_rate_hz": e.sampling_rate_hz, "trunk": e.trunk, "axes": e.axes,
-        "config": e.config.model_dump(), "trace_capacity_s": e.trace_capacity_s,
+        "version": SNAPSHOT_VERSION,
+        "sampling_rate_hz": e.sampling_rate_hz,
+        "trunk": e.trunk,
+        "axes": e.axes,
+        "config": e.config.model_dump(),
+        "trace_capacity_s": e.trace_capacity_s,
         "keep_initial_contacts": e.keep_initial_contacts,
-        "input": e._input.state(), "n": e._n, "first_gait": e._first_gait, "refine_at": e._refine_at,
+        "input": e._input.state(),
+        "n": e._n,
+        "first_gait": e._first_gait,
+        "refine_at": e._refine_at,
         # raw samples held while calibrating
         "cal_times": pack_array(np.concatenate(e._cal_times)) if held else "",
         "cal_rows": pack_array(np.concatenate(e._cal_rows)) if held else "",
@@ -48,14 +55,27 @@ def engine_state(engine: Any) -> dict:
         "calibration": e.calibration,
         "fusion": e._fusion.state() if e._fusion else None,
         "trunk_fusion": e._trunk_fusion.state() if e._trunk_fusion else None,
-        "lean": e._lean.state() if e._lean else None, "phi_leak": e._phi_leak.state(),
-        "ic": e._ic.state(), "side": e._side.state(), "history": e._hist.state(),
-        "pending_ics": list(e._pending_ics), "last_ic": list(e._last_ic) if e._last_ic else None,
-        "last_step_end": e._last_step_end, "ic_before_last": e._ic_before_last, "typical_step_s": e._typical_step_s, "segment_start": e._segment_start, "step_index": e._step_index,
-        "trace": pack_array(trace), "ic_log": [list(x) for x in e._ic_log], "feature_mean": e._feature_mean,
-        "relevel": None if e._relevel is None else {
+        "lean": e._lean.state() if e._lean else None,
+        "phi_leak": e._phi_leak.state(),
+        "ic": e._ic.state(),
+        "side": e._side.state(),
+        "history": e._hist.state(),
+        "pending_ics": list(e._pending_ics),
+        "last_ic": list(e._last_ic) if e._last_ic else None,
+        "last_step_end": e._last_step_end,
+        "ic_before_last": e._ic_before_last,
+        "typical_step_s": e._typical_step_s,
+        "segment_start": e._segment_start,
+        "step_index": e._step_index,
+        "trace": pack_array(trace),
+        "ic_log": [list(x) for x in e._ic_log],
+        "feature_mean": e._feature_mean,
+        "relevel": None
+        if e._relevel is None
+        else {
             **{k: v for k, v in e._relevel.items() if k != "rows"},
-            "rows": pack_array(np.concatenate(e._relevel["rows"]) if e._relevel["rows"] else np.zeros((0, e._width)))},
+            "rows": pack_array(np.concatenate(e._relevel["rows"]) if e._relevel["rows"] else np.zeros((0, e._width))),
+        },
     }
 
 
@@ -66,8 +86,15 @@ def _upgrade_from_2(snap: dict) -> dict:
     its next two peaks, and an engine calibrating in version 2 keeps holding
     samples until its calibration completes, as it would have.
     """
-    snap = {**snap, "version": 3, "refine_at": None, "keep_initial_contacts": False, "ic_log": [],
-            "feature_mean": 0.0, "ic": {**snap["ic"], "typical_interval": 0.0}}
+    snap = {
+        **snap,
+        "version": 3,
+        "refine_at": None,
+        "keep_initial_contacts": False,
+        "ic_log": [],
+        "feature_mean": 0.0,
+        "ic": {**snap["ic"], "typical_interval": 0.0},
+    }
     if snap["calibration"] is not None:
         snap["calibration"] = {**snap["calibration"], "provisional_yaw": False}
     return snap
@@ -101,9 +128,14 @@ def restore_engine(cls: type, snap: dict) -> Any:
         snap = _upgrade_from_4(snap)
     if snap.get("version") != SNAPSHOT_VERSION:
         raise ValueError(f"unknown snapshot version {snap.get('version')!r}, expected {SNAPSHOT_VERSION}")
-    e = cls(sampling_rate_hz=snap["sampling_rate_hz"], trunk=snap["trunk"], config=GaitConfig(**snap["config"]),
-            axes=snap["axes"], trace_capacity_s=snap["trace_capacity_s"],
-            keep_initial_contacts=snap["keep_initial_contacts"])
+    e = cls(
+        sampling_rate_hz=snap["sampling_rate_hz"],
+        trunk=snap["trunk"],
+        config=GaitConfig(**snap["config"]),
+        axes=snap["axes"],
+        trace_capacity_s=snap["trace_capacity_s"],
+        keep_initial_contacts=snap["keep_initial_contacts"],
+    )
     e._input.load_state(snap["input"])
     e._n, e._first_gait, e._refine_at = snap["n"], snap["first_gait"], snap["refine_at"]
     if snap["cal_times"]:
@@ -118,14 +150,19 @@ def restore_engine(cls: type, snap: dict) -> Any:
     if e.calibration is not None:
         e._rotation = np.array(e.calibration["rotation"], dtype=float)
         e._phi_offset_deg = e.calibration["obliquity_offset_deg"]
-        e._fusion = FusionOrientation.from_state(snap["fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain,
-                                                 acc_rejection_deg=cfg.acc_rejection_deg)
+        e._fusion = FusionOrientation.from_state(
+            snap["fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain, acc_rejection_deg=cfg.acc_rejection_deg
+        )
         if e.trunk:
-            e._trunk_fusion = FusionOrientation.from_state(snap["trunk_fusion"], sampling_rate_hz=fs,
-                                                           gain=cfg.fusion_gain,
-                                                           acc_rejection_deg=cfg.acc_rejection_deg)
-            e._lean = TrunkLean(rotation=np.array(e.calibration["trunk_rotation"]), sampling_rate_hz=fs,
-                                leak_gain=e._phi_leak.gain, leak_time_constant_s=cfg.leak_time_constant_s)
+            e._trunk_fusion = FusionOrientation.from_state(
+                snap["trunk_fusion"], sampling_rate_hz=fs, gain=cfg.fusion_gain, acc_rejection_deg=cfg.acc_rejection_deg
+            )
+            e._lean = TrunkLean(
+                rotation=np.array(e.calibration["trunk_rotation"]),
+                sampling_rate_hz=fs,
+                leak_gain=e._phi_leak.gain,
+                leak_time_constant_s=cfg.leak_time_constant_s,
+            )
             e._lean.load_state(snap["lean"])
     e._phi_leak.load_state(snap["phi_leak"])
     e._ic.load_state(snap["ic"])

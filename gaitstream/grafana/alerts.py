@@ -62,19 +62,34 @@ class AlertRule:
 
     def _condition(self) -> dict:
         if self.gate_query is None:
-            return {"refId": "C", "datasourceUid": EXPRESSION_UID,
-                    "model": {"refId": "C", "type": "threshold", "expression": "B",
-                              "conditions": [{"evaluator": {"type": self.evaluator, "params": [self.threshold]}}]}}
+            return {
+                "refId": "C",
+                "datasourceUid": EXPRESSION_UID,
+                "model": {
+                    "refId": "C",
+                    "type": "threshold",
+                    "expression": "B",
+                    "conditions": [{"evaluator": {"type": self.evaluator, "params": [self.threshold]}}],
+                },
+            }
         op = ">" if self.evaluator == "gt" else "<"
-        return {"refId": "C", "datasourceUid": EXPRESSION_UID,
-                "model": {"refId": "C", "type": "math", "expression": f"($B {op} {self.threshold:g}) && ($E > 0)"}}
+        return {
+            "refId": "C",
+            "datasourceUid": EXPRESSION_UID,
+            "model": {"refId": "C", "type": "math", "expression": f"($B {op} {self.threshold:g}) && ($E > 0)"},
+        }
 
     def body(self, datasource_uid: str = DATASOURCE_UID) -> dict:
         """The fields common to the provisioning file and the provisioning API."""
         return {
-            "uid": self.uid, "title": self.title, "condition": "C", "data": self.data(datasource_uid),
+            "uid": self.uid,
+            "title": self.title,
+            "condition": "C",
+            "data": self.data(datasource_uid),
             # No series = nothing to alert on (no steps over threshold, no session running).
-            "noDataState": "OK", "execErrState": "Error", "for": f"{self.pending_s}s",
+            "noDataState": "OK",
+            "execErrState": "Error",
+            "for": f"{self.pending_s}s",
             "annotations": {"summary": self.summary, "description": self.description},
             "labels": {ROUTE_LABEL[0]: ROUTE_LABEL[1], "severity": self.severity, **self.labels},
             "isPaused": False,
@@ -83,16 +98,34 @@ class AlertRule:
 
 def _influxql(ref_id: str, query: str, relative_from_s: int, datasource_uid: str) -> dict:
     """An InfluxQL query of a rule, evaluated over the last ``relative_from_s`` seconds."""
-    return {"refId": ref_id, "relativeTimeRange": {"from": relative_from_s, "to": 0}, "datasourceUid": datasource_uid,
-            "model": {"refId": ref_id, "query": query, "rawQuery": True, "resultFormat": "time_series",
-                      "intervalMs": 1000, "maxDataPoints": 43200}}
+    return {
+        "refId": ref_id,
+        "relativeTimeRange": {"from": relative_from_s, "to": 0},
+        "datasourceUid": datasource_uid,
+        "model": {
+            "refId": ref_id,
+            "query": query,
+            "rawQuery": True,
+            "resultFormat": "time_series",
+            "intervalMs": 1000,
+            "maxDataPoints": 43200,
+        },
+    }
 
 
 def _last(ref_id: str, source: str) -> dict:
     """Reduce each series of ``source`` to its last non-null value."""
-    return {"refId": ref_id, "datasourceUid": EXPRESSION_UID,
-            "model": {"refId": ref_id, "type": "reduce", "expression": source, "reducer": "last",
-                      "settings": {"mode": "dropNN"}}}
+    return {
+        "refId": ref_id,
+        "datasourceUid": EXPRESSION_UID,
+        "model": {
+            "refId": ref_id,
+            "type": "reduce",
+            "expression": source,
+            "reducer": "last",
+            "settings": {"mode": "dropNN"},
+        },
+    }
 
 
 # Templates use .Labels (not $labels): provisioning files expand $NAME from the environment.
@@ -102,12 +135,17 @@ RULES = (
         title="No data from any station while sessions are open",
         query=queries.ALERT_PIPELINE_SAMPLES,
         # Minute buckets over the range: a clinic whose data stopped shows a 0 in its last bucket.
-        relative_from_s=15 * 60, evaluator="lt", threshold=1, pending_s=60, severity="critical",
+        relative_from_s=15 * 60,
+        evaluator="lt",
+        threshold=1,
+        pending_s=60,
+        severity="critical",
         # Open sessions: 12 h covers the longest rehab session.
-        gate_query=queries.ALERT_OPEN_SESSIONS, gate_relative_from_s=12 * 3600,
+        gate_query=queries.ALERT_OPEN_SESSIONS,
+        gate_relative_from_s=12 * 3600,
         summary="gaitstream pipeline: no data from clinic {{ .Labels.clinic }}",
         description="{{ .Values.E }} session(s) of clinic {{ .Labels.clinic }} are open, but no station's "
-                    "pelvic obliquity has reached InfluxDB for a minute: the pipeline worker, its InfluxDB "
-                    "sink, Kafka or InfluxDB is down. Patient alerts may not be delivered meanwhile.",
+        "pelvic obliquity has reached InfluxDB for a minute: the pipeline worker, its InfluxDB "
+        "sink, Kafka or InfluxDB is down. Patient alerts may not be delivered meanwhile.",
     ),
 )

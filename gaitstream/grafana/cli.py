@@ -28,11 +28,19 @@ def build(
 
 def push(
     url: Annotated[str | None, typer.Option(help="Grafana URL (default GAITSTREAM_GRAFANA_URL)")] = None,
-    token: Annotated[str | None, typer.Option(help="Service-account token (default GAITSTREAM_GRAFANA_TOKEN)",
-                                              envvar="GAITSTREAM_GRAFANA_TOKEN")] = None,
-    webhook_url: Annotated[str | None, typer.Option(help="Webhook of the supervisors' contact point; without it "
-                                                         "no contact point or route is pushed",
-                                                    envvar="GAITSTREAM_GRAFANA_WEBHOOK_URL")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Service-account token (default GAITSTREAM_GRAFANA_TOKEN)", envvar="GAITSTREAM_GRAFANA_TOKEN"
+        ),
+    ] = None,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Webhook of the supervisors' contact point; without it no contact point or route is pushed",
+            envvar="GAITSTREAM_GRAFANA_WEBHOOK_URL",
+        ),
+    ] = None,
 ) -> None:
     """Upload folder, dashboards and alert rules to an existing Grafana (idempotent)."""
     from gaitstream.grafana.exceptions import PushError

@@ -12,7 +12,6 @@ from grafana_foundation_sdk.models import dashboard
 from gaitstream.grafana import overview, progress, session
 from gaitstream.grafana.files import write_changed
 
-
 # File name (without .json) -> builder. The file names are what the provisioning provider loads.
 BUILDERS: dict[str, Callable[[], dashboard.Dashboard]] = {
     "clinic-overview": overview.build,

@@ -24,9 +24,15 @@ def datasource_ref(uid: str = DATASOURCE_UID) -> dashboard.DataSourceRef:
 class InfluxQLQuery(cogvariants.Dataquery):
     """A raw InfluxQL panel target (``rawQuery: true``)."""
 
-    def __init__(self, ref_id: str = "A", query: str = "", result_format: ResultFormat = "time_series",
-                 alias: str | None = None, hide: bool | None = None,
-                 datasource: dashboard.DataSourceRef | None = None) -> None:
+    def __init__(
+        self,
+        ref_id: str = "A",
+        query: str = "",
+        result_format: ResultFormat = "time_series",
+        alias: str | None = None,
+        hide: bool | None = None,
+        datasource: dashboard.DataSourceRef | None = None,
+    ) -> None:
         self.ref_id = ref_id
         self.query = query
         self.result_format = result_format
@@ -35,8 +41,13 @@ class InfluxQLQuery(cogvariants.Dataquery):
         self.datasource = datasource if datasource is not None else datasource_ref()
 
     def to_json(self) -> dict[str, object]:
-        payload: dict[str, object] = {"refId": self.ref_id, "datasource": self.datasource.to_json(),
-                                      "query": self.query, "rawQuery": True, "resultFormat": self.result_format}
+        payload: dict[str, object] = {
+            "refId": self.ref_id,
+            "datasource": self.datasource.to_json(),
+            "query": self.query,
+            "rawQuery": True,
+            "resultFormat": self.result_format,
+        }
         if self.alias is not None:
             payload["alias"] = self.alias
         if self.hide is not None:
@@ -46,9 +57,14 @@ class InfluxQLQuery(cogvariants.Dataquery):
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
         ds = data.get("datasource") or {}
-        return cls(ref_id=data.get("refId", "A"), query=data.get("query", ""),
-                   result_format=data.get("resultFormat", "time_series"), alias=data.get("alias"),
-                   hide=data.get("hide"), datasource=dashboard.DataSourceRef.from_json(ds) if ds else None)
+        return cls(
+            ref_id=data.get("refId", "A"),
+            query=data.get("query", ""),
+            result_format=data.get("resultFormat", "time_series"),
+            alias=data.get("alias"),
+            hide=data.get("hide"),
+            datasource=dashboard.DataSourceRef.from_json(ds) if ds else None,
+        )
 
 
 class InfluxQL(cogbuilder.Builder[InfluxQLQuery]):
@@ -77,8 +93,7 @@ class InfluxAnnotationTarget(dashboard.AnnotationTarget):
     """An InfluxQL annotation query. The SDK models only the built-in Grafana annotation target
     (limit, matchAny, tags, type); this adds what the InfluxDB data source reads."""
 
-    def __init__(self, query: str = "", text_column: str = "", tags_column: str = "",
-                 title_column: str = "") -> None:
+    def __init__(self, query: str = "", text_column: str = "", tags_column: str = "", title_column: str = "") -> None:
         super().__init__()
         self.query = query
         self.text_column = text_column
@@ -86,20 +101,32 @@ class InfluxAnnotationTarget(dashboard.AnnotationTarget):
         self.title_column = title_column
 
     def to_json(self) -> dict[str, object]:
-        return {"refId": "Anno", "query": self.query, "rawQuery": True, "fromAnnotations": True,
-                "resultFormat": "table", "textColumn": self.text_column, "tagsColumn": self.tags_column,
-                "titleColumn": self.title_column}
+        return {
+            "refId": "Anno",
+            "query": self.query,
+            "rawQuery": True,
+            "fromAnnotations": True,
+            "resultFormat": "table",
+            "textColumn": self.text_column,
+            "tagsColumn": self.tags_column,
+            "titleColumn": self.title_column,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Self:
-        return cls(query=data.get("query", ""), text_column=data.get("textColumn", ""),
-                   tags_column=data.get("tagsColumn", ""), title_column=data.get("titleColumn", ""))
+        return cls(
+            query=data.get("query", ""),
+            text_column=data.get("textColumn", ""),
+            tags_column=data.get("tagsColumn", ""),
+            title_column=data.get("titleColumn", ""),
+        )
 
 
 def register() -> None:
     """Teach the SDK's runtime to parse InfluxDB targets into :class:`InfluxQLQuery` (idempotent)."""
     cogruntime.register_dataquery_variant(
-        cogruntime.DataqueryConfig(identifier=DATASOURCE_TYPE, from_json_hook=InfluxQLQuery.from_json))
+        cogruntime.DataqueryConfig(identifier=DATASOURCE_TYPE, from_json_hook=InfluxQLQuery.from_json)
+    )
 
 
 def load_dashboard(data: dict[str, Any]) -> dashboard.Dashboard:

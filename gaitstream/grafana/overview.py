@@ -21,63 +21,128 @@ TILE_HEIGHT = 4
 
 
 def _angle_pair(title: str, query: str, threshold_deg: float, description: str):
-    return (stat(title, query, width=5, height=TILE_HEIGHT, description=description, alias=BY_COLUMN)
-            .unit("degree").decimals(1).graph_mode(common.BigValueGraphMode.AREA)
-            .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
-            .thresholds(thresholds("green", (threshold_deg, "red"))))
+    return (
+        stat(title, query, width=5, height=TILE_HEIGHT, description=description, alias=BY_COLUMN)
+        .unit("degree")
+        .decimals(1)
+        .graph_mode(common.BigValueGraphMode.AREA)
+        .text_mode(common.BigValueTextMode.VALUE_AND_NAME)
+        .thresholds(thresholds("green", (threshold_deg, "red")))
+    )
 
 
 def _patient_links() -> list[dash_b.DashboardLink]:
     """From a station's patient to that patient's live session and progress dashboards."""
     patient = "var-clinic=${clinic}&var-patient=${__data.fields.patient}"
-    return [dash_b.DashboardLink("Patient session")
-            .url(f"/d/{session.UID}?{patient}&var-session=${{__data.fields.session}}"),
-            dash_b.DashboardLink("Patient progress").url(f"/d/{progress.UID}?{patient}")]
+    return [
+        dash_b.DashboardLink("Patient session").url(
+            f"/d/{session.UID}?{patient}&var-session=${{__data.fields.session}}"
+        ),
+        dash_b.DashboardLink("Patient progress").url(f"/d/{progress.UID}?{patient}"),
+    ]
 
 
 def build() -> dashboard.Dashboard:
     row = dash_b.Row("Station $station").repeat("station")
-    builder = (dash_b.Dashboard("gaitstream: clinic overview").uid(UID).tags(["gaitstream"])
-               .description("Every treadmill station of the clinic, live.")
-               .refresh(REFRESH).time("now-5m", "now").timezone("browser").readonly()
-               .tooltip(dashboard.DashboardCursorSync.CROSSHAIR)
-               .timepicker(dash_b.TimePicker().refresh_intervals(["1s", "5s", "10s", "30s", "1m"]))
-               .with_variable(variables.clinic()).with_variable(variables.station())
-               .with_row(row))
+    builder = (
+        dash_b.Dashboard("gaitstream: clinic overview")
+        .uid(UID)
+        .tags(["gaitstream"])
+        .description("Every treadmill station of the clinic, live.")
+        .refresh(REFRESH)
+        .time("now-5m", "now")
+        .timezone("browser")
+        .readonly()
+        .tooltip(dashboard.DashboardCursorSync.CROSSHAIR)
+        .timepicker(dash_b.TimePicker().refresh_intervals(["1s", "5s", "10s", "30s", "1m"]))
+        .with_variable(variables.clinic())
+        .with_variable(variables.station())
+        .with_row(row)
+    )
     builder = builder.with_panel(
-        stat("Patient", queries.OVERVIEW_NOW, width=3, height=TILE_HEIGHT, table=True,
-             description="Pseudonymous id of the patient on this station now.")
-        .reduce_options(reduce("lastNotNull", "/^patient$/")).text_mode(common.BigValueTextMode.VALUE)
+        stat(
+            "Patient",
+            queries.OVERVIEW_NOW,
+            width=3,
+            height=TILE_HEIGHT,
+            table=True,
+            description="Pseudonymous id of the patient on this station now.",
+        )
+        .reduce_options(reduce("lastNotNull", "/^patient$/"))
+        .text_mode(common.BigValueTextMode.VALUE)
         .data_links(_patient_links())
-        .color_mode(common.BigValueColorMode.NONE))
+        .color_mode(common.BigValueColorMode.NONE)
+    )
     builder = builder.with_panel(
-        stat("Classification", queries.OVERVIEW_NOW, width=4, height=TILE_HEIGHT, table=True,
-             description="Live classification over the last 20 steps per side (GAIT_SPEC), and its caveat: "
-                         "without quiet standing at the start the trunk lean is relative to the mean walking "
-                         "posture, where a lean to one side only reads small (compensated Trendelenburg may be "
-                         "missed).")
+        stat(
+            "Classification",
+            queries.OVERVIEW_NOW,
+            width=4,
+            height=TILE_HEIGHT,
+            table=True,
+            description="Live classification over the last 20 steps per side (GAIT_SPEC), and its caveat: "
+            "without quiet standing at the start the trunk lean is relative to the mean walking "
+            "posture, where a lean to one side only reads small (compensated Trendelenburg may be "
+            "missed).",
+        )
         .reduce_options(reduce("lastNotNull", "/^(classification|caveat)$/"))
         .mappings(classification_mappings() + caveat_mappings())
-        .color_mode(common.BigValueColorMode.BACKGROUND).text_mode(common.BigValueTextMode.VALUE))
-    builder = builder.with_panel(_angle_pair(
-        "Pelvic drop L/R", queries.OVERVIEW_PELVIC_DROP, queries.PELVIC_DROP_THRESHOLD_DEG,
-        "Median pelvic drop of the last 20 steps of each stance side; red above the clinic threshold."))
-    builder = builder.with_panel(_angle_pair(
-        "Trunk lean L/R", queries.OVERVIEW_TRUNK_LEAN, queries.TRUNK_LEAN_THRESHOLD_DEG,
-        "Median trunk lean toward the stance side, last 20 steps per side (needs a trunk sensor)."))
-    builder = builder.with_panel(
-        stat("Cadence", queries.OVERVIEW_CADENCE, width=2, height=TILE_HEIGHT,
-             description="Steps per minute from the median step times of both sides.")
-        .unit("short").decimals(0).graph_mode(common.BigValueGraphMode.AREA).color_mode(common.BigValueColorMode.NONE))
-    builder = builder.with_panel(
-        stat("Last data", queries.OVERVIEW_LAST_DATA, width=3, height=TILE_HEIGHT,
-             description="When the last obliquity sample of this station arrived.")
-        .reduce_options(reduce("lastNotNull", "Time")).unit("dateTimeFromNow")
-        .color_mode(common.BigValueColorMode.NONE))
-    builder = builder.with_panel(
-        stat("Live", queries.OVERVIEW_LIVE_SAMPLES, width=2, height=TILE_HEIGHT,
-             description="Obliquity samples per 10 s (about 200 while live); red when the station is silent.")
-        .decimals(0).no_value("0").graph_mode(common.BigValueGraphMode.AREA)
         .color_mode(common.BigValueColorMode.BACKGROUND)
-        .thresholds(thresholds("red", (1, "orange"), (queries.LIVE_SAMPLES_PER_10S // 2, "green"))))
+        .text_mode(common.BigValueTextMode.VALUE)
+    )
+    builder = builder.with_panel(
+        _angle_pair(
+            "Pelvic drop L/R",
+            queries.OVERVIEW_PELVIC_DROP,
+            queries.PELVIC_DROP_THRESHOLD_DEG,
+            "Median pelvic drop of the last 20 steps of each stance side; red above the clinic threshold.",
+        )
+    )
+    builder = builder.with_panel(
+        _angle_pair(
+            "Trunk lean L/R",
+            queries.OVERVIEW_TRUNK_LEAN,
+            queries.TRUNK_LEAN_THRESHOLD_DEG,
+            "Median trunk lean toward the stance side, last 20 steps per side (needs a trunk sensor).",
+        )
+    )
+    builder = builder.with_panel(
+        stat(
+            "Cadence",
+            queries.OVERVIEW_CADENCE,
+            width=2,
+            height=TILE_HEIGHT,
+            description="Steps per minute from the median step times of both sides.",
+        )
+        .unit("short")
+        .decimals(0)
+        .graph_mode(common.BigValueGraphMode.AREA)
+        .color_mode(common.BigValueColorMode.NONE)
+    )
+    builder = builder.with_panel(
+        stat(
+            "Last data",
+            queries.OVERVIEW_LAST_DATA,
+            width=3,
+            height=TILE_HEIGHT,
+            description="When the last obliquity sample of this station arrived.",
+        )
+        .reduce_options(reduce("lastNotNull", "Time"))
+        .unit("dateTimeFromNow")
+        .color_mode(common.BigValueColorMode.NONE)
+    )
+    builder = builder.with_panel(
+        stat(
+            "Live",
+            queries.OVERVIEW_LIVE_SAMPLES,
+            width=2,
+            height=TILE_HEIGHT,
+            description="Obliquity samples per 10 s (about 200 while live); red when the station is silent.",
+        )
+        .decimals(0)
+        .no_value("0")
+        .graph_mode(common.BigValueGraphMode.AREA)
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .thresholds(thresholds("red", (1, "orange"), (queries.LIVE_SAMPLES_PER_10S // 2, "green")))
+    )
     return builder.build()

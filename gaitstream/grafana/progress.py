@@ -21,29 +21,66 @@ UID = "gaitstream-patient-progress"
 
 
 def _trend(title: str, query: str, threshold_deg: float, description: str) -> ts_b.Panel:
-    return (ts_b.Panel().title(title).description(description).datasource(datasource_ref())
-            .with_target(target(query, BY_SIDE)).unit("degree").span(12).height(9)
-            .draw_style(common.GraphDrawStyle.LINE).show_points(common.VisibilityMode.ALWAYS).point_size(7)
-            .span_nulls(True)
-            .thresholds(thresholds("transparent", (threshold_deg, "red")))
-            .thresholds_style(threshold_band())
-            .legend(common_b.VizLegendOptions().show_legend(True).display_mode(common.LegendDisplayMode.LIST)
-                    .placement(common.LegendPlacement.BOTTOM)))
+    return (
+        ts_b.Panel()
+        .title(title)
+        .description(description)
+        .datasource(datasource_ref())
+        .with_target(target(query, BY_SIDE))
+        .unit("degree")
+        .span(12)
+        .height(9)
+        .draw_style(common.GraphDrawStyle.LINE)
+        .show_points(common.VisibilityMode.ALWAYS)
+        .point_size(7)
+        .span_nulls(True)
+        .thresholds(thresholds("transparent", (threshold_deg, "red")))
+        .thresholds_style(threshold_band())
+        .legend(
+            common_b.VizLegendOptions()
+            .show_legend(True)
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+        )
+    )
 
 
 def build() -> dashboard.Dashboard:
-    builder = (dash_b.Dashboard("gaitstream: patient progress").uid(UID).tags(["gaitstream"])
-               .description("One patient's sessions across weeks, per side.")
-               .time("now-90d", "now").timezone("browser").readonly()
-               .with_variable(variables.clinic()).with_variable(variables.patient()))
-    builder = builder.with_panel(_trend(
-        "Pelvic drop, median per session", queries.PROGRESS_PELVIC_DROP, queries.PELVIC_DROP_THRESHOLD_DEG,
-        "Median pelvic drop per stance side of each day's session (UTC days); falling = the exercises work."))
-    builder = builder.with_panel(_trend(
-        "Trunk lean, median per session", queries.PROGRESS_TRUNK_LEAN, queries.TRUNK_LEAN_THRESHOLD_DEG,
-        "Median trunk lean toward the stance side per session; falling with a level pelvis = less compensation."))
+    builder = (
+        dash_b.Dashboard("gaitstream: patient progress")
+        .uid(UID)
+        .tags(["gaitstream"])
+        .description("One patient's sessions across weeks, per side.")
+        .time("now-90d", "now")
+        .timezone("browser")
+        .readonly()
+        .with_variable(variables.clinic())
+        .with_variable(variables.patient())
+    )
     builder = builder.with_panel(
-        table_b.Panel().title("Sessions").datasource(datasource_ref())
+        _trend(
+            "Pelvic drop, median per session",
+            queries.PROGRESS_PELVIC_DROP,
+            queries.PELVIC_DROP_THRESHOLD_DEG,
+            "Median pelvic drop per stance side of each day's session (UTC days); falling = the exercises work.",
+        )
+    )
+    builder = builder.with_panel(
+        _trend(
+            "Trunk lean, median per session",
+            queries.PROGRESS_TRUNK_LEAN,
+            queries.TRUNK_LEAN_THRESHOLD_DEG,
+            "Median trunk lean toward the stance side per session; falling with a level pelvis = less compensation.",
+        )
+    )
+    builder = builder.with_panel(
+        table_b.Panel()
+        .title("Sessions")
+        .datasource(datasource_ref())
         .description("Every session of the patient per side: medians, 90th percentile, cadence, steps.")
-        .with_target(InfluxQL(queries.PROGRESS_SESSIONS).table()).span(24).height(10).decimals(1))
+        .with_target(InfluxQL(queries.PROGRESS_SESSIONS).table())
+        .span(24)
+        .height(10)
+        .decimals(1)
+    )
     return builder.build()

@@ -71,16 +71,18 @@ def push_dashboards(api: GrafanaApi, report: PushReport) -> None:
         model = json.loads(dashboards.to_json(dashboards.build(name)))
         model.pop("id", None)  # Grafana matches by uid; ids differ between instances
         what = f"dashboard/{model['uid']}"
-        _call(what, api.dashboard.update_dashboard, {"dashboard": model, "folderUid": FOLDER_UID, "overwrite": True,
-                                                     "message": "gaitstream grafana push"})
+        _call(
+            what,
+            api.dashboard.update_dashboard,
+            {"dashboard": model, "folderUid": FOLDER_UID, "overwrite": True, "message": "gaitstream grafana push"},
+        )
         report.note(what, "updated")
 
 
 def push_alert_rules(api: GrafanaApi, report: PushReport) -> None:
     rules = []
     for rule in alerts.RULES:
-        body = {**rule.body(), "folderUID": FOLDER_UID, "ruleGroup": alerts.RULE_GROUP,
-                "orgID": provisioning.ORG_ID}
+        body = {**rule.body(), "folderUID": FOLDER_UID, "ruleGroup": alerts.RULE_GROUP, "orgID": provisioning.ORG_ID}
         rules.append(body)
         what = f"alert-rule/{rule.uid}"
         try:
@@ -95,9 +97,13 @@ def push_alert_rules(api: GrafanaApi, report: PushReport) -> None:
         report.note(what, "updated")
     # The group carries the evaluation interval (new groups would default to 1 minute).
     what = f"rule-group/{alerts.RULE_GROUP}"
-    _call(what, api.alertingprovisioning.update_rule_group, FOLDER_UID, alerts.RULE_GROUP,
-          {"title": alerts.RULE_GROUP, "folderUid": FOLDER_UID, "interval": alerts.EVALUATION_INTERVAL_S,
-           "rules": rules})
+    _call(
+        what,
+        api.alertingprovisioning.update_rule_group,
+        FOLDER_UID,
+        alerts.RULE_GROUP,
+        {"title": alerts.RULE_GROUP, "folderUid": FOLDER_UID, "interval": alerts.EVALUATION_INTERVAL_S, "rules": rules},
+    )
     report.note(what, "updated")
 
 

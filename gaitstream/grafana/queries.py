@@ -31,64 +31,90 @@ _PATIENT = '"clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/'
 VAR_CLINIC = 'SHOW TAG VALUES FROM "gait_step" WITH KEY = "clinic"'
 VAR_STATION = 'SHOW TAG VALUES FROM "gait_step" WITH KEY = "station" WHERE "clinic" =~ /^$clinic$/'
 VAR_PATIENT = 'SHOW TAG VALUES FROM "gait_step" WITH KEY = "patient" WHERE "clinic" =~ /^$clinic$/'
-VAR_SESSION = ('SHOW TAG VALUES FROM "gait_step" WITH KEY = "session" '
-               'WHERE "clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/')
+VAR_SESSION = (
+    'SHOW TAG VALUES FROM "gait_step" WITH KEY = "session" WHERE "clinic" =~ /^$clinic$/ AND "patient" =~ /^$patient$/'
+)
 
 # --- Clinic overview (one repeated row per station) -------------------------------------
-OVERVIEW_NOW = ('SELECT last("classification") AS "classification", "classification_flags" AS "caveat", "patient", '
-                f'"session" FROM "gait_status" WHERE {_STATION} AND $timeFilter')
-OVERVIEW_PELVIC_DROP = ('SELECT mean("pelvic_drop_deg_median_left") AS "left", '
-                        'mean("pelvic_drop_deg_median_right") AS "right" FROM "gait_status" '
-                        f'WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)')
-OVERVIEW_TRUNK_LEAN = ('SELECT mean("trunk_lean_deg_median_left") AS "left", '
-                       'mean("trunk_lean_deg_median_right") AS "right" FROM "gait_status" '
-                       f'WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)')
-OVERVIEW_CADENCE = ('SELECT mean("cadence_spm") AS "cadence_spm" FROM "gait_status" '
-                    f'WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)')
-OVERVIEW_LAST_DATA = ('SELECT last("pelvic_obliquity_deg") AS "pelvic_obliquity_deg" FROM "pelvic_trace" '
-                      f'WHERE {_STATION} AND $timeFilter')
+OVERVIEW_NOW = (
+    'SELECT last("classification") AS "classification", "classification_flags" AS "caveat", "patient", '
+    f'"session" FROM "gait_status" WHERE {_STATION} AND $timeFilter'
+)
+OVERVIEW_PELVIC_DROP = (
+    'SELECT mean("pelvic_drop_deg_median_left") AS "left", '
+    'mean("pelvic_drop_deg_median_right") AS "right" FROM "gait_status" '
+    f"WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)"
+)
+OVERVIEW_TRUNK_LEAN = (
+    'SELECT mean("trunk_lean_deg_median_left") AS "left", '
+    'mean("trunk_lean_deg_median_right") AS "right" FROM "gait_status" '
+    f"WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)"
+)
+OVERVIEW_CADENCE = (
+    'SELECT mean("cadence_spm") AS "cadence_spm" FROM "gait_status" '
+    f"WHERE {_STATION} AND $timeFilter GROUP BY time($__interval) fill(none)"
+)
+OVERVIEW_LAST_DATA = (
+    'SELECT last("pelvic_obliquity_deg") AS "pelvic_obliquity_deg" FROM "pelvic_trace" '
+    f"WHERE {_STATION} AND $timeFilter"
+)
 # Samples per 10 s bucket averaged over the last two buckets (the current one is partial):
 # about 200 while the 20 Hz trace flows, 0 after 10-20 s of silence.
-OVERVIEW_LIVE_SAMPLES = ('SELECT moving_average(count("pelvic_obliquity_deg"), 2) AS "samples_per_10s" '
-                         f'FROM "pelvic_trace" WHERE {_STATION} AND $timeFilter GROUP BY time(10s) fill(0)')
+OVERVIEW_LIVE_SAMPLES = (
+    'SELECT moving_average(count("pelvic_obliquity_deg"), 2) AS "samples_per_10s" '
+    f'FROM "pelvic_trace" WHERE {_STATION} AND $timeFilter GROUP BY time(10s) fill(0)'
+)
 
 # --- Patient session -----------------------------------------------------------------------
-SESSION_OBLIQUITY = ('SELECT mean("pelvic_obliquity_deg") AS "pelvic_obliquity_deg", '
-                     'mean("trunk_lateral_lean_deg") AS "trunk_lateral_lean_deg" FROM "pelvic_trace" '
-                     f'WHERE {_SESSION} AND $timeFilter GROUP BY time($__interval) fill(none)')
-SESSION_PELVIC_DROP = ('SELECT "pelvic_drop_deg" FROM "gait_step" '
-                       f'WHERE {_SESSION} AND $timeFilter GROUP BY "side"')
-SESSION_TRUNK_LEAN = ('SELECT "trunk_lean_deg" FROM "gait_step" '
-                      f'WHERE {_SESSION} AND $timeFilter GROUP BY "side"')
-SESSION_CADENCE_ASYMMETRY = ('SELECT "cadence_spm", "step_time_asymmetry_pct" FROM "gait_status" '
-                             f'WHERE {_SESSION} AND $timeFilter')
+SESSION_OBLIQUITY = (
+    'SELECT mean("pelvic_obliquity_deg") AS "pelvic_obliquity_deg", '
+    'mean("trunk_lateral_lean_deg") AS "trunk_lateral_lean_deg" FROM "pelvic_trace" '
+    f"WHERE {_SESSION} AND $timeFilter GROUP BY time($__interval) fill(none)"
+)
+SESSION_PELVIC_DROP = f'SELECT "pelvic_drop_deg" FROM "gait_step" WHERE {_SESSION} AND $timeFilter GROUP BY "side"'
+SESSION_TRUNK_LEAN = f'SELECT "trunk_lean_deg" FROM "gait_step" WHERE {_SESSION} AND $timeFilter GROUP BY "side"'
+SESSION_CADENCE_ASYMMETRY = (
+    f'SELECT "cadence_spm", "step_time_asymmetry_pct" FROM "gait_status" WHERE {_SESSION} AND $timeFilter'
+)
 SESSION_CLASSIFICATION = f'SELECT "classification" FROM "gait_status" WHERE {_SESSION} AND $timeFilter'
-SESSION_ALERTS = ('SELECT "kind", "severity", "state", "message" FROM "gait_alert" '
-                  f'WHERE {_SESSION} AND $timeFilter')
+SESSION_ALERTS = f'SELECT "kind", "severity", "state", "message" FROM "gait_alert" WHERE {_SESSION} AND $timeFilter'
 
 # --- Patient progress (one point per side and UTC day: clinics hold one session a day) ----
-PROGRESS_PELVIC_DROP = ('SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_median" FROM "gait_step" '
-                        f'WHERE {_PATIENT} AND $timeFilter GROUP BY time(1d), "side" fill(none)')
-PROGRESS_TRUNK_LEAN = ('SELECT median("trunk_lean_deg") AS "trunk_lean_deg_median" FROM "gait_step" '
-                       f'WHERE {_PATIENT} AND $timeFilter GROUP BY time(1d), "side" fill(none)')
-PROGRESS_SESSIONS = ('SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_median", '
-                     'percentile("pelvic_drop_deg", 90) AS "pelvic_drop_deg_p90", '
-                     'median("trunk_lean_deg") AS "trunk_lean_deg_median", '
-                     'median("cadence_spm") AS "cadence_spm_median", count("pelvic_drop_deg") AS "steps" '
-                     f'FROM "gait_step" WHERE {_PATIENT} AND $timeFilter '
-                     'GROUP BY time(1d), "session", "side" fill(none)')
+PROGRESS_PELVIC_DROP = (
+    'SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_median" FROM "gait_step" '
+    f'WHERE {_PATIENT} AND $timeFilter GROUP BY time(1d), "side" fill(none)'
+)
+PROGRESS_TRUNK_LEAN = (
+    'SELECT median("trunk_lean_deg") AS "trunk_lean_deg_median" FROM "gait_step" '
+    f'WHERE {_PATIENT} AND $timeFilter GROUP BY time(1d), "side" fill(none)'
+)
+PROGRESS_SESSIONS = (
+    'SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_median", '
+    'percentile("pelvic_drop_deg", 90) AS "pelvic_drop_deg_p90", '
+    'median("trunk_lean_deg") AS "trunk_lean_deg_median", '
+    'median("cadence_spm") AS "cadence_spm_median", count("pelvic_drop_deg") AS "steps" '
+    f'FROM "gait_step" WHERE {_PATIENT} AND $timeFilter '
+    'GROUP BY time(1d), "session", "side" fill(none)'
+)
 
 # --- The pipeline's dead-man's switch (the one Grafana rule; gaitstream/grafana/alerts.py) ----
 # Obliquity samples per clinic and minute over the rule's range, 0 for minutes without any:
 # the last bucket falls to 0 once no station's data reaches InfluxDB.
-ALERT_PIPELINE_SAMPLES = ('SELECT count("pelvic_obliquity_deg") AS "samples" FROM "pelvic_trace" '
-                          'WHERE $timeFilter GROUP BY time(1m), "clinic" fill(0)')
+ALERT_PIPELINE_SAMPLES = (
+    'SELECT count("pelvic_obliquity_deg") AS "samples" FROM "pelvic_trace" '
+    'WHERE $timeFilter GROUP BY time(1m), "clinic" fill(0)'
+)
 # Sessions of a clinic still open (gait_session.active: 1 at the start event, 0 at the stop).
-ALERT_OPEN_SESSIONS = ('SELECT sum("active") AS "open_sessions" FROM (SELECT last("active") AS "active" '
-                       'FROM "gait_session" WHERE $timeFilter GROUP BY "clinic", "session") GROUP BY "clinic"')
+ALERT_OPEN_SESSIONS = (
+    'SELECT sum("active") AS "open_sessions" FROM (SELECT last("active") AS "active" '
+    'FROM "gait_session" WHERE $timeFilter GROUP BY "clinic", "session") GROUP BY "clinic"'
+)
 
 
 def all_queries() -> dict[str, str]:
     """Every query constant of this module by name (for the README and the tests)."""
-    return {name: value for name, value in globals().items()
-            if name.isupper() and isinstance(value, str) and value.startswith(("SELECT ", "SHOW "))}
+    return {
+        name: value
+        for name, value in globals().items()
+        if name.isupper() and isinstance(value, str) and value.startswith(("SELECT ", "SHOW "))
+    }

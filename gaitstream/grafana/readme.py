@@ -38,10 +38,13 @@ the layout needs a running Grafana, so none is committed; the panels are listed 
   point and a route for `app=gaitstream` placed first in the existing policy tree). Run it again at will: it
   updates in place. The InfluxDB data source with uid `gaitstream-influxdb` must exist there.
 
-Queries use Grafana's macros: `$timeFilter` (the dashboard range), `$__interval` and the template variables `$clinic`, `$station`, `$patient`, `$session`. The tests
-(`tests/grafana/`) run each one, macros substituted, against the real InfluxDB filled by the real pipeline.
+Queries use Grafana's macros: `$timeFilter` (the dashboard range), `$__interval` and the template
+variables `$clinic`, `$station`, `$patient`, `$session`. The tests (`tests/grafana/`) run each one,
+macros substituted, against the real InfluxDB filled by the real pipeline.
 Thresholds drawn are GAIT_SPEC's defaults (pelvic drop {queries.PELVIC_DROP_THRESHOLD_DEG:g}°,
-trunk lean {queries.TRUNK_LEAN_THRESHOLD_DEG:g}°): each session's own thresholds are in the measurement `gait_session` (fields pelvic_drop_threshold_deg, trunk_lean_threshold_deg, written at session start) for panels that want to follow them.
+trunk lean {queries.TRUNK_LEAN_THRESHOLD_DEG:g}°): each session's own thresholds are in the measurement
+`gait_session` (fields pelvic_drop_threshold_deg, trunk_lean_threshold_deg, written at session start)
+for panels that want to follow them.
 Alerts of the alert service (issue 6) are read from the measurement `gait_alert` (tags clinic, station,
 patient, session; fields kind, severity, message, state).
 """
@@ -63,33 +66,55 @@ def _dashboard_section(file_name: str, model: dict) -> list[str]:
         lines += [f"### {panel['title']} ({panel['type']})", "", panel.get("description", ""), ""]
         lines += [f"```sql\n{t['query']}\n```" for t in panel["targets"]] + [""]
     for annotation in model["annotations"].get("list", []):
-        lines += [f"### Annotation: {annotation['name']}", "",
-                  f"Markers on every time panel; text from `{annotation['target']['textColumn']}`, "
-                  f"tags from `{annotation['target']['tagsColumn']}`.", "",
-                  f"```sql\n{annotation['target']['query']}\n```", ""]
+        lines += [
+            f"### Annotation: {annotation['name']}",
+            "",
+            f"Markers on every time panel; text from `{annotation['target']['textColumn']}`, "
+            f"tags from `{annotation['target']['tagsColumn']}`.",
+            "",
+            f"```sql\n{annotation['target']['query']}\n```",
+            "",
+        ]
     return lines
 
 
 def _alert_section() -> list[str]:
-    lines = ["## Alert rule (`provisioning/alerting/gaitstream.yaml`)", "",
-             "Grafana keeps one rule: the pipeline's dead-man's switch. Every alert about patients and "
-             "stations (pelvic drop, trunk lean, worsening, a silent station, sensor faults) is decided by the "
-             "pipeline and delivered by the alert dispatcher (`services/alerts/`), so an alert has one path; "
-             "Grafana only watches that path from outside, where the dispatcher cannot.", "",
-             f"Group `{alerts.RULE_GROUP}` in folder `gaitstream`, evaluated every {alerts.EVALUATION_INTERVAL_S} s: "
-             "A = the query over its range, B = last value of each series, C = the condition on B. "
-             "No series means no alert (noDataState OK).", ""]
+    lines = [
+        "## Alert rule (`provisioning/alerting/gaitstream.yaml`)",
+        "",
+        "Grafana keeps one rule: the pipeline's dead-man's switch. Every alert about patients and "
+        "stations (pelvic drop, trunk lean, worsening, a silent station, sensor faults) is decided by the "
+        "pipeline and delivered by the alert dispatcher (`services/alerts/`), so an alert has one path; "
+        "Grafana only watches that path from outside, where the dispatcher cannot.",
+        "",
+        f"Group `{alerts.RULE_GROUP}` in folder `gaitstream`, evaluated every {alerts.EVALUATION_INTERVAL_S} s: "
+        "A = the query over its range, B = last value of each series, C = the condition on B. "
+        "No series means no alert (noDataState OK).",
+        "",
+    ]
     for rule in alerts.RULES:
         comparison = ">" if rule.evaluator == "gt" else "<"
-        lines += [f"### {rule.title} (`{rule.uid}`)", "",
-                  f"Range: last {rule.relative_from_s} s; fires when B {comparison} {rule.threshold:g} for "
-                  f"{rule.pending_s} s (pending period against flapping); severity `{rule.severity}`.", "",
-                  f"Summary: {rule.summary}", "", f"Description: {rule.description}", "",
-                  f"```sql\n{rule.query}\n```", ""]
+        lines += [
+            f"### {rule.title} (`{rule.uid}`)",
+            "",
+            f"Range: last {rule.relative_from_s} s; fires when B {comparison} {rule.threshold:g} for "
+            f"{rule.pending_s} s (pending period against flapping); severity `{rule.severity}`.",
+            "",
+            f"Summary: {rule.summary}",
+            "",
+            f"Description: {rule.description}",
+            "",
+            f"```sql\n{rule.query}\n```",
+            "",
+        ]
         if rule.gate_query is not None:
-            lines += [f"Gate: D over the last {rule.gate_relative_from_s} s, E = its last value per series; the "
-                      f"rule fires only where E > 0 (C = `($B {comparison} {rule.threshold:g}) && ($E > 0)`).", "",
-                      f"```sql\n{rule.gate_query}\n```", ""]
+            lines += [
+                f"Gate: D over the last {rule.gate_relative_from_s} s, E = its last value per series; the "
+                f"rule fires only where E > 0 (C = `($B {comparison} {rule.threshold:g}) && ($E > 0)`).",
+                "",
+                f"```sql\n{rule.gate_query}\n```",
+                "",
+            ]
     return lines
 
 

@@ -24,34 +24,65 @@ REFRESH = "5s"
 SIDE_COLOURS = {"left": "blue", "right": "purple"}
 
 
-def _series(title: str, query: str, *, unit: str, width: int, height: int, description: str,
-            alias: str = BY_COLUMN) -> ts_b.Panel:
-    return (ts_b.Panel().title(title).description(description).datasource(datasource_ref())
-            .with_target(target(query, alias)).unit(unit).span(width).height(height)
-            .legend(common_b.VizLegendOptions().show_legend(True).display_mode(common.LegendDisplayMode.LIST)
-                    .placement(common.LegendPlacement.BOTTOM))
-            .tooltip(common_b.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI).sort(common.SortOrder.NONE)))
+def _series(
+    title: str, query: str, *, unit: str, width: int, height: int, description: str, alias: str = BY_COLUMN
+) -> ts_b.Panel:
+    return (
+        ts_b.Panel()
+        .title(title)
+        .description(description)
+        .datasource(datasource_ref())
+        .with_target(target(query, alias))
+        .unit(unit)
+        .span(width)
+        .height(height)
+        .legend(
+            common_b.VizLegendOptions()
+            .show_legend(True)
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+        )
+        .tooltip(common_b.VizTooltipOptions().mode(common.TooltipDisplayMode.MULTI).sort(common.SortOrder.NONE))
+    )
 
 
 def _per_step(title: str, query: str, threshold_deg: float, description: str) -> ts_b.Panel:
     """One point per step and side, the threshold drawn as a band (red above)."""
-    panel = (_series(title, query, unit="degree", width=12, height=8, description=description, alias=BY_SIDE)
-             .draw_style(common.GraphDrawStyle.POINTS).point_size(5).show_points(common.VisibilityMode.ALWAYS)
-             .thresholds(thresholds("transparent", (threshold_deg, "red")))
-             .thresholds_style(threshold_band()))
+    panel = (
+        _series(title, query, unit="degree", width=12, height=8, description=description, alias=BY_SIDE)
+        .draw_style(common.GraphDrawStyle.POINTS)
+        .point_size(5)
+        .show_points(common.VisibilityMode.ALWAYS)
+        .thresholds(thresholds("transparent", (threshold_deg, "red")))
+        .thresholds_style(threshold_band())
+    )
     for side, colour in SIDE_COLOURS.items():
         # By regexp: the series is named "<side>" by the alias (Grafana's own default names
         # "gait_step.<field> {side: <side>}" match too).
-        panel = panel.override_by_regexp(f".*{side}.*", [
-            dashboard.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": colour})])
+        panel = panel.override_by_regexp(
+            f".*{side}.*", [dashboard.DynamicConfigValue(id_val="color", value={"mode": "fixed", "fixedColor": colour})]
+        )
     return panel
 
 
 def _alert_annotation() -> dash_b.AnnotationQuery:
-    return (dash_b.AnnotationQuery().name("gaitstream alerts").datasource(datasource_ref()).enable(True)
-            .icon_color("red").target(_Fixed(InfluxAnnotationTarget(
-                query=queries.SESSION_ALERTS, text_column="message", tags_column="kind,severity,state",
-                title_column="kind"))))
+    return (
+        dash_b.AnnotationQuery()
+        .name("gaitstream alerts")
+        .datasource(datasource_ref())
+        .enable(True)
+        .icon_color("red")
+        .target(
+            _Fixed(
+                InfluxAnnotationTarget(
+                    query=queries.SESSION_ALERTS,
+                    text_column="message",
+                    tags_column="kind,severity,state",
+                    title_column="kind",
+                )
+            )
+        )
+    )
 
 
 class _Fixed(dash_b.AnnotationTarget):
@@ -65,38 +96,89 @@ class _Fixed(dash_b.AnnotationTarget):
 
 
 def build() -> dashboard.Dashboard:
-    builder = (dash_b.Dashboard("gaitstream: patient session").uid(UID).tags(["gaitstream"])
-               .description("One patient's session, step by step.")
-               .refresh(REFRESH).time("now-15m", "now").timezone("browser").readonly()
-               .tooltip(dashboard.DashboardCursorSync.CROSSHAIR)
-               .timepicker(dash_b.TimePicker().refresh_intervals(["1s", "5s", "10s", "30s", "1m"]))
-               .with_variable(variables.clinic()).with_variable(variables.patient())
-               .with_variable(variables.session()).annotation(_alert_annotation()))
+    builder = (
+        dash_b.Dashboard("gaitstream: patient session")
+        .uid(UID)
+        .tags(["gaitstream"])
+        .description("One patient's session, step by step.")
+        .refresh(REFRESH)
+        .time("now-15m", "now")
+        .timezone("browser")
+        .readonly()
+        .tooltip(dashboard.DashboardCursorSync.CROSSHAIR)
+        .timepicker(dash_b.TimePicker().refresh_intervals(["1s", "5s", "10s", "30s", "1m"]))
+        .with_variable(variables.clinic())
+        .with_variable(variables.patient())
+        .with_variable(variables.session())
+        .annotation(_alert_annotation())
+    )
     builder = builder.with_panel(
-        _series("Pelvic obliquity and trunk lean (live)", queries.SESSION_OBLIQUITY, unit="degree", width=24,
-                height=8, description="Pelvic obliquity (positive = left side higher) and trunk lateral lean "
-                                      "(positive = leaning left), about 20 Hz.")
-        .interval("50ms").line_width(1).fill_opacity(0).show_points(common.VisibilityMode.NEVER))
-    builder = builder.with_panel(_per_step(
-        "Pelvic drop per step", queries.SESSION_PELVIC_DROP, queries.PELVIC_DROP_THRESHOLD_DEG,
-        "Pelvic drop of every stance step, left and right; the red band is above the clinic threshold."))
-    builder = builder.with_panel(_per_step(
-        "Trunk lean per step", queries.SESSION_TRUNK_LEAN, queries.TRUNK_LEAN_THRESHOLD_DEG,
-        "Trunk lean toward the stance side of every step (compensated Trendelenburg)."))
+        _series(
+            "Pelvic obliquity and trunk lean (live)",
+            queries.SESSION_OBLIQUITY,
+            unit="degree",
+            width=24,
+            height=8,
+            description="Pelvic obliquity (positive = left side higher) and trunk lateral lean "
+            "(positive = leaning left), about 20 Hz.",
+        )
+        .interval("50ms")
+        .line_width(1)
+        .fill_opacity(0)
+        .show_points(common.VisibilityMode.NEVER)
+    )
     builder = builder.with_panel(
-        _series("Cadence and step-time asymmetry", queries.SESSION_CADENCE_ASYMMETRY, unit="short", width=12,
-                height=8, description="Cadence (steps/min) and step-time asymmetry 100·|L−R|/mean (%), "
-                                      "over the last 20 steps per side.")
-        .override_by_regexp(".*step_time_asymmetry_pct.*", [
-            dashboard.DynamicConfigValue(id_val="unit", value="percent"),
-            dashboard.DynamicConfigValue(id_val="custom.axisPlacement", value="right")]))
+        _per_step(
+            "Pelvic drop per step",
+            queries.SESSION_PELVIC_DROP,
+            queries.PELVIC_DROP_THRESHOLD_DEG,
+            "Pelvic drop of every stance step, left and right; the red band is above the clinic threshold.",
+        )
+    )
     builder = builder.with_panel(
-        timeline_b.Panel().title("Classification over time").datasource(datasource_ref())
+        _per_step(
+            "Trunk lean per step",
+            queries.SESSION_TRUNK_LEAN,
+            queries.TRUNK_LEAN_THRESHOLD_DEG,
+            "Trunk lean toward the stance side of every step (compensated Trendelenburg).",
+        )
+    )
+    builder = builder.with_panel(
+        _series(
+            "Cadence and step-time asymmetry",
+            queries.SESSION_CADENCE_ASYMMETRY,
+            unit="short",
+            width=12,
+            height=8,
+            description="Cadence (steps/min) and step-time asymmetry 100·|L−R|/mean (%), "
+            "over the last 20 steps per side.",
+        ).override_by_regexp(
+            ".*step_time_asymmetry_pct.*",
+            [
+                dashboard.DynamicConfigValue(id_val="unit", value="percent"),
+                dashboard.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+            ],
+        )
+    )
+    builder = builder.with_panel(
+        timeline_b.Panel()
+        .title("Classification over time")
+        .datasource(datasource_ref())
         .description("Live classification after each step.")
-        .with_target(target(queries.SESSION_CLASSIFICATION, BY_COLUMN)).mappings(classification_mappings())
-        .span(12).height(8).show_value(common.VisibilityMode.AUTO).merge_values(True))
+        .with_target(target(queries.SESSION_CLASSIFICATION, BY_COLUMN))
+        .mappings(classification_mappings())
+        .span(12)
+        .height(8)
+        .show_value(common.VisibilityMode.AUTO)
+        .merge_values(True)
+    )
     builder = builder.with_panel(
-        table_b.Panel().title("Alerts").datasource(datasource_ref())
+        table_b.Panel()
+        .title("Alerts")
+        .datasource(datasource_ref())
         .description("Alerts of this session (measurement gait_alert, written by the alert service).")
-        .with_target(InfluxQL(queries.SESSION_ALERTS).table()).span(24).height(6))
+        .with_target(InfluxQL(queries.SESSION_ALERTS).table())
+        .span(24)
+        .height(6)
+    )
     return builder.build()

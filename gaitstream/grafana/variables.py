@@ -10,9 +10,14 @@ from gaitstream.grafana.influx import datasource_ref
 
 
 def _query_variable(name: str, label: str, query: str, *, multi: bool) -> dash_b.QueryVariable:
-    variable = (dash_b.QueryVariable(name).label(label).query(query).datasource(datasource_ref())
-                .refresh(dashboard.VariableRefresh.ON_TIME_RANGE_CHANGED)
-                .sort(dashboard.VariableSort.NATURAL_ASC))
+    variable = (
+        dash_b.QueryVariable(name)
+        .label(label)
+        .query(query)
+        .datasource(datasource_ref())
+        .refresh(dashboard.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dashboard.VariableSort.NATURAL_ASC)
+    )
     if multi:
         variable = variable.multi(True).include_all(True)
     return variable

@@ -1,23 +1,28 @@
-"""Alert rules of the pipeline (issue 6). Pure modules; ``gaitstream.pipelines.gait.agents`` runs them.
+"""Live monitoring of a station's session (pure): frames, station state, rolling status, alert rules.
 
-Rules, each opening once and resolving once (hysteresis), with a deterministic ``alert_id``
-(session, kind, side or sensor, the step or frame that opened it: a replay reproduces it):
+The pipeline's gait agent (``gaitstream.pipelines.gait.agents``) runs these modules; they know
+nothing of Kafka or Faust. Alert rules, each opening once and resolving once (hysteresis), with a
+deterministic ``alert_id`` (session, kind, side or sensor, the step or frame that opened it: a
+replay reproduces it); default severity warning unless said:
 
-| kind | module | opens | resolves | default severity |
-|---|---|---|---|---|
-| ``pelvic_drop_sustained`` / ``trunk_lean_sustained`` | ``rules.SustainedDeviation`` | >= 70 % of a side's last 20 stance steps over the session threshold | <= 50 % | warning |
-| ``worsening`` | ``worsening.Worsening`` | median of a side's last 20 steps >= baseline + 2.0 deg | <= baseline + 1.0 deg | warning |
-| ``station_silent`` | ``rules.StationSilence`` | no frame for 10 s (worker wall clock) in an open session | data again, or the stop | critical |
-| ``sensor_fault`` (``saturation``) | ``sensor.SensorHealth`` | >= 2 % of 2 s of an axis at >= 98 % of full scale (16 g, 2000 deg/s) | 10 s healthy | warning |
-| ``sensor_fault`` (``flat_signal``) | ``sensor.SensorHealth`` | an axis spanning < 1 LSB for 3 s while the sensor moves, or all six flat | 10 s healthy | warning |
-| ``sensor_fault`` (``dropped_frames``) | ``sensor.SensorHealth`` | >= 5 % of 10 s of samples lost between frames | <= 1 % | warning |
-| ``sensor_fault`` (``corrupt_samples``) | ``sensor.SensorHealth`` | a non-finite, out-of-range (32 g, 4000 deg/s) or rate-impulse sample in the last second (the engine treats it as missing) | 10 s healthy | warning |
+- ``pelvic_drop_sustained`` / ``trunk_lean_sustained`` (``rules.SustainedDeviation``): opens when
+  >= 70 % of a side's last 20 stance steps are over the session threshold; resolves at <= 50 %.
+- ``worsening`` (``worsening.Worsening``): median of a side's last 20 steps >= baseline + 2.0 deg;
+  resolves at <= baseline + 1.0 deg.
+- ``station_silent`` (``rules.StationSilence``, critical): no frame for 10 s (worker wall clock)
+  in an open session; resolves with data again, or the stop.
+- ``sensor_fault`` (``sensor.SensorHealth``), resolving after 10 s healthy unless said:
+  ``saturation`` (>= 2 % of 2 s of an axis at >= 98 % of full scale, 16 g / 2000 deg/s);
+  ``flat_signal`` (an axis spanning < 1 LSB for 3 s while the sensor moves, or all six flat);
+  ``dropped_frames`` (>= 5 % of 10 s of samples lost between frames; resolves at <= 1 %);
+  ``corrupt_samples`` (a non-finite, out-of-range (32 g, 4000 deg/s) or rate-impulse sample in
+  the last second, which the engine treats as missing).
 
 Every open alert of a session resolves at its stop ("session ended"). Why each default is what it
-is: ``settings``. Baseline = median of the patient's previous sessions' per-side medians (the last
+is: ``alert_settings``. Baseline = median of the patient's previous sessions' per-side medians (the last
 5, at least 2 with 20 steps on that side), frozen at the session start.
 
-Settings (``settings.AlertSettings``): clinic defaults overridable per patient, resolved field
+Settings (``alert_settings.AlertSettings``): clinic defaults overridable per patient, resolved field
 by field patient -> clinic -> built-in. They travel on the compacted topic
 ``<prefix>.alert-settings.v1`` (schema ``alert_settings``, key ``clinic/<c>`` or
 ``patient/<c>/<p>``), written by ``gaitstream alerts settings set`` and mirrored by every worker

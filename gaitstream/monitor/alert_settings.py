@@ -64,8 +64,11 @@ DEFAULT_DROP_RESOLVE_FRACTION = 0.01
 # Any sensor fault resolves only after this much healthy data (no flapping on a loose cable).
 DEFAULT_FAULT_RESOLVE_AFTER_S = 10.0
 DEFAULT_SEVERITIES: dict[str, Severity] = {
-    "pelvic_drop_sustained": "warning", "trunk_lean_sustained": "warning", "worsening": "warning",
-    "station_silent": "critical", "sensor_fault": "warning",
+    "pelvic_drop_sustained": "warning",
+    "trunk_lean_sustained": "warning",
+    "worsening": "warning",
+    "station_silent": "critical",
+    "sensor_fault": "warning",
 }
 
 
@@ -101,27 +104,43 @@ class AlertSettings:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.baseline_min_sessions > self.baseline_sessions:
-            raise ValueError(f"baseline_min_sessions ({self.baseline_min_sessions}) must be <= baseline_sessions "
-                             f"({self.baseline_sessions})")
+            raise ValueError(
+                f"baseline_min_sessions ({self.baseline_min_sessions}) must be <= baseline_sessions "
+                f"({self.baseline_sessions})"
+            )
         if not 0.0 <= self.resolve_fraction < self.open_fraction <= 1.0:
-            raise ValueError("need 0 <= resolve_fraction < open_fraction <= 1 (hysteresis), got "
-                             f"resolve_fraction={self.resolve_fraction} open_fraction={self.open_fraction}")
+            raise ValueError(
+                "need 0 <= resolve_fraction < open_fraction <= 1 (hysteresis), got "
+                f"resolve_fraction={self.resolve_fraction} open_fraction={self.open_fraction}"
+            )
         if not 0.0 <= self.worsening_resolve_margin_deg < self.worsening_open_margin_deg:
-            raise ValueError("need 0 <= worsening_resolve_margin_deg < worsening_open_margin_deg (hysteresis), got "
-                             f"{self.worsening_resolve_margin_deg} and {self.worsening_open_margin_deg}")
+            raise ValueError(
+                "need 0 <= worsening_resolve_margin_deg < worsening_open_margin_deg (hysteresis), got "
+                f"{self.worsening_resolve_margin_deg} and {self.worsening_open_margin_deg}"
+            )
         if not 0.0 <= self.drop_resolve_fraction < self.drop_open_fraction <= 1.0:
-            raise ValueError("need 0 <= drop_resolve_fraction < drop_open_fraction <= 1 (hysteresis), got "
-                             f"{self.drop_resolve_fraction} and {self.drop_open_fraction}")
-        for name in ("silent_after_s", "acc_full_scale_mps2", "gyr_full_scale_dps", "flat_after_s",
-                     "drop_window_s", "fault_resolve_after_s", "saturation_fraction"):
+            raise ValueError(
+                "need 0 <= drop_resolve_fraction < drop_open_fraction <= 1 (hysteresis), got "
+                f"{self.drop_resolve_fraction} and {self.drop_open_fraction}"
+            )
+        for name in (
+            "silent_after_s",
+            "acc_full_scale_mps2",
+            "gyr_full_scale_dps",
+            "flat_after_s",
+            "drop_window_s",
+            "fault_resolve_after_s",
+            "saturation_fraction",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if not 0.5 <= self.saturation_level <= 1.0:
             raise ValueError(f"saturation_level must be within [0.5, 1.0], got {self.saturation_level}")
         for kind, severity in self.severities.items():
             if kind not in KINDS or severity not in SEVERITIES:
-                raise ValueError(f"severities maps a kind ({', '.join(KINDS)}) to one of {SEVERITIES}, "
-                                 f"got {kind}={severity}")
+                raise ValueError(
+                    f"severities maps a kind ({', '.join(KINDS)}) to one of {SEVERITIES}, got {kind}={severity}"
+                )
 
     def severity(self, kind: str) -> Severity:
         return self.severities.get(kind, DEFAULT_SEVERITIES[kind])
@@ -130,8 +149,10 @@ class AlertSettings:
         """The patient-session dashboard of ``session`` (None without a Grafana base URL)."""
         if self.dashboard_url is None:
             return None
-        link = (f"{self.dashboard_url.rstrip('/')}/d/gaitstream-patient-session?var-clinic={session['clinic_id']}"
-                f"&var-patient={session['patient_id']}&var-session={session['session_id']}")
+        link = (
+            f"{self.dashboard_url.rstrip('/')}/d/gaitstream-patient-session?var-clinic={session['clinic_id']}"
+            f"&var-patient={session['patient_id']}&var-session={session['session_id']}"
+        )
         if session.get("time_us") is not None:  # from the session's start (Grafana wants epoch ms)
             link += f"&from={int(session['time_us']) // 1000}&to=now"
         return link
@@ -169,8 +190,12 @@ def settings_record(clinic_id: str, patient_id: str | None = None, *, updated_us
     unknown = set(values) - set(OVERRIDABLE) - {"severities"}
     if unknown:
         raise ValueError(f"unknown settings {sorted(unknown)}; valid: {', '.join(OVERRIDABLE)}, severities")
-    record = {"scope": "clinic" if patient_id is None else "patient", "clinic_id": clinic_id,
-              "patient_id": patient_id, "updated_us": updated_us}
+    record = {
+        "scope": "clinic" if patient_id is None else "patient",
+        "clinic_id": clinic_id,
+        "patient_id": patient_id,
+        "updated_us": updated_us,
+    }
     record.update({name: values.get(name) for name in OVERRIDABLE})
     record["severities"] = values.get("severities")
     resolve_settings(record if patient_id is None else None, record if patient_id is not None else None)  # validates

@@ -53,8 +53,6 @@ class EngineInput:
         return rows
 
 
-
-
 def _block_matrix(block: dict) -> np.ndarray:
     """The block's samples as an (n, 6) float array, from the packed bytes or the six arrays."""
     packed = block.get("samples_f32le")
@@ -62,8 +60,10 @@ def _block_matrix(block: dict) -> np.ndarray:
         if any(len(block[name]) for name in WIRE_FIELDS):
             raise FrameError(f"{block['location']} has both samples_f32le and sample arrays")
         if len(packed) % PACKED_ROW_BYTES:
-            raise FrameError(f"{block['location']}.samples_f32le has {len(packed)} bytes, "
-                             f"not a multiple of {PACKED_ROW_BYTES} (6 float32 per sample)")
+            raise FrameError(
+                f"{block['location']}.samples_f32le has {len(packed)} bytes, "
+                f"not a multiple of {PACKED_ROW_BYTES} (6 float32 per sample)"
+            )
         return np.frombuffer(packed, dtype=PACKED_DTYPE).reshape(-1, PACKED_COLUMNS).astype(float)
     columns = [block[name] for name in WIRE_FIELDS]
     n = len(columns[0])
@@ -118,5 +118,6 @@ def concatenate_inputs(inputs: list[EngineInput]) -> EngineInput:
     if len(inputs) == 1:
         return inputs[0]
     trunk = None if inputs[0].trunk_rows is None else np.concatenate([i.trunk_rows for i in inputs])
-    return EngineInput(np.concatenate([i.time_s for i in inputs]), np.concatenate([i.pelvis_rows for i in inputs]),
-                       trunk)
+    return EngineInput(
+        np.concatenate([i.time_s for i in inputs]), np.concatenate([i.pelvis_rows for i in inputs]), trunk
+    )

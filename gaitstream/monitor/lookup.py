@@ -38,8 +38,9 @@ def session_settings(get: Get, session: dict) -> AlertSettings:
     try:
         return resolve_settings(clinic, patient)
     except ValueError as exc:  # a combination that does not validate (e.g. patient open < clinic resolve)
-        log.error(kv("alert_settings_invalid", clinic=session["clinic_id"], patient=session["patient_id"],
-                     error=str(exc)))
+        log.error(
+            kv("alert_settings_invalid", clinic=session["clinic_id"], patient=session["patient_id"], error=str(exc))
+        )
         try:
             return resolve_settings(clinic, None)
         except ValueError:

@@ -26,10 +26,24 @@ Metric = Literal["pelvic_drop_deg", "trunk_lean_deg"]
 SIDES = ("left", "right")
 
 
-def alert_record(*, session: dict, kind: str, state: str, severity: Severity, time_us: int, message: str,
-                 side: str | None, value: float | None, threshold: float | None, settings: AlertSettings,
-                 opened_at: str | int | None = None, sensor: str | None = None, fault: str | None = None,
-                 baseline: float | None = None, metric: str | None = None) -> dict:
+def alert_record(
+    *,
+    session: dict,
+    kind: str,
+    state: str,
+    severity: Severity,
+    time_us: int,
+    message: str,
+    side: str | None,
+    value: float | None,
+    threshold: float | None,
+    settings: AlertSettings,
+    opened_at: str | int | None = None,
+    sensor: str | None = None,
+    fault: str | None = None,
+    baseline: float | None = None,
+    metric: str | None = None,
+) -> dict:
     """An ``alert`` wire record.
 
     The id is deterministic: session, kind, side or sensor (and fault), and what opened the
@@ -43,12 +57,23 @@ def alert_record(*, session: dict, kind: str, state: str, severity: Severity, ti
     mark = opened_at if opened_at is not None else time_us
     return {
         "alert_id": f"{session['session_id']}:{kind}:{subject}:{mark}",
-        "state": state, "kind": kind, "severity": severity, "time_us": int(time_us),
-        "clinic_id": session["clinic_id"], "station_id": session["station_id"],
-        "session_id": session["session_id"], "patient_id": session["patient_id"], "side": side,
-        "value": None if value is None else float(value), "threshold": None if threshold is None else float(threshold),
-        "message": message, "dashboard_url": settings.link(session), "sensor": sensor, "fault": fault,
-        "baseline": None if baseline is None else float(baseline), "metric": metric,
+        "state": state,
+        "kind": kind,
+        "severity": severity,
+        "time_us": int(time_us),
+        "clinic_id": session["clinic_id"],
+        "station_id": session["station_id"],
+        "session_id": session["session_id"],
+        "patient_id": session["patient_id"],
+        "side": side,
+        "value": None if value is None else float(value),
+        "threshold": None if threshold is None else float(threshold),
+        "message": message,
+        "dashboard_url": settings.link(session),
+        "sensor": sensor,
+        "fault": fault,
+        "baseline": None if baseline is None else float(baseline),
+        "metric": metric,
     }
 
 
@@ -72,8 +97,10 @@ class SustainedDeviation:
         return float(self.session[key])
 
     def to_json(self) -> dict:
-        return {"over": {side: [bool(x) for x in window] for side, window in self._over.items()},
-                "open": dict(self._open_ids)}
+        return {
+            "over": {side: [bool(x) for x in window] for side, window in self._over.items()},
+            "open": dict(self._open_ids),
+        }
 
     @classmethod
     def from_json(cls, value: dict, *, session: dict, metric: Metric, settings: AlertSettings) -> SustainedDeviation:
@@ -86,9 +113,19 @@ class SustainedDeviation:
         """The session ended: resolve what is still open."""
         out = []
         for side, alert_id in sorted(self._open_ids.items()):
-            record = alert_record(session=self.session, kind=self.kind, state="resolved", severity="info",
-                                  time_us=time_us, side=side, value=None, threshold=self.threshold_deg,
-                                  settings=self.settings, message="session ended", metric="fraction_over_threshold")
+            record = alert_record(
+                session=self.session,
+                kind=self.kind,
+                state="resolved",
+                severity="info",
+                time_us=time_us,
+                side=side,
+                value=None,
+                threshold=self.threshold_deg,
+                settings=self.settings,
+                message="session ended",
+                metric="fraction_over_threshold",
+            )
             record["alert_id"] = alert_id
             out.append(record)
         self._open_ids.clear()
@@ -108,18 +145,36 @@ class SustainedDeviation:
         s, label = self.settings, self.metric.removesuffix("_deg").replace("_", " ")
         if side not in self._open_ids and fraction >= s.open_fraction:
             record = alert_record(
-                session=self.session, kind=self.kind, state="open", severity=s.severity(self.kind),
-                time_us=step["end_time_us"], side=side, value=fraction, threshold=self.threshold_deg, settings=s,
-                opened_at=f"step{step['step_index']}", metric="fraction_over_threshold",
+                session=self.session,
+                kind=self.kind,
+                state="open",
+                severity=s.severity(self.kind),
+                time_us=step["end_time_us"],
+                side=side,
+                value=fraction,
+                threshold=self.threshold_deg,
+                settings=s,
+                opened_at=f"step{step['step_index']}",
+                metric="fraction_over_threshold",
                 message=f"{label} over {self.threshold_deg:g} deg on {sum(window)} of the last {len(window)} "
-                        f"{side} stance steps")
+                f"{side} stance steps",
+            )
             self._open_ids[side] = record["alert_id"]
             return [record]
         if side in self._open_ids and fraction <= s.resolve_fraction:
             record = alert_record(
-                session=self.session, kind=self.kind, state="resolved", severity="info", time_us=step["end_time_us"],
-                side=side, value=fraction, threshold=self.threshold_deg, settings=s, metric="fraction_over_threshold",
-                message=f"{label} back under {self.threshold_deg:g} deg on most {side} steps")
+                session=self.session,
+                kind=self.kind,
+                state="resolved",
+                severity="info",
+                time_us=step["end_time_us"],
+                side=side,
+                value=fraction,
+                threshold=self.threshold_deg,
+                settings=s,
+                metric="fraction_over_threshold",
+                message=f"{label} back under {self.threshold_deg:g} deg on most {side} steps",
+            )
             record["alert_id"] = self._open_ids.pop(side)
             return [record]
         return []
@@ -151,9 +206,19 @@ class StationSilence:
             self.last_sequence = max(self.last_sequence, sequence)
         if self._open_id is None:
             return []
-        record = alert_record(session=self.session, kind="station_silent", state="resolved", severity="info",
-                              time_us=time_us, side=None, value=None, threshold=self.settings.silent_after_s,
-                              settings=self.settings, message="station sends data again", metric="silent_s")
+        record = alert_record(
+            session=self.session,
+            kind="station_silent",
+            state="resolved",
+            severity="info",
+            time_us=time_us,
+            side=None,
+            value=None,
+            threshold=self.settings.silent_after_s,
+            settings=self.settings,
+            message="station sends data again",
+            metric="silent_s",
+        )
         record["alert_id"], self._open_id = self._open_id, None
         return [record]
 
@@ -163,11 +228,20 @@ class StationSilence:
         silent_s = (now_us - self.last_data_us) / 1e6
         if silent_s < self.settings.silent_after_s:
             return []
-        record = alert_record(session=self.session, kind="station_silent", state="open",
-                              severity=self.settings.severity("station_silent"), time_us=now_us, side=None,
-                              value=silent_s, threshold=self.settings.silent_after_s, settings=self.settings,
-                              opened_at=f"seq{self.last_sequence}", metric="silent_s",
-                              message=f"no data for {silent_s:.0f} s during an open session")
+        record = alert_record(
+            session=self.session,
+            kind="station_silent",
+            state="open",
+            severity=self.settings.severity("station_silent"),
+            time_us=now_us,
+            side=None,
+            value=silent_s,
+            threshold=self.settings.silent_after_s,
+            settings=self.settings,
+            opened_at=f"seq{self.last_sequence}",
+            metric="silent_s",
+            message=f"no data for {silent_s:.0f} s during an open session",
+        )
         self._open_id = record["alert_id"]
         return [record]
 
@@ -184,7 +258,8 @@ class StationSilence:
 
     @classmethod
     def from_json(cls, value: dict, *, session: dict, settings: AlertSettings) -> StationSilence:
-        rule = cls(session=session, settings=settings, last_data_us=value["last_data_us"],
-                   last_sequence=value["last_sequence"])
+        rule = cls(
+            session=session, settings=settings, last_data_us=value["last_data_us"], last_sequence=value["last_sequence"]
+        )
         rule._open_id = value["open"]
         return rule

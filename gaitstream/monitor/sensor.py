@@ -35,11 +35,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from gaitstream.gait.sanitize import (ACC_LIMIT_MPS2, GYR_LIMIT_DPS, IMPULSE_LIMIT_DPS, IMPULSE_REFERENCE_RATE_HZ,
-                                      corrupt_rows)
+from gaitstream.gait.sanitize import (
+    ACC_LIMIT_MPS2,
+    GYR_LIMIT_DPS,
+    IMPULSE_LIMIT_DPS,
+    IMPULSE_REFERENCE_RATE_HZ,
+    corrupt_rows,
+)
+from gaitstream.monitor.alert_settings import AlertSettings
 from gaitstream.monitor.rules import alert_record
 from gaitstream.schemas.imu import WIRE_FIELDS
-from gaitstream.monitor.alert_settings import AlertSettings
 
 AXES = ("x", "y", "z")
 SATURATION_WINDOW_S = 2.0
@@ -95,8 +100,9 @@ class SensorHealth:
         return [v for sec, v in buckets.items() if sec >= first]
 
     # ------------------------------------------------------------- processing
-    def observe(self, frame_samples: dict[str, np.ndarray], *, sequence: int, first_sample_time_us: int,
-                sampling_rate_hz: float) -> list[dict]:
+    def observe(
+        self, frame_samples: dict[str, np.ndarray], *, sequence: int, first_sample_time_us: int, sampling_rate_hz: float
+    ) -> list[dict]:
         """One frame: ``frame_samples`` maps a sensor location to its (n, 6) samples (acc x, y, z in
         m/s^2, gyr x, y, z in deg/s). Returns the alerts it opens or resolves.
 
@@ -149,9 +155,14 @@ class SensorHealth:
             if row is None:
                 per_loc[self.current_sec] = [*lo.tolist(), *hi.tolist(), *clipped.tolist(), len(data), bad_acc, bad_gyr]
             else:
-                per_loc[self.current_sec] = [*np.minimum(row[0:6], lo).tolist(), *np.maximum(row[6:12], hi).tolist(),
-                                             *(np.asarray(row[12:18]) + clipped).tolist(), row[18] + len(data),
-                                             row[19] + bad_acc, row[20] + bad_gyr]
+                per_loc[self.current_sec] = [
+                    *np.minimum(row[0:6], lo).tolist(),
+                    *np.maximum(row[6:12], hi).tolist(),
+                    *(np.asarray(row[12:18]) + clipped).tolist(),
+                    row[18] + len(data),
+                    row[19] + bad_acc,
+                    row[20] + bad_gyr,
+                ]
         self._pending = {}
 
     @staticmethod
@@ -163,10 +174,16 @@ class SensorHealth:
 
     def observe_frame(self, frame: dict) -> list[dict]:
         """:meth:`observe` from a decoded ``imu_frame`` record."""
-        samples = {block["location"]: np.asarray([block[name] for name in WIRE_FIELDS], dtype=np.float64).T
-                   for block in frame["sensors"]}
-        return self.observe(samples, sequence=frame["sequence"], first_sample_time_us=frame["first_sample_time_us"],
-                            sampling_rate_hz=frame["sampling_rate_hz"])
+        samples = {
+            block["location"]: np.asarray([block[name] for name in WIRE_FIELDS], dtype=np.float64).T
+            for block in frame["sensors"]
+        }
+        return self.observe(
+            samples,
+            sequence=frame["sequence"],
+            first_sample_time_us=frame["first_sample_time_us"],
+            sampling_rate_hz=frame["sampling_rate_hz"],
+        )
 
     def _judge(self, sec: int, sequence: int) -> list[dict]:
         """Faults over the data up to the end of second ``sec`` (complete)."""
@@ -227,8 +244,9 @@ class SensorHealth:
         return bool(buckets) and min(buckets) <= sec - math.ceil(span_s / BUCKET_S) + 1
 
     # ----------------------------------------------------------------- faults
-    def _check_saturation(self, location: str, keys: np.ndarray, rows: np.ndarray, sec: int, t_s: float,
-                          sequence: int) -> list[dict]:
+    def _check_saturation(
+        self, location: str, keys: np.ndarray, rows: np.ndarray, sec: int, t_s: float, sequence: int
+    ) -> list[dict]:
         rows = rows[keys > sec - math.ceil(SATURATION_WINDOW_S / BUCKET_S)]
         if not len(rows):
             return []
@@ -238,15 +256,23 @@ class SensorHealth:
         for group, cols in (("acc", slice(0, 3)), ("gyr", slice(3, 6))):
             value = float(fraction[cols].max())
             out += self._hysteresis(
-                f"{location}.{group}", "saturation", bool(bad[cols].any()), t_s, sequence, value,
+                f"{location}.{group}",
+                "saturation",
+                bool(bad[cols].any()),
+                t_s,
+                sequence,
+                value,
                 self.settings.saturation_fraction,
                 lambda cols=cols, value=value, group=group: (
                     f"{location} {group} clipped on {value:.0%} of the last {SATURATION_WINDOW_S:g} s (axes "
-                    f"{','.join(AXES[i] for i in np.flatnonzero(bad[cols]))}): range too small or a loose sensor"))
+                    f"{','.join(AXES[i] for i in np.flatnonzero(bad[cols]))}): range too small or a loose sensor"
+                ),
+            )
         return out
 
-    def _check_flat(self, location: str, keys: np.ndarray, rows: np.ndarray, sec: int, t_s: float,
-                    sequence: int) -> list[dict]:
+    def _check_flat(
+        self, location: str, keys: np.ndarray, rows: np.ndarray, sec: int, t_s: float, sequence: int
+    ) -> list[dict]:
         s = self.settings
         first = sec - math.ceil(s.flat_after_s / BUCKET_S) + 1
         if not len(keys) or keys.min() > first:
@@ -260,21 +286,36 @@ class SensorHealth:
         for group, cols in (("acc", slice(0, 3)), ("gyr", slice(3, 6))):
             bad = flat[cols] & (moving or dead)
             out += self._hysteresis(
-                f"{location}.{group}", "flat_signal", bool(bad.any()), t_s, sequence, float(span[cols].min()),
+                f"{location}.{group}",
+                "flat_signal",
+                bool(bad.any()),
+                t_s,
+                sequence,
+                float(span[cols].min()),
                 s.flat_acc_range_mps2 if group == "acc" else s.flat_gyr_range_dps,
                 lambda bad=bad, group=group: (
                     f"{location} {group} axes {','.join(AXES[i] for i in np.flatnonzero(bad))} flat for "
-                    f"{s.flat_after_s:g} s while walking: stuck axis or dead sensor"))
+                    f"{s.flat_after_s:g} s while walking: stuck axis or dead sensor"
+                ),
+            )
         return out
 
     def _check_corrupt(self, location: str, row: list | None, t_s: float, sequence: int) -> list[dict]:
         out = []
         for group, count in (("acc", row[19] if row else 0), ("gyr", row[20] if row else 0)):
             out += self._hysteresis(
-                f"{location}.{group}", "corrupt_samples", count > 0, t_s, sequence, float(count), 1.0,
+                f"{location}.{group}",
+                "corrupt_samples",
+                count > 0,
+                t_s,
+                sequence,
+                float(count),
+                1.0,
                 lambda group=group, count=count: (
                     f"{location} {group}: {count:g} corrupt samples in the last second (not finite, beyond any "
-                    f"sensor's range or a rate impulse), treated as missing: check the sensor and its link"))
+                    f"sensor's range or a rate impulse), treated as missing: check the sensor and its link"
+                ),
+            )
         return out
 
     def _check_drops(self, sec: int, t_s: float, sequence: int) -> list[dict]:
@@ -289,26 +330,59 @@ class SensorHealth:
             failing = fraction >= s.drop_open_fraction
         else:
             failing = fraction > s.drop_resolve_fraction
-        return self._hysteresis(None, "dropped_frames", failing, t_s, sequence, fraction, s.drop_open_fraction,
-                                lambda: f"{fraction:.0%} of the samples of the last {s.drop_window_s:g} s lost "
-                                        f"between frames", resolve_after_s=0.0)
+        return self._hysteresis(
+            None,
+            "dropped_frames",
+            failing,
+            t_s,
+            sequence,
+            fraction,
+            s.drop_open_fraction,
+            lambda: f"{fraction:.0%} of the samples of the last {s.drop_window_s:g} s lost between frames",
+            resolve_after_s=0.0,
+        )
 
-    def _hysteresis(self, sensor: str | None, fault: str, failing: bool, t_s: float, sequence: int,
-                    value: float, threshold: float, message: Callable[[], str], *,
-                    resolve_after_s: float | None = None) -> list[dict]:
+    def _hysteresis(
+        self,
+        sensor: str | None,
+        fault: str,
+        failing: bool,
+        t_s: float,
+        sequence: int,
+        value: float,
+        threshold: float,
+        message: Callable[[], str],
+        *,
+        resolve_after_s: float | None = None,
+    ) -> list[dict]:
         key = f"{sensor or '-'}:{fault}"
         current = self.open.get(key)
         if current is None and not failing:
             return []  # the common case, every second of every healthy station: nothing to build
         resolve_after_s = self.settings.fault_resolve_after_s if resolve_after_s is None else resolve_after_s
         time_us = int(self.session["time_us"]) + round(t_s * 1e6)
-        common = dict(session=self.session, kind="sensor_fault", time_us=time_us, side=None, value=value,
-                      threshold=threshold, settings=self.settings, sensor=sensor, fault=fault, metric=fault)
+        common = dict(
+            session=self.session,
+            kind="sensor_fault",
+            time_us=time_us,
+            side=None,
+            value=value,
+            threshold=threshold,
+            settings=self.settings,
+            sensor=sensor,
+            fault=fault,
+            metric=fault,
+        )
         if current is None:
             if not failing:
                 return []
-            record = alert_record(**common, state="open", severity=self.settings.severity("sensor_fault"),
-                                  opened_at=f"seq{sequence}", message=message())
+            record = alert_record(
+                **common,
+                state="open",
+                severity=self.settings.severity("sensor_fault"),
+                opened_at=f"seq{sequence}",
+                message=message(),
+            )
             self.open[key] = _Fault(record["alert_id"], t_s)
             return [record]
         if failing:
@@ -318,8 +392,12 @@ class SensorHealth:
             current.healthy_since_s = t_s
         if t_s - current.healthy_since_s < resolve_after_s:
             return []
-        record = alert_record(**common, state="resolved", severity="info",
-                              message=f"{sensor or 'frames'} {fault.replace('_', ' ')}: healthy again")
+        record = alert_record(
+            **common,
+            state="resolved",
+            severity="info",
+            message=f"{sensor or 'frames'} {fault.replace('_', ' ')}: healthy again",
+        )
         record["alert_id"] = self.open.pop(key).alert_id
         return [record]
 
@@ -328,10 +406,21 @@ class SensorHealth:
         out = []
         for key, fault in sorted(self.open.items()):
             sensor, name = key.rsplit(":", 1)
-            record = alert_record(session=self.session, kind="sensor_fault", state="resolved", severity="info",
-                                  time_us=time_us, side=None, value=None, threshold=None, settings=self.settings,
-                                  sensor=None if sensor == "-" else sensor, fault=name, metric=name,
-                                  message="session ended")
+            record = alert_record(
+                session=self.session,
+                kind="sensor_fault",
+                state="resolved",
+                severity="info",
+                time_us=time_us,
+                side=None,
+                value=None,
+                threshold=None,
+                settings=self.settings,
+                sensor=None if sensor == "-" else sensor,
+                fault=name,
+                metric=name,
+                message="session ended",
+            )
             record["alert_id"] = fault.alert_id
             out.append(record)
         self.open.clear()
@@ -340,12 +429,15 @@ class SensorHealth:
     # ------------------------------------------------------------ checkpoints
     def to_json(self) -> dict:
         self._fold()
-        return {"buckets": {loc: {str(s): list(row) for s, row in b.items()}
-                            for loc, b in self.buckets.items()},
-                "drops": {str(s): list(row) for s, row in self.drops.items()},
-                "last_sequence": self.last_sequence, "expected_next_us": self.expected_next_us,
-                "last_n": self.last_n, "current_sec": self.current_sec,
-                "open": {k: [f.alert_id, f.opened_s, f.healthy_since_s] for k, f in self.open.items()}}
+        return {
+            "buckets": {loc: {str(s): list(row) for s, row in b.items()} for loc, b in self.buckets.items()},
+            "drops": {str(s): list(row) for s, row in self.drops.items()},
+            "last_sequence": self.last_sequence,
+            "expected_next_us": self.expected_next_us,
+            "last_n": self.last_n,
+            "current_sec": self.current_sec,
+            "open": {k: [f.alert_id, f.opened_s, f.healthy_since_s] for k, f in self.open.items()},
+        }
 
     @classmethod
     def from_json(cls, value: dict | None, *, session: dict, settings: AlertSettings) -> SensorHealth:
@@ -353,8 +445,9 @@ class SensorHealth:
         if not value:
             return health
         # rows of checkpoints written before the corrupt-sample counts get zero counts
-        health.buckets = {loc: {int(s): [*row, 0, 0][:ROW_LENGTH] for s, row in b.items()}
-                          for loc, b in value["buckets"].items()}
+        health.buckets = {
+            loc: {int(s): [*row, 0, 0][:ROW_LENGTH] for s, row in b.items()} for loc, b in value["buckets"].items()
+        }
         health.drops = {int(s): list(row) for s, row in value["drops"].items()}
         health.last_sequence, health.expected_next_us = value["last_sequence"], value["expected_next_us"]
         health.last_n, health.current_sec = value["last_n"], value["current_sec"]

@@ -12,9 +12,9 @@ import numpy as np
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.engine import StepMetrics, StreamingGaitEngine
 from gaitstream.monitor.alert_settings import AlertSettings
-from gaitstream.monitor.watch import SessionWatch
 from gaitstream.monitor.frames import EngineInput
 from gaitstream.monitor.rolling import RollingStatus
+from gaitstream.monitor.watch import SessionWatch
 
 # The drill-down view needs a smooth line, not every sample (GAIT_SPEC trace at ~20 Hz).
 TRACE_RATE_HZ = 20.0
@@ -39,19 +39,35 @@ class StationState:
     trace_lean_deg: list[float] = field(default_factory=list)
 
     @classmethod
-    def start(cls, session: dict, *, settings: AlertSettings | None = None, baseline: dict[str, float] | None = None,
-              now_us: int | None = None) -> StationState:
+    def start(
+        cls,
+        session: dict,
+        *,
+        settings: AlertSettings | None = None,
+        baseline: dict[str, float] | None = None,
+        now_us: int | None = None,
+    ) -> StationState:
         """A new session; ``settings`` and ``baseline`` of the alert rules (defaults: built-in, none),
         ``now_us`` the worker's wall clock (station silence counts from it)."""
         settings = settings or AlertSettings()
-        config = GaitConfig(pelvic_drop_threshold_deg=session["pelvic_drop_threshold_deg"],
-                            trunk_lean_threshold_deg=session["trunk_lean_threshold_deg"],
-                            min_steps_per_side=session["min_steps_per_side"], axes=session["sensor_axes"])
-        engine = StreamingGaitEngine(sampling_rate_hz=session["sampling_rate_hz"], trunk=session["trunk_present"],
-                                     config=config, axes=session["sensor_axes"])
-        return cls(session=session, engine=engine,
-                   rolling=RollingStatus(session=session, settings=settings, baseline=dict(baseline or {})),
-                   watch=SessionWatch.start(session, settings=settings, now_us=now_us))
+        config = GaitConfig(
+            pelvic_drop_threshold_deg=session["pelvic_drop_threshold_deg"],
+            trunk_lean_threshold_deg=session["trunk_lean_threshold_deg"],
+            min_steps_per_side=session["min_steps_per_side"],
+            axes=session["sensor_axes"],
+        )
+        engine = StreamingGaitEngine(
+            sampling_rate_hz=session["sampling_rate_hz"],
+            trunk=session["trunk_present"],
+            config=config,
+            axes=session["sensor_axes"],
+        )
+        return cls(
+            session=session,
+            engine=engine,
+            rolling=RollingStatus(session=session, settings=settings, baseline=dict(baseline or {})),
+            watch=SessionWatch.start(session, settings=settings, now_us=now_us),
+        )
 
     # -------------------------------------------------------------- processing
     def push(self, data: EngineInput) -> list[StepMetrics]:
@@ -91,9 +107,15 @@ class StationState:
         start_us = s["time_us"] + round(step.start_s * 1e6)
         end_us = s["time_us"] + round(step.end_s * 1e6)
         return {
-            "clinic_id": s["clinic_id"], "station_id": s["station_id"], "session_id": s["session_id"],
-            "patient_id": s["patient_id"], "step_index": step.index, "side": step.side,
-            "start_time_us": start_us, "end_time_us": end_us, "step_time_s": float(step.duration_s),
+            "clinic_id": s["clinic_id"],
+            "station_id": s["station_id"],
+            "session_id": s["session_id"],
+            "patient_id": s["patient_id"],
+            "step_index": step.index,
+            "side": step.side,
+            "start_time_us": start_us,
+            "end_time_us": end_us,
+            "step_time_s": float(step.duration_s),
             "pelvic_drop_deg": float(step.pelvic_drop_deg),
             "trunk_lean_deg": None if step.trunk_lean_deg is None else float(step.trunk_lean_deg),
             "cadence_spm": 60.0 / step.duration_s if step.duration_s > 0 else None,
@@ -102,24 +124,41 @@ class StationState:
     def trace_record(self, t_s: list[float], phi: list[float], lean: list[float] | None) -> dict:
         s = self.session
         return {
-            "clinic_id": s["clinic_id"], "station_id": s["station_id"], "session_id": s["session_id"],
-            "patient_id": s["patient_id"], "first_time_us": s["time_us"] + round(t_s[0] * 1e6),
+            "clinic_id": s["clinic_id"],
+            "station_id": s["station_id"],
+            "session_id": s["session_id"],
+            "patient_id": s["patient_id"],
+            "first_time_us": s["time_us"] + round(t_s[0] * 1e6),
             # Times are kept exactly: gaps (lost packets) make the trace non-uniform.
             "time_offsets_us": [round((t - t_s[0]) * 1e6) for t in t_s],
-            "pelvic_obliquity_deg": phi, "trunk_lateral_lean_deg": lean,
+            "pelvic_obliquity_deg": phi,
+            "trunk_lateral_lean_deg": lean,
         }
 
     # ------------------------------------------------------------- checkpoints
     def checkpoint(self) -> dict:
         """JSON value for the station-state table (trace is flushed before a checkpoint)."""
-        return {"session": self.session, "last_sequence": self.last_sequence, "engine": self.engine.snapshot(),
-                "rolling": self.rolling.to_json(), "watch": self.watch.to_json(),
-                "last_trace_bucket": self.last_trace_bucket, "closed": False}
+        return {
+            "session": self.session,
+            "last_sequence": self.last_sequence,
+            "engine": self.engine.snapshot(),
+            "rolling": self.rolling.to_json(),
+            "watch": self.watch.to_json(),
+            "last_trace_bucket": self.last_trace_bucket,
+            "closed": False,
+        }
 
     @classmethod
     def restore(cls, value: dict) -> StationState:
-        rolling = (RollingStatus.from_json(value["rolling"]) if "rolling" in value
-                   else RollingStatus(session=value["session"]))  # a checkpoint from before the fold
+        rolling = (
+            RollingStatus.from_json(value["rolling"]) if "rolling" in value else RollingStatus(session=value["session"])
+        )  # a checkpoint from before the fold
         watch = SessionWatch.from_json(value.get("watch"), session=value["session"])
-        return cls(session=value["session"], engine=StreamingGaitEngine.restore(value["engine"]), rolling=rolling,
-                   watch=watch, last_sequence=value["last_sequence"], last_trace_bucket=value["last_trace_bucket"])
+        return cls(
+            session=value["session"],
+            engine=StreamingGaitEngine.restore(value["engine"]),
+            rolling=rolling,
+            watch=watch,
+            last_sequence=value["last_sequence"],
+            last_trace_bucket=value["last_trace_bucket"],
+        )

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gaitstream.monitor.alert_settings import AlertSettings
 from gaitstream.monitor.rules import StationSilence
 from gaitstream.monitor.sensor import SensorHealth
-from gaitstream.monitor.alert_settings import AlertSettings
 
 
 @dataclass
@@ -32,19 +32,33 @@ class SessionWatch:
     @classmethod
     def start(cls, session: dict, *, settings: AlertSettings | None = None, now_us: int | None = None) -> SessionWatch:
         settings = settings or AlertSettings()
-        watch = cls(session=session, settings=settings, silence=StationSilence(session=session, settings=settings),
-                    health=SensorHealth(session=session, settings=settings))
+        watch = cls(
+            session=session,
+            settings=settings,
+            silence=StationSilence(session=session, settings=settings),
+            health=SensorHealth(session=session, settings=settings),
+        )
         if now_us is not None:
             watch.silence.saw_data(now_us)  # the start event is the station's first sign of life
         return watch
 
-    def on_frame(self, frame_samples: dict[str, np.ndarray], *, sequence: int, first_sample_time_us: int,
-                 sampling_rate_hz: float, now_us: int) -> list[dict]:
+    def on_frame(
+        self,
+        frame_samples: dict[str, np.ndarray],
+        *,
+        sequence: int,
+        first_sample_time_us: int,
+        sampling_rate_hz: float,
+        now_us: int,
+    ) -> list[dict]:
         """An accepted frame: ``frame_samples`` maps location -> (n, 6) acc (m/s^2) and gyr (deg/s)."""
         alerts = self.silence.saw_data(now_us, sequence)
-        return alerts + self.health.observe(frame_samples, sequence=sequence,
-                                            first_sample_time_us=first_sample_time_us,
-                                            sampling_rate_hz=sampling_rate_hz)
+        return alerts + self.health.observe(
+            frame_samples,
+            sequence=sequence,
+            first_sample_time_us=first_sample_time_us,
+            sampling_rate_hz=sampling_rate_hz,
+        )
 
     def check_silence(self, now_us: int) -> list[dict]:
         return self.silence.check(now_us)
@@ -57,14 +71,16 @@ class SessionWatch:
         return self.silence.session_stopped(time_us) + self.health.close(time_us)
 
     def to_json(self) -> dict:
-        return {"settings": self.settings.to_json(), "silence": self.silence.to_json(),
-                "health": self.health.to_json()}
+        return {"settings": self.settings.to_json(), "silence": self.silence.to_json(), "health": self.health.to_json()}
 
     @classmethod
     def from_json(cls, value: dict | None, *, session: dict) -> SessionWatch:
         if not value:
             return cls.start(session)
         settings = AlertSettings.from_json(value["settings"])
-        return cls(session=session, settings=settings,
-                   silence=StationSilence.from_json(value["silence"], session=session, settings=settings),
-                   health=SensorHealth.from_json(value["health"], session=session, settings=settings))
+        return cls(
+            session=session,
+            settings=settings,
+            silence=StationSilence.from_json(value["silence"], session=session, settings=settings),
+            health=SensorHealth.from_json(value["health"], session=session, settings=settings),
+        )

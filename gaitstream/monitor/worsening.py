@@ -25,8 +25,8 @@ import statistics
 from collections import Counter, deque
 from dataclasses import dataclass, field
 
-from gaitstream.monitor.rules import alert_record
 from gaitstream.monitor.alert_settings import AlertSettings
+from gaitstream.monitor.rules import alert_record
 
 SIDES = ("left", "right")
 METRICS = ("pelvic_drop_deg", "trunk_lean_deg")
@@ -70,9 +70,14 @@ class SessionDistribution:
 
     def summary(self, session: dict, stop_time_us: int) -> dict:
         """A ``SessionSummary`` (schema session_history) of the session so far."""
-        out = {"session_id": session["session_id"], "station_id": session["station_id"],
-               "start_time_us": int(session["time_us"]), "stop_time_us": int(stop_time_us),
-               "steps_left": self.steps("left"), "steps_right": self.steps("right")}
+        out = {
+            "session_id": session["session_id"],
+            "station_id": session["station_id"],
+            "start_time_us": int(session["time_us"]),
+            "stop_time_us": int(stop_time_us),
+            "steps_left": self.steps("left"),
+            "steps_right": self.steps("right"),
+        }
         for metric in METRICS:
             for side in SIDES:
                 out[f"{metric}_median_{side}"] = self.median(metric, side)
@@ -102,21 +107,24 @@ def append_history(history: dict | None, session: dict, summary: dict, *, keep: 
     return {"clinic_id": session["clinic_id"], "patient_id": session["patient_id"], "sessions": sessions[-keep:]}
 
 
-def baseline_from_history(history: dict | None, settings: AlertSettings, *,
-                          before_session: str | None = None) -> dict[str, float]:
+def baseline_from_history(
+    history: dict | None, settings: AlertSettings, *, before_session: str | None = None
+) -> dict[str, float]:
     """Median of the previous sessions' medians, per ``metric:side`` (keys missing = no baseline).
 
     Sessions with fewer than ``worsening_min_steps`` steps on a side (a test walk, an aborted
     start) are not part of that side's baseline; ``before_session`` excludes the current one.
     """
     sessions = [s for s in (history or {}).get("sessions", []) if s["session_id"] != before_session]
-    sessions = sessions[-settings.baseline_sessions:]
+    sessions = sessions[-settings.baseline_sessions :]
     out = {}
     for metric in METRICS:
         for side in SIDES:
-            values = [s[f"{metric}_median_{side}"] for s in sessions
-                      if s.get(f"{metric}_median_{side}") is not None
-                      and s[f"steps_{side}"] >= settings.worsening_min_steps]
+            values = [
+                s[f"{metric}_median_{side}"]
+                for s in sessions
+                if s.get(f"{metric}_median_{side}") is not None and s[f"steps_{side}"] >= settings.worsening_min_steps
+            ]
             if len(values) >= settings.baseline_min_sessions:
                 out[f"{metric}:{side}"] = float(statistics.median(values))
     return out
@@ -148,21 +156,37 @@ class Worsening:
             median, base = statistics.median(recent), self.baseline[key]
             excess = median - base
             label = metric.removesuffix("_deg").replace("_", " ")
-            common = dict(session=self.session, kind="worsening", time_us=step["end_time_us"], side=step["side"],
-                          value=median, threshold=base + s.worsening_open_margin_deg, settings=s, baseline=base,
-                          metric=f"{metric}_median")
+            common = dict(
+                session=self.session,
+                kind="worsening",
+                time_us=step["end_time_us"],
+                side=step["side"],
+                value=median,
+                threshold=base + s.worsening_open_margin_deg,
+                settings=s,
+                baseline=base,
+                metric=f"{metric}_median",
+            )
             if key not in self._open_ids and excess >= s.worsening_open_margin_deg:
-                record = alert_record(**common, state="open", severity=s.severity("worsening"),
-                                      opened_at=f"{metric}:step{step['step_index']}",
-                                      message=f"{step['side']} {label} median {median:.1f} deg over the last "
-                                              f"{len(recent)} steps, {excess:.1f} deg above this patient's baseline "
-                                              f"{base:.1f} deg")
+                record = alert_record(
+                    **common,
+                    state="open",
+                    severity=s.severity("worsening"),
+                    opened_at=f"{metric}:step{step['step_index']}",
+                    message=f"{step['side']} {label} median {median:.1f} deg over the last "
+                    f"{len(recent)} steps, {excess:.1f} deg above this patient's baseline "
+                    f"{base:.1f} deg",
+                )
                 self._open_ids[key] = record["alert_id"]
                 out.append(record)
             elif key in self._open_ids and excess <= s.worsening_resolve_margin_deg:
-                record = alert_record(**common, state="resolved", severity="info",
-                                      message=f"{step['side']} {label} median back within "
-                                              f"{s.worsening_resolve_margin_deg:g} deg of the baseline")
+                record = alert_record(
+                    **common,
+                    state="resolved",
+                    severity="info",
+                    message=f"{step['side']} {label} median back within "
+                    f"{s.worsening_resolve_margin_deg:g} deg of the baseline",
+                )
                 record["alert_id"] = self._open_ids.pop(key)
                 out.append(record)
         return out
@@ -171,17 +195,31 @@ class Worsening:
         out = []
         for key, alert_id in sorted(self._open_ids.items()):
             metric, side = key.split(":")
-            record = alert_record(session=self.session, kind="worsening", state="resolved", severity="info",
-                                  time_us=time_us, side=side, value=None, threshold=None, settings=self.settings,
-                                  baseline=self.baseline[key], metric=f"{metric}_median", message="session ended")
+            record = alert_record(
+                session=self.session,
+                kind="worsening",
+                state="resolved",
+                severity="info",
+                time_us=time_us,
+                side=side,
+                value=None,
+                threshold=None,
+                settings=self.settings,
+                baseline=self.baseline[key],
+                metric=f"{metric}_median",
+                message="session ended",
+            )
             record["alert_id"] = alert_id
             out.append(record)
         self._open_ids.clear()
         return out
 
     def to_json(self) -> dict:
-        return {"baseline": dict(self.baseline), "recent": {k: list(v) for k, v in self._recent.items()},
-                "open": dict(self._open_ids)}
+        return {
+            "baseline": dict(self.baseline),
+            "recent": {k: list(v) for k, v in self._recent.items()},
+            "open": dict(self._open_ids),
+        }
 
     @classmethod
     def from_json(cls, value: dict | None, *, session: dict, settings: AlertSettings) -> Worsening:

@@ -35,20 +35,32 @@ def simulate(
     cadence_spm: float = typer.Option(105.0, "--cadence-spm", help="Steps per minute."),
     cadence_cv_pct: float = typer.Option(1.5, "--cadence-cv-pct", help="Step-to-step time jitter (% SD)."),
     step_asymmetry_pct: float = typer.Option(0.0, "--step-asymmetry-pct", help="> 0: left steps longer."),
-    drop_left_deg: Optional[float] = typer.Option(None, "--drop-left-deg", help="Pelvic drop of left steps (overrides the pattern)."),
+    drop_left_deg: Optional[float] = typer.Option(
+        None, "--drop-left-deg", help="Pelvic drop of left steps (overrides the pattern)."
+    ),
     drop_right_deg: Optional[float] = typer.Option(None, "--drop-right-deg", help="Pelvic drop of right steps."),
-    lean_left_deg: Optional[float] = typer.Option(None, "--lean-left-deg", help="Trunk lean toward the left stance limb."),
-    lean_right_deg: Optional[float] = typer.Option(None, "--lean-right-deg", help="Trunk lean toward the right stance limb."),
+    lean_left_deg: Optional[float] = typer.Option(
+        None, "--lean-left-deg", help="Trunk lean toward the left stance limb."
+    ),
+    lean_right_deg: Optional[float] = typer.Option(
+        None, "--lean-right-deg", help="Trunk lean toward the right stance limb."
+    ),
     no_trunk: bool = typer.Option(False, "--no-trunk", help="No trunk sensor."),
     mounting: str = typer.Option("0,0,0", "--mounting", help="Pelvis sensor residual mounting roll,pitch,yaw (deg)."),
     axes: str = typer.Option(DEFAULT_AXES, "--axes", help="Sensor axes in body directions."),
     acc_noise_mps2: float = typer.Option(0.05, "--acc-noise-mps2", help="Accelerometer white noise SD."),
     gyr_noise_dps: float = typer.Option(0.3, "--gyr-noise-dps", help="Gyroscope white noise SD."),
     gyr_bias_dps: float = typer.Option(0.0, "--gyr-bias-dps", help="Bound of the constant per-axis gyro bias."),
-    heel_strike_acc_mps2: float = typer.Option(3.0, "--heel-strike-acc-mps2", help="Heel-strike transient peak (0 = none)."),
-    step_variability_pct: float = typer.Option(8.0, "--step-variability-pct", help="Step-to-step SD of acceleration size (%)."),
+    heel_strike_acc_mps2: float = typer.Option(
+        3.0, "--heel-strike-acc-mps2", help="Heel-strike transient peak (0 = none)."
+    ),
+    step_variability_pct: float = typer.Option(
+        8.0, "--step-variability-pct", help="Step-to-step SD of acceleration size (%)."
+    ),
     sway_deg: float = typer.Option(0.3, "--sway-deg", help="Slow orientation wander scale (deg; 0 = none)."),
-    packet_loss_pct: float = typer.Option(0.0, "--packet-loss-pct", help="Share of samples lost in 1-5 sample bursts (gaps)."),
+    packet_loss_pct: float = typer.Option(
+        0.0, "--packet-loss-pct", help="Share of samples lost in 1-5 sample bursts (gaps)."
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same files)."),
     truth_trace: bool = typer.Option(False, "--truth-trace", help="Add the per-sample true angles to the truth JSON."),
 ) -> None:

@@ -103,7 +103,9 @@ class BodyKinematics:
             "env": gait_envelope(s),
         }
 
-    def _side_bumps(self, parts: dict[str, np.ndarray], which: str, start: float, peak: float, end: float) -> np.ndarray:
+    def _side_bumps(
+        self, parts: dict[str, np.ndarray], which: str, start: float, peak: float, end: float
+    ) -> np.ndarray:
         """Sum over steps k-1..k+1 of (+1 left, -1 right) * target * bump."""
         total = np.zeros_like(parts["s"])
         for offset in (-1, 0, 1):
@@ -121,7 +123,9 @@ class BodyKinematics:
         since_s = time_s - ic[k_local]
         walking = (parts["k"] >= 0) & (since_s >= 0)
         x = np.where(walking, since_s / HEEL_STRIKE_TAU_S, 0.0)
-        shape = x * x * np.exp(2.0 - x) / 4.0 * np.cos(2 * np.pi * HEEL_STRIKE_RING_HZ * (since_s - 2 * HEEL_STRIKE_TAU_S))
+        shape = (
+            x * x * np.exp(2.0 - x) / 4.0 * np.cos(2 * np.pi * HEEL_STRIKE_RING_HZ * (since_s - 2 * HEEL_STRIKE_TAU_S))
+        )
         side = np.where(self.schedule.is_left(parts["k"]), 1.0, -1.0)
         _, _, _, intensity = self.schedule.step_values(parts["k"])
         return np.where(walking, shape * intensity, 0.0), side
@@ -139,7 +143,9 @@ class BodyKinematics:
         p = self._phase_parts(t)
         env = p["env"]
         # 1. Obliquity bumps (roll about the forward axis; + = left side up).
-        roll = env * self._side_bumps(p, "drop", DROP_START_STEP_FRACTION, DROP_PEAK_STEP_FRACTION, DROP_END_STEP_FRACTION)
+        roll = env * self._side_bumps(
+            p, "drop", DROP_START_STEP_FRACTION, DROP_PEAK_STEP_FRACTION, DROP_END_STEP_FRACTION
+        )
         # 2. Rotation at stride frequency.
         yaw = -env * PELVIC_ROTATION_DEG * np.cos(np.pi * (p["s_left"] - PELVIC_ROTATION_PHASE_STEPS))
         # 3. Tilt at step frequency plus the heel-strike jolt.
@@ -154,7 +160,9 @@ class BodyKinematics:
         p = self._phase_parts(t)
         env = p["env"]
         # 4. Lean toward the stance side = negative roll for a left step.
-        roll = -env * self._side_bumps(p, "lean", LEAN_START_STEP_FRACTION, LEAN_PEAK_STEP_FRACTION, LEAN_END_STEP_FRACTION)
+        roll = -env * self._side_bumps(
+            p, "lean", LEAN_START_STEP_FRACTION, LEAN_PEAK_STEP_FRACTION, LEAN_END_STEP_FRACTION
+        )
         yaw = env * TRUNK_ROTATION_DEG * np.cos(np.pi * (p["s_left"] - PELVIC_ROTATION_PHASE_STEPS))
         pitch = env * TRUNK_TILT_DEG * np.cos(2 * np.pi * (p["s"] - PELVIC_TILT_PHASE_STEPS - TRUNK_TILT_LAG_STEPS))
         return np.stack([yaw, pitch, roll], axis=1) + self._sway(t, 1)

@@ -41,20 +41,82 @@ VARIABLE_JITTER_DEG = 1.5
 
 #: Per-pattern field values (drop and lean per stance side, degrees; jitter where not the default).
 PATTERNS: dict[str, dict[str, float]] = {
-    "normal": {"pelvic_drop_left_deg": 3.0, "pelvic_drop_right_deg": 3.0, "trunk_lean_left_deg": 2.5, "trunk_lean_right_deg": 2.5},
-    "trendelenburg_left": {"pelvic_drop_left_deg": 8.0, "pelvic_drop_right_deg": 3.0, "trunk_lean_left_deg": 2.5, "trunk_lean_right_deg": 2.5},
-    "trendelenburg_right": {"pelvic_drop_left_deg": 3.0, "pelvic_drop_right_deg": 8.0, "trunk_lean_left_deg": 2.5, "trunk_lean_right_deg": 2.5},
-    "trendelenburg_bilateral": {"pelvic_drop_left_deg": 7.5, "pelvic_drop_right_deg": 7.5, "trunk_lean_left_deg": 2.5, "trunk_lean_right_deg": 2.5},
-    "compensated_left": {"pelvic_drop_left_deg": 1.5, "pelvic_drop_right_deg": 3.0, "trunk_lean_left_deg": 8.0, "trunk_lean_right_deg": 2.5},
-    "compensated_right": {"pelvic_drop_left_deg": 3.0, "pelvic_drop_right_deg": 1.5, "trunk_lean_left_deg": 2.5, "trunk_lean_right_deg": 8.0},
-    "compensated_left_unilateral": {"pelvic_drop_left_deg": 1.5, "pelvic_drop_right_deg": 3.0, "trunk_lean_left_deg": 9.0, "trunk_lean_right_deg": 0.0},
-    "compensated_right_unilateral": {"pelvic_drop_left_deg": 3.0, "pelvic_drop_right_deg": 1.5, "trunk_lean_left_deg": 0.0, "trunk_lean_right_deg": 9.0},
-    "trendelenburg_left_hip_hike": {"pelvic_drop_left_deg": 8.0, "pelvic_drop_right_deg": -2.0, "trunk_lean_left_deg": 2.5, "trunk_lean_right_deg": 2.5},
-    "trendelenburg_right_hip_hike": {"pelvic_drop_left_deg": -2.0, "pelvic_drop_right_deg": 8.0, "trunk_lean_left_deg": 2.5, "trunk_lean_right_deg": 2.5},
-    "variable_trendelenburg_left": {"pelvic_drop_left_deg": 8.0, "pelvic_drop_right_deg": 3.0, "trunk_lean_left_deg": 2.5, "trunk_lean_right_deg": 2.5,
-                                    "pelvic_drop_jitter_deg": VARIABLE_JITTER_DEG, "trunk_lean_jitter_deg": VARIABLE_JITTER_DEG},
-    "variable_compensated_right_unilateral": {"pelvic_drop_left_deg": 3.0, "pelvic_drop_right_deg": 1.5, "trunk_lean_left_deg": 0.0, "trunk_lean_right_deg": 9.0,
-                                              "pelvic_drop_jitter_deg": VARIABLE_JITTER_DEG, "trunk_lean_jitter_deg": VARIABLE_JITTER_DEG},
+    "normal": {
+        "pelvic_drop_left_deg": 3.0,
+        "pelvic_drop_right_deg": 3.0,
+        "trunk_lean_left_deg": 2.5,
+        "trunk_lean_right_deg": 2.5,
+    },
+    "trendelenburg_left": {
+        "pelvic_drop_left_deg": 8.0,
+        "pelvic_drop_right_deg": 3.0,
+        "trunk_lean_left_deg": 2.5,
+        "trunk_lean_right_deg": 2.5,
+    },
+    "trendelenburg_right": {
+        "pelvic_drop_left_deg": 3.0,
+        "pelvic_drop_right_deg": 8.0,
+        "trunk_lean_left_deg": 2.5,
+        "trunk_lean_right_deg": 2.5,
+    },
+    "trendelenburg_bilateral": {
+        "pelvic_drop_left_deg": 7.5,
+        "pelvic_drop_right_deg": 7.5,
+        "trunk_lean_left_deg": 2.5,
+        "trunk_lean_right_deg": 2.5,
+    },
+    "compensated_left": {
+        "pelvic_drop_left_deg": 1.5,
+        "pelvic_drop_right_deg": 3.0,
+        "trunk_lean_left_deg": 8.0,
+        "trunk_lean_right_deg": 2.5,
+    },
+    "compensated_right": {
+        "pelvic_drop_left_deg": 3.0,
+        "pelvic_drop_right_deg": 1.5,
+        "trunk_lean_left_deg": 2.5,
+        "trunk_lean_right_deg": 8.0,
+    },
+    "compensated_left_unilateral": {
+        "pelvic_drop_left_deg": 1.5,
+        "pelvic_drop_right_deg": 3.0,
+        "trunk_lean_left_deg": 9.0,
+        "trunk_lean_right_deg": 0.0,
+    },
+    "compensated_right_unilateral": {
+        "pelvic_drop_left_deg": 3.0,
+        "pelvic_drop_right_deg": 1.5,
+        "trunk_lean_left_deg": 0.0,
+        "trunk_lean_right_deg": 9.0,
+    },
+    "trendelenburg_left_hip_hike": {
+        "pelvic_drop_left_deg": 8.0,
+        "pelvic_drop_right_deg": -2.0,
+        "trunk_lean_left_deg": 2.5,
+        "trunk_lean_right_deg": 2.5,
+    },
+    "trendelenburg_right_hip_hike": {
+        "pelvic_drop_left_deg": -2.0,
+        "pelvic_drop_right_deg": 8.0,
+        "trunk_lean_left_deg": 2.5,
+        "trunk_lean_right_deg": 2.5,
+    },
+    "variable_trendelenburg_left": {
+        "pelvic_drop_left_deg": 8.0,
+        "pelvic_drop_right_deg": 3.0,
+        "trunk_lean_left_deg": 2.5,
+        "trunk_lean_right_deg": 2.5,
+        "pelvic_drop_jitter_deg": VARIABLE_JITTER_DEG,
+        "trunk_lean_jitter_deg": VARIABLE_JITTER_DEG,
+    },
+    "variable_compensated_right_unilateral": {
+        "pelvic_drop_left_deg": 3.0,
+        "pelvic_drop_right_deg": 1.5,
+        "trunk_lean_left_deg": 0.0,
+        "trunk_lean_right_deg": 9.0,
+        "pelvic_drop_jitter_deg": VARIABLE_JITTER_DEG,
+        "trunk_lean_jitter_deg": VARIABLE_JITTER_DEG,
+    },
 }
 
 #: Expected ground-truth label of each preset (thresholds 5 deg, enough steps).

@@ -118,8 +118,20 @@ class SessionModel:
             acc = to_sensor_frame(acc_body, mounting, self.axes_matrix)
             gyr = to_sensor_frame(gyr_body, mounting, self.axes_matrix)
             # 3. Errors.
-            acc = add_errors(acc, noise_sd=cfg.acc_noise_mps2, bias=np.zeros(3), noise=noise[:, 6 * i : 6 * i + 3], full_range=cfg.acc_range_mps2)
-            gyr = add_errors(gyr, noise_sd=cfg.gyr_noise_dps, bias=self.gyr_bias_dps[i], noise=noise[:, 6 * i + 3 : 6 * i + 6], full_range=cfg.gyr_range_dps)
+            acc = add_errors(
+                acc,
+                noise_sd=cfg.acc_noise_mps2,
+                bias=np.zeros(3),
+                noise=noise[:, 6 * i : 6 * i + 3],
+                full_range=cfg.acc_range_mps2,
+            )
+            gyr = add_errors(
+                gyr,
+                noise_sd=cfg.gyr_noise_dps,
+                bias=self.gyr_bias_dps[i],
+                noise=noise[:, 6 * i + 3 : 6 * i + 6],
+                full_range=cfg.gyr_range_dps,
+            )
             for axis, name in enumerate("xyz"):
                 out[f"{prefix}acc_{name}"] = acc[:, axis]
                 out[f"{prefix}gyr_{name}"] = gyr[:, axis]
@@ -140,7 +152,7 @@ class SessionModel:
             starts = rng.integers(0, NOISE_CHUNK_SAMPLES, bursts)
             lengths = rng.integers(1, MAX_LOSS_BURST_SAMPLES + 1, bursts)
             mask = np.ones(NOISE_CHUNK_SAMPLES, dtype=bool)
-            for start, length in zip(starts, lengths):
+            for start, length in zip(starts, lengths, strict=True):
                 mask[start : start + length] = False
             if c == 0:
                 mask[0] = True  # the recording starts with a sample
@@ -185,12 +197,14 @@ class SessionModel:
             if k >= first_step:
                 steps.append(step)
             if i > 0 and k >= first_step:
-                strides.append({
-                    "side": "right" if left[i] else "left",
-                    "start_s": float(starts[i - 1]),
-                    "end_s": float(ends[i]),
-                    "duration_s": float(ends[i] - starts[i - 1]),
-                    "obliquity_rom_deg": float(max(phi_max[i - 1], phi_max[i]) - min(phi_min[i - 1], phi_min[i])),
-                    "steady": bool(k - 1 >= STEADY_FROM_STEP),
-                })
+                strides.append(
+                    {
+                        "side": "right" if left[i] else "left",
+                        "start_s": float(starts[i - 1]),
+                        "end_s": float(ends[i]),
+                        "duration_s": float(ends[i] - starts[i - 1]),
+                        "obliquity_rom_deg": float(max(phi_max[i - 1], phi_max[i]) - min(phi_min[i - 1], phi_min[i])),
+                        "steady": bool(k - 1 >= STEADY_FROM_STEP),
+                    }
+                )
         return steps, strides

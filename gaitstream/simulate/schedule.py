@@ -92,7 +92,12 @@ class StepSchedule:
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(ic_s, drop_deg, lean_deg, intensity) of the held steps; ic_s has one more knot."""
         if self._arrays is None:
-            self._arrays = (np.asarray(self._ic_s), np.asarray(self._drop_deg), np.asarray(self._lean_deg), np.asarray(self._intensity))
+            self._arrays = (
+                np.asarray(self._ic_s),
+                np.asarray(self._drop_deg),
+                np.asarray(self._lean_deg),
+                np.asarray(self._intensity),
+            )
         return self._arrays  # type: ignore[return-value]
 
     def initial_contacts_s(self) -> np.ndarray:
@@ -139,4 +144,9 @@ class StepSchedule:
         local = np.asarray(step_index) - self.base_index
         valid = (local >= 0) & (local < len(drop))
         idx = np.clip(local, 0, max(len(drop) - 1, 0))
-        return valid, np.where(valid, drop[idx], 0.0), np.where(valid, lean[idx], 0.0), np.where(valid, intensity[idx], 1.0)
+        return (
+            valid,
+            np.where(valid, drop[idx], 0.0),
+            np.where(valid, lean[idx], 0.0),
+            np.where(valid, intensity[idx], 1.0),
+        )

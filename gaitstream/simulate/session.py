@@ -29,7 +29,9 @@ def _angles(values: tuple[float, float, float]) -> dict[str, float]:
     return {"roll": float(roll_deg), "pitch": float(pitch_deg), "yaw": float(yaw_deg)}
 
 
-def build_truth(model: SessionModel, steps: list[dict], strides: list[dict], initial_contacts_s: np.ndarray, first_step: int = 0) -> dict:
+def build_truth(
+    model: SessionModel, steps: list[dict], strides: list[dict], initial_contacts_s: np.ndarray, first_step: int = 0
+) -> dict:
     """Truth document: the analyzer JSON fields plus what the simulation used."""
     cfg = model.config
     left = model.schedule.is_left(np.arange(first_step, first_step + len(initial_contacts_s)))

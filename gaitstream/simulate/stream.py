@@ -78,7 +78,9 @@ class SessionBlocks(Iterator[dict[str, np.ndarray]]):
             ic = sched.initial_contacts_s()
         index = np.arange(sched.base_index, sched.base_index + len(ic))
         new_ic = (index >= self._ics_emitted) & (ic <= until_s)
-        contacts = [("left" if sched.is_left(k) else "right", float(t)) for k, t in zip(index[new_ic], ic[new_ic])]
+        contacts = [
+            ("left" if sched.is_left(k) else "right", float(t)) for k, t in zip(index[new_ic], ic[new_ic], strict=True)
+        ]
         self._ics_emitted += int(new_ic.sum())
         self._next_step += len(steps)
         for name, items in (("steps", steps), ("strides", strides), ("initial_contacts", contacts)):

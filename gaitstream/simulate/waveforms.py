@@ -76,12 +76,15 @@ def euler_zyx_to_quat(euler_deg: np.ndarray) -> np.ndarray:
     half = np.radians(np.asarray(euler_deg, dtype=float)) / 2.0
     cy, cp, cr = np.cos(half).T
     sy, sp, sr = np.sin(half).T
-    return np.stack([
-        sr * cp * cy - cr * sp * sy,
-        cr * sp * cy + sr * cp * sy,
-        cr * cp * sy - sr * sp * cy,
-        cr * cp * cy + sr * sp * sy,
-    ], axis=1)
+    return np.stack(
+        [
+            sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+            cr * cp * cy + sr * sp * sy,
+        ],
+        axis=1,
+    )
 
 
 def bump(u: np.ndarray, start: float, peak: float, end: float) -> np.ndarray:

@@ -57,9 +57,7 @@ def run_logged(
     with log_file.open("ab") as log:
         log.write(f"\n=== {step}: {' '.join(argv)}\n".encode())
         log.flush()
-        proc = subprocess.Popen(  # noqa: S603 - fixed build commands
-            argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT
-        )
+        proc = subprocess.Popen(argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
         next_status = started + STATUS_EVERY_S
         with console.status(f"{step} ...", spinner="dots") as status:
             while proc.poll() is None:
@@ -71,8 +69,11 @@ def run_logged(
                 if interactive:
                     status.update(f"{step} [{elapsed:5.0f} s] {_last_line(log_file)}")
                 elif time.monotonic() >= next_status:
-                    print(kv("building", step=step, elapsed_s=round(elapsed), last=_last_line(log_file)),
-                          file=sys.stderr, flush=True)
+                    print(
+                        kv("building", step=step, elapsed_s=round(elapsed), last=_last_line(log_file)),
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     next_status += STATUS_EVERY_S
                 time.sleep(0.5)
     elapsed = time.monotonic() - started

@@ -49,8 +49,12 @@ def up() -> None:
         emit("started", server=name, setup_s=round(report.setup_s.get(name, 0.0), 1))
     for name in report.already_running:
         emit("already_running", server=name)
-    emit("stack_up", elapsed_s=round(report.elapsed_s, 2), kafka=stack.settings.kafka_bootstrap,
-                  influxdb=stack.settings.influxdb_url)
+    emit(
+        "stack_up",
+        elapsed_s=round(report.elapsed_s, 2),
+        kafka=stack.settings.kafka_bootstrap,
+        influxdb=stack.settings.influxdb_url,
+    )
 
 
 @app.command()
@@ -68,8 +72,14 @@ def status() -> None:
     for col in ("server", "health", "endpoint", "version", "pid (ours)", "detail"):
         table.add_column(col)
     for row in rows:
-        table.add_row(row.name, "[green]healthy[/green]" if row.healthy else "[red]down[/red]", row.endpoint,
-                      row.version, str(row.pid) if row.managed else "-", row.detail)
+        table.add_row(
+            row.name,
+            "[green]healthy[/green]" if row.healthy else "[red]down[/red]",
+            row.endpoint,
+            row.version,
+            str(row.pid) if row.managed else "-",
+            row.detail,
+        )
     Console().print(table)
     if not all(r.healthy for r in rows):
         raise typer.Exit(1)
@@ -104,8 +114,12 @@ def smoke() -> None:
     stack = Stack(console=_err)
     local = stack.env()
     kafka = KafkaSettings(bootstrap=local["GAITSTREAM_KAFKA_BOOTSTRAP"])
-    influx = InfluxSettings(url=local["GAITSTREAM_INFLUX_URL"], token=local["GAITSTREAM_INFLUX_TOKEN"],
-                            bucket=local["GAITSTREAM_INFLUX_BUCKET"], database=local["GAITSTREAM_INFLUX_DATABASE"])
+    influx = InfluxSettings(
+        url=local["GAITSTREAM_INFLUX_URL"],
+        token=local["GAITSTREAM_INFLUX_TOKEN"],
+        bucket=local["GAITSTREAM_INFLUX_BUCKET"],
+        database=local["GAITSTREAM_INFLUX_DATABASE"],
+    )
     results = [kafka_round_trip(kafka), influx_round_trip(influx)]
     for res in results:
         emit("smoke", check=res.check, ok=res.ok, elapsed_ms=round(res.elapsed_ms, 1), detail=res.detail)

@@ -24,7 +24,5 @@ class MissingToolError(StackError):
     """A tool the first-time setup needs (java, mvn, go, cargo, pkg-config, cc) is not on PATH."""
 
     def __init__(self, tool: str, *, needed_for: str) -> None:
-        super().__init__(
-            f"missing tool '{tool}', needed to {needed_for}; install it and run again", step="check-tools"
-        )
+        super().__init__(f"missing tool '{tool}', needed to {needed_for}; install it and run again", step="check-tools")
         self.tool = tool

@@ -67,13 +67,15 @@ class InfluxDBServer:
         """Build ``influxd`` into the cache (once; Go and cargo caches make rebuilds quick)."""
         if self.installed():
             return 0.0
-        require_tools({
-            "go": "build InfluxDB (go install)",
-            "cargo": "build Flux's Rust core for InfluxDB",
-            "rustc": "build Flux's Rust core for InfluxDB",
-            "cc": "link InfluxDB with cgo",
-            "pkg-config": "let InfluxData's pkg-config wrapper locate Flux",
-        })
+        require_tools(
+            {
+                "go": "build InfluxDB (go install)",
+                "cargo": "build Flux's Rust core for InfluxDB",
+                "rustc": "build Flux's Rust core for InfluxDB",
+                "cc": "link InfluxDB with cgo",
+                "pkg-config": "let InfluxData's pkg-config wrapper locate Flux",
+            }
+        )
         self.bin_dir.mkdir(parents=True, exist_ok=True)
         wrapper = self.bin_dir / "rustc-cap-lints"
         wrapper.write_text(RUSTC_CAP_LINTS)
@@ -88,20 +90,30 @@ class InfluxDBServer:
         log_file = self.settings.cache_dir / "logs" / "influxdb-build.log"
         elapsed = run_logged(
             ["go", "install", f"github.com/influxdata/pkg-config@{self.settings.influxdb_pkg_config_version}"],
-            step="build InfluxData pkg-config wrapper", log_file=log_file, console=self.console, env=env,
+            step="build InfluxData pkg-config wrapper",
+            log_file=log_file,
+            console=self.console,
+            env=env,
             timeout_s=self.settings.build_timeout_s,
         )
         version = self.settings.influxdb_version.lstrip("v")
         elapsed += run_logged(
-            ["go", "install", f"-ldflags=-X main.version={version} -X main.branch=go-install",
-             f"github.com/influxdata/influxdb/cmd/influxd@{self.settings.influxdb_version}"],
+            [
+                "go",
+                "install",
+                f"-ldflags=-X main.version={version} -X main.branch=go-install",
+                f"github.com/influxdata/influxdb/cmd/influxd@{self.settings.influxdb_version}",
+            ],
             step=f"build InfluxDB {self.settings.influxdb_version} with Flux (first time: 10-25 min)",
-            log_file=log_file, console=self.console, env={**env, "PKG_CONFIG": str(self.bin_dir / "pkg-config")},
+            log_file=log_file,
+            console=self.console,
+            env={**env, "PKG_CONFIG": str(self.bin_dir / "pkg-config")},
             timeout_s=self.settings.build_timeout_s,
         )
         if not self.installed():
-            raise StackError("go install finished but influxd is missing", step="build InfluxDB",
-                             log_file=str(log_file))
+            raise StackError(
+                "go install finished but influxd is missing", step="build InfluxDB", log_file=str(log_file)
+            )
         return elapsed
 
     def _write_config(self) -> Path:
@@ -114,11 +126,11 @@ class InfluxDBServer:
 bind-address = "{s.host}:{s.influxdb_rpc_port}"
 
 [meta]
-  dir = "{self.home / 'meta'}"
+  dir = "{self.home / "meta"}"
 
 [data]
-  dir = "{self.home / 'data'}"
-  wal-dir = "{self.home / 'wal'}"
+  dir = "{self.home / "data"}"
+  wal-dir = "{self.home / "wal"}"
   query-log-enabled = false
 
 [http]
@@ -167,13 +179,19 @@ bind-address = "{s.host}:{s.influxdb_rpc_port}"
         deadline = time.monotonic() + self.settings.startup_timeout_s
         while time.monotonic() < deadline:
             if self.process.pid() is None:
-                raise StackError("influxd exited during start-up:\n    " + "\n    ".join(self.process.tail(10)),
-                                 step="start InfluxDB", log_file=str(self.process.log_file))
+                raise StackError(
+                    "influxd exited during start-up:\n    " + "\n    ".join(self.process.tail(10)),
+                    step="start InfluxDB",
+                    log_file=str(self.process.log_file),
+                )
             if self._ping() is not None:
                 return
             time.sleep(0.3)
-        raise StackError(f"InfluxDB not ready within {self.settings.startup_timeout_s:.0f} s",
-                         step="start InfluxDB", log_file=str(self.process.log_file))
+        raise StackError(
+            f"InfluxDB not ready within {self.settings.startup_timeout_s:.0f} s",
+            step="start InfluxDB",
+            log_file=str(self.process.log_file),
+        )
 
     def _ping(self) -> str | None:
         try:
@@ -185,24 +203,35 @@ bind-address = "{s.host}:{s.influxdb_rpc_port}"
     def query(self, q: str, *, auth: bool = True) -> dict:
         """Run an InfluxQL statement on ``/query`` (POST), raising StackError on failure."""
         creds = self.credentials()
-        resp = httpx.post(f"{self.settings.influxdb_url}/query", data={"q": q}, timeout=10.0,
-                          auth=(creds["user"], creds["password"]) if auth else None)
+        resp = httpx.post(
+            f"{self.settings.influxdb_url}/query",
+            data={"q": q},
+            timeout=10.0,
+            auth=(creds["user"], creds["password"]) if auth else None,
+        )
         body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
         errors = [r.get("error") for r in body.get("results", []) if r.get("error")]
         if resp.status_code >= 400 or errors or body.get("error"):
-            raise StackError(f"InfluxQL {q.split()[0]} failed: {resp.status_code} {errors or body or resp.text}",
-                             step="bootstrap InfluxDB")
+            raise StackError(
+                f"InfluxQL {q.split()[0]} failed: {resp.status_code} {errors or body or resp.text}",
+                step="bootstrap InfluxDB",
+            )
         return body
 
     def _bootstrap(self) -> None:
         """Create the admin user (allowed unauthenticated only while none exists) and the database."""
         creds = self.credentials()
-        users = httpx.post(f"{self.settings.influxdb_url}/query", data={"q": "SHOW USERS"}, timeout=10.0,
-                           auth=(creds["user"], creds["password"]))
+        users = httpx.post(
+            f"{self.settings.influxdb_url}/query",
+            data={"q": "SHOW USERS"},
+            timeout=10.0,
+            auth=(creds["user"], creds["password"]),
+        )
         # With auth on and no user yet, InfluxDB answers 403 "create admin user first".
         if "create admin user first" in users.text:
-            self.query(f"CREATE USER \"{creds['user']}\" WITH PASSWORD '{creds['password']}' WITH ALL PRIVILEGES",
-                       auth=False)
+            self.query(
+                f"CREATE USER \"{creds['user']}\" WITH PASSWORD '{creds['password']}' WITH ALL PRIVILEGES", auth=False
+            )
         self.query(f'CREATE DATABASE "{self.settings.influxdb_database}"')
 
     def stop(self) -> bool:

@@ -89,8 +89,16 @@ class KafkaServer:
             pom = Path(tmp) / "pom.xml"
             pom.write_text(POM_TEMPLATE.format(kafka=self.settings.kafka_version, log4j=self.settings.log4j_version))
             elapsed = run_logged(
-                ["mvn", "-B", "-q", "-f", str(pom), f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-                 "-DincludeScope=runtime", f"-DoutputDirectory={self.libs_dir}"],
+                [
+                    "mvn",
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(pom),
+                    f"{MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
+                    "-DincludeScope=runtime",
+                    f"-DoutputDirectory={self.libs_dir}",
+                ],
                 step=f"fetch Kafka {self.settings.kafka_version} jars (Maven)",
                 log_file=self.settings.cache_dir / "logs" / "kafka-fetch.log",
                 console=self.console,
@@ -106,27 +114,29 @@ class KafkaServer:
         self.home.mkdir(parents=True, exist_ok=True)
         props = self.home / "server.properties"
         props.write_text(
-            "\n".join([
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@{s.host}:{s.kafka_controller_port}",
-                f"listeners=PLAINTEXT://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://{s.host}:{s.kafka_port}",
-                "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                f"log.dirs={self.home / 'data'}",
-                "num.partitions=8",
-                "offsets.topic.replication.factor=1",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "share.coordinator.state.topic.min.isr=1",
-                # Tests start consumers at once; the 3 s default only slows the first join.
-                "group.initial.rebalance.delay.ms=0",
-                "auto.create.topics.enable=true",
-                "",
-            ])
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@{s.host}:{s.kafka_controller_port}",
+                    f"listeners=PLAINTEXT://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
+                    f"advertised.listeners=PLAINTEXT://{s.host}:{s.kafka_port}",
+                    "controller.listener.names=CONTROLLER",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    f"log.dirs={self.home / 'data'}",
+                    "num.partitions=8",
+                    "offsets.topic.replication.factor=1",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "share.coordinator.state.topic.min.isr=1",
+                    # Tests start consumers at once; the 3 s default only slows the first join.
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=true",
+                    "",
+                ]
+            )
         )
         (self.home / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
         return props
@@ -136,8 +146,17 @@ class KafkaServer:
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
         run_logged(
-            ["java", "-cp", f"{self.libs_dir}/*", "kafka.tools.StorageTool", "format", "-t", cluster_id,
-             "-c", str(props)],
+            [
+                "java",
+                "-cp",
+                f"{self.libs_dir}/*",
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(props),
+            ],
             step="format Kafka storage",
             log_file=self.process.log_file,
             console=self.console,
@@ -152,9 +171,16 @@ class KafkaServer:
         props = self._write_config()
         self._format_storage(props)
         self.process.start(
-            ["java", *self.settings.kafka_heap.split(), "-XX:+UseG1GC",
-             f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
-             "-cp", f"{self.libs_dir}/*", "kafka.Kafka", str(props)],
+            [
+                "java",
+                *self.settings.kafka_heap.split(),
+                "-XX:+UseG1GC",
+                f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
+                "-cp",
+                f"{self.libs_dir}/*",
+                "kafka.Kafka",
+                str(props),
+            ],
             cwd=self.home,
         )
         self.wait_ready()
@@ -165,14 +191,20 @@ class KafkaServer:
         last_error = "port closed"
         while time.monotonic() < deadline:
             if self.process.pid() is None and not port_open(self.settings.host, self.settings.kafka_port):
-                raise StackError("Kafka exited during start-up:\n    " + "\n    ".join(self.process.tail(10)),
-                                 step="start Kafka", log_file=str(self.process.log_file))
+                raise StackError(
+                    "Kafka exited during start-up:\n    " + "\n    ".join(self.process.tail(10)),
+                    step="start Kafka",
+                    log_file=str(self.process.log_file),
+                )
             ok, last_error = self._admin_check()
             if ok:
                 return
             time.sleep(0.5)
-        raise StackError(f"Kafka not ready within {self.settings.startup_timeout_s:.0f} s ({last_error})",
-                         step="start Kafka", log_file=str(self.process.log_file))
+        raise StackError(
+            f"Kafka not ready within {self.settings.startup_timeout_s:.0f} s ({last_error})",
+            step="start Kafka",
+            log_file=str(self.process.log_file),
+        )
 
     def _admin_check(self) -> tuple[bool, str]:
         if not port_open(self.settings.host, self.settings.kafka_port):
@@ -180,13 +212,14 @@ class KafkaServer:
         from kafka import KafkaAdminClient  # imported here: the CLI must not pay for it unless used
 
         try:
-            admin = KafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=3000,
-                                     client_id="gaitstream-stack")
+            admin = KafkaAdminClient(
+                bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=3000, client_id="gaitstream-stack"
+            )
             try:
                 admin.list_topics()
             finally:
                 admin.close()
-        except Exception as exc:  # noqa: BLE001 - any client error means "not ready yet"
+        except Exception as exc:
             return False, f"{type(exc).__name__}: {exc}"
         return True, "ok"
 

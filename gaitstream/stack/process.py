@@ -69,7 +69,7 @@ class ManagedProcess:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             try:
-                proc = subprocess.Popen(  # noqa: S603 - argv is built by the stack, not from user input
+                proc = subprocess.Popen(
                     argv,
                     cwd=cwd,
                     env={**os.environ, **(env or {})},

@@ -31,8 +31,12 @@ def kafka_round_trip(kafka: KafkaSettings, timeout_s: float = 20.0) -> SmokeResu
         meta = producer.send(SMOKE_TOPIC, key=b"smoke", value=marker).get(timeout=timeout_s)
     finally:
         producer.close()
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, group_id=None, enable_auto_commit=False,
-                             consumer_timeout_ms=int(timeout_s * 1000))
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        consumer_timeout_ms=int(timeout_s * 1000),
+    )
     try:
         from kafka import TopicPartition
 
@@ -43,8 +47,12 @@ def kafka_round_trip(kafka: KafkaSettings, timeout_s: float = 20.0) -> SmokeResu
     finally:
         consumer.close()
     elapsed_ms = (time.perf_counter() - started) * 1000
-    return SmokeResult("kafka produce+consume", found, elapsed_ms,
-                       f"topic={SMOKE_TOPIC} partition={meta.partition} offset={meta.offset}")
+    return SmokeResult(
+        "kafka produce+consume",
+        found,
+        elapsed_ms,
+        f"topic={SMOKE_TOPIC} partition={meta.partition} offset={meta.offset}",
+    )
 
 
 def influx_round_trip(influx: InfluxSettings) -> SmokeResult:
@@ -58,18 +66,24 @@ def influx_round_trip(influx: InfluxSettings) -> SmokeResult:
         client.write_api(write_options=SYNCHRONOUS).write(
             bucket=influx.bucket, record=Point(SMOKE_MEASUREMENT).tag("marker", marker).field("value_deg", 1.5)
         )
-        flux = (f'from(bucket: "{influx.bucket}") |> range(start: -1h) '
-                f'|> filter(fn: (r) => r._measurement == "{SMOKE_MEASUREMENT}" and r.marker == "{marker}")')
+        flux = (
+            f'from(bucket: "{influx.bucket}") |> range(start: -1h) '
+            f'|> filter(fn: (r) => r._measurement == "{SMOKE_MEASUREMENT}" and r.marker == "{marker}")'
+        )
         flux_values = [rec.get_value() for table in client.query_api().query(flux) for rec in table.records]
         import httpx
 
-        resp = httpx.post(f"{influx.url}/query", data={
-            "db": influx.database,
-            "q": f"SELECT value_deg FROM {SMOKE_MEASUREMENT} WHERE marker = '{marker}'",
-        }, headers={"Authorization": f"Token {influx.token.get_secret_value()}"}, timeout=10.0)
+        resp = httpx.post(
+            f"{influx.url}/query",
+            data={
+                "db": influx.database,
+                "q": f"SELECT value_deg FROM {SMOKE_MEASUREMENT} WHERE marker = '{marker}'",
+            },
+            headers={"Authorization": f"Token {influx.token.get_secret_value()}"},
+            timeout=10.0,
+        )
         series = resp.json()["results"][0].get("series", [])
         influxql_values = [row[1] for row in series[0]["values"]] if series else []
     ok = flux_values == [1.5] and influxql_values == [1.5]
     elapsed_ms = (time.perf_counter() - started) * 1000
-    return SmokeResult("influxdb write+flux+influxql", ok, elapsed_ms,
-                       f"flux={flux_values} influxql={influxql_values}")
+    return SmokeResult("influxdb write+flux+influxql", ok, elapsed_ms, f"flux={flux_values} influxql={influxql_values}")

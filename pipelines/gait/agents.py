@@ -36,9 +36,21 @@ from gaitstream.logging import kv
 from gaitstream.monitor import lookup
 from gaitstream.monitor.frames import EngineInput, FrameError, concatenate_inputs, engine_input
 from gaitstream.monitor.station import TRACE_RATE_HZ, StationState
-from gaitstream.pipelines.app import (alert_settings_table, alerts_topic, app, pipeline_settings, session_history_table,
-                                      session_history_topic, station_state, stations_topic, status_topic,
-                                      steps_per_window, steps_topic, topic_settings, trace_topic)
+from gaitstream.pipelines.app import (
+    alert_settings_table,
+    alerts_topic,
+    app,
+    pipeline_settings,
+    session_history_table,
+    session_history_topic,
+    station_state,
+    stations_topic,
+    status_topic,
+    steps_per_window,
+    steps_topic,
+    topic_settings,
+    trace_topic,
+)
 from gaitstream.pipelines.deadletter import send_dead_letter
 from gaitstream.pipelines.faust_adapter import current_event, is_stale, owns_partition, tables_settled
 from gaitstream.pipelines.ledger import CheckpointLedger
@@ -47,8 +59,9 @@ from gaitstream.schemas.codec import WireError, decode, encode
 
 log = logging.getLogger(__name__)
 
-STEPS, STATUS, ALERTS, TRACE = (topic.get_topic_name() for topic in (steps_topic, status_topic, alerts_topic,
-                                                                     trace_topic))
+STEPS, STATUS, ALERTS, TRACE = (
+    topic.get_topic_name() for topic in (steps_topic, status_topic, alerts_topic, trace_topic)
+)
 # How often the station-silence rule looks at this worker's open sessions (its delay is 10 s).
 SILENCE_CHECK_INTERVAL_S = 2.0
 
@@ -112,8 +125,18 @@ class GaitTracker:
     async def _publish_alerts(self, station_id: str, alerts: list[dict]) -> None:
         for alert in alerts:
             await self._produce(ALERTS, station_id, encode("alert", alert))
-            log.info(kv("alert", id=alert["alert_id"], state=alert["state"], kind=alert["kind"], station=station_id,
-                        side=alert["side"], fault=alert.get("fault"), value=alert["value"]))
+            log.info(
+                kv(
+                    "alert",
+                    id=alert["alert_id"],
+                    state=alert["state"],
+                    kind=alert["kind"],
+                    station=station_id,
+                    side=alert["side"],
+                    fault=alert.get("fault"),
+                    value=alert["value"],
+                )
+            )
 
     async def _emit_steps(self, station_id: str, state: StationState, steps: list[StepMetrics]) -> None:
         """Publish the steps, move the rolling window, publish each status that falls due (about one
@@ -155,8 +178,14 @@ class GaitTracker:
             except (KeyError, TypeError, ValueError) as exc:
                 # A checkpoint from an incompatible engine version: that session cannot continue,
                 # but the station must not be stuck; its next session starts afresh.
-                log.error(kv("checkpoint_unreadable", station=station_id, session=value["session"]["session_id"],
-                             error=f"{type(exc).__name__}: {exc}"))
+                log.error(
+                    kv(
+                        "checkpoint_unreadable",
+                        station=station_id,
+                        session=value["session"]["session_id"],
+                        error=f"{type(exc).__name__}: {exc}",
+                    )
+                )
                 return None
             state.watch.resume(_now_us())  # the checkpoint's arrival time may be another worker's
             self.live[station_id] = state
@@ -185,14 +214,17 @@ class GaitTracker:
     # ------------------------------------------------------------------ sessions
     async def _close(self, station_id: str, state: StationState, stop: dict) -> None:
         await self._emit_steps(station_id, state, state.finish())
-        await self._publish_alerts(station_id,
-                                   state.rolling.close(stop["time_us"]) + state.watch.close(stop["time_us"]))
+        await self._publish_alerts(
+            station_id, state.rolling.close(stop["time_us"]) + state.watch.close(stop["time_us"])
+        )
         # The session's summary joins the patient's history (baseline of the worsening rule).
-        history = lookup.next_history(session_history_table.get, state.session,
-                                      state.rolling.summary(stop["time_us"]), state.rolling.settings)
+        history = lookup.next_history(
+            session_history_table.get, state.session, state.rolling.summary(stop["time_us"]), state.rolling.settings
+        )
         if history is not None:
-            self.ledger.output(self.batch, station_id,
-                               await session_history_topic.send(key=history[0], value=history[1]))
+            self.ledger.output(
+                self.batch, station_id, await session_history_topic.send(key=history[0], value=history[1])
+            )
         await self._produce(STEPS, station_id, encode("session_event", stop))
         await self._checkpoint(station_id, state, closed=True)
         log.info(kv("session_stop", station=station_id, session=state.session["session_id"]))
@@ -206,17 +238,27 @@ class GaitTracker:
                 self._release(event)  # a replayed start: this session already runs (or ran)
                 return
             if state is not None:  # a new session without a stop: end the old one first
-                await self._close(station_id, state,
-                                  {**state.session, "event": "stop", "time_us": record["time_us"]})
+                await self._close(station_id, state, {**state.session, "event": "stop", "time_us": record["time_us"]})
             settings = lookup.session_settings(alert_settings_table.get, record)
             state = self.live[station_id] = StationState.start(
-                record, settings=settings,
-                baseline=lookup.session_baseline(session_history_table.get, record, settings), now_us=_now_us())
+                record,
+                settings=settings,
+                baseline=lookup.session_baseline(session_history_table.get, record, settings),
+                now_us=_now_us(),
+            )
             await self._produce(STEPS, station_id, encode("session_event", record))
             self._hold(station_id, event)
             await self._checkpoint(station_id, state)
-            log.info(kv("session_start", station=station_id, session=record["session_id"],
-                        clinic=record["clinic_id"], patient=record["patient_id"], trunk=record["trunk_present"]))
+            log.info(
+                kv(
+                    "session_start",
+                    station=station_id,
+                    session=record["session_id"],
+                    clinic=record["clinic_id"],
+                    patient=record["patient_id"],
+                    trunk=record["trunk_present"],
+                )
+            )
         elif state is not None and state.session["session_id"] == record["session_id"]:
             self._hold(station_id, event)
             await self._close(station_id, state, record)
@@ -225,21 +267,32 @@ class GaitTracker:
 
     # ------------------------------------------------------------------ frames
     @staticmethod
-    def _accept(station_id: str, state: StationState | None, frame: dict,
-                last_sequence: int) -> tuple[str, EngineInput | str | None]:
+    def _accept(
+        station_id: str, state: StationState | None, frame: dict, last_sequence: int
+    ) -> tuple[str, EngineInput | str | None]:
         """Judge one frame: ("push", engine input), ("dead", reason) or ("skip", None) (a replay)."""
         if state is None or state.session["session_id"] != frame["session_id"]:
             stored = station_state.get(station_id)
-            replay = (stored and stored["closed"] and stored["session"]["session_id"] == frame["session_id"]
-                      and frame["sequence"] <= stored["last_sequence"])
-            return ("skip", None) if replay else ("dead",
-                                                  f"no active session {frame['session_id']} on station {station_id}")
+            replay = (
+                stored
+                and stored["closed"]
+                and stored["session"]["session_id"] == frame["session_id"]
+                and frame["sequence"] <= stored["last_sequence"]
+            )
+            return (
+                ("skip", None)
+                if replay
+                else ("dead", f"no active session {frame['session_id']} on station {station_id}")
+            )
         if frame["sequence"] <= last_sequence:
             return "skip", None  # already inside the restored checkpoint
         try:
-            return "push", engine_input(frame, session_start_us=state.session["time_us"],
-                                        sampling_rate_hz=state.engine.sampling_rate_hz,
-                                        trunk=state.session["trunk_present"])
+            return "push", engine_input(
+                frame,
+                session_start_us=state.session["time_us"],
+                sampling_rate_hz=state.engine.sampling_rate_hz,
+                trunk=state.session["trunk_present"],
+            )
         except FrameError as exc:
             return "dead", exc.reason
 
@@ -253,8 +306,13 @@ class GaitTracker:
             verdict, data = self._accept(station_id, state, frame, last_sequence)
             if verdict == "push" and last_time_s is not None and data.time_s[0] <= last_time_s:
                 # the engine would drop these samples one by one; the frame is wrong as a whole
-                verdict, data = "dead", (f"time goes backwards: first sample at {data.time_s[0]:.3f} s of the "
-                                         f"session, not after the previous frame's last ({last_time_s:.3f} s)")
+                verdict, data = (
+                    "dead",
+                    (
+                        f"time goes backwards: first sample at {data.time_s[0]:.3f} s of the "
+                        f"session, not after the previous frame's last ({last_time_s:.3f} s)"
+                    ),
+                )
             if verdict == "push":
                 accepted.append((event, frame, data))
                 last_sequence = frame["sequence"]
@@ -307,9 +365,16 @@ class GaitTracker:
         await self._emit_steps(station_id, state, steps)
         now_us = _now_us()
         for event, frame, data in run:
-            await self._publish_alerts(station_id, state.watch.on_frame(
-                data.by_location(), sequence=frame["sequence"], first_sample_time_us=frame["first_sample_time_us"],
-                sampling_rate_hz=frame["sampling_rate_hz"], now_us=now_us))
+            await self._publish_alerts(
+                station_id,
+                state.watch.on_frame(
+                    data.by_location(),
+                    sequence=frame["sequence"],
+                    first_sample_time_us=frame["first_sample_time_us"],
+                    sampling_rate_hz=frame["sampling_rate_hz"],
+                    now_us=now_us,
+                ),
+            )
             state.last_sequence = frame["sequence"]
             self._hold(station_id, event, len(data.time_s))
         if self.ledger.held_samples(station_id) >= self._checkpoint_samples(state):
@@ -386,8 +451,12 @@ class GaitTracker:
             return
         partitions = list(range(topic_settings.partitions))
         for station_id, value in list(station_state.items()):
-            if (value and not value["closed"] and station_id not in self.live
-                    and owns_partition(app, topic_settings.stations, default_partition(station_id.encode(), partitions))):
+            if (
+                value
+                and not value["closed"]
+                and station_id not in self.live
+                and owns_partition(app, topic_settings.stations, default_partition(station_id.encode(), partitions))
+            ):
                 if self.active(station_id) is not None:
                     log.info(kv("session_adopted", station=station_id, session=value["session"]["session_id"]))
 
@@ -400,8 +469,18 @@ class GaitTracker:
         for station_id, state in list(self.live.items()):
             for alert in state.watch.check_silence(now_us):
                 await produce(ALERTS, station_id.encode(), encode("alert", alert))
-                log.info(kv("alert", id=alert["alert_id"], state=alert["state"], kind=alert["kind"],
-                            station=station_id, side=alert["side"], fault=alert.get("fault"), value=alert["value"]))
+                log.info(
+                    kv(
+                        "alert",
+                        id=alert["alert_id"],
+                        state=alert["state"],
+                        kind=alert["kind"],
+                        station=station_id,
+                        side=alert["side"],
+                        fault=alert.get("fault"),
+                        value=alert["value"],
+                    )
+                )
 
 
 tracker = GaitTracker()
@@ -426,6 +505,7 @@ async def track_gait(stream):
     """
     manual = stream.noack()
     tracker.stream = manual
-    async for events in manual.noack_take(pipeline_settings.frame_batch_max,
-                                          within=pipeline_settings.frame_batch_within_s):
+    async for events in manual.noack_take(
+        pipeline_settings.frame_batch_max, within=pipeline_settings.frame_batch_within_s
+    ):
         await tracker.on_batch(events)

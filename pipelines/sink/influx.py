@@ -8,8 +8,8 @@ import time
 from dataclasses import dataclass
 
 from gaitstream.logging import kv
-from gaitstream.settings import InfluxSettings
 from gaitstream.pipelines.sink.points import PRECISION
+from gaitstream.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,13 @@ class InfluxSink:
 
         self.settings = settings
         self.retry = retry or RetryPolicy()
-        self._client = InfluxDBClient(url=settings.url, token=settings.token.get_secret_value(), org=settings.org,
-                                      timeout=int(timeout_s * 1000), enable_gzip=settings.gzip)
+        self._client = InfluxDBClient(
+            url=settings.url,
+            token=settings.token.get_secret_value(),
+            org=settings.org,
+            timeout=int(timeout_s * 1000),
+            enable_gzip=settings.gzip,
+        )
         self._write_api = self._client.write_api(write_options=SYNCHRONOUS)
         self._closing = threading.Event()
         self.points_written = 0
@@ -60,13 +65,14 @@ class InfluxSink:
         while True:
             started = time.perf_counter()
             try:
-                self._write_api.write(bucket=self.settings.bucket, org=self.settings.org, record=body,
-                                      write_precision=PRECISION)
+                self._write_api.write(
+                    bucket=self.settings.bucket, org=self.settings.org, record=body, write_precision=PRECISION
+                )
             except ApiException as exc:
                 if exc.status in (400, 413, 422):
                     raise PermanentWriteError(exc.status, str(exc.body)) from exc
                 reason = f"HTTP {exc.status}"
-            except Exception as exc:  # noqa: BLE001 - urllib3/socket errors: the server is away
+            except Exception as exc:
                 reason = f"{type(exc).__name__}: {exc}"
             else:
                 self.points_written += len(lines)

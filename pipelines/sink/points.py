@@ -32,9 +32,17 @@ STATUS_MEASUREMENT = "gait_status"
 TRACE_MEASUREMENT = "pelvic_trace"
 PRECISION = WritePrecision.US
 
-_STATUS_FIELDS = ("steps_left", "steps_right", "steps_last_10s", "pelvic_drop_deg_median_left",
-                  "pelvic_drop_deg_median_right", "trunk_lean_deg_median_left", "trunk_lean_deg_median_right",
-                  "cadence_spm", "step_time_asymmetry_pct")
+_STATUS_FIELDS = (
+    "steps_left",
+    "steps_right",
+    "steps_last_10s",
+    "pelvic_drop_deg_median_left",
+    "pelvic_drop_deg_median_right",
+    "trunk_lean_deg_median_left",
+    "trunk_lean_deg_median_right",
+    "cadence_spm",
+    "step_time_asymmetry_pct",
+)
 _TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": "", "\r": ""})
 
 
@@ -48,8 +56,10 @@ def string_field(value: str) -> str:
 
 
 def _series(measurement: str, record: dict) -> str:
-    return (f"{measurement},clinic={tag_value(record['clinic_id'])},patient={tag_value(record['patient_id'])},"
-            f"session={tag_value(record['session_id'])},station={tag_value(record['station_id'])}")
+    return (
+        f"{measurement},clinic={tag_value(record['clinic_id'])},patient={tag_value(record['patient_id'])},"
+        f"session={tag_value(record['session_id'])},station={tag_value(record['station_id'])}"
+    )
 
 
 def _fields(pairs: list[tuple[str, object]]) -> str:
@@ -69,11 +79,15 @@ def _fields(pairs: list[tuple[str, object]]) -> str:
 
 
 def step_lines(record: dict) -> list[str]:
-    fields = _fields([("pelvic_drop_deg", float(record["pelvic_drop_deg"])),
-                      ("trunk_lean_deg", None if record.get("trunk_lean_deg") is None else float(record["trunk_lean_deg"])),
-                      ("step_time_s", float(record["step_time_s"])),
-                      ("cadence_spm", None if record.get("cadence_spm") is None else float(record["cadence_spm"])),
-                      ("step_index", int(record["step_index"]))])
+    fields = _fields(
+        [
+            ("pelvic_drop_deg", float(record["pelvic_drop_deg"])),
+            ("trunk_lean_deg", None if record.get("trunk_lean_deg") is None else float(record["trunk_lean_deg"])),
+            ("step_time_s", float(record["step_time_s"])),
+            ("cadence_spm", None if record.get("cadence_spm") is None else float(record["cadence_spm"])),
+            ("step_index", int(record["step_index"])),
+        ]
+    )
     # Tags in sorted key order (InfluxDB's preference): clinic, patient, session, side, station.
     series = _series(STEP_MEASUREMENT, record).replace(",station=", f",side={tag_value(record['side'])},station=", 1)
     return [f"{series} {fields} {int(record['start_time_us'])}"]
@@ -99,16 +113,22 @@ def trace_lines(record: dict) -> list[str]:
     if lean is None:
         return [f"{head}{p!r} {t0 + dt}" for p, dt in zip(phi, record["time_offsets_us"], strict=True)]
     lean = [float(v) for v in lean]
-    return [f"{head}{p!r},trunk_lateral_lean_deg={q!r} {t0 + dt}"
-            for p, q, dt in zip(phi, lean, record["time_offsets_us"], strict=True)]
+    return [
+        f"{head}{p!r},trunk_lateral_lean_deg={q!r} {t0 + dt}"
+        for p, q, dt in zip(phi, lean, record["time_offsets_us"], strict=True)
+    ]
 
 
 def session_lines(record: dict) -> list[str]:
-    fields = _fields([("active", 1 if record["event"] == "start" else 0),
-                      ("pelvic_drop_threshold_deg", float(record["pelvic_drop_threshold_deg"])),
-                      ("trunk_lean_threshold_deg", float(record["trunk_lean_threshold_deg"])),
-                      ("min_steps_per_side", int(record["min_steps_per_side"])),
-                      ("trunk_present", bool(record["trunk_present"]))])
+    fields = _fields(
+        [
+            ("active", 1 if record["event"] == "start" else 0),
+            ("pelvic_drop_threshold_deg", float(record["pelvic_drop_threshold_deg"])),
+            ("trunk_lean_threshold_deg", float(record["trunk_lean_threshold_deg"])),
+            ("min_steps_per_side", int(record["min_steps_per_side"])),
+            ("trunk_present", bool(record["trunk_present"])),
+        ]
+    )
     return [f"{_series(SESSION_MEASUREMENT, record)} {fields} {int(record['time_us'])}"]
 
 
@@ -116,17 +136,31 @@ def alert_lines(record: dict) -> list[str]:
     series = _series(ALERT_MEASUREMENT, record)
     if record.get("side"):
         series = series.replace(",station=", f",side={tag_value(record['side'])},station=", 1)
-    fields = _fields([("alert_id", record["alert_id"]), ("kind", record["kind"]), ("severity", record["severity"]),
-                      ("state", record["state"]), ("message", record["message"]),
-                      ("value", None if record.get("value") is None else float(record["value"])),
-                      ("threshold", None if record.get("threshold") is None else float(record["threshold"])),
-                      ("baseline", None if record.get("baseline") is None else float(record["baseline"])),
-                      ("sensor", record.get("sensor")), ("fault", record.get("fault")),
-                      ("dashboard_url", record.get("dashboard_url"))])
+    fields = _fields(
+        [
+            ("alert_id", record["alert_id"]),
+            ("kind", record["kind"]),
+            ("severity", record["severity"]),
+            ("state", record["state"]),
+            ("message", record["message"]),
+            ("value", None if record.get("value") is None else float(record["value"])),
+            ("threshold", None if record.get("threshold") is None else float(record["threshold"])),
+            ("baseline", None if record.get("baseline") is None else float(record["baseline"])),
+            ("sensor", record.get("sensor")),
+            ("fault", record.get("fault")),
+            ("dashboard_url", record.get("dashboard_url")),
+        ]
+    )
     return [f"{series} {fields} {int(record['time_us'])}"]
 
 
-LINES_BY_SCHEMA = {"session_event": session_lines, "alert": alert_lines, "step_metrics": step_lines, "gait_status": status_lines, "obliquity_trace": trace_lines}
+LINES_BY_SCHEMA = {
+    "session_event": session_lines,
+    "alert": alert_lines,
+    "step_metrics": step_lines,
+    "gait_status": status_lines,
+    "obliquity_trace": trace_lines,
+}
 
 
 def batch_lines(records) -> tuple[list[str], list[tuple[object, str]]]:

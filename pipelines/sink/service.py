@@ -26,11 +26,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from gaitstream.logging import kv
-from gaitstream.settings import InfluxSettings, KafkaSettings
 from gaitstream.pipelines.app import alerts_topic, app, pipeline_settings, status_topic, steps_topic, trace_topic
 from gaitstream.pipelines.deadletter import send_dead_letter_raw
 from gaitstream.pipelines.sink.influx import InfluxSink, PermanentWriteError
 from gaitstream.pipelines.sink.points import batch_lines
+from gaitstream.settings import InfluxSettings, KafkaSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +53,17 @@ class InfluxSinkService(mode.Service):
     async def on_start(self) -> None:
         self._sink = InfluxSink(InfluxSettings())
         self._consumer = AIOKafkaConsumer(
-            *SINK_TOPICS, bootstrap_servers=KafkaSettings().bootstrap_servers, group_id=sink_group_id(),
-            enable_auto_commit=False, auto_offset_reset="earliest",
+            *SINK_TOPICS,
+            bootstrap_servers=KafkaSettings().bootstrap_servers,
+            group_id=sink_group_id(),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
             # Idle partitions (alerts) must not hold the fetch the busy ones wait behind.
             fetch_max_wait_ms=int(pipeline_settings.fetch_max_wait_s * 1000),
             fetch_min_bytes=pipeline_settings.sink_fetch_min_bytes,
             session_timeout_ms=int(pipeline_settings.session_timeout_s * 1000),
-            heartbeat_interval_ms=int(pipeline_settings.heartbeat_interval_s * 1000))
+            heartbeat_interval_ms=int(pipeline_settings.heartbeat_interval_s * 1000),
+        )
         await self._consumer.start()
 
     async def on_stop(self) -> None:
@@ -79,8 +83,9 @@ class InfluxSinkService(mode.Service):
             wait_s = within_s if deadline is None else deadline - time.monotonic()
             if wait_s <= 0:
                 break
-            batches = await self._consumer.getmany(timeout_ms=max(1, round(wait_s * 1000)),
-                                                   max_records=most - len(records))
+            batches = await self._consumer.getmany(
+                timeout_ms=max(1, round(wait_s * 1000)), max_records=most - len(records)
+            )
             for batch in batches.values():
                 records.extend(batch)
             if deadline is None:
@@ -111,14 +116,22 @@ class InfluxSinkService(mode.Service):
                     log.warning(kv("influx_sink_stopped", reason=str(exc)))
                     return
             for record, reason in refused:  # in the dead-letter topic before the offsets move on
-                await (await send_dead_letter_raw(record.topic, record.partition, record.offset, record.key,
-                                                  record.value, reason))
+                await (
+                    await send_dead_letter_raw(
+                        record.topic, record.partition, record.offset, record.key, record.value, reason
+                    )
+                )
             try:
                 await self._consumer.commit()
             except (CommitFailedError, KafkaError) as exc:
                 # A rebalance took partitions away meanwhile: their new owner writes the batch
                 # again (same points, overwritten).
                 log.warning(kv("influx_sink_commit_failed", error=f"{type(exc).__name__}: {exc}"))
-            log.debug(kv("influx_batch", messages=len(records), points=len(lines),
-                         elapsed_s=round(time.perf_counter() - started, 3)))
-
+            log.debug(
+                kv(
+                    "influx_batch",
+                    messages=len(records),
+                    points=len(lines),
+                    elapsed_s=round(time.perf_counter() - started, 3),
+                )
+            )

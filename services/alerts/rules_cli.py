@@ -16,7 +16,13 @@ from typing import Annotated
 import typer
 
 from gaitstream.logging import emit
-from gaitstream.monitor.alert_settings import OVERRIDABLE, AlertSettings, resolve_settings, settings_key, settings_record
+from gaitstream.monitor.alert_settings import (
+    OVERRIDABLE,
+    AlertSettings,
+    resolve_settings,
+    settings_key,
+    settings_record,
+)
 
 _HELP = {name: f"{name.replace('_', ' ')} (default {getattr(AlertSettings(), name)!r})" for name in OVERRIDABLE}
 _TYPES = {f: t for f, t in AlertSettings.__annotations__.items() if f in OVERRIDABLE}
@@ -33,8 +39,8 @@ def _clients():
 
 
 def _records(kafka, topics) -> dict[str, dict]:
-    from gaitstream.topics import read_latest
     from gaitstream.schemas.codec import WireError, decode
+    from gaitstream.topics import read_latest
 
     out = {}
     for key, value in read_latest(kafka, topics.alert_settings).items():
@@ -46,8 +52,8 @@ def _records(kafka, topics) -> dict[str, dict]:
 
 
 def _set(clinic: str, patient: str | None, severity: list[str], unset: list[str], **values) -> None:
-    from gaitstream.topics import write
     from gaitstream.schemas.codec import encode
+    from gaitstream.topics import write
 
     kafka, topics = _clients()
     key = settings_key(clinic, patient)
@@ -69,34 +75,58 @@ def _set(clinic: str, patient: str | None, severity: list[str], unset: list[str]
         else:
             merged[name] = None
     try:
-        record = settings_record(clinic, patient, updated_us=time.time_ns() // 1000, severities=severities or None,
-                                 **merged)
+        record = settings_record(
+            clinic, patient, updated_us=time.time_ns() // 1000, severities=severities or None, **merged
+        )
         clinic_record = record if patient is None else records.get(settings_key(clinic))
         effective = resolve_settings(clinic_record, record if patient is not None else None)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     write(kafka, topics.alert_settings, key, encode("alert_settings", record))
-    emit("alert_settings_published", key=key, topic=topics.alert_settings,
-         set=",".join(n for n in OVERRIDABLE if record[n] is not None) or "-")
+    emit(
+        "alert_settings_published",
+        key=key,
+        topic=topics.alert_settings,
+        set=",".join(n for n in OVERRIDABLE if record[n] is not None) or "-",
+    )
     typer.echo(json.dumps({"key": key, "record": record, "effective": effective.to_json()}, indent=2))
 
 
 def _set_command():
     """Build ``set`` with one option per setting (their names and defaults live in AlertSettings)."""
     params = [
-        inspect.Parameter("clinic", inspect.Parameter.KEYWORD_ONLY,
-                          annotation=Annotated[str, typer.Option(help="Clinic id")]),
-        inspect.Parameter("patient", inspect.Parameter.KEYWORD_ONLY, default=None,
-                          annotation=Annotated[str | None, typer.Option(help="Patient pseudonym (else clinic-wide)")]),
-        inspect.Parameter("severity", inspect.Parameter.KEYWORD_ONLY, default=[],
-                          annotation=Annotated[list[str], typer.Option(help="KIND=info|warning|critical")]),
-        inspect.Parameter("unset", inspect.Parameter.KEYWORD_ONLY, default=[],
-                          annotation=Annotated[list[str], typer.Option(help="Field to return to inherit")]),
+        inspect.Parameter(
+            "clinic", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[str, typer.Option(help="Clinic id")]
+        ),
+        inspect.Parameter(
+            "patient",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=None,
+            annotation=Annotated[str | None, typer.Option(help="Patient pseudonym (else clinic-wide)")],
+        ),
+        inspect.Parameter(
+            "severity",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=[],
+            annotation=Annotated[list[str], typer.Option(help="KIND=info|warning|critical")],
+        ),
+        inspect.Parameter(
+            "unset",
+            inspect.Parameter.KEYWORD_ONLY,
+            default=[],
+            annotation=Annotated[list[str], typer.Option(help="Field to return to inherit")],
+        ),
     ]
     for name in OVERRIDABLE:
         py = _PY[str(_TYPES[name]) if not isinstance(_TYPES[name], type) else _TYPES[name].__name__]
-        params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                        annotation=Annotated[py | None, typer.Option(help=_HELP[name])]))
+        params.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[py | None, typer.Option(help=_HELP[name])],
+            )
+        )
 
     def set_(**kwargs) -> None:
         _set(kwargs.pop("clinic"), kwargs.pop("patient"), kwargs.pop("severity"), kwargs.pop("unset"), **kwargs)
@@ -107,31 +137,41 @@ def _set_command():
 
 
 def show(
-    clinic: Annotated[str | None, typer.Option(help="Clinic id: print its (or its patient's) effective settings")]
-    = None,
+    clinic: Annotated[
+        str | None, typer.Option(help="Clinic id: print its (or its patient's) effective settings")
+    ] = None,
     patient: Annotated[str | None, typer.Option(help="Patient pseudonym (with --clinic)")] = None,
 ) -> None:
     """Print the settings records, or the effective settings of a clinic or patient and their sources."""
     kafka, topics = _clients()
     records = _records(kafka, topics)
     if clinic is None:
-        typer.echo(json.dumps({key: {k: v for k, v in rec.items() if v is not None}
-                               for key, rec in sorted(records.items())}, indent=2))
+        typer.echo(
+            json.dumps(
+                {key: {k: v for k, v in rec.items() if v is not None} for key, rec in sorted(records.items())}, indent=2
+            )
+        )
         return
     clinic_rec = records.get(settings_key(clinic))
     patient_rec = records.get(settings_key(clinic, patient)) if patient else None
     effective = resolve_settings(clinic_rec, patient_rec)
     sources = {}
     for name in OVERRIDABLE:
-        sources[name] = ("patient" if patient_rec and patient_rec.get(name) is not None
-                         else "clinic" if clinic_rec and clinic_rec.get(name) is not None else "default")
+        sources[name] = (
+            "patient"
+            if patient_rec and patient_rec.get(name) is not None
+            else "clinic"
+            if clinic_rec and clinic_rec.get(name) is not None
+            else "default"
+        )
     typer.echo(json.dumps({"effective": effective.to_json(), "source": sources}, indent=2))
 
 
 def register(app: typer.Typer) -> None:
     """Add ``settings set`` and ``settings show`` to the ``alerts`` command group."""
-    settings = typer.Typer(help="Alert-rule settings of the pipeline: clinic defaults, per-patient overrides.",
-                           no_args_is_help=True)
+    settings = typer.Typer(
+        help="Alert-rule settings of the pipeline: clinic defaults, per-patient overrides.", no_args_is_help=True
+    )
     settings.command("set")(_set_command())
     settings.command("show")(show)
     app.add_typer(settings, name="settings")

@@ -46,8 +46,10 @@ class AlertServiceSettings(BaseSettings):
             return None
         token = value.get_secret_value()
         if len(token) < MIN_ADMIN_TOKEN_CHARS:
-            raise ValueError(f"GAITSTREAM_ALERTS_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters "
-                             "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+            raise ValueError(
+                f"GAITSTREAM_ALERTS_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_CHARS} characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
         if any(word in token.lower() for word in _PLACEHOLDERS):
             raise ValueError("GAITSTREAM_ALERTS_ADMIN_TOKEN looks like a placeholder; use a random value")
         return value

@@ -17,8 +17,14 @@ class UnsafeWebhookTarget(ValueError):
 def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return (address.is_private or address.is_loopback or address.is_link_local or address.is_multicast
-            or address.is_reserved or address.is_unspecified)
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
 
 
 def resolve_addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
@@ -49,7 +55,8 @@ def check_webhook_url(url: str, *, allow_private: bool) -> None:
         if _is_internal(address):
             raise UnsafeWebhookTarget(
                 f"webhook host {parts.hostname!r} resolves to {address}, a private/loopback/link-local "
-                "address; the clinic's settings must allow private webhooks for this target")
+                "address; the clinic's settings must allow private webhooks for this target"
+            )
 
 
 # apprise notifiers that POST to a host the URL names: webhooks under another name.

@@ -12,14 +12,22 @@ import typer
 from gaitstream.logging import emit
 
 # Demo and load mix: patterns cycle over the stations in this order.
-DEMO_PATTERNS = ("normal", "trendelenburg_left", "trendelenburg_right", "compensated_left", "normal",
-                 "compensated_right", "trendelenburg_bilateral", "trendelenburg_left")
+DEMO_PATTERNS = (
+    "normal",
+    "trendelenburg_left",
+    "trendelenburg_right",
+    "compensated_left",
+    "normal",
+    "compensated_right",
+    "trendelenburg_bilateral",
+    "trendelenburg_left",
+)
 
 
 def _publisher():
+    from gaitstream.services.station.publisher import StationPublisher, StationSettings
     from gaitstream.settings import KafkaSettings, TopicSettings
     from gaitstream.topics import ensure_topics
-    from gaitstream.services.station.publisher import StationPublisher, StationSettings
 
     kafka, topics, settings = KafkaSettings(), TopicSettings(), StationSettings()
     ensure_topics(kafka, topics)
@@ -29,7 +37,7 @@ def _publisher():
 def _stop_flag() -> list[bool]:
     flag = [False]
 
-    def handler(signum, frame):  # noqa: ARG001
+    def handler(signum, frame):
         flag[0] = True
 
     signal.signal(signal.SIGINT, handler)
@@ -60,10 +68,12 @@ def station(
     else:
         from gaitstream.simulate import pattern_config
 
-        source = SimulatedSource(pattern_config(pattern, trunk=trunk, duration_s=duration_s,
-                                                sampling_rate_hz=sampling_rate_hz, seed=seed))
-    session = new_session(clinic_id=clinic_id, station_id=station_id, patient_id=patient_id, source=source,
-                          sensor_axes=axes)
+        source = SimulatedSource(
+            pattern_config(pattern, trunk=trunk, duration_s=duration_s, sampling_rate_hz=sampling_rate_hz, seed=seed)
+        )
+    session = new_session(
+        clinic_id=clinic_id, station_id=station_id, patient_id=patient_id, source=source, sensor_axes=axes
+    )
     publisher, settings = _publisher()
     stop = _stop_flag()
     run = StationRun(session=session, source=source)
@@ -71,8 +81,9 @@ def station(
         run_stations([run], publisher, frame_samples=settings.frame_samples, speed=speed, should_stop=lambda: stop[0])
     finally:
         publisher.close()
-    emit("station_done", station=station_id, session=session.session_id, frames=run.frames_sent,
-         samples=run.samples_sent)
+    emit(
+        "station_done", station=station_id, session=session.session_id, frames=run.frames_sent, samples=run.samples_sent
+    )
     if truth_out is not None and isinstance(source, SimulatedSource):
         truth_out.write_text(json.dumps({"session_id": session.session_id, **source.truth()}, indent=1))
 
@@ -86,17 +97,30 @@ def stations(
     seed: int = 0,
 ) -> None:
     """Run ``count`` simulated stations in one process, patterns mixed (demos, load tests)."""
-    from gaitstream.simulate import pattern_config
     from gaitstream.services.station.runner import StationRun, new_session, run_stations
     from gaitstream.services.station.sources import SimulatedSource
+    from gaitstream.simulate import pattern_config
 
     runs = []
     for i in range(count):
         pattern = DEMO_PATTERNS[i % len(DEMO_PATTERNS)]
-        source = SimulatedSource(pattern_config(pattern, duration_s=duration_s, sampling_rate_hz=sampling_rate_hz,
-                                                seed=seed + i, cadence_spm=95.0 + (i * 7) % 25))
-        runs.append(StationRun(session=new_session(clinic_id=clinic_id, station_id=f"station-{i + 1:02d}",
-                                                   patient_id=f"p-{1000 + i}", source=source), source=source))
+        source = SimulatedSource(
+            pattern_config(
+                pattern,
+                duration_s=duration_s,
+                sampling_rate_hz=sampling_rate_hz,
+                seed=seed + i,
+                cadence_spm=95.0 + (i * 7) % 25,
+            )
+        )
+        runs.append(
+            StationRun(
+                session=new_session(
+                    clinic_id=clinic_id, station_id=f"station-{i + 1:02d}", patient_id=f"p-{1000 + i}", source=source
+                ),
+                source=source,
+            )
+        )
     publisher, settings = _publisher()
     stop = _stop_flag()
     try:

@@ -31,8 +31,13 @@ class SessionInfo:
     def event(self, kind: str, time_us: int) -> dict:
         """A ``session_event`` record (``kind`` is start or stop)."""
         return {
-            "station_id": self.station_id, "session_id": self.session_id, "event": kind, "time_us": time_us,
-            "clinic_id": self.clinic_id, "patient_id": self.patient_id, "sampling_rate_hz": self.sampling_rate_hz,
+            "station_id": self.station_id,
+            "session_id": self.session_id,
+            "event": kind,
+            "time_us": time_us,
+            "clinic_id": self.clinic_id,
+            "patient_id": self.patient_id,
+            "sampling_rate_hz": self.sampling_rate_hz,
             "sensor_axes": self.sensor_axes,
             "trunk_present": self.trunk_present,
             "pelvic_drop_threshold_deg": self.pelvic_drop_threshold_deg,
@@ -41,8 +46,9 @@ class SessionInfo:
         }
 
 
-def frame_record(session: SessionInfo, *, sequence: int, first_sample_s: float,
-                 block: dict[str, np.ndarray], packed: bool = True) -> dict:
+def frame_record(
+    session: SessionInfo, *, sequence: int, first_sample_s: float, block: dict[str, np.ndarray], packed: bool = True
+) -> dict:
     """An ``imu_frame`` record from a block of recording columns (GAIT_SPEC CSV names).
 
     ``packed`` (imu_frame v2): each sensor's samples as one float32 byte string; else the six

@@ -9,8 +9,8 @@ from concurrent.futures import Future
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gaitstream.logging import kv
-from gaitstream.settings import KafkaSettings, TopicSettings
 from gaitstream.schemas.codec import encode
+from gaitstream.settings import KafkaSettings, TopicSettings
 
 log = logging.getLogger(__name__)
 

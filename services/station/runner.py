@@ -32,17 +32,36 @@ class StationRun:
     _next: tuple[float, dict[str, np.ndarray]] | None = field(default=None, repr=False)
 
 
-def new_session(*, clinic_id: str, station_id: str, patient_id: str, source: FrameSource,
-                start_time_us: int | None = None, **overrides) -> SessionInfo:
-    return SessionInfo(clinic_id=clinic_id, station_id=station_id, session_id=uuid.uuid4().hex,
-                       patient_id=patient_id, sampling_rate_hz=source.sampling_rate_hz,
-                       start_time_us=start_time_us if start_time_us is not None else time.time_ns() // 1000,
-                       trunk_present=source.trunk_present, **overrides)
+def new_session(
+    *,
+    clinic_id: str,
+    station_id: str,
+    patient_id: str,
+    source: FrameSource,
+    start_time_us: int | None = None,
+    **overrides,
+) -> SessionInfo:
+    return SessionInfo(
+        clinic_id=clinic_id,
+        station_id=station_id,
+        session_id=uuid.uuid4().hex,
+        patient_id=patient_id,
+        sampling_rate_hz=source.sampling_rate_hz,
+        start_time_us=start_time_us if start_time_us is not None else time.time_ns() // 1000,
+        trunk_present=source.trunk_present,
+        **overrides,
+    )
 
 
-def run_stations(runs: list[StationRun], publisher: StationPublisher, *, frame_samples: int,
-                 speed: float = 1.0, should_stop: Callable[[], bool] = lambda: False,
-                 on_frame: Callable[[StationRun], None] | None = None) -> None:
+def run_stations(
+    runs: list[StationRun],
+    publisher: StationPublisher,
+    *,
+    frame_samples: int,
+    speed: float = 1.0,
+    should_stop: Callable[[], bool] = lambda: False,
+    on_frame: Callable[[StationRun], None] | None = None,
+) -> None:
     """Send every run's session: start event, frames, stop event.
 
     ``speed`` 1.0 paces frames at the wall-clock rate they were sampled (a frame leaves when its
@@ -52,8 +71,7 @@ def run_stations(runs: list[StationRun], publisher: StationPublisher, *, frame_s
     wall0 = time.monotonic()
     due: list[tuple[float, int]] = []
     for i, run in enumerate(runs):
-        publisher.send(run.session.station_id, "session_event",
-                       run.session.event("start", run.session.start_time_us))
+        publisher.send(run.session.station_id, "session_event", run.session.event("start", run.session.start_time_us))
         run._frames = iter(run.source.frames(frame_samples))
         _queue_next(run, i, due, 0.0)
     while due and not should_stop():
@@ -67,8 +85,11 @@ def run_stations(runs: list[StationRun], publisher: StationPublisher, *, frame_s
             _finish(run, publisher)
             continue
         first_s, block = run._next
-        publisher.send(run.session.station_id, "imu_frame",
-                       frame_record(run.session, sequence=run.frames_sent, first_sample_s=first_s, block=block))
+        publisher.send(
+            run.session.station_id,
+            "imu_frame",
+            frame_record(run.session, sequence=run.frames_sent, first_sample_s=first_s, block=block),
+        )
         run.frames_sent += 1
         run.samples_sent += len(block["time_s"])
         if on_frame is not None:
@@ -95,5 +116,12 @@ def _finish(run: StationRun, publisher: StationPublisher) -> None:
     end_us = run.session.start_time_us + round(run.samples_sent * 1_000_000 / run.source.sampling_rate_hz)
     publisher.send(run.session.station_id, "session_event", run.session.event("stop", end_us))
     run.done = True
-    log.info(kv("station_session_done", station=run.session.station_id, session=run.session.session_id,
-                frames=run.frames_sent, samples=run.samples_sent))
+    log.info(
+        kv(
+            "station_session_done",
+            station=run.session.station_id,
+            session=run.session.session_id,
+            frames=run.frames_sent,
+            samples=run.samples_sent,
+        )
+    )

@@ -45,8 +45,10 @@ class SimulatedSource:
             pending = chunk if pending is None else {k: np.concatenate([pending[k], v]) for k, v in chunk.items()}
             n_full = len(pending["time_s"]) // frame_samples * frame_samples
             for start in range(0, n_full, frame_samples):
-                yield (emitted + start) / self.sampling_rate_hz, {k: v[start:start + frame_samples]
-                                                                 for k, v in pending.items()}
+                yield (
+                    (emitted + start) / self.sampling_rate_hz,
+                    {k: v[start : start + frame_samples] for k, v in pending.items()},
+                )
             emitted += n_full
             pending = {k: v[n_full:] for k, v in pending.items()}
         if pending is not None and len(pending["time_s"]):

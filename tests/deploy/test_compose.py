@@ -14,15 +14,19 @@ from pathlib import Path
 
 import pytest
 
-# The throwaway PostgreSQL of the alert tests (skips with the reason where there is none).
-from tests.services.alerts.conftest import postgres_server  # noqa: F401 - a fixture
-
 REPO = Path(__file__).resolve().parents[2]
-REQUIRED_SECRETS = ["INFLUXDB_ADMIN_PASSWORD", "INFLUXDB_ADMIN_TOKEN", "GRAFANA_ADMIN_PASSWORD",
-                    "GRAFANA_INFLUXDB_TOKEN", "GAITSTREAM_INFLUX_TOKEN", "ALERTS_DB_PASSWORD",
-                    "GAITSTREAM_ALERTS_ADMIN_TOKEN"]
-SMTP_VARIABLES = [f"GAITSTREAM_ALERTS_SMTP_{name}" for name in
-                  ("HOST", "PORT", "USERNAME", "PASSWORD", "FROM", "STARTTLS")]
+REQUIRED_SECRETS = [
+    "INFLUXDB_ADMIN_PASSWORD",
+    "INFLUXDB_ADMIN_TOKEN",
+    "GRAFANA_ADMIN_PASSWORD",
+    "GRAFANA_INFLUXDB_TOKEN",
+    "GAITSTREAM_INFLUX_TOKEN",
+    "ALERTS_DB_PASSWORD",
+    "GAITSTREAM_ALERTS_ADMIN_TOKEN",
+]
+SMTP_VARIABLES = [
+    f"GAITSTREAM_ALERTS_SMTP_{name}" for name in ("HOST", "PORT", "USERNAME", "PASSWORD", "FROM", "STARTTLS")
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +41,14 @@ def compose_bin() -> Path:
 def _run(compose_bin: Path, env_file: Path, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS and k not in SMTP_VARIABLES}
     env.update(extra_env)
-    return subprocess.run([str(compose_bin), "-f", str(REPO / "docker-compose.yml"), "--env-file", str(env_file),
-                           "config", *args], capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
+    return subprocess.run(
+        [str(compose_bin), "-f", str(REPO / "docker-compose.yml"), "--env-file", str(env_file), "config", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
 
 
 @pytest.fixture()
@@ -46,10 +56,12 @@ def filled_env(tmp_path: Path) -> Path:
     env_file = tmp_path / "filled.env"
     lines = (REPO / ".env.example").read_text().splitlines()
     values = {name: f"test-{name.lower().replace('_', '-')}-0123456789" for name in REQUIRED_SECRETS}
-    env_file.write_text("\n".join(
-        f"{line.split('=')[0]}={values[line.split('=')[0]]}" if line.split("=")[0] in values else line
-        for line in lines
-    ))
+    env_file.write_text(
+        "\n".join(
+            f"{line.split('=')[0]}={values[line.split('=')[0]]}" if line.split("=")[0] in values else line
+            for line in lines
+        )
+    )
     return env_file
 
 
@@ -68,8 +80,9 @@ def test_each_secret_is_required_and_named(compose_bin: Path, filled_env: Path, 
 
 
 def test_example_env_leaves_every_secret_empty() -> None:
-    example = dict(ln.split("=", 1) for ln in (REPO / ".env.example").read_text().splitlines()
-                   if ln and not ln.startswith("#"))
+    example = dict(
+        ln.split("=", 1) for ln in (REPO / ".env.example").read_text().splitlines() if ln and not ln.startswith("#")
+    )
     assert {name: example[name] for name in REQUIRED_SECRETS} == dict.fromkeys(REQUIRED_SECRETS, "")
 
 
@@ -99,9 +112,24 @@ def test_services_have_healthchecks_and_wait_for_healthy_dependencies(compose_bi
 
 def test_demo_profile_adds_the_simulated_stations(compose_bin: Path, filled_env: Path) -> None:
     result = subprocess.run(
-        [str(compose_bin), "-f", str(REPO / "docker-compose.yml"), "--env-file", str(filled_env), "--profile", "demo",
-         "config", "--format", "json"], capture_output=True, text=True, cwd=REPO, timeout=60,
-        env={k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS})
+        [
+            str(compose_bin),
+            "-f",
+            str(REPO / "docker-compose.yml"),
+            "--env-file",
+            str(filled_env),
+            "--profile",
+            "demo",
+            "config",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k not in REQUIRED_SECRETS},
+    )
     assert result.returncode == 0, result.stderr
     stations = json.loads(result.stdout)["services"]["stations"]
     assert stations["command"][:3] == ["stations", "--count", "8"]
@@ -139,8 +167,9 @@ def test_alert_service_runs_with_its_store_and_the_dispatcher(compose_bin: Path,
     assert api["command"][:2] == ["alerts", "serve"] and dispatcher["command"] == ["alerts", "dispatch"]
     url = api["environment"]["GAITSTREAM_ALERTS_DATABASE_URL"]
     assert url == dispatcher["environment"]["GAITSTREAM_ALERTS_DATABASE_URL"]
-    assert url == ("postgresql+psycopg://gaitstream:test-alerts-db-password-0123456789@alerts-db:5432/"
-                   "gaitstream_alerts")
+    assert url == (
+        "postgresql+psycopg://gaitstream:test-alerts-db-password-0123456789@alerts-db:5432/gaitstream_alerts"
+    )
     assert api["environment"]["GAITSTREAM_ALERTS_ADMIN_TOKEN"] == "test-gaitstream-alerts-admin-token-0123456789"
     assert "GAITSTREAM_ALERTS_ADMIN_TOKEN" not in dispatcher["environment"]
     assert dispatcher["environment"]["GAITSTREAM_KAFKA_BOOTSTRAP"] == "kafka:9092"
@@ -154,22 +183,33 @@ def test_smtp_settings_pass_through_only_when_set(compose_bin: Path, filled_env:
     unset = _services(compose_bin, filled_env)["alerts-dispatcher"]["environment"]
     # null: compose does not set the variable in the container, so the dispatcher's default applies.
     assert {name: unset[name] for name in SMTP_VARIABLES} == dict.fromkeys(SMTP_VARIABLES)
-    given = _services(compose_bin, filled_env, GAITSTREAM_ALERTS_SMTP_HOST="smtp.clinic.example",
-                      GAITSTREAM_ALERTS_SMTP_PORT="587")["alerts-dispatcher"]["environment"]
-    assert (given["GAITSTREAM_ALERTS_SMTP_HOST"], given["GAITSTREAM_ALERTS_SMTP_PORT"]) == ("smtp.clinic.example", "587")
+    given = _services(
+        compose_bin, filled_env, GAITSTREAM_ALERTS_SMTP_HOST="smtp.clinic.example", GAITSTREAM_ALERTS_SMTP_PORT="587"
+    )["alerts-dispatcher"]["environment"]
+    assert (given["GAITSTREAM_ALERTS_SMTP_HOST"], given["GAITSTREAM_ALERTS_SMTP_PORT"]) == (
+        "smtp.clinic.example",
+        "587",
+    )
 
 
 def test_example_env_names_the_alert_service_variables() -> None:
     text = (REPO / ".env.example").read_text()
-    for name in ["ALERTS_DB_USER", "ALERTS_DB_PASSWORD", "GAITSTREAM_ALERTS_ADMIN_TOKEN", "ALERTS_API_BIND",
-                 "ALERTS_API_PORT", *SMTP_VARIABLES]:
+    for name in [
+        "ALERTS_DB_USER",
+        "ALERTS_DB_PASSWORD",
+        "GAITSTREAM_ALERTS_ADMIN_TOKEN",
+        "ALERTS_API_BIND",
+        "ALERTS_API_PORT",
+        *SMTP_VARIABLES,
+    ]:
         assert re.search(rf"^#?{name}=", text, re.MULTILINE), name
     # Empty SMTP values would reach the dispatcher as "" (not a port, not a bool): they stay commented.
     assert not re.search(r"^GAITSTREAM_ALERTS_SMTP_\w+=", text, re.MULTILINE)
 
 
-def test_api_healthcheck_command_passes_against_a_running_api(compose_bin: Path, filled_env: Path,
-                                                              tmp_path: Path) -> None:
+def test_api_healthcheck_command_passes_against_a_running_api(
+    compose_bin: Path, filled_env: Path, tmp_path: Path
+) -> None:
     """The healthcheck's own command, pointed at a real API over a migrated store."""
     import sys
 
@@ -188,8 +228,9 @@ def test_api_healthcheck_command_passes_against_a_running_api(compose_bin: Path,
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode != 0
 
 
-def test_dispatcher_healthcheck_command_checks_process_and_store(compose_bin: Path, filled_env: Path,
-                                                                 tmp_path: Path, postgres_server: str) -> None:
+def test_dispatcher_healthcheck_command_checks_process_and_store(
+    compose_bin: Path, filled_env: Path, tmp_path: Path, postgres_server: str
+) -> None:
     """The dispatcher's healthcheck, with PID 1's command line swapped for a file we control."""
     import sys
 
@@ -211,11 +252,13 @@ def test_dispatcher_healthcheck_command_checks_process_and_store(compose_bin: Pa
     assert not healthy()
 
 
-def test_stations_on_the_clinic_lan_reach_kafka_through_their_own_listener(compose_bin: Path, filled_env: Path,
-                                                                            tmp_path: Path) -> None:
+def test_stations_on_the_clinic_lan_reach_kafka_through_their_own_listener(
+    compose_bin: Path, filled_env: Path, tmp_path: Path
+) -> None:
     lan_env = tmp_path / "lan.env"
-    lan_env.write_text(filled_env.read_text().replace("KAFKA_STATIONS_HOST=localhost",
-                                                      "KAFKA_STATIONS_HOST=gait-hub.clinic.lan"))
+    lan_env.write_text(
+        filled_env.read_text().replace("KAFKA_STATIONS_HOST=localhost", "KAFKA_STATIONS_HOST=gait-hub.clinic.lan")
+    )
     result = _run(compose_bin, lan_env, "--format", "json")
     assert result.returncode == 0, result.stderr
     kafka = json.loads(result.stdout)["services"]["kafka"]

@@ -52,8 +52,13 @@ class PipelineRun:
         ensure_topics(self.kafka, self.topics)
         log_path = self.tmp / f"worker-{name}.log"
         with log_path.open("wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "gaitstream.pipelines", "worker", "--without-web", "-l", "info"],
-                                    cwd=REPO, env=self.env(name), stdout=log, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gaitstream.pipelines", "worker", "--without-web", "-l", "info"],
+                cwd=REPO,
+                env=self.env(name),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self.workers.append((proc, log_path))
         deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
         while b"[^Worker]: Ready" not in log_path.read_bytes():
@@ -76,16 +81,21 @@ class PipelineRun:
         stop_processes((proc for proc, _ in self.workers), grace_s=20)
 
     def influxql(self, query: str) -> list[dict]:
-        resp = httpx.post(f"{self.influx.url}/query", data={"db": self.influx.database, "q": query},
-                          headers={"Authorization": f"Token {self.influx.token.get_secret_value()}"}, timeout=20)
+        resp = httpx.post(
+            f"{self.influx.url}/query",
+            data={"db": self.influx.database, "q": query},
+            headers={"Authorization": f"Token {self.influx.token.get_secret_value()}"},
+            timeout=20,
+        )
         resp.raise_for_status()
         result = resp.json()["results"][0]
         assert "error" not in result, result
         return result.get("series", [])
 
     def step_rows(self, session_id: str) -> list[dict]:
-        series = self.influxql(f"SELECT step_index, pelvic_drop_deg, trunk_lean_deg, side FROM gait_step "
-                               f"WHERE session = '{session_id}'")
+        series = self.influxql(
+            f"SELECT step_index, pelvic_drop_deg, trunk_lean_deg, side FROM gait_step WHERE session = '{session_id}'"
+        )
         if not series:
             return []
         cols = series[0]["columns"]

@@ -16,10 +16,15 @@ def reference_steps(run: StationRun, source_factory, frame_samples: int) -> list
     state = StationState.start(session)
     steps = []
     for seq, (first_s, block) in enumerate(source_factory().frames(frame_samples)):
-        _, frame = decode(encode("imu_frame", frame_record(run.session, sequence=seq, first_sample_s=first_s,
-                                                           block=block)))
-        data = engine_input(frame, session_start_us=session["time_us"], sampling_rate_hz=session["sampling_rate_hz"],
-                            trunk=session["trunk_present"])
+        _, frame = decode(
+            encode("imu_frame", frame_record(run.session, sequence=seq, first_sample_s=first_s, block=block))
+        )
+        data = engine_input(
+            frame,
+            session_start_us=session["time_us"],
+            sampling_rate_hz=session["sampling_rate_hz"],
+            trunk=session["trunk_present"],
+        )
         steps += [state.step_record(s) for s in state.push(data)]
     steps += [state.step_record(s) for s in state.finish()]
     return steps

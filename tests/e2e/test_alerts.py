@@ -8,21 +8,20 @@ One worker serves every scenario (it is the slow part to start on a shared 2-cor
 from __future__ import annotations
 
 import math
-
 import threading
 import time
 
 import numpy as np
 import pytest
 
-from gaitstream.simulate import pattern_config
 from gaitstream.monitor.alert_settings import settings_key, settings_record
-from gaitstream.topics import ensure_alert_topics, read_latest, write
 from gaitstream.monitor.worsening import history_key
 from gaitstream.schemas.codec import decode, encode
 from gaitstream.services.station.publisher import StationPublisher, StationSettings
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
 from gaitstream.services.station.sources import SimulatedSource
+from gaitstream.simulate import pattern_config
+from gaitstream.topics import ensure_alert_topics, read_latest, write
 from tests.e2e.harness import PipelineRun
 
 pytestmark = pytest.mark.integration
@@ -104,8 +103,12 @@ def pipeline(kafka_settings, influx_settings, tmp_path_factory):
     run = PipelineRun(kafka=kafka_settings, influx=influx_settings, tmp=tmp_path_factory.mktemp("alerts"))
     ensure_alert_topics(run.kafka, run.topics)
     # Clinic settings before the worker starts: read by its GlobalTable's recovery.
-    write(run.kafka, run.topics.alert_settings, settings_key(CLINIC),
-          encode("alert_settings", settings_record(CLINIC, updated_us=1, dashboard_url=DASHBOARD)))
+    write(
+        run.kafka,
+        run.topics.alert_settings,
+        settings_key(CLINIC),
+        encode("alert_settings", settings_record(CLINIC, updated_us=1, dashboard_url=DASHBOARD)),
+    )
     run.start_worker("a")
     yield run
     run.stop()
@@ -160,20 +163,37 @@ def _of(rows: list[dict], kind: str) -> list[tuple[str, str]]:
 def test_sensor_faults_open_once_with_patient_settings_read_live(pipeline: PipelineRun) -> None:
     # A patient override published while the worker runs: the GlobalTable follows the topic.
     # This patient's sensor has a +-10 m/s^2 range (the simulator clips there).
-    write(pipeline.kafka, pipeline.topics.alert_settings, settings_key(CLINIC, "p-sat"),
-          encode("alert_settings", settings_record(CLINIC, "p-sat", updated_us=2, acc_full_scale_mps2=10.0)))
+    write(
+        pipeline.kafka,
+        pipeline.topics.alert_settings,
+        settings_key(CLINIC, "p-sat"),
+        encode("alert_settings", settings_record(CLINIC, "p-sat", updated_us=2, acc_full_scale_mps2=10.0)),
+    )
     time.sleep(3.0)
-    saturated = _run(pipeline, "p-sat", SimulatedSource(pattern_config(
-        "normal", trunk=False, duration_s=30.0, seed=1, acc_range_mps2=10.0)), "sat")
-    flat = _run(pipeline, "p-flat", FlatAxisSource(pattern_config("normal", trunk=False, duration_s=30.0, seed=2),
-                                                    from_s=8.0), "flat")
+    saturated = _run(
+        pipeline,
+        "p-sat",
+        SimulatedSource(pattern_config("normal", trunk=False, duration_s=30.0, seed=1, acc_range_mps2=10.0)),
+        "sat",
+    )
+    flat = _run(
+        pipeline,
+        "p-flat",
+        FlatAxisSource(pattern_config("normal", trunk=False, duration_s=30.0, seed=2), from_s=8.0),
+        "flat",
+    )
     healthy = _run(pipeline, "p-ok", SimulatedSource(pattern_config("normal", duration_s=30.0, seed=3)), "ok")
-    dropping = _run(pipeline, "p-drop", DroppingSource(pattern_config("normal", duration_s=45.0, seed=4),
-                                                        from_s=6.0, until_s=20.0), "drop")
+    dropping = _run(
+        pipeline,
+        "p-drop",
+        DroppingSource(pattern_config("normal", duration_s=45.0, seed=4), from_s=6.0, until_s=20.0),
+        "drop",
+    )
     _publish(pipeline, [saturated, flat, healthy, dropping])
 
     def both(rows):
         return len(_of(rows, "sensor_fault")) >= 2
+
     sat_rows = _wait_alerts(pipeline, saturated.session.session_id, both)
     flat_rows = _wait_alerts(pipeline, flat.session.session_id, both)
     for rows, fault, sensor in ((sat_rows, "saturation", "pelvis.acc"), (flat_rows, "flat_signal", "pelvis.gyr")):
@@ -188,9 +208,12 @@ def test_sensor_faults_open_once_with_patient_settings_read_live(pipeline: Pipel
     drop_rows = _wait_alerts(pipeline, dropping.session.session_id, both)
     drops = [r for r in drop_rows if r["kind"] == "sensor_fault"]
     assert [(r["state"], r["fault"]) for r in sorted(drops, key=lambda r: r["time"])] == [
-        ("open", "dropped_frames"), ("resolved", "dropped_frames")], drops
+        ("open", "dropped_frames"),
+        ("resolved", "dropped_frames"),
+    ], drops
     assert drops[0]["alert_id"] == drops[1]["alert_id"] and "healthy again" in next(
-        r["message"] for r in drops if r["state"] == "resolved")
+        r["message"] for r in drops if r["state"] == "resolved"
+    )
     flat_open = next(r for r in flat_rows if r["kind"] == "sensor_fault" and r["state"] == "open")
     assert "axes y" in flat_open["message"]
     assert [r for r in _alerts(pipeline, healthy.session.session_id) if r["kind"] != "pelvic_drop_sustained"] == []
@@ -199,12 +222,13 @@ def test_sensor_faults_open_once_with_patient_settings_read_live(pipeline: Pipel
 def test_worsening_against_previous_sessions_and_a_silent_station(pipeline: PipelineRun) -> None:
     # Two earlier normal sessions of the patient: their summaries make the baseline (~3 deg).
     for k in range(2):
-        _publish(pipeline, [_run(pipeline, "p-w", SimulatedSource(pattern_config(
-            "normal", duration_s=40.0, seed=10 + k)), f"w{k}")])
+        _publish(
+            pipeline,
+            [_run(pipeline, "p-w", SimulatedSource(pattern_config("normal", duration_s=40.0, seed=10 + k)), f"w{k}")],
+        )
         _wait_history(pipeline, "p-w", k + 1)
     # Then markedly worse on the left (8 deg), while another station goes quiet mid-session.
-    worse = _run(pipeline, "p-w", SimulatedSource(pattern_config("trendelenburg_left", duration_s=40.0, seed=12)),
-                 "w2")
+    worse = _run(pipeline, "p-w", SimulatedSource(pattern_config("trendelenburg_left", duration_s=40.0, seed=12)), "w2")
     pausing = PausingSource(pattern_config("normal", duration_s=40.0, seed=13), at_s=20.0, pause_s=SILENCE_S)
     silent = _run(pipeline, "p-s", pausing, "silent")
     thread = threading.Thread(target=_publish, args=(pipeline, [silent]))
@@ -232,16 +256,20 @@ def test_worsening_against_previous_sessions_and_a_silent_station(pipeline: Pipe
 
     def epoch(ts: str) -> float:
         return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
     opened_after_s = epoch(opened["time"]) - pausing.paused_at
     resolved_after_s = epoch(resolved["time"]) - pausing.resumed_at
-    print(f"silence: opened {opened_after_s:.1f} s after the pause, resolved {resolved_after_s:.1f} s after data "
-          f"came back")
+    print(
+        f"silence: opened {opened_after_s:.1f} s after the pause, resolved {resolved_after_s:.1f} s after data "
+        f"came back"
+    )
     assert 9.0 <= opened_after_s <= SILENCE_S and -1.0 <= resolved_after_s <= 10.0
     assert [r for r in rows if r["kind"] == "sensor_fault"] == []  # a pause is not a dropped frame
 
 
 def test_corrupt_samples_cost_no_step_and_raise_a_sensor_fault_and_the_status_flags_a_walking_reference(
-        pipeline: PipelineRun) -> None:
+    pipeline: PipelineRun,
+) -> None:
     """Issue 13, live: one 1e30 and one infinity in a session (before: 24 of 104 steps and no alert).
     The session has no quiet standing and a lean toward the right stance limb only, so its status
     says the lean is relative to the mean walking posture and flags its label."""
@@ -251,33 +279,45 @@ def test_corrupt_samples_cost_no_step_and_raise_a_sensor_fault_and_the_status_fl
 
     def factory():
         return CorruptingSource(config, gyro_at_s=20.0, acc_at_s=25.0)
+
     run = _run(pipeline, "p-corrupt", factory(), "corrupt")
     _publish(pipeline, [run])
     expected = reference_steps(run, factory, FRAME_SAMPLES)
     clean = reference_steps(run, lambda: SimulatedSource(config), FRAME_SAMPLES)
     # the corruption costs at most the steps overlapping it (+-2 s), even in the in-process reference
     start_us = run.session.start_time_us
-    outside = [s for s in clean if not (18.0e6 <= s["end_time_us"] - start_us and s["start_time_us"] - start_us <= 27.0e6)]
+    outside = [
+        s for s in clean if not (18.0e6 <= s["end_time_us"] - start_us and s["start_time_us"] - start_us <= 27.0e6)
+    ]
     found = {(s["side"], s["start_time_us"]) for s in expected}
     assert all((s["side"], s["start_time_us"]) in found for s in outside)
     rows = pipeline.wait_for_steps({run.session.session_id: len(expected)}, timeout_s=90)[run.session.session_id]
     assert sorted(r["step_index"] for r in rows) == [s["step_index"] for s in expected]
 
-    faults = _wait_alerts(pipeline, run.session.session_id,
-                          lambda r: len([x for x in r if x.get("fault") == "corrupt_samples"]) >= 4)
+    faults = _wait_alerts(
+        pipeline, run.session.session_id, lambda r: len([x for x in r if x.get("fault") == "corrupt_samples"]) >= 4
+    )
     corrupt = [r for r in faults if r.get("fault") == "corrupt_samples"]
     assert sorted((r["sensor"], r["state"]) for r in corrupt) == [
-        ("pelvis.acc", "open"), ("pelvis.acc", "resolved"), ("pelvis.gyr", "open"), ("pelvis.gyr", "resolved")]
+        ("pelvis.acc", "open"),
+        ("pelvis.acc", "resolved"),
+        ("pelvis.gyr", "open"),
+        ("pelvis.gyr", "resolved"),
+    ]
     from datetime import datetime
 
     for sensor, at_s in (("pelvis.gyr", 20.0), ("pelvis.acc", 25.0)):
         opened = next(r for r in corrupt if r["sensor"] == sensor and r["state"] == "open")
         opened_s = datetime.fromisoformat(opened["time"].replace("Z", "+00:00")).timestamp() - start_us / 1e6
-        print(f"corrupt_samples {sensor}: opened at {opened_s:.2f} s of sample time, {opened_s - at_s:.2f} s after "
-              f"the corrupt sample")
+        print(
+            f"corrupt_samples {sensor}: opened at {opened_s:.2f} s of sample time, {opened_s - at_s:.2f} s after "
+            f"the corrupt sample"
+        )
         assert at_s <= opened_s <= at_s + 10.0, (sensor, opened_s)
-    series = pipeline.influxql(f"SELECT last(classification_flags) AS flags, last(trunk_lean_reference) AS ref "
-                               f"FROM gait_status WHERE session = '{run.session.session_id}'")
+    series = pipeline.influxql(
+        f"SELECT last(classification_flags) AS flags, last(trunk_lean_reference) AS ref "
+        f"FROM gait_status WHERE session = '{run.session.session_id}'"
+    )
     (row,) = [dict(zip(series[0]["columns"], v, strict=True)) for v in series[0]["values"]]
     assert row["flags"] == "trunk_lean_reference_walking" and row["ref"] == "walking"
 
@@ -295,8 +335,9 @@ def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(p
 
     interval_s = PipelineSettings().checkpoint_interval_s
     pause_at_s = interval_s * math.ceil(16.0 / interval_s)
-    pausing = PausingSource(pattern_config("normal", duration_s=pause_at_s + 14.0, seed=21), at_s=pause_at_s,
-                            pause_s=60.0)
+    pausing = PausingSource(
+        pattern_config("normal", duration_s=pause_at_s + 14.0, seed=21), at_s=pause_at_s, pause_s=60.0
+    )
     quiet = _run(pipeline, "p-r", pausing, "restart")
     thread = threading.Thread(target=_publish, args=(pipeline, [quiet]))
     thread.start()
@@ -319,6 +360,8 @@ def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(p
 
     opened = next(r for r in silence if r["state"] == "open")
     opened_s = datetime.fromisoformat(opened["time"].replace("Z", "+00:00")).timestamp()
-    print(f"restart: worker b ready {ready_at - pausing.paused_at:.1f} s into the pause, silence opened "
-          f"{opened_s - ready_at:.1f} s after that")
+    print(
+        f"restart: worker b ready {ready_at - pausing.paused_at:.1f} s into the pause, silence opened "
+        f"{opened_s - ready_at:.1f} s after that"
+    )
     assert opened_s > ready_at and "session_adopted station=" in pipeline.log(1)

@@ -10,18 +10,24 @@ import time
 
 import pytest
 
-from gaitstream.simulate import pattern_config
 from gaitstream.services.station.publisher import StationPublisher, StationSettings
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
 from gaitstream.services.station.sources import SimulatedSource
+from gaitstream.simulate import pattern_config
 from tests.e2e.harness import PipelineRun
 from tests.e2e.reference import reference_steps
 
 pytestmark = pytest.mark.integration
 
 FRAME_SAMPLES = 10
-PATTERNS = ["normal", "trendelenburg_left", "trendelenburg_right", "trendelenburg_bilateral",
-            "compensated_left", "compensated_right"]
+PATTERNS = [
+    "normal",
+    "trendelenburg_left",
+    "trendelenburg_right",
+    "trendelenburg_bilateral",
+    "compensated_left",
+    "compensated_right",
+]
 
 
 @pytest.fixture()
@@ -38,11 +44,14 @@ def _config(pattern: str, seed: int, duration_s: float):
 def _stations(pipeline: PipelineRun, patterns: list[str], duration_s: float) -> list[tuple[StationRun, callable]]:
     out = []
     for i, pattern in enumerate(patterns):
+
         def factory(pattern=pattern, i=i):
             return SimulatedSource(_config(pattern, i, duration_s))
+
         source = factory()
-        session = new_session(clinic_id="clinic-e2e", station_id=f"{pipeline.prefix}-st{i:02d}",
-                              patient_id=f"p-{i:04d}", source=source)
+        session = new_session(
+            clinic_id="clinic-e2e", station_id=f"{pipeline.prefix}-st{i:02d}", patient_id=f"p-{i:04d}", source=source
+        )
         out.append((StationRun(session=session, source=source), factory))
     return out
 
@@ -74,16 +83,20 @@ def test_per_side_medians_and_classification_match_the_truth(pipeline: PipelineR
         status = pipeline.influxql(f"SELECT last(classification) FROM gait_status WHERE session = '{sid}'")
         assert status[0]["values"][0][1] == truth["summary"]["classification"], sid
     # Alerts: a sustained deviation opens once per affected side and resolves when the session ends.
-    expected_alerts = {"normal": set(), "trendelenburg_left": {("pelvic_drop_sustained", "left")},
-                       "trendelenburg_right": {("pelvic_drop_sustained", "right")},
-                       "trendelenburg_bilateral": {("pelvic_drop_sustained", "left"), ("pelvic_drop_sustained", "right")},
-                       "compensated_left": {("trunk_lean_sustained", "left")},
-                       "compensated_right": {("trunk_lean_sustained", "right")}}
+    expected_alerts = {
+        "normal": set(),
+        "trendelenburg_left": {("pelvic_drop_sustained", "left")},
+        "trendelenburg_right": {("pelvic_drop_sustained", "right")},
+        "trendelenburg_bilateral": {("pelvic_drop_sustained", "left"), ("pelvic_drop_sustained", "right")},
+        "compensated_left": {("trunk_lean_sustained", "left")},
+        "compensated_right": {("trunk_lean_sustained", "right")},
+    }
     deadline = time.monotonic() + 60
     for pattern, run in zip(PATTERNS, runs, strict=True):
         while True:
-            series = pipeline.influxql(f"SELECT alert_id, kind, state FROM gait_alert "
-                                       f"WHERE session = '{run.session.session_id}' GROUP BY side")
+            series = pipeline.influxql(
+                f"SELECT alert_id, kind, state FROM gait_alert WHERE session = '{run.session.session_id}' GROUP BY side"
+            )
             rows = [(s["tags"]["side"], *row[1:]) for s in series for row in s["values"]]
             if len(rows) >= 2 * len(expected_alerts[pattern]) or time.monotonic() > deadline:
                 break
@@ -98,10 +111,14 @@ def test_per_side_medians_and_classification_match_the_truth(pipeline: PipelineR
 
 def _first_difference(got: list[dict], reference: list[dict]) -> tuple[list[dict], list[dict]]:
     """The rows around the first place where InfluxDB and the reference disagree (for the failure message)."""
-    at = next((i for i, (g, r) in enumerate(zip(got, reference)) if g["step_index"] != r["step_index"]),
-              min(len(got), len(reference)))
-    return got[max(at - 2, 0):at + 3], [{k: r[k] for k in ("step_index", "side", "pelvic_drop_deg", "start_time_us")}
-                                         for r in reference[max(at - 2, 0):at + 3]]
+    at = next(
+        (i for i, (g, r) in enumerate(zip(got, reference, strict=False)) if g["step_index"] != r["step_index"]),
+        min(len(got), len(reference)),
+    )
+    return got[max(at - 2, 0) : at + 3], [
+        {k: r[k] for k in ("step_index", "side", "pelvic_drop_deg", "start_time_us")}
+        for r in reference[max(at - 2, 0) : at + 3]
+    ]
 
 
 def test_a_killed_workers_stations_continue_on_the_other_with_no_step_lost_or_duplicated(pipeline) -> None:
@@ -144,7 +161,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
     from gaitstream.services.station.frames import frame_record
 
     pipeline.start_worker("a")
-    (good, _), = _stations(pipeline, ["trendelenburg_right"], duration_s=30.0)
+    ((good, _),) = _stations(pipeline, ["trendelenburg_right"], duration_s=30.0)
     station = good.session.station_id
     block = next(iter(SimulatedSource(_config("normal", 0, 30.0)).frames(FRAME_SAMPLES)))[1]
     bad_frame = frame_record(good.session, sequence=0, first_sample_s=0.0, block=block)
@@ -162,9 +179,13 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
     producer.flush()
     producer.close()
 
-    consumer = KafkaConsumer(pipeline.topics.deadletter, bootstrap_servers=pipeline.kafka.bootstrap_servers,
-                             auto_offset_reset="earliest", group_id=f"{pipeline.prefix}-dlq",
-                             consumer_timeout_ms=60_000)
+    consumer = KafkaConsumer(
+        pipeline.topics.deadletter,
+        bootstrap_servers=pipeline.kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=f"{pipeline.prefix}-dlq",
+        consumer_timeout_ms=60_000,
+    )
     reasons, sources = [], []
     for record in consumer:
         headers = dict(record.headers)
@@ -178,8 +199,12 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
     assert any("bad magic byte" in r for r in reasons), reasons
     assert any("message key must equal station_id" in r for r in reasons), reasons
     assert any("no active session" in r for r in reasons), reasons
-    assert any("acc_y_mps2 has 3 samples, expected 10" in r for r in reasons) or \
-        sum("no active session" in r for r in reasons) == 2, reasons
+    assert (
+        any("acc_y_mps2 has 3 samples, expected 10" in r for r in reasons)
+        or sum("no active session" in r for r in reasons) == 2
+    ), reasons
     rows = pipeline.wait_for_steps({good.session.session_id: 40}, timeout_s=60)
     assert len(rows[good.session.session_id]) >= 40
-    assert "fetch_wait_set fetch_max_wait_ms=50" in pipeline.log(0)  # gaitstream.pipelines.app.shorten_fetch_wait took hold
+    assert "fetch_wait_set fetch_max_wait_ms=50" in pipeline.log(
+        0
+    )  # gaitstream.pipelines.app.shorten_fetch_wait took hold

@@ -20,13 +20,29 @@ def shared_data_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=32)
-def simulated(pattern: str = "normal", *, trunk: bool = False, duration_s: float = 30.0,
-              sampling_rate_hz: float = 100.0, seed: int = 0, mounting_deg: tuple = (4.0, 28.0, 8.0),
-              standing_s: float = 5.0, **overrides):
+def simulated(
+    pattern: str = "normal",
+    *,
+    trunk: bool = False,
+    duration_s: float = 30.0,
+    sampling_rate_hz: float = 100.0,
+    seed: int = 0,
+    mounting_deg: tuple = (4.0, 28.0, 8.0),
+    standing_s: float = 5.0,
+    **overrides,
+):
     """A simulated session (cached: sessions are immutable in the tests)."""
     simulate = pytest.importorskip("gaitstream.simulate")
-    config = simulate.pattern_config(pattern, trunk=trunk, duration_s=duration_s, sampling_rate_hz=sampling_rate_hz,
-                                     seed=seed, mounting_deg=mounting_deg, standing_s=standing_s, **overrides)
+    config = simulate.pattern_config(
+        pattern,
+        trunk=trunk,
+        duration_s=duration_s,
+        sampling_rate_hz=sampling_rate_hz,
+        seed=seed,
+        mounting_deg=mounting_deg,
+        standing_s=standing_s,
+        **overrides,
+    )
     return simulate.simulate_session(config)
 
 
@@ -44,8 +60,9 @@ def recording_of(session, *, name: str = "simulated") -> Recording:
 
 def match_times(detected, reference, tolerance_s: float) -> int:
     """Number of one-to-one matches within the tolerance (greedy by distance)."""
-    pairs = sorted((abs(d - r), i, j) for i, r in enumerate(reference) for j, d in enumerate(detected)
-                   if abs(d - r) <= tolerance_s)
+    pairs = sorted(
+        (abs(d - r), i, j) for i, r in enumerate(reference) for j, d in enumerate(detected) if abs(d - r) <= tolerance_s
+    )
     used_r, used_d = set(), set()
     for _, i, j in pairs:
         if i not in used_r and j not in used_d:

@@ -1,14 +1,19 @@
 import numpy as np
 import pytest
 
-from gaitstream.gait.calibration import (GRAVITY_MPS2, MountingCalibration, rotation_from_rpy_deg,
-                                         tilt_from_up_vector, yaw_from_walking_deg)
+from gaitstream.gait.calibration import (
+    GRAVITY_MPS2,
+    MountingCalibration,
+    rotation_from_rpy_deg,
+    tilt_from_up_vector,
+    yaw_from_walking_deg,
+)
 
 
 @pytest.mark.parametrize("roll,pitch", [(0, 0), (10, 30), (-20, 40), (15, -10)])
 def test_tilt_recovers_roll_and_pitch(roll, pitch):
     rotation = rotation_from_rpy_deg(roll, pitch, 17.0)
-    up_sensor = rotation.T @ [0, 0, 1]          # what a still sensor measures (direction)
+    up_sensor = rotation.T @ [0, 0, 1]  # what a still sensor measures (direction)
     assert tilt_from_up_vector(up_sensor * GRAVITY_MPS2) == pytest.approx((roll, pitch), abs=1e-9)
 
 
@@ -21,8 +26,8 @@ def test_rotation_is_proper():
 
 def _walking_body_acc(fs, seconds=8.0):
     t = np.arange(int(seconds * fs)) / fs
-    ap = 1.5 * np.sin(2 * np.pi * 1.8 * t)          # step frequency
-    ml = 0.8 * np.sin(2 * np.pi * 0.9 * t)          # stride frequency
+    ap = 1.5 * np.sin(2 * np.pi * 1.8 * t)  # step frequency
+    ml = 0.8 * np.sin(2 * np.pi * 0.9 * t)  # stride frequency
     vert = GRAVITY_MPS2 + 2.0 * np.sin(2 * np.pi * 1.8 * t + 1.0)
     return np.column_stack([ap, ml, vert])
 
@@ -31,7 +36,7 @@ def _walking_body_acc(fs, seconds=8.0):
 def test_yaw_from_walking(yaw):
     fs = 100.0
     rotation = rotation_from_rpy_deg(5.0, 30.0, yaw)
-    acc_sensor = _walking_body_acc(fs) @ rotation           # body -> sensor is R.T, rows: v @ R
+    acc_sensor = _walking_body_acc(fs) @ rotation  # body -> sensor is R.T, rows: v @ R
     assert yaw_from_walking_deg(acc_sensor, 5.0, 30.0, fs) == pytest.approx(yaw, abs=1.0)
 
 

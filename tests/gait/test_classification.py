@@ -6,17 +6,20 @@ from gaitstream.gait.config import GaitConfig
 N = 12
 
 
-@pytest.mark.parametrize("left,right,lean_l,lean_r,label", [
-    (3.0, 3.0, None, None, "normal"),
-    (7.0, 3.0, None, None, "trendelenburg_left"),
-    (3.0, 7.0, None, None, "trendelenburg_right"),
-    (7.0, 6.0, None, None, "trendelenburg_bilateral"),
-    (2.0, 3.0, 8.0, 2.0, "compensated_trendelenburg_left"),
-    (2.0, 3.0, 2.0, 8.0, "compensated_trendelenburg_right"),
-    (2.0, 3.0, 7.0, 9.0, "compensated_trendelenburg_right"),
-    (7.0, 3.0, 8.0, 2.0, "trendelenburg_left"),
-    (3.0, 3.0, 2.0, 2.0, "normal"),
-])
+@pytest.mark.parametrize(
+    "left,right,lean_l,lean_r,label",
+    [
+        (3.0, 3.0, None, None, "normal"),
+        (7.0, 3.0, None, None, "trendelenburg_left"),
+        (3.0, 7.0, None, None, "trendelenburg_right"),
+        (7.0, 6.0, None, None, "trendelenburg_bilateral"),
+        (2.0, 3.0, 8.0, 2.0, "compensated_trendelenburg_left"),
+        (2.0, 3.0, 2.0, 8.0, "compensated_trendelenburg_right"),
+        (2.0, 3.0, 7.0, 9.0, "compensated_trendelenburg_right"),
+        (7.0, 3.0, 8.0, 2.0, "trendelenburg_left"),
+        (3.0, 3.0, 2.0, 2.0, "normal"),
+    ],
+)
 def test_labels(left, right, lean_l, lean_r, label):
     leans_l = None if lean_l is None else [lean_l] * N
     leans_r = None if lean_r is None else [lean_r] * N

@@ -63,13 +63,18 @@ def test_axes_and_units_options(app, tmp_path):
     assert json.loads(result.stdout)["summary"]["classification"] == "trendelenburg_right"
 
 
-@pytest.mark.parametrize("content,expected", [
-    ("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y\n0,0,0,9.8,0,0\n", "missing required column 'gyr_z'"),
-    ("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,0,0,9.8,0,0,0\n0.01,0,x,9.8,0,0,0\n", "row 3, column 'acc_y'"),
-    ("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,0,0,9.8,0,0,0\n0.02,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n",
-     "row 4"),
-    ("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n", "too short"),
-])
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        ("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y\n0,0,0,9.8,0,0\n", "missing required column 'gyr_z'"),
+        ("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,0,0,9.8,0,0,0\n0.01,0,x,9.8,0,0,0\n", "row 3, column 'acc_y'"),
+        (
+            "time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,0,0,9.8,0,0,0\n0.02,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n",
+            "row 4",
+        ),
+        ("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n", "too short"),
+    ],
+)
 def test_bad_files(app, tmp_path, content, expected):
     path = tmp_path / "bad.csv"
     path.write_text(content)
@@ -81,14 +86,23 @@ def test_bad_files(app, tmp_path, content, expected):
 
 def test_non_monotonic_message(app, tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_text("time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,0,0,9.8,0,0,0\n0.02,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n")
+    path.write_text(
+        "time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n0,0,0,9.8,0,0,0\n0.02,0,0,9.8,0,0,0\n0.01,0,0,9.8,0,0,0\n"
+    )
     assert "non-monotonic" in _run(app, path).stderr
 
 
 def test_no_walking(app, tmp_path):
     t = np.arange(3000) / 100.0
-    cols = {"time_s": t, "acc_x": np.zeros_like(t), "acc_y": np.zeros_like(t), "acc_z": np.full_like(t, 9.81),
-            "gyr_x": np.zeros_like(t), "gyr_y": np.zeros_like(t), "gyr_z": np.zeros_like(t)}
+    cols = {
+        "time_s": t,
+        "acc_x": np.zeros_like(t),
+        "acc_y": np.zeros_like(t),
+        "acc_z": np.full_like(t, 9.81),
+        "gyr_x": np.zeros_like(t),
+        "gyr_y": np.zeros_like(t),
+        "gyr_z": np.zeros_like(t),
+    }
     path = write_csv(tmp_path / "still.csv", cols)
     result = _run(app, path)
     assert result.exit_code == 2 and "no walking found" in result.stderr and str(path) in result.stderr
@@ -107,8 +121,10 @@ def test_import_is_cheap():
     import subprocess
     import sys
 
-    code = ("import sys, gaitstream.gait.cli; "
-            "print(','.join(m for m in ('scipy', 'imufusion', 'numpy') if m in sys.modules))")
+    code = (
+        "import sys, gaitstream.gait.cli; "
+        "print(','.join(m for m in ('scipy', 'imufusion', 'numpy') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -116,7 +132,7 @@ def test_import_is_cheap():
 def test_corrupt_samples_are_reported_not_fatal(app, tmp_path):
     session = simulated("trendelenburg_right", duration_s=30.0)
     columns = {k: v.copy() for k, v in session.recording_columns.items()}
-    columns["gyr_x"][1500] = 1e30                 # one flipped bit in a float32
+    columns["gyr_x"][1500] = 1e30  # one flipped bit in a float32
     columns["acc_y"][1800] = float("inf")
     result = _run(app, write_csv(tmp_path / "corrupt.csv", columns))
     assert result.exit_code == 0, result.stderr

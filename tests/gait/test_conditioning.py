@@ -5,7 +5,7 @@ from gaitstream.gait.conditioning import MARK_BREAK, InputConditioner, regrid
 
 
 def test_regrid_fills_short_gaps_linearly():
-    t = np.array([0.03, 0.06, 0.07])                 # 0.01 -> 0.03 misses 0.02; 0.03 -> 0.06 misses two
+    t = np.array([0.03, 0.06, 0.07])  # 0.01 -> 0.03 misses 0.02; 0.03 -> 0.06 misses two
     v = np.array([[3.0], [6.0], [7.0]])
     gt, gv, gb = regrid(t, v, 0.01, np.array([1.0]), 100.0, max_fill_samples=10)
     assert np.allclose(gt, [0.02, 0.03, 0.04, 0.05, 0.06, 0.07])
@@ -23,8 +23,14 @@ def test_first_sample_starts_a_segment():
 
 
 def _conditioner(**kw):
-    args = dict(sampling_rate_hz=100.0, trunk=False, axes="x=forward,y=left,z=up", acc_unit="mps2",
-                gyr_unit="dps", max_fill_gap_s=0.5)
+    args = dict(
+        sampling_rate_hz=100.0,
+        trunk=False,
+        axes="x=forward,y=left,z=up",
+        acc_unit="mps2",
+        gyr_unit="dps",
+        max_fill_gap_s=0.5,
+    )
     args.update(kw)
     return InputConditioner(**args)
 
@@ -53,7 +59,7 @@ def test_a_single_time_far_ahead_is_dropped_a_real_jump_is_kept():
     c = _conditioner()
     acc, gyr = np.tile([0.0, 0.0, 9.8], (6, 1)), np.zeros((6, 3))
     gt, _, _ = c.condition(np.array([0.0, 0.01, 1e9, 0.03, 0.04, 0.05]), [acc, gyr])
-    assert np.allclose(gt, [0.0, 0.01, 0.02, 0.03, 0.04, 0.05])           # the outlier's slot is filled
+    assert np.allclose(gt, [0.0, 0.01, 0.02, 0.03, 0.04, 0.05])  # the outlier's slot is filled
     assert c.rejected["time_outlier"] == 1
     # a jump at the end of a push waits for its successor: here it continues from it (a clock step)
     assert c.condition(np.array([7.0]), [acc[:1], gyr[:1]]) is None
@@ -71,7 +77,7 @@ def test_corrupt_values_become_gaps_and_are_counted():
     acc, gyr = np.tile([0.0, 0.0, 9.8], (8, 1)), np.zeros((8, 3))
     acc[2, 0], gyr[4, 1], gyr[6, 2] = 1e30, np.inf, -5000.0
     gt, gv, _ = c.condition(t, [acc, gyr])
-    assert np.allclose(gt, t) and np.abs(gv).max() < 10.0                  # filled by interpolation
+    assert np.allclose(gt, t) and np.abs(gv).max() < 10.0  # filled by interpolation
     assert c.rejected["out_of_range"] == 2 and c.rejected["non_finite"] == 1
 
 
@@ -82,7 +88,7 @@ def test_state_round_trip_keeps_counts_and_held_sample():
     c.condition(np.array([0.02, 3.0]), [acc, gyr * np.nan])
     d = _conditioner()
     d.load_state(c.state())
-    assert d.rejected == c.rejected and d.rejected["non_finite"] == 1      # 3.0 s waits for its successor
+    assert d.rejected == c.rejected and d.rejected["non_finite"] == 1  # 3.0 s waits for its successor
     c.condition(np.array([3.01]), [acc[:1], gyr[:1]])
     d.condition(np.array([3.01]), [acc[:1], gyr[:1]])
     assert d.state() == c.state() and d.rejected["non_finite"] == 2

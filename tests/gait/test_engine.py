@@ -15,15 +15,19 @@ def _feed(engine, rec, chunk, start=0, stop=None):
     trunk = rec.trunk_acc_mps2 is not None
     for lo in range(start, stop, chunk):
         hi = min(stop, lo + chunk)
-        steps += engine.push(rec.time_s[lo:hi], rec.acc_mps2[lo:hi], rec.gyr_dps[lo:hi],
-                             rec.trunk_acc_mps2[lo:hi] if trunk else None,
-                             rec.trunk_gyr_dps[lo:hi] if trunk else None)
+        steps += engine.push(
+            rec.time_s[lo:hi],
+            rec.acc_mps2[lo:hi],
+            rec.gyr_dps[lo:hi],
+            rec.trunk_acc_mps2[lo:hi] if trunk else None,
+            rec.trunk_gyr_dps[lo:hi] if trunk else None,
+        )
     return steps
 
 
 def _same_steps(a: list[StepMetrics], b: list[StepMetrics], tol_deg=0.05):
     assert len(a) == len(b) and len(a) > 10
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert (x.index, x.side) == (y.index, y.side)
         assert x.start_s == pytest.approx(y.start_s, abs=1e-9) and x.end_s == pytest.approx(y.end_s, abs=1e-9)
         assert x.pelvic_drop_deg == pytest.approx(y.pelvic_drop_deg, abs=tol_deg)
@@ -50,7 +54,7 @@ def test_chunking_invariance(trunk_rec, all_at_once, chunk):
 def test_snapshot_restore_mid_stream(trunk_rec, all_at_once):
     engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
     first = _feed(engine, trunk_rec, 10, 0, 1503)
-    snap = json.loads(json.dumps(engine.snapshot()))           # must survive JSON
+    snap = json.loads(json.dumps(engine.snapshot()))  # must survive JSON
     restored = StreamingGaitEngine.restore(snap)
     rest = _feed(restored, trunk_rec, 10, 1503)
     _same_steps(first + rest, all_at_once)
@@ -59,7 +63,7 @@ def test_snapshot_restore_mid_stream(trunk_rec, all_at_once):
 
 def test_snapshot_during_calibration(trunk_rec, all_at_once):
     engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
-    first = _feed(engine, trunk_rec, 10, 0, 300)               # still standing
+    first = _feed(engine, trunk_rec, 10, 0, 300)  # still standing
     assert first == [] and engine.calibration is None
     restored = StreamingGaitEngine.restore(json.loads(json.dumps(engine.snapshot())))
     _same_steps(first + _feed(restored, trunk_rec, 10, 300), all_at_once)
@@ -70,8 +74,13 @@ def _delays_s(engine, rec, chunk=10):
     delays = []
     for lo in range(0, len(rec.time_s), chunk):
         hi = min(lo + chunk, len(rec.time_s))
-        for step in engine.push(rec.time_s[lo:hi], rec.acc_mps2[lo:hi], rec.gyr_dps[lo:hi],
-                                rec.trunk_acc_mps2[lo:hi], rec.trunk_gyr_dps[lo:hi]):
+        for step in engine.push(
+            rec.time_s[lo:hi],
+            rec.acc_mps2[lo:hi],
+            rec.gyr_dps[lo:hi],
+            rec.trunk_acc_mps2[lo:hi],
+            rec.trunk_gyr_dps[lo:hi],
+        ):
             delays.append((step.start_s, rec.time_s[hi - 1] - step.end_s))
     return delays
 
@@ -81,8 +90,8 @@ def test_steps_are_out_within_half_a_second(trunk_rec):
     engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
     delays = _delays_s(engine, trunk_rec)
     assert len(delays) > 20 and max(d for _, d in delays) <= 0.5
-    assert delays[0][0] < 6.5                                  # the first step after 5 s of standing
-    assert engine.calibration["provisional_yaw"] is False      # refined after 8 s of walking
+    assert delays[0][0] < 6.5  # the first step after 5 s of standing
+    assert engine.calibration["provisional_yaw"] is False  # refined after 8 s of walking
     assert engine.calibration["mounting_deg"]["yaw"] == pytest.approx(8.0, abs=3.0)
 
 
@@ -130,8 +139,7 @@ def test_without_standing_provisional_steps_are_accurate(walking_rec):
 
 @pytest.mark.parametrize("chunk", [1, 7, 100])
 def test_without_standing_chunking_invariance(walking_rec, walking_all_at_once, chunk):
-    _same_steps(_feed(StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True), walking_rec, chunk),
-                walking_all_at_once)
+    _same_steps(_feed(StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True), walking_rec, chunk), walking_all_at_once)
 
 
 @pytest.mark.parametrize("cut", [30, 203, 555])
@@ -145,7 +153,7 @@ def test_without_standing_snapshot_restore(walking_rec, walking_all_at_once, cut
 
 def test_snapshot_restore_before_yaw_refinement(trunk_rec, all_at_once):
     engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
-    first = _feed(engine, trunk_rec, 10, 0, 903)                # 5 s standing + ~4 s walking
+    first = _feed(engine, trunk_rec, 10, 0, 903)  # 5 s standing + ~4 s walking
     assert engine.calibration["provisional_yaw"] is True and first
     restored = StreamingGaitEngine.restore(json.loads(json.dumps(engine.snapshot())))
     _same_steps(first + _feed(restored, trunk_rec, 10, 903), all_at_once)
@@ -157,7 +165,7 @@ def test_bounded_state():
     sizes = []
     for lo in range(0, len(rec.time_s), 1000):
         _feed(engine, rec, 100, lo, min(lo + 1000, len(rec.time_s)))
-        engine.drain_trace()                                   # output, held until drained
+        engine.drain_trace()  # output, held until drained
         sizes.append(len(json.dumps(engine.snapshot())))
     assert max(sizes[3:]) < 1.5 * min(sizes[3:])
 
@@ -193,7 +201,7 @@ def test_gaps_and_nans_are_tolerated():
     keep = np.ones(len(rec.time_s), dtype=bool)
     rng = np.random.default_rng(3)
     for start in rng.integers(600, 2900, 40):
-        keep[start:start + rng.integers(1, 5)] = False        # lost packets of 1–4 samples
+        keep[start : start + rng.integers(1, 5)] = False  # lost packets of 1–4 samples
     acc = rec.acc_mps2.copy()
     acc[rng.integers(600, 2900, 30)] = np.nan
     engine = StreamingGaitEngine()
@@ -201,7 +209,8 @@ def test_gaps_and_nans_are_tolerated():
     reference = StreamingGaitEngine().push(rec.time_s, rec.acc_mps2, rec.gyr_dps)
     assert abs(len(steps) - len(reference)) <= 2
     assert np.median([s.pelvic_drop_deg for s in steps]) == pytest.approx(
-        np.median([s.pelvic_drop_deg for s in reference]), abs=0.3)
+        np.median([s.pelvic_drop_deg for s in reference]), abs=0.3
+    )
 
 
 def test_long_gap_ends_the_bout():
@@ -230,10 +239,11 @@ def test_axes_and_units_of_raw_input():
     rec = recording_of(simulated("normal", duration_s=20.0))
     body = StreamingGaitEngine().push(rec.time_s, rec.acc_mps2, rec.gyr_dps)
     # the same data from a sensor with x=up, y=right, z=forward, in g and rad/s
-    to_sensor = np.array([[0, 0, 1], [0, -1, 0], [1, 0, 0]], dtype=float)   # rows: sensor axes in body
+    to_sensor = np.array([[0, 0, 1], [0, -1, 0], [1, 0, 0]], dtype=float)  # rows: sensor axes in body
     cfg = GaitConfig(axes="x=up,y=right,z=forward", acc_unit="g", gyr_unit="rads")
-    raw = StreamingGaitEngine(config=cfg).push(rec.time_s, rec.acc_mps2 @ to_sensor.T / 9.80665,
-                                               np.radians(rec.gyr_dps @ to_sensor.T))
+    raw = StreamingGaitEngine(config=cfg).push(
+        rec.time_s, rec.acc_mps2 @ to_sensor.T / 9.80665, np.radians(rec.gyr_dps @ to_sensor.T)
+    )
     _same_steps(raw, body, tol_deg=1e-6)
 
 
@@ -247,7 +257,7 @@ def test_invalid_arguments():
         engine.push([0.0], [[0, 0, 9.8]], [[0, 0, 0]])
     engine = StreamingGaitEngine()
     engine.push([1.0], [[0, 0, 9.8]], [[0, 0, 0]])
-    assert engine.push([0.5], [[0, 0, 9.8]], [[0, 0, 0]]) == []           # dropped, counted
+    assert engine.push([0.5], [[0, 0, 9.8]], [[0, 0, 0]]) == []  # dropped, counted
     assert engine.rejected_samples["time_not_increasing"] == 1 and engine.last_time_s == 1.0
 
 
@@ -265,7 +275,7 @@ def test_empty_push_is_a_no_op():
 
 
 def test_initial_contacts_cover_the_steps(trunk_rec):
-    assert StreamingGaitEngine().drain_initial_contacts() == []           # off by default (live)
+    assert StreamingGaitEngine().drain_initial_contacts() == []  # off by default (live)
     engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True, keep_initial_contacts=True)
     steps = _feed(engine, trunk_rec, 50) + engine.finish()
     ics = engine.drain_initial_contacts()
@@ -293,15 +303,16 @@ def test_initial_contacts_survive_snapshot(trunk_rec):
 @pytest.mark.parametrize("cut", [30, 400, 1503])
 def test_restore_upgrades_version_3(walking_rec, walking_all_at_once, cut):
     """A version-3 snapshot (no IC before the last one) resumes; held samples are not lost."""
-    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True,
-                                 config=GaitConfig(walking_fast_start=False))     # what version 3 did
+    engine = StreamingGaitEngine(
+        sampling_rate_hz=100.0, trunk=True, config=GaitConfig(walking_fast_start=False)
+    )  # what version 3 did
     first = _feed(engine, walking_rec, 10, 0, cut)
     snap = json.loads(json.dumps(engine.snapshot()))
     del snap["ic_before_last"]
     del snap["config"]["walking_fast_start"], snap["config"]["provisional_walking_s"]
     snap["version"] = 3
     restored = StreamingGaitEngine.restore(snap)
-    assert restored.config.walking_fast_start is True                         # the new default
+    assert restored.config.walking_fast_start is True  # the new default
     rest = _feed(restored, walking_rec, 10, cut)
     steps = first + rest
     assert [s.index for s in steps] == list(range(len(steps)))

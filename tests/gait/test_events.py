@@ -9,14 +9,14 @@ def _heel_strikes(fs, ic_times_s, duration_s):
     t = np.arange(int(duration_s * fs)) / fs
     acc = np.zeros_like(t)
     for ic in ic_times_s:
-        acc += 3.0 * np.tanh((t - ic) / 0.02) * np.exp(-((t - ic) / 0.12) ** 2)
+        acc += 3.0 * np.tanh((t - ic) / 0.02) * np.exp(-(((t - ic) / 0.12) ** 2))
     return acc
 
 
 def test_kernel_is_a_derivative():
     fs = 100.0
     kernel = gaussian_derivative_kernel(0.03, fs)
-    ramp = np.arange(200) / fs * 5.0                     # 5 m/s² per s
+    ramp = np.arange(200) / fs * 5.0  # 5 m/s² per s
     assert np.allclose(np.convolve(ramp, kernel, mode="valid"), 5.0, atol=1e-6)
 
 
@@ -41,7 +41,7 @@ def test_streaming_equals_offline(chunk):
     det = StreamingIcDetector(sampling_rate_hz=fs)
     live = []
     for lo in range(0, len(acc), chunk):
-        live += det.process(acc[lo:lo + chunk])
+        live += det.process(acc[lo : lo + chunk])
     assert live == offline and len(offline) == 30
 
 
@@ -60,7 +60,7 @@ def test_decision_latency_is_bounded():
     det = StreamingIcDetector(sampling_rate_hz=fs)
     acc = _heel_strikes(fs, [2.0, 2.6, 3.2], 5.0)
     for n in range(len(acc)):
-        for ic in det.process(acc[n:n + 1]):
+        for ic in det.process(acc[n : n + 1]):
             assert n - ic <= det.look_ahead_samples
 
 
@@ -68,7 +68,7 @@ def _scaled_heel_strikes(fs, ics_and_scales, duration_s):
     t = np.arange(int(duration_s * fs)) / fs
     acc = np.zeros_like(t)
     for ic, scale in ics_and_scales:
-        acc += scale * np.tanh((t - ic) / 0.02) * np.exp(-((t - ic) / 0.12) ** 2)
+        acc += scale * np.tanh((t - ic) / 0.02) * np.exp(-(((t - ic) / 0.12) ** 2))
     return acc
 
 
@@ -77,9 +77,13 @@ def test_weak_step_accepted_when_due():
     fs = 100.0
     ics = np.arange(1.0, 9.0, 0.55)
     scales = [3.0] * len(ics)
-    scales[-3] = 0.8                     # a cautious step: peak 0.27 of the others, under the normal 0.3
-    found = IcdVerticalPeak().detect(_scaled_heel_strikes(fs, zip(ics, scales), 10.0),
-                                     sampling_rate_hz=fs).ic_list_ / fs
+    scales[-3] = 0.8  # a cautious step: peak 0.27 of the others, under the normal 0.3
+    found = (
+        IcdVerticalPeak()
+        .detect(_scaled_heel_strikes(fs, zip(ics, scales, strict=True), 10.0), sampling_rate_hz=fs)
+        .ic_list_
+        / fs
+    )
     assert len(found) == len(ics)
     assert abs(found[-3] - ics[-3]) <= 0.02
 

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ def _sway(fs, ics, first_side, duration_s):
     acc = np.zeros_like(t)
     for i, ic in enumerate(ics):
         sign = -1.0 if (i % 2 == 0) == (first_side == "left") else 1.0
-        acc += sign * 0.8 * np.exp(-((t - ic - 0.27) / 0.12) ** 2)
+        acc += sign * 0.8 * np.exp(-(((t - ic - 0.27) / 0.12) ** 2))
     return acc
 
 
@@ -19,12 +21,12 @@ def test_alternating_sides(first_side):
     fs = 100.0
     ics = np.arange(1.0, 10.0, 0.55)
     det = StreamingSideDetector(sampling_rate_hz=fs)
-    det.append(_sway(fs, ics, first_side, 11.0) + 0.3)    # an offset (mounting, turn) must not matter
+    det.append(_sway(fs, ics, first_side, 11.0) + 0.3)  # an offset (mounting, turn) must not matter
     idx = np.round(ics * fs).astype(int)
     feats = [det.feature(i) for i in idx]
-    sides = [det.side_of_step(a, b, contiguous=k > 0) for k, (a, b) in enumerate(zip(feats, feats[1:]))]
+    sides = [det.side_of_step(a, b, contiguous=k > 0) for k, (a, b) in enumerate(pairwise(feats))]
     expected = [first_side, "right" if first_side == "left" else "left"] * len(sides)
-    assert sides == expected[:len(sides)]
+    assert sides == expected[: len(sides)]
 
 
 def test_feature_needs_look_ahead():

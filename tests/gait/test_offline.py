@@ -1,4 +1,5 @@
 import json
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -13,8 +14,16 @@ TOP_KEYS = {"recording", "calibration", "initial_contacts", "steps", "strides", 
 STEP_KEYS = {"side", "start_s", "end_s", "duration_s", "pelvic_drop_deg", "trunk_lean_deg"}
 STRIDE_KEYS = {"side", "start_s", "end_s", "duration_s", "obliquity_rom_deg"}
 SIDE_KEYS = {"pelvic_drop_deg_median", "pelvic_drop_deg_p90", "trunk_lean_deg_median", "steps"}
-SUMMARY_KEYS = {"left", "right", "pelvic_drop_asymmetry_deg", "cadence_spm", "stride_time_s",
-                "step_time_asymmetry_pct", "classification", "classification_flags"}
+SUMMARY_KEYS = {
+    "left",
+    "right",
+    "pelvic_drop_asymmetry_deg",
+    "cadence_spm",
+    "stride_time_s",
+    "step_time_asymmetry_pct",
+    "classification",
+    "classification_flags",
+}
 CALIBRATION_KEYS = {"method", "mounting_deg", "obliquity_reference", "trunk_lean_reference"}
 
 
@@ -22,8 +31,10 @@ def test_json_contract_without_trunk():
     out = analyze_recording(recording_of(simulated("normal", duration_s=30.0)))
     json.dumps(out, allow_nan=False)
     assert set(out) == TOP_KEYS
-    assert set(out["recording"]) == {"sampling_rate_hz", "duration_s", "trunk", "rejected_samples",
-                                     "rejected_by_reason"} and out["recording"]["trunk"] is False
+    assert (
+        set(out["recording"]) == {"sampling_rate_hz", "duration_s", "trunk", "rejected_samples", "rejected_by_reason"}
+        and out["recording"]["trunk"] is False
+    )
     assert out["recording"]["rejected_samples"] == 0 and out["recording"]["rejected_by_reason"] == {}
     assert set(out["calibration"]) == CALIBRATION_KEYS
     assert out["calibration"]["obliquity_reference"] == "standing_posture"
@@ -49,8 +60,10 @@ def test_json_contract_with_trunk_and_trace():
 
 def test_ics_alternate_and_match_steps():
     out = analyze_recording(recording_of(simulated("normal", duration_s=30.0)))
-    ics = sorted([(t, "L") for t in out["initial_contacts"]["left"]] + [(t, "R") for t in out["initial_contacts"]["right"]])
-    assert all(a[1] != b[1] for a, b in zip(ics, ics[1:]))
+    ics = sorted(
+        [(t, "L") for t in out["initial_contacts"]["left"]] + [(t, "R") for t in out["initial_contacts"]["right"]]
+    )
+    assert all(a[1] != b[1] for a, b in pairwise(ics))
     for step in out["steps"]:
         assert step["start_s"] in out["initial_contacts"][step["side"]]
 
@@ -66,7 +79,9 @@ def test_accuracy_on_simulated_sessions():
     """Spec targets on a small set (the full benchmark lives in benchmarks/)."""
     errors, lean_errors, side_ok, n, tp, n_det, n_true = [], [], 0, 0, 0, 0, 0
     for k, pattern in enumerate(["normal", "trendelenburg_left", "compensated_right"]):
-        session = simulated(pattern, trunk=True, duration_s=40.0, seed=k, mounting_deg=(-6.0 + 6 * k, 20.0 + 8 * k, 10.0 - 8 * k))
+        session = simulated(
+            pattern, trunk=True, duration_s=40.0, seed=k, mounting_deg=(-6.0 + 6 * k, 20.0 + 8 * k, 10.0 - 8 * k)
+        )
         out = analyze_recording(recording_of(session))
         truth = session.truth
         for side in ("left", "right"):
@@ -100,13 +115,21 @@ def test_thresholds_change_classification():
 def test_one_sided_trunk_lean_with_standing_is_measured_whole(cadence_spm):
     """Issue 13: a lean toward the left stance limb only, upright over the right one; slow walking
     with a tilted trunk sensor once read as 4.8 deg for 9.6 (mounting yaw taken from the lean)."""
-    session = simulated("compensated_left_unilateral", trunk=True, duration_s=60.0, cadence_spm=cadence_spm,
-                        trunk_lean_left_deg=9.6, trunk_mounting_deg=(15.0, 35.0, 15.0), seed=3)
+    session = simulated(
+        "compensated_left_unilateral",
+        trunk=True,
+        duration_s=60.0,
+        cadence_spm=cadence_spm,
+        trunk_lean_left_deg=9.6,
+        trunk_mounting_deg=(15.0, 35.0, 15.0),
+        seed=3,
+    )
     out = analyze_recording(recording_of(session))
     truth = session.truth["summary"]
     for side in ("left", "right"):
         assert out["summary"][side]["trunk_lean_deg_median"] == pytest.approx(
-            truth[side]["trunk_lean_deg_median"], abs=0.5)
+            truth[side]["trunk_lean_deg_median"], abs=0.5
+        )
     assert out["summary"]["classification"] == "compensated_trendelenburg_left"
     assert out["summary"]["classification_flags"] == []
     assert out["calibration"]["trunk_lean_reference"] == "standing_posture"

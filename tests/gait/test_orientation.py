@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 from gaitstream.gait.calibration import GRAVITY_MPS2, rotation_from_rpy_deg
-from gaitstream.gait.orientation import (FusionOrientation, matrix_to_quaternion, quaternions_to_matrices,
-                                         up_in_sensor)
+from gaitstream.gait.orientation import FusionOrientation, matrix_to_quaternion, quaternions_to_matrices, up_in_sensor
 
 
 def test_quaternion_matrix_round_trip():
@@ -51,6 +50,6 @@ def test_short_and_long_matrix_paths_agree():
     acc = np.tile([0.3, -0.2, GRAVITY_MPS2], (200, 1)) + rng.normal(0, 0.5, (200, 3))
     gyr = rng.normal(0, 30, (200, 3))
     short = FusionOrientation(sampling_rate_hz=100.0)
-    pieces = np.concatenate([short.update_matrices(acc[i:i + 10], gyr[i:i + 10]) for i in range(0, 200, 10)])
+    pieces = np.concatenate([short.update_matrices(acc[i : i + 10], gyr[i : i + 10]) for i in range(0, 200, 10)])
     whole = FusionOrientation(sampling_rate_hz=100.0).update_matrices(acc, gyr)
     assert np.allclose(pieces, whole, atol=1e-6)

@@ -22,13 +22,14 @@ HEADER = "time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z\n"
 def test_parse_axes_identity_and_permutation():
     assert np.array_equal(parse_axes("x=forward,y=left,z=up"), np.eye(3))
     m = parse_axes("x=up,y=right,z=forward")
-    assert np.allclose(m @ [1, 0, 0], [0, 0, 1])     # sensor x is body up
-    assert np.allclose(m @ [0, 1, 0], [0, -1, 0])    # sensor y is body right
+    assert np.allclose(m @ [1, 0, 0], [0, 0, 1])  # sensor x is body up
+    assert np.allclose(m @ [0, 1, 0], [0, -1, 0])  # sensor y is body right
     assert np.allclose(m @ [0, 0, 1], [1, 0, 0])
 
 
-@pytest.mark.parametrize("spec", ["x=forward,y=left", "x=forward,y=forward,z=up", "x=forward,y=left,z=down",
-                                  "x=fwd,y=left,z=up"])
+@pytest.mark.parametrize(
+    "spec", ["x=forward,y=left", "x=forward,y=forward,z=up", "x=forward,y=left,z=down", "x=fwd,y=left,z=up"]
+)
 def test_parse_axes_rejects_bad_specs(spec):
     with pytest.raises(ValueError):
         parse_axes(spec)
@@ -41,8 +42,11 @@ def test_units_g_and_rads():
 
 
 def test_load_good_file_and_extra_columns_ignored(tmp_path):
-    path = _write(tmp_path, "time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z,other\n"
-                  + "\n".join(row + ",7" for row in _good_rows().splitlines()))
+    path = _write(
+        tmp_path,
+        "time_s,acc_x,acc_y,acc_z,gyr_x,gyr_y,gyr_z,other\n"
+        + "\n".join(row + ",7" for row in _good_rows().splitlines()),
+    )
     rec = load_recording_csv(path)
     assert rec.sampling_rate_hz == pytest.approx(100.0)
     assert rec.acc_mps2.shape == (300, 3) and rec.trunk_acc_mps2 is None
@@ -58,7 +62,7 @@ def test_missing_column_is_named(tmp_path):
 
 def test_non_monotonic_time_names_row(tmp_path):
     rows = _good_rows().splitlines()
-    rows[10:20] = rows[10:20][::-1]             # lines 12-21 reversed: decreasing from line 13, not a few corrupt samples
+    rows[10:20] = rows[10:20][::-1]  # lines 12-21 reversed: decreasing from line 13, not a few corrupt samples
     path = _write(tmp_path, HEADER + "\n".join(rows))
     with pytest.raises(RecordingError, match="non-monotonic") as info:
         load_recording_csv(path)
@@ -67,7 +71,7 @@ def test_non_monotonic_time_names_row(tmp_path):
 
 def test_a_few_corrupt_times_are_kept_for_the_engine_with_a_warning(tmp_path):
     rows = _good_rows().splitlines()
-    rows[10] = rows[10].replace("0.100", "0.050", 1)   # line 12 of the file
+    rows[10] = rows[10].replace("0.100", "0.050", 1)  # line 12 of the file
     rows[40] = "nan" + rows[40][5:]
     path = _write(tmp_path, HEADER + "\n".join(rows))
     with pytest.warns(UserWarning, match="row 12"):

@@ -44,11 +44,11 @@ def test_leak_correction_ignores_constant_and_tracks_stride_oscillation():
     t = np.arange(int(60 * fs)) / fs
     leak = AccelerationLeakCorrection(gain=0.5, time_constant_s=2.0, sampling_rate_hz=fs)
     constant = leak.correction(np.full(len(t), 3.0))
-    assert abs(constant[-1]) < 0.05                       # bias-like innovation: no correction left
+    assert abs(constant[-1]) < 0.05  # bias-like innovation: no correction left
     leak = AccelerationLeakCorrection(gain=0.5, time_constant_s=2.0, sampling_rate_hz=fs)
     omega = 2 * np.pi * 0.9
     out = leak.correction(np.cos(omega * t))
-    expected = 0.5 * np.sin(omega * t) / omega            # gain × integral at the stride frequency
+    expected = 0.5 * np.sin(omega * t) / omega  # gain × integral at the stride frequency
     tail = t > 40
     assert np.abs(out[tail] - expected[tail]).max() < 0.05 * np.abs(expected).max() + 0.02
 
@@ -59,5 +59,5 @@ def test_leak_correction_is_chunk_invariant():
     x = np.random.default_rng(2).normal(size=1000)
     whole = AccelerationLeakCorrection(gain=0.5, time_constant_s=2.0, sampling_rate_hz=100.0).correction(x)
     parts = AccelerationLeakCorrection(gain=0.5, time_constant_s=2.0, sampling_rate_hz=100.0)
-    pieces = np.concatenate([parts.correction(x[i:i + 7]) for i in range(0, 1000, 7)])
+    pieces = np.concatenate([parts.correction(x[i : i + 7]) for i in range(0, 1000, 7)])
     assert np.allclose(whole, pieces, atol=1e-12)

@@ -28,7 +28,7 @@ RECORDINGS = [
     ("mobgap-HA001", "HA_001_TimeMeasure1_Test11_Trial1"),
     ("ipol-L5", "1-1"),
     ("ipol-L5", "5-2"),
-    ("ipol-L5", "11-1"),     # has a repeated packet
+    ("ipol-L5", "11-1"),  # has a repeated packet
     ("ipol-L5", "18-1"),
 ]
 # Values are rounded to 0.01 (angles) / 0.001 (times); allow one rounding step.
@@ -41,13 +41,15 @@ def _compare(actual, expected, path="$"):
         for key in expected:
             _compare(actual[key], expected[key], f"{path}.{key}")
     elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), \
+        assert isinstance(actual, list) and len(actual) == len(expected), (
             f"{path}: length {len(actual) if isinstance(actual, list) else '-'} != {len(expected)}"
-        for i, (a, e) in enumerate(zip(actual, expected)):
+        )
+        for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             _compare(a, e, f"{path}[{i}]")
     elif isinstance(expected, float) and not isinstance(expected, bool):
-        assert isinstance(actual, (int, float)) and abs(actual - expected) <= FLOAT_TOLERANCE, \
+        assert isinstance(actual, (int, float)) and abs(actual - expected) <= FLOAT_TOLERANCE, (
             f"{path}: {actual} != {expected}"
+        )
     else:
         assert actual == expected, f"{path}: {actual!r} != {expected!r}"
 

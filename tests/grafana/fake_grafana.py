@@ -28,16 +28,20 @@ class GrafanaState:
     rule_groups: dict[tuple[str, str], dict] = field(default_factory=dict)
     contact_points: dict[str, dict] = field(default_factory=dict)
     # An existing Grafana's tree: a default receiver and a route of somebody else.
-    policies: dict = field(default_factory=lambda: {
-        "receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"],
-        "routes": [{"receiver": "ops", "object_matchers": [["team", "=", "ops"]]}]})
+    policies: dict = field(
+        default_factory=lambda: {
+            "receiver": "grafana-default-email",
+            "group_by": ["grafana_folder", "alertname"],
+            "routes": [{"receiver": "ops", "object_matchers": [["team", "=", "ops"]]}],
+        }
+    )
     requests: list[Recorded] = field(default_factory=list)
 
 
 class _Handler(BaseHTTPRequestHandler):
     state: GrafanaState
 
-    def log_message(self, format, *args) -> None:  # noqa: A002 - silence the default stderr log
+    def log_message(self, format, *args) -> None:
         pass
 
     def _reply(self, status: int, payload: object = None) -> None:
@@ -52,14 +56,15 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length)) if length else None
-        self.state.requests.append(Recorded(self.command, url.path, parse_qs(url.query), body,
-                                            self.headers.get("Authorization")))
+        self.state.requests.append(
+            Recorded(self.command, url.path, parse_qs(url.query), body, self.headers.get("Authorization"))
+        )
         status, payload = self._route(self.command, url.path, parse_qs(url.query), body)
         self._reply(status, payload)
 
     do_GET = do_POST = do_PUT = do_DELETE = _handle
 
-    def _route(self, method: str, path: str, query: dict, body) -> tuple[int, object]:  # noqa: C901
+    def _route(self, method: str, path: str, query: dict, body) -> tuple[int, object]:
         s = self.state
         if m := re.fullmatch(r"/api/folders/([^/]+)", path):
             uid = m.group(1)

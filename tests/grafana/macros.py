@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 
-
 _REGEX_SPECIALS = re.compile(r"([\\^$*+?.()|{}\[\]/])")
 
 

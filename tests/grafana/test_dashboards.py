@@ -72,8 +72,11 @@ def _all_query_texts() -> dict[str, list[str]]:
 
 def test_every_query_is_a_named_constant_and_every_constant_is_used() -> None:
     constants = set(queries.all_queries().values())
-    used = ({q for texts in _all_query_texts().values() for q in texts} | {r.query for r in alerts.RULES}
-            | {r.gate_query for r in alerts.RULES if r.gate_query})
+    used = (
+        {q for texts in _all_query_texts().values() for q in texts}
+        | {r.query for r in alerts.RULES}
+        | {r.gate_query for r in alerts.RULES if r.gate_query}
+    )
     assert used <= constants, used - constants
     assert constants <= used, {k for k, v in queries.all_queries().items() if v not in used}
 
@@ -117,7 +120,7 @@ def test_clinic_overview_is_one_row_per_station_refreshed_within_5s() -> None:
     assert steps[0] == {"color": "red", "value": None}  # silent = red
     mappings = by_title["Classification"]["fieldConfig"]["defaults"]["mappings"]
     assert set(mappings[0]["options"]) == {str(c) for c in Classification}
-    assert set(mappings[1]["options"]) == {"trunk_lean_reference_walking"}      # the caveat, in words
+    assert set(mappings[1]["options"]) == {"trunk_lean_reference_walking"}  # the caveat, in words
     assert mappings[2]["options"]["match"] == "empty"
     assert by_title["Classification"]["options"]["reduceOptions"]["fields"] == "/^(classification|caveat)$/"
 
@@ -138,8 +141,11 @@ def test_patient_session_has_the_threshold_band_and_alert_annotations() -> None:
 def test_patient_progress_covers_weeks() -> None:
     model = _committed("patient-progress.json")
     assert model["time"]["from"] == "now-90d"
-    assert {p["title"] for p in model["panels"]} == {"Pelvic drop, median per session",
-                                                     "Trunk lean, median per session", "Sessions"}
+    assert {p["title"] for p in model["panels"]} == {
+        "Pelvic drop, median per session",
+        "Trunk lean, median per session",
+        "Sessions",
+    }
 
 
 def _seconds(refresh: str) -> float:
@@ -185,7 +191,12 @@ def test_build_command_writes_what_is_committed(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     deploy = REPO / "deploy" / "grafana"
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    assert written == sorted([Path("README.md"), Path("provisioning/alerting/gaitstream.yaml"),
-                              *(Path("dashboards") / name for name in RENDERED)])
+    assert written == sorted(
+        [
+            Path("README.md"),
+            Path("provisioning/alerting/gaitstream.yaml"),
+            *(Path("dashboards") / name for name in RENDERED),
+        ]
+    )
     for relative in written:
         assert (tmp_path / relative).read_text() == (deploy / relative).read_text(), relative

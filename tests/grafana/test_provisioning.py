@@ -86,8 +86,11 @@ def test_rule_groups_have_the_documented_shape_and_resolve(alerting: dict) -> No
             if item["datasourceUid"] == alerts.EXPRESSION_UID:
                 assert item["model"]["type"] in EXPRESSION_TYPES
                 # reduce/threshold name one input; math refers to inputs as $X inside its formula.
-                refs = re.findall(r"\$([A-Z])\b", item["model"]["expression"]) if item["model"]["type"] == "math" \
+                refs = (
+                    re.findall(r"\$([A-Z])\b", item["model"]["expression"])
+                    if item["model"]["type"] == "math"
                     else [item["model"]["expression"]]
+                )
                 assert refs and set(refs) <= set(ref_ids) - {item["refId"]}, item
             else:
                 assert item["datasourceUid"] == DATASOURCE_UID

@@ -65,8 +65,17 @@ def test_first_push_creates_folder_dashboards_rules_contact_point_and_route(graf
 def test_second_push_updates_in_place_without_duplicates(grafana: FakeGrafana) -> None:
     def stored() -> str:
         s = grafana.state
-        return json.dumps([s.folders, s.dashboards, s.rules, {"/".join(k): v for k, v in s.rule_groups.items()},
-                           s.contact_points, s.policies], sort_keys=True)
+        return json.dumps(
+            [
+                s.folders,
+                s.dashboards,
+                s.rules,
+                {"/".join(k): v for k, v in s.rule_groups.items()},
+                s.contact_points,
+                s.policies,
+            ],
+            sort_keys=True,
+        )
 
     _push(grafana)
     first = stored()
@@ -103,8 +112,9 @@ def test_cli_push_uses_url_and_token_options(grafana: FakeGrafana, monkeypatch) 
     monkeypatch.delenv("GAITSTREAM_GRAFANA_TOKEN", raising=False)
     app = typer.Typer()
     register(app)
-    result = CliRunner().invoke(app, ["grafana", "push", "--url", grafana.url, "--token", TOKEN,
-                                      "--webhook-url", WEBHOOK])
+    result = CliRunner().invoke(
+        app, ["grafana", "push", "--url", grafana.url, "--token", TOKEN, "--webhook-url", WEBHOOK]
+    )
     assert result.exit_code == 0, result.output
     assert "pushed object=folder/gaitstream action=created" in result.output
     assert len(grafana.state.dashboards) == len(dashboards.BUILDERS)

@@ -20,11 +20,11 @@ import pytest
 
 from gaitstream.gait.classification import Classification
 from gaitstream.grafana import alerts, queries
-from gaitstream.simulate import pattern_config
-from gaitstream.pipelines.sink.points import step_lines, string_field, tag_value
+from gaitstream.pipelines.sink.points import step_lines, tag_value
 from gaitstream.services.station.publisher import StationPublisher, StationSettings
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
 from gaitstream.services.station.sources import SimulatedSource
+from gaitstream.simulate import pattern_config
 from tests.e2e.harness import PipelineRun
 from tests.grafana.macros import render
 
@@ -83,12 +83,25 @@ class World:
 
     def live(self, query: str, station: Station, **kwargs) -> list[dict]:
         """The overview's query for one repeated station row, range now-5m..now with now = end."""
-        return self.query(query, from_ms=self.end_ms - 300_000, to_ms=kwargs.pop("to_ms", self.end_ms),
-                          clinic=self.clinic, station=station.station_id, **kwargs)
+        return self.query(
+            query,
+            from_ms=self.end_ms - 300_000,
+            to_ms=kwargs.pop("to_ms", self.end_ms),
+            clinic=self.clinic,
+            station=station.station_id,
+            **kwargs,
+        )
 
     def session(self, query: str, station: Station) -> list[dict]:
-        return self.query(query, from_ms=self.end_ms - 900_000, to_ms=self.end_ms, interval="50ms",
-                          clinic=self.clinic, patient=station.patient_id, session=station.session_id)
+        return self.query(
+            query,
+            from_ms=self.end_ms - 900_000,
+            to_ms=self.end_ms,
+            interval="50ms",
+            clinic=self.clinic,
+            patient=station.patient_id,
+            session=station.session_id,
+        )
 
     def station(self, pattern: str) -> Station:
         return next(s for s in self.stations if s.pattern == pattern)
@@ -100,9 +113,13 @@ def _rows(series: dict) -> list[dict]:
 
 def _write(pipeline: PipelineRun, lines: list[str]) -> None:
     influx = pipeline.influx
-    resp = httpx.post(f"{influx.url}/write", params={"db": influx.database, "precision": "u"},
-                      content="\n".join(lines).encode(),
-                      headers={"Authorization": f"Token {influx.token.get_secret_value()}"}, timeout=20)
+    resp = httpx.post(
+        f"{influx.url}/write",
+        params={"db": influx.database, "precision": "u"},
+        content="\n".join(lines).encode(),
+        headers={"Authorization": f"Token {influx.token.get_secret_value()}"},
+        timeout=20,
+    )
     assert resp.status_code == 204, resp.text
 
 
@@ -115,12 +132,22 @@ def _history_lines(clinic: str, station: Station, now_us: int) -> tuple[list[str
         for i in range(2 * HISTORY_STEPS_PER_SIDE):
             side = "left" if i % 2 == 0 else "right"
             base = HISTORY_LEFT_DROP_DEG[weeks] if side == "left" else HISTORY_RIGHT_DROP_DEG
-            lines += step_lines({
-                "clinic_id": clinic, "station_id": station.station_id, "patient_id": station.patient_id,
-                "session_id": session_id, "side": side, "step_index": i, "start_time_us": start_us + i * 560_000,
-                # +-0.4 deg around the session's median, symmetric so the median is exact.
-                "pelvic_drop_deg": base + (0.4 if i % 4 < 2 else -0.4), "trunk_lean_deg": 2.0,
-                "step_time_s": 0.56, "cadence_spm": 107.0})
+            lines += step_lines(
+                {
+                    "clinic_id": clinic,
+                    "station_id": station.station_id,
+                    "patient_id": station.patient_id,
+                    "session_id": session_id,
+                    "side": side,
+                    "step_index": i,
+                    "start_time_us": start_us + i * 560_000,
+                    # +-0.4 deg around the session's median, symmetric so the median is exact.
+                    "pelvic_drop_deg": base + (0.4 if i % 4 < 2 else -0.4),
+                    "trunk_lean_deg": 2.0,
+                    "step_time_s": 0.56,
+                    "cadence_spm": 107.0,
+                }
+            )
     return lines, sessions
 
 
@@ -141,12 +168,25 @@ def world(kafka_settings, influx_settings, tmp_path_factory) -> World:
         start_us = time.time_ns() // 1000 - int(SESSION_S * 1e6)
         stations = []
         for i, (pattern, trunk, cadence) in enumerate(STATIONS):
-            source = SimulatedSource(pattern_config(pattern, trunk=trunk, duration_s=SESSION_S, seed=i,
-                                                    cadence_spm=cadence))
-            session = new_session(clinic_id=clinic, station_id=f"{pipeline.prefix}-st{i:02d}",
-                                  patient_id=f"p-{pipeline.prefix}-{i}", source=source, start_time_us=start_us)
-            stations.append(Station(run=StationRun(session=session, source=source), truth={},
-                                    pattern=pattern, trunk=trunk, cadence_spm=cadence))
+            source = SimulatedSource(
+                pattern_config(pattern, trunk=trunk, duration_s=SESSION_S, seed=i, cadence_spm=cadence)
+            )
+            session = new_session(
+                clinic_id=clinic,
+                station_id=f"{pipeline.prefix}-st{i:02d}",
+                patient_id=f"p-{pipeline.prefix}-{i}",
+                source=source,
+                start_time_us=start_us,
+            )
+            stations.append(
+                Station(
+                    run=StationRun(session=session, source=source),
+                    truth={},
+                    pattern=pattern,
+                    trunk=trunk,
+                    cadence_spm=cadence,
+                )
+            )
         publisher = StationPublisher(kafka=pipeline.kafka, topics=pipeline.topics, settings=StationSettings())
         try:
             run_stations([s.run for s in stations], publisher, frame_samples=FRAME_SAMPLES, speed=0.0)
@@ -157,21 +197,37 @@ def world(kafka_settings, influx_settings, tmp_path_factory) -> World:
         expected = {s.session_id: len(s.truth["steps"]) - 4 for s in stations}
         pipeline.wait_for_steps(expected, timeout_s=150)
         # Status and trace go through the same sink; wait until the last trace sample is in.
-        _wait_until(lambda: all(pipeline.influxql(
-            f"SELECT count(pelvic_obliquity_deg) FROM pelvic_trace WHERE session = '{s.session_id}' "
-            f"AND time >= {s.end_ms - 2000}ms") for s in stations), timeout_s=60)
+        _wait_until(
+            lambda: all(
+                pipeline.influxql(
+                    f"SELECT count(pelvic_obliquity_deg) FROM pelvic_trace WHERE session = '{s.session_id}' "
+                    f"AND time >= {s.end_ms - 2000}ms"
+                )
+                for s in stations
+            ),
+            timeout_s=60,
+        )
         trend = next(s for s in stations if s.pattern == "trendelenburg_left")
         history, history_sessions = _history_lines(clinic, trend, start_us)
         _write(pipeline, history)
         # The pipeline's own alert for the weak side: opened during the walk, resolved at the stop.
-        _wait_until(lambda: sum(len(x["values"]) for x in pipeline.influxql(
-            f"SELECT state FROM gait_alert WHERE session = '{trend.session_id}'")) >= 2, timeout_s=60)
+        _wait_until(
+            lambda: (
+                sum(
+                    len(x["values"])
+                    for x in pipeline.influxql(f"SELECT state FROM gait_alert WHERE session = '{trend.session_id}'")
+                )
+                >= 2
+            ),
+            timeout_s=60,
+        )
         yield World(pipeline=pipeline, clinic=clinic, stations=stations, history_sessions=history_sessions)
     finally:
         pipeline.stop()
 
 
 # --- template variables -----------------------------------------------------------------------
+
 
 def test_variables_list_the_clinic_its_stations_patients_and_sessions(world: World) -> None:
     def values(query: str, **variables) -> set[str]:
@@ -182,11 +238,14 @@ def test_variables_list_the_clinic_its_stations_patients_and_sessions(world: Wor
     assert values(queries.VAR_STATION, clinic=world.clinic) == {s.station_id for s in world.stations}
     assert values(queries.VAR_PATIENT, clinic=world.clinic) == {s.patient_id for s in world.stations}
     trend = world.station("trendelenburg_left")
-    assert values(queries.VAR_SESSION, clinic=world.clinic, patient=trend.patient_id) == \
-        {trend.session_id, *world.history_sessions.values()}
+    assert values(queries.VAR_SESSION, clinic=world.clinic, patient=trend.patient_id) == {
+        trend.session_id,
+        *world.history_sessions.values(),
+    }
 
 
 # --- clinic overview --------------------------------------------------------------------------
+
 
 def test_overview_shows_each_stations_patient_and_live_classification(world: World) -> None:
     for station in world.stations:
@@ -195,12 +254,17 @@ def test_overview_shows_each_stations_patient_and_live_classification(world: Wor
         assert row["patient"] == station.patient_id
         assert row["session"] == station.session_id
         assert row["classification"] == station.truth["summary"]["classification"], station.pattern
-        assert row["caveat"] == "", station.pattern          # every session here starts with quiet standing
+        assert row["caveat"] == "", station.pattern  # every session here starts with quiet standing
 
 
 def test_a_multi_station_selection_returns_every_selected_station(world: World) -> None:
-    series = world.query(queries.OVERVIEW_NOW + ' GROUP BY "station"', from_ms=world.end_ms - 300_000,
-                         to_ms=world.end_ms, clinic=world.clinic, station=[s.station_id for s in world.stations])
+    series = world.query(
+        queries.OVERVIEW_NOW + ' GROUP BY "station"',
+        from_ms=world.end_ms - 300_000,
+        to_ms=world.end_ms,
+        clinic=world.clinic,
+        station=[s.station_id for s in world.stations],
+    )
     assert {s["tags"]["station"] for s in series} == {s.station_id for s in world.stations}
 
 
@@ -252,6 +316,7 @@ def test_overview_age_and_liveness_of_each_station(world: World) -> None:
 
 # --- patient session --------------------------------------------------------------------------
 
+
 def test_session_obliquity_trace_is_continuous_and_in_range(world: World) -> None:
     for station in world.stations:
         (series,) = world.session(queries.SESSION_OBLIQUITY, station)
@@ -276,8 +341,10 @@ def test_session_pelvic_drop_per_step_by_side_matches_the_truth(world: World) ->
 
 def test_session_trunk_lean_per_step(world: World) -> None:
     comp = world.station("compensated_right")
-    series = {s["tags"]["side"]: [r["trunk_lean_deg"] for r in _rows(s)]
-              for s in world.session(queries.SESSION_TRUNK_LEAN, comp)}
+    series = {
+        s["tags"]["side"]: [r["trunk_lean_deg"] for r in _rows(s)]
+        for s in world.session(queries.SESSION_TRUNK_LEAN, comp)
+    }
     assert statistics.median(series["right"]) > queries.TRUNK_LEAN_THRESHOLD_DEG > statistics.median(series["left"])
     normal = world.station("normal")
     assert world.session(queries.SESSION_TRUNK_LEAN, normal) == []  # no trunk sensor, no field
@@ -303,11 +370,19 @@ def test_session_classification_over_time_ends_at_the_truth(world: World) -> Non
 def test_session_alerts_table_and_annotations(world: World) -> None:
     trend = world.station("trendelenburg_left")
     # The resolve is stamped at the session's stop, a fraction of a millisecond after end_ms.
-    (series,) = world.query(queries.SESSION_ALERTS, from_ms=world.end_ms - 900_000, to_ms=world.end_ms + 5_000,
-                            clinic=world.clinic, patient=trend.patient_id, session=trend.session_id)
+    (series,) = world.query(
+        queries.SESSION_ALERTS,
+        from_ms=world.end_ms - 900_000,
+        to_ms=world.end_ms + 5_000,
+        clinic=world.clinic,
+        patient=trend.patient_id,
+        session=trend.session_id,
+    )
     rows = _rows(series)
-    assert [(r["kind"], r["state"]) for r in rows] == [("pelvic_drop_sustained", "open"),
-                                                       ("pelvic_drop_sustained", "resolved")]
+    assert [(r["kind"], r["state"]) for r in rows] == [
+        ("pelvic_drop_sustained", "open"),
+        ("pelvic_drop_sustained", "resolved"),
+    ]
     assert rows[0]["severity"] == "warning" and "left stance steps" in rows[0]["message"]
     assert rows[1]["message"] == "session ended"
     assert trend.end_ms - SESSION_S * 1000 < _epoch_ms(rows[0]["time"]) < _epoch_ms(rows[1]["time"]) <= trend.end_ms + 1
@@ -316,25 +391,41 @@ def test_session_alerts_table_and_annotations(world: World) -> None:
 
 # --- patient progress -------------------------------------------------------------------------
 
+
 def test_progress_shows_one_median_per_side_and_session_day_falling_on_the_weak_side(world: World) -> None:
     trend = world.station("trendelenburg_left")
-    series = world.query(queries.PROGRESS_PELVIC_DROP, from_ms=world.end_ms - 30 * 86_400_000, to_ms=world.end_ms,
-                         clinic=world.clinic, patient=trend.patient_id)
+    series = world.query(
+        queries.PROGRESS_PELVIC_DROP,
+        from_ms=world.end_ms - 30 * 86_400_000,
+        to_ms=world.end_ms,
+        clinic=world.clinic,
+        patient=trend.patient_id,
+    )
     by_side = {s["tags"]["side"]: [r["pelvic_drop_deg_median"] for r in _rows(s)] for s in series}
     assert set(by_side) == {"left", "right"}
     left = by_side["left"]
     assert left[:3] == pytest.approx([HISTORY_LEFT_DROP_DEG[w] for w in HISTORY_WEEKS])
     assert len(left) == 4 and left[3] == pytest.approx(trend.truth["summary"]["left"]["pelvic_drop_deg_median"], abs=1)
     assert by_side["right"][:3] == pytest.approx([HISTORY_RIGHT_DROP_DEG] * 3)
-    lean = world.query(queries.PROGRESS_TRUNK_LEAN, from_ms=world.end_ms - 30 * 86_400_000, to_ms=world.end_ms,
-                       clinic=world.clinic, patient=trend.patient_id)
+    lean = world.query(
+        queries.PROGRESS_TRUNK_LEAN,
+        from_ms=world.end_ms - 30 * 86_400_000,
+        to_ms=world.end_ms,
+        clinic=world.clinic,
+        patient=trend.patient_id,
+    )
     assert {s["tags"]["side"] for s in lean} == {"left", "right"}
 
 
 def test_progress_sessions_table_lists_every_session_and_side(world: World) -> None:
     trend = world.station("trendelenburg_left")
-    series = world.query(queries.PROGRESS_SESSIONS, from_ms=world.end_ms - 30 * 86_400_000, to_ms=world.end_ms,
-                         clinic=world.clinic, patient=trend.patient_id)
+    series = world.query(
+        queries.PROGRESS_SESSIONS,
+        from_ms=world.end_ms - 30 * 86_400_000,
+        to_ms=world.end_ms,
+        clinic=world.clinic,
+        patient=trend.patient_id,
+    )
     keys = {(s["tags"]["session"], s["tags"]["side"]) for s in series}
     sessions = {trend.session_id, *world.history_sessions.values()}
     assert keys == {(sid, side) for sid in sessions for side in ("left", "right")}
@@ -346,6 +437,7 @@ def test_progress_sessions_table_lists_every_session_and_side(world: World) -> N
 
 
 # --- the one alert rule: the pipeline's dead-man's switch --------------------------------------
+
 
 def _last_per_clinic(world: World, query: str, relative_from_s: int, to_ms: int) -> dict[str, float]:
     """A rule query over its relative range, reduced to its last value per clinic (B, E)."""
@@ -364,8 +456,13 @@ def test_the_dead_mans_switch_fires_only_when_open_sessions_get_no_data(world: W
     (rule,) = alerts.RULES
     assert rule.uid == "gaitstream-pipeline-dead-mans-switch" and rule.evaluator == "lt"
     # The module's sessions ran and stopped: their data ended, but no session is open.
-    _wait_until(lambda: _last_per_clinic(world, rule.gate_query, rule.gate_relative_from_s,
-                                         world.end_ms + 60_000).get(world.clinic) == 0, timeout_s=30)
+    _wait_until(
+        lambda: (
+            _last_per_clinic(world, rule.gate_query, rule.gate_relative_from_s, world.end_ms + 60_000).get(world.clinic)
+            == 0
+        ),
+        timeout_s=30,
+    )
     assert _dead_mans_switch_firing(world, world.end_ms + 120_000, {world.clinic}) == set()
     # Another clinic: a session opened, data flowed for three minutes, then nothing reached InfluxDB
     # (written here as the sink would have written it).
@@ -375,11 +472,13 @@ def test_the_dead_mans_switch_fires_only_when_open_sessions_get_no_data(world: W
     lines = [f"gait_session,{series} active=1i,pelvic_drop_threshold_deg=5.0 {start_ms * 1000}"]
     lines += [f"pelvic_trace,{series} pelvic_obliquity_deg=1.0 {t * 1000}" for t in range(start_ms, stopped_ms, 50)]
     _write(world.pipeline, lines)
-    assert _dead_mans_switch_firing(world, stopped_ms - 5_000, {clinic}) == set()     # data flowing
+    assert _dead_mans_switch_firing(world, stopped_ms - 5_000, {clinic}) == set()  # data flowing
     assert _dead_mans_switch_firing(world, stopped_ms + 90_000, {clinic}) == {clinic}  # a minute without
     # the stop event arrives (the session closed): no alarm any more
-    _write(world.pipeline, [f"gait_session,{series} active=0i,pelvic_drop_threshold_deg=5.0 "
-                            f"{(stopped_ms + 100_000) * 1000}"])
+    _write(
+        world.pipeline,
+        [f"gait_session,{series} active=0i,pelvic_drop_threshold_deg=5.0 {(stopped_ms + 100_000) * 1000}"],
+    )
     assert _dead_mans_switch_firing(world, stopped_ms + 120_000, {clinic}) == set()
 
 

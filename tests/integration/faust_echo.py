@@ -26,8 +26,9 @@ def configure(app: faust.App, conf, **kwargs) -> None:
 
 def _topic(env: str) -> faust.TopicT:
     # Raw bytes: decoding is the agent's job (a codec error would crash the agent, not the message).
-    return app.topic(os.environ.get(env, "unset"), key_type=bytes, value_type=bytes,
-                     key_serializer="raw", value_serializer="raw")
+    return app.topic(
+        os.environ.get(env, "unset"), key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
 
 
 in_topic = _topic("GAITSTREAM_IT_IN_TOPIC")

@@ -42,8 +42,13 @@ def test_faust_worker_consumes_and_produces(kafka_settings, tmp_path) -> None:
     faust_bin = shutil.which("faust", path=str(Path(sys.executable).parent)) or "faust"
     log_path = tmp_path / "worker.log"
     with log_path.open("wb") as log:
-        worker = subprocess.Popen([faust_bin, "-A", "tests.integration.faust_echo", "worker", "--without-web", "-l", "info"],
-                                  cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [faust_bin, "-A", "tests.integration.faust_echo", "worker", "--without-web", "-l", "info"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + WORKER_STARTUP_TIMEOUT_S
         while "Ready" not in log_path.read_text(errors="replace"):
@@ -57,8 +62,13 @@ def test_faust_worker_consumes_and_produces(kafka_settings, tmp_path) -> None:
         producer.flush(timeout=20)
         producer.close()
 
-        consumer = KafkaConsumer(out_topic, bootstrap_servers=kafka_settings.bootstrap_servers,
-                                 group_id=f"it-{run_id}", auto_offset_reset="earliest", consumer_timeout_ms=30000)
+        consumer = KafkaConsumer(
+            out_topic,
+            bootstrap_servers=kafka_settings.bootstrap_servers,
+            group_id=f"it-{run_id}",
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=30000,
+        )
         received = set()
         for record in consumer:
             received.add((record.key, record.value))

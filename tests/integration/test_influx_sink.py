@@ -70,8 +70,12 @@ class Relay:
 
 
 def _query(settings, q: str) -> list:
-    resp = httpx.post(f"{settings.url}/query", data={"db": settings.database, "q": q},
-                      headers={"Authorization": f"Token {settings.token.get_secret_value()}"}, timeout=10)
+    resp = httpx.post(
+        f"{settings.url}/query",
+        data={"db": settings.database, "q": q},
+        headers={"Authorization": f"Token {settings.token.get_secret_value()}"},
+        timeout=10,
+    )
     resp.raise_for_status()
     series = resp.json()["results"][0].get("series") or []
     return series[0]["values"] if series else []
@@ -88,14 +92,20 @@ def relay(influx_settings):
 def test_a_write_during_an_outage_retries_until_it_lands_in_order(influx_settings, relay) -> None:
     session = uuid.uuid4().hex[:12]
     t0_us = time.time_ns() // 1000 - 60_000_000
-    first = [f"it_sink,session={session} pelvic_drop_deg={v} {t0_us + i * 1_000_000}"
-             for i, v in enumerate((1.5, 2.5, 3.5))]
+    first = [
+        f"it_sink,session={session} pelvic_drop_deg={v} {t0_us + i * 1_000_000}" for i, v in enumerate((1.5, 2.5, 3.5))
+    ]
     # the second batch rewrites the last point of the first (same series and time): in order,
     # the later value wins
-    second = [f"it_sink,session={session} pelvic_drop_deg=9.5 {t0_us + 2 * 1_000_000}",
-              f"it_sink,session={session} pelvic_drop_deg=4.5 {t0_us + 3 * 1_000_000}"]
-    sink = InfluxSink(influx_settings.model_copy(update={"url": f"http://127.0.0.1:{relay.port}"}),
-                      retry=RetryPolicy(initial_backoff_s=0.05, max_backoff_s=0.2), timeout_s=5.0)
+    second = [
+        f"it_sink,session={session} pelvic_drop_deg=9.5 {t0_us + 2 * 1_000_000}",
+        f"it_sink,session={session} pelvic_drop_deg=4.5 {t0_us + 3 * 1_000_000}",
+    ]
+    sink = InfluxSink(
+        influx_settings.model_copy(update={"url": f"http://127.0.0.1:{relay.port}"}),
+        retry=RetryPolicy(initial_backoff_s=0.05, max_backoff_s=0.2),
+        timeout_s=5.0,
+    )
     done = threading.Event()
 
     def write_both() -> None:

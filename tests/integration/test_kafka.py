@@ -28,9 +28,13 @@ def test_kafka_python_round_trip(kafka_settings) -> None:
     producer.flush(timeout=20)
     producer.close()
 
-    consumer = KafkaConsumer(topic, bootstrap_servers=kafka_settings.bootstrap_servers,
-                             group_id=f"it-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
-                             consumer_timeout_ms=15000)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        group_id=f"it-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=15000,
+    )
     received = []
     keys_by_partition: dict[int, set[bytes]] = {}
     for record in consumer:
@@ -59,8 +63,12 @@ def test_aiokafka_round_trip(kafka_settings) -> None:
                 await producer.send_and_wait(topic, key=b"station-1", value=f"frame-{i}".encode())
         finally:
             await producer.stop()
-        consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka_settings.bootstrap,
-                                    group_id=f"it-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest")
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=kafka_settings.bootstrap,
+            group_id=f"it-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="earliest",
+        )
         await consumer.start()
         out: list[bytes] = []
         try:

@@ -7,13 +7,24 @@ import pytest
 from gaitstream.monitor.rules import AlertSettings, StationSilence, SustainedDeviation
 from gaitstream.schemas.codec import decode, encode
 
-SESSION = {"clinic_id": "c", "station_id": "st-1", "session_id": "s-1", "patient_id": "p-1",
-           "pelvic_drop_threshold_deg": 5.0, "trunk_lean_threshold_deg": 5.0}
+SESSION = {
+    "clinic_id": "c",
+    "station_id": "st-1",
+    "session_id": "s-1",
+    "patient_id": "p-1",
+    "pelvic_drop_threshold_deg": 5.0,
+    "trunk_lean_threshold_deg": 5.0,
+}
 
 
 def step(i: int, side: str, drop: float, lean: float | None = None) -> dict:
-    return {"step_index": i, "side": side, "pelvic_drop_deg": drop, "trunk_lean_deg": lean,
-            "end_time_us": 1_000_000 * (i + 1)}
+    return {
+        "step_index": i,
+        "side": side,
+        "pelvic_drop_deg": drop,
+        "trunk_lean_deg": lean,
+        "end_time_us": 1_000_000 * (i + 1),
+    }
 
 
 def feed(rule: SustainedDeviation, drops_left: list[float]) -> list[dict]:
@@ -58,8 +69,9 @@ def test_patient_threshold_and_trunk_lean_without_a_trunk_sensor() -> None:
 
 
 def test_station_silence_opens_after_the_delay_and_resolves_when_data_returns() -> None:
-    rule = StationSilence(session=SESSION, settings=AlertSettings(silent_after_s=10.0,
-                                                                  dashboard_url="https://grafana.clinic"))
+    rule = StationSilence(
+        session=SESSION, settings=AlertSettings(silent_after_s=10.0, dashboard_url="https://grafana.clinic")
+    )
     assert rule.check(50_000_000) == []  # no data seen yet: nothing to miss
     assert rule.saw_data(1_000_000) == []
     assert rule.check(10_900_000) == []

@@ -7,30 +7,55 @@ import json
 
 import numpy as np
 
-from gaitstream.monitor.rules import SustainedDeviation
 from gaitstream.monitor.alert_settings import AlertSettings
+from gaitstream.monitor.rules import SustainedDeviation
 from gaitstream.monitor.watch import SessionWatch
 from gaitstream.monitor.worsening import Worsening
 
-SESSION = {"clinic_id": "c", "station_id": "st-1", "session_id": "s-1", "patient_id": "p-1", "time_us": 1_000_000_000,
-           "pelvic_drop_threshold_deg": 5.0, "trunk_lean_threshold_deg": 5.0}
+SESSION = {
+    "clinic_id": "c",
+    "station_id": "st-1",
+    "session_id": "s-1",
+    "patient_id": "p-1",
+    "time_us": 1_000_000_000,
+    "pelvic_drop_threshold_deg": 5.0,
+    "trunk_lean_threshold_deg": 5.0,
+}
 T0_US = 1_700_000_000_000_000  # the worker's wall clock at the session start
 
 
 def frame(k: int) -> dict:
     t = (k * 10 + np.arange(10)) / 100.0
-    walk = np.stack([np.sin(6 * t), np.cos(6 * t), 9.81 + np.sin(12 * t), 20 * np.sin(6 * t), 10 * np.cos(6 * t),
-                     5 * np.sin(12 * t)], axis=1)
-    return {"samples": {"pelvis": walk}, "sequence": k, "first_sample_time_us": SESSION["time_us"] + k * 100_000,
-            "sampling_rate_hz": 100.0}
+    walk = np.stack(
+        [
+            np.sin(6 * t),
+            np.cos(6 * t),
+            9.81 + np.sin(12 * t),
+            20 * np.sin(6 * t),
+            10 * np.cos(6 * t),
+            5 * np.sin(12 * t),
+        ],
+        axis=1,
+    )
+    return {
+        "samples": {"pelvis": walk},
+        "sequence": k,
+        "first_sample_time_us": SESSION["time_us"] + k * 100_000,
+        "sampling_rate_hz": 100.0,
+    }
 
 
 def feed(watch: SessionWatch, frames: range, arrival_us) -> list[dict]:
     out = []
     for k in frames:
         f = frame(k)
-        out += watch.on_frame(f["samples"], sequence=k, first_sample_time_us=f["first_sample_time_us"],
-                              sampling_rate_hz=100.0, now_us=arrival_us(k))
+        out += watch.on_frame(
+            f["samples"],
+            sequence=k,
+            first_sample_time_us=f["first_sample_time_us"],
+            sampling_rate_hz=100.0,
+            now_us=arrival_us(k),
+        )
     return out
 
 
@@ -68,14 +93,26 @@ def test_replaying_the_same_steps_gives_the_same_alert_ids() -> None:
     def steps():
         for k in range(120):
             drop = 8.0 if 20 <= k < 70 else 3.0
-            yield {"step_index": 2 * k, "side": "left", "pelvic_drop_deg": drop, "trunk_lean_deg": None,
-                   "end_time_us": SESSION["time_us"] + k * 1_100_000}
-            yield {"step_index": 2 * k + 1, "side": "right", "pelvic_drop_deg": 3.0, "trunk_lean_deg": None,
-                   "end_time_us": SESSION["time_us"] + k * 1_100_000 + 550_000}
+            yield {
+                "step_index": 2 * k,
+                "side": "left",
+                "pelvic_drop_deg": drop,
+                "trunk_lean_deg": None,
+                "end_time_us": SESSION["time_us"] + k * 1_100_000,
+            }
+            yield {
+                "step_index": 2 * k + 1,
+                "side": "right",
+                "pelvic_drop_deg": 3.0,
+                "trunk_lean_deg": None,
+                "end_time_us": SESSION["time_us"] + k * 1_100_000 + 550_000,
+            }
 
     def run() -> list[tuple[str, str]]:
-        rules = [SustainedDeviation(session=SESSION, metric="pelvic_drop_deg"),
-                 Worsening(session=SESSION, baseline={"pelvic_drop_deg:left": 3.0, "pelvic_drop_deg:right": 3.0})]
+        rules = [
+            SustainedDeviation(session=SESSION, metric="pelvic_drop_deg"),
+            Worsening(session=SESSION, baseline={"pelvic_drop_deg:left": 3.0, "pelvic_drop_deg:right": 3.0}),
+        ]
         return [(a["alert_id"], a["state"]) for s in steps() for rule in rules for a in rule.add_step(s)]
 
     first = run()

@@ -7,26 +7,53 @@ import json
 import pytest
 
 from gaitstream.monitor.alert_settings import AlertSettings
-from gaitstream.monitor.worsening import (SessionDistribution, Worsening, append_history, baseline_from_history,
-                                        history_key)
 from gaitstream.monitor.rolling import RollingStatus
+from gaitstream.monitor.worsening import (
+    SessionDistribution,
+    Worsening,
+    append_history,
+    baseline_from_history,
+    history_key,
+)
 from gaitstream.schemas.codec import decode, encode
 
-SESSION = {"clinic_id": "c", "station_id": "st-1", "session_id": "s-9", "patient_id": "p-1", "time_us": 5_000_000,
-           "trunk_present": False, "pelvic_drop_threshold_deg": 9.0, "trunk_lean_threshold_deg": 9.0,
-           "min_steps_per_side": 10}
+SESSION = {
+    "clinic_id": "c",
+    "station_id": "st-1",
+    "session_id": "s-9",
+    "patient_id": "p-1",
+    "time_us": 5_000_000,
+    "trunk_present": False,
+    "pelvic_drop_threshold_deg": 9.0,
+    "trunk_lean_threshold_deg": 9.0,
+    "min_steps_per_side": 10,
+}
 
 
 def step(i: int, side: str, drop: float, lean: float | None = None) -> dict:
-    return {"step_index": i, "side": side, "pelvic_drop_deg": drop, "trunk_lean_deg": lean, "step_time_s": 0.55,
-            "end_time_us": SESSION["time_us"] + 550_000 * (i + 1)}
+    return {
+        "step_index": i,
+        "side": side,
+        "pelvic_drop_deg": drop,
+        "trunk_lean_deg": lean,
+        "step_time_s": 0.55,
+        "end_time_us": SESSION["time_us"] + 550_000 * (i + 1),
+    }
 
 
 def summary(session_id: str, start_us: int, left: float, right: float, steps: int = 100) -> dict:
-    return {"session_id": session_id, "station_id": "st-1", "start_time_us": start_us, "stop_time_us": start_us + 1,
-            "steps_left": steps, "steps_right": steps, "pelvic_drop_deg_median_left": left,
-            "pelvic_drop_deg_median_right": right, "trunk_lean_deg_median_left": None,
-            "trunk_lean_deg_median_right": None}
+    return {
+        "session_id": session_id,
+        "station_id": "st-1",
+        "start_time_us": start_us,
+        "stop_time_us": start_us + 1,
+        "steps_left": steps,
+        "steps_right": steps,
+        "pelvic_drop_deg_median_left": left,
+        "pelvic_drop_deg_median_right": right,
+        "trunk_lean_deg_median_left": None,
+        "trunk_lean_deg_median_right": None,
+    }
 
 
 def history(*medians_left: float) -> dict:
@@ -42,6 +69,7 @@ def test_session_distribution_median_matches_the_exact_median_within_half_a_bin(
     for k, v in enumerate(values):
         dist.add(step(k, "left", v))
     import statistics
+
     assert dist.median("pelvic_drop_deg", "left") == pytest.approx(statistics.median(values), abs=0.05)
     assert dist.steps("left") == 101 and dist.median("pelvic_drop_deg", "right") is None
     again = SessionDistribution.from_json(json.loads(json.dumps(dist.to_json())))
@@ -84,8 +112,10 @@ def test_worsening_opens_once_resolves_once_and_does_not_flap_at_the_margin() ->
     # between the margins (median 4.8, excess 1.8: stays open), then back near the baseline.
     assert feed(rule, [3.0] * 25 + [6.0] * 10) == []
     alerts = feed(rule, [6.0] * 5 + [4.5, 5.1] * 20 + [3.2] * 30, start=35)
-    assert [(a["state"], a["side"], a["kind"]) for a in alerts] == [("open", "left", "worsening"),
-                                                                   ("resolved", "left", "worsening")]
+    assert [(a["state"], a["side"], a["kind"]) for a in alerts] == [
+        ("open", "left", "worsening"),
+        ("resolved", "left", "worsening"),
+    ]
     opened, resolved = alerts
     assert opened["alert_id"] == resolved["alert_id"] == f"s-9:worsening:left:pelvic_drop_deg:step{opened_step(opened)}"
     assert opened["baseline"] == 3.0 and opened["value"] == 6.0 and opened["threshold"] == 5.0
@@ -136,13 +166,18 @@ def test_lookup_reads_the_tables_bytes_and_skips_too_short_sessions() -> None:
     from gaitstream.monitor import lookup
     from gaitstream.monitor.alert_settings import settings_key, settings_record
 
-    table = {settings_key("c").encode(): encode("alert_settings", settings_record("c", updated_us=1,
-                                                                                   baseline_min_sessions=1)),
-             settings_key("c", "p-1").encode(): b"garbage"}  # unreadable: logged, the clinic's settings apply
+    table = {
+        settings_key("c").encode(): encode(
+            "alert_settings", settings_record("c", updated_us=1, baseline_min_sessions=1)
+        ),
+        settings_key("c", "p-1").encode(): b"garbage",
+    }  # unreadable: logged, the clinic's settings apply
     settings = lookup.session_settings(table.get, SESSION)
     assert settings.baseline_min_sessions == 1
     assert lookup.next_history(table.get, SESSION, summary("s-9", 9, 3.0, 3.0, steps=5), settings) is None
     key, value = lookup.next_history(table.get, SESSION, summary("s-9", 9, 3.0, 3.2), settings)
     table[key] = value
     assert key == b"c/p-1" and lookup.session_baseline(table.get, {**SESSION, "session_id": "s-10"}, settings) == {
-        "pelvic_drop_deg:left": 3.0, "pelvic_drop_deg:right": 3.2}
+        "pelvic_drop_deg:left": 3.0,
+        "pelvic_drop_deg:right": 3.2,
+    }

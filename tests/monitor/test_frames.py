@@ -14,11 +14,23 @@ START_US = 1_700_000_000_000_000
 
 def frame(n: int = 4, trunk: bool = False) -> dict:
     def block(loc):
-        return {"location": loc, **{k: [float(i) for i in range(n)] for k in
-                ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")}}
+        return {
+            "location": loc,
+            **{
+                k: [float(i) for i in range(n)]
+                for k in ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")
+            },
+        }
+
     sensors = [block("pelvis")] + ([block("trunk")] if trunk else [])
-    return {"station_id": "s", "session_id": "x", "sequence": 0, "first_sample_time_us": START_US + 500_000,
-            "sampling_rate_hz": 100.0, "sensors": sensors}
+    return {
+        "station_id": "s",
+        "session_id": "x",
+        "sequence": 0,
+        "first_sample_time_us": START_US + 500_000,
+        "sampling_rate_hz": 100.0,
+        "sensors": sensors,
+    }
 
 
 def test_good_frame_gives_session_time_and_arrays() -> None:
@@ -27,14 +39,17 @@ def test_good_frame_gives_session_time_and_arrays() -> None:
     assert data.acc_mps2.shape == (4, 3) and data.trunk_gyr_dps.shape == (4, 3)
 
 
-@pytest.mark.parametrize(("mutate", "reason"), [
-    (lambda f: f["sensors"][0]["acc_y_mps2"].pop(), "pelvis.acc_y_mps2 has 3 samples, expected 4"),
-    (lambda f: f.update(sampling_rate_hz=5000.0), "outside"),
-    (lambda f: f.update(sampling_rate_hz=50.0), "differs from the session's 100.0"),
-    (lambda f: f["sensors"].clear(), "no pelvis sensor block"),
-    (lambda f: f["sensors"].append(copy.deepcopy(f["sensors"][0])), "appears twice"),
-    (lambda f: f.update(first_sample_time_us=START_US - 1), "before the session start"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (lambda f: f["sensors"][0]["acc_y_mps2"].pop(), "pelvis.acc_y_mps2 has 3 samples, expected 4"),
+        (lambda f: f.update(sampling_rate_hz=5000.0), "outside"),
+        (lambda f: f.update(sampling_rate_hz=50.0), "differs from the session's 100.0"),
+        (lambda f: f["sensors"].clear(), "no pelvis sensor block"),
+        (lambda f: f["sensors"].append(copy.deepcopy(f["sensors"][0])), "appears twice"),
+        (lambda f: f.update(first_sample_time_us=START_US - 1), "before the session start"),
+    ],
+)
 def test_bad_frames_are_refused_with_reason(mutate, reason: str) -> None:
     f = frame()
     mutate(f)
@@ -61,8 +76,9 @@ def test_corrupt_samples_are_passed_to_the_engine_not_refused() -> None:
 def packed(f: dict) -> dict:
     """The same frame in imu_frame v2's packed form."""
     for block in f["sensors"]:
-        rows = np.column_stack([block[k] for k in ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps",
-                                                   "gyr_z_dps")])
+        rows = np.column_stack(
+            [block[k] for k in ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps")]
+        )
         block["samples_f32le"] = rows.astype("<f4").tobytes()
         for k in ("acc_x_mps2", "acc_y_mps2", "acc_z_mps2", "gyr_x_dps", "gyr_y_dps", "gyr_z_dps"):
             block[k] = []
@@ -72,18 +88,28 @@ def packed(f: dict) -> dict:
 def test_packed_frame_gives_the_same_arrays() -> None:
     plain = engine_input(frame(trunk=True), session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
     fast = engine_input(packed(frame(trunk=True)), session_start_us=START_US, sampling_rate_hz=100.0, trunk=True)
-    for a, b in zip((plain.time_s, plain.acc_mps2, plain.gyr_dps, plain.trunk_acc_mps2, plain.trunk_gyr_dps),
-                    (fast.time_s, fast.acc_mps2, fast.gyr_dps, fast.trunk_acc_mps2, fast.trunk_gyr_dps), strict=True):
+    for a, b in zip(
+        (plain.time_s, plain.acc_mps2, plain.gyr_dps, plain.trunk_acc_mps2, plain.trunk_gyr_dps),
+        (fast.time_s, fast.acc_mps2, fast.gyr_dps, fast.trunk_acc_mps2, fast.trunk_gyr_dps),
+        strict=True,
+    ):
         np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize(("mutate", "reason"), [
-    (lambda f: f["sensors"][0].update(samples_f32le=f["sensors"][0]["samples_f32le"][:-2]),
-     "pelvis.samples_f32le has 94 bytes, not a multiple of 24"),
-    (lambda f: f["sensors"][0].update(acc_x_mps2=[1.0]), "both samples_f32le and sample arrays"),
-    (lambda f: f["sensors"][1].update(samples_f32le=f["sensors"][1]["samples_f32le"][:24]),
-     "trunk has 1 samples, expected 4"),
-])
+@pytest.mark.parametrize(
+    ("mutate", "reason"),
+    [
+        (
+            lambda f: f["sensors"][0].update(samples_f32le=f["sensors"][0]["samples_f32le"][:-2]),
+            "pelvis.samples_f32le has 94 bytes, not a multiple of 24",
+        ),
+        (lambda f: f["sensors"][0].update(acc_x_mps2=[1.0]), "both samples_f32le and sample arrays"),
+        (
+            lambda f: f["sensors"][1].update(samples_f32le=f["sensors"][1]["samples_f32le"][:24]),
+            "trunk has 1 samples, expected 4",
+        ),
+    ],
+)
 def test_bad_packed_frames_are_refused_with_reason(mutate, reason: str) -> None:
     f = packed(frame(trunk=True))
     mutate(f)

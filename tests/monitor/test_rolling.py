@@ -6,13 +6,26 @@ import pytest
 
 from gaitstream.monitor.rolling import WINDOW_STEPS_PER_SIDE, RollingStatus
 
-SESSION = {"clinic_id": "c", "station_id": "s", "session_id": "x", "patient_id": "p", "trunk_present": True,
-           "pelvic_drop_threshold_deg": 5.0, "trunk_lean_threshold_deg": 5.0, "min_steps_per_side": 10}
+SESSION = {
+    "clinic_id": "c",
+    "station_id": "s",
+    "session_id": "x",
+    "patient_id": "p",
+    "trunk_present": True,
+    "pelvic_drop_threshold_deg": 5.0,
+    "trunk_lean_threshold_deg": 5.0,
+    "min_steps_per_side": 10,
+}
 
 
 def step(i: int, drop: float, lean: float = 1.0, t: float = 0.55) -> dict:
-    return {"step_index": i, "side": "left" if i % 2 == 0 else "right", "pelvic_drop_deg": drop,
-            "trunk_lean_deg": lean, "step_time_s": t}
+    return {
+        "step_index": i,
+        "side": "left" if i % 2 == 0 else "right",
+        "pelvic_drop_deg": drop,
+        "trunk_lean_deg": lean,
+        "step_time_s": t,
+    }
 
 
 def test_window_keeps_the_last_steps_per_side_and_classifies() -> None:

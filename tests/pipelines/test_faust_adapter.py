@@ -27,7 +27,7 @@ def test_the_pinned_versions_are_installed(package, version):
 
 
 def test_pyproject_pins_what_the_adapter_was_checked_against():
-    text = (faust_adapter.__file__.rsplit("/pipelines/", 1)[0] + "/pyproject.toml")
+    text = faust_adapter.__file__.rsplit("/pipelines/", 1)[0] + "/pyproject.toml"
     pyproject = open(text, encoding="utf-8").read()
     for package, version in PINNED.items():
         assert f'"{package}=={version}"' in pyproject
@@ -49,26 +49,39 @@ def test_1_current_event_is_what_faust_table_writes_read():
 
 
 def test_2_3_4_app_attributes_exist():
-    for name in ("flow_control", "consumer_generation_id", "assignor", "rebalancing", "in_recovery", "tables",
-                 "producer", "consumer"):
+    for name in (
+        "flow_control",
+        "consumer_generation_id",
+        "assignor",
+        "rebalancing",
+        "in_recovery",
+        "tables",
+        "producer",
+        "consumer",
+    ):
         assert hasattr(faust.App, name), name
     from faust.assignor import PartitionAssignor
+
     assert callable(PartitionAssignor.assigned_actives)
     from faust.tables.recovery import Recovery
+
     assert "completed" in inspect.getsource(Recovery.__init__)
 
 
 def test_5_faust_producer_wraps_an_aiokafka_producer():
     from faust.transport.drivers.aiokafka import Producer
+
     assert "_producer" in inspect.getsource(Producer)
 
 
 def test_6_aiokafka_fetcher_reads_its_wait_when_it_builds_a_fetch():
     from aiokafka.consumer.fetcher import Fetcher
+
     source = inspect.getsource(Fetcher)
     assert "self._fetch_max_wait_ms = fetch_max_wait_ms" in source
-    assert source.count("self._fetch_max_wait_ms") >= 2            # set once, read per request
+    assert source.count("self._fetch_max_wait_ms") >= 2  # set once, read per request
     from faust.transport.drivers.aiokafka import ThreadedProducer  # noqa: F401  (module layout)
+
     assert "_fetcher" in inspect.getsource(__import__("aiokafka").consumer.consumer.AIOKafkaConsumer)
 
 
@@ -88,12 +101,16 @@ def test_9_faust_commits_past_one_unacknowledged_head_offset():
     """Documented in the adapter: why the ledger acknowledges in offset order. The committed
     offset is the next to read (31); with 31 unacknowledged and 32-34 acknowledged, 0.15.3 still
     commits 35; with 31 and 32 missing it waits."""
-    from intervaltree import IntervalTree
     from faust.transport.consumer import Consumer
+    from intervaltree import IntervalTree
 
     tp = ("stations", 0)
-    state = SimpleNamespace(_acked=defaultdict(list), _gap=defaultdict(IntervalTree), _committed_offset={tp: 31},
-                            _acked_index=defaultdict(set))
+    state = SimpleNamespace(
+        _acked=defaultdict(list),
+        _gap=defaultdict(IntervalTree),
+        _committed_offset={tp: 31},
+        _acked_index=defaultdict(set),
+    )
     state._acked[tp] = [32, 33, 34]
     assert Consumer._new_offset(state, tp) == 35
     state._acked[tp] = [33, 34]

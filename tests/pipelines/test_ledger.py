@@ -44,7 +44,7 @@ def test_a_busier_station_on_the_same_partition_never_commits_past_a_held_frame(
     ledger.hold(batch, "st-b", "b21", P0, 21)
     ledger.hold(batch, "st-b", "b22", P0, 22)
     ledger.checkpoint(batch, "st-b", done())
-    assert ledger.take_ackable() == []                    # a20 is still only in a's live state
+    assert ledger.take_ackable() == []  # a20 is still only in a's live state
     ledger.hold(batch, "st-a", "a23", P0, 23)
     ledger.checkpoint(batch, "st-a", done())
     assert ledger.take_ackable() == ["a20", "b21", "b22", "a23"]
@@ -66,7 +66,7 @@ def test_a_failed_changelog_write_is_never_acknowledged():
     ledger.checkpoint(batch, "st-a", done(OSError("broker gone")))
     ledger.hold(batch, "st-a", "e2", P0, 2)
     ledger.checkpoint(batch, "st-a", done())
-    assert ledger.take_ackable() == []                    # e2 is stored, but e1 is not: replay both
+    assert ledger.take_ackable() == []  # e2 is stored, but e1 is not: replay both
     assert ledger.failures == [("st-a", "OSError('broker gone')")]
 
 
@@ -76,7 +76,7 @@ def test_a_failed_output_produce_keeps_its_inputs_unacknowledged():
     ledger.hold(batch, "st-a", "frame", P0, 3)
     ledger.output(batch, "st-a", done(RuntimeError("steps topic refused the record")))
     ledger.output(batch, "st-a", done())
-    ledger.checkpoint(batch, "st-a", done())              # the state is stored, a step is not
+    ledger.checkpoint(batch, "st-a", done())  # the state is stored, a step is not
     assert ledger.take_ackable() == []
     assert ledger.failures[0][0] == "st-a" and "steps topic" in ledger.failures[0][1]
 
@@ -100,12 +100,12 @@ def test_a_revocation_in_the_middle_of_a_batch():
     write: Future = Future()
     ledger.checkpoint(first, "st-a", write)
     ledger.hold(first, "st-a", "e2", P0, 2)
-    ledger.revoke()                                       # the rebalance, at some await of the batch
+    ledger.revoke()  # the rebalance, at some await of the batch
     assert ledger.interrupted(first)
-    ledger.hold(first, "st-a", "e3", P0, 3)                # the batch goes on: nothing of it counts
+    ledger.hold(first, "st-a", "e3", P0, 3)  # the batch goes on: nothing of it counts
     ledger.release(first, "dead", P0, 4)
     assert not ledger.checkpoint(first, "st-a", done())
-    write.set_result(None)                                # the old write lands after the revocation
+    write.set_result(None)  # the old write lands after the revocation
     assert ledger.take_ackable() == [] and ledger.waiting() == 0
     # the partition comes back to this worker: the same offsets are replayed and held again
     second = ledger.begin_batch()
@@ -132,7 +132,7 @@ def test_a_stop_acknowledges_nothing_that_is_not_stored():
     ledger.hold(batch, "st-a", "stored", P0, 1)
     ledger.checkpoint(batch, "st-a", done())
     ledger.hold(batch, "st-a", "in-flight", P0, 2)
-    ledger.checkpoint(batch, "st-a", Future())            # the worker stops before this write lands
+    ledger.checkpoint(batch, "st-a", Future())  # the worker stops before this write lands
     ledger.hold(batch, "st-a", "held", P0, 3)
     assert ledger.take_ackable() == ["stored"]
     assert ledger.waiting() == 2

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from gaitstream.pipelines.sink.points import status_lines, step_lines, trace_lines
 
-RECORD = {"clinic_id": "clinic a", "station_id": "st,1", "session_id": "s1", "patient_id": "p=7", "step_index": 3,
-          "side": "left", "start_time_us": 1_700_000_000_000_000, "end_time_us": 1_700_000_000_550_000,
-          "step_time_s": 0.55, "pelvic_drop_deg": 4.5, "trunk_lean_deg": None, "cadence_spm": 109.0}
+RECORD = {
+    "clinic_id": "clinic a",
+    "station_id": "st,1",
+    "session_id": "s1",
+    "patient_id": "p=7",
+    "step_index": 3,
+    "side": "left",
+    "start_time_us": 1_700_000_000_000_000,
+    "end_time_us": 1_700_000_000_550_000,
+    "step_time_s": 0.55,
+    "pelvic_drop_deg": 4.5,
+    "trunk_lean_deg": None,
+    "cadence_spm": 109.0,
+}
 
 
 def test_step_line_escapes_tags_types_fields_and_uses_the_ic_time() -> None:
     (line,) = step_lines(RECORD)
-    assert line == ("gait_step,clinic=clinic\\ a,patient=p\\=7,session=s1,side=left,station=st\\,1 "
-                    "pelvic_drop_deg=4.5,step_time_s=0.55,cadence_spm=109.0,step_index=3i 1700000000000000")
+    assert line == (
+        "gait_step,clinic=clinic\\ a,patient=p\\=7,session=s1,side=left,station=st\\,1 "
+        "pelvic_drop_deg=4.5,step_time_s=0.55,cadence_spm=109.0,step_index=3i 1700000000000000"
+    )
 
 
 def test_same_step_gives_the_same_line_so_a_replay_overwrites() -> None:
@@ -20,20 +33,43 @@ def test_same_step_gives_the_same_line_so_a_replay_overwrites() -> None:
 
 
 def test_status_line_has_string_classification_and_integer_counts() -> None:
-    (line,) = status_lines({**RECORD, "time_us": 5, "steps_left": 20, "steps_right": 19, "steps_last_10s": 18,
-                            "pelvic_drop_deg_median_left": 6.25, "cadence_spm": None,
-                            "classification": "trendelenburg_left"})
+    (line,) = status_lines(
+        {
+            **RECORD,
+            "time_us": 5,
+            "steps_left": 20,
+            "steps_right": 19,
+            "steps_last_10s": 18,
+            "pelvic_drop_deg_median_left": 6.25,
+            "cadence_spm": None,
+            "classification": "trendelenburg_left",
+        }
+    )
     assert " steps_left=20i,steps_right=19i,steps_last_10s=18i,pelvic_drop_deg_median_left=6.25," in line
     assert line.endswith('classification="trendelenburg_left",classification_flags="" 5')
-    (flagged,) = status_lines({**RECORD, "time_us": 5, "classification": "normal", "trunk_lean_reference": "walking",
-                               "classification_flags": ["trunk_lean_reference_walking"]})
+    (flagged,) = status_lines(
+        {
+            **RECORD,
+            "time_us": 5,
+            "classification": "normal",
+            "trunk_lean_reference": "walking",
+            "classification_flags": ["trunk_lean_reference_walking"],
+        }
+    )
     assert flagged.endswith('classification_flags="trunk_lean_reference_walking",trunk_lean_reference="walking" 5')
     assert "cadence_spm" not in line
 
 
 def test_trace_lines_keep_exact_sample_times() -> None:
-    lines = trace_lines({**RECORD, "first_time_us": 1000, "time_offsets_us": [0, 50_000, 150_000],
-                         "pelvic_obliquity_deg": [1.0, -2.5, 0.25], "trunk_lateral_lean_deg": [0.5, 0.5, 0.5]})
+    lines = trace_lines(
+        {
+            **RECORD,
+            "first_time_us": 1000,
+            "time_offsets_us": [0, 50_000, 150_000],
+            "pelvic_obliquity_deg": [1.0, -2.5, 0.25],
+            "trunk_lateral_lean_deg": [0.5, 0.5, 0.5],
+        }
+    )
     assert [ln.rsplit(" ", 1)[1] for ln in lines] == ["1000", "51000", "151000"]
     assert "pelvic_obliquity_deg=-2.5,trunk_lateral_lean_deg=0.5" in lines[1]
 
@@ -41,12 +77,21 @@ def test_trace_lines_keep_exact_sample_times() -> None:
 def test_session_lines_mark_start_and_stop_with_thresholds() -> None:
     from gaitstream.pipelines.sink.points import session_lines
 
-    event = {**RECORD, "event": "start", "time_us": 42, "pelvic_drop_threshold_deg": 6.0,
-             "trunk_lean_threshold_deg": 5.0, "min_steps_per_side": 10, "trunk_present": True}
+    event = {
+        **RECORD,
+        "event": "start",
+        "time_us": 42,
+        "pelvic_drop_threshold_deg": 6.0,
+        "trunk_lean_threshold_deg": 5.0,
+        "min_steps_per_side": 10,
+        "trunk_present": True,
+    }
     (start,) = session_lines(event)
-    assert start == ("gait_session,clinic=clinic\\ a,patient=p\\=7,session=s1,station=st\\,1 active=1i,"
-                     "pelvic_drop_threshold_deg=6.0,trunk_lean_threshold_deg=5.0,min_steps_per_side=10i,"
-                     "trunk_present=true 42")
+    assert start == (
+        "gait_session,clinic=clinic\\ a,patient=p\\=7,session=s1,station=st\\,1 active=1i,"
+        "pelvic_drop_threshold_deg=6.0,trunk_lean_threshold_deg=5.0,min_steps_per_side=10i,"
+        "trunk_present=true 42"
+    )
     (stop,) = session_lines({**event, "event": "stop", "time_us": 99})
     assert " active=0i," in stop and stop.endswith(" 99")
 

@@ -14,30 +14,108 @@ from gaitstream.schemas.codec import WireError, decode, encode
 from gaitstream.schemas.registry import AVRO_DIR, raw_schema
 
 SAMPLES = {
-    "imu_frame": {"station_id": "s1", "session_id": "x", "sequence": 3, "first_sample_time_us": 1_700_000_000_000_000,
-                  "sampling_rate_hz": 100.0,
-                  "sensors": [{"location": "pelvis", "acc_x_mps2": [0.5], "acc_y_mps2": [0.0], "acc_z_mps2": [9.75],
-                               "gyr_x_dps": [1.0], "gyr_y_dps": [2.0], "gyr_z_dps": [-3.0]}]},
-    "session_event": {"station_id": "s1", "session_id": "x", "event": "start", "time_us": 5, "clinic_id": "c",
-                      "patient_id": "p-1", "sampling_rate_hz": 100.0, "sensor_axes": "x=forward,y=left,z=up",
-                      "trunk_present": False, "pelvic_drop_threshold_deg": 5.0, "trunk_lean_threshold_deg": 5.0,
-                      "min_steps_per_side": 10},
-    "step_metrics": {"clinic_id": "c", "station_id": "s1", "session_id": "x", "patient_id": "p-1", "step_index": 7,
-                     "side": "left", "start_time_us": 10, "end_time_us": 20, "step_time_s": 0.5,
-                     "pelvic_drop_deg": 4.5, "trunk_lean_deg": None},
-    "gait_status": {"clinic_id": "c", "station_id": "s1", "session_id": "x", "patient_id": "p-1", "time_us": 1,
-                    "window_steps": 20, "steps_left": 3, "steps_right": 2, "classification": "insufficient_data"},
-    "alert": {"alert_id": "a1", "state": "open", "kind": "pelvic_drop_sustained", "severity": "warning",
-              "time_us": 1, "clinic_id": "c", "station_id": "s1", "session_id": "x", "patient_id": "p-1",
-              "message": "left pelvic drop over 5 deg on 16 of 20 steps"},
-    "obliquity_trace": {"clinic_id": "c", "station_id": "s1", "session_id": "x", "patient_id": "p-1",
-                        "first_time_us": 100, "time_offsets_us": [0, 50_000], "pelvic_obliquity_deg": [1.0, 2.0],
-                        "trunk_lateral_lean_deg": None},
-    "alert_settings": {"scope": "patient", "clinic_id": "c", "patient_id": "p-1", "updated_us": 1,
-                       "open_fraction": 0.8, "severities": {"worsening": "critical"}},
-    "session_history": {"clinic_id": "c", "patient_id": "p-1", "sessions": [
-        {"session_id": "x", "station_id": "s1", "start_time_us": 1, "stop_time_us": 2, "steps_left": 40,
-         "steps_right": 41, "pelvic_drop_deg_median_left": 3.5, "pelvic_drop_deg_median_right": 3.25}]},
+    "imu_frame": {
+        "station_id": "s1",
+        "session_id": "x",
+        "sequence": 3,
+        "first_sample_time_us": 1_700_000_000_000_000,
+        "sampling_rate_hz": 100.0,
+        "sensors": [
+            {
+                "location": "pelvis",
+                "acc_x_mps2": [0.5],
+                "acc_y_mps2": [0.0],
+                "acc_z_mps2": [9.75],
+                "gyr_x_dps": [1.0],
+                "gyr_y_dps": [2.0],
+                "gyr_z_dps": [-3.0],
+            }
+        ],
+    },
+    "session_event": {
+        "station_id": "s1",
+        "session_id": "x",
+        "event": "start",
+        "time_us": 5,
+        "clinic_id": "c",
+        "patient_id": "p-1",
+        "sampling_rate_hz": 100.0,
+        "sensor_axes": "x=forward,y=left,z=up",
+        "trunk_present": False,
+        "pelvic_drop_threshold_deg": 5.0,
+        "trunk_lean_threshold_deg": 5.0,
+        "min_steps_per_side": 10,
+    },
+    "step_metrics": {
+        "clinic_id": "c",
+        "station_id": "s1",
+        "session_id": "x",
+        "patient_id": "p-1",
+        "step_index": 7,
+        "side": "left",
+        "start_time_us": 10,
+        "end_time_us": 20,
+        "step_time_s": 0.5,
+        "pelvic_drop_deg": 4.5,
+        "trunk_lean_deg": None,
+    },
+    "gait_status": {
+        "clinic_id": "c",
+        "station_id": "s1",
+        "session_id": "x",
+        "patient_id": "p-1",
+        "time_us": 1,
+        "window_steps": 20,
+        "steps_left": 3,
+        "steps_right": 2,
+        "classification": "insufficient_data",
+    },
+    "alert": {
+        "alert_id": "a1",
+        "state": "open",
+        "kind": "pelvic_drop_sustained",
+        "severity": "warning",
+        "time_us": 1,
+        "clinic_id": "c",
+        "station_id": "s1",
+        "session_id": "x",
+        "patient_id": "p-1",
+        "message": "left pelvic drop over 5 deg on 16 of 20 steps",
+    },
+    "obliquity_trace": {
+        "clinic_id": "c",
+        "station_id": "s1",
+        "session_id": "x",
+        "patient_id": "p-1",
+        "first_time_us": 100,
+        "time_offsets_us": [0, 50_000],
+        "pelvic_obliquity_deg": [1.0, 2.0],
+        "trunk_lateral_lean_deg": None,
+    },
+    "alert_settings": {
+        "scope": "patient",
+        "clinic_id": "c",
+        "patient_id": "p-1",
+        "updated_us": 1,
+        "open_fraction": 0.8,
+        "severities": {"worsening": "critical"},
+    },
+    "session_history": {
+        "clinic_id": "c",
+        "patient_id": "p-1",
+        "sessions": [
+            {
+                "session_id": "x",
+                "station_id": "s1",
+                "start_time_us": 1,
+                "stop_time_us": 2,
+                "steps_left": 40,
+                "steps_right": 41,
+                "pelvic_drop_deg_median_left": 3.5,
+                "pelvic_drop_deg_median_right": 3.25,
+            }
+        ],
+    },
 }
 
 
@@ -98,13 +176,16 @@ def _defaults(name: str) -> dict:
     return {f["name"]: f["default"] for f in raw_schema(name, latest_version(name))["fields"] if "default" in f}
 
 
-@pytest.mark.parametrize(("data", "reason"), [
-    (b"", "too short"),
-    (b"\x00\x01\x01abc", "bad magic byte"),
-    (b"G\xfe\x01abc", "unknown schema id 254"),
-    (b"G\x01\x63abc", "imu_frame version 99 is unknown"),
-    (b"G\x01\x01\xff\xff", "corrupt imu_frame v1 body"),
-])
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "too short"),
+        (b"\x00\x01\x01abc", "bad magic byte"),
+        (b"G\xfe\x01abc", "unknown schema id 254"),
+        (b"G\x01\x63abc", "imu_frame version 99 is unknown"),
+        (b"G\x01\x01\xff\xff", "corrupt imu_frame v1 body"),
+    ],
+)
 def test_decode_refuses_with_a_reason(data: bytes, reason: str) -> None:
     with pytest.raises(WireError, match=reason):
         decode(data)

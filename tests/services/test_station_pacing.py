@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 
-from gaitstream.settings import TopicSettings
-from gaitstream.topics import ensure_topics
 from gaitstream.services.station.publisher import StationPublisher, StationSettings
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
 from gaitstream.services.station.sources import PrerenderedSource
+from gaitstream.settings import TopicSettings
+from gaitstream.topics import ensure_topics
 
 
 def test_frames_leave_when_their_last_sample_exists(kafka_settings) -> None:
@@ -18,15 +18,26 @@ def test_frames_leave_when_their_last_sample_exists(kafka_settings) -> None:
     topics = TopicSettings(prefix=f"pace{uuid.uuid4().hex[:6]}")
     ensure_topics(kafka_settings, topics)
     source = PrerenderedSource.from_config(pattern_config("normal", duration_s=1.5, seed=1, standing_s=0.5))
-    runs = [StationRun(session=new_session(clinic_id="pacing", station_id=f"{topics.prefix}-st{i}", patient_id=f"p{i}",
-                                           source=source), source=source) for i in range(2)]
+    runs = [
+        StationRun(
+            session=new_session(
+                clinic_id="pacing", station_id=f"{topics.prefix}-st{i}", patient_id=f"p{i}", source=source
+            ),
+            source=source,
+        )
+        for i in range(2)
+    ]
     sent: list[tuple[float, str, int]] = []  # (seconds since the run began, station, samples sent so far)
     publisher = StationPublisher(kafka=kafka_settings, topics=topics, settings=StationSettings(linger_ms=1))
     try:
         began = time.monotonic()
-        run_stations(runs, publisher, frame_samples=50, speed=1.0,
-                     on_frame=lambda run: sent.append((time.monotonic() - began, run.session.station_id,
-                                                       run.samples_sent)))
+        run_stations(
+            runs,
+            publisher,
+            frame_samples=50,
+            speed=1.0,
+            on_frame=lambda run: sent.append((time.monotonic() - began, run.session.station_id, run.samples_sent)),
+        )
         finished_s = time.monotonic() - began
     finally:
         publisher.close()

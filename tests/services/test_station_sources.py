@@ -45,8 +45,8 @@ def test_simulated_source_frames_equal_the_prerendered_session() -> None:
 
 @pytest.mark.parametrize("packed", [True, False], ids=["packed-v2", "arrays-v1-form"])
 def test_frame_record_round_trips_through_the_wire_as_float32(packed: bool) -> None:
-    from gaitstream.simulate import pattern_config
     from gaitstream.monitor.frames import engine_input
+    from gaitstream.simulate import pattern_config
 
     source = PrerenderedSource.from_config(pattern_config("normal", duration_s=6.0))
     session = new_session(clinic_id="c", station_id="s-1", patient_id="p-1", source=source, start_time_us=10**15)

@@ -30,7 +30,10 @@ def test_shifted_and_mislabelled_detections_are_penalised():
     truth = simulate_session(pattern_config("normal", duration_s=30.0)).truth
     found = copy.deepcopy(truth)
     found["initial_contacts"]["left"] = [t + 0.1 for t in found["initial_contacts"]["left"]]
-    found["initial_contacts"]["left"], found["initial_contacts"]["right"] = found["initial_contacts"]["right"], found["initial_contacts"]["left"]
+    found["initial_contacts"]["left"], found["initial_contacts"]["right"] = (
+        found["initial_contacts"]["right"],
+        found["initial_contacts"]["left"],
+    )
     scored = score_session(truth, found)
     assert scored["ic_side_correct"] == 0 and scored["ic_fn"] == len(truth["initial_contacts"]["left"])
 

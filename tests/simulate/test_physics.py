@@ -12,9 +12,7 @@ from gaitstream.simulate.render import SessionModel
 
 
 def _quiet(**overrides):
-    return pattern_config(
-        "trendelenburg_left", acc_noise_mps2=0.0, gyr_noise_dps=0.0, **overrides
-    )
+    return pattern_config("trendelenburg_left", acc_noise_mps2=0.0, gyr_noise_dps=0.0, **overrides)
 
 
 def _body(model: SessionModel, columns: dict, prefix: str = "") -> tuple[np.ndarray, np.ndarray]:
@@ -51,7 +49,14 @@ def test_rest_reads_gravity_up_and_no_rotation():
 @pytest.mark.parametrize("sampling_rate_hz", [60.0, 100.0, 200.0])
 def test_integrated_gyroscope_reproduces_orientation(sampling_rate_hz):
     """Chaining the gyro increments from the known start reproduces R(t) within 0.2 deg over 60 s."""
-    cfg = _quiet(duration_s=65.0, standing_s=5.0, sampling_rate_hz=sampling_rate_hz, mounting_deg=(10.0, 30.0, -15.0), axes="x=up,y=right,z=forward", cadence_cv_pct=3.0)
+    cfg = _quiet(
+        duration_s=65.0,
+        standing_s=5.0,
+        sampling_rate_hz=sampling_rate_hz,
+        mounting_deg=(10.0, 30.0, -15.0),
+        axes="x=up,y=right,z=forward",
+        cadence_cv_pct=3.0,
+    )
     model = SessionModel(cfg)
     cols = model.render(0, cfg.n_samples)
     for prefix, truth_at in (("", model.kinematics.pelvis_rotation), ("trunk_", model.kinematics.trunk_rotation)):
@@ -79,14 +84,18 @@ def test_instantaneous_rate_matches_euler_derivative():
     _, gyr = body_signals(model.kinematics.pelvis_rotation, model.kinematics.pelvis_acc_world_mps2, t)
     h = 1e-5
     e = np.radians(model.kinematics.pelvis_euler_deg(t))
-    de = (np.radians(model.kinematics.pelvis_euler_deg(t + h)) - np.radians(model.kinematics.pelvis_euler_deg(t - h))) / (2 * h)
+    de = (
+        np.radians(model.kinematics.pelvis_euler_deg(t + h)) - np.radians(model.kinematics.pelvis_euler_deg(t - h))
+    ) / (2 * h)
     yaw, pitch, roll = e.T
     dyaw, dpitch, droll = de.T
-    expected = np.column_stack([
-        droll - np.sin(pitch) * dyaw,
-        np.cos(roll) * dpitch + np.sin(roll) * np.cos(pitch) * dyaw,
-        -np.sin(roll) * dpitch + np.cos(roll) * np.cos(pitch) * dyaw,
-    ])
+    expected = np.column_stack(
+        [
+            droll - np.sin(pitch) * dyaw,
+            np.cos(roll) * dpitch + np.sin(roll) * np.cos(pitch) * dyaw,
+            -np.sin(roll) * dpitch + np.cos(roll) * np.cos(pitch) * dyaw,
+        ]
+    )
     np.testing.assert_allclose(np.radians(gyr), expected, atol=1e-4)
 
 

@@ -79,8 +79,14 @@ def _real_features() -> list[dict[str, float]]:
     for test, trial in RECORDINGS:
         data = np.genfromtxt(root / f"HA_001_TimeMeasure1_{test}_{trial}.csv", delimiter=",", names=True)
         columns = {name: data[name] for name in data.dtype.names}
-        ics = {side: [float(r["ic_s"]) for r in reference if r["test"] == test and r["trial"] == trial and r["side"].lower() == side]
-               for side in ("left", "right")}
+        ics = {
+            side: [
+                float(r["ic_s"])
+                for r in reference
+                if r["test"] == test and r["trial"] == trial and r["side"].lower() == side
+            ]
+            for side in ("left", "right")
+        }
         features.append(_features(columns, ics, standing_s=2.0))
     return features
 

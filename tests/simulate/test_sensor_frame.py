@@ -17,11 +17,21 @@ def _columns(model: SessionModel, prefix: str = "") -> tuple[np.ndarray, np.ndar
     return acc, gyr
 
 
-@pytest.mark.parametrize("axes", ["x=forward,y=left,z=up", "x=up,y=right,z=forward", "x=left,y=backward,z=up", "x=down,y=left,z=forward"])
+@pytest.mark.parametrize(
+    "axes", ["x=forward,y=left,z=up", "x=up,y=right,z=forward", "x=left,y=backward,z=up", "x=down,y=left,z=forward"]
+)
 def test_rerotating_with_known_mounting_recovers_body_signals(axes):
     common = dict(duration_s=15.0, standing_s=2.0, acc_noise_mps2=0.0, gyr_noise_dps=0.0, seed=9)
     plain = SessionModel(pattern_config("trendelenburg_right", **common))
-    mounted = SessionModel(pattern_config("trendelenburg_right", mounting_deg=(-12.0, 38.0, 17.0), trunk_mounting_deg=(3.0, -10.0, 5.0), axes=axes, **common))
+    mounted = SessionModel(
+        pattern_config(
+            "trendelenburg_right",
+            mounting_deg=(-12.0, 38.0, 17.0),
+            trunk_mounting_deg=(3.0, -10.0, 5.0),
+            axes=axes,
+            **common,
+        )
+    )
     for prefix, mounting in (("", mounted.mounting), ("trunk_", mounted.trunk_mounting)):
         acc_body, gyr_body = _columns(plain, prefix)
         acc, gyr = _columns(mounted, prefix)
@@ -36,7 +46,10 @@ def test_axes_mapping_relabels_components():
     np.testing.assert_allclose(sensor, [[3.0, -2.0, 1.0]])
 
 
-@pytest.mark.parametrize("axes", ["x=forward,y=left", "x=forward,y=forward,z=up", "x=forward,y=right,z=up", "x=fwd,y=left,z=up", "forward,left,up"])
+@pytest.mark.parametrize(
+    "axes",
+    ["x=forward,y=left", "x=forward,y=forward,z=up", "x=forward,y=right,z=up", "x=fwd,y=left,z=up", "forward,left,up"],
+)
 def test_bad_axes_rejected(axes):
     with pytest.raises(ValueError, match="axes"):
         parse_axes(axes)
@@ -75,7 +88,17 @@ def test_gyro_bias_is_constant_and_bounded():
 
 
 def test_noise_level_and_clipping():
-    model = SessionModel(pattern_config("normal", duration_s=20.0, standing_s=19.0, acc_noise_mps2=0.1, gyr_noise_dps=0.5, acc_range_mps2=10.0, sway_deg=0.0))
+    model = SessionModel(
+        pattern_config(
+            "normal",
+            duration_s=20.0,
+            standing_s=19.0,
+            acc_noise_mps2=0.1,
+            gyr_noise_dps=0.5,
+            acc_range_mps2=10.0,
+            sway_deg=0.0,
+        )
+    )
     acc, gyr = _columns(model)
     rest = slice(0, int(18 * model.config.sampling_rate_hz))
     assert np.std(acc[rest, 0]) == pytest.approx(0.1, rel=0.1)

@@ -30,7 +30,9 @@ def test_same_seed_same_session_other_seed_differs():
 
 @pytest.mark.parametrize("block_samples", [1, 7, 100, 4097])
 def test_blocks_equal_slices_of_the_whole_session(block_samples):
-    cfg = pattern_config("compensated_right", duration_s=12.0 if block_samples < 10 else 40.0, sampling_rate_hz=120.0, seed=5)
+    cfg = pattern_config(
+        "compensated_right", duration_s=12.0 if block_samples < 10 else 40.0, sampling_rate_hz=120.0, seed=5
+    )
     whole = simulate_session(cfg)
     blocks = iter_session_blocks(cfg, block_samples)
     pieces = list(blocks)
@@ -79,8 +81,25 @@ def test_cli_writes_recording_and_truth(tmp_path):
     out, truth = tmp_path / "rec.csv", tmp_path / "truth.json"
     result = CliRunner().invoke(
         _cli(),
-        ["simulate", "--out", str(out), "--truth", str(truth), "--pattern", "trendelenburg_left", "--duration-s", "20",
-         "--sampling-rate-hz", "60", "--mounting", "5,30,-10", "--drop-right-deg", "4", "--seed", "3"],
+        [
+            "simulate",
+            "--out",
+            str(out),
+            "--truth",
+            str(truth),
+            "--pattern",
+            "trendelenburg_left",
+            "--duration-s",
+            "20",
+            "--sampling-rate-hz",
+            "60",
+            "--mounting",
+            "5,30,-10",
+            "--drop-right-deg",
+            "4",
+            "--seed",
+            "3",
+        ],
     )
     assert result.exit_code == 0, result.output
     with out.open() as f:
@@ -94,13 +113,20 @@ def test_cli_writes_recording_and_truth(tmp_path):
     assert doc["recording"] == {"sampling_rate_hz": 60.0, "duration_s": 20.0, "trunk": True}
     assert doc["mounting_deg"] == {"roll": 5.0, "pitch": 30.0, "yaw": -10.0}
     assert doc["config"]["pelvic_drop_right_deg"] == 4.0
-    assert set(doc["summary"]["left"]) == {"pelvic_drop_deg_median", "pelvic_drop_deg_p90", "trunk_lean_deg_median", "steps"}
+    assert set(doc["summary"]["left"]) == {
+        "pelvic_drop_deg_median",
+        "pelvic_drop_deg_p90",
+        "trunk_lean_deg_median",
+        "steps",
+    }
 
 
 def test_cli_no_trunk_and_bad_argument(tmp_path):
     out, truth = tmp_path / "rec.csv", tmp_path / "truth.json"
     runner = CliRunner()
-    result = runner.invoke(_cli(), ["simulate", "--out", str(out), "--truth", str(truth), "--no-trunk", "--duration-s", "10"])
+    result = runner.invoke(
+        _cli(), ["simulate", "--out", str(out), "--truth", str(truth), "--no-trunk", "--duration-s", "10"]
+    )
     assert result.exit_code == 0, result.output
     assert out.read_text().splitlines()[0] == ",".join(REQUIRED_COLUMNS)
     result = runner.invoke(_cli(), ["simulate", "--out", str(out), "--truth", str(truth), "--sampling-rate-hz", "30"])
@@ -126,5 +152,7 @@ def test_packet_loss_leaves_short_gaps_and_streams_identically():
     gaps_samples = np.round(np.diff(time_s) * cfg.sampling_rate_hz).astype(int) - 1
     assert gaps_samples.min() == 0 and 1 <= gaps_samples.max() <= 10
     pieces = list(iter_session_blocks(cfg, 250))
-    np.testing.assert_allclose(np.concatenate([p["acc_z"] for p in pieces]), whole.recording_columns["acc_z"], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        np.concatenate([p["acc_z"] for p in pieces]), whole.recording_columns["acc_z"], rtol=1e-12, atol=1e-12
+    )
     assert len(whole.truth["steps"]) == len(simulate_session(cfg.replace(packet_loss_pct=0.0)).truth["steps"])

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
-from gaitstream.simulate.patterns import PATTERNS
-
 from gaitstream.simulate import pattern_config, simulate_session
+from gaitstream.simulate.patterns import PATTERNS
 from gaitstream.simulate.truth import CLASSIFICATIONS, classify, step_extremes
 
 
@@ -33,15 +34,41 @@ def test_classify_rules():
     counts = {"left": 20, "right": 20}
     no_lean = {"left": None, "right": None}
     assert classify(drop_median_deg={"left": 3.0, "right": 2.0}, lean_median_deg=no_lean, steps=counts) == "normal"
-    assert classify(drop_median_deg={"left": 7.0, "right": 2.0}, lean_median_deg=no_lean, steps=counts) == "trendelenburg_left"
-    assert classify(drop_median_deg={"left": 2.0, "right": 5.0}, lean_median_deg=no_lean, steps=counts) == "trendelenburg_right"
-    assert classify(drop_median_deg={"left": 6.0, "right": 8.0}, lean_median_deg=no_lean, steps=counts) == "trendelenburg_bilateral"
-    assert classify(drop_median_deg={"left": 1.0, "right": 3.0}, lean_median_deg={"left": 8.0, "right": 2.0}, steps=counts) == "compensated_trendelenburg_left"
-    assert classify(drop_median_deg={"left": 3.0, "right": 1.0}, lean_median_deg={"left": 6.0, "right": 9.0}, steps=counts) == "compensated_trendelenburg_right"
+    assert (
+        classify(drop_median_deg={"left": 7.0, "right": 2.0}, lean_median_deg=no_lean, steps=counts)
+        == "trendelenburg_left"
+    )
+    assert (
+        classify(drop_median_deg={"left": 2.0, "right": 5.0}, lean_median_deg=no_lean, steps=counts)
+        == "trendelenburg_right"
+    )
+    assert (
+        classify(drop_median_deg={"left": 6.0, "right": 8.0}, lean_median_deg=no_lean, steps=counts)
+        == "trendelenburg_bilateral"
+    )
+    assert (
+        classify(drop_median_deg={"left": 1.0, "right": 3.0}, lean_median_deg={"left": 8.0, "right": 2.0}, steps=counts)
+        == "compensated_trendelenburg_left"
+    )
+    assert (
+        classify(drop_median_deg={"left": 3.0, "right": 1.0}, lean_median_deg={"left": 6.0, "right": 9.0}, steps=counts)
+        == "compensated_trendelenburg_right"
+    )
     # Trendelenburg takes precedence over a lean.
-    assert classify(drop_median_deg={"left": 7.0, "right": 1.0}, lean_median_deg={"left": 8.0, "right": 2.0}, steps=counts) == "trendelenburg_left"
-    assert classify(drop_median_deg={"left": 9.0, "right": 9.0}, lean_median_deg=no_lean, steps={"left": 9, "right": 30}) == "insufficient_data"
-    assert classify(drop_median_deg={"left": 4.0, "right": 4.0}, lean_median_deg=no_lean, steps=counts, drop_threshold_deg=3.5) == "trendelenburg_bilateral"
+    assert (
+        classify(drop_median_deg={"left": 7.0, "right": 1.0}, lean_median_deg={"left": 8.0, "right": 2.0}, steps=counts)
+        == "trendelenburg_left"
+    )
+    assert (
+        classify(drop_median_deg={"left": 9.0, "right": 9.0}, lean_median_deg=no_lean, steps={"left": 9, "right": 30})
+        == "insufficient_data"
+    )
+    assert (
+        classify(
+            drop_median_deg={"left": 4.0, "right": 4.0}, lean_median_deg=no_lean, steps=counts, drop_threshold_deg=3.5
+        )
+        == "trendelenburg_bilateral"
+    )
 
 
 def _exact(**overrides):
@@ -77,7 +104,9 @@ def test_chosen_targets_recovered(sampling_rate_hz, drop_left_deg, drop_right_de
 
 
 def test_temporal_truth_and_initial_contacts():
-    cfg = pattern_config("normal", **_exact(duration_s=40.0, cadence_spm=100.0, step_time_asymmetry_pct=10.0, first_side="right"))
+    cfg = pattern_config(
+        "normal", **_exact(duration_s=40.0, cadence_spm=100.0, step_time_asymmetry_pct=10.0, first_side="right")
+    )
     truth = simulate_session(cfg).truth
     summary = truth["summary"]
     assert summary["cadence_spm"] == pytest.approx(100.0, rel=0.01)
@@ -86,7 +115,7 @@ def test_temporal_truth_and_initial_contacts():
     ics = truth["initial_contacts"]
     assert ics["right"][0] == pytest.approx(cfg.standing_s) and ics["left"][0] > ics["right"][0]
     merged = sorted([(t, "left") for t in ics["left"]] + [(t, "right") for t in ics["right"]])
-    assert all(a[1] != b[1] for a, b in zip(merged, merged[1:])), "sides must alternate"
+    assert all(a[1] != b[1] for a, b in pairwise(merged)), "sides must alternate"
     for step in truth["steps"]:
         assert step["end_s"] > step["start_s"] and step["duration_s"] == pytest.approx(step["end_s"] - step["start_s"])
     left_steps = [s["duration_s"] for s in truth["steps"] if s["side"] == "left"]
@@ -119,15 +148,15 @@ def test_unilateral_lean_has_a_mean_and_an_upright_side():
     session = simulate_session(pattern_config("compensated_left_unilateral", duration_s=40.0, seed=2))
     summary = session.truth["summary"]
     assert summary["left"]["trunk_lean_deg_median"] == pytest.approx(9.0, abs=0.5)
-    assert abs(summary["right"]["trunk_lean_deg_median"]) < 0.6          # upright over the right limb
+    assert abs(summary["right"]["trunk_lean_deg_median"]) < 0.6  # upright over the right limb
     walking = session.trace["time_s"] > session.config.standing_s + 2.0
-    assert np.mean(session.trace["trunk_lateral_lean_deg"][walking]) > 2.0   # leans left on average
+    assert np.mean(session.trace["trunk_lateral_lean_deg"][walking]) > 2.0  # leans left on average
 
 
 def test_hip_hike_gives_negative_drop_on_the_strong_side():
     summary = simulate_session(pattern_config("trendelenburg_left_hip_hike", duration_s=40.0, seed=2)).truth["summary"]
     assert summary["left"]["pelvic_drop_deg_median"] == pytest.approx(8.0, abs=0.5)
-    assert summary["right"]["pelvic_drop_deg_median"] < 0.0   # the swing (left) side never drops below level
+    assert summary["right"]["pelvic_drop_deg_median"] < 0.0  # the swing (left) side never drops below level
     assert summary["classification"] == "trendelenburg_left"
 
 

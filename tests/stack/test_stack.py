@@ -33,8 +33,13 @@ def test_status_shows_health_endpoints_and_versions(stack) -> None:
 
 
 def test_status_command_exits_zero_and_prints_versions(stack) -> None:
-    out = subprocess.run([sys.executable, "-m", "gaitstream", "stack", "status"], capture_output=True, text=True,
-                         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"}, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "gaitstream", "stack", "status"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "kafka" in out.stdout and stack.settings.kafka_version in out.stdout
     assert "healthy" in out.stdout and "down" not in out.stdout
@@ -47,9 +52,14 @@ def _free_port() -> int:
 
 
 def test_down_stops_only_what_this_stack_started(stack, tmp_path: Path) -> None:
-    other = StackSettings(state_dir=tmp_path / "state", cache_dir=stack.settings.cache_dir,
-                          kafka_port=_free_port(), kafka_controller_port=_free_port(),
-                          influxdb_http_port=_free_port(), influxdb_rpc_port=_free_port())
+    other = StackSettings(
+        state_dir=tmp_path / "state",
+        cache_dir=stack.settings.cache_dir,
+        kafka_port=_free_port(),
+        kafka_controller_port=_free_port(),
+        influxdb_http_port=_free_port(),
+        influxdb_rpc_port=_free_port(),
+    )
     # Something else (not ours) already listens on the other stack's Kafka port.
     foreign = socket.socket()
     foreign.bind(("127.0.0.1", other.kafka_port))
@@ -74,8 +84,13 @@ def test_missing_tool_is_named() -> None:
 
 def test_failed_step_names_step_and_quotes_log(tmp_path: Path) -> None:
     with pytest.raises(StackError) as info:
-        run_logged(["sh", "-c", "echo compiling; echo 'error: linker failed'; exit 3"], step="build thing",
-                   log_file=tmp_path / "build.log", console=Console(stderr=True), timeout_s=30)
+        run_logged(
+            ["sh", "-c", "echo compiling; echo 'error: linker failed'; exit 3"],
+            step="build thing",
+            log_file=tmp_path / "build.log",
+            console=Console(stderr=True),
+            timeout_s=30,
+        )
     text = str(info.value)
     assert "build thing failed with exit code 3" in text and "error: linker failed" in text
     assert "step=build thing" in text and str(tmp_path / "build.log") in text

@@ -10,16 +10,29 @@ from sqlalchemy import select
 
 from gaitstream.logging import kv
 from gaitstream.services.alerts.api.auth import SessionDep, require_admin
-from gaitstream.services.alerts.api.schemas import (ClinicSettingsIn, ClinicSettingsOut, KeyCreate, KeyCreated, KeyOut,
-                                         SupervisorCreate, SupervisorOut)
+from gaitstream.services.alerts.api.schemas import (
+    ClinicSettingsIn,
+    ClinicSettingsOut,
+    KeyCreate,
+    KeyCreated,
+    KeyOut,
+    SupervisorCreate,
+    SupervisorOut,
+)
 from gaitstream.services.alerts.store import accounts
 from gaitstream.services.alerts.store.accounts import ID_PATTERN
 from gaitstream.services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
-                   responses={401: {"description": "Missing or wrong admin token"},
-                              503: {"description": "GAITSTREAM_ALERTS_ADMIN_TOKEN is not set on the server"}})
+router = APIRouter(
+    prefix="/admin",
+    tags=["admin"],
+    dependencies=[Depends(require_admin)],
+    responses={
+        401: {"description": "Missing or wrong admin token"},
+        503: {"description": "GAITSTREAM_ALERTS_ADMIN_TOKEN is not set on the server"},
+    },
+)
 
 ClinicPath = Annotated[str, Path(pattern=ID_PATTERN)]
 
@@ -44,14 +57,24 @@ def list_supervisors(session: SessionDep) -> list[Supervisor]:
     return list(session.scalars(select(Supervisor).order_by(Supervisor.id)))
 
 
-@router.post("/supervisors/{supervisor_id}/keys", status_code=status.HTTP_201_CREATED, response_model=KeyCreated,
-             summary="Issue an API key scoped to clinics (the key is in this response only)")
+@router.post(
+    "/supervisors/{supervisor_id}/keys",
+    status_code=status.HTTP_201_CREATED,
+    response_model=KeyCreated,
+    summary="Issue an API key scoped to clinics (the key is in this response only)",
+)
 def create_key(supervisor_id: int, body: KeyCreate, session: SessionDep) -> KeyCreated:
     _supervisor(session, supervisor_id)
     issued = accounts.issue_key(session, supervisor_id=supervisor_id, clinics=body.clinics)
     session.commit()
-    log.info(kv("api key issued", supervisor_id=supervisor_id, prefix=issued.row.prefix,
-                clinics=",".join(issued.row.clinics)))
+    log.info(
+        kv(
+            "api key issued",
+            supervisor_id=supervisor_id,
+            prefix=issued.row.prefix,
+            clinics=",".join(issued.row.clinics),
+        )
+    )
     return KeyCreated(**KeyOut.model_validate(issued.row).model_dump(), key=issued.key)
 
 
@@ -76,8 +99,11 @@ def get_clinic(clinic_id: ClinicPath, session: SessionDep) -> ClinicSettings:
     return accounts.clinic_settings(session, clinic_id)
 
 
-@router.put("/clinics/{clinic_id}", response_model=ClinicSettingsOut,
-            summary="Set a clinic's dispatch settings (private webhooks, digest)")
+@router.put(
+    "/clinics/{clinic_id}",
+    response_model=ClinicSettingsOut,
+    summary="Set a clinic's dispatch settings (private webhooks, digest)",
+)
 def put_clinic(clinic_id: ClinicPath, body: ClinicSettingsIn, session: SessionDep) -> ClinicSettings:
     row = session.get(ClinicSettings, clinic_id)
     if row is None:
@@ -87,6 +113,13 @@ def put_clinic(clinic_id: ClinicPath, body: ClinicSettingsIn, session: SessionDe
     row.digest_after = body.digest_after
     row.digest_window_s = body.digest_window_s
     session.commit()
-    log.info(kv("clinic settings saved", clinic_id=clinic_id, allow_private_webhooks=row.allow_private_webhooks,
-                digest_after=row.digest_after, digest_window_s=row.digest_window_s))
+    log.info(
+        kv(
+            "clinic settings saved",
+            clinic_id=clinic_id,
+            allow_private_webhooks=row.allow_private_webhooks,
+            digest_after=row.digest_after,
+            digest_window_s=row.digest_window_s,
+        )
+    )
     return row

@@ -10,8 +10,15 @@ import typer
 
 from gaitstream.logging import emit
 
-DbOpt = Annotated[str | None, typer.Option("--database-url", envvar="GAITSTREAM_ALERTS_DATABASE_URL",
-                                           show_envvar=True, help="Store URL [default: the settings' store]")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="GAITSTREAM_ALERTS_DATABASE_URL",
+        show_envvar=True,
+        help="Store URL [default: the settings' store]",
+    ),
+]
 ClinicsOpt = Annotated[list[str], typer.Option("--clinic", help="Clinic id in the key's scope (repeatable)")]
 
 
@@ -57,8 +64,14 @@ def add_supervisor(
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--clinic") from error
         session.commit()
-        emit("supervisor_added", id=supervisor.id, name=name, key_id=issued.row.id, prefix=issued.row.prefix,
-             clinics=",".join(issued.row.clinics))
+        emit(
+            "supervisor_added",
+            id=supervisor.id,
+            name=name,
+            key_id=issued.row.id,
+            prefix=issued.row.prefix,
+            clinics=",".join(issued.row.clinics),
+        )
         _print_key(issued.key)
 
 
@@ -75,8 +88,13 @@ def issue_key(supervisor_id: int, clinic: ClinicsOpt, database_url: DbOpt = None
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--clinic") from error
         session.commit()
-        emit("key_issued", supervisor_id=supervisor_id, key_id=issued.row.id, prefix=issued.row.prefix,
-             clinics=",".join(issued.row.clinics))
+        emit(
+            "key_issued",
+            supervisor_id=supervisor_id,
+            key_id=issued.row.id,
+            prefix=issued.row.prefix,
+            clinics=",".join(issued.row.clinics),
+        )
         _print_key(issued.key)
 
 
@@ -109,17 +127,29 @@ def list_supervisors(database_url: DbOpt = None) -> None:
             keys = session.scalars(select(ApiKey).where(ApiKey.supervisor_id == supervisor.id).order_by(ApiKey.id))
             rows = list(keys) or [None]
             for key in rows:
-                table.add_row(str(supervisor.id), supervisor.name, supervisor.email or "",
-                              *(("", "", "", "") if key is None else
-                                (str(key.id), key.prefix, ",".join(key.clinics),
-                                 key.revoked_at.isoformat() if key.revoked_at else "")))
+                table.add_row(
+                    str(supervisor.id),
+                    supervisor.name,
+                    supervisor.email or "",
+                    *(
+                        ("", "", "", "")
+                        if key is None
+                        else (
+                            str(key.id),
+                            key.prefix,
+                            ",".join(key.clinics),
+                            key.revoked_at.isoformat() if key.revoked_at else "",
+                        )
+                    ),
+                )
     Console(width=160).print(table)
 
 
 def clinic(
     clinic_id: str,
-    allow_private_webhooks: Annotated[bool, typer.Option(
-        help="Allow webhooks to loopback/private addresses (an on-premises receiver)")] = False,
+    allow_private_webhooks: Annotated[
+        bool, typer.Option(help="Allow webhooks to loopback/private addresses (an on-premises receiver)")
+    ] = False,
     digest_after: Annotated[int, typer.Option(min=1, help="Deliveries per subscription before a digest")] = 5,
     digest_window_s: Annotated[int, typer.Option(min=10, help="Digest window, seconds")] = 300,
     database_url: DbOpt = None,
@@ -133,13 +163,19 @@ def clinic(
         row.digest_after, row.digest_window_s = digest_after, digest_window_s
         session.merge(row)
         session.commit()
-    emit("clinic_saved", clinic=clinic_id, allow_private_webhooks=allow_private_webhooks,
-         digest_after=digest_after, digest_window_s=digest_window_s)
+    emit(
+        "clinic_saved",
+        clinic=clinic_id,
+        allow_private_webhooks=allow_private_webhooks,
+        digest_after=digest_after,
+        digest_window_s=digest_window_s,
+    )
 
 
 def admin_app() -> typer.Typer:
-    app = typer.Typer(help="First setup on the store itself: supervisors, API keys, clinic settings.",
-                      no_args_is_help=True)
+    app = typer.Typer(
+        help="First setup on the store itself: supervisors, API keys, clinic settings.", no_args_is_help=True
+    )
     app.command("add-supervisor")(add_supervisor)
     app.command("issue-key")(issue_key)
     app.command("revoke-key")(revoke_key)

@@ -22,8 +22,13 @@ from gaitstream.services.alerts.store.accounts import utcnow
 from gaitstream.services.alerts.store.models import Alert, Mute
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["alerts"], responses={401: {"description": "Missing, invalid or revoked API key"},
-                                               403: {"description": "Clinic outside the key's scope"}})
+router = APIRouter(
+    tags=["alerts"],
+    responses={
+        401: {"description": "Missing, invalid or revoked API key"},
+        403: {"description": "Clinic outside the key's scope"},
+    },
+)
 
 MAX_LIST = 500
 
@@ -72,8 +77,11 @@ def _ack_is_a_post(alert_id: str) -> None:
     raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, "acknowledge with POST", headers={"Allow": "POST"})
 
 
-@router.post("/alerts/{alert_id:path}/ack", response_model=AlertOut,
-             summary="Acknowledge an alert: no more reminders; records who and when (first one kept)")
+@router.post(
+    "/alerts/{alert_id:path}/ack",
+    response_model=AlertOut,
+    summary="Acknowledge an alert: no more reminders; records who and when (first one kept)",
+)
 def acknowledge(alert_id: str, principal: PrincipalDep, session: SessionDep) -> Alert:
     row = alert_in_scope(session, principal, alert_id)
     if row.acknowledged_at is None:
@@ -89,36 +97,66 @@ def get_alert(alert_id: str, principal: PrincipalDep, session: SessionDep) -> Al
     return alert_in_scope(session, principal, alert_id)
 
 
-@router.post("/mutes", status_code=status.HTTP_201_CREATED, response_model=MuteOut, tags=["mutes"],
-             summary="Silence your deliveries for a station, patient, kind or one alert")
+@router.post(
+    "/mutes",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MuteOut,
+    tags=["mutes"],
+    summary="Silence your deliveries for a station, patient, kind or one alert",
+)
 def create_mute(body: MuteCreate, principal: PrincipalDep, session: SessionDep) -> Mute:
     clinic_id = body.clinic_id
     if body.alert_id is not None:
         alert = alert_in_scope(session, principal, body.alert_id)
         if clinic_id is not None and clinic_id != alert.clinic_id:
-            raise HTTPException(UNPROCESSABLE,
-                                [{"type": "value_error", "loc": ["body", "clinic_id"],
-                                  "msg": f"alert {body.alert_id!r} belongs to clinic {alert.clinic_id!r}"}])
+            raise HTTPException(
+                UNPROCESSABLE,
+                [
+                    {
+                        "type": "value_error",
+                        "loc": ["body", "clinic_id"],
+                        "msg": f"alert {body.alert_id!r} belongs to clinic {alert.clinic_id!r}",
+                    }
+                ],
+            )
         clinic_id = alert.clinic_id
     assert clinic_id is not None  # MuteCreate requires clinic_id or alert_id
     principal.require_clinic(clinic_id)
     now = utcnow()
-    row = Mute(supervisor_id=principal.supervisor_id, clinic_id=clinic_id, station_id=body.station_id,
-               patient_id=body.patient_id, kind=body.kind, alert_id=body.alert_id,
-               until=now + timedelta(seconds=body.duration_s), created_at=now)
+    row = Mute(
+        supervisor_id=principal.supervisor_id,
+        clinic_id=clinic_id,
+        station_id=body.station_id,
+        patient_id=body.patient_id,
+        kind=body.kind,
+        alert_id=body.alert_id,
+        until=now + timedelta(seconds=body.duration_s),
+        created_at=now,
+    )
     session.add(row)
     session.commit()
-    log.info(kv("mute created", mute_id=row.id, supervisor_id=row.supervisor_id, clinic_id=clinic_id,
-                duration_s=body.duration_s))
+    log.info(
+        kv(
+            "mute created",
+            mute_id=row.id,
+            supervisor_id=row.supervisor_id,
+            clinic_id=clinic_id,
+            duration_s=body.duration_s,
+        )
+    )
     return row
 
 
 @router.get("/mutes", response_model=list[MuteOut], tags=["mutes"], summary="Your mutes (active ones by default)")
-def list_mutes(principal: PrincipalDep, session: SessionDep,
-               clinic_id: Annotated[Id | None, Query()] = None,
-               include_expired: bool = False) -> list[Mute]:
-    query = select(Mute).where(Mute.supervisor_id == principal.supervisor_id,
-                               Mute.clinic_id.in_(_clinics(principal, clinic_id)))
+def list_mutes(
+    principal: PrincipalDep,
+    session: SessionDep,
+    clinic_id: Annotated[Id | None, Query()] = None,
+    include_expired: bool = False,
+) -> list[Mute]:
+    query = select(Mute).where(
+        Mute.supervisor_id == principal.supervisor_id, Mute.clinic_id.in_(_clinics(principal, clinic_id))
+    )
     if not include_expired:
         query = query.where(Mute.until > utcnow())
     return list(session.scalars(query.order_by(Mute.id)))

@@ -40,8 +40,13 @@ def create_app(settings: AlertServiceSettings, *, engine: Engine | None = None) 
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        log.info(kv("alerts api started", dialect=engine.dialect.name,
-                    admin_api="enabled" if settings.admin_token else "disabled"))
+        log.info(
+            kv(
+                "alerts api started",
+                dialect=engine.dialect.name,
+                admin_api="enabled" if settings.admin_token else "disabled",
+            )
+        )
         yield
         if owns_engine:
             engine.dispose()
@@ -55,12 +60,23 @@ def create_app(settings: AlertServiceSettings, *, engine: Engine | None = None) 
     async def log_requests(request: Request, call_next) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        log.info(kv("request", method=request.method, path=request.url.path, status=response.status_code,
-                    elapsed_ms=round((time.perf_counter() - started) * 1000, 1)))
+        log.info(
+            kv(
+                "request",
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                elapsed_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
+        )
         return response
 
-    @app.get("/healthz", response_model=Health, tags=["health"],
-             responses={503: {"model": Health, "description": "The database does not answer"}})
+    @app.get(
+        "/healthz",
+        response_model=Health,
+        tags=["health"],
+        responses={503: {"model": Health, "description": "The database does not answer"}},
+    )
     def healthz() -> Response | Health:
         try:
             with engine.connect() as conn:

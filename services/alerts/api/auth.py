@@ -46,9 +46,10 @@ class Principal:
 
     def require_clinic(self, clinic_id: str) -> None:
         if clinic_id not in self.clinics:
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                f"this API key is not scoped to clinic {clinic_id!r} (its clinics: "
-                                f"{', '.join(sorted(self.clinics))})")
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"this API key is not scoped to clinic {clinic_id!r} (its clinics: {', '.join(sorted(self.clinics))})",
+            )
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -75,8 +76,9 @@ def get_principal(
     if row is None:
         log.warning(kv("api key refused", prefix=prefix or "malformed", path=request.url.path))
         raise _unauthorized("invalid or revoked API key")
-    return Principal(supervisor_id=row.supervisor_id, key_id=row.id, key_prefix=row.prefix,
-                     clinics=frozenset(row.clinics))
+    return Principal(
+        supervisor_id=row.supervisor_id, key_id=row.id, key_prefix=row.prefix, clinics=frozenset(row.clinics)
+    )
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
@@ -88,9 +90,11 @@ def require_admin(
 ) -> None:
     expected = request.app.state.settings.admin_token
     if expected is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            "the admin API is disabled: GAITSTREAM_ALERTS_ADMIN_TOKEN is not set on the server "
-                            "(or use `gaitstream alerts admin` on the database)")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the admin API is disabled: GAITSTREAM_ALERTS_ADMIN_TOKEN is not set on the server "
+            "(or use `gaitstream alerts admin` on the database)",
+        )
     if bearer is None or not bearer.credentials:
         raise _unauthorized("missing admin token: send `Authorization: Bearer <GAITSTREAM_ALERTS_ADMIN_TOKEN>`")
     if not hmac.compare_digest(bearer.credentials.encode(), expected.get_secret_value().encode()):

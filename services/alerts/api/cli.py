@@ -23,10 +23,19 @@ SEVERITIES = ("info", "warning", "critical")
 _DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h|d)?$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-UrlOpt = Annotated[str | None, typer.Option("--url", envvar="GAITSTREAM_ALERTS_API_URL", show_envvar=True,
-                                            help="Base URL of the alerts API [default: settings' api_url]")]
-KeyOpt = Annotated[str | None, typer.Option("--api-key", envvar="GAITSTREAM_ALERTS_API_KEY", show_envvar=True,
-                                            help="Your API key (gsk_…)")]
+UrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="GAITSTREAM_ALERTS_API_URL",
+        show_envvar=True,
+        help="Base URL of the alerts API [default: settings' api_url]",
+    ),
+]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="GAITSTREAM_ALERTS_API_KEY", show_envvar=True, help="Your API key (gsk_…)"),
+]
 ClinicOpt = Annotated[str | None, typer.Option("--clinic", help="Clinic id")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
@@ -71,12 +80,17 @@ def _print_rows(rows: list[dict[str, Any]], columns: list[str], title: str, as_j
     for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else (",".join(row[c]) if isinstance(row[c], list) else str(row[c]))
-                        for c in columns))
+        table.add_row(
+            *(
+                "" if row.get(c) is None else (",".join(row[c]) if isinstance(row[c], list) else str(row[c]))
+                for c in columns
+            )
+        )
     Console(width=200).print(table)
 
 
 # --- serve -------------------------------------------------------------------------------------
+
 
 def serve(
     host: Annotated[str | None, typer.Option(help="Listen address [default: GAITSTREAM_ALERTS_HOST]")] = None,
@@ -94,11 +108,11 @@ def serve(
     host, port = host or settings.host, port or settings.port
     emit("alerts_api_serving", url=f"http://{host}:{port}", docs=f"http://{host}:{port}/docs")
     # log_config=None keeps gaitstream's key=value logging; the app logs each request itself.
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False,
-                proxy_headers=False)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
 
 
 # --- a supervisor's client ---------------------------------------------------------------------
+
 
 def subscribe(
     clinic: Annotated[str, typer.Option("--clinic", help="Clinic id (must be in your key's scope)")],
@@ -116,9 +130,16 @@ def subscribe(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a subscription through the API (a webhook's signing secret is printed once)."""
-    body: dict[str, Any] = {"clinic_id": clinic, "channel": channel, "target": target, "station_id": station,
-                            "patient_id": patient, "kinds": kind or None, "min_severity": min_severity,
-                            "timezone": timezone}
+    body: dict[str, Any] = {
+        "clinic_id": clinic,
+        "channel": channel,
+        "target": target,
+        "station_id": station,
+        "patient_id": patient,
+        "kinds": kind or None,
+        "min_severity": min_severity,
+        "timezone": timezone,
+    }
     if quiet is not None:
         start, sep, end = quiet.partition("-")
         if not sep:
@@ -131,8 +152,13 @@ def subscribe(
     if as_json:
         typer.echo(json.dumps(created, indent=2))
         return
-    emit("subscribed", id=created["id"], clinic=created["clinic_id"], channel=created["channel"],
-         min_severity=created["min_severity"])
+    emit(
+        "subscribed",
+        id=created["id"],
+        clinic=created["clinic_id"],
+        channel=created["channel"],
+        min_severity=created["min_severity"],
+    )
     if created.get("webhook_secret"):
         typer.echo(f"webhook signing secret (shown once, store it with the receiver): {created['webhook_secret']}")
 
@@ -157,19 +183,56 @@ def list_(
     """List alerts (default), your subscriptions or your active mutes."""
     with _client(url, api_key) as client:
         if what == "alerts":
-            rows = _call(lambda: client.alerts(clinic_id=clinic, state=state, limit=limit,
-                                               acknowledged=False if unacknowledged else None))
-            _print_rows(rows, ["alert_id", "state", "severity", "kind", "clinic_id", "station_id", "patient_id",
-                               "side", "message", "acknowledged_at"], "alerts", as_json)
+            rows = _call(
+                lambda: client.alerts(
+                    clinic_id=clinic, state=state, limit=limit, acknowledged=False if unacknowledged else None
+                )
+            )
+            _print_rows(
+                rows,
+                [
+                    "alert_id",
+                    "state",
+                    "severity",
+                    "kind",
+                    "clinic_id",
+                    "station_id",
+                    "patient_id",
+                    "side",
+                    "message",
+                    "acknowledged_at",
+                ],
+                "alerts",
+                as_json,
+            )
         elif what == "subscriptions":
             rows = _call(client.subscriptions, clinic)
-            _print_rows(rows, ["id", "clinic_id", "station_id", "patient_id", "kinds", "min_severity", "channel",
-                               "target", "quiet_start", "quiet_end", "timezone", "repeat_interval_s", "muted_until",
-                               "enabled"], "subscriptions", as_json)
+            _print_rows(
+                rows,
+                [
+                    "id",
+                    "clinic_id",
+                    "station_id",
+                    "patient_id",
+                    "kinds",
+                    "min_severity",
+                    "channel",
+                    "target",
+                    "quiet_start",
+                    "quiet_end",
+                    "timezone",
+                    "repeat_interval_s",
+                    "muted_until",
+                    "enabled",
+                ],
+                "subscriptions",
+                as_json,
+            )
         elif what == "mutes":
             rows = _call(client.mutes, clinic)
-            _print_rows(rows, ["id", "clinic_id", "station_id", "patient_id", "kind", "alert_id", "until"],
-                        "mutes", as_json)
+            _print_rows(
+                rows, ["id", "clinic_id", "station_id", "patient_id", "kind", "alert_id", "until"], "mutes", as_json
+            )
         else:
             raise typer.BadParameter(f"alerts, subscriptions or mutes; got {what!r}", param_hint="WHAT")
 
@@ -192,8 +255,14 @@ def mute(
     api_key: KeyOpt = None,
 ) -> None:
     """Silence your deliveries for a station, a patient, a kind or one alert, for a while."""
-    body = {"clinic_id": clinic, "station_id": station, "patient_id": patient, "kind": kind, "alert_id": alert,
-            "duration_s": parse_duration_s(duration)}
+    body = {
+        "clinic_id": clinic,
+        "station_id": station,
+        "patient_id": patient,
+        "kind": kind,
+        "alert_id": alert,
+        "duration_s": parse_duration_s(duration),
+    }
     with _client(url, api_key) as client:
         created = _call(client.mute, {k: v for k, v in body.items() if v is not None})
     emit("muted", id=created["id"], clinic=created["clinic_id"], until=created["until"])

@@ -34,8 +34,9 @@ class AlertsClient:
     """Calls the API at ``base_url`` with a supervisor's key (``Authorization: Bearer``)."""
 
     def __init__(self, base_url: str, api_key: str, *, timeout_s: float = 10.0) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout_s,
-                                  headers={"Authorization": f"Bearer {api_key}"})
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout_s, headers={"Authorization": f"Bearer {api_key}"}
+        )
 
     def __enter__(self) -> AlertsClient:
         return self

@@ -28,8 +28,10 @@ MAX_REPEAT_INTERVAL_S = 24 * 3600
 MIN_MUTE_S = 60
 MAX_MUTE_S = 30 * 24 * 3600
 
-_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 _HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
@@ -76,8 +78,10 @@ def check_apprise_url(value: str) -> str:
     import apprise
 
     if apprise.Apprise.instantiate(value, suppress_exceptions=True) is None:
-        raise ValueError("not an apprise URL apprise can use (e.g. ntfy://topic, slack://…, msteams://…); "
-                         "see https://github.com/caronc/apprise/wiki")
+        raise ValueError(
+            "not an apprise URL apprise can use (e.g. ntfy://topic, slack://…, msteams://…); "
+            "see https://github.com/caronc/apprise/wiki"
+        )
     return value
 
 
@@ -98,6 +102,7 @@ class Response(BaseModel):
 
 
 # --- admin -----------------------------------------------------------------------------------
+
 
 class SupervisorCreate(Request):
     name: str = Field(min_length=1, max_length=200)
@@ -143,6 +148,7 @@ class ClinicSettingsOut(Response):
 
 # --- subscriptions ---------------------------------------------------------------------------
 
+
 class SubscriptionFields(Request):
     """What a subscription is, without its clinic (fixed at creation). ``target`` is checked
     against ``channel`` by the route (with the clinic's webhook policy), as field ``target``."""
@@ -152,13 +158,20 @@ class SubscriptionFields(Request):
     kinds: list[Kind] | None = Field(None, min_length=1, description="Alert kinds; null: every kind")
     min_severity: Severity = "warning"
     channel: Channel
-    target: str = Field(min_length=1, max_length=2000,
-                        description="E-mail address, webhook URL (http/https) or apprise URL, per channel")
+    target: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="E-mail address, webhook URL (http/https) or apprise URL, per channel",
+    )
     quiet_start: HHMM | None = Field(None, description="Quiet hours start, HH:MM in `timezone`")
     quiet_end: HHMM | None = Field(None, description="Quiet hours end, HH:MM in `timezone`; may wrap midnight")
     timezone: TimeZone = "UTC"
-    repeat_interval_s: int | None = Field(None, ge=MIN_REPEAT_INTERVAL_S, le=MAX_REPEAT_INTERVAL_S,
-                                          description="Remind about an open, unacknowledged alert; null: never")
+    repeat_interval_s: int | None = Field(
+        None,
+        ge=MIN_REPEAT_INTERVAL_S,
+        le=MAX_REPEAT_INTERVAL_S,
+        description="Remind about an open, unacknowledged alert; null: never",
+    )
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -212,7 +225,8 @@ class SubscriptionOut(Response):
 
 class SubscriptionSaved(SubscriptionOut):
     webhook_secret: str | None = Field(
-        None, description="HMAC-SHA256 key of a webhook subscription, shown only when it is created")
+        None, description="HMAC-SHA256 key of a webhook subscription, shown only when it is created"
+    )
 
 
 class MuteFor(Request):
@@ -220,6 +234,7 @@ class MuteFor(Request):
 
 
 # --- alerts and mutes ------------------------------------------------------------------------
+
 
 class AlertOut(Response):
     alert_id: str

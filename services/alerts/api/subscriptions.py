@@ -17,16 +17,30 @@ from sqlalchemy import select
 
 from gaitstream.logging import kv
 from gaitstream.services.alerts.api.auth import PrincipalDep, SessionDep
-from gaitstream.services.alerts.api.schemas import (Id, Me, MuteFor, SubscriptionCreate, SubscriptionFields,
-                                         SubscriptionOut, SubscriptionSaved, SubscriptionUpdate, SupervisorOut,
-                                         check_target)
+from gaitstream.services.alerts.api.schemas import (
+    Id,
+    Me,
+    MuteFor,
+    SubscriptionCreate,
+    SubscriptionFields,
+    SubscriptionOut,
+    SubscriptionSaved,
+    SubscriptionUpdate,
+    SupervisorOut,
+    check_target,
+)
 from gaitstream.services.alerts.store.accounts import clinic_settings, utcnow
 from gaitstream.services.alerts.store.models import Subscription, Supervisor
 from gaitstream.services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
 
 log = logging.getLogger(__name__)
-router = APIRouter(tags=["subscriptions"], responses={401: {"description": "Missing, invalid or revoked API key"},
-                                                      403: {"description": "Clinic outside the key's scope"}})
+router = APIRouter(
+    tags=["subscriptions"],
+    responses={
+        401: {"description": "Missing, invalid or revoked API key"},
+        403: {"description": "Clinic outside the key's scope"},
+    },
+)
 
 # Starlette renamed the 422 constant (…_ENTITY -> …_CONTENT); the number is what clients see.
 UNPROCESSABLE = 422
@@ -36,8 +50,9 @@ WEBHOOK_SECRET_BYTES = 32
 
 def invalid_field(field: str, message: str, value: Any = None) -> HTTPException:
     """A 422 in FastAPI's own validation-error shape, for checks that need the database or DNS."""
-    return HTTPException(UNPROCESSABLE,
-                         [{"type": "value_error", "loc": ["body", field], "msg": message, "input": value}])
+    return HTTPException(
+        UNPROCESSABLE, [{"type": "value_error", "loc": ["body", field], "msg": message, "input": value}]
+    )
 
 
 def check_channel_target(session, *, clinic_id: str, channel: str, target: str) -> None:
@@ -77,28 +92,48 @@ def _saved(row: Subscription, *, show_secret: bool) -> SubscriptionSaved:
 @router.get("/me", response_model=Me, summary="The supervisor and clinic scope of the calling key")
 def me(principal: PrincipalDep, session: SessionDep) -> Me:
     supervisor = session.get(Supervisor, principal.supervisor_id)
-    return Me(supervisor=SupervisorOut.model_validate(supervisor), key_prefix=principal.key_prefix,
-              clinics=sorted(principal.clinics))
+    return Me(
+        supervisor=SupervisorOut.model_validate(supervisor),
+        key_prefix=principal.key_prefix,
+        clinics=sorted(principal.clinics),
+    )
 
 
-@router.post("/subscriptions", status_code=status.HTTP_201_CREATED, response_model=SubscriptionSaved,
-             summary="Subscribe (a webhook subscription's signing secret is in this response only)")
+@router.post(
+    "/subscriptions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SubscriptionSaved,
+    summary="Subscribe (a webhook subscription's signing secret is in this response only)",
+)
 def create_subscription(body: SubscriptionCreate, principal: PrincipalDep, session: SessionDep) -> SubscriptionSaved:
     principal.require_clinic(body.clinic_id)
     check_channel_target(session, clinic_id=body.clinic_id, channel=body.channel, target=body.target)
     now = utcnow()
-    row = Subscription(supervisor_id=principal.supervisor_id, **body.model_dump(), created_at=now, updated_at=now,
-                       webhook_secret=secrets.token_urlsafe(WEBHOOK_SECRET_BYTES) if body.channel == "webhook" else None)
+    row = Subscription(
+        supervisor_id=principal.supervisor_id,
+        **body.model_dump(),
+        created_at=now,
+        updated_at=now,
+        webhook_secret=secrets.token_urlsafe(WEBHOOK_SECRET_BYTES) if body.channel == "webhook" else None,
+    )
     session.add(row)
     session.commit()
-    log.info(kv("subscription created", subscription_id=row.id, supervisor_id=row.supervisor_id,
-                clinic_id=row.clinic_id, channel=row.channel))
+    log.info(
+        kv(
+            "subscription created",
+            subscription_id=row.id,
+            supervisor_id=row.supervisor_id,
+            clinic_id=row.clinic_id,
+            channel=row.channel,
+        )
+    )
     return _saved(row, show_secret=True)
 
 
 @router.get("/subscriptions", response_model=list[SubscriptionOut])
-def list_subscriptions(principal: PrincipalDep, session: SessionDep,
-                       clinic_id: Annotated[Id | None, Query()] = None) -> list[Subscription]:
+def list_subscriptions(
+    principal: PrincipalDep, session: SessionDep, clinic_id: Annotated[Id | None, Query()] = None
+) -> list[Subscription]:
     query = select(Subscription).where(Subscription.supervisor_id == principal.supervisor_id)
     if clinic_id is not None:
         principal.require_clinic(clinic_id)
@@ -113,10 +148,14 @@ def get_subscription(subscription_id: int, principal: PrincipalDep, session: Ses
     return own_subscription(session, principal, subscription_id)
 
 
-@router.patch("/subscriptions/{subscription_id}", response_model=SubscriptionSaved,
-              summary="Change a subscription (a new webhook secret is returned when the channel becomes webhook)")
-def update_subscription(subscription_id: int, body: SubscriptionUpdate, principal: PrincipalDep,
-                        session: SessionDep) -> SubscriptionSaved:
+@router.patch(
+    "/subscriptions/{subscription_id}",
+    response_model=SubscriptionSaved,
+    summary="Change a subscription (a new webhook secret is returned when the channel becomes webhook)",
+)
+def update_subscription(
+    subscription_id: int, body: SubscriptionUpdate, principal: PrincipalDep, session: SessionDep
+) -> SubscriptionSaved:
     row = own_subscription(session, principal, subscription_id)
     changes = body.model_dump(exclude_unset=True)
     current = {name: getattr(row, name) for name in SubscriptionFields.model_fields}
@@ -125,9 +164,9 @@ def update_subscription(subscription_id: int, body: SubscriptionUpdate, principa
     try:
         SubscriptionFields.model_validate(merged)
     except ValidationError as error:
-        raise HTTPException(UNPROCESSABLE,
-                            [{"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
-                             for e in error.errors()]) from error
+        raise HTTPException(
+            UNPROCESSABLE, [{"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]} for e in error.errors()]
+        ) from error
     check_channel_target(session, clinic_id=row.clinic_id, channel=merged["channel"], target=merged["target"])
     new_secret = merged["channel"] == "webhook" and row.channel != "webhook"
     for name, value in changes.items():
@@ -150,10 +189,14 @@ def delete_subscription(subscription_id: int, principal: PrincipalDep, session: 
     log.info(kv("subscription deleted", subscription_id=subscription_id))
 
 
-@router.post("/subscriptions/{subscription_id}/mute", response_model=SubscriptionOut,
-             summary="Silence this subscription for duration_s")
-def mute_subscription(subscription_id: int, body: MuteFor, principal: PrincipalDep,
-                      session: SessionDep) -> Subscription:
+@router.post(
+    "/subscriptions/{subscription_id}/mute",
+    response_model=SubscriptionOut,
+    summary="Silence this subscription for duration_s",
+)
+def mute_subscription(
+    subscription_id: int, body: MuteFor, principal: PrincipalDep, session: SessionDep
+) -> Subscription:
     row = own_subscription(session, principal, subscription_id)
     row.muted_until = utcnow() + timedelta(seconds=body.duration_s)
     row.updated_at = utcnow()

@@ -21,12 +21,12 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gaitstream.logging import kv
-from gaitstream.settings import KafkaSettings, TopicSettings
 from gaitstream.schemas.codec import WireError, decode
 from gaitstream.services.alerts.dispatch.matching import matches
 from gaitstream.services.alerts.dispatch.settings import DispatchSettings
 from gaitstream.services.alerts.dispatch.store_ops import insert_ignore, utcnow
 from gaitstream.services.alerts.store.models import Alert, Delivery, Subscription
+from gaitstream.settings import KafkaSettings, TopicSettings
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +49,21 @@ class IngestStats:
 
 
 def _queue(session: Session, alert: Alert, state_change: str, now: datetime, *, ignore_severity: bool) -> int:
-    subscriptions = session.scalars(select(Subscription).where(Subscription.clinic_id == alert.clinic_id,
-                                                               Subscription.enabled.is_(True))).all()
-    rows = [{"alert_id": alert.alert_id, "subscription_id": sub.id, "state_change": state_change,
-             "status": "pending", "attempts": 0, "created_at": now}
-            for sub in subscriptions if matches(alert, sub, ignore_severity=ignore_severity)]
+    subscriptions = session.scalars(
+        select(Subscription).where(Subscription.clinic_id == alert.clinic_id, Subscription.enabled.is_(True))
+    ).all()
+    rows = [
+        {
+            "alert_id": alert.alert_id,
+            "subscription_id": sub.id,
+            "state_change": state_change,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        }
+        for sub in subscriptions
+        if matches(alert, sub, ignore_severity=ignore_severity)
+    ]
     return insert_ignore(session, Delivery, rows)
 
 
@@ -63,14 +73,29 @@ def ingest_record(session: Session, record: dict[str, Any], now: datetime, stats
     alert = session.get(Alert, record["alert_id"])
     if alert is None:
         resolved = record["state"] == "resolved"
-        alert = Alert(alert_id=record["alert_id"], state=record["state"], kind=record["kind"],
-                      severity=record["severity"], clinic_id=record["clinic_id"], station_id=record["station_id"],
-                      session_id=record["session_id"], patient_id=record["patient_id"], side=record.get("side"),
-                      value=record.get("value"), threshold=record.get("threshold"), message=record["message"],
-                      dashboard_url=record.get("dashboard_url"), metric=record.get("metric"),
-                      baseline=record.get("baseline"), sensor=record.get("sensor"), fault=record.get("fault"),
-                      opened_at_us=record["time_us"], resolved_at_us=record["time_us"] if resolved else None,
-                      resolve_message=record["message"] if resolved else None, received_at=now)
+        alert = Alert(
+            alert_id=record["alert_id"],
+            state=record["state"],
+            kind=record["kind"],
+            severity=record["severity"],
+            clinic_id=record["clinic_id"],
+            station_id=record["station_id"],
+            session_id=record["session_id"],
+            patient_id=record["patient_id"],
+            side=record.get("side"),
+            value=record.get("value"),
+            threshold=record.get("threshold"),
+            message=record["message"],
+            dashboard_url=record.get("dashboard_url"),
+            metric=record.get("metric"),
+            baseline=record.get("baseline"),
+            sensor=record.get("sensor"),
+            fault=record.get("fault"),
+            opened_at_us=record["time_us"],
+            resolved_at_us=record["time_us"] if resolved else None,
+            resolve_message=record["message"] if resolved else None,
+            received_at=now,
+        )
         session.add(alert)
         session.flush()
         # A resolve whose open we never saw (retention, a new clinic): the wire marks resolves
@@ -90,17 +115,22 @@ def ingest_record(session: Session, record: dict[str, Any], now: datetime, stats
     # backoff, deferred by quiet hours, waiting for a digest) would only say less, later.
     superseded = session.execute(
         update(Delivery)
-        .where(Delivery.alert_id == alert.alert_id, Delivery.status == "pending",
-               Delivery.state_change.in_(["open"]) | Delivery.state_change.like("repeat-%"))
+        .where(
+            Delivery.alert_id == alert.alert_id,
+            Delivery.status == "pending",
+            Delivery.state_change.in_(["open"]) | Delivery.state_change.like("repeat-%"),
+        )
         .values(status="suppressed", last_error="superseded_by_resolve")
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     stats.superseded += superseded.rowcount or 0
     stats.queued += _queue(session, alert, "resolved", now, ignore_severity=False)
     stats.resolved += 1
 
 
-def ingest_records(sessions: sessionmaker[Session], records: list[dict[str, Any]],
-                   now: datetime | None = None) -> IngestStats:
+def ingest_records(
+    sessions: sessionmaker[Session], records: list[dict[str, Any]], now: datetime | None = None
+) -> IngestStats:
     """Ingest ``records`` in one transaction (committed on return)."""
     stats = IngestStats()
     now = now or utcnow()
@@ -113,8 +143,15 @@ def ingest_records(sessions: sessionmaker[Session], records: list[dict[str, Any]
 class AlertConsumer:
     """kafka-python consumer of the alerts topic, manual commits after each ingested poll."""
 
-    def __init__(self, *, kafka: KafkaSettings, topics: TopicSettings, settings: DispatchSettings,
-                 sessions: sessionmaker[Session], on_ingest: Callable[[IngestStats], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        kafka: KafkaSettings,
+        topics: TopicSettings,
+        settings: DispatchSettings,
+        sessions: sessionmaker[Session],
+        on_ingest: Callable[[IngestStats], None] | None = None,
+    ) -> None:
         self.kafka, self.topics, self.settings, self.sessions = kafka, topics, settings, sessions
         self.on_ingest = on_ingest
         self.consumed = 0
@@ -141,7 +178,7 @@ class AlertConsumer:
             with self.sessions() as session:
                 session.execute(text("SELECT 1"))
             return True
-        except Exception:  # noqa: BLE001 - any failure means: not now
+        except Exception:
             return False
 
     def _ingest_one_by_one(self, records: list[dict[str, Any]], stop: threading.Event) -> IngestStats:
@@ -154,15 +191,22 @@ class AlertConsumer:
             for attempt in (1, 2):
                 try:
                     one = ingest_records(self.sessions, [record])
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     if attempt == 1:
                         stop.wait(STORE_RETRY_S)
                         continue
                     if not self._store_answers():
                         raise
                     self.refused += 1
-                    log.error(kv("alert_refused", alert=record.get("alert_id"), state=record.get("state"),
-                                 reason=f"{type(exc).__name__}: {exc}"[:300], action="skipped"))
+                    log.error(
+                        kv(
+                            "alert_refused",
+                            alert=record.get("alert_id"),
+                            state=record.get("state"),
+                            reason=f"{type(exc).__name__}: {exc}"[:300],
+                            action="skipped",
+                        )
+                    )
                 else:
                     stats.add(one)
                     break
@@ -189,8 +233,10 @@ class AlertConsumer:
         log.info(kv("consumer_started", topic=self.topics.alerts, group=self.settings.consumer_group))
         try:
             while not stop.is_set():
-                batches = consumer.poll(timeout_ms=int(self.settings.consume_poll_timeout_s * 1000),
-                                        max_records=self.settings.consume_max_records)
+                batches = consumer.poll(
+                    timeout_ms=int(self.settings.consume_poll_timeout_s * 1000),
+                    max_records=self.settings.consume_max_records,
+                )
                 if not batches:
                     continue
                 records = []
@@ -200,15 +246,21 @@ class AlertConsumer:
                             records.append(decode(message.value, expect=("alert",))[1])
                         except WireError as exc:
                             self.undecodable += 1
-                            log.warning(kv("alert_undecodable", partition=message.partition,
-                                           offset=message.offset, reason=exc.reason))
+                            log.warning(
+                                kv(
+                                    "alert_undecodable",
+                                    partition=message.partition,
+                                    offset=message.offset,
+                                    reason=exc.reason,
+                                )
+                            )
                 try:
                     stats = ingest_records(self.sessions, records)
-                except Exception:  # noqa: BLE001 - the store, or one record the store refuses
+                except Exception:
                     log.exception(kv("ingest_failed", records=len(records), action="one_by_one"))
                     try:
                         stats = self._ingest_one_by_one(records, stop)
-                    except Exception:  # noqa: BLE001 - the store is down: read the poll again later
+                    except Exception:
                         log.exception(kv("ingest_failed", records=len(records), action="rewind"))
                         for partition, partition_records in batches.items():
                             consumer.seek(partition, partition_records[0].offset)
@@ -221,11 +273,19 @@ class AlertConsumer:
                     # which the store turns into no-ops.
                     log.warning(kv("commit_failed", records=len(records), reason=str(exc)[:200]))
                 self.consumed += len(records)
-                log.info(kv("ingested", records=len(records), opened=stats.opened, resolved=stats.resolved,
-                            ignored=stats.ignored, queued=stats.queued, superseded=stats.superseded))
+                log.info(
+                    kv(
+                        "ingested",
+                        records=len(records),
+                        opened=stats.opened,
+                        resolved=stats.resolved,
+                        ignored=stats.ignored,
+                        queued=stats.queued,
+                        superseded=stats.superseded,
+                    )
+                )
                 if self.on_ingest is not None:
                     self.on_ingest(stats)
         finally:
             consumer.close(autocommit=False)
             log.info(kv("consumer_stopped", consumed=self.consumed))
-

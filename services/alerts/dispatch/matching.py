@@ -64,8 +64,10 @@ def mute_applies(mute: Any, alert: Any, subscription: Any, now: datetime) -> boo
         return False
     if as_utc(mute.until) <= now:
         return False
-    return all(getattr(mute, field) is None or getattr(mute, field) == getattr(alert, field)
-               for field in ("station_id", "patient_id", "kind", "alert_id"))
+    return all(
+        getattr(mute, field) is None or getattr(mute, field) == getattr(alert, field)
+        for field in ("station_id", "patient_id", "kind", "alert_id")
+    )
 
 
 def muted_reason(alert: Any, subscription: Any, mutes: list[Any], now: datetime) -> str | None:

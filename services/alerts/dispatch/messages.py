@@ -36,14 +36,26 @@ def _iso(time_us: int | None) -> str | None:
 def alert_fields(alert: Any) -> dict[str, Any]:
     """The alert as the webhook JSON carries it (wire names; times ISO-8601 UTC)."""
     return {
-        "alert_id": alert.alert_id, "state": alert.state, "kind": alert.kind, "severity": alert.severity,
-        "clinic_id": alert.clinic_id, "station_id": alert.station_id, "session_id": alert.session_id,
-        "patient_id": alert.patient_id, "side": alert.side, "value": alert.value, "threshold": alert.threshold,
-        "message": alert.message, "dashboard_url": alert.dashboard_url,
-        "metric": alert.metric, "baseline": alert.baseline,
-        "sensor": alert.sensor, "fault": alert.fault,
+        "alert_id": alert.alert_id,
+        "state": alert.state,
+        "kind": alert.kind,
+        "severity": alert.severity,
+        "clinic_id": alert.clinic_id,
+        "station_id": alert.station_id,
+        "session_id": alert.session_id,
+        "patient_id": alert.patient_id,
+        "side": alert.side,
+        "value": alert.value,
+        "threshold": alert.threshold,
+        "message": alert.message,
+        "dashboard_url": alert.dashboard_url,
+        "metric": alert.metric,
+        "baseline": alert.baseline,
+        "sensor": alert.sensor,
+        "fault": alert.fault,
         "resolve_message": alert.resolve_message,
-        "opened_at": _iso(alert.opened_at_us), "resolved_at": _iso(alert.resolved_at_us),
+        "opened_at": _iso(alert.opened_at_us),
+        "resolved_at": _iso(alert.resolved_at_us),
     }
 
 
@@ -59,8 +71,8 @@ def _lines(alert: Any, state_change: str) -> list[str]:
     event = _event(state_change)
     lines = [
         f"{alert.kind}: {alert.message}",
-        f"state: {alert.state}" + (f" (reminder {state_change.split('-', 1)[1]}, not acknowledged)"
-                                    if event == "reminder" else ""),
+        f"state: {alert.state}"
+        + (f" (reminder {state_change.split('-', 1)[1]}, not acknowledged)" if event == "reminder" else ""),
         f"severity: {alert.severity}",
         f"station: {alert.station_id}   patient: {alert.patient_id}   session: {alert.session_id}",
     ]
@@ -71,8 +83,9 @@ def _lines(alert: Any, state_change: str) -> list[str]:
         lines.append(f"sensor: {sensor or '-'}   fault: {(fault or '-').replace('_', ' ')}")
     if alert.value is not None or alert.threshold is not None:
         metric = alert.metric
-        lines.append((f"{metric}: " if metric else "value: ") + f"{_number(alert.value)}   "
-                     f"threshold: {_number(alert.threshold)}")
+        lines.append(
+            (f"{metric}: " if metric else "value: ") + f"{_number(alert.value)}   threshold: {_number(alert.threshold)}"
+        )
     if alert.baseline is not None:
         lines.append(f"patient's baseline: {_number(alert.baseline)}")
     lines.append(f"opened: {_iso(alert.opened_at_us)}")
@@ -89,12 +102,24 @@ def _lines(alert: Any, state_change: str) -> list[str]:
 def render_alert(delivery_id: int, state_change: str, alert: Any) -> Message:
     """One alert's open, resolve or reminder message."""
     event = _event(state_change)
-    title = (f"[gaitstream] {alert.severity.upper()} {alert.kind} {event} - "
-             f"station {alert.station_id}, patient {alert.patient_id}")
-    payload = {"version": PAYLOAD_VERSION, "delivery_id": delivery_id, "event": event,
-               "state_change": state_change, "alert": alert_fields(alert)}
-    return Message(delivery_id=delivery_id, title=title, text="\n".join(_lines(alert, state_change)),
-                   payload=payload, severity=alert.severity)
+    title = (
+        f"[gaitstream] {alert.severity.upper()} {alert.kind} {event} - "
+        f"station {alert.station_id}, patient {alert.patient_id}"
+    )
+    payload = {
+        "version": PAYLOAD_VERSION,
+        "delivery_id": delivery_id,
+        "event": event,
+        "state_change": state_change,
+        "alert": alert_fields(alert),
+    }
+    return Message(
+        delivery_id=delivery_id,
+        title=title,
+        text="\n".join(_lines(alert, state_change)),
+        payload=payload,
+        severity=alert.severity,
+    )
 
 
 def render_digest(delivery_id: int, items: list[tuple[str, Any]]) -> Message:
@@ -106,12 +131,17 @@ def render_digest(delivery_id: int, items: list[tuple[str, Any]]) -> Message:
     title = f"[gaitstream] digest: {len(ordered)} alert messages, {len(stations)} station(s)"
     lines = [f"{len(ordered)} alert messages in a short time; summarised here so none is missed.", ""]
     for state_change, alert in ordered:
-        lines.append(f"- {alert.severity.upper()} {alert.kind} {_event(state_change)}: station {alert.station_id}, "
-                     f"patient {alert.patient_id}, value {_number(alert.value)} / threshold "
-                     f"{_number(alert.threshold)}, opened {_iso(alert.opened_at_us)}"
-                     + (f", resolved {_iso(alert.resolved_at_us)}" if alert.resolved_at_us else "")
-                     + (f" {alert.dashboard_url}" if alert.dashboard_url else ""))
-    payload = {"version": PAYLOAD_VERSION, "delivery_id": delivery_id, "event": "digest",
-               "items": [{"state_change": sc, "event": _event(sc), "alert": alert_fields(alert)}
-                         for sc, alert in ordered]}
+        lines.append(
+            f"- {alert.severity.upper()} {alert.kind} {_event(state_change)}: station {alert.station_id}, "
+            f"patient {alert.patient_id}, value {_number(alert.value)} / threshold "
+            f"{_number(alert.threshold)}, opened {_iso(alert.opened_at_us)}"
+            + (f", resolved {_iso(alert.resolved_at_us)}" if alert.resolved_at_us else "")
+            + (f" {alert.dashboard_url}" if alert.dashboard_url else "")
+        )
+    payload = {
+        "version": PAYLOAD_VERSION,
+        "delivery_id": delivery_id,
+        "event": "digest",
+        "items": [{"state_change": sc, "event": _event(sc), "alert": alert_fields(alert)} for sc, alert in ordered],
+    }
     return Message(delivery_id=delivery_id, title=title, text="\n".join(lines), payload=payload, severity=worst)

@@ -90,8 +90,17 @@ class SendStats:
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: SendStats) -> None:
-        for name in ("reminders", "claimed", "sent", "retried", "failed", "suppressed", "deferred", "digested",
-                     "lost_lease"):
+        for name in (
+            "reminders",
+            "claimed",
+            "sent",
+            "retried",
+            "failed",
+            "suppressed",
+            "deferred",
+            "digested",
+            "lost_lease",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -109,8 +118,15 @@ class Sender:
     """Claims, sends and records deliveries; ``channels`` maps a channel name to an object with
     ``send(message, target)`` (``gaitstream.services.alerts.dispatch.channels``)."""
 
-    def __init__(self, *, sessions: sessionmaker[Session], settings: DispatchSettings, channels: dict[str, Any],
-                 clock: Callable[[], datetime] = utcnow, rand: Callable[[], float] = random.random) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: sessionmaker[Session],
+        settings: DispatchSettings,
+        channels: dict[str, Any],
+        clock: Callable[[], datetime] = utcnow,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
         self.sessions, self.settings, self.channels = sessions, settings, channels
         self.clock, self.rand = clock, rand
         self._pool = ThreadPoolExecutor(max_workers=settings.send_concurrency, thread_name_prefix="alerts-send")
@@ -123,13 +139,25 @@ class Sender:
     def schedule_reminders(self, now: datetime) -> int:
         with self.sessions.begin() as session:
             rows = session.execute(
-                select(Delivery.alert_id, Delivery.subscription_id, Delivery.state_change, Delivery.status,
-                       Delivery.sent_at, Delivery.created_at, Subscription.repeat_interval_s)
+                select(
+                    Delivery.alert_id,
+                    Delivery.subscription_id,
+                    Delivery.state_change,
+                    Delivery.status,
+                    Delivery.sent_at,
+                    Delivery.created_at,
+                    Subscription.repeat_interval_s,
+                )
                 .join(Alert, Alert.alert_id == Delivery.alert_id)
                 .join(Subscription, Subscription.id == Delivery.subscription_id)
-                .where(Alert.state == "open", Alert.acknowledged_at.is_(None),
-                       Subscription.repeat_interval_s.is_not(None), Subscription.enabled.is_(True),
-                       or_(Delivery.state_change == "open", Delivery.state_change.like("repeat-%")))).all()
+                .where(
+                    Alert.state == "open",
+                    Alert.acknowledged_at.is_(None),
+                    Subscription.repeat_interval_s.is_not(None),
+                    Subscription.enabled.is_(True),
+                    or_(Delivery.state_change == "open", Delivery.state_change.like("repeat-%")),
+                )
+            ).all()
             latest: dict[tuple[str, int], Any] = {}
             for row in rows:
                 key = (row.alert_id, row.subscription_id)
@@ -141,9 +169,16 @@ class Sender:
                     continue  # the last message has not gone out yet
                 base = as_utc(row.sent_at or row.created_at)
                 if now >= base + timedelta(seconds=row.repeat_interval_s):
-                    due.append({"alert_id": alert_id, "subscription_id": subscription_id,
-                                "state_change": f"repeat-{_repeat_number(row.state_change) + 1}",
-                                "status": "pending", "attempts": 0, "created_at": now})
+                    due.append(
+                        {
+                            "alert_id": alert_id,
+                            "subscription_id": subscription_id,
+                            "state_change": f"repeat-{_repeat_number(row.state_change) + 1}",
+                            "status": "pending",
+                            "attempts": 0,
+                            "created_at": now,
+                        }
+                    )
             return insert_ignore(session, Delivery, due)
 
     # 2. claim -----------------------------------------------------------------------------
@@ -152,24 +187,46 @@ class Sender:
         result = session.execute(
             update(Delivery)
             .where(Delivery.id == row.id, Delivery.status == row.status, Delivery.attempts == row.attempts)
-            .values(**values).execution_options(synchronize_session=False))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
         return result.rowcount == 1
 
     def _messages_in_window(self, session: Session, subscription_id: int, since: datetime) -> int:
-        return session.scalar(
-            select(func.count()).select_from(Delivery).where(
-                Delivery.subscription_id == subscription_id,
-                or_(and_(Delivery.status == "sent", Delivery.sent_at >= since), Delivery.status == "sending"))) or 0
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(
+                    Delivery.subscription_id == subscription_id,
+                    or_(and_(Delivery.status == "sent", Delivery.sent_at >= since), Delivery.status == "sending"),
+                )
+            )
+            or 0
+        )
 
     def _open_digest(self, session: Session, row: Delivery, now: datetime, window_s: int) -> int:
         digest_id = session.scalar(
-            select(Delivery.id).where(Delivery.subscription_id == row.subscription_id, Delivery.status == "pending",
-                                      Delivery.state_change.like("digest-%")).order_by(Delivery.id).limit(1))
+            select(Delivery.id)
+            .where(
+                Delivery.subscription_id == row.subscription_id,
+                Delivery.status == "pending",
+                Delivery.state_change.like("digest-%"),
+            )
+            .order_by(Delivery.id)
+            .limit(1)
+        )
         if digest_id is not None:
             return digest_id
-        digest = Delivery(alert_id=row.alert_id, subscription_id=row.subscription_id,
-                          state_change=f"digest-{row.id}", status="pending", attempts=0,
-                          next_attempt_at=now + timedelta(seconds=window_s), created_at=now)
+        digest = Delivery(
+            alert_id=row.alert_id,
+            subscription_id=row.subscription_id,
+            state_change=f"digest-{row.id}",
+            status="pending",
+            attempts=0,
+            next_attempt_at=now + timedelta(seconds=window_s),
+            created_at=now,
+        )
         session.add(digest)
         session.flush()
         return digest.id
@@ -180,13 +237,19 @@ class Sender:
         claims: list[Claim] = []
         with self.sessions.begin() as session:
             query = select(Delivery).where(
-                or_(and_(Delivery.status == "pending",
-                         or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now)),
-                    and_(Delivery.status == "sending", Delivery.next_attempt_at <= now)))
+                or_(
+                    and_(
+                        Delivery.status == "pending",
+                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                    ),
+                    and_(Delivery.status == "sending", Delivery.next_attempt_at <= now),
+                )
+            )
             if self._in_flight:
                 query = query.where(Delivery.id.not_in(self._in_flight))
-            due = session.scalars(query.order_by(Delivery.id).limit(
-                min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16))).all()
+            due = session.scalars(
+                query.order_by(Delivery.id).limit(min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16))
+            ).all()
             budgets: dict[int, int] = {}
             for row in due:
                 if len(claims) >= limit:
@@ -201,36 +264,68 @@ class Sender:
                 items: list[tuple[str, Alert]] = []
                 subject = alert
                 if is_digest:
-                    folded = session.scalars(select(Delivery).where(Delivery.digest_id == row.id)
-                                             .order_by(Delivery.id)).all()
+                    folded = session.scalars(
+                        select(Delivery).where(Delivery.digest_id == row.id).order_by(Delivery.id)
+                    ).all()
                     items = [(f.state_change, session.get(Alert, f.alert_id)) for f in folded]
-                    subject = max((a for _, a in items), key=lambda a: SEVERITY_RANK.get(a.severity, 0),
-                                  default=alert)
-                mutes = session.scalars(select(Mute).where(Mute.supervisor_id == subscription.supervisor_id,
-                                                           Mute.clinic_id == alert.clinic_id, Mute.until > now)).all()
+                    subject = max((a for _, a in items), key=lambda a: SEVERITY_RANK.get(a.severity, 0), default=alert)
+                mutes = session.scalars(
+                    select(Mute).where(
+                        Mute.supervisor_id == subscription.supervisor_id,
+                        Mute.clinic_id == alert.clinic_id,
+                        Mute.until > now,
+                    )
+                ).all()
                 try:
                     decision = decide(subject, subscription, list(mutes), now, state_change=row.state_change)
                 except (ValueError, LookupError) as exc:  # e.g. an unknown time zone: this row only
-                    if self._transition(session, row, status="failed", next_attempt_at=None,
-                                        last_error=f"subscription settings: {exc}"[:2000]):
+                    if self._transition(
+                        session,
+                        row,
+                        status="failed",
+                        next_attempt_at=None,
+                        last_error=f"subscription settings: {exc}"[:2000],
+                    ):
                         stats.failed += 1
-                        log.error(kv("delivery_failed", delivery=row.id, subscription=row.subscription_id,
-                                     error=f"subscription settings: {exc}"[:300]))
+                        log.error(
+                            kv(
+                                "delivery_failed",
+                                delivery=row.id,
+                                subscription=row.subscription_id,
+                                error=f"subscription settings: {exc}"[:300],
+                            )
+                        )
                     continue
                 if decision.action == "suppress":
-                    if self._transition(session, row, status="suppressed", last_error=decision.reason,
-                                        next_attempt_at=None):
+                    if self._transition(
+                        session, row, status="suppressed", last_error=decision.reason, next_attempt_at=None
+                    ):
                         stats.suppressed += 1
-                        log.info(kv("delivery_suppressed", delivery=row.id, alert=row.alert_id,
-                                    subscription=row.subscription_id, change=row.state_change,
-                                    reason=decision.reason))
+                        log.info(
+                            kv(
+                                "delivery_suppressed",
+                                delivery=row.id,
+                                alert=row.alert_id,
+                                subscription=row.subscription_id,
+                                change=row.state_change,
+                                reason=decision.reason,
+                            )
+                        )
                     continue
                 if decision.action == "defer":
-                    if self._transition(session, row, status="pending", next_attempt_at=decision.until,
-                                        last_error=decision.reason):
+                    if self._transition(
+                        session, row, status="pending", next_attempt_at=decision.until, last_error=decision.reason
+                    ):
                         stats.deferred += 1
-                        log.info(kv("delivery_deferred", delivery=row.id, subscription=row.subscription_id,
-                                    reason=decision.reason, until=decision.until.isoformat(timespec="seconds")))
+                        log.info(
+                            kv(
+                                "delivery_deferred",
+                                delivery=row.id,
+                                subscription=row.subscription_id,
+                                reason=decision.reason,
+                                until=decision.until.isoformat(timespec="seconds"),
+                            )
+                        )
                     continue
                 # A row whose lease expired may already have reached the receiver: send it again as
                 # itself (same id), never fold it into a digest.
@@ -238,31 +333,52 @@ class Sender:
                     if row.subscription_id not in budgets:
                         since = now - timedelta(seconds=window_s)
                         budgets[row.subscription_id] = digest_after - self._messages_in_window(
-                            session, row.subscription_id, since)
+                            session, row.subscription_id, since
+                        )
                     # A critical alert (a silent station: maybe nobody is watching the patient) is
                     # never held back for a digest; it still uses up the budget.
                     if budgets[row.subscription_id] <= 0 and alert.severity != "critical":
                         digest_id = self._open_digest(session, row, now, window_s)
-                        if self._transition(session, row, status="digested", digest_id=digest_id,
-                                            next_attempt_at=None):
+                        if self._transition(session, row, status="digested", digest_id=digest_id, next_attempt_at=None):
                             stats.digested += 1
-                            log.info(kv("delivery_digested", delivery=row.id, digest=digest_id,
-                                        subscription=row.subscription_id))
+                            log.info(
+                                kv(
+                                    "delivery_digested",
+                                    delivery=row.id,
+                                    digest=digest_id,
+                                    subscription=row.subscription_id,
+                                )
+                            )
                         continue
                     budgets[row.subscription_id] -= 1
-                message = (render_digest(row.id, items) if is_digest
-                           else render_alert(row.id, row.state_change, alert))
-                if not self._transition(session, row, status="sending", attempts=row.attempts + 1,
-                                        next_attempt_at=now + timedelta(seconds=self.settings.lease_s)):
+                message = render_digest(row.id, items) if is_digest else render_alert(row.id, row.state_change, alert)
+                if not self._transition(
+                    session,
+                    row,
+                    status="sending",
+                    attempts=row.attempts + 1,
+                    next_attempt_at=now + timedelta(seconds=self.settings.lease_s),
+                ):
                     continue
                 if row.status == "sending":
-                    log.warning(kv("delivery_lease_expired", delivery=row.id, attempts=row.attempts,
-                                   action="resend_same_id"))
-                claims.append(Claim(
-                    delivery_id=row.id, attempts=row.attempts + 1, state_change=row.state_change, message=message,
-                    target=Target(channel=subscription.channel, address=subscription.target,
-                                  secret=subscription.webhook_secret, allow_private=allow_private),
-                    alert_id=row.alert_id))
+                    log.warning(
+                        kv("delivery_lease_expired", delivery=row.id, attempts=row.attempts, action="resend_same_id")
+                    )
+                claims.append(
+                    Claim(
+                        delivery_id=row.id,
+                        attempts=row.attempts + 1,
+                        state_change=row.state_change,
+                        message=message,
+                        target=Target(
+                            channel=subscription.channel,
+                            address=subscription.target,
+                            secret=subscription.webhook_secret,
+                            allow_private=allow_private,
+                        ),
+                        alert_id=row.alert_id,
+                    )
+                )
         stats.claimed += len(claims)
         self._in_flight.update(claim.delivery_id for claim in claims)
         return claims
@@ -271,13 +387,14 @@ class Sender:
     def _send(self, claim: Claim) -> DeliveryError | None:
         channel = self.channels.get(claim.target.channel)
         if channel is None:
-            return DeliveryError(f"no channel {claim.target.channel!r} configured; valid: {sorted(self.channels)}",
-                                 retryable=False)
+            return DeliveryError(
+                f"no channel {claim.target.channel!r} configured; valid: {sorted(self.channels)}", retryable=False
+            )
         try:
             channel.send(claim.message, claim.target)
         except DeliveryError as exc:
             return exc
-        except Exception as exc:  # noqa: BLE001 - a channel bug must not kill the loop; retried, bounded
+        except Exception as exc:
             return DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True)
         return None
 
@@ -293,21 +410,36 @@ class Sender:
         for attempt in range(RECORD_ATTEMPTS):
             try:
                 return self._record_once(outcomes, stats)
-            except Exception:  # noqa: BLE001 - the store, briefly locked or unreachable
-                log.exception(kv("record_failed", deliveries=",".join(str(c.delivery_id) for c, _ in outcomes),
-                                 attempt=attempt + 1, of=RECORD_ATTEMPTS))
+            except Exception:
+                log.exception(
+                    kv(
+                        "record_failed",
+                        deliveries=",".join(str(c.delivery_id) for c, _ in outcomes),
+                        attempt=attempt + 1,
+                        of=RECORD_ATTEMPTS,
+                    )
+                )
                 time.sleep(RECORD_RETRY_S * (attempt + 1))
-        log.error(kv("record_gave_up", deliveries=",".join(str(c.delivery_id) for c, _ in outcomes),
-                     action="resend_after_lease"))
+        log.error(
+            kv(
+                "record_gave_up",
+                deliveries=",".join(str(c.delivery_id) for c, _ in outcomes),
+                action="resend_after_lease",
+            )
+        )
 
     def _outcome_values(self, claim: Claim, error: DeliveryError | None, now: datetime) -> dict[str, Any]:
         if error is None:
             return {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
         if error.retryable and claim.attempts < self.settings.max_attempts:
-            delay = backoff_s(claim.attempts, base_s=self.settings.backoff_base_s,
-                              max_s=self.settings.backoff_max_s, rand=self.rand)
-            return {"status": "pending", "next_attempt_at": now + timedelta(seconds=delay),
-                    "last_error": error.reason[:2000]}
+            delay = backoff_s(
+                claim.attempts, base_s=self.settings.backoff_base_s, max_s=self.settings.backoff_max_s, rand=self.rand
+            )
+            return {
+                "status": "pending",
+                "next_attempt_at": now + timedelta(seconds=delay),
+                "last_error": error.reason[:2000],
+            }
         return {"status": "failed", "next_attempt_at": None, "last_error": error.reason[:2000]}
 
     def _record_once(self, outcomes: list[tuple[Claim, DeliveryError | None]], stats: SendStats) -> None:
@@ -318,19 +450,34 @@ class Sender:
                 values = self._outcome_values(claim, error, now)
                 # Conditional on our claim: a dispatcher that lost its lease must not overwrite.
                 result = session.execute(
-                    update(Delivery).where(Delivery.id == claim.delivery_id, Delivery.status == "sending",
-                                           Delivery.attempts == claim.attempts)
-                    .values(**values).execution_options(synchronize_session=False))
+                    update(Delivery)
+                    .where(
+                        Delivery.id == claim.delivery_id,
+                        Delivery.status == "sending",
+                        Delivery.attempts == claim.attempts,
+                    )
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
                 if result.rowcount != 1:
                     recorded.append((claim, error, "lost_lease"))
                     continue
                 if error is None and claim.state_change.startswith("digest-"):
-                    session.execute(update(Delivery).where(Delivery.digest_id == claim.delivery_id)
-                                    .values(sent_at=now).execution_options(synchronize_session=False))
+                    session.execute(
+                        update(Delivery)
+                        .where(Delivery.digest_id == claim.delivery_id)
+                        .values(sent_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
                 recorded.append((claim, error, values["status"]))
         for claim, error, status in recorded:  # after the commit: stats and logs say what is stored
-            fields = dict(delivery=claim.delivery_id, alert=claim.alert_id, change=claim.state_change,
-                          channel=claim.target.channel, attempt=claim.attempts)
+            fields = dict(
+                delivery=claim.delivery_id,
+                alert=claim.alert_id,
+                change=claim.state_change,
+                channel=claim.target.channel,
+                attempt=claim.attempts,
+            )
             if error is not None:
                 fields["error"] = error.reason[:300]
             if status == "lost_lease":
@@ -373,7 +520,7 @@ class Sender:
                     stats.reminders = self.schedule_reminders(now)
                     for claim in self.claim(now, stats, limit=free):
                         in_flight[self._pool.submit(self._send, claim)] = claim
-                except Exception:  # noqa: BLE001 - store hiccup: log, wait, try again
+                except Exception:
                     log.exception(kv("send_pass_failed"))
                     stop.wait(self.settings.send_interval_s * 4)
                 self.totals.add(stats)

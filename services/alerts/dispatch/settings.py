@@ -63,8 +63,10 @@ class DispatchSettings(BaseSettings):
             raise ValueError("smtp_username is set but smtp_password is not (GAITSTREAM_ALERTS_SMTP_PASSWORD)")
         slowest = max(self.webhook_timeout_s, self.apprise_timeout_s, self.smtp_timeout_s)
         if self.lease_s <= slowest:
-            raise ValueError(f"lease_s={self.lease_s} must exceed the slowest channel timeout ({slowest} s), "
-                             "or a slow send still in progress would be claimed and sent again")
+            raise ValueError(
+                f"lease_s={self.lease_s} must exceed the slowest channel timeout ({slowest} s), "
+                "or a slow send still in progress would be claimed and sent again"
+            )
         for name in ("send_batch", "send_concurrency", "max_attempts", "consume_max_records"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

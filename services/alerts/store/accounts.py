@@ -85,8 +85,13 @@ def issue_key(session: Session, *, supervisor_id: int, clinics: list[str]) -> Is
         if session.scalar(select(ApiKey.id).where(ApiKey.prefix == prefix)) is None:
             break
     key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(SECRET_BYTES)}"
-    row = ApiKey(supervisor_id=supervisor_id, prefix=prefix, key_sha256=hash_key(key),
-                 clinics=sorted(set(clinics)), created_at=utcnow())
+    row = ApiKey(
+        supervisor_id=supervisor_id,
+        prefix=prefix,
+        key_sha256=hash_key(key),
+        clinics=sorted(set(clinics)),
+        created_at=utcnow(),
+    )
     session.add(row)
     session.flush()
     return IssuedKey(row=row, key=key)

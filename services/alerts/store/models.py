@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 SEVERITIES = ("info", "warning", "critical")
@@ -128,8 +127,9 @@ class Alert(Base):
     opened_at_us: Mapped[int] = mapped_column(BigInteger)
     resolved_at_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
-    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("supervisors.id", ondelete="SET NULL"),
-                                                        nullable=True)
+    acknowledged_by: Mapped[int | None] = mapped_column(
+        ForeignKey("supervisors.id", ondelete="SET NULL"), nullable=True
+    )
     received_at: Mapped[datetime]
 
 

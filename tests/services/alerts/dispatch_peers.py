@@ -67,9 +67,16 @@ class WebhookReceiver:
         except InvalidSignature as exc:
             verified, error = False, str(exc)
         with self._lock:
-            self.requests.append(Received(delivery_id=handler.headers.get(DELIVERY_HEADER, ""),
-                                          payload=json.loads(body or b"{}"), headers=headers, verified=verified,
-                                          error=error, at=time.time()))
+            self.requests.append(
+                Received(
+                    delivery_id=handler.headers.get(DELIVERY_HEADER, ""),
+                    payload=json.loads(body or b"{}"),
+                    headers=headers,
+                    verified=verified,
+                    error=error,
+                    at=time.time(),
+                )
+            )
             failing = len(self.requests) <= self.fail_first
         if self.delay_s:
             time.sleep(self.delay_s)
@@ -85,7 +92,7 @@ def webhook_receiver(**options: Any) -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver(**options)
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             receiver._handle(self)
 
         def log_message(self, *args: Any) -> None:
@@ -109,7 +116,7 @@ class MailBox:
     port: int
     messages: list[Any] = field(default_factory=list)  # email.message.Message, parsed
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope) -> str:
         from email import message_from_bytes
         from email.policy import default
 
@@ -150,13 +157,23 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float, interval_s: float 
 
 # --- store rows ---------------------------------------------------------------------------------
 
+
 def sessions_for(database_url: str):
     return make_sessionmaker(make_engine(database_url))
 
 
-def subscribe(sessions, *, clinic_id: str = "clinic-a", channel: str = "webhook", target: str,
-              secret: str | None = SECRET, allow_private: bool = True, digest_after: int = 1000,
-              digest_window_s: int = 300, **fields: Any) -> int:
+def subscribe(
+    sessions,
+    *,
+    clinic_id: str = "clinic-a",
+    channel: str = "webhook",
+    target: str,
+    secret: str | None = SECRET,
+    allow_private: bool = True,
+    digest_after: int = 1000,
+    digest_window_s: int = 300,
+    **fields: Any,
+) -> int:
     """A supervisor, the clinic's settings (created or updated) and one subscription; its id."""
     now = datetime.now(timezone.utc)
     with sessions.begin() as session:
@@ -167,25 +184,53 @@ def subscribe(sessions, *, clinic_id: str = "clinic-a", channel: str = "webhook"
         clinic.digest_after, clinic.digest_window_s = digest_after, digest_window_s
         session.add(clinic)
         session.flush()
-        subscription = Subscription(supervisor_id=supervisor.id, clinic_id=clinic_id, channel=channel, target=target,
-                                    webhook_secret=secret if channel == "webhook" else None,
-                                    min_severity=fields.pop("min_severity", "warning"),
-                                    timezone=fields.pop("timezone", "UTC"), enabled=fields.pop("enabled", True),
-                                    created_at=now, updated_at=now, **fields)
+        subscription = Subscription(
+            supervisor_id=supervisor.id,
+            clinic_id=clinic_id,
+            channel=channel,
+            target=target,
+            webhook_secret=secret if channel == "webhook" else None,
+            min_severity=fields.pop("min_severity", "warning"),
+            timezone=fields.pop("timezone", "UTC"),
+            enabled=fields.pop("enabled", True),
+            created_at=now,
+            updated_at=now,
+            **fields,
+        )
         session.add(subscription)
         session.flush()
         return subscription.id
 
 
-def alert_record(n: int = 0, *, state: str = "open", severity: str = "warning", kind: str = "pelvic_drop_sustained",
-                 clinic_id: str = "clinic-a", station_id: str = "station-01", alert_id: str | None = None,
-                 time_us: int | None = None) -> dict[str, Any]:
+def alert_record(
+    n: int = 0,
+    *,
+    state: str = "open",
+    severity: str = "warning",
+    kind: str = "pelvic_drop_sustained",
+    clinic_id: str = "clinic-a",
+    station_id: str = "station-01",
+    alert_id: str | None = None,
+    time_us: int | None = None,
+) -> dict[str, Any]:
     time_us = time_us if time_us is not None else int(time.time() * 1e6)
     return {
-        "alert_id": alert_id or f"sess-{n:04d}:{kind}:left:{time_us}", "state": state, "kind": kind,
-        "severity": severity if state == "open" else "info", "time_us": time_us, "clinic_id": clinic_id,
-        "station_id": station_id, "session_id": f"sess-{n:04d}", "patient_id": f"p-{n:04d}", "side": "left",
-        "value": 7.5, "threshold": 6.0, "message": "sustained pelvic drop on the left",
+        "alert_id": alert_id or f"sess-{n:04d}:{kind}:left:{time_us}",
+        "state": state,
+        "kind": kind,
+        "severity": severity if state == "open" else "info",
+        "time_us": time_us,
+        "clinic_id": clinic_id,
+        "station_id": station_id,
+        "session_id": f"sess-{n:04d}",
+        "patient_id": f"p-{n:04d}",
+        "side": "left",
+        "value": 7.5,
+        "threshold": 6.0,
+        "message": "sustained pelvic drop on the left",
         "dashboard_url": "http://grafana.local/d/gaitstream-patient-session?var-session=sess",
-        "sensor": None, "fault": None, "baseline": None, "metric": "pelvic_drop_deg_median",
+        "sensor": None,
+        "fault": None,
+        "baseline": None,
+        "metric": "pelvic_drop_deg_median",
     }

@@ -16,9 +16,18 @@ from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
 from gaitstream.services.alerts.store.models import Alert, ApiKey
 from tests.services.alerts.conftest import RunningApi, serve_in_thread
 
-EMAIL_SUB = {"clinic_id": "clinic-a", "channel": "email", "target": "pt-lead@clinic-a.example.org",
-             "min_severity": "warning", "kinds": ["pelvic_drop_sustained"], "station_id": "tm-01",
-             "quiet_start": "22:00", "quiet_end": "06:30", "timezone": "Europe/Berlin", "repeat_interval_s": 600}
+EMAIL_SUB = {
+    "clinic_id": "clinic-a",
+    "channel": "email",
+    "target": "pt-lead@clinic-a.example.org",
+    "min_severity": "warning",
+    "kinds": ["pelvic_drop_sustained"],
+    "station_id": "tm-01",
+    "quiet_start": "22:00",
+    "quiet_end": "06:30",
+    "timezone": "Europe/Berlin",
+    "repeat_interval_s": 600,
+}
 
 
 def insert_alert(database_url: str, alert_id: str, clinic_id: str, **fields) -> None:
@@ -26,11 +35,27 @@ def insert_alert(database_url: str, alert_id: str, clinic_id: str, **fields) -> 
     engine = make_engine(database_url)
     try:
         with make_sessionmaker(engine)() as session:
-            session.add(Alert(**{
-                "alert_id": alert_id, "state": "open", "kind": "pelvic_drop_sustained", "severity": "warning",
-                "clinic_id": clinic_id, "station_id": "tm-01", "session_id": "s-1", "patient_id": "p-7",
-                "side": "left", "value": 9.5, "threshold": 8.0, "message": "pelvic drop over threshold",
-                "opened_at_us": 1_700_000_000_000_000, "received_at": datetime.now(UTC), **fields}))
+            session.add(
+                Alert(
+                    **{
+                        "alert_id": alert_id,
+                        "state": "open",
+                        "kind": "pelvic_drop_sustained",
+                        "severity": "warning",
+                        "clinic_id": clinic_id,
+                        "station_id": "tm-01",
+                        "session_id": "s-1",
+                        "patient_id": "p-7",
+                        "side": "left",
+                        "value": 9.5,
+                        "threshold": 8.0,
+                        "message": "pelvic drop over threshold",
+                        "opened_at_us": 1_700_000_000_000_000,
+                        "received_at": datetime.now(UTC),
+                        **fields,
+                    }
+                )
+            )
             session.commit()
     finally:
         engine.dispose()
@@ -58,9 +83,17 @@ def test_healthz_checks_the_database(alerts_api: RunningApi) -> None:
     assert response.json()["database"] == "ok" and response.json()["schema_revision"]
 
 
-@pytest.mark.parametrize(("method", "path"), [("GET", "/v1/subscriptions"), ("POST", "/v1/subscriptions"),
-                                              ("GET", "/v1/alerts"), ("POST", "/v1/alerts/x/ack"),
-                                              ("GET", "/v1/mutes"), ("GET", "/v1/me")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v1/subscriptions"),
+        ("POST", "/v1/subscriptions"),
+        ("GET", "/v1/alerts"),
+        ("POST", "/v1/alerts/x/ack"),
+        ("GET", "/v1/mutes"),
+        ("GET", "/v1/me"),
+    ],
+)
 def test_no_key_is_401(alerts_api: RunningApi, method: str, path: str) -> None:
     with alerts_api.client() as client:
         response = client.request(method, path, json=EMAIL_SUB if method == "POST" else None)
@@ -113,9 +146,14 @@ def test_another_clinics_key_is_403(alerts_api: RunningApi, two_clinics: tuple[s
 
 def test_unknown_ids_inside_the_scope_are_404(alerts_api: RunningApi, two_clinics: tuple[str, str]) -> None:
     with alerts_api.client(two_clinics[0]) as a:
-        responses = [a.get("/v1/subscriptions/999999"), a.delete("/v1/subscriptions/999999"),
-                     a.get("/v1/alerts/nope"), a.post("/v1/alerts/nope/ack"), a.delete("/v1/mutes/999999"),
-                     a.post("/v1/mutes", json={"alert_id": "nope", "duration_s": 600})]
+        responses = [
+            a.get("/v1/subscriptions/999999"),
+            a.delete("/v1/subscriptions/999999"),
+            a.get("/v1/alerts/nope"),
+            a.post("/v1/alerts/nope/ack"),
+            a.delete("/v1/mutes/999999"),
+            a.post("/v1/mutes", json={"alert_id": "nope", "duration_s": 600}),
+        ]
     for response in responses:
         assert response.status_code == 404, (response.request.url, response.text)
         assert response.json()["detail"].startswith("no ")
@@ -131,33 +169,38 @@ def test_another_supervisors_subscription_in_the_same_clinic_is_404(alerts_api: 
         assert two.get("/v1/subscriptions").json() == []
 
 
-@pytest.mark.parametrize(("change", "field", "words"), [
-    ({"channel": None}, "channel", "Field required"),
-    ({"channel": "pager"}, "channel", "'email', 'webhook' or 'apprise'"),
-    ({"target": "not-an-address"}, "target", "not an e-mail address"),
-    ({"timezone": "Mars/Olympus"}, "timezone", "unknown IANA time zone"),
-    ({"quiet_start": "25:00"}, "quiet_start", "HH:MM"),
-    ({"quiet_end": None}, None, "quiet_start and quiet_end go together"),
-    ({"repeat_interval_s": 30}, "repeat_interval_s", "greater than or equal to 60"),
-    ({"min_severity": "loud"}, "min_severity", "'info', 'warning' or 'critical'"),
-    ({"kinds": ["Pelvic Drop"]}, "kinds", "pattern"),
-    ({"station_id": "tm/01"}, "station_id", "pattern"),
-    ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
-    ({"clinic_id": None}, "clinic_id", "Field required"),
-    ({"channel": "apprise", "target": "json://127.0.0.1/hook"}, "target", "private/loopback"),
-    ({"channel": "apprise", "target": "ntfy://10.1.2.3/topic"}, "target", "private/loopback"),
-    ({"channel": "apprise", "target": "nosuchservice://x"}, "target", "not an apprise URL"),
-    ({"channel": "webhook", "target": "ftp://example.org/x"}, "target", "http:// or https://"),
-])
-def test_malformed_body_is_422_naming_the_field(alerts_api: RunningApi, two_clinics: tuple[str, str],
-                                                  change: dict, field: str | None, words: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"channel": None}, "channel", "Field required"),
+        ({"channel": "pager"}, "channel", "'email', 'webhook' or 'apprise'"),
+        ({"target": "not-an-address"}, "target", "not an e-mail address"),
+        ({"timezone": "Mars/Olympus"}, "timezone", "unknown IANA time zone"),
+        ({"quiet_start": "25:00"}, "quiet_start", "HH:MM"),
+        ({"quiet_end": None}, None, "quiet_start and quiet_end go together"),
+        ({"repeat_interval_s": 30}, "repeat_interval_s", "greater than or equal to 60"),
+        ({"min_severity": "loud"}, "min_severity", "'info', 'warning' or 'critical'"),
+        ({"kinds": ["Pelvic Drop"]}, "kinds", "pattern"),
+        ({"station_id": "tm/01"}, "station_id", "pattern"),
+        ({"colour": "red"}, "colour", "Extra inputs are not permitted"),
+        ({"clinic_id": None}, "clinic_id", "Field required"),
+        ({"channel": "apprise", "target": "json://127.0.0.1/hook"}, "target", "private/loopback"),
+        ({"channel": "apprise", "target": "ntfy://10.1.2.3/topic"}, "target", "private/loopback"),
+        ({"channel": "apprise", "target": "nosuchservice://x"}, "target", "not an apprise URL"),
+        ({"channel": "webhook", "target": "ftp://example.org/x"}, "target", "http:// or https://"),
+    ],
+)
+def test_malformed_body_is_422_naming_the_field(
+    alerts_api: RunningApi, two_clinics: tuple[str, str], change: dict, field: str | None, words: str
+) -> None:
     body = {k: v for k, v in {**EMAIL_SUB, **change}.items() if v is not None}
     with alerts_api.client(two_clinics[0]) as a:
         response = a.post("/v1/subscriptions", json=body)
     assert response.status_code == 422, response.text
     errors = response.json()["detail"]
-    assert any((field is None or e["loc"][-1] == field or field in e["loc"]) and words in e["msg"]
-               for e in errors), errors
+    assert any((field is None or e["loc"][-1] == field or field in e["loc"]) and words in e["msg"] for e in errors), (
+        errors
+    )
 
 
 def test_a_body_that_is_not_json_is_422(alerts_api: RunningApi, two_clinics: tuple[str, str]) -> None:
@@ -188,15 +231,19 @@ def test_subscription_crud_round_trip(alerts_api: RunningApi, two_clinics: tuple
         sub = created.json()
         assert {k: sub[k] for k in EMAIL_SUB} == EMAIL_SUB
         assert sub["webhook_secret"] is None and sub["enabled"] is True
-        assert a.get(f"/v1/subscriptions/{sub['id']}").json() == {k: v for k, v in sub.items()
-                                                                   if k != "webhook_secret"}
+        assert a.get(f"/v1/subscriptions/{sub['id']}").json() == {k: v for k, v in sub.items() if k != "webhook_secret"}
         assert [s["id"] for s in a.get("/v1/subscriptions").json()] == [sub["id"]]
 
-        patched = a.patch(f"/v1/subscriptions/{sub['id']}", json={"min_severity": "critical", "quiet_start": None,
-                                                                   "quiet_end": None, "kinds": None})
+        patched = a.patch(
+            f"/v1/subscriptions/{sub['id']}",
+            json={"min_severity": "critical", "quiet_start": None, "quiet_end": None, "kinds": None},
+        )
         assert patched.status_code == 200, patched.text
-        assert (patched.json()["min_severity"], patched.json()["quiet_start"], patched.json()["kinds"]) == \
-            ("critical", None, None)
+        assert (patched.json()["min_severity"], patched.json()["quiet_start"], patched.json()["kinds"]) == (
+            "critical",
+            None,
+            None,
+        )
         assert patched.json()["target"] == EMAIL_SUB["target"]
         half = a.patch(f"/v1/subscriptions/{sub['id']}", json={"quiet_start": "23:00"})
         assert half.status_code == 422 and "go together" in half.text
@@ -220,8 +267,9 @@ def test_apprise_subscription_is_accepted(alerts_api: RunningApi, two_clinics: t
     assert response.json()["webhook_secret"] is None
 
 
-def test_apprise_http_notifiers_follow_the_clinics_webhook_policy(alerts_api: RunningApi,
-                                                                  two_clinics: tuple[str, str]) -> None:
+def test_apprise_http_notifiers_follow_the_clinics_webhook_policy(
+    alerts_api: RunningApi, two_clinics: tuple[str, str]
+) -> None:
     body = {**EMAIL_SUB, "channel": "apprise", "target": "json://127.0.0.1:9/hook"}
     with alerts_api.client(two_clinics[0]) as a:
         assert a.post("/v1/subscriptions", json=body).status_code == 422
@@ -230,8 +278,9 @@ def test_apprise_http_notifiers_follow_the_clinics_webhook_policy(alerts_api: Ru
         assert a.post("/v1/subscriptions", json=body).status_code == 201
 
 
-def test_loopback_webhook_refused_unless_the_clinic_allows_it(alerts_api: RunningApi,
-                                                              two_clinics: tuple[str, str]) -> None:
+def test_loopback_webhook_refused_unless_the_clinic_allows_it(
+    alerts_api: RunningApi, two_clinics: tuple[str, str]
+) -> None:
     body = {**EMAIL_SUB, "channel": "webhook", "target": "http://127.0.0.1:9/hook"}
     with alerts_api.client(two_clinics[0]) as a:
         refused = a.post("/v1/subscriptions", json=body)
@@ -251,8 +300,12 @@ def test_loopback_webhook_refused_unless_the_clinic_allows_it(alerts_api: Runnin
         assert "webhook_secret" not in a.get(f"/v1/subscriptions/{created.json()['id']}").json()
         # Back to e-mail and to a webhook again: a new secret, shown in that response.
         sub_id = created.json()["id"]
-        assert a.patch(f"/v1/subscriptions/{sub_id}", json={"channel": "email",
-                                                            "target": "x@clinic-a.example.org"}).status_code == 200
+        assert (
+            a.patch(
+                f"/v1/subscriptions/{sub_id}", json={"channel": "email", "target": "x@clinic-a.example.org"}
+            ).status_code
+            == 200
+        )
         again = a.patch(f"/v1/subscriptions/{sub_id}", json={"channel": "webhook", "target": body["target"]}).json()
         assert again["webhook_secret"] and again["webhook_secret"] != secret
     with alerts_api.client(two_clinics[1]) as b:
@@ -264,10 +317,22 @@ def test_acknowledge_records_who_and_when_once(alerts_api: RunningApi) -> None:
     supervisor_id, key = alerts_api.new_supervisor("Dee", ["clinic-a"])
     _, other_key = alerts_api.new_supervisor("Eve", ["clinic-a"])
     alert_id = "s-9:trunk_lean_sustained:-:1700000000000000"
-    insert_alert(alerts_api.database_url, alert_id, "clinic-a", kind="trunk_lean_sustained", side=None,
-                 metric="trunk_lean_deg_median", baseline=3.5)
-    insert_alert(alerts_api.database_url, "s-9:station_silent:-:5", "clinic-a", kind="station_silent",
-                 opened_at_us=1_600_000_000_000_000)
+    insert_alert(
+        alerts_api.database_url,
+        alert_id,
+        "clinic-a",
+        kind="trunk_lean_sustained",
+        side=None,
+        metric="trunk_lean_deg_median",
+        baseline=3.5,
+    )
+    insert_alert(
+        alerts_api.database_url,
+        "s-9:station_silent:-:5",
+        "clinic-a",
+        kind="station_silent",
+        opened_at_us=1_600_000_000_000_000,
+    )
     with alerts_api.client(key) as client:
         newest = client.get("/v1/alerts", params={"acknowledged": "false"}).json()[0]
         assert newest["alert_id"] == alert_id
@@ -302,7 +367,8 @@ def test_mutes_create_list_delete(alerts_api: RunningApi, two_clinics: tuple[str
         assert by_station.status_code == 201 and by_alert.status_code == 201, (by_station.text, by_alert.text)
         assert by_alert.json()["clinic_id"] == "clinic-a"
         until = datetime.fromisoformat(by_station.json()["until"]) - datetime.fromisoformat(
-            by_station.json()["created_at"])
+            by_station.json()["created_at"]
+        )
         assert until.total_seconds() == pytest.approx(900, abs=1)
         nothing = a.post("/v1/mutes", json={"clinic_id": "clinic-a", "duration_s": 900})
         assert nothing.status_code == 422 and "at least one of" in nothing.text
@@ -349,8 +415,9 @@ def test_admin_endpoints_refuse_without_or_with_a_wrong_token(alerts_api: Runnin
 def test_admin_api_is_disabled_without_a_configured_token(alerts_database_url: str) -> None:
     app = create_app(AlertServiceSettings(database_url=alerts_database_url, admin_token=None))
     with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url) as client:
-        response = client.post("/v1/admin/supervisors", json={"name": "x"},
-                               headers={"Authorization": "Bearer anything-at-all-0123456789"})
+        response = client.post(
+            "/v1/admin/supervisors", json={"name": "x"}, headers={"Authorization": "Bearer anything-at-all-0123456789"}
+        )
     assert response.status_code == 503
     assert "GAITSTREAM_ALERTS_ADMIN_TOKEN is not set" in response.json()["detail"]
 

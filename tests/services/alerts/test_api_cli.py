@@ -37,12 +37,17 @@ def empty_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def served(empty_store_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """``gaitstream alerts serve`` on a free port; yields (base URL, store URL)."""
     port = free_port()
-    env = {**os.environ, "GAITSTREAM_ALERTS_DATABASE_URL": empty_store_url, "GAITSTREAM_ALERTS_PORT": str(port),
-           "GAITSTREAM_ALERTS_HOST": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "GAITSTREAM_ALERTS_DATABASE_URL": empty_store_url,
+        "GAITSTREAM_ALERTS_PORT": str(port),
+        "GAITSTREAM_ALERTS_HOST": "127.0.0.1",
+    }
     env.pop("GAITSTREAM_ALERTS_ADMIN_TOKEN", None)
     log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([sys.executable, "-m", "gaitstream", "alerts", "serve"], env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gaitstream", "alerts", "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base_url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + SERVE_STARTUP_TIMEOUT_S
     try:
@@ -55,8 +60,9 @@ def served(empty_store_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"serve not healthy within {SERVE_STARTUP_TIMEOUT_S} s: "
-                            f"{(tmp_path / 'serve.log').read_text()}")
+                pytest.fail(
+                    f"serve not healthy within {SERVE_STARTUP_TIMEOUT_S} s: {(tmp_path / 'serve.log').read_text()}"
+                )
             time.sleep(0.1)
         yield base_url, empty_store_url
     finally:
@@ -87,13 +93,37 @@ def test_serve_migrates_and_the_cli_round_trip_works(served: tuple[str, str]) ->
     assert key.startswith("gsk_")
     client = {"GAITSTREAM_ALERTS_API_URL": base_url, "GAITSTREAM_ALERTS_API_KEY": key}
 
-    created = run(["subscribe", "--clinic", "clinic-a", "--channel", "email", "--target", "ana@clinic-a.example.org",
-                   "--kind", "pelvic_drop_sustained", "--kind", "trunk_lean_sustained", "--quiet", "22:00-06:00",
-                   "--timezone", "Europe/Lisbon", "--repeat", "15m", "--json"], **client)
+    created = run(
+        [
+            "subscribe",
+            "--clinic",
+            "clinic-a",
+            "--channel",
+            "email",
+            "--target",
+            "ana@clinic-a.example.org",
+            "--kind",
+            "pelvic_drop_sustained",
+            "--kind",
+            "trunk_lean_sustained",
+            "--quiet",
+            "22:00-06:00",
+            "--timezone",
+            "Europe/Lisbon",
+            "--repeat",
+            "15m",
+            "--json",
+        ],
+        **client,
+    )
     assert created.exit_code == 0, created.output
     sub = json.loads(created.stdout)
-    assert (sub["quiet_start"], sub["quiet_end"], sub["repeat_interval_s"], sub["kinds"]) == \
-        ("22:00", "06:00", 900, ["pelvic_drop_sustained", "trunk_lean_sustained"])
+    assert (sub["quiet_start"], sub["quiet_end"], sub["repeat_interval_s"], sub["kinds"]) == (
+        "22:00",
+        "06:00",
+        900,
+        ["pelvic_drop_sustained", "trunk_lean_sustained"],
+    )
 
     listed = run(["list", "subscriptions", "--json"], **client)
     assert [s["id"] for s in json.loads(listed.stdout)] == [sub["id"]]
@@ -122,12 +152,14 @@ def test_cli_errors_name_the_status_and_exit_non_zero(served: tuple[str, str]) -
     base_url, store_url = served
     key = add_supervisor(store_url, "Ben", "clinic-b")
     client = {"GAITSTREAM_ALERTS_API_URL": base_url, "GAITSTREAM_ALERTS_API_KEY": key}
-    other_clinic = run(["subscribe", "--clinic", "clinic-a", "--channel", "email", "--target", "b@x.example.org"],
-                       **client)
+    other_clinic = run(
+        ["subscribe", "--clinic", "clinic-a", "--channel", "email", "--target", "b@x.example.org"], **client
+    )
     assert other_clinic.exit_code == 1
     assert "error: HTTP 403: this API key is not scoped to clinic 'clinic-a'" in other_clinic.stderr
-    bad_target = run(["subscribe", "--clinic", "clinic-b", "--channel", "webhook", "--target",
-                      "http://127.0.0.1:9/x"], **client)
+    bad_target = run(
+        ["subscribe", "--clinic", "clinic-b", "--channel", "webhook", "--target", "http://127.0.0.1:9/x"], **client
+    )
     assert bad_target.exit_code == 1 and "HTTP 422: target:" in bad_target.stderr
     unknown = run(["ack", "no-such-alert"], **client)
     assert unknown.exit_code == 1 and "HTTP 404: no alert with id 'no-such-alert'" in unknown.stderr
@@ -135,8 +167,9 @@ def test_cli_errors_name_the_status_and_exit_non_zero(served: tuple[str, str]) -
     assert wrong_key.exit_code == 1 and "HTTP 401: invalid or revoked API key" in wrong_key.stderr
     no_key = run(["list"], GAITSTREAM_ALERTS_API_URL=base_url)
     assert no_key.exit_code == 2 and "GAITSTREAM_ALERTS_API_KEY" in no_key.output
-    unreachable = run(["list"], GAITSTREAM_ALERTS_API_URL=f"http://127.0.0.1:{free_port()}",
-                      GAITSTREAM_ALERTS_API_KEY=key)
+    unreachable = run(
+        ["list"], GAITSTREAM_ALERTS_API_URL=f"http://127.0.0.1:{free_port()}", GAITSTREAM_ALERTS_API_KEY=key
+    )
     assert unreachable.exit_code == 1 and "cannot reach the alerts API" in unreachable.stderr
     bad_duration = run(["mute", "--clinic", "clinic-b", "--kind", "x", "--for", "soon"], **client)
     assert bad_duration.exit_code == 2 and "30m" in bad_duration.output
@@ -144,8 +177,19 @@ def test_cli_errors_name_the_status_and_exit_non_zero(served: tuple[str, str]) -
 
 def test_admin_cli_issues_and_revokes_keys(alerts_database_url: str) -> None:
     key = add_supervisor(alerts_database_url, "Cy", "clinic-a")
-    issued = run(["admin", "issue-key", "1", "--clinic", "clinic-a", "--clinic", "clinic-b",
-                  "--database-url", alerts_database_url])
+    issued = run(
+        [
+            "admin",
+            "issue-key",
+            "1",
+            "--clinic",
+            "clinic-a",
+            "--clinic",
+            "clinic-b",
+            "--database-url",
+            alerts_database_url,
+        ]
+    )
     assert issued.exit_code == 0, issued.output
     assert "clinics=clinic-a,clinic-b" in issued.stderr
     second = issued.stdout.strip().rsplit(" ", 1)[1]
@@ -156,8 +200,7 @@ def test_admin_cli_issues_and_revokes_keys(alerts_database_url: str) -> None:
     assert revoked.exit_code == 0 and "key_revoked key_id=1" in revoked.stderr
     assert run(["admin", "revoke-key", "99", "--database-url", alerts_database_url]).exit_code == 1
     assert run(["admin", "issue-key", "99", "--clinic", "c", "--database-url", alerts_database_url]).exit_code == 1
-    bad_clinic = run(["admin", "add-supervisor", "Dee", "--clinic", "no spaces", "--database-url",
-                      alerts_database_url])
+    bad_clinic = run(["admin", "add-supervisor", "Dee", "--clinic", "no spaces", "--database-url", alerts_database_url])
     assert bad_clinic.exit_code == 2 and "invalid clinic ids" in bad_clinic.output
     saved = run(["admin", "clinic", "clinic-a", "--allow-private-webhooks", "--database-url", alerts_database_url])
     assert saved.exit_code == 0 and "allow_private_webhooks=True" in saved.stderr

@@ -13,8 +13,15 @@ import pytest
 from gaitstream.services.alerts.dispatch.channels import Target
 from gaitstream.services.alerts.dispatch.channels.apprise_channel import AppriseChannel
 from gaitstream.services.alerts.dispatch.channels.email import EmailChannel, message_id
-from gaitstream.services.alerts.dispatch.channels.webhook import (DELIVERY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
-                                                       WebhookChannel, encode_body, sign, verify_signature)
+from gaitstream.services.alerts.dispatch.channels.webhook import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookChannel,
+    encode_body,
+    sign,
+    verify_signature,
+)
 from gaitstream.services.alerts.dispatch.exceptions import DeliveryError, InvalidSignature
 from gaitstream.services.alerts.dispatch.samples import sample_message
 from tests.services.alerts.dispatch_peers import SECRET, smtp_server, webhook_receiver
@@ -65,8 +72,10 @@ def test_webhook_channel_refuses_loopback_unless_allowed_and_never_follows_redir
             channel.send(sample_message(), Target("webhook", receiver.url, secret=SECRET, allow_private=False))
         assert not refused.value.retryable and receiver.requests == []
         with pytest.raises(DeliveryError, match="must not carry credentials"):
-            channel.send(sample_message(), Target("webhook", receiver.url.replace("http://", "http://u:p@"),
-                                                  secret=SECRET, allow_private=True))
+            channel.send(
+                sample_message(),
+                Target("webhook", receiver.url.replace("http://", "http://u:p@"), secret=SECRET, allow_private=True),
+            )
         with pytest.raises(DeliveryError, match="no signing secret"):
             channel.send(sample_message(), Target("webhook", receiver.url, secret=None, allow_private=True))
     with pytest.raises(DeliveryError, match="ConnectError") as down:
@@ -108,8 +117,14 @@ def test_message_body_is_deterministic():
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gaitstream", "alerts", "test-send", *args], cwd=REPO,
-                          env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "gaitstream", "alerts", "test-send", *args],
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_test_send_command_webhook_email_and_refusal():
@@ -119,8 +134,13 @@ def test_test_send_command_webhook_email_and_refusal():
         assert ok.returncode == 0 and "test_send_ok channel=webhook" in ok.stderr, ok.stderr
         refused = run_cli("--channel", "webhook", "--target", receiver.url, "--secret", SECRET)
         assert refused.returncode == 1 and "test_send_failed" in refused.stderr and "retryable=False" in refused.stderr
-        mail = run_cli("--channel", "email", "--target", "sam@clinic-a.example",
-                       env={"GAITSTREAM_ALERTS_SMTP_HOST": smtp.host, "GAITSTREAM_ALERTS_SMTP_PORT": str(smtp.port)})
+        mail = run_cli(
+            "--channel",
+            "email",
+            "--target",
+            "sam@clinic-a.example",
+            env={"GAITSTREAM_ALERTS_SMTP_HOST": smtp.host, "GAITSTREAM_ALERTS_SMTP_PORT": str(smtp.port)},
+        )
         assert mail.returncode == 0, mail.stderr
         print(f"\ntest-send: three commands in {time.monotonic() - started:.1f} s")
     assert [r.verified for r in receiver.requests] == [True]

@@ -13,19 +13,18 @@ import pytest
 from sqlalchemy import select
 
 from gaitstream.monitor.alert_settings import settings_key, settings_record
-from gaitstream.topics import ensure_alert_topics, write
 from gaitstream.schemas.codec import decode, encode
 from gaitstream.services.alerts.dispatch.settings import DispatchSettings
 from gaitstream.services.alerts.store.models import Delivery
 from gaitstream.services.station.publisher import StationPublisher, StationSettings
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
 from gaitstream.services.station.sources import SimulatedSource
+from gaitstream.topics import ensure_alert_topics, write
 from tests.e2e.harness import PipelineRun
 from tests.services.alerts.dispatch_peers import sessions_for, subscribe, wait_for, webhook_receiver
 from tests.services.alerts.test_dispatch_kafka import InProcessDispatcher
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")]
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")]
 
 CLINIC = "clinic-dispatch-e2e"
 DASHBOARD = "https://grafana.clinic-dispatch-e2e.example"
@@ -34,36 +33,49 @@ DASHBOARD = "https://grafana.clinic-dispatch-e2e.example"
 def alerts_on_topic(pipeline: PipelineRun) -> list[dict]:
     from kafka import KafkaConsumer
 
-    consumer = KafkaConsumer(pipeline.topics.alerts, bootstrap_servers=pipeline.kafka.bootstrap_servers,
-                             auto_offset_reset="earliest", consumer_timeout_ms=3000,
-                             group_id=f"e2e-read-{uuid.uuid4().hex[:6]}")
+    consumer = KafkaConsumer(
+        pipeline.topics.alerts,
+        bootstrap_servers=pipeline.kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+        group_id=f"e2e-read-{uuid.uuid4().hex[:6]}",
+    )
     try:
         return [decode(message.value)[1] for message in consumer]
     finally:
         consumer.close()
 
 
-def test_station_to_pipeline_to_dispatcher_to_webhook(kafka_settings, influx_settings, alerts_database_url,
-                                                      tmp_path):
+def test_station_to_pipeline_to_dispatcher_to_webhook(kafka_settings, influx_settings, alerts_database_url, tmp_path):
     pipeline = PipelineRun(kafka=kafka_settings, influx=influx_settings, tmp=tmp_path)
     ensure_alert_topics(pipeline.kafka, pipeline.topics)
-    write(pipeline.kafka, pipeline.topics.alert_settings, settings_key(CLINIC),
-          encode("alert_settings", settings_record(CLINIC, updated_us=1, dashboard_url=DASHBOARD)))
+    write(
+        pipeline.kafka,
+        pipeline.topics.alert_settings,
+        settings_key(CLINIC),
+        encode("alert_settings", settings_record(CLINIC, updated_us=1, dashboard_url=DASHBOARD)),
+    )
     sessions = sessions_for(alerts_database_url)
     try:
         pipeline.start_worker("a")
         with webhook_receiver() as receiver:
             subscribe(sessions, clinic_id=CLINIC, target=receiver.url, min_severity="info")
-            settings = DispatchSettings(database_url=alerts_database_url, consumer_group=f"e2e-{uuid.uuid4().hex[:6]}",
-                                        send_interval_s=0.1, consume_poll_timeout_s=0.2)
+            settings = DispatchSettings(
+                database_url=alerts_database_url,
+                consumer_group=f"e2e-{uuid.uuid4().hex[:6]}",
+                send_interval_s=0.1,
+                consume_poll_timeout_s=0.2,
+            )
             with InProcessDispatcher(pipeline.kafka, pipeline.topics, settings):
                 from gaitstream.simulate import pattern_config
 
                 source = SimulatedSource(pattern_config("trendelenburg_left", duration_s=40.0, seed=21))
-                session = new_session(clinic_id=CLINIC, station_id=f"{pipeline.prefix}-st1", patient_id="p-e2e",
-                                      source=source)
-                publisher = StationPublisher(kafka=pipeline.kafka, topics=pipeline.topics,
-                                             settings=StationSettings(linger_ms=1))
+                session = new_session(
+                    clinic_id=CLINIC, station_id=f"{pipeline.prefix}-st1", patient_id="p-e2e", source=source
+                )
+                publisher = StationPublisher(
+                    kafka=pipeline.kafka, topics=pipeline.topics, settings=StationSettings(linger_ms=1)
+                )
                 try:
                     run_stations([StationRun(session=session, source=source)], publisher, frame_samples=10, speed=0.0)
                 finally:
@@ -77,7 +89,9 @@ def test_station_to_pipeline_to_dispatcher_to_webhook(kafka_settings, influx_set
                     return bool(opened) and opened <= resolved and all((a, "resolved") in got for a in resolved)
 
                 assert wait_for(resolved_everything, 120, interval_s=2.0), (
-                    [(r["kind"], r["state"]) for r in alerts_on_topic(pipeline)], len(receiver.requests))
+                    [(r["kind"], r["state"]) for r in alerts_on_topic(pipeline)],
+                    len(receiver.requests),
+                )
                 time.sleep(1.0)
         published = [r for r in alerts_on_topic(pipeline) if r["clinic_id"] == CLINIC]
     finally:

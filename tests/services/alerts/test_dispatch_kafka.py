@@ -24,17 +24,22 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from gaitstream.settings import TopicSettings
-from gaitstream.topics import ensure_topics
 from gaitstream.schemas.codec import encode
 from gaitstream.services.alerts.dispatch.runner import run_dispatcher
 from gaitstream.services.alerts.dispatch.settings import DispatchSettings
 from gaitstream.services.alerts.store.models import Delivery
-from tests.services.alerts.dispatch_peers import (alert_record, sessions_for, smtp_server, subscribe, wait_for,
-                                                  webhook_receiver)
+from gaitstream.settings import TopicSettings
+from gaitstream.topics import ensure_topics
+from tests.services.alerts.dispatch_peers import (
+    alert_record,
+    sessions_for,
+    smtp_server,
+    subscribe,
+    wait_for,
+    webhook_receiver,
+)
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")]
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")]
 
 REPO = Path(__file__).resolve().parents[3]
 # A consumer group's first join and a subprocess's imports take a few seconds on the shared machine.
@@ -55,8 +60,10 @@ def publish(kafka_settings, topics: TopicSettings, records: list[dict]) -> dict[
     producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, acks="all")
     try:
         acked: dict[str, float] = {}
-        futures = [(record, producer.send(topics.alerts, key=record["station_id"].encode(),
-                                          value=encode("alert", record))) for record in records]
+        futures = [
+            (record, producer.send(topics.alerts, key=record["station_id"].encode(), value=encode("alert", record)))
+            for record in records
+        ]
         for record, future in futures:
             future.get(timeout=30)
             acked.setdefault(record["alert_id"], time.time())
@@ -101,9 +108,19 @@ class InProcessDispatcher:
     def __init__(self, kafka_settings, topics, settings: DispatchSettings) -> None:
         self.stop = threading.Event()
         self.codes: list[int] = []
-        self.thread = threading.Thread(target=lambda: self.codes.append(run_dispatcher(
-            kafka=kafka_settings, topics=topics, settings=settings, status_interval_s=5, stop=self.stop,
-            install_signals=False)), daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: self.codes.append(
+                run_dispatcher(
+                    kafka=kafka_settings,
+                    topics=topics,
+                    settings=settings,
+                    status_interval_s=5,
+                    stop=self.stop,
+                    install_signals=False,
+                )
+            ),
+            daemon=True,
+        )
 
     def __enter__(self) -> InProcessDispatcher:
         self.thread.start()
@@ -115,18 +132,25 @@ class InProcessDispatcher:
         assert not self.thread.is_alive(), "dispatcher did not stop within 30 s"
 
 
-def test_topic_to_webhook_and_email_then_a_full_replay_sends_nothing_twice(kafka_settings, topics,
-                                                                           alerts_database_url):
+def test_topic_to_webhook_and_email_then_a_full_replay_sends_nothing_twice(kafka_settings, topics, alerts_database_url):
     sessions = sessions_for(alerts_database_url)
     with webhook_receiver() as receiver, smtp_server() as smtp:
         subscribe(sessions, target=receiver.url)
         subscribe(sessions, channel="email", target="sam@clinic-a.example")
-        settings = DispatchSettings(database_url=alerts_database_url, consumer_group=f"it-{uuid.uuid4().hex[:8]}",
-                                    send_interval_s=0.05, consume_poll_timeout_s=0.2, smtp_host=smtp.host,
-                                    smtp_port=smtp.port, webhook_timeout_s=5, lease_s=30)
+        settings = DispatchSettings(
+            database_url=alerts_database_url,
+            consumer_group=f"it-{uuid.uuid4().hex[:8]}",
+            send_interval_s=0.05,
+            consume_poll_timeout_s=0.2,
+            smtp_host=smtp.host,
+            smtp_port=smtp.port,
+            webhook_timeout_s=5,
+            lease_s=30,
+        )
         opened = [alert_record(n, station_id=f"station-{n % 3:02d}") for n in range(12)]
-        resolved = [{**r, "state": "resolved", "severity": "info", "time_us": r["time_us"] + 90_000_000}
-                    for r in opened[:4]]
+        resolved = [
+            {**r, "state": "resolved", "severity": "info", "time_us": r["time_us"] + 90_000_000} for r in opened[:4]
+        ]
         with InProcessDispatcher(kafka_settings, topics, settings):
             # Warm-up: the first alert also waits for the group join; it is not counted in the latency.
             warm = alert_record(99)
@@ -144,14 +168,29 @@ def test_topic_to_webhook_and_email_then_a_full_replay_sends_nothing_twice(kafka
         first_pass = (len(receiver.requests), len(smtp.messages))
         assert first_pass == (expected, expected)
         assert all(r.verified for r in receiver.requests)
-        latencies = sorted(next(r.at for r in receiver.requests if r.payload["alert"]["alert_id"] == alert_id
-                                and r.payload["event"] == "open") - at for alert_id, at in acked.items())
-        mail_latencies = sorted(next(m.received_at for m in smtp.messages
-                                     if opened[n]["patient_id"] in m.get_content() and " open " in m["Subject"])
-                                - acked[opened[n]["alert_id"]] for n in range(len(opened)))
-        print(f"\nlatency topic->webhook n={len(latencies)} median_s={statistics.median(latencies):.3f} "
-              f"max_s={latencies[-1]:.3f}; topic->smtp median_s={statistics.median(mail_latencies):.3f} "
-              f"max_s={mail_latencies[-1]:.3f}")
+        latencies = sorted(
+            next(
+                r.at
+                for r in receiver.requests
+                if r.payload["alert"]["alert_id"] == alert_id and r.payload["event"] == "open"
+            )
+            - at
+            for alert_id, at in acked.items()
+        )
+        mail_latencies = sorted(
+            next(
+                m.received_at
+                for m in smtp.messages
+                if opened[n]["patient_id"] in m.get_content() and " open " in m["Subject"]
+            )
+            - acked[opened[n]["alert_id"]]
+            for n in range(len(opened))
+        )
+        print(
+            f"\nlatency topic->webhook n={len(latencies)} median_s={statistics.median(latencies):.3f} "
+            f"max_s={latencies[-1]:.3f}; topic->smtp median_s={statistics.median(mail_latencies):.3f} "
+            f"max_s={mail_latencies[-1]:.3f}"
+        )
         assert latencies[-1] < 5.0
 
         # Replay everything: the group's offsets reset to the start, the dispatcher started again.
@@ -168,28 +207,42 @@ def test_topic_to_webhook_and_email_then_a_full_replay_sends_nothing_twice(kafka
 
 def dispatcher_process(env: dict[str, str], log: Path) -> subprocess.Popen:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "gaitstream", "alerts", "dispatch", "--status-interval-s", "1"],
-                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "gaitstream", "alerts", "dispatch", "--status-interval-s", "1"],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_nothing(
-        kafka_settings, topics, store_url, tmp_path):
+    kafka_settings, topics, store_url, tmp_path
+):
     """On SQLite and on PostgreSQL (the clinics' store in docker compose)."""
     sessions = sessions_for(store_url)
     alerts = 80
     # 0.15 s per request, 4 in parallel: about 26 deliveries a second, so the kill lands mid-stream.
     with webhook_receiver(delay_s=0.15) as receiver:
         subscribe(sessions, target=receiver.url)
-        env = {**os.environ, "GAITSTREAM_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
-               "GAITSTREAM_TOPIC_PREFIX": topics.prefix, "GAITSTREAM_TOPIC_PARTITIONS": str(topics.partitions),
-               "GAITSTREAM_ALERTS_DATABASE_URL": store_url,
-               "GAITSTREAM_ALERTS_CONSUMER_GROUP": f"it-{uuid.uuid4().hex[:8]}",
-               "GAITSTREAM_ALERTS_SEND_INTERVAL_S": "0.05", "GAITSTREAM_ALERTS_CONSUME_MAX_RECORDS": "10",
-               "GAITSTREAM_ALERTS_CONSUME_POLL_TIMEOUT_S": "0.2", "GAITSTREAM_ALERTS_SEND_CONCURRENCY": "4",
-               "GAITSTREAM_ALERTS_WEBHOOK_TIMEOUT_S": "2", "GAITSTREAM_ALERTS_APPRISE_TIMEOUT_S": "2",
-               "GAITSTREAM_ALERTS_SMTP_TIMEOUT_S": "2", "GAITSTREAM_ALERTS_LEASE_S": "3",
-               # The broker's minimum: the killed dispatcher's partitions are free again after 6 s.
-               "GAITSTREAM_ALERTS_CONSUMER_SESSION_TIMEOUT_S": "6"}
+        env = {
+            **os.environ,
+            "GAITSTREAM_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+            "GAITSTREAM_TOPIC_PREFIX": topics.prefix,
+            "GAITSTREAM_TOPIC_PARTITIONS": str(topics.partitions),
+            "GAITSTREAM_ALERTS_DATABASE_URL": store_url,
+            "GAITSTREAM_ALERTS_CONSUMER_GROUP": f"it-{uuid.uuid4().hex[:8]}",
+            "GAITSTREAM_ALERTS_SEND_INTERVAL_S": "0.05",
+            "GAITSTREAM_ALERTS_CONSUME_MAX_RECORDS": "10",
+            "GAITSTREAM_ALERTS_CONSUME_POLL_TIMEOUT_S": "0.2",
+            "GAITSTREAM_ALERTS_SEND_CONCURRENCY": "4",
+            "GAITSTREAM_ALERTS_WEBHOOK_TIMEOUT_S": "2",
+            "GAITSTREAM_ALERTS_APPRISE_TIMEOUT_S": "2",
+            "GAITSTREAM_ALERTS_SMTP_TIMEOUT_S": "2",
+            "GAITSTREAM_ALERTS_LEASE_S": "3",
+            # The broker's minimum: the killed dispatcher's partitions are free again after 6 s.
+            "GAITSTREAM_ALERTS_CONSUMER_SESSION_TIMEOUT_S": "6",
+        }
         log = tmp_path / "dispatch.log"
         records = [alert_record(n, station_id=f"station-{n % 5:02d}") for n in range(alerts)]
         publish(kafka_settings, topics, records[: alerts // 2])
@@ -201,12 +254,14 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
             first.wait(timeout=10)
         at_kill = len(receiver.unique())
         # The rest arrives while no dispatcher runs.
-        publish(kafka_settings, topics, records[alerts // 2:])
+        publish(kafka_settings, topics, records[alerts // 2 :])
         started = time.monotonic()
         second = dispatcher_process(env, log)
         try:
-            assert receiver.wait(lambda r: len(r.unique()) >= alerts, 60), (len(receiver.unique()),
-                                                                            log.read_text()[-3000:])
+            assert receiver.wait(lambda r: len(r.unique()) >= alerts, 60), (
+                len(receiver.unique()),
+                log.read_text()[-3000:],
+            )
             recovered_s = time.monotonic() - started
             time.sleep(4.0)  # past a lease: a late resend would show up now
         finally:
@@ -225,20 +280,25 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
     # Only sends in flight at the kill can be repeated: at most send_concurrency of them.
     assert resends <= 4, resends
     assert resends == 0 or "delivery_lease_expired" in output  # resent on purpose, after the lease
-    print(f"\n{store_url.split(':')[0]}: kill -9 after {at_kill}/{alerts} delivered; all {alerts} delivered "
-          f"{recovered_s:.1f} s after the restart; resends of in-flight deliveries (same id, dropped by the receiver): {resends}")
+    print(
+        f"\n{store_url.split(':')[0]}: kill -9 after {at_kill}/{alerts} delivered; all {alerts} delivered "
+        f"{recovered_s:.1f} s after the restart; resends of in-flight deliveries (same id, dropped by the "
+        f"receiver): {resends}"
+    )
     with sessions() as session:
         statuses = dict(session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all())
     assert statuses == {"sent": alerts}
 
 
-def test_a_record_the_store_refuses_is_skipped_and_the_alerts_behind_it_arrive(kafka_settings, topics,
-                                                                                fresh_postgres_url):
+def test_a_record_the_store_refuses_is_skipped_and_the_alerts_behind_it_arrive(
+    kafka_settings, topics, fresh_postgres_url
+):
     from gaitstream.services.alerts.dispatch.ingest import AlertConsumer
 
     sessions = sessions_for(fresh_postgres_url)
-    settings = DispatchSettings(database_url=fresh_postgres_url, consumer_group=f"it-{uuid.uuid4().hex[:8]}",
-                                consume_poll_timeout_s=0.2)
+    settings = DispatchSettings(
+        database_url=fresh_postgres_url, consumer_group=f"it-{uuid.uuid4().hex[:8]}", consume_poll_timeout_s=0.2
+    )
     # PostgreSQL refuses a station id longer than the column (100 characters).
     poison = alert_record(2, station_id="s" * 150)
     publish(kafka_settings, topics, [alert_record(1), poison, alert_record(3)])

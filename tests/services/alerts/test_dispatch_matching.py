@@ -16,42 +16,82 @@ UTC = timezone.utc
 
 
 def alert(**overrides):
-    fields = dict(alert_id="s1:pelvic_drop_sustained:left:1", state="open", kind="pelvic_drop_sustained",
-                  severity="warning", clinic_id="c1", station_id="st1", session_id="s1", patient_id="p1", side="left",
-                  value=7.5, threshold=6.0, message="sustained pelvic drop", dashboard_url="http://g/d/x",
-                  opened_at_us=1_700_000_000_000_000, resolved_at_us=None, acknowledged_at=None,
-                  metric="pelvic_drop_deg_median", baseline=None, sensor=None, fault=None, resolve_message=None)
+    fields = dict(
+        alert_id="s1:pelvic_drop_sustained:left:1",
+        state="open",
+        kind="pelvic_drop_sustained",
+        severity="warning",
+        clinic_id="c1",
+        station_id="st1",
+        session_id="s1",
+        patient_id="p1",
+        side="left",
+        value=7.5,
+        threshold=6.0,
+        message="sustained pelvic drop",
+        dashboard_url="http://g/d/x",
+        opened_at_us=1_700_000_000_000_000,
+        resolved_at_us=None,
+        acknowledged_at=None,
+        metric="pelvic_drop_deg_median",
+        baseline=None,
+        sensor=None,
+        fault=None,
+        resolve_message=None,
+    )
     return SimpleNamespace(**(fields | overrides))
 
 
 def subscription(**overrides):
-    fields = dict(id=1, supervisor_id=10, clinic_id="c1", station_id=None, patient_id=None, kinds=None,
-                  min_severity="warning", enabled=True, quiet_start=None, quiet_end=None, timezone="UTC",
-                  muted_until=None)
+    fields = dict(
+        id=1,
+        supervisor_id=10,
+        clinic_id="c1",
+        station_id=None,
+        patient_id=None,
+        kinds=None,
+        min_severity="warning",
+        enabled=True,
+        quiet_start=None,
+        quiet_end=None,
+        timezone="UTC",
+        muted_until=None,
+    )
     return SimpleNamespace(**(fields | overrides))
 
 
 def mute(**overrides):
-    fields = dict(id=5, supervisor_id=10, clinic_id="c1", station_id=None, patient_id=None, kind=None, alert_id=None,
-                  until=datetime(2030, 1, 1, tzinfo=UTC))
+    fields = dict(
+        id=5,
+        supervisor_id=10,
+        clinic_id="c1",
+        station_id=None,
+        patient_id=None,
+        kind=None,
+        alert_id=None,
+        until=datetime(2030, 1, 1, tzinfo=UTC),
+    )
     return SimpleNamespace(**(fields | overrides))
 
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("sub", "expected"), [
-    (subscription(), True),
-    (subscription(clinic_id="c2"), False),
-    (subscription(station_id="st1"), True),
-    (subscription(station_id="st2"), False),
-    (subscription(patient_id="p2"), False),
-    (subscription(kinds=["trunk_lean_sustained"]), False),
-    (subscription(kinds=["trunk_lean_sustained", "pelvic_drop_sustained"]), True),
-    (subscription(min_severity="critical"), False),
-    (subscription(min_severity="info"), True),
-    (subscription(enabled=False), False),
-])
+@pytest.mark.parametrize(
+    ("sub", "expected"),
+    [
+        (subscription(), True),
+        (subscription(clinic_id="c2"), False),
+        (subscription(station_id="st1"), True),
+        (subscription(station_id="st2"), False),
+        (subscription(patient_id="p2"), False),
+        (subscription(kinds=["trunk_lean_sustained"]), False),
+        (subscription(kinds=["trunk_lean_sustained", "pelvic_drop_sustained"]), True),
+        (subscription(min_severity="critical"), False),
+        (subscription(min_severity="info"), True),
+        (subscription(enabled=False), False),
+    ],
+)
 def test_filters(sub, expected):
     assert matches(alert(), sub) is expected
 
@@ -63,16 +103,19 @@ def test_resolve_without_its_open_matches_on_filters_only():
     assert not matches(resolve, subscription(station_id="other"), ignore_severity=True)
 
 
-@pytest.mark.parametrize(("the_mute", "muted"), [
-    (mute(), True),  # the whole clinic
-    (mute(station_id="st1"), True),
-    (mute(station_id="st2"), False),
-    (mute(kind="pelvic_drop_sustained", patient_id="p1"), True),
-    (mute(kind="trunk_lean_sustained"), False),
-    (mute(alert_id="other"), False),
-    (mute(supervisor_id=11), False),  # someone else's mute
-    (mute(until=NOW - timedelta(seconds=1)), False),  # expired
-])
+@pytest.mark.parametrize(
+    ("the_mute", "muted"),
+    [
+        (mute(), True),  # the whole clinic
+        (mute(station_id="st1"), True),
+        (mute(station_id="st2"), False),
+        (mute(kind="pelvic_drop_sustained", patient_id="p1"), True),
+        (mute(kind="trunk_lean_sustained"), False),
+        (mute(alert_id="other"), False),
+        (mute(supervisor_id=11), False),  # someone else's mute
+        (mute(until=NOW - timedelta(seconds=1)), False),  # expired
+    ],
+)
 def test_mutes_suppress_even_critical(the_mute, muted):
     decision = decide(alert(severity="critical"), subscription(), [the_mute], NOW, state_change="open")
     assert (decision.action == "suppress") is muted
@@ -81,21 +124,28 @@ def test_mutes_suppress_even_critical(the_mute, muted):
 
 
 def test_subscription_muted_until():
-    assert decide(alert(), subscription(muted_until=NOW + timedelta(minutes=1)), [], NOW,
-                  state_change="open").reason == "subscription_muted"
-    assert decide(alert(), subscription(muted_until=NOW - timedelta(minutes=1)), [], NOW,
-                  state_change="open").action == "deliver"
+    assert (
+        decide(alert(), subscription(muted_until=NOW + timedelta(minutes=1)), [], NOW, state_change="open").reason
+        == "subscription_muted"
+    )
+    assert (
+        decide(alert(), subscription(muted_until=NOW - timedelta(minutes=1)), [], NOW, state_change="open").action
+        == "deliver"
+    )
 
 
-@pytest.mark.parametrize(("start", "end", "local_now", "end_local"), [
-    ("22:00", "06:30", "23:15", "06:30+1"),  # wraps midnight, evening side
-    ("22:00", "06:30", "02:00", "06:30"),  # wraps midnight, morning side
-    ("22:00", "06:30", "06:30", None),  # end is exclusive
-    ("22:00", "06:30", "21:59", None),
-    ("12:00", "14:00", "13:00", "14:00"),
-    ("12:00", "14:00", "14:01", None),
-    ("08:00", "08:00", "08:00", None),  # start == end: no quiet hours
-])
+@pytest.mark.parametrize(
+    ("start", "end", "local_now", "end_local"),
+    [
+        ("22:00", "06:30", "23:15", "06:30+1"),  # wraps midnight, evening side
+        ("22:00", "06:30", "02:00", "06:30"),  # wraps midnight, morning side
+        ("22:00", "06:30", "06:30", None),  # end is exclusive
+        ("22:00", "06:30", "21:59", None),
+        ("12:00", "14:00", "13:00", "14:00"),
+        ("12:00", "14:00", "14:01", None),
+        ("08:00", "08:00", "08:00", None),  # start == end: no quiet hours
+    ],
+)
 def test_quiet_hours_in_the_subscriptions_zone(start, end, local_now, end_local):
     from zoneinfo import ZoneInfo
 
@@ -121,12 +171,16 @@ def test_quiet_hours_across_a_dst_change():
 def test_quiet_hours_defer_non_critical_and_let_critical_through():
     sub = subscription(quiet_start="11:00", quiet_end="13:00")
     deferred = decide(alert(), sub, [], NOW, state_change="open")
-    assert (deferred.action, deferred.reason, deferred.until) == ("defer", "quiet_hours",
-                                                                  datetime(2026, 6, 10, 13, 0, tzinfo=UTC))
+    assert (deferred.action, deferred.reason, deferred.until) == (
+        "defer",
+        "quiet_hours",
+        datetime(2026, 6, 10, 13, 0, tzinfo=UTC),
+    )
     assert decide(alert(severity="critical"), sub, [], NOW, state_change="open").action == "deliver"
     # The resolve of a critical alert (the row keeps the opening severity) goes at once too.
-    assert decide(alert(severity="critical", state="resolved"), sub, [], NOW,
-                  state_change="resolved").action == "deliver"
+    assert (
+        decide(alert(severity="critical", state="resolved"), sub, [], NOW, state_change="resolved").action == "deliver"
+    )
     assert decide(alert(state="resolved"), sub, [], NOW, state_change="resolved").action == "defer"
 
 
@@ -156,11 +210,15 @@ def test_messages_carry_what_a_supervisor_needs():
     reminder = render_alert(43, "repeat-2", alert())
     assert reminder.payload["event"] == "reminder" and "reminder 2" in reminder.text
     assert "pelvic_drop_deg_median: 7.5" in message.text
-    resolved = render_alert(44, "resolved", alert(state="resolved", resolved_at_us=1_700_000_090_000_000,
-                                                  resolve_message="session ended"))
+    resolved = render_alert(
+        44, "resolved", alert(state="resolved", resolved_at_us=1_700_000_090_000_000, resolve_message="session ended")
+    )
     assert "open 1.5 min): session ended" in resolved.text
-    fault = render_alert(46, "open", alert(kind="sensor_fault", sensor="pelvis.acc_z", fault="flat_signal",
-                                           value=None, threshold=None, metric=None))
+    fault = render_alert(
+        46,
+        "open",
+        alert(kind="sensor_fault", sensor="pelvis.acc_z", fault="flat_signal", value=None, threshold=None, metric=None),
+    )
     assert "sensor: pelvis.acc_z   fault: flat signal" in fault.text and "threshold" not in fault.text
     worse = render_alert(47, "open", alert(kind="worsening", baseline=4.2))
     assert "patient's baseline: 4.2" in worse.text and worse.payload["alert"]["baseline"] == 4.2

@@ -15,8 +15,7 @@ from gaitstream.services.alerts.dispatch.ingest import ingest_records
 from gaitstream.services.alerts.dispatch.sender import Sender
 from gaitstream.services.alerts.dispatch.settings import DispatchSettings
 from gaitstream.services.alerts.store.models import Alert, Delivery, Mute
-from tests.services.alerts.dispatch_peers import (alert_record, sessions_for, smtp_server, subscribe,
-                                                  webhook_receiver)
+from tests.services.alerts.dispatch_peers import alert_record, sessions_for, smtp_server, subscribe, webhook_receiver
 
 # apprise imports the stdlib's deprecated imghdr (Python 3.11); not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
@@ -37,14 +36,28 @@ class Clock:
 
 
 def make_sender(sessions, clock, *, smtp=None, **overrides) -> Sender:
-    settings = DispatchSettings(**({"backoff_base_s": 1.0, "backoff_max_s": 8.0, "max_attempts": 4,
-                                    "lease_s": 5.0, "webhook_timeout_s": 2.0, "smtp_timeout_s": 2.0,
-                                    "apprise_timeout_s": 2.0} | overrides))
-    channels = {"webhook": WebhookChannel(timeout_s=settings.webhook_timeout_s),
-                "apprise": AppriseChannel(timeout_s=settings.apprise_timeout_s)}
+    settings = DispatchSettings(
+        **(
+            {
+                "backoff_base_s": 1.0,
+                "backoff_max_s": 8.0,
+                "max_attempts": 4,
+                "lease_s": 5.0,
+                "webhook_timeout_s": 2.0,
+                "smtp_timeout_s": 2.0,
+                "apprise_timeout_s": 2.0,
+            }
+            | overrides
+        )
+    )
+    channels = {
+        "webhook": WebhookChannel(timeout_s=settings.webhook_timeout_s),
+        "apprise": AppriseChannel(timeout_s=settings.apprise_timeout_s),
+    }
     if smtp is not None:
-        channels["email"] = EmailChannel(host=smtp.host, port=smtp.port, sender="alerts@clinic-a.example",
-                                         timeout_s=settings.smtp_timeout_s)
+        channels["email"] = EmailChannel(
+            host=smtp.host, port=smtp.port, sender="alerts@clinic-a.example", timeout_s=settings.smtp_timeout_s
+        )
     return Sender(sessions=sessions, settings=settings, channels=channels, clock=clock, rand=lambda: 1.0)
 
 
@@ -73,8 +86,14 @@ def test_webhook_is_signed_and_received_once(sessions):
     assert (row.status, row.attempts, row.state_change) == ("sent", 1, "open")
     assert request.delivery_id == str(row.id) == str(request.payload["delivery_id"])
     alert = request.payload["alert"]
-    assert (alert["kind"], alert["severity"], alert["station_id"], alert["patient_id"], alert["value"],
-            alert["threshold"]) == ("pelvic_drop_sustained", "warning", "station-01", "p-0001", 7.5, 6.0)
+    assert (
+        alert["kind"],
+        alert["severity"],
+        alert["station_id"],
+        alert["patient_id"],
+        alert["value"],
+        alert["threshold"],
+    ) == ("pelvic_drop_sustained", "warning", "station-01", "p-0001", 7.5, 6.0)
     assert alert["dashboard_url"].startswith("http://grafana.local/")
 
 
@@ -155,8 +174,11 @@ def test_loopback_webhook_refused_unless_the_clinic_allows(sessions):
     with webhook_receiver() as receiver:
         subscribe(sessions, clinic_id="clinic-closed", target=receiver.url, allow_private=False)
         subscribe(sessions, clinic_id="clinic-open", target=receiver.url, allow_private=True)
-        ingest_records(sessions, [alert_record(6, clinic_id="clinic-closed"), alert_record(7, clinic_id="clinic-open")],
-                       now=clock())
+        ingest_records(
+            sessions,
+            [alert_record(6, clinic_id="clinic-closed"), alert_record(7, clinic_id="clinic-open")],
+            now=clock(),
+        )
         sender = make_sender(sessions, clock)
         stats = sender.run_once()
         sender.close()
@@ -171,8 +193,11 @@ def test_quiet_hours_defer_warnings_let_critical_through_and_resolve_supersedes(
     clock = Clock()  # 12:00 UTC = 14:00 in Berlin (CEST)
     with webhook_receiver() as receiver:
         subscribe(sessions, target=receiver.url, quiet_start="13:30", quiet_end="14:30", timezone="Europe/Berlin")
-        warning, critical, brief = alert_record(8), alert_record(9, severity="critical", kind="station_silent"), \
-            alert_record(10)
+        warning, critical, brief = (
+            alert_record(8),
+            alert_record(9, severity="critical", kind="station_silent"),
+            alert_record(10),
+        )
         ingest_records(sessions, [warning, critical, brief], now=clock())
         sender = make_sender(sessions, clock)
         stats = sender.run_once()
@@ -180,9 +205,19 @@ def test_quiet_hours_defer_warnings_let_critical_through_and_resolve_supersedes(
         assert [r.payload["alert"]["kind"] for r in receiver.requests] == ["station_silent"]
         # `brief` opens and resolves inside the quiet hours: one resolve message at their end.
         clock.advance(600)
-        ingest_records(sessions, [{**brief, "state": "resolved", "severity": "info",
-                                   "message": "back under the threshold",
-                                   "time_us": brief["time_us"] + 600_000_000}], now=clock())
+        ingest_records(
+            sessions,
+            [
+                {
+                    **brief,
+                    "state": "resolved",
+                    "severity": "info",
+                    "message": "back under the threshold",
+                    "time_us": brief["time_us"] + 600_000_000,
+                }
+            ],
+            now=clock(),
+        )
         assert sender.run_once().deferred == 1
         assert len(receiver.requests) == 1
         clock.now = datetime(2026, 6, 10, 12, 30, tzinfo=timezone.utc)  # 14:30 Berlin: quiet hours end
@@ -264,8 +299,9 @@ def test_flooded_subscription_gets_a_digest(sessions):
     assert receiver.requests[3].payload["alert"]["kind"] == "station_silent"
     digest = receiver.requests[-1].payload
     assert digest["event"] == "digest" and len(digest["items"]) == 7
-    sessions_got = {r.payload["alert"]["session_id"] for r in receiver.requests[:4]} | \
-        {item["alert"]["session_id"] for item in digest["items"]}
+    sessions_got = {r.payload["alert"]["session_id"] for r in receiver.requests[:4]} | {
+        item["alert"]["session_id"] for item in digest["items"]
+    }
     assert sessions_got == {f"sess-{100 + n:04d}" for n in range(11)}  # nothing dropped
     rows = deliveries(sessions)
     assert sum(r.status == "digested" and r.sent_at is not None for r in rows) == 7
@@ -279,8 +315,15 @@ def test_muted_alert_is_suppressed_with_the_reason(sessions):
             from gaitstream.services.alerts.store.models import Subscription
 
             supervisor_id = session.get(Subscription, subscription_id).supervisor_id
-            session.add(Mute(supervisor_id=supervisor_id, clinic_id="clinic-a", station_id="station-01",
-                             until=clock() + timedelta(hours=1), created_at=clock()))
+            session.add(
+                Mute(
+                    supervisor_id=supervisor_id,
+                    clinic_id="clinic-a",
+                    station_id="station-01",
+                    until=clock() + timedelta(hours=1),
+                    created_at=clock(),
+                )
+            )
         ingest_records(sessions, [alert_record(13, severity="critical")], now=clock())
         sender = make_sender(sessions, clock)
         assert sender.run_once().suppressed == 1
@@ -368,8 +411,9 @@ def test_a_subscription_with_broken_settings_fails_alone(sessions):
 def test_a_busy_quiet_night_arrives_as_a_few_messages_and_one_digest(sessions):
     clock = Clock(datetime(2026, 6, 10, 2, 0, tzinfo=timezone.utc))
     with webhook_receiver() as receiver:
-        subscribe(sessions, target=receiver.url, quiet_start="22:00", quiet_end="06:00", digest_after=2,
-                  digest_window_s=60)
+        subscribe(
+            sessions, target=receiver.url, quiet_start="22:00", quiet_end="06:00", digest_after=2, digest_window_s=60
+        )
         ingest_records(sessions, [alert_record(200 + n) for n in range(5)], now=clock())
         sender = make_sender(sessions, clock)
         assert sender.run_once().deferred == 5

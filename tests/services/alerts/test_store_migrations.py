@@ -78,9 +78,11 @@ def test_concurrent_first_starts_all_succeed(backend: str, tmp_path, request: py
         from tests.services.alerts.conftest import create_database
 
         url = create_database(request.getfixturevalue("postgres_server"), f"alerts_race_{uuid.uuid4().hex[:12]}")
-    code = "import sys; from gaitstream.services.alerts.store.migrate import upgrade_database; upgrade_database(sys.argv[1])"
-    starts = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)
-              for _ in range(3)]
+    code = (
+        "import sys; from gaitstream.services.alerts.store.migrate import upgrade_database; "
+        "upgrade_database(sys.argv[1])"
+    )
+    starts = [subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True) for _ in range(3)]
     failures = [err for process in starts for _, err in [process.communicate(timeout=120)] if process.returncode]
     assert failures == []
     engine = make_engine(url)

@@ -37,15 +37,16 @@ class AppriseChannel:
 
         plugin = apprise.Apprise.instantiate(target.address)
         if plugin is None:
-            raise DeliveryError("apprise does not recognise this URL (see apprise's list of services)",
-                                retryable=False)
+            raise DeliveryError("apprise does not recognise this URL (see apprise's list of services)", retryable=False)
         _guard(target)
         notifier = apprise.Apprise()
         notifier.add(plugin)
         notify_type = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING}.get(
-            message.severity, apprise.NotifyType.INFO)
-        result = notifier.notify(body=message.text, title=message.title, notify_type=notify_type,
-                                 timeout=self.timeout_s)
+            message.severity, apprise.NotifyType.INFO
+        )
+        result = notifier.notify(
+            body=message.text, title=message.title, notify_type=notify_type, timeout=self.timeout_s
+        )
         if not result:
             # Apprise does not say whether the service's answer was temporary: retry, bounded by
             # max_attempts.

@@ -51,8 +51,17 @@ def _quit(smtp: smtplib.SMTP) -> None:
 class EmailChannel:
     """One SMTP connection per message: alerts are rare enough, and no idle connection to keep."""
 
-    def __init__(self, *, host: str, port: int, sender: str, username: str | None = None,
-                 password: SecretStr | None = None, starttls: bool = False, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        sender: str,
+        username: str | None = None,
+        password: SecretStr | None = None,
+        starttls: bool = False,
+        timeout_s: float = 10.0,
+    ) -> None:
         self.host, self.port, self.sender = host, port, sender
         self.username, self.password, self.starttls, self.timeout_s = username, password, starttls, timeout_s
 
@@ -72,11 +81,13 @@ class EmailChannel:
                 _quit(smtp)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            raise DeliveryError(f"recipient refused: {exc.recipients}",
-                                retryable=all(400 <= code < 500 for code in codes)) from exc
+            raise DeliveryError(
+                f"recipient refused: {exc.recipients}", retryable=all(400 <= code < 500 for code in codes)
+            ) from exc
         except smtplib.SMTPResponseException as exc:
-            raise DeliveryError(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}",
-                                retryable=400 <= exc.smtp_code < 500) from exc
+            raise DeliveryError(
+                f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=400 <= exc.smtp_code < 500
+            ) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
 

@@ -35,8 +35,9 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def verify_signature(secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None,
-                     window_s: float = REPLAY_WINDOW_S) -> int:
+def verify_signature(
+    secret: str, headers: Mapping[str, str], body: bytes, now: float | None = None, window_s: float = REPLAY_WINDOW_S
+) -> int:
     """Check a received webhook; returns its timestamp or raises ``InvalidSignature`` naming why.
 
     ``headers`` may be any case-insensitive mapping (or a plain dict with our header names).
@@ -68,8 +69,9 @@ class WebhookChannel:
         import httpx
 
         self._httpx = httpx
-        self._client = httpx.Client(timeout=timeout_s, follow_redirects=False,
-                                    headers={"User-Agent": "gaitstream-alerts"})
+        self._client = httpx.Client(
+            timeout=timeout_s, follow_redirects=False, headers={"User-Agent": "gaitstream-alerts"}
+        )
 
     def send(self, message: Message, target: Target) -> None:
         if not target.secret:
@@ -80,8 +82,12 @@ class WebhookChannel:
             raise DeliveryError(f"refused target: {exc}", retryable=False) from exc
         body = encode_body(message)
         timestamp = int(time.time())
-        headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: str(timestamp),
-                   SIGNATURE_HEADER: sign(target.secret, timestamp, body), DELIVERY_HEADER: str(message.delivery_id)}
+        headers = {
+            "Content-Type": "application/json",
+            TIMESTAMP_HEADER: str(timestamp),
+            SIGNATURE_HEADER: sign(target.secret, timestamp, body),
+            DELIVERY_HEADER: str(message.delivery_id),
+        }
         try:
             response = self._client.post(target.address, content=body, headers=headers)
         except self._httpx.HTTPError as exc:

@@ -15,8 +15,12 @@ target_metadata = Base.metadata
 
 def _run(connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode rewrites the table instead.
-    context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
