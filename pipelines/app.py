@@ -48,6 +48,7 @@ def configure(app: faust.App, conf, **kwargs) -> None:
     # Shut down promptly: do not wait for streams to drain (uncommitted work is replayed).
     conf.stream_wait_empty = False
     conf.table_standby_replicas = 0
+    conf.processing_guarantee = pipeline_settings.processing_guarantee
     # Table keys and values are JSON (station ids; dicts of checkpoints): the app default.
     conf.table_value_serializer = "json"
 
