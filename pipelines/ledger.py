@@ -31,6 +31,7 @@ Pure: events are opaque objects identified by (partition, offset); deliveries ar
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -56,6 +57,18 @@ class _Checkpoint:
     station: str
     deliveries: list[Delivery]
     entries: list[_Entry]
+    settled: int = 0  # deliveries[:settled] are done (checked once each)
+    error: str | None = None
+
+    def done(self) -> bool:
+        """Whether every delivery completed; the first failure is kept in ``error``."""
+        deliveries = self.deliveries
+        while self.settled < len(deliveries) and deliveries[self.settled].done():
+            delivery = deliveries[self.settled]
+            if self.error is None and (delivery.cancelled() or delivery.exception() is not None):
+                self.error = "cancelled" if delivery.cancelled() else repr(delivery.exception())
+            self.settled += 1
+        return self.settled == len(deliveries)
 
 
 @dataclass
@@ -64,11 +77,13 @@ class CheckpointLedger:
 
     epoch: int = 0
     _by_partition: dict[Hashable, dict[int, _Entry]] = field(default_factory=dict)
+    _offsets: dict[Hashable, list[int]] = field(default_factory=dict)  # heap of each partition's offsets
     _held: dict[str, list[_Entry]] = field(default_factory=dict)
     _held_samples: dict[str, int] = field(default_factory=dict)
     _outputs: dict[str, list[Delivery]] = field(default_factory=dict)
     _written: list[_Checkpoint] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    redelivered: int = 0
 
     # ------------------------------------------------------------------ batches
     def begin_batch(self) -> int:
@@ -85,7 +100,8 @@ class CheckpointLedger:
         if self.interrupted(batch):
             return
         entry = _Entry(event, station)
-        self._add(partition, offset, entry)
+        if not self._add(partition, offset, entry):
+            return
         self._held.setdefault(station, []).append(entry)
         self._held_samples[station] = self._held_samples.get(station, 0) + samples
 
@@ -97,8 +113,7 @@ class CheckpointLedger:
         if self.interrupted(batch):
             return
         entry = _Entry(event, None, WRITTEN if deliveries else CONFIRMED)
-        self._add(partition, offset, entry)
-        if deliveries:
+        if self._add(partition, offset, entry) and deliveries:
             self._written.append(_Checkpoint("-", list(deliveries), [entry]))
 
     def output(self, batch: int, station: str, delivery: Delivery) -> None:
@@ -139,25 +154,23 @@ class CheckpointLedger:
 
     def take_ackable(self) -> list[Any]:
         """Settle the completed checkpoints; return the events to acknowledge now, in offset order
-        per partition (each is returned once)."""
+        per partition (each is returned once). A batch is processed station by station, so the
+        records of a partition arrive out of offset order: a heap per partition keeps the lowest."""
         pending = []
         for checkpoint in self._written:
-            if not all(d.done() for d in checkpoint.deliveries):
+            if not checkpoint.done():
                 pending.append(checkpoint)
                 continue
-            failed = [d for d in checkpoint.deliveries if d.cancelled() or d.exception() is not None]
             for entry in checkpoint.entries:
-                entry.state = FAILED if failed else CONFIRMED
-            if failed:
-                error = "cancelled" if failed[0].cancelled() else repr(failed[0].exception())
-                self.failures.append((checkpoint.station, error))
+                entry.state = FAILED if checkpoint.error else CONFIRMED
+            if checkpoint.error:
+                self.failures.append((checkpoint.station, checkpoint.error))
         self._written = pending
         out = []
-        for entries in self._by_partition.values():
-            for offset in sorted(entries):
-                if entries[offset].state != CONFIRMED:
-                    break
-                out.append(entries.pop(offset).event)
+        for partition, entries in self._by_partition.items():
+            heap = self._offsets[partition]
+            while heap and entries[heap[0]].state == CONFIRMED:
+                out.append(entries.pop(heapq.heappop(heap)).event)
         return out
 
     def waiting(self) -> int:
@@ -169,13 +182,20 @@ class CheckpointLedger:
         """Partitions were revoked: acknowledge nothing that is not yet (its next owner replays it)."""
         self.epoch += 1
         self._by_partition.clear()
+        self._offsets.clear()
         self._held.clear()
         self._held_samples.clear()
         self._outputs.clear()
         self._written.clear()
 
-    def _add(self, partition: Hashable, offset: int, entry: _Entry) -> None:
+    def _add(self, partition: Hashable, offset: int, entry: _Entry) -> bool:
+        """Record ``entry``; False when the offset is already recorded: the same message delivered
+        again (Faust re-seeks a partition it keeps, e.g. under exactly_once, without a revocation).
+        The first record keeps governing its acknowledgement."""
         entries = self._by_partition.setdefault(partition, {})
         if offset in entries:
-            raise ValueError(f"offset {offset} of {partition} is already in the ledger")
+            self.redelivered += 1
+            return False
         entries[offset] = entry
+        heapq.heappush(self._offsets.setdefault(partition, []), offset)
+        return True

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-import pytest
-
 from gaitstream.pipelines.ledger import CheckpointLedger
 
 P0, P1 = ("stations", 0), ("stations", 1)
@@ -48,6 +46,21 @@ def test_a_busier_station_on_the_same_partition_never_commits_past_a_held_frame(
     ledger.hold(batch, "st-a", "a23", P0, 23)
     ledger.checkpoint(batch, "st-a", done())
     assert ledger.take_ackable() == ["a20", "b21", "b22", "a23"]
+
+
+def test_records_of_a_partition_arrive_out_of_offset_order_and_still_go_in_order():
+    """The agent processes a batch station by station: b's frames (odd offsets) are recorded after
+    a's (even), and a's confirmation must not let Faust commit past b's held ones."""
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    for offset in (10, 12, 14):
+        ledger.hold(batch, "st-a", f"a{offset}", P0, offset)
+    for offset in (11, 13):
+        ledger.hold(batch, "st-b", f"b{offset}", P0, offset)
+    ledger.checkpoint(batch, "st-a", done())
+    assert ledger.take_ackable() == ["a10"]                   # b11 is held: nothing above it
+    ledger.checkpoint(batch, "st-b", done())
+    assert ledger.take_ackable() == ["b11", "a12", "b13", "a14"]
 
 
 def test_partitions_are_independent():
@@ -148,12 +161,17 @@ def test_forgotten_stations_block_their_partition_until_the_revocation_replays_t
     assert ledger.take_ackable() == [] and not ledger.holds("st-a")
 
 
-def test_an_offset_recorded_twice_is_a_bug():
+def test_a_message_delivered_again_keeps_its_first_record():
+    """Faust may re-seek a partition it keeps (exactly_once) and deliver an offset again: the replay
+    is skipped by the agent (sequence), and the first record still governs the acknowledgement."""
     ledger = CheckpointLedger()
     batch = ledger.begin_batch()
     ledger.hold(batch, "st-a", "e1", P0, 1)
-    with pytest.raises(ValueError, match="already in the ledger"):
-        ledger.release(batch, "e1 again", P0, 1)
+    ledger.release(batch, "e1 again", P0, 1)
+    ledger.hold(batch, "st-a", "e1 once more", P0, 1)
+    assert ledger.redelivered == 2 and ledger.take_ackable() == []
+    ledger.checkpoint(batch, "st-a", done())
+    assert ledger.take_ackable() == ["e1"]
 
 
 def test_a_dead_letter_is_acknowledged_once_stored():
