@@ -25,6 +25,16 @@ longer behaves so, and the end-to-end tests exercise them on the real broker.
    last committed offset, but steps over one unacknowledged offset at the head of that run (it
    compares against the committed offset, which is already the *next* offset to read). The gait
    agent therefore acknowledges in offset order per partition (``ledger.CheckpointLedger``).
+10. ``committed_offset`` and ``rewind``: after a rebalance Faust seeks each partition back to its
+   committed offset, but records its consumer thread fetched from the old position before the
+   seek can still be delivered after it (with the new generation); the consumer then marks them
+   read, and drops the re-fetched records below them as already read (``_read_offset``). The
+   first record the agent sees is then past the committed offset: the records in between would
+   be lost, and item 9 would commit past them (e2e killed-worker test: a restored station's next
+   frame was frame 501 of offset 502, frame 500 was never seen). The agent checks that each
+   partition's records continue from the committed offset (Faust's view of it, kept by the
+   consumer) and otherwise seeks back with Faust's own ``Consumer.seek``, which also resets the
+   read offset.
 """
 
 from __future__ import annotations
@@ -74,6 +84,16 @@ def producer_partitions(app: faust.App, topic: str) -> set[int] | None:
     client = getattr(app.producer._producer, "client", None)
     known = client.cluster.partitions_for_topic(topic) if client is not None else None
     return set(known) if known else None
+
+
+def committed_offset(app: faust.App, topic: str, partition: int) -> int | None:
+    """10. The offset Faust last committed for ``topic``/``partition`` (the next to read), None if none."""
+    return app.consumer._committed_offset.get(TP(topic, partition))
+
+
+async def rewind(app: faust.App, topic: str, partition: int, offset: int) -> None:
+    """10. Read ``topic``/``partition`` again from ``offset`` (Faust's seek, read offset included)."""
+    await app.consumer.seek(TP(topic, partition), offset)
 
 
 def set_fetch_wait(app: faust.App, wait_s: float) -> int | None:

@@ -78,6 +78,7 @@ class CheckpointLedger:
     epoch: int = 0
     _by_partition: dict[Hashable, dict[int, _Entry]] = field(default_factory=dict)
     _offsets: dict[Hashable, list[int]] = field(default_factory=dict)  # heap of each partition's offsets
+    _next: dict[Hashable, int] = field(default_factory=dict)  # one past the highest offset recorded
     _held: dict[str, list[_Entry]] = field(default_factory=dict)
     _held_samples: dict[str, int] = field(default_factory=dict)
     _outputs: dict[str, list[Delivery]] = field(default_factory=dict)
@@ -120,6 +121,10 @@ class CheckpointLedger:
         """A record produced for ``station``'s held events: its next checkpoint waits for it."""
         if not self.interrupted(batch):
             self._outputs.setdefault(station, []).append(delivery)
+
+    def next_offset(self, partition: Hashable) -> int | None:
+        """One past the highest offset recorded for ``partition`` since the last revocation."""
+        return self._next.get(partition)
 
     def knows(self, partition: Hashable, offset: int) -> bool:
         """Whether the event at ``offset`` is recorded (and not yet acknowledged)."""
@@ -183,6 +188,7 @@ class CheckpointLedger:
         self.epoch += 1
         self._by_partition.clear()
         self._offsets.clear()
+        self._next.clear()
         self._held.clear()
         self._held_samples.clear()
         self._outputs.clear()
@@ -198,4 +204,25 @@ class CheckpointLedger:
             return False
         entries[offset] = entry
         heapq.heappush(self._offsets.setdefault(partition, []), offset)
+        self._next[partition] = max(self._next.get(partition, 0), offset + 1)
         return True
+
+
+def contiguous_run(offsets: list[int], expected: int | None) -> tuple[list[int], int | None]:
+    """The offsets of one partition's records that continue from ``expected`` without a hole.
+
+    Returns (the offsets to process, in order: each once, from ``expected`` on; the missing offset
+    when a hole stops the run, else None). Offsets below ``expected`` were seen already and are
+    left out; with ``expected`` None the lowest offset starts the run.
+    """
+    run: list[int] = []
+    for offset in sorted(set(offsets)):
+        if expected is None:
+            expected = offset
+        if offset < expected:
+            continue
+        if offset > expected:
+            return run, expected
+        run.append(offset)
+        expected += 1
+    return run, None

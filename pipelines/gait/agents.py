@@ -52,8 +52,15 @@ from gaitstream.pipelines.app import (
     trace_topic,
 )
 from gaitstream.pipelines.deadletter import send_dead_letter
-from gaitstream.pipelines.faust_adapter import current_event, is_stale, owns_partition, tables_settled
-from gaitstream.pipelines.ledger import CheckpointLedger
+from gaitstream.pipelines.faust_adapter import (
+    committed_offset,
+    current_event,
+    is_stale,
+    owns_partition,
+    rewind,
+    tables_settled,
+)
+from gaitstream.pipelines.ledger import CheckpointLedger, contiguous_run
 from gaitstream.pipelines.produce import default_partition, produce
 from gaitstream.schemas.codec import WireError, decode, encode
 
@@ -86,6 +93,8 @@ class GaitTracker:
         self.ledger = CheckpointLedger()
         self.stream: StreamT | None = None
         self.batch = self.ledger.begin_batch()
+        # partition -> the offset it is being read again from (faust_adapter, item 10)
+        self._rewinding: dict[tuple[str, int], int] = {}
 
     # ------------------------------------------------------------ acknowledgement
     def _hold(self, station_id: str, event: EventT, samples: int = 0) -> None:
@@ -117,6 +126,7 @@ class GaitTracker:
         """Another worker may own these stations next: drop our copies; the table is the truth."""
         self.live.clear()
         self.ledger.revoke()
+        self._rewinding.clear()
 
     # ------------------------------------------------------------------ outputs
     async def _produce(self, topic: str, station_id: str, value: bytes) -> None:
@@ -189,6 +199,15 @@ class GaitTracker:
                 return None
             state.watch.resume(_now_us())  # the checkpoint's arrival time may be another worker's
             self.live[station_id] = state
+            log.info(
+                kv(
+                    "checkpoint_restored",
+                    station=station_id,
+                    session=value["session"]["session_id"],
+                    last_sequence=state.last_sequence,
+                    data_until_s=state.engine.last_time_s,
+                )
+            )
         return self.live[station_id]
 
     async def _checkpoint(self, station_id: str, state: StationState, *, closed: bool = False) -> None:
@@ -385,13 +404,47 @@ class GaitTracker:
             await self._flush_trace(station_id, state)
 
     # ------------------------------------------------------------------ batches
+    async def _contiguous(self, events: list[EventT]) -> list[EventT]:
+        """The events that continue each partition without a hole, in offset order.
+
+        Per partition the next offset is one past the last recorded, or after a rebalance the
+        committed offset. Events below it were already seen (delivered again: dropped). An event
+        above it means Faust dropped the one expected (faust_adapter, item 10): nothing past the
+        hole is processed, and the partition is read again from the hole.
+        """
+        by_partition: dict[tuple[str, int], list[EventT]] = {}
+        for event in events:
+            if not is_stale(app, event):  # taken before a rebalance: the partition's owner replays it
+                by_partition.setdefault((event.message.topic, event.message.partition), []).append(event)
+        out = []
+        for (topic, partition), items in by_partition.items():
+            expected = self.ledger.next_offset((topic, partition))
+            if expected is None:
+                expected = committed_offset(app, topic, partition)
+            by_offset = {event.message.offset: event for event in items}
+            run, missing = contiguous_run(list(by_offset), expected)
+            out += [by_offset[offset] for offset in run]
+            if missing is None:
+                self._rewinding.pop((topic, partition), None)
+            elif self._rewinding.get((topic, partition)) != missing:
+                self._rewinding[(topic, partition)] = missing
+                log.warning(
+                    kv(
+                        "partition_rewound",
+                        topic=topic,
+                        partition=partition,
+                        missing=missing,
+                        received=min(o for o in by_offset if o > missing),
+                    )
+                )
+                await rewind(app, topic, partition, missing)
+        return out
+
     async def on_batch(self, events: list[EventT]) -> None:
         """One batch: decoded, grouped by station, each station's events in order."""
         self.batch = self.ledger.begin_batch()
         by_station: dict[str, list[tuple[EventT, str, dict]]] = {}
-        for event in events:
-            if is_stale(app, event):
-                continue  # taken before a rebalance: the partition's owner replays it
+        for event in await self._contiguous(events):
             try:
                 kind, record = decode(event.message.value, expect=("imu_frame", "session_event"))
                 if (event.message.key or b"").decode(errors="replace") != record["station_id"]:

@@ -122,3 +122,14 @@ def test_current_event_keeps_only_a_weak_reference():
     with current_event(event):
         ref = faust.streams._current_event.get()
         assert isinstance(ref, weakref.ref) and ref() is event
+
+
+def test_10_faust_drops_records_below_its_read_offset_and_seek_resets_it():
+    """Why a partition must continue from the committed offset, and how the agent reads it again."""
+    from faust.transport.consumer import Consumer
+
+    drain = inspect.getsource(Consumer._drain_messages)
+    assert "offset >= r_offset" in drain and "set_read_offset(tp, offset)" in drain  # later ones mark earlier read
+    seek = inspect.getsource(Consumer.seek)
+    assert "self._read_offset[" in seek  # seek re-reads
+    assert "self._committed_offset = " in inspect.getsource(Consumer.__init__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from gaitstream.pipelines.ledger import CheckpointLedger
+from gaitstream.pipelines.ledger import CheckpointLedger, contiguous_run
 
 P0, P1 = ("stations", 0), ("stations", 1)
 
@@ -58,7 +58,7 @@ def test_records_of_a_partition_arrive_out_of_offset_order_and_still_go_in_order
     for offset in (11, 13):
         ledger.hold(batch, "st-b", f"b{offset}", P0, offset)
     ledger.checkpoint(batch, "st-a", done())
-    assert ledger.take_ackable() == ["a10"]                   # b11 is held: nothing above it
+    assert ledger.take_ackable() == ["a10"]  # b11 is held: nothing above it
     ledger.checkpoint(batch, "st-b", done())
     assert ledger.take_ackable() == ["b11", "a12", "b13", "a14"]
 
@@ -185,3 +185,24 @@ def test_a_dead_letter_is_acknowledged_once_stored():
     failed = done(OSError("dead-letter topic unavailable"))
     ledger.release(batch, "bad again", P0, 2, deliveries=(failed,))
     assert ledger.take_ackable() == [] and ledger.failures[-1][0] == "-"
+
+
+def test_next_offset_follows_what_is_recorded_and_resets_at_a_revocation():
+    ledger = CheckpointLedger()
+    batch = ledger.begin_batch()
+    assert ledger.next_offset(P0) is None
+    ledger.hold(batch, "st-a", "e7", P0, 7)
+    ledger.release(batch, "e5", P0, 5)
+    assert ledger.next_offset(P0) == 8
+    ledger.revoke()
+    assert ledger.next_offset(P0) is None
+
+
+def test_contiguous_run_stops_at_a_hole_and_skips_what_was_seen():
+    """After a rebalance Faust may deliver 502 first although 501 (the committed offset) was never
+    seen: nothing past the hole is processed, the partition is read again from 501."""
+    assert contiguous_run([502, 503], 501) == ([], 501)
+    assert contiguous_run([501, 502, 504], 501) == ([501, 502], 503)
+    assert contiguous_run([499, 500, 501, 501, 502], 501) == ([501, 502], None)  # seen before, twice
+    assert contiguous_run([9, 7, 8], None) == ([7, 8, 9], None)  # no commit yet
+    assert contiguous_run([], 3) == ([], None)
