@@ -92,14 +92,25 @@ class PipelineRun:
         assert "error" not in result, result
         return result.get("series", [])
 
-    def step_rows(self, session_id: str) -> list[dict]:
-        series = self.influxql(
-            f"SELECT step_index, pelvic_drop_deg, trunk_lean_deg, side FROM gait_step WHERE session = '{session_id}'"
-        )
+    def rows(self, query: str, required: tuple[str, ...]) -> list[dict]:
+        """The rows of a one-series query as dicts, without those still being written.
+
+        InfluxDB 1.x makes a point's fields visible one at a time (its cache is partitioned by
+        series key and field), so a poll can catch a row with some fields and not yet others; a row
+        lacking any ``required`` field is left for the next poll rather than read as a wrong value.
+        """
+        series = self.influxql(query)
         if not series:
             return []
         cols = series[0]["columns"]
-        return [dict(zip(cols, row, strict=True)) for row in series[0]["values"]]
+        rows = [dict(zip(cols, row, strict=True)) for row in series[0]["values"]]
+        return [r for r in rows if all(r.get(name) is not None for name in required)]
+
+    def step_rows(self, session_id: str) -> list[dict]:
+        return self.rows(
+            f"SELECT step_index, pelvic_drop_deg, trunk_lean_deg, side FROM gait_step WHERE session = '{session_id}'",
+            required=("step_index", "pelvic_drop_deg", "side"),
+        )
 
     def wait_for_steps(self, expected: dict[str, int], timeout_s: float) -> dict[str, list[dict]]:
         """Poll InfluxDB until every session has its expected step count (or the time runs out)."""

@@ -128,11 +128,9 @@ def _publish(pipeline: PipelineRun, runs: list[StationRun], speed: float = 0.0) 
 
 
 def _alerts(pipeline: PipelineRun, session_id: str) -> list[dict]:
-    series = pipeline.influxql(f"SELECT * FROM gait_alert WHERE session = '{session_id}'")
-    if not series:
-        return []
-    cols = series[0]["columns"]
-    return [dict(zip(cols, row, strict=True)) for row in series[0]["values"]]
+    return pipeline.rows(
+        f"SELECT * FROM gait_alert WHERE session = '{session_id}'", required=("alert_id", "kind", "state", "severity")
+    )
 
 
 def _wait_alerts(pipeline: PipelineRun, session_id: str, done, timeout_s: float = 90.0) -> list[dict]:
