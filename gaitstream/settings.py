@@ -49,17 +49,17 @@ class KafkaSettings(BaseSettings):
 class InfluxSettings(BaseSettings):
     """Which InfluxDB to write to (``GAITSTREAM_INFLUX_*``).
 
-    ``token`` is an InfluxDB 2.x API token, or ``user:password`` for InfluxDB 1.8+; ``bucket``
-    is a 2.x bucket or ``database/retention_policy`` on 1.x. ``database`` is the InfluxQL name
-    (on 2.x reached through its DBRP mapping).
+    ``token`` is an InfluxDB 2.x API token, ``org`` and ``bucket`` where the points go;
+    ``database`` is the bucket's InfluxQL name (its DBRP mapping), read by the dashboards.
+    Defaults are compose's (``.env.example``) and the local stack's port.
     """
 
     model_config = SettingsConfigDict(env_prefix="GAITSTREAM_INFLUX_", extra="ignore")
 
     url: str = "http://127.0.0.1:18086"
     token: SecretStr
-    org: str = "-"
-    bucket: str = "gaitstream/autogen"
+    org: str = "clinic"
+    bucket: str = "gaitstream"
     database: str = "gaitstream"
     # Compress writes: worth it across a network, a waste of CPU next to the database.
     gzip: bool = False

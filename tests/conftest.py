@@ -51,6 +51,7 @@ def influx_settings(stack) -> InfluxSettings:
     return InfluxSettings(
         url=env["GAITSTREAM_INFLUX_URL"],
         token=env["GAITSTREAM_INFLUX_TOKEN"],
+        org=env["GAITSTREAM_INFLUX_ORG"],
         bucket=env["GAITSTREAM_INFLUX_BUCKET"],
         database=env["GAITSTREAM_INFLUX_DATABASE"],
     )

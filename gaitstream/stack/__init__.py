@@ -1,4 +1,4 @@
-"""The local real stack (Kafka KRaft + InfluxDB 1.x) for development, tests and CI; no Docker."""
+"""The local real stack (Kafka KRaft + InfluxDB 2.7, as compose deploys) for development, tests and CI; no Docker."""
 
 from gaitstream.stack.exceptions import MissingToolError, StackError
 from gaitstream.stack.manager import Stack, UpReport

@@ -1,14 +1,23 @@
-"""InfluxDB 1.x (>= 1.8: v2-compatible ``/api/v2/write``, Flux, InfluxQL) built with ``go install``.
+"""InfluxDB 2.7 (the version ``docker-compose.yml`` deploys) built from its Go module.
 
 Notes on the build (verified on these machines):
-1. InfluxData's ``pkg-config`` wrapper builds Flux's Rust core (``libflux``) with cargo.
-2. libflux pins Rust 1.72 in ``rust-toolchain.toml``; no toolchain can be downloaded here, so
+1. ``go install module@version`` ignores a module's ``replace`` directives and refuses modules
+   that have one; ``github.com/influxdata/influxdb/v2`` has one. ``go mod download`` puts the
+   module's source in the module cache; ``go build ./cmd/influxd`` there builds it as the main
+   module, ``replace`` honoured. Without the ``assets`` tag: no UI, nothing to fetch from GitHub.
+2. InfluxData's ``pkg-config`` wrapper builds Flux's Rust core (``libflux``) with cargo.
+3. libflux pins an old Rust in ``rust-toolchain.toml``; no toolchain can be downloaded here, so
    ``RUSTUP_TOOLCHAIN=stable`` makes rustup use the installed one.
-3. Flux's crates ``deny(warnings)`` and newer rustc versions add lints. ``RUSTFLAGS=--cap-lints``
+4. Flux's crates ``deny(warnings)`` and newer rustc versions add lints. ``RUSTFLAGS=--cap-lints``
    does not reach host artefacts (build scripts and their dependencies) when cargo is given
    ``--target``, which the wrapper does; a ``RUSTC_WRAPPER`` that appends ``--cap-lints=warn`` to
    every rustc call does.
-4. ``go install`` embeds no version; ``-ldflags -X main.version=`` restores it for ``status``.
+5. ``-ldflags -X main.version=`` gives ``influxd version`` and ``/ping`` the release number.
+
+Set up by ``deploy/influxdb/init.sh``, the script compose's ``influxdb-init`` runs: onboarding
+(an admin user, the organisation, the bucket and an operator token, as the compose service's
+``DOCKER_INFLUXDB_INIT_MODE=setup`` does), the DBRP mapping that lets InfluxQL (the dashboards,
+the tests) read the bucket as database ``gaitstream``, and Grafana's read-only v1 login.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
 import time
 from pathlib import Path
 
@@ -32,10 +42,15 @@ RUSTC_CAP_LINTS = """#!/bin/sh
 # cargo calls: <this> <rustc> <args...>; cap lints for every crate, host build scripts included.
 exec "$@" --cap-lints=warn
 """
+MODULE = "github.com/influxdata/influxdb/v2"
+# The tags of InfluxData's own build, less ``assets`` (the UI).
+BUILD_TAGS = "sqlite_foreign_keys,sqlite_json"
+# The set-up compose runs (influxdb-init): run here too, so the tests run what clinics get.
+INIT_SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "influxdb" / "init.sh"
 
 
 class InfluxDBServer:
-    """One local InfluxDB 1.x with auth on, an admin user with a generated password, and our database."""
+    """One local InfluxDB 2.x: the org and bucket of compose, an operator token, a DBRP mapping."""
 
     name = "influxdb"
 
@@ -54,7 +69,8 @@ class InfluxDBServer:
 
     @property
     def home(self) -> Path:
-        return self.settings.state_dir / "influxdb"
+        # Not ``influxdb``: that held the 1.x data of earlier versions of this stack.
+        return self.settings.state_dir / "influxdb2"
 
     @property
     def credentials_file(self) -> Path:
@@ -69,11 +85,11 @@ class InfluxDBServer:
             return 0.0
         require_tools(
             {
-                "go": "build InfluxDB (go install)",
+                "go": "build InfluxDB (go build)",
                 "cargo": "build Flux's Rust core for InfluxDB",
                 "rustc": "build Flux's Rust core for InfluxDB",
                 "cc": "link InfluxDB with cgo",
-                "pkg-config": "let InfluxData's pkg-config wrapper locate Flux",
+                "curl": "set InfluxDB up (deploy/influxdb/init.sh, as compose does)",
             }
         )
         self.bin_dir.mkdir(parents=True, exist_ok=True)
@@ -85,7 +101,8 @@ class InfluxDBServer:
             "CGO_ENABLED": "1",
             "RUSTUP_TOOLCHAIN": os.environ.get("RUSTUP_TOOLCHAIN", "stable"),
             "RUSTC_WRAPPER": str(wrapper),
-            "GOFLAGS": "-mod=mod",
+            # The go.mod's toolchain line asks for an older Go than the one installed: use ours.
+            "GOTOOLCHAIN": "local",
         }
         log_file = self.settings.cache_dir / "logs" / "influxdb-build.log"
         elapsed = run_logged(
@@ -93,84 +110,112 @@ class InfluxDBServer:
             step="build InfluxData pkg-config wrapper",
             log_file=log_file,
             console=self.console,
-            env=env,
+            env={**env, "GOFLAGS": "-mod=mod"},
             timeout_s=self.settings.build_timeout_s,
         )
+        started = time.monotonic()
+        source = self._module_source(env)
+        elapsed += time.monotonic() - started
         version = self.settings.influxdb_version.lstrip("v")
         elapsed += run_logged(
             [
                 "go",
-                "install",
-                f"-ldflags=-X main.version={version} -X main.branch=go-install",
-                f"github.com/influxdata/influxdb/cmd/influxd@{self.settings.influxdb_version}",
+                "build",
+                "-tags",
+                BUILD_TAGS,
+                f"-ldflags=-X main.version={version} -X main.commit=go-module",
+                "-o",
+                str(self.binary),
+                "./cmd/influxd",
             ],
             step=f"build InfluxDB {self.settings.influxdb_version} with Flux (first time: 10-25 min)",
             log_file=log_file,
             console=self.console,
+            cwd=source,
             env={**env, "PKG_CONFIG": str(self.bin_dir / "pkg-config")},
             timeout_s=self.settings.build_timeout_s,
         )
         if not self.installed():
-            raise StackError(
-                "go install finished but influxd is missing", step="build InfluxDB", log_file=str(log_file)
-            )
+            raise StackError("go build finished but influxd is missing", step="build InfluxDB", log_file=str(log_file))
         return elapsed
 
-    def _write_config(self) -> Path:
-        s = self.settings
-        for sub in ("meta", "data", "wal"):
-            (self.home / sub).mkdir(parents=True, exist_ok=True)
-        conf = self.home / "influxdb.conf"
-        conf.write_text(
-            f"""reporting-disabled = true
-bind-address = "{s.host}:{s.influxdb_rpc_port}"
-
-[meta]
-  dir = "{self.home / "meta"}"
-
-[data]
-  dir = "{self.home / "data"}"
-  wal-dir = "{self.home / "wal"}"
-  query-log-enabled = false
-
-[http]
-  enabled = true
-  bind-address = "{s.host}:{s.influxdb_http_port}"
-  auth-enabled = true
-  flux-enabled = true
-  log-enabled = false
-
-[monitor]
-  store-enabled = false
-"""
+    def _module_source(self, env: dict[str, str]) -> Path:
+        """The module's source in Go's module cache (downloaded once, verified against go.sum's database)."""
+        module = f"{MODULE}@{self.settings.influxdb_version}"
+        proc = subprocess.run(
+            ["go", "mod", "download", "-json", module],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            timeout=self.settings.build_timeout_s,
+            check=False,
         )
-        return conf
+        try:
+            info = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            info = {}
+        if proc.returncode != 0 or "Dir" not in info:
+            raise StackError(
+                f"go mod download {module} failed: {info.get('Error') or proc.stderr.strip()[-500:]}",
+                step="download InfluxDB's source",
+            )
+        return Path(info["Dir"])
 
     def credentials(self) -> dict[str, str]:
-        """The local admin's user and password, generated once and kept readable by the owner only."""
+        """The local admin's user, password and operator token, generated once, readable by the owner only."""
         if self.credentials_file.exists():
             return json.loads(self.credentials_file.read_text())
         self.home.mkdir(parents=True, exist_ok=True)
-        creds = {"user": self.settings.influxdb_admin_user, "password": secrets.token_urlsafe(24)}
+        creds = {
+            "user": self.settings.influxdb_admin_user,
+            "password": secrets.token_urlsafe(24),
+            "token": secrets.token_urlsafe(48),
+            "grafana_password": secrets.token_urlsafe(24),
+        }
         fd = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(creds, fh)
         return creds
 
     def token(self) -> str:
-        """The v2-compatible API token of InfluxDB 1.x: ``user:password``."""
-        creds = self.credentials()
-        return f"{creds['user']}:{creds['password']}"
+        """The operator token (all permissions), as ``DOCKER_INFLUXDB_INIT_ADMIN_TOKEN`` in compose."""
+        return self.credentials()["token"]
+
+    def grafana_login(self) -> tuple[str, str]:
+        """Grafana's read-only InfluxQL login (v1 user and password), as compose's .env gives it."""
+        return self.settings.influxdb_grafana_user, self.credentials()["grafana_password"]
 
     def start(self) -> bool:
         if self.process.pid() is not None:
-            self._bootstrap()  # idempotent: a crash between start and bootstrap must not leave it half set up
-            return False
+            running = self._ping()
+            wanted = self.settings.influxdb_version.lstrip("v")
+            if running is None or running.lstrip("v") == wanted:
+                self._bootstrap()  # idempotent: a crash between start and bootstrap must not leave it half set up
+                return False
+            # An earlier version of this stack (InfluxDB 1.x before issue 15) is still running.
+            self.console.print(f"stopping InfluxDB {running}: this stack runs {wanted}")
+            self.process.stop(self.settings.stop_timeout_s)
         if port_open(self.settings.host, self.settings.influxdb_http_port):
             return False
         self.install()
-        conf = self._write_config()
-        self.process.start([str(self.binary), "run", "-config", str(conf)], cwd=self.home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.process.start(
+            [
+                str(self.binary),
+                "--bolt-path",
+                str(self.home / "influxd.bolt"),
+                "--engine-path",
+                str(self.home / "engine"),
+                "--sqlite-path",
+                str(self.home / "influxd.sqlite"),
+                "--http-bind-address",
+                f"{self.settings.host}:{self.settings.influxdb_http_port}",
+                "--reporting-disabled",
+                "--ui-disabled",
+                "--hardening-enabled",
+            ],
+            cwd=self.home,
+        )
         self.wait_ready()
         self._bootstrap()
         return True
@@ -200,39 +245,50 @@ bind-address = "{s.host}:{s.influxdb_rpc_port}"
             return None
         return resp.headers.get("X-Influxdb-Version") if resp.status_code == 204 else None
 
-    def query(self, q: str, *, auth: bool = True) -> dict:
-        """Run an InfluxQL statement on ``/query`` (POST), raising StackError on failure."""
-        creds = self.credentials()
-        resp = httpx.post(
-            f"{self.settings.influxdb_url}/query",
-            data={"q": q},
-            timeout=10.0,
-            auth=(creds["user"], creds["password"]) if auth else None,
-        )
-        body = resp.json() if resp.headers.get("content-type", "").startswith("application/json") else {}
-        errors = [r.get("error") for r in body.get("results", []) if r.get("error")]
-        if resp.status_code >= 400 or errors or body.get("error"):
+    def api(self, method: str, path: str, *, auth: bool = True, **kwargs) -> dict:
+        """Call the v2 API with the operator token, raising StackError on failure."""
+        headers = {"Authorization": f"Token {self.token()}"} if auth else {}
+        resp = httpx.request(method, f"{self.settings.influxdb_url}{path}", headers=headers, timeout=10.0, **kwargs)
+        if resp.status_code >= 400:
             raise StackError(
-                f"InfluxQL {q.split()[0]} failed: {resp.status_code} {errors or body or resp.text}",
-                step="bootstrap InfluxDB",
+                f"InfluxDB {method} {path} failed: {resp.status_code} {resp.text[:300]}", step="bootstrap InfluxDB"
             )
-        return body
+        return resp.json() if resp.content else {}
 
     def _bootstrap(self) -> None:
-        """Create the admin user (allowed unauthenticated only while none exists) and the database."""
+        """Run ``deploy/influxdb/init.sh``, the script compose's ``influxdb-init`` runs: onboarding
+        (user, org, bucket, operator token) the first time, the DBRP mapping, Grafana's read-only
+        v1 login. Idempotent."""
+        s = self.settings
         creds = self.credentials()
-        users = httpx.post(
-            f"{self.settings.influxdb_url}/query",
-            data={"q": "SHOW USERS"},
-            timeout=10.0,
-            auth=(creds["user"], creds["password"]),
-        )
-        # With auth on and no user yet, InfluxDB answers 403 "create admin user first".
-        if "create admin user first" in users.text:
-            self.query(
-                f"CREATE USER \"{creds['user']}\" WITH PASSWORD '{creds['password']}' WITH ALL PRIVILEGES", auth=False
+        script = INIT_SCRIPT
+        if not script.is_file():
+            raise StackError(f"{script} is missing (run the stack from a checkout)", step="bootstrap InfluxDB")
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "INFLUX_HOST": s.influxdb_url,
+            "INFLUX_TOKEN": creds["token"],
+            "INFLUX_ORG": s.influxdb_org,
+            "BUCKET": s.influxdb_bucket,
+            "ADMIN_USER": creds["user"],
+            "ADMIN_PASSWORD": creds["password"],
+            "GRAFANA_USER": s.influxdb_grafana_user,
+            "GRAFANA_PASSWORD": creds["grafana_password"],
+        }
+        proc = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=120, check=False)
+        if proc.returncode != 0:
+            raise StackError(
+                f"{script.name} failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()[-500:]}",
+                step="bootstrap InfluxDB",
             )
-        self.query(f'CREATE DATABASE "{self.settings.influxdb_database}"')
+
+    def bucket(self) -> dict:
+        found = self.api(
+            "GET", "/api/v2/buckets", params={"org": self.settings.influxdb_org, "name": self.settings.influxdb_bucket}
+        )
+        if not found.get("buckets"):
+            raise StackError(f"bucket {self.settings.influxdb_bucket} missing", step="bootstrap InfluxDB")
+        return found["buckets"][0]
 
     def stop(self) -> bool:
         return self.process.stop(self.settings.stop_timeout_s)
@@ -242,10 +298,12 @@ bind-address = "{s.host}:{s.influxdb_rpc_port}"
         detail = "ok"
         if version is not None:
             try:
-                dbs = self.query("SHOW DATABASES")
-                names = [row[0] for row in dbs["results"][0].get("series", [{}])[0].get("values", [])]
-                detail = f"databases={','.join(names)}"
-            except (StackError, httpx.HTTPError, KeyError, IndexError) as exc:
+                bucket = self.bucket()
+                dbrps = self.api("GET", "/api/v2/dbrps", params={"orgID": bucket["orgID"]}).get("content", [])
+                detail = f"org={self.settings.influxdb_org} bucket={bucket['name']} databases=" + ",".join(
+                    sorted(m["database"] for m in dbrps)
+                )
+            except (StackError, httpx.HTTPError, KeyError, ValueError) as exc:
                 detail = f"query failed: {exc}"
         return ServerStatus(
             name=self.name,
@@ -253,6 +311,7 @@ bind-address = "{s.host}:{s.influxdb_rpc_port}"
             managed=self.process.pid() is not None,
             pid=self.process.pid(),
             endpoint=self.settings.influxdb_url,
-            version=version or (self.settings.influxdb_version if self.installed() else "not built"),
+            version=(version or "").lstrip("v")
+            or (self.settings.influxdb_version if self.installed() else "not built"),
             detail=detail if version else "not answering /ping",
         )

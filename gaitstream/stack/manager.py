@@ -62,7 +62,7 @@ class Stack:
             "GAITSTREAM_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
             "GAITSTREAM_INFLUX_URL": self.settings.influxdb_url,
             "GAITSTREAM_INFLUX_TOKEN": self.influxdb.token(),
-            "GAITSTREAM_INFLUX_ORG": "-",
-            "GAITSTREAM_INFLUX_BUCKET": f"{self.settings.influxdb_database}/autogen",
+            "GAITSTREAM_INFLUX_ORG": self.settings.influxdb_org,
+            "GAITSTREAM_INFLUX_BUCKET": self.settings.influxdb_bucket,
             "GAITSTREAM_INFLUX_DATABASE": self.settings.influxdb_database,
         }

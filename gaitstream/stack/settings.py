@@ -16,7 +16,7 @@ from gaitstream.settings import default_cache_dir, default_state_dir
 class StackSettings(BaseSettings):
     """Where the local stack caches its downloads/builds, keeps its data, and which ports it binds.
 
-    Ports avoid Kafka's and InfluxDB's defaults (9092/9093, 8086/8088) so a developer's
+    Ports avoid Kafka's and InfluxDB's defaults (9092/9093, 8086) so a developer's
     own servers do not collide with ours.
     """
 
@@ -33,12 +33,16 @@ class StackSettings(BaseSettings):
     kafka_controller_port: int = 19093
     kafka_heap: str = "-Xms512m -Xmx1g"
 
-    influxdb_version: str = "v1.12.4"
+    # The release compose deploys (docker-compose.yml pins the same image tag; a test checks).
+    influxdb_version: str = "v2.7.12"
     influxdb_pkg_config_version: str = "v0.2.14"
     influxdb_http_port: int = 18086
-    influxdb_rpc_port: int = 18088
+    # Organisation, bucket and InfluxQL database as compose's defaults (.env.example).
+    influxdb_org: str = "clinic"
+    influxdb_bucket: str = "gaitstream"
     influxdb_database: str = "gaitstream"
-    influxdb_admin_user: str = "gaitstream"
+    influxdb_admin_user: str = "gaitstream-admin"
+    influxdb_grafana_user: str = "grafana"
 
     startup_timeout_s: float = 60.0
     stop_timeout_s: float = 15.0

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from gaitstream.stack.settings import StackSettings
+
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED_SECRETS = [
     "INFLUXDB_ADMIN_PASSWORD",
@@ -99,8 +101,16 @@ def test_services_have_healthchecks_and_wait_for_healthy_dependencies(compose_bi
     assert {"kafka", "influxdb", "grafana", "pipeline-worker"} <= set(services)
     assert services["pipeline-worker"]["command"][0] == "worker"
     assert services["pipeline-worker"]["environment"]["GAITSTREAM_KAFKA_BOOTSTRAP"] == "kafka:9092"
-    assert services["kafka"]["image"].startswith("apache/kafka:")
-    assert services["influxdb"]["image"] == "influxdb:2.7"
+    # What compose deploys is what the tests run, version for version (the local stack's servers).
+    stack = StackSettings()
+    assert services["kafka"]["image"] == f"apache/kafka:{stack.kafka_version}"
+    assert services["influxdb"]["image"] == f"influxdb:{stack.influxdb_version.lstrip('v')}"
+    assert services["influxdb-init"]["image"] == services["influxdb"]["image"]
+    init = services["influxdb"]["environment"]
+    assert (init["DOCKER_INFLUXDB_INIT_ORG"], init["DOCKER_INFLUXDB_INIT_BUCKET"]) == (
+        stack.influxdb_org,
+        stack.influxdb_bucket,
+    )
     assert services["influxdb"]["environment"]["DOCKER_INFLUXDB_INIT_MODE"] == "setup"
     for name, service in services.items():
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"

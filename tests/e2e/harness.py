@@ -41,6 +41,7 @@ class PipelineRun:
             "GAITSTREAM_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
             "GAITSTREAM_INFLUX_URL": self.influx.url,
             "GAITSTREAM_INFLUX_TOKEN": self.influx.token.get_secret_value(),
+            "GAITSTREAM_INFLUX_ORG": self.influx.org,
             "GAITSTREAM_INFLUX_BUCKET": self.influx.bucket,
             "GAITSTREAM_INFLUX_DATABASE": self.influx.database,
             "GAITSTREAM_TOPIC_PREFIX": self.prefix,
@@ -48,12 +49,14 @@ class PipelineRun:
             "GAITSTREAM_PIPELINE_DATADIR": str(self.tmp / f"faust-{name}"),
         }
 
-    def start_worker(self, name: str) -> subprocess.Popen:
+    def start_worker(self, name: str, *, web_port: int | None = None) -> subprocess.Popen:
+        """A worker process; ``web_port``: with Faust's web server (its health page) there."""
         ensure_topics(self.kafka, self.topics)
+        web = ["--without-web"] if web_port is None else ["--web-port", str(web_port), "--web-host", "127.0.0.1"]
         log_path = self.tmp / f"worker-{name}.log"
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "gaitstream.pipelines", "worker", "--without-web", "-l", "info"],
+                [sys.executable, "-m", "gaitstream.pipelines", "worker", *web, "-l", "info"],
                 cwd=REPO,
                 env=self.env(name),
                 stdout=log,
@@ -95,7 +98,7 @@ class PipelineRun:
     def rows(self, query: str, required: tuple[str, ...]) -> list[dict]:
         """The rows of a one-series query as dicts, without those still being written.
 
-        InfluxDB 1.x makes a point's fields visible one at a time (its cache is partitioned by
+        InfluxDB (its TSM engine) makes a point's fields visible one at a time (its cache is partitioned by
         series key and field), so a poll can catch a row with some fields and not yet others; a row
         lacking any ``required`` field is left for the next poll rather than read as a wrong value.
         """

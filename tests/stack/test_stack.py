@@ -58,7 +58,6 @@ def test_down_stops_only_what_this_stack_started(stack, tmp_path: Path) -> None:
         kafka_port=_free_port(),
         kafka_controller_port=_free_port(),
         influxdb_http_port=_free_port(),
-        influxdb_rpc_port=_free_port(),
     )
     # Something else (not ours) already listens on the other stack's Kafka port.
     foreign = socket.socket()
@@ -94,3 +93,28 @@ def test_failed_step_names_step_and_quotes_log(tmp_path: Path) -> None:
     text = str(info.value)
     assert "build thing failed with exit code 3" in text and "error: linker failed" in text
     assert "step=build thing" in text and str(tmp_path / "build.log") in text
+
+
+def test_compose_influxdb_init_script_ran_and_runs_again_idempotently(stack) -> None:
+    """deploy/influxdb/init.sh is what compose's influxdb-init runs; the stack ran it at start-up.
+    Again: nothing is created twice, and Grafana's login reads InfluxQL but cannot write."""
+    import httpx
+
+    server = stack.influxdb
+    server._bootstrap()
+    mappings = server.api("GET", "/api/v2/dbrps", params={"orgID": server.bucket()["orgID"]})["content"]
+    stored = [m for m in mappings if not m.get("virtual")]
+    assert [(m["database"], m["retention_policy"], m["default"]) for m in stored] == [
+        (stack.settings.influxdb_database, "autogen", True)
+    ]
+    logins = server.api("GET", "/private/legacy/authorizations")["authorizations"]
+    assert [a["token"] for a in logins] == [stack.settings.influxdb_grafana_user]
+    assert [p["action"] for p in logins[0]["permissions"]] == ["read"]
+    user, password = server.grafana_login()
+    url = stack.settings.influxdb_url
+    read = httpx.post(f"{url}/query", data={"db": "gaitstream", "q": "SHOW MEASUREMENTS"}, auth=(user, password))
+    assert read.status_code == 200 and "error" not in read.json()["results"][0]
+    write = httpx.post(f"{url}/write", params={"db": "gaitstream"}, content=b"it_grafana v=1", auth=(user, password))
+    assert write.status_code == 403
+    wrong = httpx.post(f"{url}/query", data={"db": "gaitstream", "q": "SHOW MEASUREMENTS"}, auth=(user, "wrong"))
+    assert wrong.status_code == 401
