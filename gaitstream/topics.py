@@ -19,12 +19,15 @@ def ensure_topics(
     *,
     replication_factor: int = 1,
     extra: dict[str, dict[str, str]] | None = None,
+    update_configs: bool = False,
 ) -> list[str]:
     """Create the stations, steps, status, trace, alerts and dead-letter topics; returns those created.
 
     All share the same partition count and key (station id), so a station's frames, steps and
     status live on the same partition number and one worker owns all of them. ``extra`` adds
     topics (name -> topic configs) with the same partition count, e.g. the pipeline's changelogs.
+    ``update_configs``: topics that exist already get the configs given here (set as a whole: an
+    upgrade changes them in place).
     """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
@@ -51,9 +54,31 @@ def ensure_topics(
             except TopicAlreadyExistsError:
                 pass  # another worker or station created them in between
             log.info(kv("topics_created", topics=",".join(missing), partitions=topics.partitions))
+        if update_configs:
+            _update_configs(admin, {name: configs for name, configs in wanted.items() if configs and name in existing})
         return missing
     finally:
         admin.close()
+
+
+def _update_configs(admin, wanted: dict[str, dict[str, str]]) -> None:
+    """Set each topic's configs where they differ from ``wanted`` (AlterConfigs replaces the set)."""
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    if not wanted:
+        return
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in wanted])
+    current: dict[str, dict[str, str]] = {}
+    for response in described:
+        for resource in response.to_object()["resources"]:
+            entries = resource["config_entries"]
+            current[resource["resource_name"]] = {e["config_names"]: e["config_value"] for e in entries}
+    changed = [
+        name for name, configs in wanted.items() if any(current.get(name, {}).get(k) != v for k, v in configs.items())
+    ]
+    if changed:
+        admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=wanted[name]) for name in changed])
+        log.info(kv("topic_configs_updated", topics=",".join(changed)))
 
 
 def delete_topics_with_prefix(kafka: KafkaSettings, prefix: str) -> list[str]:

@@ -12,6 +12,7 @@ from datetime import timedelta
 import faust
 
 from gaitstream.logging import kv
+from gaitstream.monitor.station import CHECKPOINT_MAX_BYTES
 from gaitstream.pipelines.faust_adapter import CheckpointTable, set_fetch_wait
 from gaitstream.pipelines.settings import PipelineSettings
 from gaitstream.settings import KafkaSettings, TopicSettings
@@ -36,6 +37,9 @@ def configure(app: faust.App, conf, **kwargs) -> None:
     conf.datadir = str(pipeline_settings.datadir)
     conf.topic_partitions = topic_settings.partitions
     conf.producer_acks = -1
+    # A checkpoint may exceed Kafka's default 1 MB (calibrating at 1000 Hz: about 4 MB); its
+    # changelog topic takes up to CHECKPOINT_MAX_BYTES (create_topics), and so must a request.
+    conf.producer_max_request_size = CHECKPOINT_MAX_BYTES + 64 * 1024
     # Batch produce requests: one per message costs more CPU than the gait engine itself
     # (measured with benchmarks/pipeline_load.py); 10 ms is small next to the 1 s latency budget.
     conf.producer_linger = pipeline_settings.producer_linger_s
@@ -166,7 +170,8 @@ def create_topics(app: faust.App, **kwargs) -> None:
     for table in app.tables.values():
         policy = "compact,delete" if table.window is not None else "compact"
         changelogs[table.changelog_topic_name] = {"cleanup.policy": policy}
-    ensure_topics(KafkaSettings(), topic_settings, extra=changelogs)
+    changelogs[station_state.changelog_topic_name]["max.message.bytes"] = str(CHECKPOINT_MAX_BYTES + 64 * 1024)
+    ensure_topics(KafkaSettings(), topic_settings, extra=changelogs, update_configs=True)
 
 
 def main() -> None:

@@ -59,6 +59,9 @@ class PipelineSettings(BaseSettings):
     # crashed worker's patients are back on screen within seconds.
     session_timeout_s: float = 10.0
     heartbeat_interval_s: float = 2.0
+    # A message whose sample time is further than this from Kafka's record time is refused and
+    # alerted (a clock in the wrong unit or reset; gaitstream.monitor.door).
+    station_clock_tolerance_s: float = Field(3600.0, gt=0)
     # Faust's processing guarantee. at_least_once with the checkpoint ledger is what the tests
     # prove; exactly_once (Kafka transactions per partition) is measured against it in the closing
     # note of issue 14 and is not the default.

@@ -18,6 +18,12 @@ from gaitstream.monitor.watch import SessionWatch
 
 # The drill-down view needs a smooth line, not every sample (GAIT_SPEC trace at ~20 Hz).
 TRACE_RATE_HZ = 20.0
+# The largest checkpoint the pipeline stores (its changelog topic's max.message.bytes and the
+# producer's request size). Its largest part is the raw data held while calibrating: at most
+# GaitConfig.max_calibration_buffer_s (30 s) at the highest rate (1000 Hz) of two sensors, 12
+# float64 columns in base64: 30 * 1000 * 12 * 8 * 4/3 = 3.84 MB; the rest is tens of kB (about
+# 25 kB at 100 Hz). tests/monitor/test_station_checkpoint.py measures the worst case against it.
+CHECKPOINT_MAX_BYTES = 8 * 1024 * 1024
 
 
 @dataclass

@@ -34,6 +34,7 @@ from faust.types import EventT, StreamT
 from gaitstream.gait.engine import StepMetrics
 from gaitstream.logging import kv
 from gaitstream.monitor import lookup
+from gaitstream.monitor.door import StationClockFaults, check_message_size, check_session_rate, clock_problem
 from gaitstream.monitor.frames import EngineInput, FrameError, concatenate_inputs, engine_input
 from gaitstream.monitor.station import TRACE_RATE_HZ, StationState
 from gaitstream.pipelines.app import (
@@ -90,6 +91,8 @@ class GaitTracker:
 
     def __init__(self) -> None:
         self.live: dict[str, StationState] = {}
+        # Stations whose messages are refused for their clock (the station_clock alerts).
+        self.clock_faults = StationClockFaults()
         self.ledger = CheckpointLedger()
         self.stream: StreamT | None = None
         self.batch = self.ledger.begin_batch()
@@ -446,12 +449,17 @@ class GaitTracker:
         by_station: dict[str, list[tuple[EventT, str, dict]]] = {}
         for event in await self._contiguous(events):
             try:
+                check_message_size(len(event.message.value or b""))
                 kind, record = decode(event.message.value, expect=("imu_frame", "session_event"))
                 if (event.message.key or b"").decode(errors="replace") != record["station_id"]:
                     raise WireError("message key must equal station_id")
-            except WireError as exc:
+                if kind == "session_event" and record["event"] == "start":
+                    check_session_rate(record["sampling_rate_hz"])
+            except (WireError, FrameError) as exc:
                 with current_event(event):
                     await self._dead(event, exc.reason)
+                continue
+            if not await self._clock_right(event, kind, record):
                 continue
             by_station.setdefault(record["station_id"], []).append((event, kind, record))
         for station_id, items in by_station.items():
@@ -465,6 +473,30 @@ class GaitTracker:
             for station_id in by_station:
                 self.live.pop(station_id, None)
         await self.acknowledge()
+
+    async def _clock_right(self, event: EventT, kind: str, record: dict) -> bool:
+        """Whether the station's clock agrees with Kafka's record time; a message whose does not
+        is dead-lettered with the reason and the station's ``station_clock`` alert opens."""
+        sample_time_us = record["first_sample_time_us"] if kind == "imu_frame" else record["time_us"]
+        record_time_us = round(event.message.timestamp * 1e6)
+        problem = clock_problem(sample_time_us, record_time_us, pipeline_settings.station_clock_tolerance_s)
+        station_id = record["station_id"]
+        alerts = (
+            self.clock_faults.accepted(station_id, time_us=_now_us())
+            if problem is None
+            else self.clock_faults.refused(record, problem, time_us=_now_us(), sequence=record.get("sequence"))
+        )
+        deliveries = []
+        for alert in alerts:
+            deliveries.append(await produce(ALERTS, station_id.encode(), encode("alert", alert)))
+            log.info(kv("alert", id=alert["alert_id"], state=alert["state"], kind=alert["kind"], station=station_id))
+        if problem is None:
+            for delivery in deliveries:  # acknowledged with the station's next checkpoint
+                self.ledger.output(self.batch, station_id, delivery)
+            return True
+        with current_event(event):
+            self._release(event, await send_dead_letter(event, problem), *deliveries)
+        return False
 
     async def _on_station(self, station_id: str, items: list[tuple[EventT, str, dict]]) -> None:
         """One station's events of a batch, in order: runs of frames between session events."""
