@@ -3,7 +3,8 @@
 Each row answers, for the patient on that treadmill now: who (patient id), how (live
 classification, coloured), how much (pelvic drop and trunk lean, left and right, as the median
 of the last 20 steps of each side, with their history as a sparkline), how fast (cadence), and
-whether the data is live (time of the last sample; samples in the last 10 s, red at zero).
+whether the data is live (time of the last sample; samples in the last 10 s, red at zero), and
+whether its messages are being refused (dead letters in the time range).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def build() -> dashboard.Dashboard:
         stat(
             "Classification",
             queries.OVERVIEW_NOW,
-            width=4,
+            width=3,
             height=TILE_HEIGHT,
             table=True,
             description="Live classification over the last 20 steps per side (GAIT_SPEC), and its caveat: "
@@ -123,7 +124,7 @@ def build() -> dashboard.Dashboard:
         stat(
             "Last data",
             queries.OVERVIEW_LAST_DATA,
-            width=3,
+            width=2,
             height=TILE_HEIGHT,
             description="When the last obliquity sample of this station arrived.",
         )
@@ -144,5 +145,19 @@ def build() -> dashboard.Dashboard:
         .graph_mode(common.BigValueGraphMode.AREA)
         .color_mode(common.BigValueColorMode.BACKGROUND)
         .thresholds(thresholds("red", (1, "orange"), (queries.LIVE_SAMPLES_PER_10S // 2, "green")))
+    )
+    builder = builder.with_panel(
+        stat(
+            "Refused",
+            queries.OVERVIEW_REFUSED,
+            width=2,
+            height=TILE_HEIGHT,
+            description="Messages of this station refused (dead-lettered) in the time range; orange from one. "
+            "Each is kept in the dead-letter topic with its reason (InfluxDB measurement dead_letter).",
+        )
+        .decimals(0)
+        .no_value("0")
+        .color_mode(common.BigValueColorMode.BACKGROUND)
+        .thresholds(thresholds("green", (1, "orange")))
     )
     return builder.build()

@@ -65,6 +65,9 @@ OVERVIEW_LIVE_SAMPLES = (
     f'FROM "pelvic_trace" WHERE {_STATION} AND $timeFilter GROUP BY time(10s) fill(0)'
 )
 
+# Messages of the station refused (dead-lettered) in the time range, whatever the reason.
+OVERVIEW_REFUSED = f'SELECT sum("count") AS "refused" FROM "dead_letter" WHERE {_STATION} AND $timeFilter'
+
 # --- Patient session -----------------------------------------------------------------------
 SESSION_OBLIQUITY = (
     'SELECT mean("pelvic_obliquity_deg") AS "pelvic_obliquity_deg", '

@@ -18,6 +18,16 @@ replay reproduces it); default severity warning unless said:
   ``corrupt_samples`` (a non-finite, out-of-range (32 g, 4000 deg/s) or rate-impulse sample in
   the last second, which the engine treats as missing).
 
+Alerts about the data's way in rather than the patient (issue 15):
+
+- ``station_clock`` (``door.StationClockFaults``, critical): a message whose sample time is over
+  an hour from Kafka's record time (a clock in milliseconds or nanoseconds, a reset RTC) is
+  refused; resolves with the station's next message whose clock is right.
+- ``frames_refused`` (``refused.RefusedFrames``, raised by the InfluxDB sink from the dead
+  letters): 5 of a station's messages refused within 60 s; resolves after 60 s with none.
+- ``pipeline_fault`` (``pipeline_fault.PipelineFault``, critical, per clinic): InfluxDB refuses the
+  sink itself (token, org, bucket); the sink retries the same batch; resolves when it writes again.
+
 Every open alert of a session resolves at its stop ("session ended"). Why each default is what it
 is: ``alert_settings``. Baseline = median of the patient's previous sessions' per-side medians (the last
 5, at least 2 with 20 steps on that side), frozen at the session start.

@@ -11,15 +11,25 @@ Measurements (InfluxQL names used by the dashboards), all tagged clinic, station
 - ``gait_alert``: each alert opening or resolving (tags + side; fields alert_id, kind, severity,
   state, message, value, threshold, and when present baseline, sensor, fault, dashboard_url),
   read by the dashboards as annotations.
+- ``dead_letter``: each refused message (tags clinic when readable, station, source topic kind,
+  reason kind; fields count=1, reason), so a dashboard counts them per station and reason.
 - ``gait_session``: a point at each session start (``active=1``) and stop (``active=0``) with
   the session's thresholds, so dashboards and alert rules can tell a finished session from a
   silent station, and draw each patient's own threshold.
+
+Only finite numbers reach line protocol: a NaN or infinite field is left out of its point (InfluxDB
+2.x refuses a whole request for one ``nan``), a point with no field left is not written, and a
+time outside InfluxDB's range (1677-2262) refuses its record with the reason.
 
 Lines are formatted here rather than with ``influxdb_client.Point``: at clinic scale the
 generic Point serialisation cost more CPU than the gait engine (benchmarks/pipeline_load.py).
 """
 
 from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
 
 from influxdb_client import WritePrecision
 
@@ -30,7 +40,10 @@ ALERT_MEASUREMENT = "gait_alert"
 STEP_MEASUREMENT = "gait_step"
 STATUS_MEASUREMENT = "gait_status"
 TRACE_MEASUREMENT = "pelvic_trace"
+DEAD_LETTER_MEASUREMENT = "dead_letter"
 PRECISION = WritePrecision.US
+# InfluxDB stores nanoseconds in an int64: times in microseconds must stay within this.
+MAX_ABS_TIME_US = (2**63 - 1) // 1000
 
 _STATUS_FIELDS = (
     "steps_left",
@@ -62,10 +75,25 @@ def _series(measurement: str, record: dict) -> str:
     )
 
 
+def point_time_us(value) -> int:
+    """A point's time, refused (ValueError) when InfluxDB could not store it."""
+    time_us = int(value)
+    if abs(time_us) > MAX_ABS_TIME_US:
+        raise ValueError(f"time {time_us} us is outside InfluxDB's time range")
+    return time_us
+
+
+def _line(series: str, fields: str, time_us) -> list[str]:
+    """One point, or none when no field is left (every value was missing or not finite)."""
+    return [f"{series} {fields} {point_time_us(time_us)}"] if fields else []
+
+
 def _fields(pairs: list[tuple[str, object]]) -> str:
     out = []
     for name, value in pairs:
         if value is None:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
             continue
         if isinstance(value, str):
             out.append(f"{name}={string_field(value)}")
@@ -90,7 +118,7 @@ def step_lines(record: dict) -> list[str]:
     )
     # Tags in sorted key order (InfluxDB's preference): clinic, patient, session, side, station.
     series = _series(STEP_MEASUREMENT, record).replace(",station=", f",side={tag_value(record['side'])},station=", 1)
-    return [f"{series} {fields} {int(record['start_time_us'])}"]
+    return _line(series, fields, record["start_time_us"])
 
 
 def status_lines(record: dict) -> list[str]:
@@ -101,22 +129,38 @@ def status_lines(record: dict) -> list[str]:
     pairs.append(("classification_flags", ",".join(record.get("classification_flags") or [])))
     if record.get("trunk_lean_reference") is not None:
         pairs.append(("trunk_lean_reference", record["trunk_lean_reference"]))
-    return [f"{_series(STATUS_MEASUREMENT, record)} {_fields(pairs)} {int(record['time_us'])}"]
+    return _line(_series(STATUS_MEASUREMENT, record), _fields(pairs), record["time_us"])
 
 
 def trace_lines(record: dict) -> list[str]:
     # The busiest measurement (20 points per station-second): one comprehension per record.
-    head = f"{_series(TRACE_MEASUREMENT, record)} pelvic_obliquity_deg="
+    series = _series(TRACE_MEASUREMENT, record)
     lean = record.get("trunk_lateral_lean_deg")
     t0 = int(record["first_time_us"])
+    offsets = record["time_offsets_us"]
+    for dt in (0, *((min(offsets), max(offsets)) if offsets else ())):
+        point_time_us(t0 + dt)
     phi = [float(v) for v in record["pelvic_obliquity_deg"]]
+    lean = None if lean is None else [float(v) for v in lean]
+    if not (all(map(math.isfinite, phi)) and (lean is None or all(map(math.isfinite, lean)))):
+        return _finite_trace(series, phi, lean, t0, offsets)
+    head = f"{series} pelvic_obliquity_deg="
     if lean is None:
-        return [f"{head}{p!r} {t0 + dt}" for p, dt in zip(phi, record["time_offsets_us"], strict=True)]
-    lean = [float(v) for v in lean]
-    return [
-        f"{head}{p!r},trunk_lateral_lean_deg={q!r} {t0 + dt}"
-        for p, q, dt in zip(phi, lean, record["time_offsets_us"], strict=True)
-    ]
+        return [f"{head}{p!r} {t0 + dt}" for p, dt in zip(phi, offsets, strict=True)]
+    return [f"{head}{p!r},trunk_lateral_lean_deg={q!r} {t0 + dt}" for p, q, dt in zip(phi, lean, offsets, strict=True)]
+
+
+def _finite_trace(series: str, phi: list[float], lean: list[float] | None, t0: int, offsets) -> list[str]:
+    """The trace's points with non-finite values left out (rare: the fast path checks first)."""
+    if len(phi) != len(offsets) or (lean is not None and len(lean) != len(offsets)):
+        raise ValueError("trace arrays differ in length")
+    lines = []
+    for i, dt in enumerate(offsets):
+        fields = _fields(
+            [("pelvic_obliquity_deg", phi[i]), ("trunk_lateral_lean_deg", None if lean is None else lean[i])]
+        )
+        lines.extend(_line(series, fields, t0 + dt))
+    return lines
 
 
 def session_lines(record: dict) -> list[str]:
@@ -129,7 +173,7 @@ def session_lines(record: dict) -> list[str]:
             ("trunk_present", bool(record["trunk_present"])),
         ]
     )
-    return [f"{_series(SESSION_MEASUREMENT, record)} {fields} {int(record['time_us'])}"]
+    return _line(_series(SESSION_MEASUREMENT, record), fields, record["time_us"])
 
 
 def alert_lines(record: dict) -> list[str]:
@@ -151,7 +195,7 @@ def alert_lines(record: dict) -> list[str]:
             ("dashboard_url", record.get("dashboard_url")),
         ]
     )
-    return [f"{series} {fields} {int(record['time_us'])}"]
+    return _line(series, fields, record["time_us"])
 
 
 LINES_BY_SCHEMA = {
@@ -163,15 +207,70 @@ LINES_BY_SCHEMA = {
 }
 
 
-def batch_lines(records) -> tuple[list[str], list[tuple[object, str]]]:
-    """Line protocol of a batch of Kafka records (anything with a ``value`` of wire bytes), and
-    the records refused with the reason (for the dead-letter topic)."""
-    lines: list[str] = []
-    refused: list[tuple[object, str]] = []
+@dataclass
+class BatchLines:
+    """A batch of Kafka records as line protocol: each decodable record with its lines (in
+    order), the records refused with the reason (for the dead-letter topic), and the clinics
+    whose data the batch carries (who is told when it cannot be stored)."""
+
+    entries: list[tuple[object, list[str]]] = field(default_factory=list)
+    refused: list[tuple[object, str]] = field(default_factory=list)
+    clinics: set[str] = field(default_factory=set)
+
+
+def batch_lines(records) -> BatchLines:
+    """Line protocol of a batch of Kafka records (anything with a ``value`` of wire bytes)."""
+    batch = BatchLines()
     for record in records:
         try:
             kind, value = decode(record.value)
-            lines.extend(LINES_BY_SCHEMA[kind](value))
-        except (WireError, KeyError, TypeError, ValueError) as exc:
-            refused.append((record, getattr(exc, "reason", f"{type(exc).__name__}: {exc}")))
-    return lines, refused
+            lines, clinic = LINES_BY_SCHEMA[kind](value), str(value["clinic_id"])
+        except (WireError, KeyError, TypeError, ValueError, OverflowError) as exc:
+            batch.refused.append((record, getattr(exc, "reason", f"{type(exc).__name__}: {exc}")))
+        else:
+            batch.entries.append((record, lines))
+            batch.clinics.add(clinic)
+    return batch
+
+
+def reason_kind(reason: str) -> str:
+    """The reason's leading words (before any number, colon or quote): a tag of few values."""
+    match = re.match(r"[A-Za-z_ ]+", reason)
+    return (match.group(0).strip().lower() if match else "")[:40] or "other"
+
+
+def _header(record, name: str) -> str:
+    for key, value in record.headers or ():
+        if key == name:
+            return bytes(value).decode(errors="replace")
+    return ""
+
+
+def dead_letter_fields(record) -> dict:
+    """What a dead letter says: who it came from (as far as it can be read), why and whence."""
+    ids = {"clinic_id": "-", "station_id": (record.key or b"-").decode(errors="replace")[:100] or "-"}
+    ids.update(session_id="-", patient_id="-")
+    try:
+        _, value = decode(record.value)
+    except (WireError, TypeError, ValueError):
+        value = {}
+    for name in ("clinic_id", "session_id", "patient_id"):
+        if isinstance(value.get(name), str):
+            ids[name] = value[name][:100] or "-"
+    reason = _header(record, "reason") or "unknown"
+    source = _header(record, "source")
+    return {**ids, "reason": reason, "source_topic": source.rsplit("/", 2)[0] if source else "-"}
+
+
+def dead_letter_lines(record) -> list[str]:
+    """One point per dead letter, at the time it was refused (its Kafka time; the offset's last
+    digits keep two in the same millisecond apart)."""
+    info = dead_letter_fields(record)
+    topic = info["source_topic"]
+    kind = (topic.split(".")[-2] if topic.count(".") >= 2 else topic) or "-"  # <prefix>.<kind>.v1
+    series = (
+        f"{DEAD_LETTER_MEASUREMENT},clinic={tag_value(info['clinic_id'])},reason_kind={tag_value(reason_kind(info['reason']))},"
+        f"source={tag_value(kind)},station={tag_value(info['station_id'])}"
+    )
+    fields = _fields([("count", 1), ("reason", info["reason"][:300])])
+    return _line(series, fields, int(record.timestamp) * 1000 + record.offset % 1000)

@@ -320,6 +320,56 @@ def test_corrupt_samples_cost_no_step_and_raise_a_sensor_fault_and_the_status_fl
     assert row["flags"] == "trunk_lean_reference_walking" and row["ref"] == "walking"
 
 
+def test_a_station_clock_in_milliseconds_is_refused_alerted_and_counted_while_another_station_loses_nothing(
+    pipeline: PipelineRun,
+) -> None:
+    """Issue 15: a station stamping its samples in milliseconds (before: 0 steps, 0 alerts, nothing
+    to see). Every message of it is dead-lettered with the reason, a station_clock alert and a
+    frames_refused alert open, the dead letters are counted in InfluxDB per station and reason
+    (the overview's Refused tile), and a station streaming alongside loses no step."""
+    from gaitstream.grafana import queries
+    from tests.e2e.reference import reference_steps
+
+    good_config = pattern_config("normal", duration_s=30.0, seed=41)
+    good = _run(pipeline, "p-clock-good", SimulatedSource(good_config), "clock-good")
+    bad_source = SimulatedSource(pattern_config("normal", duration_s=10.0, seed=42))
+    bad_session = new_session(
+        clinic_id=CLINIC,
+        station_id=f"{pipeline.prefix}-clock-ms",
+        patient_id="p-clock-ms",
+        source=bad_source,
+        start_time_us=time.time_ns() // 1_000_000,  # milliseconds where microseconds belong
+    )
+    bad = StationRun(session=bad_session, source=bad_source)
+    _publish(pipeline, [good, bad])
+    expected = reference_steps(good, lambda: SimulatedSource(good_config), FRAME_SAMPLES)
+    rows = pipeline.wait_for_steps({good.session.session_id: len(expected)}, timeout_s=90)[good.session.session_id]
+    assert sorted(r["step_index"] for r in rows) == [s["step_index"] for s in expected]
+
+    alerts = _wait_alerts(
+        pipeline, bad_session.session_id, lambda r: bool(_of(r, "station_clock")) and bool(_of(r, "frames_refused"))
+    )
+    (clock,) = [r for r in alerts if r["kind"] == "station_clock"]
+    assert clock["state"] == "open" and clock["severity"] == "critical"
+    assert "milliseconds, not microseconds" in clock["message"]
+    assert [r["state"] for r in alerts if r["kind"] == "frames_refused"] == ["open"]
+    messages = 2 + math.ceil(10.0 * 100 / FRAME_SAMPLES)  # start, frames, stop
+    where = f"\"station\" = '{bad_session.station_id}'"
+    deadline = time.monotonic() + 60
+    while True:
+        counted = pipeline.rows(
+            f'SELECT sum("count") AS "refused" FROM "dead_letter" WHERE {where}', required=("refused",)
+        )
+        if (counted and counted[0]["refused"] >= messages) or time.monotonic() > deadline:
+            break
+        time.sleep(1.0)
+    assert counted[0]["refused"] == messages
+    reasons = pipeline.rows(f'SELECT "reason", "reason_kind" FROM "dead_letter" WHERE {where}', required=("reason",))
+    assert len(reasons) == messages and {r["reason_kind"] for r in reasons} == {"station clock"}
+    assert all("milliseconds" in r["reason"] for r in reasons)
+    assert "dead_letter" in queries.OVERVIEW_REFUSED and pipeline.step_rows(bad_session.session_id) == []
+
+
 def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(pipeline: PipelineRun) -> None:
     """Runs last: it replaces the module's worker. The station pauses, the worker is stopped and
     another starts while it is quiet: the new worker adopts the open session from the table."""

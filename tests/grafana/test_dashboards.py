@@ -112,7 +112,16 @@ def test_clinic_overview_is_one_row_per_station_refreshed_within_5s() -> None:
     (row,) = [p for p in model["panels"] if p["type"] == "row"]
     assert row["repeat"] == "station"
     titles = [p["title"] for p in model["panels"] if p["type"] != "row"]
-    assert titles == ["Patient", "Classification", "Pelvic drop L/R", "Trunk lean L/R", "Cadence", "Last data", "Live"]
+    assert titles == [
+        "Patient",
+        "Classification",
+        "Pelvic drop L/R",
+        "Trunk lean L/R",
+        "Cadence",
+        "Last data",
+        "Live",
+        "Refused",
+    ]
     by_title = {p["title"]: p for p in model["panels"]}
     assert by_title["Pelvic drop L/R"]["options"]["graphMode"] == "area"  # the sparkline
     assert by_title["Pelvic drop L/R"]["fieldConfig"]["defaults"]["unit"] == "degree"

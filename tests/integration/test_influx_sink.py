@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from gaitstream.pipelines.sink.influx import InfluxSink, PermanentWriteError, RetryPolicy
 
@@ -135,5 +136,52 @@ def test_a_batch_influxdb_refuses_raises_instead_of_retrying(influx_settings) ->
         with pytest.raises(PermanentWriteError) as refused:
             sink.write(["it_sink,session=x pelvic_drop_deg= 1"])  # a field without a value
         assert refused.value.status == 400 and sink.retries == 0
+    finally:
+        sink.close()
+
+
+def test_one_bad_record_costs_the_other_stations_nothing_on_the_deployed_influxdb(influx_settings) -> None:
+    """InfluxDB 2.x refuses a whole request for one bad line (1.x wrote the others): the sink
+    splits the batch until the bad record is alone, and every other station's points land."""
+    from gaitstream.pipelines.sink.influx import write_isolating
+
+    session = uuid.uuid4().hex[:12]
+    t0_us = time.time_ns() // 1000 - 60_000_000
+    entries = [
+        (f"{station}{i}", [f"it_sink,session={session},station={station} pelvic_drop_deg={i}.5 {t0_us + i}"])
+        for station in ("a", "b", "c")
+        for i in range(3)
+    ]
+    bad = ("b1", [f"it_sink,session={session},station=b pelvic_drop_deg=nan {t0_us + 99}"])
+    entries.insert(4, bad)
+    sink = InfluxSink(influx_settings, retry=RetryPolicy(initial_backoff_s=0.05, max_backoff_s=0.2))
+    try:
+        with pytest.raises(PermanentWriteError):  # the deployed version's semantics, shown once
+            sink.write([line for _, lines in entries for line in lines])
+        assert _query(influx_settings, f"SELECT * FROM it_sink WHERE session = '{session}'") == []
+        result = write_isolating(entries, sink.write)
+    finally:
+        sink.close()
+    assert [record for record, _ in result.refused] == ["b1"] and "HTTP 400" in result.refused[0][1]
+    rows = _query(influx_settings, f"SELECT pelvic_drop_deg FROM it_sink WHERE session = '{session}'")
+    assert len(rows) == 9
+    print(f"one bad record in 10: {result.requests} requests, 9 records stored, 1 isolated")
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [({"token": SecretStr("not-a-token")}, 401), ({"bucket": "no-such-bucket"}, 404), ({"org": "no-such-org"}, 404)],
+)
+def test_a_refused_token_or_missing_bucket_is_a_sink_fault_not_a_silent_retry(influx_settings, change, status) -> None:
+    from gaitstream.pipelines.sink.influx import SinkFault
+
+    sink = InfluxSink(
+        influx_settings.model_copy(update=change), retry=RetryPolicy(initial_backoff_s=5, max_backoff_s=5)
+    )
+    try:
+        started = time.monotonic()
+        with pytest.raises(SinkFault) as fault:
+            sink.write([f"it_sink,session=x pelvic_drop_deg=1.0 {time.time_ns() // 1000}"])
+        assert fault.value.status == status and sink.retries == 0 and time.monotonic() - started < 4
     finally:
         sink.close()

@@ -105,7 +105,62 @@ def test_a_batch_gives_the_lines_of_what_decodes_and_names_what_does_not() -> No
     good = SimpleNamespace(value=encode("step_metrics", RECORD))
     garbage = SimpleNamespace(value=b"not avro")
     frame_here = SimpleNamespace(value=b"\x47\x63\x01")  # an unknown schema id
-    lines, refused = batch_lines([garbage, good, frame_here])
-    assert lines == step_lines(decode(good.value)[1])  # float fields travel as Avro floats
-    assert [record for record, _ in refused] == [garbage, frame_here]
-    assert "bad magic byte" in refused[0][1] and "unknown schema id 99" in refused[1][1]
+    batch = batch_lines([garbage, good, frame_here])
+    assert batch.entries == [(good, step_lines(decode(good.value)[1]))]  # float fields travel as Avro floats
+    assert batch.clinics == {"clinic a"}
+    assert [record for record, _ in batch.refused] == [garbage, frame_here]
+    assert "bad magic byte" in batch.refused[0][1] and "unknown schema id 99" in batch.refused[1][1]
+
+
+def test_non_finite_values_never_reach_line_protocol() -> None:
+    (line,) = step_lines({**RECORD, "pelvic_drop_deg": float("nan"), "cadence_spm": float("inf")})
+    assert "nan" not in line.lower() and "inf" not in line.lower()
+    assert "pelvic_drop_deg" not in line and "step_time_s=0.55" in line
+    trace = {
+        **RECORD,
+        "first_time_us": 1_000,
+        "time_offsets_us": [0, 50_000, 100_000],
+        "pelvic_obliquity_deg": [1.0, float("nan"), float("-inf")],
+        "trunk_lateral_lean_deg": [2.0, 3.0, float("inf")],
+    }
+    assert trace_lines(trace) == [
+        "pelvic_trace,clinic=clinic\\ a,patient=p\\=7,session=s1,station=st\\,1 "
+        "pelvic_obliquity_deg=1.0,trunk_lateral_lean_deg=2.0 1000",
+        "pelvic_trace,clinic=clinic\\ a,patient=p\\=7,session=s1,station=st\\,1 trunk_lateral_lean_deg=3.0 51000",
+    ]  # the third sample has no finite value: no point
+
+
+def test_a_time_influxdb_cannot_store_refuses_the_record_with_the_reason() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="outside InfluxDB's time range"):
+        step_lines({**RECORD, "start_time_us": 1_700_000_000_000_000_000})  # nanoseconds sent as microseconds
+    trace = {**RECORD, "first_time_us": 0, "time_offsets_us": [0, 2**62], "pelvic_obliquity_deg": [1.0, 2.0]}
+    with pytest.raises(ValueError, match="time range"):
+        trace_lines(trace)
+
+
+def test_a_dead_letter_is_a_point_per_station_and_reason_kind() -> None:
+    from types import SimpleNamespace
+
+    from gaitstream.pipelines.sink.points import dead_letter_lines, reason_kind
+    from gaitstream.schemas.codec import encode
+
+    assert reason_kind("station clock: sample time 17 us is ...") == "station clock"
+    assert reason_kind("frame has 3000 samples; allowed 1..2000") == "frame has"
+    assert reason_kind("12 samples") == "other"
+    event = {"station_id": "st 1", "session_id": "s1", "event": "stop", "time_us": 1, "clinic_id": "c,1"}
+    event.update(patient_id="p1", sampling_rate_hz=100.0, trunk_present=False)
+    event.update(pelvic_drop_threshold_deg=5.0, trunk_lean_threshold_deg=5.0, min_steps_per_side=10)
+    headers = [("reason", b'station clock: "far" off'), ("source", b"gaitstream.stations.v1/3/42")]
+    readable = SimpleNamespace(
+        key=b"st 1", value=encode("session_event", event), headers=headers, timestamp=1_700, offset=1042
+    )
+    (line,) = dead_letter_lines(readable)
+    assert line == (
+        "dead_letter,clinic=c\\,1,reason_kind=station\\ clock,source=stations,station=st\\ 1 "
+        'count=1i,reason="station clock: \\"far\\" off" 1700042'
+    )
+    garbage = SimpleNamespace(key=None, value=b"\x00junk", headers=[], timestamp=5, offset=7)
+    (line,) = dead_letter_lines(garbage)
+    assert line == 'dead_letter,clinic=-,reason_kind=unknown,source=-,station=- count=1i,reason="unknown" 5007'
