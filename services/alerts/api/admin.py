@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
@@ -13,12 +14,14 @@ from gaitstream.services.alerts.api.auth import SessionDep, require_admin
 from gaitstream.services.alerts.api.schemas import (
     ClinicSettingsIn,
     ClinicSettingsOut,
+    ClinicSettingsSaved,
     KeyCreate,
     KeyCreated,
     KeyOut,
     SupervisorCreate,
     SupervisorOut,
 )
+from gaitstream.services.alerts.api.subscriptions import WEBHOOK_SECRET_BYTES, check_channel_target
 from gaitstream.services.alerts.store import accounts
 from gaitstream.services.alerts.store.accounts import ID_PATTERN
 from gaitstream.services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
@@ -101,10 +104,10 @@ def get_clinic(clinic_id: ClinicPath, session: SessionDep) -> ClinicSettings:
 
 @router.put(
     "/clinics/{clinic_id}",
-    response_model=ClinicSettingsOut,
+    response_model=ClinicSettingsSaved,
     summary="Set a clinic's dispatch settings (private webhooks, digest)",
 )
-def put_clinic(clinic_id: ClinicPath, body: ClinicSettingsIn, session: SessionDep) -> ClinicSettings:
+def put_clinic(clinic_id: ClinicPath, body: ClinicSettingsIn, session: SessionDep) -> ClinicSettingsSaved:
     row = session.get(ClinicSettings, clinic_id)
     if row is None:
         row = ClinicSettings(clinic_id=clinic_id)
@@ -112,6 +115,17 @@ def put_clinic(clinic_id: ClinicPath, body: ClinicSettingsIn, session: SessionDe
     row.allow_private_webhooks = body.allow_private_webhooks
     row.digest_after = body.digest_after
     row.digest_window_s = body.digest_window_s
+    row.escalate_after_failures = body.escalate_after_failures
+    session.flush()
+    if body.fallback_channel is not None:
+        check_channel_target(session, clinic_id=clinic_id, channel=body.fallback_channel, target=body.fallback_target)
+    new_secret = None
+    changed = (row.fallback_channel, row.fallback_target) != (body.fallback_channel, body.fallback_target)
+    row.fallback_channel, row.fallback_target = body.fallback_channel, body.fallback_target
+    if body.fallback_channel != "webhook":
+        row.fallback_webhook_secret = None
+    elif changed or row.fallback_webhook_secret is None:
+        row.fallback_webhook_secret = new_secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
     session.commit()
     log.info(
         kv(
@@ -120,6 +134,10 @@ def put_clinic(clinic_id: ClinicPath, body: ClinicSettingsIn, session: SessionDe
             allow_private_webhooks=row.allow_private_webhooks,
             digest_after=row.digest_after,
             digest_window_s=row.digest_window_s,
+            fallback_channel=row.fallback_channel,
+            escalate_after_failures=row.escalate_after_failures,
         )
     )
-    return row
+    out = ClinicSettingsSaved.model_validate(row)
+    out.fallback_webhook_secret = new_secret
+    return out

@@ -152,15 +152,43 @@ def clinic(
     ] = False,
     digest_after: Annotated[int, typer.Option(min=1, help="Deliveries per subscription before a digest")] = 5,
     digest_window_s: Annotated[int, typer.Option(min=10, help="Digest window, seconds")] = 300,
+    fallback_channel: Annotated[
+        str | None, typer.Option(help="email, webhook or apprise: where open alerts escalate (with --fallback-target)")
+    ] = None,
+    fallback_target: Annotated[str | None, typer.Option(help="The fallback's address or URL")] = None,
+    escalate_after_failures: Annotated[
+        int, typer.Option(min=1, help="Failed attempts of one delivery before it escalates")
+    ] = 3,
     database_url: DbOpt = None,
 ) -> None:
-    """Set a clinic's dispatch settings."""
+    """Set a clinic's dispatch settings (a webhook fallback's signing secret is printed once)."""
+    import secrets
+
+    from gaitstream.services.alerts.api.schemas import check_target
+    from gaitstream.services.alerts.api.subscriptions import WEBHOOK_SECRET_BYTES
     from gaitstream.services.alerts.store.models import ClinicSettings
 
+    if (fallback_channel is None) != (fallback_target is None):
+        raise typer.BadParameter("--fallback-channel and --fallback-target go together")
+    if fallback_channel is not None:
+        if fallback_channel not in ("email", "webhook", "apprise"):
+            raise typer.BadParameter(f"--fallback-channel must be email, webhook or apprise, not {fallback_channel}")
+        try:
+            check_target(fallback_channel, fallback_target)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from exc
     with _session(database_url) as session:
         row = session.get(ClinicSettings, clinic_id) or ClinicSettings(clinic_id=clinic_id)
         row.allow_private_webhooks = allow_private_webhooks
         row.digest_after, row.digest_window_s = digest_after, digest_window_s
+        row.escalate_after_failures = escalate_after_failures
+        changed = (row.fallback_channel, row.fallback_target) != (fallback_channel, fallback_target)
+        row.fallback_channel, row.fallback_target = fallback_channel, fallback_target
+        secret = None
+        if fallback_channel != "webhook":
+            row.fallback_webhook_secret = None
+        elif changed or row.fallback_webhook_secret is None:
+            row.fallback_webhook_secret = secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
         session.merge(row)
         session.commit()
     emit(
@@ -169,7 +197,11 @@ def clinic(
         allow_private_webhooks=allow_private_webhooks,
         digest_after=digest_after,
         digest_window_s=digest_window_s,
+        fallback_channel=fallback_channel,
+        escalate_after_failures=escalate_after_failures,
     )
+    if secret:
+        typer.echo(f"fallback webhook signing secret (shown once, store it with the receiver): {secret}")
 
 
 def admin_app() -> typer.Typer:

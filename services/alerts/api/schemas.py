@@ -137,6 +137,17 @@ class ClinicSettingsIn(Request):
     allow_private_webhooks: bool = False
     digest_after: int = Field(5, ge=1, le=1000)
     digest_window_s: int = Field(300, ge=10, le=86400)
+    fallback_channel: Channel | None = Field(
+        None, description="Where an open alert escalates when a supervisor's channel keeps failing; null: nowhere"
+    )
+    fallback_target: str | None = Field(None, min_length=1, max_length=2000)
+    escalate_after_failures: int = Field(3, ge=1, le=100, description="Failed attempts of one delivery first")
+
+    @model_validator(mode="after")
+    def _fallback_pair(self) -> ClinicSettingsIn:
+        if (self.fallback_channel is None) != (self.fallback_target is None):
+            raise ValueError("fallback_channel and fallback_target go together: set both or neither")
+        return self
 
 
 class ClinicSettingsOut(Response):
@@ -144,6 +155,15 @@ class ClinicSettingsOut(Response):
     allow_private_webhooks: bool
     digest_after: int
     digest_window_s: int
+    fallback_channel: str | None = None
+    fallback_target: str | None = None
+    escalate_after_failures: int = 3
+
+
+class ClinicSettingsSaved(ClinicSettingsOut):
+    fallback_webhook_secret: str | None = Field(
+        None, description="HMAC-SHA256 key of a webhook fallback, shown only when it is set or changed"
+    )
 
 
 # --- subscriptions ---------------------------------------------------------------------------

@@ -28,9 +28,13 @@ class Message:
 
 
 def _iso(time_us: int | None) -> str | None:
+    """ISO-8601 UTC; a time no calendar holds (a station clock gone wrong) is said as such."""
     if time_us is None:
         return None
-    return datetime.fromtimestamp(time_us / 1e6, tz=timezone.utc).isoformat(timespec="seconds")
+    try:
+        return datetime.fromtimestamp(time_us / 1e6, tz=timezone.utc).isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return f"not a valid time ({time_us} us)"
 
 
 def alert_fields(alert: Any) -> dict[str, Any]:
@@ -60,7 +64,11 @@ def alert_fields(alert: Any) -> dict[str, Any]:
 
 
 def _event(state_change: str) -> str:
-    return "reminder" if state_change.startswith("repeat-") else state_change
+    if state_change.startswith("repeat-"):
+        return "reminder"
+    if state_change.startswith("escalate-"):
+        return "escalation"
+    return state_change
 
 
 def _number(value: float | None) -> str:
@@ -93,6 +101,8 @@ def _lines(alert: Any, state_change: str) -> list[str]:
         minutes = (alert.resolved_at_us - alert.opened_at_us) / 60e6
         why = alert.resolve_message
         lines.append(f"resolved: {_iso(alert.resolved_at_us)} (open {minutes:.1f} min)" + (f": {why}" if why else ""))
+    if event == "escalation":
+        lines.append("escalated: the subscribed supervisor's channel keeps failing; this goes to the clinic's fallback")
     if alert.dashboard_url:
         lines.append(f"dashboard: {alert.dashboard_url}")
     lines.append(f"alert id: {alert.alert_id}")

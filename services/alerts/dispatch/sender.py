@@ -14,8 +14,13 @@ One pass (``run_once``):
    ``digest_window_s`` has further rows folded (``digested``) into one pending digest delivery,
    sent ``digest_window_s`` after it was opened. Critical alerts are never folded.
 3. Send the claimed rows, ``send_concurrency`` at a time.
-4. Record: ``sent``; or ``pending`` again after an exponential backoff with jitter; or
-   ``failed`` for a permanent error or after ``max_attempts``. The update is conditional on
+4. Record: ``sent``; or ``pending`` again after an exponential backoff with jitter (capped at
+   ``backoff_max_s``): an open alert's message for as long as the alert is open, anything else
+   up to ``max_attempts``; or ``failed`` for a permanent error. When one delivery of an open
+   alert has failed ``escalate_after_failures`` times and its clinic has a fallback channel, an
+   ``escalate-<id>`` delivery goes there (once), whatever the supervisor's mutes or quiet hours.
+   A row no message can be made of fails alone (``render: ...``); critical alerts are claimed
+   first, and one sender slot is kept for them. The update is conditional on
    the claim (status and attempts), so a dispatcher that lost its lease cannot overwrite.
 
 The guarantee (README, "Dispatcher"): each (alert, subscription, state change) has one row and
@@ -39,7 +44,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from gaitstream.logging import kv
@@ -74,6 +79,7 @@ class Claim:
     message: Message
     target: Target
     alert_id: str
+    critical: bool = False
 
 
 @dataclass
@@ -231,24 +237,36 @@ class Sender:
         session.flush()
         return digest.id
 
-    def claim(self, now: datetime, stats: SendStats, limit: int | None = None) -> list[Claim]:
-        """Decide due rows and claim at most ``limit`` (default ``send_concurrency``) to send now."""
+    def claim(
+        self, now: datetime, stats: SendStats, limit: int | None = None, noncritical_limit: int | None = None
+    ) -> list[Claim]:
+        """Decide due rows and claim at most ``limit`` (default ``send_concurrency``) to send now,
+        critical alerts first; at most ``noncritical_limit`` of them for other alerts (a slot kept
+        for a critical alert while other deliveries hang on a failing receiver)."""
         limit = self.settings.send_concurrency if limit is None else limit
+        noncritical_limit = limit if noncritical_limit is None else min(limit, noncritical_limit)
         claims: list[Claim] = []
+        noncritical = 0
         with self.sessions.begin() as session:
-            query = select(Delivery).where(
-                or_(
-                    and_(
-                        Delivery.status == "pending",
-                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-                    ),
-                    and_(Delivery.status == "sending", Delivery.next_attempt_at <= now),
+            query = (
+                select(Delivery)
+                .join(Alert, Alert.alert_id == Delivery.alert_id)
+                .where(
+                    or_(
+                        and_(
+                            Delivery.status == "pending",
+                            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                        ),
+                        and_(Delivery.status == "sending", Delivery.next_attempt_at <= now),
+                    )
                 )
             )
             if self._in_flight:
                 query = query.where(Delivery.id.not_in(self._in_flight))
             due = session.scalars(
-                query.order_by(Delivery.id).limit(min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16))
+                query.order_by(case((Alert.severity == "critical", 0), else_=1), Delivery.id).limit(
+                    min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16)
+                )
             ).all()
             budgets: dict[int, int] = {}
             for row in due:
@@ -256,6 +274,8 @@ class Sender:
                     break  # the rest waits for a free sender slot (the next pass)
                 subscription = session.get(Subscription, row.subscription_id)
                 alert = session.get(Alert, row.alert_id)
+                if alert.severity != "critical" and noncritical >= noncritical_limit:
+                    continue  # its turn comes when a slot is free again
                 clinic = session.get(ClinicSettings, subscription.clinic_id)
                 allow_private = bool(clinic.allow_private_webhooks) if clinic else False
                 digest_after = clinic.digest_after if clinic else DEFAULT_DIGEST_AFTER
@@ -276,8 +296,19 @@ class Sender:
                         Mute.until > now,
                     )
                 ).all()
+                escalation = row.state_change.startswith("escalate-")
+                if escalation:
+                    if alert.state != "open" or not (clinic and clinic.fallback_channel and clinic.fallback_target):
+                        if self._transition(
+                            session, row, status="suppressed", next_attempt_at=None, last_error="escalation_not_needed"
+                        ):
+                            stats.suppressed += 1
+                        continue
                 try:
-                    decision = decide(subject, subscription, list(mutes), now, state_change=row.state_change)
+                    if escalation:
+                        decision = None
+                    else:
+                        decision = decide(subject, subscription, list(mutes), now, state_change=row.state_change)
                 except (ValueError, LookupError) as exc:  # e.g. an unknown time zone: this row only
                     if self._transition(
                         session,
@@ -296,7 +327,7 @@ class Sender:
                             )
                         )
                     continue
-                if decision.action == "suppress":
+                if decision is not None and decision.action == "suppress":
                     if self._transition(
                         session, row, status="suppressed", last_error=decision.reason, next_attempt_at=None
                     ):
@@ -312,7 +343,7 @@ class Sender:
                             )
                         )
                     continue
-                if decision.action == "defer":
+                if decision is not None and decision.action == "defer":
                     if self._transition(
                         session, row, status="pending", next_attempt_at=decision.until, last_error=decision.reason
                     ):
@@ -329,7 +360,7 @@ class Sender:
                     continue
                 # A row whose lease expired may already have reached the receiver: send it again as
                 # itself (same id), never fold it into a digest.
-                if not is_digest and row.status == "pending":
+                if not is_digest and not escalation and row.status == "pending":
                     if row.subscription_id not in budgets:
                         since = now - timedelta(seconds=window_s)
                         budgets[row.subscription_id] = digest_after - self._messages_in_window(
@@ -351,7 +382,16 @@ class Sender:
                             )
                         continue
                     budgets[row.subscription_id] -= 1
-                message = render_digest(row.id, items) if is_digest else render_alert(row.id, row.state_change, alert)
+                try:
+                    message = (
+                        render_digest(row.id, items) if is_digest else render_alert(row.id, row.state_change, alert)
+                    )
+                except Exception as exc:  # a record no message can be made of: this row only
+                    reason = f"render: {type(exc).__name__}: {exc}"[:2000]
+                    if self._transition(session, row, status="failed", next_attempt_at=None, last_error=reason):
+                        stats.failed += 1
+                        log.error(kv("delivery_failed", delivery=row.id, alert=row.alert_id, error=reason[:300]))
+                    continue
                 if not self._transition(
                     session,
                     row,
@@ -364,6 +404,7 @@ class Sender:
                     log.warning(
                         kv("delivery_lease_expired", delivery=row.id, attempts=row.attempts, action="resend_same_id")
                     )
+                noncritical += alert.severity != "critical"
                 claims.append(
                     Claim(
                         delivery_id=row.id,
@@ -375,8 +416,16 @@ class Sender:
                             address=subscription.target,
                             secret=subscription.webhook_secret,
                             allow_private=allow_private,
+                        )
+                        if not escalation
+                        else Target(
+                            channel=clinic.fallback_channel,
+                            address=clinic.fallback_target,
+                            secret=clinic.fallback_webhook_secret,
+                            allow_private=allow_private,
                         ),
                         alert_id=row.alert_id,
+                        critical=alert.severity == "critical",
                     )
                 )
         stats.claimed += len(claims)
@@ -428,10 +477,15 @@ class Sender:
             )
         )
 
-    def _outcome_values(self, claim: Claim, error: DeliveryError | None, now: datetime) -> dict[str, Any]:
+    def _outcome_values(
+        self, claim: Claim, error: DeliveryError | None, now: datetime, alert_open: bool
+    ) -> dict[str, Any]:
         if error is None:
             return {"status": "sent", "sent_at": now, "next_attempt_at": None, "last_error": None}
-        if error.retryable and claim.attempts < self.settings.max_attempts:
+        # An open alert's message is retried for as long as the alert stays open (the backoff is
+        # capped at backoff_max_s); a resolve or a digest gives up after max_attempts.
+        keep_trying = alert_open and claim.state_change == "open"
+        if error.retryable and (keep_trying or claim.attempts < self.settings.max_attempts):
             delay = backoff_s(
                 claim.attempts, base_s=self.settings.backoff_base_s, max_s=self.settings.backoff_max_s, rand=self.rand
             )
@@ -442,12 +496,48 @@ class Sender:
             }
         return {"status": "failed", "next_attempt_at": None, "last_error": error.reason[:2000]}
 
+    def _escalate(self, session: Session, claim: Claim, now: datetime) -> None:
+        """The ``escalate_after_failures``-th failure of an open alert's message: queue one message
+        to the clinic's fallback channel, if it has one (insert-if-absent: once per delivery)."""
+        row = session.get(Delivery, claim.delivery_id)
+        subscription = session.get(Subscription, row.subscription_id)
+        clinic = session.get(ClinicSettings, subscription.clinic_id)
+        if clinic is None or not clinic.fallback_channel or not clinic.fallback_target:
+            return
+        if claim.attempts != clinic.escalate_after_failures:
+            return
+        queued = insert_ignore(
+            session,
+            Delivery,
+            [
+                {
+                    "alert_id": claim.alert_id,
+                    "subscription_id": row.subscription_id,
+                    "state_change": f"escalate-{claim.delivery_id}",
+                    "status": "pending",
+                    "attempts": 0,
+                    "created_at": now,
+                }
+            ],
+        )
+        if queued:
+            log.warning(
+                kv(
+                    "delivery_escalated",
+                    delivery=claim.delivery_id,
+                    alert=claim.alert_id,
+                    failures=claim.attempts,
+                    fallback=clinic.fallback_channel,
+                )
+            )
+
     def _record_once(self, outcomes: list[tuple[Claim, DeliveryError | None]], stats: SendStats) -> None:
         now = self.clock()
         recorded: list[tuple[Claim, DeliveryError | None, str]] = []
         with self.sessions.begin() as session:
             for claim, error in outcomes:
-                values = self._outcome_values(claim, error, now)
+                alert_open = session.scalar(select(Alert.state).where(Alert.alert_id == claim.alert_id)) == "open"
+                values = self._outcome_values(claim, error, now, alert_open)
                 # Conditional on our claim: a dispatcher that lost its lease must not overwrite.
                 result = session.execute(
                     update(Delivery)
@@ -462,6 +552,12 @@ class Sender:
                 if result.rowcount != 1:
                     recorded.append((claim, error, "lost_lease"))
                     continue
+                if (
+                    error is not None
+                    and alert_open
+                    and (claim.state_change == "open" or claim.state_change.startswith("repeat-"))
+                ):
+                    self._escalate(session, claim, now)
                 if error is None and claim.state_change.startswith("digest-"):
                     session.execute(
                         update(Delivery)
@@ -515,10 +611,15 @@ class Sender:
             free = self.settings.send_concurrency - len(in_flight)
             if not stop.is_set() and free > 0:
                 stats = SendStats()
+                # One slot is kept for critical alerts: others can hang on a failing receiver for
+                # a channel timeout each, and a silent station must not wait behind them.
+                others = sum(not c.critical for c in in_flight.values())
+                reserved = 1 if self.settings.send_concurrency > 1 else 0
+                noncritical_free = max(0, self.settings.send_concurrency - reserved - others)
                 try:
                     now = self.clock()
                     stats.reminders = self.schedule_reminders(now)
-                    for claim in self.claim(now, stats, limit=free):
+                    for claim in self.claim(now, stats, limit=free, noncritical_limit=noncritical_free):
                         in_flight[self._pool.submit(self._send, claim)] = claim
                 except Exception:
                     log.exception(kv("send_pass_failed"))

@@ -123,5 +123,11 @@ def clinic_settings(session: Session, clinic_id: str) -> ClinicSettings:
     """The clinic's settings row, or the defaults (not saved) when it has none."""
     row = session.get(ClinicSettings, clinic_id)
     if row is None:
-        row = ClinicSettings(clinic_id=clinic_id, allow_private_webhooks=False, digest_after=5, digest_window_s=300)
+        row = ClinicSettings(
+            clinic_id=clinic_id,
+            allow_private_webhooks=False,
+            digest_after=5,
+            digest_window_s=300,
+            escalate_after_failures=3,
+        )
     return row

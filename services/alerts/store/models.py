@@ -65,6 +65,13 @@ class ClinicSettings(Base):
     # the window goes out as one digest.
     digest_after: Mapped[int] = mapped_column(Integer, default=5)
     digest_window_s: Mapped[int] = mapped_column(Integer, default=300)
+    # Where an open alert goes when a supervisor's channel keeps failing: after
+    # escalate_after_failures failed attempts of one delivery, one escalation message goes to
+    # this channel and target (e.g. the ward's shared inbox or pager webhook). None: no fallback.
+    fallback_channel: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    fallback_target: Mapped[str | None] = mapped_column(Text, nullable=True)
+    fallback_webhook_secret: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    escalate_after_failures: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
 
 
 class Subscription(Base):
@@ -153,7 +160,8 @@ class Delivery(Base):
     """The delivery log: one row per (alert, subscription, state change), enforced by a unique
     constraint, so no restart or redelivery of the alerts topic sends twice.
 
-    ``state_change`` is ``open``, ``resolved`` or ``repeat-<n>`` (the n-th reminder).
+    ``state_change`` is ``open``, ``resolved``, ``repeat-<n>`` (the n-th reminder),
+    ``digest-<id>`` or ``escalate-<id>`` (delivery ``id`` kept failing: the clinic's fallback).
     """
 
     __tablename__ = "deliveries"

@@ -435,6 +435,29 @@ def test_admin_validates_key_scope_and_supervisor(alerts_api: RunningApi) -> Non
         assert admin.post("/v1/admin/keys/424242/revoke").status_code == 404
 
 
+def test_a_clinic_fallback_is_checked_and_its_webhook_secret_shown_once(alerts_api: RunningApi) -> None:
+    with alerts_api.admin() as admin:
+        half = admin.put("/v1/admin/clinics/clinic-f", json={"fallback_channel": "email"})
+        assert half.status_code == 422 and "go together" in half.text
+        bad = admin.put("/v1/admin/clinics/clinic-f", json={"fallback_channel": "email", "fallback_target": "nobody"})
+        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "target"]
+        # an on-premises pager (a loopback or private address needs the clinic's permission)
+        body = {
+            "allow_private_webhooks": True,
+            "fallback_channel": "webhook",
+            "fallback_target": "http://127.0.0.1:9/p",
+        }
+        refused = admin.put("/v1/admin/clinics/clinic-f", json={**body, "allow_private_webhooks": False})
+        assert refused.status_code == 422 and "private/loopback" in refused.text
+        saved = admin.put("/v1/admin/clinics/clinic-f", json={**body, "escalate_after_failures": 2})
+        assert saved.status_code == 200, saved.text
+        assert saved.json()["fallback_webhook_secret"] and saved.json()["escalate_after_failures"] == 2
+        again = admin.put("/v1/admin/clinics/clinic-f", json=body)  # unchanged target: the secret stays
+        assert again.json()["fallback_webhook_secret"] is None and again.json()["escalate_after_failures"] == 3
+        shown = admin.get("/v1/admin/clinics/clinic-f").json()
+        assert shown["fallback_target"] == body["fallback_target"] and "fallback_webhook_secret" not in shown
+
+
 def test_settings_refuse_a_weak_admin_token() -> None:
     with pytest.raises(ValueError, match="at least 24 characters"):
         AlertServiceSettings(admin_token="short")

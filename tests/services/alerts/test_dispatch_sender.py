@@ -154,19 +154,64 @@ def test_receiver_failing_twice_then_succeeding_gets_exactly_one_delivery(sessio
     assert (row.status, row.attempts, row.last_error) == ("sent", 3, None)
 
 
-def test_gives_up_after_max_attempts_and_says_why(sessions):
+def test_an_open_alert_is_retried_while_open_and_its_resolve_gives_up_after_max_attempts(sessions):
     clock = Clock()
     with webhook_receiver(fail_first=100) as receiver:
         subscribe(sessions, target=receiver.url)
-        ingest_records(sessions, [alert_record(5)], now=clock())
+        opened = alert_record(5)
+        ingest_records(sessions, [opened], now=clock())
         sender = make_sender(sessions, clock, max_attempts=3)
+        for _ in range(8):
+            sender.run_once()
+            clock.advance(10)
+        (row,) = deliveries(sessions)
+        assert (row.status, row.attempts) == ("pending", 8) and "HTTP 503" in row.last_error
+        assert row.next_attempt_at.replace(tzinfo=timezone.utc) - clock() <= timedelta(seconds=8)  # capped
+        ingest_records(sessions, [{**opened, "state": "resolved", "severity": "info"}], now=clock())
         for _ in range(6):
             sender.run_once()
             clock.advance(10)
         sender.close()
-    row = deliveries(sessions)[0]
-    assert (row.status, row.attempts) == ("failed", 3) and "HTTP 503" in row.last_error
-    assert len(receiver.requests) == 3
+    superseded, resolve = deliveries(sessions)
+    assert (superseded.status, superseded.last_error) == ("suppressed", "superseded_by_resolve")
+    assert (resolve.status, resolve.attempts) == ("failed", 3) and "HTTP 503" in resolve.last_error
+    assert len(receiver.requests) == 8 + 3
+
+
+def test_an_alert_no_message_can_be_made_of_fails_alone_and_the_rest_go_out(sessions, monkeypatch):
+    from gaitstream.services.alerts.dispatch import sender as sender_module
+
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url)
+        ingest_records(sessions, [alert_record(21), alert_record(22), alert_record(23)], now=clock())
+        original = sender_module.render_alert
+
+        def render(delivery_id, state_change, alert):  # a fault injected into our own renderer
+            if alert.session_id == "sess-0022":
+                raise ValueError("cannot render this one")
+            return original(delivery_id, state_change, alert)
+
+        monkeypatch.setattr(sender_module, "render_alert", render)
+        sender = make_sender(sessions, clock)
+        stats = sender.run_once()
+        sender.close()
+    rows = deliveries(sessions)
+    assert [r.status for r in rows] == ["sent", "failed", "sent"] and stats.sent == 2
+    assert rows[1].last_error == "render: ValueError: cannot render this one"
+    assert sorted(r.payload["alert"]["session_id"] for r in receiver.requests) == ["sess-0021", "sess-0023"]
+
+
+def test_an_absurd_time_renders_as_such_instead_of_failing(sessions):
+    clock = Clock()
+    with webhook_receiver() as receiver:
+        subscribe(sessions, target=receiver.url)
+        ingest_records(sessions, [alert_record(24, time_us=2**62)], now=clock())
+        sender = make_sender(sessions, clock)
+        sender.run_once()
+        sender.close()
+    assert deliveries(sessions)[0].status == "sent"
+    assert receiver.requests[0].payload["alert"]["opened_at"] == f"not a valid time ({2**62} us)"
 
 
 def test_loopback_webhook_refused_unless_the_clinic_allows(sessions):
@@ -425,3 +470,34 @@ def test_a_busy_quiet_night_arrives_as_a_few_messages_and_one_digest(sessions):
         sender.close()
     assert [r.payload["event"] for r in receiver.requests] == ["open", "open", "digest"]
     assert len(receiver.requests[-1].payload["items"]) == 3
+
+
+def test_a_critical_alert_goes_out_within_5_s_while_other_deliveries_hang(sessions):
+    """20 warnings to a receiver that never answers in time (each send ends at the 2 s timeout),
+    then a silent station (critical) for a supervisor on a working receiver."""
+    import threading
+    import time
+
+    from gaitstream.services.alerts.dispatch.store_ops import utcnow
+
+    with webhook_receiver(delay_s=3.0) as hanging, webhook_receiver() as working:
+        subscribe(sessions, target=hanging.url)
+        subscribe(sessions, target=working.url, min_severity="critical")
+        ingest_records(sessions, [alert_record(30 + i) for i in range(20)], now=utcnow())
+        sender = make_sender(sessions, utcnow, backoff_base_s=30.0, backoff_max_s=60.0)
+        stop = threading.Event()
+        thread = threading.Thread(target=sender.run, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            time.sleep(0.5)  # the warnings' sends are hanging by now
+            started = time.monotonic()
+            ingest_records(sessions, [alert_record(99, severity="critical", kind="station_silent")], now=utcnow())
+            assert working.wait(lambda r: len(r.requests) >= 1, timeout_s=10)
+            took_s = working.requests[0].at - (time.time() - (time.monotonic() - started))
+        finally:
+            stop.set()
+            thread.join(timeout=30)
+            sender.close()
+    print(f"critical delivered {took_s:.2f} s after it was stored, 20 warnings hanging")
+    assert working.requests[0].payload["alert"]["kind"] == "station_silent"
+    assert took_s < 5.0
