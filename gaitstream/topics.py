@@ -26,8 +26,8 @@ def ensure_topics(
     All share the same partition count and key (station id), so a station's frames, steps and
     status live on the same partition number and one worker owns all of them. ``extra`` adds
     topics (name -> topic configs) with the same partition count, e.g. the pipeline's changelogs.
-    ``update_configs``: topics that exist already get the configs given here (set as a whole: an
-    upgrade changes them in place).
+    ``update_configs``: topics that exist already get the configs given here (an upgrade changes
+    them in place).
     """
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
@@ -38,6 +38,7 @@ def ensure_topics(
         existing = set(admin.list_topics())
         wanted = {name: {} for name in topics.all()} | (extra or {})
         missing = [name for name in wanted if name not in existing]
+        created: list[str] = []
         if missing:
             try:
                 admin.create_topics(
@@ -51,30 +52,32 @@ def ensure_topics(
                         for name in missing
                     ]
                 )
+                created = missing
             except TopicAlreadyExistsError:
-                pass  # another worker or station created them in between
+                pass  # another worker or station created them in between (with which configs?)
             log.info(kv("topics_created", topics=",".join(missing), partitions=topics.partitions))
         if update_configs:
-            _update_configs(admin, {name: configs for name, configs in wanted.items() if configs and name in existing})
+            _update_configs(
+                admin, {name: configs for name, configs in wanted.items() if configs and name not in created}
+            )
         return missing
     finally:
         admin.close()
 
 
 def _update_configs(admin, wanted: dict[str, dict[str, str]]) -> None:
-    """Set each topic's configs where they differ from ``wanted`` (AlterConfigs replaces the set)."""
+    """Set each topic's configs where they differ from ``wanted`` (kafka-python 3 alters
+    incrementally where the broker supports it: other keys keep their values)."""
     from kafka.admin import ConfigResource, ConfigResourceType
 
     if not wanted:
         return
     described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in wanted])
-    current: dict[str, dict[str, str]] = {}
-    for response in described:
-        for resource in response.to_object()["resources"]:
-            entries = resource["config_entries"]
-            current[resource["resource_name"]] = {e["config_names"]: e["config_value"] for e in entries}
+    topics = described.get("topic", {})
     changed = [
-        name for name, configs in wanted.items() if any(current.get(name, {}).get(k) != v for k, v in configs.items())
+        name
+        for name, configs in wanted.items()
+        if any((topics.get(name, {}).get(key) or {}).get("value") != value for key, value in configs.items())
     ]
     if changed:
         admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=wanted[name]) for name in changed])

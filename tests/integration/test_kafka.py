@@ -84,3 +84,35 @@ def test_aiokafka_round_trip(kafka_settings) -> None:
     received = asyncio.run(run())
     # One key -> one partition -> the order the producer sent.
     assert received == [f"frame-{i}".encode() for i in range(MESSAGES)]
+
+
+def test_an_existing_topic_gets_the_configs_an_upgrade_asks_for(kafka_settings) -> None:
+    """The checkpoint changelog of a running clinic needs the larger max.message.bytes too."""
+    import time
+    import uuid
+
+    from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
+
+    from gaitstream.settings import TopicSettings
+    from gaitstream.topics import delete_topics_with_prefix, ensure_topics
+
+    topics = TopicSettings(prefix=f"it.cfg{uuid.uuid4().hex[:6]}", partitions=1)
+    name = f"{topics.prefix}.changelog"
+    try:
+        ensure_topics(kafka_settings, topics, extra={name: {"cleanup.policy": "compact"}})
+        wanted = {"cleanup.policy": "compact", "max.message.bytes": str(8 * 1024 * 1024)}
+        ensure_topics(kafka_settings, topics, extra={name: wanted}, update_configs=True)
+        admin = KafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
+        try:
+            deadline = time.monotonic() + 15
+            while True:  # the broker applies a topic config through its metadata log: soon, not at once
+                described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])["topic"][name]
+                got = {key: value["value"] for key, value in described.items()}
+                if got == wanted or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+        finally:
+            admin.close()
+        assert got == wanted
+    finally:
+        delete_topics_with_prefix(kafka_settings, topics.prefix)
