@@ -122,8 +122,12 @@ def test_grafana_starts_after_the_influxdb_init_service(compose: dict) -> None:
     assert services["grafana"]["depends_on"]["influxdb-init"]["condition"] == "service_healthy"
     init = services["influxdb-init"]
     assert init["image"] == services["influxdb"]["image"]
-    script = init["command"][0]
-    assert "influx v1 dbrp create" in script and "--read-bucket" in script
+    # It runs deploy/influxdb/init.sh (the local stack runs the same script: tests/stack), which
+    # maps the bucket for InfluxQL and gives Grafana a read-only login.
+    assert "sh /gaitstream/init.sh" in init["command"][0]
+    assert any(v.startswith("./deploy/influxdb/init.sh:/gaitstream/init.sh") for v in init["volumes"])
+    script = (REPO / "deploy" / "influxdb" / "init.sh").read_text()
+    assert "/api/v2/dbrps" in script and '\\"action\\":\\"read\\"' in script
     # The read-only credential Grafana uses is the one the init service creates.
     assert init["environment"]["GRAFANA_PASSWORD"].startswith("${GRAFANA_INFLUXDB_TOKEN:?")
     assert services["grafana"]["environment"]["GRAFANA_INFLUXDB_TOKEN"].startswith("${GRAFANA_INFLUXDB_TOKEN:?")

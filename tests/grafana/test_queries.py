@@ -113,9 +113,11 @@ def _rows(series: dict) -> list[dict]:
 
 def _write(pipeline: PipelineRun, lines: list[str]) -> None:
     influx = pipeline.influx
+    # The v2 write API, as the sink writes. (InfluxDB 2.7's v1 /write ignores precision=u and reads
+    # the times as nanoseconds: 1970.)
     resp = httpx.post(
-        f"{influx.url}/write",
-        params={"db": influx.database, "precision": "u"},
+        f"{influx.url}/api/v2/write",
+        params={"org": influx.org, "bucket": influx.bucket, "precision": "us"},
         content="\n".join(lines).encode(),
         headers={"Authorization": f"Token {influx.token.get_secret_value()}"},
         timeout=20,
