@@ -28,6 +28,7 @@ def _session(rate_hz: float) -> dict:
     }
 
 
+@pytest.mark.filterwarnings("ignore:too little walking to estimate the mounting yaw")
 @pytest.mark.parametrize("rate_hz", [MIN_RATE_HZ, 100.0, 500.0, MAX_RATE_HZ])
 def test_the_largest_checkpoint_fits_with_room_to_spare(rate_hz: float) -> None:
     """The worst case: the engine never finishes calibrating (a patient who stands, shuffles and
