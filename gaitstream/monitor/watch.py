@@ -84,3 +84,11 @@ class SessionWatch:
             silence=StationSilence.from_json(value["silence"], session=session, settings=settings),
             health=SensorHealth.from_json(value["health"], session=session, settings=settings),
         )
+
+
+def worker_was_paused(previous_check_s: float | None, now_s: float, *, interval_s: float, grace_s: float) -> bool:
+    """Whether the silence timer ran so late that the worker itself was stopped meanwhile (a long
+    GC pause, SIGSTOP, a suspended VM): then the silence it would see is its own, not the
+    stations', and after more than the group's session timeout their partitions may be another
+    worker's already. ``grace_s``: how late a run may be before it counts (monotonic seconds)."""
+    return previous_check_s is not None and now_s - previous_check_s > interval_s + grace_s

@@ -37,6 +37,7 @@ from gaitstream.monitor import lookup
 from gaitstream.monitor.door import StationClockFaults, check_message_size, check_session_rate, clock_problem
 from gaitstream.monitor.frames import EngineInput, FrameError, concatenate_inputs, engine_input
 from gaitstream.monitor.station import TRACE_RATE_HZ, StationState
+from gaitstream.monitor.watch import worker_was_paused
 from gaitstream.pipelines.app import (
     alert_settings_table,
     alerts_topic,
@@ -98,6 +99,7 @@ class GaitTracker:
         self.batch = self.ledger.begin_batch()
         # partition -> the offset it is being read again from (faust_adapter, item 10)
         self._rewinding: dict[tuple[str, int], int] = {}
+        self._last_silence_check_s: float | None = None
 
     # ------------------------------------------------------------ acknowledgement
     def _hold(self, station_id: str, event: EventT, samples: int = 0) -> None:
@@ -549,8 +551,24 @@ class GaitTracker:
         """Station silence over the open sessions this worker owns (the rule's state is checkpointed
         with the station's next frame; a repeated open after a crash carries the same id). These
         alerts answer no input: nothing waits for them."""
-        self.adopt_open_sessions()
+        now_s = time.monotonic()
+        paused = worker_was_paused(
+            self._last_silence_check_s,
+            now_s,
+            interval_s=SILENCE_CHECK_INTERVAL_S,
+            grace_s=pipeline_settings.session_timeout_s / 2,
+        )
+        self._last_silence_check_s = now_s
         now_us = _now_us()
+        if paused:
+            # This worker was stopped, not the stations: count their silence from now. If the
+            # pause outlasted the session timeout, their partitions are being moved and the
+            # revocation drops them here; no alert is raised for them meanwhile.
+            log.warning(kv("worker_paused", stations=len(self.live)))
+            for state in self.live.values():
+                state.watch.resume(now_us)
+            return
+        self.adopt_open_sessions()
         for station_id, state in list(self.live.items()):
             for alert in state.watch.check_silence(now_us):
                 await produce(ALERTS, station_id.encode(), encode("alert", alert))

@@ -118,3 +118,12 @@ def test_replaying_the_same_steps_gives_the_same_alert_ids() -> None:
     first = run()
     assert first == run()
     assert sorted(state for _, state in first) == ["open", "open", "resolved", "resolved"]
+
+
+def test_a_late_silence_check_means_the_worker_was_paused_not_the_stations() -> None:
+    from gaitstream.monitor.watch import worker_was_paused
+
+    assert not worker_was_paused(None, 100.0, interval_s=2.0, grace_s=5.0)  # the first check
+    assert not worker_was_paused(100.0, 102.1, interval_s=2.0, grace_s=5.0)  # on time
+    assert not worker_was_paused(100.0, 106.9, interval_s=2.0, grace_s=5.0)  # a busy loop, not a pause
+    assert worker_was_paused(100.0, 120.0, interval_s=2.0, grace_s=5.0)  # SIGSTOP for 20 s
