@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gaitstream.monitor.alert_settings import AlertSettings
 from gaitstream.monitor.frames import MAX_FRAME_SAMPLES, MAX_RATE_HZ, MIN_RATE_HZ, FrameError
+from gaitstream.monitor.rules import alert_record
 from gaitstream.schemas.imu import PACKED_ROW_BYTES
 
 # Two sensor blocks of MAX_FRAME_SAMPLES packed rows, or the same as six float arrays (Avro
@@ -27,6 +29,8 @@ MAX_MESSAGE_BYTES = 2 * MAX_FRAME_SAMPLES * PACKED_ROW_BYTES + HEADER_ALLOWANCE_
 # An hour either way: far beyond a station's send buffer or an unsynchronised PC clock, far below
 # the factor of 1000 of a wrong unit (decades) or a reset RTC (years).
 DEFAULT_CLOCK_TOLERANCE_S = 3600.0
+# Refused messages have no session of their own to link a dashboard to.
+NO_DASHBOARD = AlertSettings()
 
 
 def check_message_size(n_bytes: int) -> None:
@@ -73,33 +77,32 @@ class StationClockFaults:
         if station in self.open:
             return []
         ids = {k: str(record.get(k, "-")) for k in ("clinic_id", "station_id", "session_id", "patient_id")}
-        mark = sequence if sequence is not None else record.get("event", "-")
-        alert_id = f"{ids['session_id']}:station_clock:-:{mark}"
-        self.open[station] = (alert_id, ids)
-        return [_record(alert_id, ids, "open", "critical", time_us, reason)]
+        opened = _record(
+            ids, "open", "critical", time_us, reason, sequence if sequence is not None else record.get("event", "-")
+        )
+        self.open[station] = (opened["alert_id"], ids)
+        return [opened]
 
     def accepted(self, station_id: str, *, time_us: int) -> list[dict]:
         if station_id not in self.open:
             return []
         alert_id, ids = self.open.pop(station_id)
-        return [_record(alert_id, ids, "resolved", "info", time_us, "station clock right again")]
+        resolved = _record(ids, "resolved", "info", time_us, "station clock right again", None)
+        resolved["alert_id"] = alert_id
+        return [resolved]
 
 
-def _record(alert_id: str, ids: dict, state: str, severity: str, time_us: int, message: str) -> dict:
-    return {
-        "alert_id": alert_id,
-        "state": state,
-        "kind": "station_clock",
-        "severity": severity,
-        "time_us": int(time_us),
-        **ids,
-        "side": None,
-        "value": None,
-        "threshold": None,
-        "message": message[:500],
-        "dashboard_url": None,
-        "sensor": None,
-        "fault": None,
-        "baseline": None,
-        "metric": None,
-    }
+def _record(ids: dict, state: str, severity: str, time_us: int, message: str, opened_at) -> dict:
+    return alert_record(
+        session=ids,
+        kind="station_clock",
+        state=state,
+        severity=severity,
+        time_us=time_us,
+        message=message[:500],
+        side=None,
+        value=None,
+        threshold=None,
+        settings=NO_DASHBOARD,
+        opened_at=opened_at,
+    )

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from gaitstream.monitor.door import NO_DASHBOARD
+from gaitstream.monitor.rules import alert_record
+
 KIND = "frames_refused"
 DEFAULT_WINDOW_S = 60.0
 DEFAULT_OPEN_AFTER = 5
@@ -68,20 +71,18 @@ class RefusedFrames:
 
 
 def _record(episode: _Episode, state: str, severity: str, time_us: int, message: str, value: float) -> dict:
-    return {
-        "alert_id": episode.alert_id,
-        "state": state,
-        "kind": KIND,
-        "severity": severity,
-        "time_us": int(time_us),
-        **episode.ids,
-        "side": None,
-        "value": value,
-        "threshold": None,
-        "message": message[:500],
-        "dashboard_url": None,
-        "sensor": None,
-        "fault": None,
-        "baseline": None,
-        "metric": "frames_refused",
-    }
+    record = alert_record(
+        session=episode.ids,
+        kind=KIND,
+        state=state,
+        severity=severity,
+        time_us=time_us,
+        message=message[:500],
+        side=None,
+        value=value,
+        threshold=None,
+        settings=NO_DASHBOARD,
+        metric="frames_refused",
+    )
+    record["alert_id"] = episode.alert_id
+    return record
