@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, status
@@ -21,7 +20,7 @@ from gaitstream.services.alerts.api.schemas import (
     SupervisorCreate,
     SupervisorOut,
 )
-from gaitstream.services.alerts.api.subscriptions import WEBHOOK_SECRET_BYTES, check_channel_target
+from gaitstream.services.alerts.api.subscriptions import check_channel_target, set_fallback
 from gaitstream.services.alerts.store import accounts
 from gaitstream.services.alerts.store.accounts import ID_PATTERN
 from gaitstream.services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
@@ -119,13 +118,7 @@ def put_clinic(clinic_id: ClinicPath, body: ClinicSettingsIn, session: SessionDe
     session.flush()
     if body.fallback_channel is not None:
         check_channel_target(session, clinic_id=clinic_id, channel=body.fallback_channel, target=body.fallback_target)
-    new_secret = None
-    changed = (row.fallback_channel, row.fallback_target) != (body.fallback_channel, body.fallback_target)
-    row.fallback_channel, row.fallback_target = body.fallback_channel, body.fallback_target
-    if body.fallback_channel != "webhook":
-        row.fallback_webhook_secret = None
-    elif changed or row.fallback_webhook_secret is None:
-        row.fallback_webhook_secret = new_secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+    new_secret = set_fallback(row, body.fallback_channel, body.fallback_target)
     session.commit()
     log.info(
         kv(

@@ -162,10 +162,8 @@ def clinic(
     database_url: DbOpt = None,
 ) -> None:
     """Set a clinic's dispatch settings (a webhook fallback's signing secret is printed once)."""
-    import secrets
-
     from gaitstream.services.alerts.api.schemas import check_target
-    from gaitstream.services.alerts.api.subscriptions import WEBHOOK_SECRET_BYTES
+    from gaitstream.services.alerts.api.subscriptions import set_fallback
     from gaitstream.services.alerts.store.models import ClinicSettings
 
     if (fallback_channel is None) != (fallback_target is None):
@@ -182,13 +180,7 @@ def clinic(
         row.allow_private_webhooks = allow_private_webhooks
         row.digest_after, row.digest_window_s = digest_after, digest_window_s
         row.escalate_after_failures = escalate_after_failures
-        changed = (row.fallback_channel, row.fallback_target) != (fallback_channel, fallback_target)
-        row.fallback_channel, row.fallback_target = fallback_channel, fallback_target
-        secret = None
-        if fallback_channel != "webhook":
-            row.fallback_webhook_secret = None
-        elif changed or row.fallback_webhook_secret is None:
-            row.fallback_webhook_secret = secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+        secret = set_fallback(row, fallback_channel, fallback_target)
         session.merge(row)
         session.commit()
     emit(

@@ -48,6 +48,19 @@ UNPROCESSABLE = 422
 WEBHOOK_SECRET_BYTES = 32
 
 
+def set_fallback(row, channel: str | None, target: str | None) -> str | None:
+    """Set a clinic's fallback channel and target on its settings ``row``; a webhook fallback gets
+    a new signing secret when it is set or changed, returned (to show once), else None."""
+    changed = (row.fallback_channel, row.fallback_target) != (channel, target)
+    row.fallback_channel, row.fallback_target = channel, target
+    if channel != "webhook":
+        row.fallback_webhook_secret = None
+    elif changed or row.fallback_webhook_secret is None:
+        row.fallback_webhook_secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+        return row.fallback_webhook_secret
+    return None
+
+
 def invalid_field(field: str, message: str, value: Any = None) -> HTTPException:
     """A 422 in FastAPI's own validation-error shape, for checks that need the database or DNS."""
     return HTTPException(

@@ -24,7 +24,7 @@ from gaitstream.logging import kv
 from gaitstream.schemas.codec import WireError, decode
 from gaitstream.services.alerts.dispatch.matching import matches
 from gaitstream.services.alerts.dispatch.settings import DispatchSettings
-from gaitstream.services.alerts.dispatch.store_ops import insert_ignore, utcnow
+from gaitstream.services.alerts.dispatch.store_ops import insert_ignore, pending_delivery, utcnow
 from gaitstream.services.alerts.store.models import Alert, Delivery, Subscription
 from gaitstream.settings import KafkaSettings, TopicSettings
 
@@ -53,14 +53,7 @@ def _queue(session: Session, alert: Alert, state_change: str, now: datetime, *, 
         select(Subscription).where(Subscription.clinic_id == alert.clinic_id, Subscription.enabled.is_(True))
     ).all()
     rows = [
-        {
-            "alert_id": alert.alert_id,
-            "subscription_id": sub.id,
-            "state_change": state_change,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-        }
+        pending_delivery(alert.alert_id, sub.id, state_change, now)
         for sub in subscriptions
         if matches(alert, sub, ignore_severity=ignore_severity)
     ]

@@ -53,7 +53,7 @@ from gaitstream.services.alerts.dispatch.exceptions import DeliveryError
 from gaitstream.services.alerts.dispatch.matching import SEVERITY_RANK, as_utc, decide
 from gaitstream.services.alerts.dispatch.messages import Message, render_alert, render_digest
 from gaitstream.services.alerts.dispatch.settings import DispatchSettings
-from gaitstream.services.alerts.dispatch.store_ops import insert_ignore, utcnow
+from gaitstream.services.alerts.dispatch.store_ops import insert_ignore, pending_delivery, utcnow
 from gaitstream.services.alerts.store.models import Alert, ClinicSettings, Delivery, Mute, Subscription
 
 log = logging.getLogger(__name__)
@@ -176,14 +176,9 @@ class Sender:
                 base = as_utc(row.sent_at or row.created_at)
                 if now >= base + timedelta(seconds=row.repeat_interval_s):
                     due.append(
-                        {
-                            "alert_id": alert_id,
-                            "subscription_id": subscription_id,
-                            "state_change": f"repeat-{_repeat_number(row.state_change) + 1}",
-                            "status": "pending",
-                            "attempts": 0,
-                            "created_at": now,
-                        }
+                        pending_delivery(
+                            alert_id, subscription_id, f"repeat-{_repeat_number(row.state_change) + 1}", now
+                        )
                     )
             return insert_ignore(session, Delivery, due)
 
@@ -509,16 +504,7 @@ class Sender:
         queued = insert_ignore(
             session,
             Delivery,
-            [
-                {
-                    "alert_id": claim.alert_id,
-                    "subscription_id": row.subscription_id,
-                    "state_change": f"escalate-{claim.delivery_id}",
-                    "status": "pending",
-                    "attempts": 0,
-                    "created_at": now,
-                }
-            ],
+            [pending_delivery(claim.alert_id, row.subscription_id, f"escalate-{claim.delivery_id}", now)],
         )
         if queued:
             log.warning(

@@ -1,4 +1,5 @@
-"""Small store helpers shared by ingest and sender: portable insert-if-absent and UTC now."""
+"""Small store helpers shared by ingest and sender: portable insert-if-absent, a new delivery row
+and UTC now."""
 
 from __future__ import annotations
 
@@ -10,6 +11,18 @@ from sqlalchemy.orm import Session
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def pending_delivery(alert_id: str, subscription_id: int, state_change: str, now: datetime) -> dict[str, Any]:
+    """A delivery-log row to insert (``insert_ignore``): not attempted yet, due at once."""
+    return {
+        "alert_id": alert_id,
+        "subscription_id": subscription_id,
+        "state_change": state_change,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+    }
 
 
 def insert_ignore(session: Session, model: type, rows: list[dict[str, Any]]) -> int:
