@@ -77,6 +77,21 @@ SILENCE_CHECK_INTERVAL_S = 2.0
 Frame = tuple[EventT, dict, EngineInput]
 
 
+def _log_alert(station_id: str, alert: dict) -> None:
+    log.info(
+        kv(
+            "alert",
+            id=alert["alert_id"],
+            state=alert["state"],
+            kind=alert["kind"],
+            station=station_id,
+            side=alert["side"],
+            fault=alert.get("fault"),
+            value=alert["value"],
+        )
+    )
+
+
 def _now_us() -> int:
     """The worker's wall clock: station silence is judged on arrival, never on sample times
     (replays and catching-up stations send faster than real time)."""
@@ -140,18 +155,7 @@ class GaitTracker:
     async def _publish_alerts(self, station_id: str, alerts: list[dict]) -> None:
         for alert in alerts:
             await self._produce(ALERTS, station_id, encode("alert", alert))
-            log.info(
-                kv(
-                    "alert",
-                    id=alert["alert_id"],
-                    state=alert["state"],
-                    kind=alert["kind"],
-                    station=station_id,
-                    side=alert["side"],
-                    fault=alert.get("fault"),
-                    value=alert["value"],
-                )
-            )
+            _log_alert(station_id, alert)
 
     async def _emit_steps(self, station_id: str, state: StationState, steps: list[StepMetrics]) -> None:
         """Publish the steps, move the rolling window, publish each status that falls due (about one
@@ -491,7 +495,7 @@ class GaitTracker:
         deliveries = []
         for alert in alerts:
             deliveries.append(await produce(ALERTS, station_id.encode(), encode("alert", alert)))
-            log.info(kv("alert", id=alert["alert_id"], state=alert["state"], kind=alert["kind"], station=station_id))
+            _log_alert(station_id, alert)
         if problem is None:
             for delivery in deliveries:  # acknowledged with the station's next checkpoint
                 self.ledger.output(self.batch, station_id, delivery)
@@ -572,18 +576,7 @@ class GaitTracker:
         for station_id, state in list(self.live.items()):
             for alert in state.watch.check_silence(now_us):
                 await produce(ALERTS, station_id.encode(), encode("alert", alert))
-                log.info(
-                    kv(
-                        "alert",
-                        id=alert["alert_id"],
-                        state=alert["state"],
-                        kind=alert["kind"],
-                        station=station_id,
-                        side=alert["side"],
-                        fault=alert.get("fault"),
-                        value=alert["value"],
-                    )
-                )
+                _log_alert(station_id, alert)
 
 
 tracker = GaitTracker()
