@@ -69,86 +69,103 @@ def _sqlalchemy_url(host: str, port: int, database: str) -> str:
     return f"postgresql+psycopg://{POSTGRES_USER}@{host}:{port}/{database}"
 
 
+class PostgresError(RuntimeError):
+    """The server did not start (the message carries its log's tail)."""
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL server in a temporary directory on a free 127.0.0.1 port; it can be
+    stopped and started again on the same data and port (the fault campaign takes it down)."""
+
+    def __init__(self, bindir: Path, run_as_user: str | None) -> None:
+        self.bindir, self.prefix = bindir, _run_as(run_as_user)
+        # Not under pytest's tmp dir: that is private to us, and the server may run as another user.
+        self.root = Path(tempfile.mkdtemp(prefix="gaitstream-pg-"))
+        self.data, self.sockets, self.log = self.root / "data", self.root / "sock", self.root / "postgres.log"
+        self.sockets.mkdir()
+        if run_as_user:
+            entry = pwd.getpwnam(run_as_user)
+            for path in (self.root, self.sockets):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        self.port = free_port()
+
+    @property
+    def admin_url(self) -> str:
+        return _sqlalchemy_url("127.0.0.1", self.port, "postgres")
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", POSTGRES_USER, "--auth=trust", "--encoding=UTF8", "--no-sync")
+
+    def start(self) -> None:
+        # fsync off: a test server, thrown away at the end; this saves seconds on a shared disk.
+        options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        timeout = str(POSTGRES_STARTUP_TIMEOUT_S)
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", timeout, "start")
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.prefix, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "30", "stop"],
+            capture_output=True,
+            timeout=60,
+        )
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _run(self, program: str, *args: str) -> None:
+        try:
+            subprocess.run(
+                [*self.prefix, str(self.bindir / program), *args],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=POSTGRES_STARTUP_TIMEOUT_S + 10,
+            )
+        except subprocess.CalledProcessError as error:
+            detail = (error.stderr or "") + (self.log.read_text() if self.log.exists() else "")
+            raise PostgresError(f"{program} from {self.bindir} failed: {detail[-2000:]}") from error
+
+
+def new_postgres_server() -> PostgresServer | str:
+    """A started server, or why there can be none here (no binaries; root without a user to run as)."""
+    bindir = find_postgres_bin()
+    if bindir is None:
+        return (
+            "no initdb/pg_ctl/postgres found (on PATH, /usr/local/bin, /usr/lib/postgresql/*/bin) "
+            "and GAITSTREAM_TEST_POSTGRES_URL is not set"
+        )
+    run_as_user = None
+    if os.geteuid() == 0:
+        run_as_user = _unprivileged_user()
+        if run_as_user is None or shutil.which("runuser") is None:
+            return "running as root and no unprivileged user/runuser to start it"
+    server = PostgresServer(bindir, run_as_user)
+    try:
+        server.init()
+        server.start()
+    except PostgresError:
+        shutil.rmtree(server.root, ignore_errors=True)
+        raise
+    return server
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     existing = os.environ.get("GAITSTREAM_TEST_POSTGRES_URL")
     if existing:
         yield existing
         return
-    bindir = find_postgres_bin()
-    if bindir is None:
-        pytest.skip(
-            "PostgreSQL not exercised: no initdb/pg_ctl/postgres found (on PATH, /usr/local/bin, "
-            "/usr/lib/postgresql/*/bin) and GAITSTREAM_TEST_POSTGRES_URL is not set"
-        )
-    run_as_user = None
-    if os.geteuid() == 0:
-        run_as_user = _unprivileged_user()
-        if run_as_user is None or shutil.which("runuser") is None:
-            pytest.skip("PostgreSQL not exercised: running as root and no unprivileged user/runuser to start it")
-    # Not under pytest's tmp dir: that is private to us, and the server may run as another user.
-    root = Path(tempfile.mkdtemp(prefix="gaitstream-pg-"))
-    data, sockets, log = root / "data", root / "sock", root / "postgres.log"
-    sockets.mkdir()
-    if run_as_user:
-        entry = pwd.getpwnam(run_as_user)
-        for path in (root, sockets):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-    port = free_port()
-    prefix = _run_as(run_as_user)
     try:
-        subprocess.run(
-            [
-                *prefix,
-                str(bindir / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                POSTGRES_USER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-sync",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=POSTGRES_STARTUP_TIMEOUT_S,
-        )
-        # fsync off: a test server, thrown away at the end; this saves seconds on a shared disk.
-        options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
-        subprocess.run(
-            [
-                *prefix,
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(log),
-                "-o",
-                options,
-                "-w",
-                "-t",
-                str(POSTGRES_STARTUP_TIMEOUT_S),
-                "start",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-            timeout=POSTGRES_STARTUP_TIMEOUT_S + 10,
-        )
-    except subprocess.CalledProcessError as error:
-        detail = (error.stderr or "") + (log.read_text() if log.exists() else "")
-        shutil.rmtree(root, ignore_errors=True)
-        pytest.fail(f"PostgreSQL from {bindir} did not start: {detail[-2000:]}")
+        server = new_postgres_server()
+    except PostgresError as error:
+        pytest.fail(str(error))
+    if isinstance(server, str):
+        pytest.skip(f"PostgreSQL not exercised: {server}")
     try:
-        yield _sqlalchemy_url("127.0.0.1", port, "postgres")
+        yield server.admin_url
     finally:
-        subprocess.run(
-            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "30", "stop"],
-            capture_output=True,
-            timeout=60,
-        )
-        shutil.rmtree(root, ignore_errors=True)
+        server.remove()
 
 
 def create_database(admin_url: str, name: str) -> str:
