@@ -62,6 +62,7 @@ from gaitstream.pipelines.faust_adapter import (
     rewind,
     tables_settled,
 )
+from gaitstream.pipelines.fence import PauseFence
 from gaitstream.pipelines.ledger import CheckpointLedger, contiguous_run
 from gaitstream.pipelines.produce import default_partition, produce
 from gaitstream.schemas.codec import WireError, decode, encode
@@ -73,6 +74,11 @@ STEPS, STATUS, ALERTS, TRACE = (
 )
 # How often the station-silence rule looks at this worker's open sessions (its delay is 10 s).
 SILENCE_CHECK_INTERVAL_S = 2.0
+# How often the pause fence sees the event loop run (fence.PauseFence).
+FENCE_TICK_S = 0.5
+# A partition whose records keep arriving past a hole is read again from the hole this often
+# (faust_adapter, item 10: a seek can be overtaken by records its consumer thread fetched before).
+REWIND_RETRY_S = 5.0
 
 Frame = tuple[EventT, dict, EngineInput]
 
@@ -112,9 +118,14 @@ class GaitTracker:
         self.ledger = CheckpointLedger()
         self.stream: StreamT | None = None
         self.batch = self.ledger.begin_batch()
-        # partition -> the offset it is being read again from (faust_adapter, item 10)
-        self._rewinding: dict[tuple[str, int], int] = {}
+        # partition -> (the offset it is being read again from, when: monotonic s) (faust_adapter, item 10)
+        self._rewinding: dict[tuple[str, int], tuple[int, float]] = {}
         self._last_silence_check_s: float | None = None
+        # Past the session timeout the group moves a paused worker's partitions: a worker that
+        # was paused for half of it writes no checkpoint until it knows (see fence.py).
+        self.fence = PauseFence(
+            pause_s=pipeline_settings.session_timeout_s / 2, hold_s=2 * pipeline_settings.heartbeat_interval_s
+        )
 
     # ------------------------------------------------------------ acknowledgement
     def _hold(self, station_id: str, event: EventT, samples: int = 0) -> None:
@@ -147,6 +158,13 @@ class GaitTracker:
         self.live.clear()
         self.ledger.revoke()
         self._rewinding.clear()
+
+    async def fenced(self) -> None:
+        """Wait while the pause fence holds writes (a revocation meanwhile interrupts the batch)."""
+        if self.fence.observe(time.monotonic()):
+            log.warning(kv("pause_fence", stations=len(self.live), hold_s=self.fence.hold_s))
+        while self.fence.held(time.monotonic()):
+            await asyncio.sleep(0.1)
 
     # ------------------------------------------------------------------ outputs
     async def _produce(self, topic: str, station_id: str, value: bytes) -> None:
@@ -222,6 +240,7 @@ class GaitTracker:
     async def _checkpoint(self, station_id: str, state: StationState, *, closed: bool = False) -> None:
         """Flush the trace, store the state; the ledger acknowledges what it covers once stored."""
         await self._flush_trace(station_id, state)
+        await self.fenced()
         if self.ledger.interrupted(self.batch):
             return  # the table is being recovered: leave the state to the replay
         if closed:
@@ -433,10 +452,12 @@ class GaitTracker:
             by_offset = {event.message.offset: event for event in items}
             run, missing = contiguous_run(list(by_offset), expected)
             out += [by_offset[offset] for offset in run]
+            now_s = time.monotonic()
+            last = self._rewinding.get((topic, partition))
             if missing is None:
                 self._rewinding.pop((topic, partition), None)
-            elif self._rewinding.get((topic, partition)) != missing:
-                self._rewinding[(topic, partition)] = missing
+            elif last is None or last[0] != missing or now_s - last[1] > REWIND_RETRY_S:
+                self._rewinding[(topic, partition)] = (missing, now_s)
                 log.warning(
                     kv(
                         "partition_rewound",
@@ -451,6 +472,7 @@ class GaitTracker:
 
     async def on_batch(self, events: list[EventT]) -> None:
         """One batch: decoded, grouped by station, each station's events in order."""
+        await self.fenced()
         self.batch = self.ledger.begin_batch()
         by_station: dict[str, list[tuple[EventT, str, dict]]] = {}
         for event in await self._contiguous(events):
@@ -585,6 +607,17 @@ tracker = GaitTracker()
 @app.on_partitions_revoked.connect
 async def forget_live_state(app, revoked, **kwargs) -> None:
     tracker.revoked()
+
+
+@app.on_partitions_assigned.connect
+async def release_fence(app, assigned, **kwargs) -> None:
+    tracker.fence.release()
+
+
+@app.timer(interval=FENCE_TICK_S)
+async def tick_fence() -> None:
+    if tracker.fence.observe(time.monotonic()):
+        log.warning(kv("pause_fence", stations=len(tracker.live), hold_s=tracker.fence.hold_s))
 
 
 @app.timer(interval=SILENCE_CHECK_INTERVAL_S)
