@@ -57,6 +57,7 @@ from gaitstream.pipelines.deadletter import send_dead_letter
 from gaitstream.pipelines.faust_adapter import (
     committed_offset,
     current_event,
+    forget_gaps,
     is_stale,
     owns_partition,
     rewind,
@@ -146,7 +147,10 @@ class GaitTracker:
         """Acknowledge what the ledger allows now (offset order per partition)."""
         if self.stream is None:
             return
-        for event in self.ledger.take_ackable():
+        events = self.ledger.take_ackable()
+        for topic, partition in {(event.message.topic, event.message.partition) for event in events}:
+            forget_gaps(app, topic, partition)  # faust_adapter, item 11
+        for event in events:
             await self.stream.ack(event)
         while self.ledger.failures:
             station, error = self.ledger.failures.pop(0)

@@ -54,7 +54,9 @@ class PipelineRun:
         ensure_topics(self.kafka, self.topics)
         web = ["--without-web"] if web_port is None else ["--web-port", str(web_port), "--web-host", "127.0.0.1"]
         log_path = self.tmp / f"worker-{name}.log"
-        with log_path.open("wb") as log:
+        # Appended: a restarted worker (same name, same data directory) keeps its predecessor's log.
+        start_at = log_path.stat().st_size if log_path.exists() else 0
+        with log_path.open("ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "gaitstream.pipelines", "worker", *web, "-l", "info"],
                 cwd=REPO,
@@ -64,7 +66,7 @@ class PipelineRun:
             )
         self.workers.append((proc, log_path))
         deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
-        while b"[^Worker]: Ready" not in log_path.read_bytes():
+        while b"[^Worker]: Ready" not in log_path.read_bytes()[start_at:]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(f"worker {name} did not start:\n{log_path.read_text(errors='replace')[-3000:]}")
             time.sleep(0.3)
