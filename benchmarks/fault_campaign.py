@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -63,33 +64,37 @@ def main() -> int:
     outcomes = []
     started = time.monotonic()
     try:
-        with tempfile.TemporaryDirectory(prefix="gaitstream-campaign-") as tmp:
-            with Campaign(
-                stack=stack, postgres=postgres, kafka=kafka, influx=influx, tmp=Path(tmp), speed=args.speed
-            ) as campaign:
-                for n in range(args.schedules):
-                    schedule = random_schedule(
-                        args.seed + n, kinds=kinds, stations=args.stations, data_s=args.data_s, speed=args.speed
-                    )
-                    faults = ", ".join(f.label() for f in schedule.faults)
-                    console.print(
-                        f'campaign_schedule n={n + 1}/{args.schedules} seed={schedule.seed} faults="{faults}"'
-                    )
-                    outcome = campaign.run(schedule)
-                    outcomes.append(outcome)
-                    console.print(
-                        f"campaign_result n={n + 1} clean={outcome.clean} steps={outcome.steps_landed}/"
-                        f"{outcome.steps_expected} alerts={outcome.alerts_landed}/{outcome.alerts_expected} "
-                        f"elapsed_s={outcome.elapsed_s:.0f} total_min={(time.monotonic() - started) / 60:.1f}"
-                    )
-                    for line in outcome.details[:10]:
-                        console.print(f"  {line}")
+        # Worker and dispatcher logs: kept when a schedule was not clean (removed otherwise).
+        logs = Path(tempfile.mkdtemp(prefix="gaitstream-campaign-"))
+        console.print(f"campaign_logs dir={logs}")
+        with Campaign(
+            stack=stack, postgres=postgres, kafka=kafka, influx=influx, tmp=logs, speed=args.speed
+        ) as campaign:
+            for n in range(args.schedules):
+                schedule = random_schedule(
+                    args.seed + n, kinds=kinds, stations=args.stations, data_s=args.data_s, speed=args.speed
+                )
+                faults = ", ".join(f.label() for f in schedule.faults)
+                console.print(f'campaign_schedule n={n + 1}/{args.schedules} seed={schedule.seed} faults="{faults}"')
+                outcome = campaign.run(schedule)
+                outcomes.append(outcome)
+                console.print(
+                    f"campaign_result n={n + 1} clean={outcome.clean} steps={outcome.steps_landed}/"
+                    f"{outcome.steps_expected} alerts={outcome.alerts_landed}/{outcome.alerts_expected} "
+                    f"elapsed_s={outcome.elapsed_s:.0f} total_min={(time.monotonic() - started) / 60:.1f}"
+                )
+                for line in outcome.details[:10]:
+                    console.print(f"  {line}")
+                if args.json:  # after every schedule: a long campaign cut short keeps its rows
+                    args.json.write_text(json.dumps([_row(o) for o in outcomes], indent=1))
     finally:
         postgres.remove()
         stack.stop(report.started)
+    if all(o.clean for o in outcomes):
+        shutil.rmtree(logs, ignore_errors=True)
+    else:
+        console.print(f"campaign_logs kept={logs}")
     _print(outcomes, Console(width=200))
-    if args.json:
-        args.json.write_text(json.dumps([_row(o) for o in outcomes], indent=1))
     return 0 if all(o.clean for o in outcomes) else 1
 
 

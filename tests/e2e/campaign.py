@@ -320,15 +320,22 @@ class Campaign:
             for row in rows:
                 by_index.setdefault(row["step_index"], []).append(row)
             fresh.steps_expected += len(reference.steps)
+            lost, different = [], []
             for step in reference.steps:
                 got = by_index.get(step["step_index"], [])
                 if not got:
-                    fresh.steps_lost += 1
+                    lost.append(step["step_index"])
                     continue
                 fresh.steps_landed += 1
                 fresh.steps_duplicated += len(got) - 1
                 if abs(got[0]["pelvic_drop_deg"] - step["pelvic_drop_deg"]) > 1e-6 or got[0]["side"] != step["side"]:
-                    fresh.steps_different += 1
+                    different.append(step["step_index"])
+            fresh.steps_lost += len(lost)
+            fresh.steps_different += len(different)
+            if lost or different:
+                fresh.details.append(
+                    f"{sid[:8]} ({run.session.station_id}): steps lost {_span(lost)}, different {_span(different)}"
+                )
             extra = set(by_index) - {s["step_index"] for s in reference.steps}
             if extra:
                 fresh.steps_different += len(extra)
@@ -405,3 +412,7 @@ def _brief(value: dict | None) -> str:
         return repr(value)
     session = value["session"]["session_id"][:8]
     return f"session {session} closed={value.get('closed')} last_sequence={value.get('last_sequence')}"
+
+
+def _span(indexes: list[int]) -> str:
+    return f"{len(indexes)} ({indexes[0]}-{indexes[-1]})" if indexes else "0"
