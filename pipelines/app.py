@@ -13,7 +13,7 @@ import faust
 
 from gaitstream.logging import kv
 from gaitstream.monitor.station import CHECKPOINT_MAX_BYTES
-from gaitstream.pipelines.faust_adapter import CheckpointTable, set_fetch_wait
+from gaitstream.pipelines.faust_adapter import CheckpointTable, OwnReadsApp, set_fetch_wait
 from gaitstream.pipelines.settings import PipelineSettings
 from gaitstream.settings import KafkaSettings, TopicSettings
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 topic_settings = TopicSettings()
 pipeline_settings = PipelineSettings()
 
-app = faust.App(
+app = OwnReadsApp(
     pipeline_settings.app_id,
     autodiscover=["gaitstream.pipelines.gait", "gaitstream.pipelines.sink"],
     origin="gaitstream.pipelines",
@@ -70,6 +70,8 @@ def raw_topic(name: str) -> faust.TopicT:
 
 
 stations_topic = raw_topic(topic_settings.stations)
+# The gait agent keeps the stations topic's order itself (faust_adapter, item 12).
+app.own_read_topics = frozenset({topic_settings.stations})
 steps_topic = raw_topic(topic_settings.steps)
 status_topic = raw_topic(topic_settings.status)
 trace_topic = raw_topic(topic_settings.trace)

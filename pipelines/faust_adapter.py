@@ -43,6 +43,16 @@ longer behaves so, and the end-to-end tests exercise them on the real broker.
    so the gap covers records not yet processed: seen in the fault campaign (worker kill and
    broker restart), a committed offset 106 frames past the station's checkpoint and those frames
    lost. The agent forgets the gaps of a partition before it acknowledges anything of it.
+12. ``OwnReadsApp``: Faust drops a record whose offset is below the partition's read offset (the
+   highest it delivered, or a seek's target) in ``_drain_messages``. Records its consumer thread
+   fetched before a seek keep arriving after it and raise the read offset past the seek, so the
+   re-fetched records are dropped: the fault campaign saw a partition rewound to its hole again
+   and again for minutes, its stations stuck. For the stations topic the read offset is never
+   consulted (``ReadOffsets`` answers None for it, so Faust delivers every record and records no
+   gap); the agent keeps its own order (``ledger.contiguous_run``: a record below the next
+   offset is dropped as seen, one past a hole waits for the rewind). The consumer is given that
+   mapping when the app creates it (``App._new_consumer``): ``_drain_messages`` binds the
+   mapping's methods when it starts.
 """
 
 from __future__ import annotations
@@ -50,6 +60,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -137,3 +148,29 @@ class TopicMirror(faust.GlobalTable):
         if self._changelog_topic is not None:
             return self._changelog_topic.get_topic_name()
         return super()._changelog_topic_name()
+
+
+class ReadOffsets(defaultdict):
+    """12. Faust's read offsets (partition -> offset), except that the partitions of ``topics`` have
+    none: Faust then neither drops their records as read nor records gaps for them."""
+
+    def __init__(self, topics: frozenset[str]) -> None:
+        super().__init__(lambda: None)
+        self.topics = topics
+
+    def __getitem__(self, tp: TP):
+        return None if tp.topic in self.topics else super().__getitem__(tp)
+
+    def get(self, tp: TP, default=None):
+        return None if tp.topic in self.topics else super().get(tp, default)
+
+
+class OwnReadsApp(faust.App):
+    """12. An app whose consumer leaves the order of ``own_read_topics`` to the agents."""
+
+    own_read_topics: frozenset[str] = frozenset()
+
+    def _new_consumer(self):
+        consumer = super()._new_consumer()
+        consumer._read_offset = ReadOffsets(self.own_read_topics)
+        return consumer

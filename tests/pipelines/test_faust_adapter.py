@@ -19,7 +19,15 @@ from faust.streams import current_event as faust_current_event
 from faust.types import TP
 
 from gaitstream.pipelines import faust_adapter
-from gaitstream.pipelines.faust_adapter import PINNED, CheckpointTable, TopicMirror, current_event, forget_gaps
+from gaitstream.pipelines.faust_adapter import (
+    PINNED,
+    CheckpointTable,
+    OwnReadsApp,
+    ReadOffsets,
+    TopicMirror,
+    current_event,
+    forget_gaps,
+)
 
 
 @pytest.mark.parametrize(("package", "version"), sorted(PINNED.items()))
@@ -144,6 +152,34 @@ def test_11_faust_commits_over_a_gap_of_skipped_offsets_and_forget_gaps_prevents
     assert commits_until_done(forget=False) == 256  # 153-255 never acknowledged
     assert commits_until_done(forget=True) == 153
     assert "_add_gap" in inspect.getsource(Consumer._drain_messages)
+
+
+def test_12_faust_reads_the_read_offset_once_per_record_and_the_stations_topic_has_none():
+    """Faust binds the mapping's ``__getitem__`` when its drain loop starts and drops a record below
+    the value; for the own-read topics the value is None (deliver, record no gap)."""
+    from faust.transport.consumer import Consumer
+
+    drain = inspect.getsource(Consumer._drain_messages)
+    assert "get_read_offset = self._read_offset.__getitem__" in drain
+    assert "r_offset is None or offset >= r_offset" in drain and "if gap > 1 and r_offset" in drain
+    assert "def _new_consumer" in inspect.getsource(faust.App)
+
+    offsets = ReadOffsets(frozenset({"stations"}))
+    offsets[TP("stations", 4)] = 2978  # Faust's set_read_offset after a record fetched before a seek
+    offsets[TP("changelog", 4)] = 17
+    offsets.update({TP("stations", 1): 5})  # perform_seek's bulk update
+    get = offsets.__getitem__
+    assert get(TP("stations", 4)) is None and get(TP("stations", 1)) is None
+    assert offsets.get(TP("stations", 4)) is None
+    assert get(TP("changelog", 4)) == 17 and get(TP("changelog", 5)) is None
+
+
+def test_12_the_app_gives_its_consumer_the_mapping():
+    app = OwnReadsApp("adapter-test-12", broker="kafka://127.0.0.1:1")
+    app.own_read_topics = frozenset({"stations"})
+    consumer = app._new_consumer()
+    assert isinstance(consumer._read_offset, ReadOffsets)
+    assert consumer._read_offset.topics == {"stations"}
 
 
 def test_current_event_keeps_only_a_weak_reference():
