@@ -53,6 +53,11 @@ longer behaves so, and the end-to-end tests exercise them on the real broker.
    offset is dropped as seen, one past a hole waits for the rewind). The consumer is given that
    mapping when the app creates it (``App._new_consumer``): ``_drain_messages`` binds the
    mapping's methods when it starts.
+13. ``end_offset``: the broker's next offset of a partition (``Consumer.highwaters``, a list
+   offsets request through Faust's consumer thread): the agent's watchdog re-reads a partition
+   that has records past the next offset it needs and delivered nothing for a while (seen in the
+   fault campaign after a recovery: records from the committed offset never delivered until
+   new data arrived minutes later).
 """
 
 from __future__ import annotations
@@ -113,6 +118,12 @@ def committed_offset(app: faust.App, topic: str, partition: int) -> int | None:
 def forget_gaps(app: faust.App, topic: str, partition: int) -> None:
     """11. Drop the offsets Faust would count as acknowledged because they were skipped."""
     app.consumer._gap.pop(TP(topic, partition), None)
+
+
+async def end_offset(app: faust.App, topic: str, partition: int) -> int | None:
+    """13. The broker's next offset to be written in ``topic``/``partition`` (None if unknown)."""
+    tp = TP(topic, partition)
+    return (await app.consumer.highwaters(tp)).get(tp)
 
 
 async def rewind(app: faust.App, topic: str, partition: int, offset: int) -> None:

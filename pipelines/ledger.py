@@ -226,3 +226,10 @@ def contiguous_run(offsets: list[int], expected: int | None) -> tuple[list[int],
         run.append(offset)
         expected += 1
     return run, None
+
+
+def stalled(expected: int | None, end_offset: int | None) -> bool:
+    """Whether a partition that delivered nothing for a while has records past ``expected`` (the
+    next offset the agent needs; ``end_offset`` the broker's next offset to be written): the
+    consumer holds them back (a seek that did not take), and the partition must be read again."""
+    return expected is not None and end_offset is not None and end_offset > expected

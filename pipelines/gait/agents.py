@@ -57,6 +57,7 @@ from gaitstream.pipelines.deadletter import send_dead_letter
 from gaitstream.pipelines.faust_adapter import (
     committed_offset,
     current_event,
+    end_offset,
     forget_gaps,
     is_stale,
     owns_partition,
@@ -64,7 +65,7 @@ from gaitstream.pipelines.faust_adapter import (
     tables_settled,
 )
 from gaitstream.pipelines.fence import PauseFence
-from gaitstream.pipelines.ledger import CheckpointLedger, contiguous_run
+from gaitstream.pipelines.ledger import CheckpointLedger, contiguous_run, stalled
 from gaitstream.pipelines.produce import default_partition, produce
 from gaitstream.schemas.codec import WireError, decode, encode
 
@@ -80,6 +81,9 @@ FENCE_TICK_S = 0.5
 # A partition whose records keep arriving past a hole is read again from the hole this often
 # (faust_adapter, item 10: a seek can be overtaken by records its consumer thread fetched before).
 REWIND_RETRY_S = 5.0
+# An owned partition that delivered nothing for this long is checked against the broker's end
+# offset, and read again from the next offset the agent needs if records wait past it.
+STALL_CHECK_S = 10.0
 
 Frame = tuple[EventT, dict, EngineInput]
 
@@ -121,6 +125,8 @@ class GaitTracker:
         self.batch = self.ledger.begin_batch()
         # partition -> (the offset it is being read again from, when: monotonic s) (faust_adapter, item 10)
         self._rewinding: dict[tuple[str, int], tuple[int, float]] = {}
+        # partition -> when it last delivered a record, or was last checked for a stall (monotonic s)
+        self._last_delivery_s: dict[tuple[str, int], float] = {}
         self._last_silence_check_s: float | None = None
         # Past the session timeout the group moves a paused worker's partitions: a worker that
         # was paused for half of it writes no checkpoint until it knows (see fence.py).
@@ -456,6 +462,9 @@ class GaitTracker:
         for event in events:
             if not is_stale(app, event):  # taken before a rebalance: the partition's owner replays it
                 by_partition.setdefault((event.message.topic, event.message.partition), []).append(event)
+        now_s = time.monotonic()
+        for key in by_partition:
+            self._last_delivery_s[key] = now_s
         out = []
         for (topic, partition), items in by_partition.items():
             expected = self.ledger.next_offset((topic, partition))
@@ -565,6 +574,33 @@ class GaitTracker:
                 if not self.ledger.knows((msg.topic, msg.partition), msg.offset):
                     await self._dead(event, f"internal error: {type(exc).__name__}: {exc}")
 
+    async def check_stalls(self) -> None:
+        """Read again an owned partition that delivered nothing for STALL_CHECK_S while the broker
+        holds records past the next offset the agent needs (faust_adapter, item 13)."""
+        if not tables_settled(app):
+            return
+        now_s = time.monotonic()
+        topic = topic_settings.stations
+        for partition in range(topic_settings.partitions):
+            key = (topic, partition)
+            if not owns_partition(app, topic, partition):
+                self._last_delivery_s.pop(key, None)
+                continue
+            if now_s - self._last_delivery_s.setdefault(key, now_s) < STALL_CHECK_S:
+                continue
+            self._last_delivery_s[key] = now_s
+            expected = self.ledger.next_offset(key)
+            if expected is None:
+                expected = committed_offset(app, topic, partition)
+            try:
+                end = await end_offset(app, topic, partition)
+            except Exception as exc:  # the broker is unreachable: the next check asks again
+                log.warning(kv("end_offset_failed", topic=topic, partition=partition, error=repr(exc)))
+                return
+            if stalled(expected, end):
+                log.warning(kv("partition_stalled", topic=topic, partition=partition, expected=expected, end=end))
+                await rewind(app, topic, partition, expected)
+
     # ------------------------------------------------------------------ silence
     def adopt_open_sessions(self) -> None:
         """Load the open sessions of owned stations that sent nothing since this worker got them (a
@@ -625,6 +661,11 @@ async def forget_live_state(app, revoked, **kwargs) -> None:
 @app.on_partitions_assigned.connect
 async def release_fence(app, assigned, **kwargs) -> None:
     tracker.fence.release()
+
+
+@app.timer(interval=SILENCE_CHECK_INTERVAL_S)
+async def check_stalled_partitions() -> None:
+    await tracker.check_stalls()
 
 
 @app.timer(interval=FENCE_TICK_S)

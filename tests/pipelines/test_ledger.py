@@ -206,3 +206,12 @@ def test_contiguous_run_stops_at_a_hole_and_skips_what_was_seen():
     assert contiguous_run([499, 500, 501, 501, 502], 501) == ([501, 502], None)  # seen before, twice
     assert contiguous_run([9, 7, 8], None) == ([7, 8, 9], None)  # no commit yet
     assert contiguous_run([], 3) == ([], None)
+
+
+def test_a_partition_is_stalled_only_when_the_broker_holds_records_past_the_next_offset_needed() -> None:
+    from gaitstream.pipelines.ledger import stalled
+
+    assert stalled(602, 1204)
+    assert not stalled(602, 602)  # caught up: nothing waits
+    assert not stalled(None, 1204)  # nothing known of the partition yet: Faust's seek decides
+    assert not stalled(602, None)  # the end offset is unknown
