@@ -214,15 +214,22 @@ class Campaign:
             )
 
     def _supervise(self) -> None:
-        """What compose's restart policy does: a process that exited is started again."""
+        """What compose's restart policy does: a process that exited is started again (a worker
+        started while the broker restarts exits at once: it is started again at the next call)."""
         with self._lock:
             for slot, proc in list(self.workers.items()):
                 if proc.poll() is not None:
                     self.restarts += 1
-                    self.workers[slot] = self.pipeline.start_worker(f"w{slot}")
+                    self._start_worker(slot)
             if self.dispatcher is not None and self.dispatcher.poll() is not None:
                 self.restarts += 1
                 self.dispatcher = self._start_dispatcher()
+
+    def _start_worker(self, slot: int) -> None:
+        try:
+            self.workers[slot] = self.pipeline.start_worker(f"w{slot}")
+        except AssertionError:  # it exited during start-up; the next _supervise starts it again
+            self.workers[slot] = self.pipeline.workers[-1][0]
 
     # ------------------------------------------------------------------ faults
     def _inject(self, fault: Fault, t0: float) -> None:
@@ -232,7 +239,7 @@ class Campaign:
                 proc = self.workers[fault.worker]
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=30)
-                self.workers[fault.worker] = self.pipeline.start_worker(f"w{fault.worker}")
+                self._start_worker(fault.worker)
         elif fault.kind == "worker_pause":
             proc = self.workers[fault.worker]
             proc.send_signal(signal.SIGSTOP)
