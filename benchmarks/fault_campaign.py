@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -44,6 +45,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the rows here")
     args = parser.parse_args()
     console = Console(stderr=True)
+    # A SIGTERM (kill, a CI timeout) unwinds like Ctrl-C: workers, dispatcher and PostgreSQL stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     stack = Stack(console=console)
     report = stack.up()
