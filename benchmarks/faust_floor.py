@@ -28,6 +28,7 @@ _topics = TopicSettings()
 app = faust.App(
     _settings.app_id,
     broker=KafkaSettings().faust_broker,
+    broker_credentials=KafkaSettings().faust_credentials(),
     datadir=str(_settings.datadir),
     web_enabled=False,
     consumer_auto_offset_reset="earliest",

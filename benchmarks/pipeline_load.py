@@ -184,8 +184,8 @@ def _group_progress(kafka, group: str, *topics: str) -> tuple[int, int]:
     """(sum of committed offsets, sum of end offsets) of a consumer group on these topics."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False)
+    admin = KafkaAdminClient(**kafka.client_config())
+    consumer = KafkaConsumer(**kafka.client_config(), enable_auto_commit=False)
     try:
         parts = [TopicPartition(topic, p) for topic in topics for p in (consumer.partitions_for_topic(topic) or [])]
         committed = admin.list_group_offsets({group: parts}).get(group, {})

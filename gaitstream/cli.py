@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from gaitstream.access.cli import register as register_access
 from gaitstream.gait.cli import register as register_gait
 from gaitstream.grafana.cli import register as register_grafana
 from gaitstream.logging import configure_logging
@@ -29,6 +30,7 @@ def build_app() -> typer.Typer:
     register_worker(app)
     register_grafana(app)
     register_alerts(app)
+    register_access(app)
     app.command()(demo)
     return app
 

@@ -30,11 +30,23 @@ def default_state_dir() -> Path:
 
 
 class KafkaSettings(BaseSettings):
-    """Where the Kafka brokers are (``GAITSTREAM_KAFKA_*``)."""
+    """Where the Kafka brokers are and who this client is (``GAITSTREAM_KAFKA_*``).
+
+    Every connection is SASL_SSL: TLS verified against ``ca_file`` (the clinic's CA that signed
+    the broker certificate; the system's CAs when unset) and SCRAM-SHA-512 as ``username``. The
+    password has no default: ``password`` or ``password_file`` (compose's secrets are files); a
+    missing one is an error when a client is built, never at import. Each component has its own
+    principal with only the ACLs its role needs (``gaitstream.access``).
+    """
 
     model_config = SettingsConfigDict(env_prefix="GAITSTREAM_KAFKA_", extra="ignore")
 
     bootstrap: str = "127.0.0.1:19092"
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    ca_file: Path | None = None
+    sasl_mechanism: str = "SCRAM-SHA-512"
 
     @property
     def bootstrap_servers(self) -> list[str]:
@@ -44,6 +56,108 @@ class KafkaSettings(BaseSettings):
     def faust_broker(self) -> str:
         """Faust's broker URL form: ``kafka://host:port;host:port``."""
         return "kafka://" + ";".join(self.bootstrap_servers)
+
+    def credentials(self) -> tuple[str, str]:
+        """``(username, password)``; raises ``KafkaSettingsError`` naming what is missing."""
+        from gaitstream.exceptions import KafkaSettingsError
+
+        if not self.username:
+            raise KafkaSettingsError("GAITSTREAM_KAFKA_USERNAME is not set (each component has its own Kafka user)")
+        if self.password is not None:
+            return self.username, self.password.get_secret_value()
+        if self.password_file is not None:
+            try:
+                return self.username, self.password_file.read_text().strip()
+            except OSError as exc:
+                raise KafkaSettingsError(f"GAITSTREAM_KAFKA_PASSWORD_FILE cannot be read: {exc.strerror}") from exc
+        raise KafkaSettingsError("GAITSTREAM_KAFKA_PASSWORD or GAITSTREAM_KAFKA_PASSWORD_FILE is not set")
+
+    def ssl_context(self):
+        """TLS 1.2+ with the broker's certificate and host name checked against ``ca_file``."""
+        import ssl
+
+        from gaitstream.exceptions import KafkaSettingsError
+
+        if self.ca_file is not None and not self.ca_file.is_file():
+            raise KafkaSettingsError(f"GAITSTREAM_KAFKA_CA_FILE {self.ca_file} does not exist")
+        context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context
+
+    def security(self) -> dict:
+        """The security keyword arguments kafka-python's and aiokafka's clients share."""
+        username, password = self.credentials()
+        return {
+            "security_protocol": "SASL_SSL",
+            "sasl_mechanism": self.sasl_mechanism,
+            "sasl_plain_username": username,
+            "sasl_plain_password": password,
+            "ssl_context": self.ssl_context(),
+        }
+
+    def client_config(self) -> dict:
+        """Keyword arguments for any kafka-python or aiokafka client: brokers and security."""
+        return {"bootstrap_servers": self.bootstrap_servers, **self.security()}
+
+    def faust_credentials(self):
+        """``broker_credentials`` for a Faust app."""
+        import faust
+
+        security = self.security()
+        return faust.SASLCredentials(
+            username=security["sasl_plain_username"],
+            password=security["sasl_plain_password"],
+            mechanism=self.sasl_mechanism,
+            ssl_context=security["ssl_context"],
+        )
+
+
+class SinkKafkaCredentials(BaseSettings):
+    """The InfluxDB sink's own Kafka user (``GAITSTREAM_SINK_KAFKA_*``): it runs in the worker's
+    process but reads the output topics as a principal of its own."""
+
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_SINK_KAFKA_", extra="ignore")
+
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+
+
+class SigningSettings(BaseSettings):
+    """The deployment's station-signing secret (``GAITSTREAM_STATION_SIGNING_SECRET``, 64 hex
+    digits, or ``..._SECRET_FILE``): pipeline workers verify every frame with the keys it derives
+    (gaitstream.access.signing); the operator's ``gaitstream access station add`` prints a station's
+    own key. Simulated station fleets (demo, tests, benchmarks) hold it too; a real station never:
+    it gets only its own key (``GAITSTREAM_STATION_SIGNING_KEY``)."""
+
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_STATION_", extra="ignore")
+
+    signing_secret: SecretStr | None = None
+    signing_secret_file: Path | None = None
+
+    def secret(self) -> bytes:
+        from gaitstream.exceptions import SigningSettingsError
+
+        if self.signing_secret is not None:
+            text = self.signing_secret.get_secret_value()
+        elif self.signing_secret_file is not None:
+            try:
+                text = self.signing_secret_file.read_text().strip()
+            except OSError as exc:
+                raise SigningSettingsError(
+                    f"GAITSTREAM_STATION_SIGNING_SECRET_FILE cannot be read: {exc.strerror}"
+                ) from exc
+        else:
+            raise SigningSettingsError(
+                "GAITSTREAM_STATION_SIGNING_SECRET or GAITSTREAM_STATION_SIGNING_SECRET_FILE is not set"
+            )
+        try:
+            secret = bytes.fromhex(text)
+        except ValueError as exc:
+            raise SigningSettingsError("the station signing secret must be hexadecimal") from exc
+        if len(secret) < 32:
+            raise SigningSettingsError("the station signing secret must be at least 32 bytes (64 hex digits)")
+        return secret
 
 
 class InfluxSettings(BaseSettings):

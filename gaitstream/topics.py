@@ -33,7 +33,7 @@ def ensure_topics(
     from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="gaitstream-topics")
+    admin = KafkaAdminClient(**kafka.client_config(), client_id="gaitstream-topics")
     try:
         existing = set(admin.list_topics())
         wanted = {name: {} for name in topics.all()} | (extra or {})
@@ -90,7 +90,7 @@ def delete_topics_with_prefix(kafka: KafkaSettings, prefix: str) -> list[str]:
 
     if not prefix:
         raise ValueError("prefix must not be empty: it would delete every topic")
-    admin = KafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers, client_id="gaitstream-topics")
+    admin = KafkaAdminClient(**kafka.client_config(), client_id="gaitstream-topics")
     try:
         doomed = [name for name in admin.list_topics() if name.startswith(prefix)]
         if doomed:
@@ -115,7 +115,7 @@ def read_latest(kafka: KafkaSettings, topic: str, *, timeout_s: float = READ_TIM
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **kafka.client_config(),
         client_id="gaitstream-alert-settings",
         enable_auto_commit=False,
         group_id=None,
@@ -148,9 +148,7 @@ def write(kafka: KafkaSettings, topic: str, key: str, value: bytes | None) -> No
     """One record (``None`` = a tombstone), acknowledged by every in-sync replica."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers, client_id="gaitstream-alert-settings", acks="all"
-    )
+    producer = KafkaProducer(**kafka.client_config(), client_id="gaitstream-alert-settings", acks="all")
     try:
         producer.send(topic, key=key.encode(), value=value).get(timeout=30)
     finally:

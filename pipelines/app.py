@@ -33,7 +33,12 @@ app = OwnReadsApp(
 
 @app.on_configured.connect
 def configure(app: faust.App, conf, **kwargs) -> None:
-    conf.broker = KafkaSettings().faust_broker
+    kafka = KafkaSettings()
+    conf.broker = kafka.faust_broker
+    # SASL_SSL as the pipeline's own user (gaitstream.access.principals.pipeline_grants). Importing
+    # the app (tests, tools) needs no credentials; a worker without them stops at init (below).
+    if kafka.username:
+        conf.broker_credentials = kafka.faust_credentials()
     conf.datadir = str(pipeline_settings.datadir)
     conf.topic_partitions = topic_settings.partitions
     conf.producer_acks = -1
@@ -156,6 +161,16 @@ async def shorten_fetch_wait() -> None:
         log.warning(kv("fetch_wait_not_set", reason="consumer internals changed"))
     else:
         log.info(kv("fetch_wait_set", fetch_max_wait_ms=wait_ms))
+
+
+@app.on_worker_init.connect
+def check_secrets(app: faust.App, **kwargs) -> None:
+    """Refuse to start without the Kafka user (the broker takes no anonymous client) or the
+    stations' signing secret (every frame would be dead-lettered), saying which is missing."""
+    from gaitstream.settings import SigningSettings
+
+    KafkaSettings().credentials()
+    SigningSettings().secret()
 
 
 @app.on_worker_init.connect

@@ -25,6 +25,9 @@ def stack() -> Iterator[object]:
 
     stack = Stack(console=Console(stderr=True))
     report = stack.up()
+    # In-process clients of the tests (the operator's tools, simulated stations) sign frames with
+    # the deployment's secret; processes the tests start get their own role's variables (tests/access.py).
+    os.environ["GAITSTREAM_STATION_SIGNING_SECRET"] = stack.env()["GAITSTREAM_STATION_SIGNING_SECRET"]
     for status in stack.status():
         if not status.healthy:
             pytest.fail(f"{status.name} is not healthy after stack up: {status.detail}")
@@ -35,14 +38,15 @@ def stack() -> Iterator[object]:
     from gaitstream.topics import delete_topics_with_prefix
 
     for prefix in ("it.", "gaitstream-it-echo"):
-        delete_topics_with_prefix(KafkaSettings(bootstrap=stack.settings.kafka_bootstrap), prefix)
+        delete_topics_with_prefix(stack.kafka.client_settings("admin"), prefix)
     if os.environ.get("GAITSTREAM_KEEP_STACK") != "1":
         stack.stop(report.started)
 
 
 @pytest.fixture(scope="session")
 def kafka_settings(stack) -> KafkaSettings:
-    return KafkaSettings(bootstrap=stack.settings.kafka_bootstrap)
+    """The admin's settings (a super user): what the tests do as the operator."""
+    return stack.kafka.client_settings("admin")
 
 
 @pytest.fixture(scope="session")

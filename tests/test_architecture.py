@@ -29,6 +29,7 @@ LAYERS = {
     "core": ("gaitstream.gait", "gaitstream.simulate", "gaitstream.monitor", "gaitstream.schemas"),
     "infrastructure": (
         "gaitstream.settings",
+        "gaitstream.access",
         "gaitstream.topics",
         "gaitstream.processes",
         "gaitstream.stack",

@@ -99,21 +99,27 @@ def logs(
 
 
 @app.command()
-def env() -> None:
-    """Print ``export`` lines that point gaitstream at the local stack (``eval $(gaitstream stack env)``)."""
-    for key, value in Stack(console=_err).env().items():
+def env(
+    role: str = typer.Option(
+        "admin", help="Kafka user to export: admin, pipeline (with the sink's), dispatcher or simulator"
+    ),
+) -> None:
+    """Print ``export`` lines that point gaitstream at the local stack (``eval $(gaitstream stack env)``):
+    the broker, its CA file and the role's Kafka user and password, InfluxDB's URL and token, and the
+    stations' signing secret for the roles that sign or verify frames (admin, pipeline, simulator)."""
+    for key, value in Stack(console=_err).env(role).items():
         sys.stdout.write(f"export {key}={shlex.quote(value)}\n")
 
 
 @app.command()
 def smoke() -> None:
     """Check the running stack end to end: one message through Kafka, one point through InfluxDB."""
-    from gaitstream.settings import InfluxSettings, KafkaSettings
+    from gaitstream.settings import InfluxSettings
     from gaitstream.stack.smoke import influx_round_trip, kafka_round_trip
 
     stack = Stack(console=_err)
     local = stack.env()
-    kafka = KafkaSettings(bootstrap=local["GAITSTREAM_KAFKA_BOOTSTRAP"])
+    kafka = stack.kafka.client_settings("admin")
     influx = InfluxSettings(
         url=local["GAITSTREAM_INFLUX_URL"],
         token=local["GAITSTREAM_INFLUX_TOKEN"],

@@ -7,6 +7,10 @@ ships no logging backend, so log4j-core and its slf4j 1.7 binding are fetched be
 from __future__ import annotations
 
 import base64
+import json
+import os
+import secrets
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -15,6 +19,14 @@ from tempfile import TemporaryDirectory
 
 from rich.console import Console
 
+from gaitstream.access.principals import (
+    ADMIN_USER,
+    DISPATCHER_USER,
+    PIPELINE_USER,
+    SIMULATOR_USER,
+    SINK_USER,
+)
+from gaitstream.access.tls import BROKER_COMMON_NAME, TlsFiles, create_tls_files
 from gaitstream.stack.build import require_tools, run_logged
 from gaitstream.stack.exceptions import StackError
 from gaitstream.stack.process import ManagedProcess, port_open
@@ -109,42 +121,88 @@ class KafkaServer:
         (self.libs_dir / ".complete").write_text(self.settings.kafka_version)
         return elapsed
 
+    @property
+    def credentials_file(self) -> Path:
+        return self.home / "credentials.json"
+
+    @property
+    def tls(self) -> TlsFiles:
+        return TlsFiles(self.home / "tls")
+
+    # The roles of a deployment (gaitstream.access.principals) and their local passwords.
+    ROLES = {
+        "admin": ADMIN_USER,
+        "pipeline": PIPELINE_USER,
+        "sink": SINK_USER,
+        "dispatcher": DISPATCHER_USER,
+        "simulator": SIMULATOR_USER,
+    }
+
+    def credentials(self) -> dict[str, str]:
+        """Each role's password and the stations' signing secret, generated at the first ``up``
+        and kept in the state directory, readable by the owner only."""
+        if self.credentials_file.exists():
+            creds = json.loads(self.credentials_file.read_text())
+            if set(self.ROLES) | {"signing_secret"} <= set(creds):
+                return creds
+        self.home.mkdir(parents=True, exist_ok=True)
+        creds = {role: secrets.token_urlsafe(32) for role in self.ROLES}
+        creds["signing_secret"] = secrets.token_hex(32)
+        fd = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(creds, fh)
+        return creds
+
     def _write_config(self) -> Path:
+        """SASL_SSL (SCRAM-SHA-512) for every client and for the broker itself; the controller
+        listener on 127.0.0.1 with mutual TLS (only the broker's certificate gets in); KRaft's
+        StandardAuthorizer, nothing allowed without an ACL, no topic auto-creation. Same settings
+        as compose's deploy/kafka/start.sh (a test compares them)."""
         s = self.settings
+        creds = self.credentials()
+        tls = create_tls_files(self.tls.directory, [s.host, "localhost"])
         self.home.mkdir(parents=True, exist_ok=True)
         props = self.home / "server.properties"
-        props.write_text(
-            "\n".join(
-                [
-                    "process.roles=broker,controller",
-                    "node.id=1",
-                    f"controller.quorum.voters=1@{s.host}:{s.kafka_controller_port}",
-                    f"listeners=PLAINTEXT://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
-                    f"advertised.listeners=PLAINTEXT://{s.host}:{s.kafka_port}",
-                    "controller.listener.names=CONTROLLER",
-                    "inter.broker.listener.name=PLAINTEXT",
-                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                    f"log.dirs={self.home / 'data'}",
-                    "num.partitions=8",
-                    "offsets.topic.replication.factor=1",
-                    "transaction.state.log.replication.factor=1",
-                    "transaction.state.log.min.isr=1",
-                    "share.coordinator.state.topic.replication.factor=1",
-                    "share.coordinator.state.topic.min.isr=1",
-                    # Tests start consumers at once; the 3 s default only slows the first join.
-                    "group.initial.rebalance.delay.ms=0",
-                    "auto.create.topics.enable=true",
-                    "",
-                ]
-            )
-        )
+        lines = [
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@{s.host}:{s.kafka_controller_port}",
+            f"listeners=CLIENTS://{s.host}:{s.kafka_port},CONTROLLER://{s.host}:{s.kafka_controller_port}",
+            f"advertised.listeners=CLIENTS://{s.host}:{s.kafka_port}",
+            "controller.listener.names=CONTROLLER",
+            "inter.broker.listener.name=CLIENTS",
+            *security_properties(
+                admin_password=creds["admin"],
+                keystore=tls.broker_keystore,
+                truststore=tls.ca_cert,
+            ),
+            f"log.dirs={self.home / 'data'}",
+            "num.partitions=8",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            # Tests start consumers at once; the 3 s default only slows the first join.
+            "group.initial.rebalance.delay.ms=0",
+            "",
+        ]
+        fd = os.open(props, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("\n".join(lines))
         (self.home / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
         return props
 
     def _format_storage(self, props: Path) -> None:
+        """Format once, with the admin's SCRAM credential in the first metadata (KIP-900). Data of
+        a stack from before SASL (no marker) is discarded: it is a local test broker."""
+        marker = self.home / "data" / ".sasl-formatted"
         if (self.home / "data" / "meta.properties").exists():
-            return
+            if marker.exists():
+                return
+            shutil.rmtree(self.home / "data")
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
+        admin_scram = f"SCRAM-SHA-512=[name={ADMIN_USER},password={self.credentials()['admin']}]"
         run_logged(
             [
                 "java",
@@ -156,12 +214,53 @@ class KafkaServer:
                 cluster_id,
                 "-c",
                 str(props),
+                "--add-scram",
+                admin_scram,
             ],
             step="format Kafka storage",
             log_file=self.process.log_file,
             console=self.console,
             timeout_s=self.settings.startup_timeout_s,
         )
+        marker.write_text("SCRAM-SHA-512 admin added at format\n")
+
+    def client_settings(self, role: str = "admin"):
+        """KafkaSettings of one role (``admin``, ``pipeline``, ``sink``, ``dispatcher``, ``simulator``)."""
+        from gaitstream.settings import KafkaSettings
+
+        if role not in self.ROLES:
+            raise ValueError(f"role must be one of {', '.join(self.ROLES)}, got {role!r}")
+        return KafkaSettings(
+            bootstrap=self.settings.kafka_bootstrap,
+            username=self.ROLES[role],
+            password=self.credentials()[role],
+            ca_file=self.tls.ca_cert,
+        )
+
+    def ensure_roles(
+        self, topics=None, app_id: str = "gaitstream-pipeline", dispatcher_group: str | None = None
+    ) -> None:
+        """Every role's user with its local password and its ACLs for ``topics`` / ``app_id``
+        (the defaults: the deployment's own names; tests add their prefixes)."""
+        from gaitstream.access.admin import AccessAdmin
+        from gaitstream.access.principals import (
+            DISPATCHER_GROUP,
+            dispatcher_grants,
+            pipeline_grants,
+            sink_grants,
+            station_grants,
+        )
+        from gaitstream.settings import TopicSettings
+
+        topics = topics or TopicSettings(prefix="gaitstream")
+        creds = self.credentials()
+        with AccessAdmin(self.client_settings("admin")) as admin:
+            admin.ensure_role(PIPELINE_USER, creds["pipeline"], pipeline_grants(topics, app_id))
+            admin.ensure_role(SINK_USER, creds["sink"], sink_grants(topics, app_id))
+            admin.ensure_role(
+                DISPATCHER_USER, creds["dispatcher"], dispatcher_grants(topics, dispatcher_group or DISPATCHER_GROUP)
+            )
+            admin.ensure_role(SIMULATOR_USER, creds["simulator"], station_grants(topics, SIMULATOR_USER))
 
     def start(self) -> bool:
         """Start the broker unless it already answers. Returns True when this call started it."""
@@ -184,6 +283,7 @@ class KafkaServer:
             cwd=self.home,
         )
         self.wait_ready()
+        self.ensure_roles()
         return True
 
     def wait_ready(self) -> None:
@@ -213,7 +313,7 @@ class KafkaServer:
 
         try:
             admin = KafkaAdminClient(
-                bootstrap_servers=self.settings.kafka_bootstrap, request_timeout_ms=3000, client_id="gaitstream-stack"
+                **self.client_settings("admin").client_config(), request_timeout_ms=3000, client_id="gaitstream-stack"
             )
             try:
                 admin.list_topics()
@@ -237,3 +337,30 @@ class KafkaServer:
             version=self.settings.kafka_version if self.installed() else "not installed",
             detail=detail,
         )
+
+
+def security_properties(*, admin_password: str, keystore: Path, truststore: Path) -> list[str]:
+    """The broker's security settings (listener names ``CLIENTS`` and ``CONTROLLER``)."""
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{ADMIN_USER}" password="{admin_password}";'
+    )
+    return [
+        "listener.security.protocol.map=CLIENTS:SASL_SSL,CONTROLLER:SSL",
+        "sasl.enabled.mechanisms=SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+        f"listener.name.clients.scram-sha-512.sasl.jaas.config={jaas}",
+        "listener.name.controller.ssl.client.auth=required",
+        "ssl.keystore.type=PEM",
+        f"ssl.keystore.location={keystore}",
+        "ssl.truststore.type=PEM",
+        f"ssl.truststore.location={truststore}",
+        "ssl.endpoint.identification.algorithm=https",
+        "ssl.enabled.protocols=TLSv1.3,TLSv1.2",
+        "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        f"super.users=User:{ADMIN_USER};User:CN={BROKER_COMMON_NAME}",
+        "allow.everyone.if.no.acl.found=false",
+        "auto.create.topics.enable=false",
+        # A client re-authenticates (or is disconnected) within a minute: a revoked password stops working.
+        "connections.max.reauth.ms=60000",
+    ]

@@ -56,13 +56,26 @@ class Stack:
     def status(self) -> list[ServerStatus]:
         return [server.status() for server in self.servers]
 
-    def env(self) -> dict[str, str]:
-        """Environment variables that point gaitstream's clients at this stack."""
-        return {
-            "GAITSTREAM_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
+    def env(self, role: str = "admin") -> dict[str, str]:
+        """Environment variables that point gaitstream's clients at this stack, as Kafka user
+        ``role`` (gaitstream.stack.kafka.KafkaServer.ROLES); with the stations' signing secret
+        for the roles that sign or verify frames."""
+        kafka = self.kafka.client_settings(role)
+        env = {
+            "GAITSTREAM_KAFKA_BOOTSTRAP": kafka.bootstrap,
+            "GAITSTREAM_KAFKA_USERNAME": kafka.username,
+            "GAITSTREAM_KAFKA_PASSWORD": kafka.password.get_secret_value(),
+            "GAITSTREAM_KAFKA_CA_FILE": str(kafka.ca_file),
             "GAITSTREAM_INFLUX_URL": self.settings.influxdb_url,
             "GAITSTREAM_INFLUX_TOKEN": self.influxdb.token(),
             "GAITSTREAM_INFLUX_ORG": self.settings.influxdb_org,
             "GAITSTREAM_INFLUX_BUCKET": self.settings.influxdb_bucket,
             "GAITSTREAM_INFLUX_DATABASE": self.settings.influxdb_database,
         }
+        if role in ("admin", "pipeline", "simulator"):
+            env["GAITSTREAM_STATION_SIGNING_SECRET"] = self.kafka.credentials()["signing_secret"]
+        if role == "pipeline":
+            sink = self.kafka.client_settings("sink")
+            env["GAITSTREAM_SINK_KAFKA_USERNAME"] = sink.username
+            env["GAITSTREAM_SINK_KAFKA_PASSWORD"] = sink.password.get_secret_value()
+        return env

@@ -21,18 +21,26 @@ class SmokeResult:
 
 
 def kafka_round_trip(kafka: KafkaSettings, timeout_s: float = 20.0) -> SmokeResult:
-    """Produce one keyed message with acks=all and read it back with a fresh consumer group."""
-    from kafka import KafkaConsumer, KafkaProducer
+    """Produce one keyed message with acks=all and read it back (as the admin: the topic is
+    created first, the broker creates none by itself)."""
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+    from kafka.admin import NewTopic
 
     marker = uuid.uuid4().hex.encode()
     started = time.perf_counter()
-    producer = KafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+    admin = KafkaAdminClient(**kafka.client_config())
+    try:
+        if SMOKE_TOPIC not in admin.list_topics():
+            admin.create_topics([NewTopic(SMOKE_TOPIC, num_partitions=1, replication_factor=1)])
+    finally:
+        admin.close()
+    producer = KafkaProducer(**kafka.client_config(), acks="all")
     try:
         meta = producer.send(SMOKE_TOPIC, key=b"smoke", value=marker).get(timeout=timeout_s)
     finally:
         producer.close()
     consumer = KafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **kafka.client_config(),
         group_id=None,
         enable_auto_commit=False,
         consumer_timeout_ms=int(timeout_s * 1000),

@@ -31,6 +31,7 @@ import time
 
 from faust.types import EventT, StreamT
 
+from gaitstream.access.signing import SignatureError, SignatureVerifier
 from gaitstream.gait.engine import StepMetrics
 from gaitstream.logging import kv
 from gaitstream.monitor import lookup
@@ -68,6 +69,7 @@ from gaitstream.pipelines.fence import PauseFence
 from gaitstream.pipelines.ledger import CheckpointLedger, contiguous_run, stalled
 from gaitstream.pipelines.produce import default_partition, produce
 from gaitstream.schemas.codec import WireError, decode, encode
+from gaitstream.settings import SigningSettings
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,15 @@ class GaitTracker:
         self.fence = PauseFence(
             pause_s=pipeline_settings.session_timeout_s / 2, hold_s=2 * pipeline_settings.heartbeat_interval_s
         )
+        self._verifier: SignatureVerifier | None = None
+
+    @property
+    def verifier(self) -> SignatureVerifier:
+        """Checks each station's signature (built at the first batch: the worker checked the
+        secret at start, gaitstream.pipelines.app.check_secrets)."""
+        if self._verifier is None:
+            self._verifier = SignatureVerifier(SigningSettings().secret())
+        return self._verifier
 
     # ------------------------------------------------------------ acknowledgement
     def _hold(self, station_id: str, event: EventT, samples: int = 0) -> None:
@@ -500,12 +511,13 @@ class GaitTracker:
         for event in await self._contiguous(events):
             try:
                 check_message_size(len(event.message.value or b""))
+                self.verifier.verify(event.message.key, event.message.value, event.message.headers)
                 kind, record = decode(event.message.value, expect=("imu_frame", "session_event"))
                 if (event.message.key or b"").decode(errors="replace") != record["station_id"]:
                     raise WireError("message key must equal station_id")
                 if kind == "session_event" and record["event"] == "start":
                     check_session_rate(record["sampling_rate_hz"])
-            except (WireError, FrameError) as exc:
+            except (WireError, FrameError, SignatureError) as exc:
                 with current_event(event):
                     await self._dead(event, exc.reason)
                 continue

@@ -47,7 +47,7 @@ from gaitstream.pipelines.produce import produce
 from gaitstream.pipelines.sink.influx import InfluxSink, SinkFault, write_isolating
 from gaitstream.pipelines.sink.points import batch_lines, dead_letter_fields, dead_letter_lines
 from gaitstream.schemas.codec import encode
-from gaitstream.settings import InfluxSettings, KafkaSettings
+from gaitstream.settings import InfluxSettings, KafkaSettings, SinkKafkaCredentials
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,15 @@ async def health(web, request):
     return web.json(body, status=200 if sink_fault.healthy else 503)
 
 
+def sink_kafka_settings() -> KafkaSettings:
+    """The worker's Kafka settings with the sink's own user (``GAITSTREAM_SINK_KAFKA_USERNAME``,
+    ``..._PASSWORD`` or ``..._PASSWORD_FILE``)."""
+    own = SinkKafkaCredentials()
+    return KafkaSettings().model_copy(
+        update={"username": own.username, "password": own.password, "password_file": own.password_file}
+    )
+
+
 def sink_group_id() -> str:
     return f"{pipeline_settings.app_id}-influx-sink"
 
@@ -89,7 +98,8 @@ class InfluxSinkService(mode.Service):
         self._sink = InfluxSink(InfluxSettings())
         self._consumer = AIOKafkaConsumer(
             *SINK_TOPICS,
-            bootstrap_servers=KafkaSettings().bootstrap_servers,
+            # Its own Kafka user: read the output topics, nothing else (gaitstream.access.principals).
+            **sink_kafka_settings().client_config(),
             group_id=sink_group_id(),
             enable_auto_commit=False,
             auto_offset_reset="earliest",

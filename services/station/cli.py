@@ -27,10 +27,9 @@ DEMO_PATTERNS = (
 def _publisher():
     from gaitstream.services.station.publisher import StationPublisher, StationSettings
     from gaitstream.settings import KafkaSettings, TopicSettings
-    from gaitstream.topics import ensure_topics
 
+    # A station may only write its frames: the pipeline (or the operator) creates the topics.
     kafka, topics, settings = KafkaSettings(), TopicSettings(), StationSettings()
-    ensure_topics(kafka, topics)
     return StationPublisher(kafka=kafka, topics=topics, settings=settings), settings
 
 

@@ -6,11 +6,14 @@ import logging
 from collections import deque
 from concurrent.futures import Future
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gaitstream.access.signing import SIGNATURE_HEADER, sign, station_key
+from gaitstream.exceptions import SigningSettingsError
 from gaitstream.logging import kv
 from gaitstream.schemas.codec import encode
-from gaitstream.settings import KafkaSettings, TopicSettings
+from gaitstream.settings import KafkaSettings, SigningSettings, TopicSettings
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +29,38 @@ class StationSettings(BaseSettings):
     max_unacked_frames: int = 300
     delivery_timeout_s: float = 120.0
     linger_ms: int = 5
+    # This station's signing key (hex), printed by `gaitstream access station add`.
+    signing_key: SecretStr | None = None
+
+
+class StationSigner:
+    """Each station's key: the one given (a real station) or derived from the deployment's
+    signing secret (a simulated fleet: demo, tests, benchmarks)."""
+
+    def __init__(self, settings: StationSettings) -> None:
+        self._own = bytes.fromhex(settings.signing_key.get_secret_value()) if settings.signing_key else None
+        self._secret = None if self._own else SigningSettings().secret()
+        self._keys: dict[str, bytes] = {}
+
+    def key(self, station_id: str) -> bytes:
+        key = self._keys.get(station_id)
+        if key is None:
+            if self._own is not None:
+                if self._keys:
+                    raise SigningSettingsError(f"this station's key signs one station; {station_id!r} is a second one")
+                key = self._own
+            else:
+                key = station_key(self._secret, station_id)
+            self._keys[station_id] = key
+        return key
 
 
 class StationPublisher:
     """Sends one or many stations' records to the stations topic, key = station id.
 
     ``acks=all`` and idempotence: a frame is stored on every in-sync replica once, in order,
-    despite retries. ``send`` blocks when ``max_unacked_frames`` are in flight.
+    despite retries. ``send`` blocks when ``max_unacked_frames`` are in flight. Every record is
+    signed with its station's key (header ``gs-sig``, gaitstream.access.signing).
     """
 
     def __init__(self, *, kafka: KafkaSettings, topics: TopicSettings, settings: StationSettings) -> None:
@@ -40,8 +68,9 @@ class StationPublisher:
 
         self.topic = topics.stations
         self.settings = settings
+        self._signer = StationSigner(settings)
         self._producer = KafkaProducer(
-            bootstrap_servers=kafka.bootstrap_servers,
+            **kafka.client_config(),
             client_id="gaitstream-station",
             acks="all",
             enable_idempotence=True,
@@ -56,7 +85,11 @@ class StationPublisher:
             self._pending.popleft().get(timeout=self.settings.delivery_timeout_s)
         while self._pending and self._pending[0].is_done:
             self._pending.popleft().get()  # raises the delivery error, if any
-        self._pending.append(self._producer.send(self.topic, key=station_id.encode(), value=encode(schema, record)))
+        key, value = station_id.encode(), encode(schema, record)
+        signature = sign(self._signer.key(station_id), key, value)
+        self._pending.append(
+            self._producer.send(self.topic, key=key, value=value, headers=[(SIGNATURE_HEADER, signature)])
+        )
         self.sent += 1
 
     def flush(self) -> None:

@@ -48,6 +48,7 @@ from gaitstream.services.station.runner import StationRun, new_session, run_stat
 from gaitstream.services.station.sources import SimulatedSource
 from gaitstream.simulate import pattern_config
 from gaitstream.topics import ensure_alert_topics, read_latest
+from tests.access import role_env
 from tests.e2e.harness import REPO, PipelineRun
 from tests.e2e.reference import Reference, reference_run
 
@@ -195,7 +196,7 @@ class Campaign:
         env = {
             **os.environ,
             "PYTHONPATH": str(REPO),
-            "GAITSTREAM_KAFKA_BOOTSTRAP": self.pipeline.kafka.bootstrap,
+            **role_env("dispatcher", self.pipeline.prefix),
             "GAITSTREAM_TOPIC_PREFIX": self.pipeline.prefix,
             "GAITSTREAM_ALERTS_DATABASE_URL": self.database_url,
             "GAITSTREAM_ALERTS_CONSUMER_GROUP": f"{self.pipeline.prefix}-dispatch",

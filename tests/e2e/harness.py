@@ -15,6 +15,7 @@ import httpx
 from gaitstream.processes import stop_processes
 from gaitstream.settings import InfluxSettings, KafkaSettings, TopicSettings
 from gaitstream.topics import ensure_topics
+from tests.access import role_env
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER_READY_TIMEOUT_S = 90.0
@@ -35,10 +36,11 @@ class PipelineRun:
         return TopicSettings(prefix=self.prefix)
 
     def env(self, name: str) -> dict[str, str]:
+        """A worker's environment: the pipeline's Kafka user (and the sink's) with this run's ACLs."""
         return {
             **os.environ,
             "PYTHONPATH": str(REPO),
-            "GAITSTREAM_KAFKA_BOOTSTRAP": self.kafka.bootstrap,
+            **role_env("pipeline", self.prefix),
             "GAITSTREAM_INFLUX_URL": self.influx.url,
             "GAITSTREAM_INFLUX_TOKEN": self.influx.token.get_secret_value(),
             "GAITSTREAM_INFLUX_ORG": self.influx.org,

@@ -130,9 +130,7 @@ def _committed_to_the_end(run: PipelineRun) -> bool:
     """Whether the worker's group committed every stations-topic offset (all inputs acknowledged)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=run.kafka.bootstrap_servers, group_id=run.prefix, enable_auto_commit=False
-    )
+    consumer = KafkaConsumer(**run.kafka.client_config(), group_id=run.prefix, enable_auto_commit=False)
     try:
         partitions = [
             TopicPartition(run.topics.stations, p) for p in consumer.partitions_for_topic(run.topics.stations)
@@ -149,7 +147,7 @@ def _dead_letters(run: PipelineRun) -> list[tuple[str, str]]:
 
     consumer = KafkaConsumer(
         run.topics.deadletter,
-        bootstrap_servers=run.kafka.bootstrap_servers,
+        **run.kafka.client_config(),
         auto_offset_reset="earliest",
         consumer_timeout_ms=5000,
         group_id=None,
@@ -184,7 +182,7 @@ def test_ten_thousand_hostile_inputs_never_crash_the_worker_nor_cost_a_valid_sta
     sessions = [_session(pipeline.prefix, n, fuzz_source(n)) for n in range(FUZZ_STATIONS)]
     frames = [f for n, session in enumerate(sessions) for f in _valid_frames(session, fuzz_source(n))]
     publisher = StationPublisher(kafka=pipeline.kafka, topics=pipeline.topics, settings=StationSettings(linger_ms=5))
-    producer = KafkaProducer(bootstrap_servers=pipeline.kafka.bootstrap_servers, linger_ms=5, acks="all")
+    producer = KafkaProducer(**pipeline.kafka.client_config(), linger_ms=5, acks="all")
     sent = {"inputs": 0}
     try:
         for session in sessions:  # the fuzzed stations' sessions are open: fuzzed frames reach engines

@@ -14,6 +14,7 @@ from gaitstream.services.station.publisher import StationPublisher, StationSetti
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
 from gaitstream.services.station.sources import SimulatedSource
 from gaitstream.simulate import pattern_config
+from tests.access import signed
 from tests.e2e.harness import PipelineRun
 from tests.e2e.reference import reference_steps
 
@@ -167,14 +168,22 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
     block = next(iter(SimulatedSource(_config("normal", 0, 30.0)).frames(FRAME_SAMPLES)))[1]
     bad_frame = frame_record(good.session, sequence=0, first_sample_s=0.0, block=block)
     bad_frame["sensors"][0]["acc_y_mps2"] = bad_frame["sensors"][0]["acc_y_mps2"][:3]
-    producer = KafkaProducer(bootstrap_servers=pipeline.kafka.bootstrap_servers, acks="all")
+    producer = KafkaProducer(**pipeline.kafka.client_config(), acks="all")
     topic = pipeline.topics.stations
-    producer.send(topic, key=station.encode(), value=b"not avro at all")
-    producer.send(topic, key=station.encode(), value=encode("imu_frame", bad_frame))  # before its session starts
-    producer.send(topic, key=b"someone-else", value=encode("session_event", good.session.event("start", 1)))
+
+    def send_signed(key: bytes, value: bytes) -> None:  # a station with its key, sending garbage
+        producer.send(topic, key=key, value=value, headers=signed(key, value))
+
+    send_signed(station.encode(), b"not avro at all")
+    send_signed(station.encode(), encode("imu_frame", bad_frame))  # before its session starts
+    send_signed(b"someone-else", encode("session_event", good.session.event("start", 1)))
+    # Unsigned, and signed by another station: neither may speak for this one.
+    producer.send(topic, key=station.encode(), value=encode("session_event", good.session.event("start", 2)))
+    forged = encode("session_event", good.session.event("start", 3))
+    producer.send(topic, key=station.encode(), value=forged, headers=signed(station.encode(), forged, as_station="x"))
     producer.flush()
     _publish(pipeline, [good], speed=0.0)
-    producer.send(topic, key=station.encode(), value=encode("imu_frame", {**bad_frame, "sequence": 10_000}))
+    send_signed(station.encode(), encode("imu_frame", {**bad_frame, "sequence": 10_000}))
     # The InfluxDB sink refuses what it cannot decode on the output topics the same way.
     producer.send(pipeline.topics.steps, key=station.encode(), value=b"\x47\x63 not a step")
     producer.flush()
@@ -182,7 +191,7 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
 
     consumer = KafkaConsumer(
         pipeline.topics.deadletter,
-        bootstrap_servers=pipeline.kafka.bootstrap_servers,
+        **pipeline.kafka.client_config(),
         auto_offset_reset="earliest",
         group_id=f"{pipeline.prefix}-dlq",
         consumer_timeout_ms=60_000,
@@ -192,9 +201,11 @@ def test_malformed_messages_go_to_the_dead_letter_topic_and_the_pipeline_keeps_g
         headers = dict(record.headers)
         reasons.append(headers["reason"].decode())
         sources.append(headers["source"].decode())
-        if len(reasons) == 5:
+        if len(reasons) == 7:
             break
     consumer.close()
+    assert "signature: missing (unsigned record)" in reasons, reasons
+    assert "signature: does not match the station's key" in reasons, reasons
     sink_refused = [r for r, src in zip(reasons, sources, strict=True) if src.startswith(pipeline.topics.steps + "/")]
     assert sink_refused and "unknown schema id 99" in sink_refused[0], (reasons, sources)
     assert any("bad magic byte" in r for r in reasons), reasons

@@ -18,6 +18,7 @@ app = faust.App("gaitstream-it-echo", autodiscover=False)
 @app.on_configured.connect
 def configure(app: faust.App, conf, **kwargs) -> None:
     conf.broker = KafkaSettings().faust_broker
+    conf.broker_credentials = KafkaSettings().faust_credentials()
     conf.web_enabled = False
     conf.datadir = os.environ["GAITSTREAM_IT_FAUST_DATADIR"]
     conf.topic_partitions = 2

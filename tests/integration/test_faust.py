@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from gaitstream.processes import stop_processes
+from tests.access import settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -28,13 +29,13 @@ def test_faust_worker_consumes_and_produces(kafka_settings, tmp_path) -> None:
     run_id = uuid.uuid4().hex[:8]
     in_topic, out_topic = f"it.faust.in.{run_id}", f"it.faust.out.{run_id}"
     # Faust subscribes to source topics but does not create them: like the pipeline's, they exist first.
-    admin = KafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_settings.client_config())
     admin.create_topics([NewTopic(t, num_partitions=2, replication_factor=1) for t in (in_topic, out_topic)])
     admin.close()
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
-        "GAITSTREAM_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+        **settings_env(kafka_settings),
         "GAITSTREAM_IT_FAUST_DATADIR": str(tmp_path / "faust-data"),
         "GAITSTREAM_IT_IN_TOPIC": in_topic,
         "GAITSTREAM_IT_OUT_TOPIC": out_topic,
@@ -56,7 +57,7 @@ def test_faust_worker_consumes_and_produces(kafka_settings, tmp_path) -> None:
             assert time.monotonic() < deadline, f"faust worker not ready:\n{log_path.read_text()}"
             time.sleep(0.5)
 
-        producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, acks="all")
+        producer = KafkaProducer(**kafka_settings.client_config(), acks="all")
         for i in range(MESSAGES):
             producer.send(in_topic, key=f"station-{i % 2}".encode(), value=f"f{i}".encode())
         producer.flush(timeout=20)
@@ -64,7 +65,7 @@ def test_faust_worker_consumes_and_produces(kafka_settings, tmp_path) -> None:
 
         consumer = KafkaConsumer(
             out_topic,
-            bootstrap_servers=kafka_settings.bootstrap_servers,
+            **kafka_settings.client_config(),
             group_id=f"it-{run_id}",
             auto_offset_reset="earliest",
             consumer_timeout_ms=30000,

@@ -17,11 +17,11 @@ def test_kafka_python_round_trip(kafka_settings) -> None:
     from kafka.admin import NewTopic
 
     topic = f"it.kafka-python.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_settings.client_config())
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     admin.close()
 
-    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, acks="all", retries=5)
+    producer = KafkaProducer(**kafka_settings.client_config(), acks="all", retries=5)
     sent = [f"frame-{i}".encode() for i in range(MESSAGES)]
     for i, value in enumerate(sent):
         producer.send(topic, key=f"station-{i % 4}".encode(), value=value)
@@ -30,7 +30,7 @@ def test_kafka_python_round_trip(kafka_settings) -> None:
 
     consumer = KafkaConsumer(
         topic,
-        bootstrap_servers=kafka_settings.bootstrap_servers,
+        **kafka_settings.client_config(),
         group_id=f"it-{uuid.uuid4().hex[:8]}",
         auto_offset_reset="earliest",
         consumer_timeout_ms=15000,
@@ -52,11 +52,17 @@ def test_kafka_python_round_trip(kafka_settings) -> None:
 
 def test_aiokafka_round_trip(kafka_settings) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
 
     topic = f"it.aiokafka.{uuid.uuid4().hex[:8]}"
+    # The broker creates no topic by itself (auto-creation is off): the operator does.
+    admin = KafkaAdminClient(**kafka_settings.client_config())
+    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
+    admin.close()
 
     async def run() -> list[bytes]:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_settings.bootstrap, acks="all")
+        producer = AIOKafkaProducer(**kafka_settings.client_config(), acks="all")
         await producer.start()
         try:
             for i in range(MESSAGES):
@@ -65,7 +71,7 @@ def test_aiokafka_round_trip(kafka_settings) -> None:
             await producer.stop()
         consumer = AIOKafkaConsumer(
             topic,
-            bootstrap_servers=kafka_settings.bootstrap,
+            **kafka_settings.client_config(),
             group_id=f"it-{uuid.uuid4().hex[:8]}",
             auto_offset_reset="earliest",
         )
@@ -102,7 +108,7 @@ def test_an_existing_topic_gets_the_configs_an_upgrade_asks_for(kafka_settings) 
         ensure_topics(kafka_settings, topics, extra={name: {"cleanup.policy": "compact"}})
         wanted = {"cleanup.policy": "compact", "max.message.bytes": str(8 * 1024 * 1024)}
         ensure_topics(kafka_settings, topics, extra={name: wanted}, update_configs=True)
-        admin = KafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
+        admin = KafkaAdminClient(**kafka_settings.client_config())
         try:
             deadline = time.monotonic() + 15
             while True:  # the broker applies a topic config through its metadata log: soon, not at once

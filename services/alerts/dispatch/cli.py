@@ -16,10 +16,9 @@ def dispatch(
     from gaitstream.services.alerts.dispatch.runner import run_dispatcher
     from gaitstream.services.alerts.dispatch.settings import DispatchSettings
     from gaitstream.settings import KafkaSettings, TopicSettings
-    from gaitstream.topics import ensure_topics
 
+    # The dispatcher may only read the alerts topic; the pipeline creates it (until then it waits).
     kafka, topics, settings = KafkaSettings(), TopicSettings(), DispatchSettings()
-    ensure_topics(kafka, topics)
     code = run_dispatcher(kafka=kafka, topics=topics, settings=settings, status_interval_s=status_interval_s)
     raise typer.Exit(code)
 

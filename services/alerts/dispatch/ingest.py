@@ -155,7 +155,7 @@ class AlertConsumer:
         from kafka import KafkaConsumer
 
         return KafkaConsumer(
-            bootstrap_servers=self.kafka.bootstrap_servers,
+            **self.kafka.client_config(),
             group_id=self.settings.consumer_group,
             client_id="gaitstream-alerts-dispatcher",
             enable_auto_commit=False,

@@ -35,7 +35,7 @@ def alerts_on_topic(pipeline: PipelineRun) -> list[dict]:
 
     consumer = KafkaConsumer(
         pipeline.topics.alerts,
-        bootstrap_servers=pipeline.kafka.bootstrap_servers,
+        **pipeline.kafka.client_config(),
         auto_offset_reset="earliest",
         consumer_timeout_ms=3000,
         group_id=f"e2e-read-{uuid.uuid4().hex[:6]}",

@@ -30,6 +30,7 @@ from gaitstream.services.alerts.dispatch.settings import DispatchSettings
 from gaitstream.services.alerts.store.models import Delivery
 from gaitstream.settings import TopicSettings
 from gaitstream.topics import ensure_topics
+from tests.access import role_env
 from tests.services.alerts.dispatch_peers import (
     alert_record,
     sessions_for,
@@ -57,7 +58,7 @@ def publish(kafka_settings, topics: TopicSettings, records: list[dict]) -> dict[
     """Send alert records (key = station id) and wait for the broker's acks; alert id -> time acked."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=kafka_settings.bootstrap_servers, acks="all")
+    producer = KafkaProducer(**kafka_settings.client_config(), acks="all")
     try:
         acked: dict[str, float] = {}
         futures = [
@@ -77,8 +78,8 @@ def reset_to_earliest(kafka_settings, topic: str, group: str) -> None:
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
     from kafka.admin import OffsetSpec
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=kafka_settings.bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_settings.client_config())
+    consumer = KafkaConsumer(**kafka_settings.client_config())
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         admin.reset_group_offsets(group, {tp: OffsetSpec.EARLIEST for tp in partitions})
@@ -92,8 +93,8 @@ def group_caught_up(kafka_settings, topic: str, group: str) -> bool:
     """The group's committed offsets have reached the end of every partition."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-    admin = KafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap_servers)
-    consumer = KafkaConsumer(bootstrap_servers=kafka_settings.bootstrap_servers)
+    admin = KafkaAdminClient(**kafka_settings.client_config())
+    consumer = KafkaConsumer(**kafka_settings.client_config())
     try:
         committed = admin.list_group_offsets({group: None}).get(group, {})
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
@@ -225,13 +226,15 @@ def test_dispatcher_killed_mid_batch_and_restarted_drops_nothing_and_duplicates_
     # 0.15 s per request, 4 in parallel: about 26 deliveries a second, so the kill lands mid-stream.
     with webhook_receiver(delay_s=0.15) as receiver:
         subscribe(sessions, target=receiver.url)
+        group = f"it-{uuid.uuid4().hex[:8]}"
         env = {
             **os.environ,
-            "GAITSTREAM_KAFKA_BOOTSTRAP": kafka_settings.bootstrap,
+            # The dispatcher's own Kafka user: reads the alerts topic and its group, nothing else.
+            **role_env("dispatcher", topics.prefix, dispatcher_group=group),
             "GAITSTREAM_TOPIC_PREFIX": topics.prefix,
             "GAITSTREAM_TOPIC_PARTITIONS": str(topics.partitions),
             "GAITSTREAM_ALERTS_DATABASE_URL": store_url,
-            "GAITSTREAM_ALERTS_CONSUMER_GROUP": f"it-{uuid.uuid4().hex[:8]}",
+            "GAITSTREAM_ALERTS_CONSUMER_GROUP": group,
             "GAITSTREAM_ALERTS_SEND_INTERVAL_S": "0.05",
             "GAITSTREAM_ALERTS_CONSUME_MAX_RECORDS": "10",
             "GAITSTREAM_ALERTS_CONSUME_POLL_TIMEOUT_S": "0.2",
