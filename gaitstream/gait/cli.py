@@ -110,11 +110,12 @@ def analyze(
                     samples=len(rec.time_s),
                     sampling_rate_hz=round(rec.sampling_rate_hz, 2),
                     trunk=rec.has_trunk,
-                )
+                ),
+                markup=False,
             )
             result = analyze_recording(rec, config, trace=trace)
     except GaitError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(kv("error", reason=str(exc)), markup=False)
         raise typer.Exit(EXIT_BAD_INPUT) from exc
     finally:
         for warning in caught:
@@ -139,7 +140,8 @@ def analyze(
             classification=result["summary"]["classification"],
             flags=",".join(result["summary"]["classification_flags"]) or None,
             elapsed_s=round(time.perf_counter() - started, 3),
-        )
+        ),
+        markup=False,
     )
     if format == "json":
         typer.echo(json.dumps(result))
