@@ -48,9 +48,9 @@ from gaitstream.services.station.runner import StationRun, new_session, run_stat
 from gaitstream.services.station.sources import SimulatedSource
 from gaitstream.simulate import pattern_config
 from gaitstream.topics import ensure_alert_topics, read_latest
-from tests.access import role_env
 from tests.e2e.harness import REPO, PipelineRun
 from tests.e2e.reference import Reference, reference_run
+from tests.roles import role_env
 
 FAULTS = ("worker_kill", "worker_pause", "broker_restart", "influxdb_down", "postgres_down")
 FAST_FAULTS = ("worker_kill", "worker_pause", "broker_restart")

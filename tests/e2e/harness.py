@@ -15,7 +15,7 @@ import httpx
 from gaitstream.processes import stop_processes
 from gaitstream.settings import InfluxSettings, KafkaSettings, TopicSettings
 from gaitstream.topics import ensure_topics
-from tests.access import role_env
+from tests.roles import role_env
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER_READY_TIMEOUT_S = 90.0

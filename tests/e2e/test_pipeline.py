@@ -14,9 +14,9 @@ from gaitstream.services.station.publisher import StationPublisher, StationSetti
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
 from gaitstream.services.station.sources import SimulatedSource
 from gaitstream.simulate import pattern_config
-from tests.access import signed
 from tests.e2e.harness import PipelineRun
 from tests.e2e.reference import reference_steps
+from tests.roles import signed
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gaitstream.processes import stop_processes
-from tests.access import settings_env
+from tests.roles import settings_env
 
 pytestmark = pytest.mark.integration
 

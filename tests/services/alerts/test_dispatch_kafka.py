@@ -30,7 +30,7 @@ from gaitstream.services.alerts.dispatch.settings import DispatchSettings
 from gaitstream.services.alerts.store.models import Delivery
 from gaitstream.settings import TopicSettings
 from gaitstream.topics import ensure_topics
-from tests.access import role_env
+from tests.roles import role_env
 from tests.services.alerts.dispatch_peers import (
     alert_record,
     sessions_for,
