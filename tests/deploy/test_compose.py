@@ -22,6 +22,7 @@ REQUIRED_SECRETS = [
     "INFLUXDB_ADMIN_TOKEN",
     "GRAFANA_ADMIN_PASSWORD",
     "GRAFANA_INFLUXDB_TOKEN",
+    "GRAFANA_SECRET_KEY",
     "GAITSTREAM_INFLUX_TOKEN",
     "ALERTS_DB_PASSWORD",
     "GAITSTREAM_ALERTS_ADMIN_TOKEN",
@@ -276,3 +277,17 @@ def test_stations_on_the_clinic_lan_reach_kafka_through_their_own_listener(
     assert advertised == {"PLAINTEXT": "kafka:9092", "STATIONS": "gait-hub.clinic.lan:9094"}
     assert "STATIONS:PLAINTEXT" in kafka["environment"]["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
     assert [(p["target"], p["published"]) for p in kafka["ports"]] == [(9094, "9094")]
+
+
+def test_grafana_needs_its_secret_key_and_listens_on_loopback_with_secure_cookies(
+    compose_bin: Path, filled_env: Path
+) -> None:
+    grafana = _services(compose_bin, filled_env)["grafana"]
+    env = grafana["environment"]
+    assert env["GF_SECURITY_SECRET_KEY"] == "test-grafana-secret-key-0123456789"
+    assert env["GF_SECURITY_COOKIE_SECURE"] == "true"
+    # Supervisors are seated in their clinic's organisation, never in the all-clinics Main Org by default.
+    assert env["GF_USERS_AUTO_ASSIGN_ORG"] == "false" and env["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert [(p["host_ip"], p["target"], p["published"]) for p in grafana["ports"]] == [("127.0.0.1", 3000, "3000")]
+    exposed = _services(compose_bin, filled_env, GRAFANA_BIND="10.0.0.5", GRAFANA_PORT="3443")["grafana"]
+    assert [(p["host_ip"], p["published"]) for p in exposed["ports"]] == [("10.0.0.5", "3443")]
