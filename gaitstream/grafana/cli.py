@@ -1,4 +1,4 @@
-"""``gaitstream grafana build`` and ``gaitstream grafana push``."""
+"""``gaitstream grafana build``, ``gaitstream grafana push`` and ``gaitstream grafana clinics sync``."""
 
 from __future__ import annotations
 
@@ -59,9 +59,38 @@ def push(
         emit("pushed", object=what, action=action)
 
 
+def clinics_sync(
+    clinic: Annotated[list[str], typer.Option("--clinic", help="A clinic id (repeat for each clinic)")],
+    supervisor: Annotated[
+        list[str] | None,
+        typer.Option("--supervisor", help="CLINIC=LOGIN: an existing Grafana user who supervises CLINIC (repeat)"),
+    ] = None,
+    url: Annotated[str | None, typer.Option(help="Grafana URL (default GAITSTREAM_GRAFANA_URL)")] = None,
+) -> None:
+    """One Grafana organisation per clinic: data source, dashboards fixed to the clinic, team and
+    folder permissions, supervisors (GAITSTREAM_GRAFANA_ADMIN_PASSWORD, _INFLUXDB_PASSWORD)."""
+    from gaitstream.grafana.clinics import Supervisor, sync
+    from gaitstream.grafana.exceptions import PushError
+    from gaitstream.grafana.settings import ClinicSyncSettings
+
+    try:
+        supervisors = [Supervisor.parse(text) for text in supervisor or []]
+        settings = ClinicSyncSettings(**({"url": url} if url else {}))
+        reports = sync(settings, clinic, supervisors)
+    except (ValueError, PushError) as exc:
+        emit("grafana_clinics_failed", reason=str(exc))
+        raise typer.Exit(1) from exc
+    for report in reports.values():
+        for what, action in report.actions.items():
+            emit("synced", object=what, action=action)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``grafana`` command group to the ``gaitstream`` command."""
     group = typer.Typer(help="Grafana dashboards and alert rules as code.", no_args_is_help=True)
     group.command("build")(build)
     group.command("push")(push)
+    clinics = typer.Typer(help="One Grafana organisation per clinic.", no_args_is_help=True)
+    clinics.command("sync")(clinics_sync)
+    group.add_typer(clinics, name="clinics")
     app.add_typer(group, name="grafana")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
-from gaitstream.grafana import alerts, dashboards, provisioning
+from gaitstream.grafana import alerts, clinic_dashboards, dashboards, provisioning
 from gaitstream.grafana.exceptions import PushError
 from gaitstream.grafana.settings import FOLDER_TITLE, FOLDER_UID, GrafanaSettings
 from gaitstream.logging import kv
@@ -25,13 +25,15 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PushReport:
-    """What a push did, by object: ``created`` / ``updated`` / ``unchanged`` / ``skipped``."""
+    """What a push did, by object: ``created`` / ``updated`` / ``unchanged`` / ``skipped``.
+    ``prefix`` names the organisation's objects apart (``clinic/c1/folder/gaitstream``)."""
 
     actions: dict[str, str] = field(default_factory=dict)
+    prefix: str = ""
 
     def note(self, what: str, action: str) -> None:
-        self.actions[what] = action
-        log.info(kv("grafana_push", object=what, action=action))
+        self.actions[self.prefix + what] = action
+        log.info(kv("grafana_push", object=self.prefix + what, action=action))
 
 
 def connect(settings: GrafanaSettings) -> GrafanaApi:
@@ -66,9 +68,12 @@ def push_folder(api: GrafanaApi, report: PushReport) -> None:
     report.note(what, "updated")
 
 
-def push_dashboards(api: GrafanaApi, report: PushReport) -> None:
+def push_dashboards(api: GrafanaApi, report: PushReport, clinic: str | None = None) -> None:
+    """Every dashboard; with ``clinic``, its copy with the clinic fixed (``clinic_dashboards``)."""
     for name in dashboards.BUILDERS:
         model = json.loads(dashboards.to_json(dashboards.build(name)))
+        if clinic is not None:
+            model = clinic_dashboards.for_clinic(model, clinic)
         model.pop("id", None)  # Grafana matches by uid; ids differ between instances
         what = f"dashboard/{model['uid']}"
         _call(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from gaitstream.grafana import alerts, dashboards, provisioning, queries
+from gaitstream.grafana import alerts, clinics, dashboards, provisioning, queries
+from gaitstream.grafana.settings import DATASOURCE_UID, FOLDER_UID
 
 INTRO = f"""# Grafana for gaitstream
 
@@ -21,8 +22,9 @@ docker compose up -d      # InfluxDB 2.7, influxdb-init (DBRP mapping + Grafana'
 docker compose --profile demo up -d   # optional: 8 simulated treadmill stations
 ```
 
-Open `http://<host>:${{GRAFANA_PORT:-3000}}` (user `GRAFANA_ADMIN_USER`), folder **gaitstream**. A picture of
-the layout needs a running Grafana, so none is committed; the panels are listed below.
+Grafana listens on `127.0.0.1:${{GRAFANA_PORT:-3000}}` of the host (`GRAFANA_BIND`), behind TLS (below):
+open `https://<host>/` (user `GRAFANA_ADMIN_USER`), folder **gaitstream**. A picture of the layout needs a
+running Grafana, so none is committed; the panels are listed below.
 
 - **Provisioning** (`provisioning/`, mounted read-only at `/etc/grafana/provisioning`): the InfluxDB
   data source (uid `gaitstream-influxdb`, InfluxQL, URL/database/credentials from the environment), the
@@ -37,6 +39,61 @@ the layout needs a running Grafana, so none is committed; the panels are listed 
   token> [--webhook-url …]` uploads the folder, dashboards and the alert rule (and, with a webhook, the contact
   point and a route for `app=gaitstream` placed first in the existing policy tree). Run it again at will: it
   updates in place. The InfluxDB data source with uid `gaitstream-influxdb` must exist there.
+
+## Clinics: one organisation each
+
+The provisioned Main Org (org 1) shows every clinic (the `$clinic` dropdown): it is for the operators.
+Each clinic's supervisors get an organisation of their own:
+
+```sh
+export GAITSTREAM_GRAFANA_URL=http://127.0.0.1:3000
+export GAITSTREAM_GRAFANA_ADMIN_PASSWORD=…      # GRAFANA_ADMIN_PASSWORD (only a server admin creates orgs)
+export GAITSTREAM_GRAFANA_INFLUXDB_PASSWORD=…   # GRAFANA_INFLUXDB_TOKEN (the read-only InfluxDB login)
+gaitstream grafana clinics sync --clinic clinic-a --clinic clinic-b \
+    --supervisor clinic-a=ana@clinic-a.example --supervisor clinic-b=bruno
+```
+
+Per clinic, idempotently (run it again after adding a clinic, a supervisor or a dashboard): the organisation
+`gaitstream-clinic-<id>` with its own InfluxDB data source (uid `{DATASOURCE_UID}`, as provisioned), the folder
+`{FOLDER_UID}` with the three dashboards, the team `{clinics.TEAM_NAME}`, and folder permissions that let only that
+team view (Grafana's default Viewer and Editor grants are removed). In a clinic's dashboards the clinic is not
+a variable: every `"clinic" =~ /^$clinic$/` is `"clinic" = '<id>'` and the links carry no `var-clinic`, so no
+dropdown or URL parameter points them at another clinic. Each `--supervisor CLINIC=LOGIN` (an existing Grafana
+user) becomes a Viewer of that organisation and a member of its team, lands in it at login, and is removed from
+the Main Org. Compose sets `GF_USERS_AUTO_ASSIGN_ORG=false`, so a new user gets an empty organisation of
+their own instead of a seat in the Main Org until then. The dead-man's switch stays in the Main Org: it is the
+operators' alert.
+
+Why organisations rather than teams with folder permissions in one organisation: in Grafana OSS every member
+of an organisation can query every data source of that organisation (data source permissions are Enterprise),
+and dashboard variables can be set from the URL, so folder permissions would only hide dashboards. An
+organisation has its own data sources, dashboards, users and alerting.
+
+**What this does not isolate.** Every clinic's data source reads the same InfluxDB bucket, which holds all
+clinics, with the same read-only login (`GRAFANA_INFLUXDB_USER` / `GRAFANA_INFLUXDB_TOKEN`). A supervisor can
+send their data source any InfluxQL query (Grafana's `/api/ds/query` answers Viewers: dashboards use it), so
+the data-level limit is only as strong as that credential: a supervisor who writes their own query can read
+other clinics' data. The organisations stop browsing, not a determined user. The stronger option, left as a
+follow-up: one bucket per clinic (the sink routing points by clinic), each with its DBRP mapping and a v1
+login read-only on that bucket alone, given to that clinic's data source only; `clinics sync` would then take
+the database, user and password per clinic. InfluxDB 2.x has no per-tag permissions, so a shared bucket
+cannot be split by credential.
+
+## TLS
+
+Grafana is published on the host's loopback (`GRAFANA_BIND=127.0.0.1`) with `GF_SECURITY_COOKIE_SECURE=true`
+(session cookies only over HTTPS) and a required `GRAFANA_SECRET_KEY` (`GF_SECURITY_SECRET_KEY`: it encrypts the
+data source passwords Grafana stores; keep it with the `grafana-data` volume). Terminate TLS in front of it:
+
+- **A reverse proxy on the host** (nginx, Caddy, Traefik) with the clinic's certificate, forwarding
+  `https://grafana.clinic.example/` to `http://127.0.0.1:3000/`; set `GF_SERVER_ROOT_URL` to the public URL
+  (links in alerts) and forward WebSocket upgrades (`/api/live/`).
+- **Or Grafana's own HTTPS**: `GF_SERVER_PROTOCOL=https`, `GF_SERVER_CERT_FILE=/run/secrets/grafana.crt`,
+  `GF_SERVER_CERT_KEY=/run/secrets/grafana.key`, the two files given as compose `secrets:` (never baked into an
+  image or committed), the healthcheck changed to `https://localhost:3000` (`wget --no-check-certificate`), and
+  `GRAFANA_BIND` set to the LAN address.
+
+`GRAFANA_COOKIE_SECURE=false` exists only to try Grafana over plain http on the host itself.
 
 Queries use Grafana's macros: `$timeFilter` (the dashboard range), `$__interval` and the template
 variables `$clinic`, `$station`, `$patient`, `$session`. The tests (`tests/grafana/`) run each one,

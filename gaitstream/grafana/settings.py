@@ -26,3 +26,21 @@ class GrafanaSettings(BaseSettings):
     # A Grafana service-account token with the Editor role (folders, dashboards, alert rules).
     token: SecretStr
     timeout_s: float = 10.0
+
+
+class ClinicSyncSettings(BaseSettings):
+    """What ``gaitstream grafana clinics sync`` needs: Grafana's server admin (only a server admin
+    creates organisations; a service-account token belongs to one organisation) and the read-only
+    InfluxDB login each clinic's data source is given (as Grafana's container reaches InfluxDB)."""
+
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_GRAFANA_", extra="ignore")
+
+    url: str = "http://127.0.0.1:3000"
+    admin_user: str = "admin"
+    admin_password: SecretStr
+    influxdb_url: str = "http://influxdb:8086"
+    influxdb_database: str = "gaitstream"
+    influxdb_user: str = "grafana"
+    # GRAFANA_INFLUXDB_TOKEN of the compose file: the password of the read-only v1 login.
+    influxdb_password: SecretStr
+    timeout_s: float = 10.0
