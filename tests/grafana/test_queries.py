@@ -20,6 +20,7 @@ import pytest
 
 from gaitstream.gait.classification import Classification
 from gaitstream.grafana import alerts, queries
+from gaitstream.grafana.clinic_dashboards import VARIABLE_FILTER, fixed_filter
 from gaitstream.pipelines.sink.points import step_lines, tag_value
 from gaitstream.services.station.publisher import StationPublisher, StationSettings
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
@@ -244,6 +245,31 @@ def test_variables_list_the_clinic_its_stations_patients_and_sessions(world: Wor
         trend.session_id,
         *world.history_sessions.values(),
     }
+
+
+def test_a_clinic_organisations_fixed_queries_read_that_clinic_and_nothing_of_another(world: World) -> None:
+    """The dashboards of a clinic's organisation (``clinic_dashboards``) carry ``"clinic" = '<id>'``
+    instead of the variable: the same rows as the shared query for that clinic, none for another."""
+    trend = world.station("trendelenburg_left")
+    variables = {
+        "station": [s.station_id for s in world.stations],
+        "patient": trend.patient_id,
+        "session": trend.session_id,
+    }
+    checked = 0
+    for name, query in queries.all_queries().items():
+        if VARIABLE_FILTER not in query:
+            continue
+        # The progress queries look back weeks (the history sessions); the others at the live sessions.
+        back_ms = 22 * DAY_US // 1000 if name.startswith("PROGRESS") else 600_000
+        window = {"from_ms": world.end_ms - back_ms, "to_ms": world.end_ms, "interval": "1s"}
+        shared = world.query(query, clinic=world.clinic, **window, **variables)
+        own = world.query(query.replace(VARIABLE_FILTER, fixed_filter(world.clinic)), **window, **variables)
+        other = world.query(query.replace(VARIABLE_FILTER, fixed_filter("clinic-elsewhere")), **window, **variables)
+        assert own == shared, name
+        assert not [s for s in other if s.get("values")], name
+        checked += bool(shared)
+    assert checked >= 10  # most queries have rows for this clinic: the comparison is not between empties
 
 
 # --- clinic overview --------------------------------------------------------------------------
