@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 
 def main() -> int:
-    from gaitstream.settings import InfluxSettings, KafkaSettings
+    from gaitstream.settings import InfluxSettings
     from gaitstream.stack import Stack
     from tests.e2e.campaign import FAST_FAULTS, FAULTS, Campaign, random_schedule
     from tests.postgres import new_postgres_server
@@ -55,7 +55,7 @@ def main() -> int:
         console.print(f"no PostgreSQL here: {postgres}")
         return 2
     env = stack.env()
-    kafka = KafkaSettings(bootstrap=env["GAITSTREAM_KAFKA_BOOTSTRAP"])
+    kafka = stack.kafka.client_settings("admin")  # the campaign's own reads and topics: the operator
     influx = InfluxSettings(
         url=env["GAITSTREAM_INFLUX_URL"],
         token=env["GAITSTREAM_INFLUX_TOKEN"],

@@ -199,22 +199,32 @@ def _group_progress(kafka, group: str, *topics: str) -> tuple[int, int]:
 
 def _new_run(stack, kind: str):
     """A fresh topic prefix, consumer group and clinic for one run, its topics created."""
-    from gaitstream.settings import KafkaSettings, TopicSettings
+    from gaitstream.settings import TopicSettings
     from gaitstream.topics import ensure_topics
 
     prefix = f"{kind}{uuid.uuid4().hex[:6]}"
-    env = {
-        **os.environ,
-        **stack.env(),
+    topics = TopicSettings(prefix=prefix)
+    # Each process as its production user, with ACLs on this run's prefix: the workers as the
+    # pipeline (its sink with a write-only InfluxDB token), the stations as the simulator fleet;
+    # the benchmark itself reads as the operator.
+    stack.kafka.ensure_roles(topics, app_id=prefix)
+    common = {
         "PYTHONPATH": str(REPO),
         "GAITSTREAM_TOPIC_PREFIX": prefix,
         "GAITSTREAM_PIPELINE_APP_ID": prefix,
         "GAITSTREAM_PIPELINE_DATADIR": f"/tmp/{prefix}-faust",
     }
-    kafka = KafkaSettings(bootstrap=stack.settings.kafka_bootstrap)
-    topics = TopicSettings(prefix=prefix)
+    env = {**os.environ, **stack.env("pipeline"), **common}
+    env["STATIONS_ENV"] = json.dumps({**stack.env("simulator"), **common})
+    env["READER_ENV"] = json.dumps(stack.env("admin"))
+    kafka = stack.kafka.client_settings("admin")
     ensure_topics(kafka, topics)
     return prefix, f"bench-{prefix}", env, kafka, topics
+
+
+def _role_env(env: dict[str, str], key: str) -> dict[str, str]:
+    """The environment of the stations (``STATIONS_ENV``) or of the operator's reads (``READER_ENV``)."""
+    return {**os.environ, **json.loads(env[key])}
 
 
 def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1) -> dict:
@@ -234,7 +244,7 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     time.sleep(12 + 4 * workers)  # worker start-up and rebalances
     rss0 = sum(_rss_mb(p.pid) for p in procs)
     cpu0 = sum(_cpu_s(p.pid) for p in procs)
-    poller = LatencyPoller(env, clinic, calibrated_from_us=float("inf"))
+    poller = LatencyPoller(_role_env(env, "READER_ENV"), clinic, calibrated_from_us=float("inf"))
     poller.start()
     stations = subprocess.Popen(
         [
@@ -254,7 +264,7 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
             str(FRAME_SAMPLES),
         ],
         cwd=REPO,
-        env=env,
+        env=_role_env(env, "STATIONS_ENV"),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -341,7 +351,7 @@ def run_capacity(n: int, duration_s: float, stack, console: Console, floor: bool
                 "0",
             ],
             cwd=REPO,
-            env=env,
+            env=_role_env(env, "STATIONS_ENV"),
             check=True,
             stdout=subprocess.DEVNULL,
         )

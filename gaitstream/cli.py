@@ -53,5 +53,8 @@ def demo(
 
 
 def main() -> None:
+    from gaitstream.settings import load_secret_files
+
     configure_logging()
+    load_secret_files()
     build_app()()

@@ -148,7 +148,13 @@ def run_demo(*, stations: int, duration_s: float | None, console: Console) -> li
     emit(
         "demo_starting", stations=stations, worker_log=logs / "demo-worker.log", stations_log=logs / "demo-stations.log"
     )
-    worker = _spawn(["worker", "--loglevel", "info"], env, logs / "demo-worker.log")
+    # Each process as its own Kafka user (gaitstream.access.principals): the worker as the pipeline
+    # (and its sink), the simulated stations as the simulator fleet; the table reads as the operator.
+    from gaitstream.settings import TopicSettings
+    from gaitstream.topics import ensure_topics
+
+    ensure_topics(stack.kafka.client_settings("admin"), TopicSettings())  # stations may not create them
+    worker = _spawn(["worker", "--loglevel", "info"], stack.env("pipeline"), logs / "demo-worker.log")
     feeder = _spawn(
         [
             "stations",
@@ -159,7 +165,7 @@ def run_demo(*, stations: int, duration_s: float | None, console: Console) -> li
             "--duration-s",
             str(max(duration_s or 3600.0, 60.0)),
         ],
-        env,
+        stack.env("simulator"),
         logs / "demo-stations.log",
     )
     started = time.monotonic()

@@ -18,6 +18,28 @@ def _xdg(var: str, fallback: str) -> Path:
     return Path(base) if base else Path.home() / fallback
 
 
+def load_secret_files(environ: dict[str, str] | None = None) -> list[str]:
+    """Secrets as files: for each ``GAITSTREAM_<NAME>_FILE`` whose ``GAITSTREAM_<NAME>`` is unset,
+    set it to the file's content (compose mounts secrets under /run/secrets). Called by the entry
+    points before any settings are read, never at import. Returns the names it set."""
+    environ = os.environ if environ is None else environ
+    loaded = []
+    for name, path in list(environ.items()):
+        if not (name.startswith("GAITSTREAM_") and name.endswith("_FILE")):
+            continue
+        target = name[: -len("_FILE")]
+        if environ.get(target):
+            continue
+        try:
+            environ[target] = Path(path).read_text().strip()
+        except OSError as exc:
+            from gaitstream.exceptions import GaitstreamError
+
+            raise GaitstreamError(f"{name}={path} cannot be read: {exc.strerror}") from exc
+        loaded.append(target)
+    return loaded
+
+
 def default_cache_dir() -> Path:
     """Downloads and builds (``$XDG_CACHE_HOME/gaitstream``)."""
     return _xdg("XDG_CACHE_HOME", ".cache") / "gaitstream"

@@ -119,7 +119,8 @@ def init(
     app_id: str = typer.Option("gaitstream-pipeline", help="The pipeline's Faust app id (its changelogs, group)"),
     dispatcher_group: str = typer.Option("gaitstream-alerts-dispatcher", help="The dispatcher's consumer group"),
     passwords_dir: Path = typer.Option(
-        ..., help="Directory with one file per role: pipeline, sink, dispatcher (and simulator, optional)"
+        ...,
+        help="Directory with kafka_<role>_password files: pipeline, sink, dispatcher (simulator optional)",
     ),
 ) -> None:
     """Create the deployment's role users with the passwords in ``passwords_dir`` and their ACLs
@@ -146,13 +147,28 @@ def init(
     }
     with AccessAdmin(KafkaSettings()) as admin:
         for role, (user, grants) in roles.items():
-            password_file = passwords_dir / role
+            password_file = passwords_dir / f"kafka_{role}_password"
             if not password_file.is_file():
                 if role == "simulator":
                     continue
                 _fail(f"no password file for role {role} in {passwords_dir}")
             admin.ensure_role(user, password_file.read_text().strip(), grants)
             emit("role_ready", role=role, user=user, acls=len(grants))
+
+
+@app.command("tls-init")
+def tls_init(
+    directory: Path = typer.Option(..., "--dir", help="Where ca.crt and broker-keystore.pem go"),
+    ca_key_dir: Path = typer.Option(..., help="Where the CA's private key goes (mounted by nothing else)"),
+    host: list[str] = typer.Option(..., help="A name or address clients reach the broker by (repeat)"),
+    owner: str | None = typer.Option(None, help="uid:gid the broker runs as (owner of its keystore)"),
+) -> None:
+    """Create the deployment's CA and the broker's certificate once (compose's kafka-tls service)."""
+    from gaitstream.access.tls import create_tls_files
+
+    keystore_owner = tuple(int(part) for part in owner.split(":")) if owner else None
+    files = create_tls_files(directory, host, ca_key_directory=ca_key_dir, keystore_owner=keystore_owner)
+    emit("tls_ready", ca=files.ca_cert, keystore=files.broker_keystore, hosts=",".join(host))
 
 
 def register(root: typer.Typer) -> None:

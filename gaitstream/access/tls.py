@@ -25,6 +25,8 @@ class TlsFiles:
     """Where a deployment's TLS material lives (one directory, private keys mode 600)."""
 
     directory: Path
+    # The CA's private key elsewhere (compose: a volume only the kafka-tls service mounts).
+    ca_key_directory: Path | None = None
 
     @property
     def ca_cert(self) -> Path:
@@ -32,7 +34,7 @@ class TlsFiles:
 
     @property
     def ca_key(self) -> Path:
-        return self.directory / "ca.key"
+        return (self.ca_key_directory or self.directory) / "ca.key"
 
     @property
     def broker_keystore(self) -> Path:
@@ -142,16 +144,25 @@ def _write_private(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def create_tls_files(directory: Path, hosts: list[str]) -> TlsFiles:
+def create_tls_files(
+    directory: Path,
+    hosts: list[str],
+    *,
+    ca_key_directory: Path | None = None,
+    keystore_owner: tuple[int, int] | None = None,
+) -> TlsFiles:
     """Write a new CA and a broker keystore for ``hosts`` into ``directory`` (kept when complete:
-    stations already trust that CA). Returns the files."""
+    stations already trust that CA). ``keystore_owner``: (uid, gid) the broker runs as (compose:
+    the kafka image's user). Returns the files."""
     from cryptography.hazmat.primitives import serialization
 
-    files = TlsFiles(directory)
+    files = TlsFiles(directory, ca_key_directory)
     if files.complete():
         return files
-    directory.mkdir(parents=True, exist_ok=True)
-    os.chmod(directory, 0o700)
+    for folder in {directory, ca_key_directory or directory}:
+        folder.mkdir(parents=True, exist_ok=True)
+    if ca_key_directory is None:
+        os.chmod(directory, 0o700)
     ca_key, ca_cert = make_ca()
     key, cert = make_server_cert(ca_key, ca_cert, hosts)
     pem = serialization.Encoding.PEM
@@ -166,4 +177,6 @@ def create_tls_files(directory: Path, hosts: list[str]) -> TlsFiles:
         + cert.public_bytes(pem)
         + ca_cert.public_bytes(pem),
     )
+    if keystore_owner is not None:
+        os.chown(files.broker_keystore, *keystore_owner)
     return files

@@ -177,6 +177,14 @@ class InfluxDBServer:
             json.dump(creds, fh)
         return creds
 
+    @property
+    def sink_token_file(self) -> Path:
+        return self.home / "sink.token"
+
+    def sink_token(self) -> str:
+        """The pipeline sink's token: write the bucket, nothing else (deploy/influxdb/init.sh)."""
+        return self.sink_token_file.read_text().strip()
+
     def token(self) -> str:
         """The operator token (all permissions), as ``DOCKER_INFLUXDB_INIT_ADMIN_TOKEN`` in compose."""
         return self.credentials()["token"]
@@ -274,6 +282,7 @@ class InfluxDBServer:
             "ADMIN_PASSWORD": creds["password"],
             "GRAFANA_USER": s.influxdb_grafana_user,
             "GRAFANA_PASSWORD": creds["grafana_password"],
+            "SINK_TOKEN_FILE": str(self.sink_token_file),
         }
         proc = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=120, check=False)
         if proc.returncode != 0:

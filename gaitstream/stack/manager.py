@@ -75,6 +75,8 @@ class Stack:
         if role in ("admin", "pipeline", "simulator"):
             env["GAITSTREAM_STATION_SIGNING_SECRET"] = self.kafka.credentials()["signing_secret"]
         if role == "pipeline":
+            # The sink writes with a write-only token; the operator token stays with the admin.
+            env["GAITSTREAM_INFLUX_TOKEN"] = self.influxdb.sink_token()
             sink = self.kafka.client_settings("sink")
             env["GAITSTREAM_SINK_KAFKA_USERNAME"] = sink.username
             env["GAITSTREAM_SINK_KAFKA_PASSWORD"] = sink.password.get_secret_value()

@@ -23,10 +23,12 @@ REQUIRED_SECRETS = [
     "GRAFANA_ADMIN_PASSWORD",
     "GRAFANA_INFLUXDB_TOKEN",
     "GRAFANA_SECRET_KEY",
-    "GAITSTREAM_INFLUX_TOKEN",
+    "KAFKA_CLUSTER_ID",
     "ALERTS_DB_PASSWORD",
     "GAITSTREAM_ALERTS_ADMIN_TOKEN",
 ]
+# Set-up steps that run to completion (certificates, Kafka users): waited for as completed.
+ONE_SHOT = {"kafka-tls", "kafka-access"}
 SMTP_VARIABLES = [
     f"GAITSTREAM_ALERTS_SMTP_{name}" for name in ("HOST", "PORT", "USERNAME", "PASSWORD", "FROM", "STARTTLS")
 ]
@@ -114,9 +116,13 @@ def test_services_have_healthchecks_and_wait_for_healthy_dependencies(compose_bi
     )
     assert services["influxdb"]["environment"]["DOCKER_INFLUXDB_INIT_MODE"] == "setup"
     for name, service in services.items():
+        if name in ONE_SHOT:
+            assert service["restart"] in ("no", "on-failure"), name
+            continue
         assert service.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
         for dep, cond in service.get("depends_on", {}).items():
-            assert cond["condition"] == "service_healthy", f"{name} -> {dep}"
+            wanted = "service_completed_successfully" if dep in ONE_SHOT else "service_healthy"
+            assert cond["condition"] == wanted, f"{name} -> {dep}"
     mounts = {v["target"]: v["source"] for v in services["grafana"]["volumes"]}
     assert Path(mounts["/etc/grafana/provisioning"]) == REPO / "deploy" / "grafana" / "provisioning"
 
@@ -187,7 +193,8 @@ def test_alert_service_runs_with_its_store_and_the_dispatcher(compose_bin: Path,
     assert "/healthz" in " ".join(api["healthcheck"]["test"])
     assert [(p["host_ip"], p["target"]) for p in api["ports"]] == [("127.0.0.1", 8088)]
     assert set(api["depends_on"]) == {"alerts-db"}
-    assert set(dispatcher["depends_on"]) == {"kafka", "alerts-db"}  # deliveries do not wait for the API
+    # Deliveries do not wait for the API; its Kafka user exists once kafka-access has run.
+    assert set(dispatcher["depends_on"]) == {"kafka-access", "alerts-db"}
 
 
 def test_smtp_settings_pass_through_only_when_set(compose_bin: Path, filled_env: Path) -> None:
@@ -266,17 +273,83 @@ def test_dispatcher_healthcheck_command_checks_process_and_store(
 def test_stations_on_the_clinic_lan_reach_kafka_through_their_own_listener(
     compose_bin: Path, filled_env: Path, tmp_path: Path
 ) -> None:
+    """The STATIONS listener is SASL_SSL like the internal one, the certificate names the host the
+    stations use, and what `access station add` prints points them there."""
     lan_env = tmp_path / "lan.env"
     lan_env.write_text(
         filled_env.read_text().replace("KAFKA_STATIONS_HOST=localhost", "KAFKA_STATIONS_HOST=gait-hub.clinic.lan")
     )
     result = _run(compose_bin, lan_env, "--format", "json")
     assert result.returncode == 0, result.stderr
-    kafka = json.loads(result.stdout)["services"]["kafka"]
-    advertised = dict(item.split("://") for item in kafka["environment"]["KAFKA_ADVERTISED_LISTENERS"].split(","))
-    assert advertised == {"PLAINTEXT": "kafka:9092", "STATIONS": "gait-hub.clinic.lan:9094"}
-    assert "STATIONS:PLAINTEXT" in kafka["environment"]["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"]
+    services = json.loads(result.stdout)["services"]
+    kafka = services["kafka"]
+    assert kafka["environment"]["KAFKA_STATIONS_HOST"] == "gait-hub.clinic.lan"
     assert [(p["target"], p["published"]) for p in kafka["ports"]] == [(9094, "9094")]
+    tls = services["kafka-tls"]["command"]
+    assert "gait-hub.clinic.lan" in tls and "kafka" in tls
+    access = services["kafka-access"]["environment"]
+    assert access["GAITSTREAM_ACCESS_STATION_BOOTSTRAP"] == "gait-hub.clinic.lan:9094"
+    start = (REPO / "deploy" / "kafka" / "start.sh").read_text()
+    assert "listener.security.protocol.map=CLIENTS:SASL_SSL,STATIONS:SASL_SSL,CONTROLLER:SSL" in start
+    assert "advertised.listeners=CLIENTS://kafka:9092,STATIONS://${KAFKA_STATIONS_HOST}:${KAFKA_STATIONS_PORT}" in start
+
+
+def test_the_broker_is_configured_as_the_local_stack_is() -> None:
+    """deploy/kafka/start.sh carries every security setting the tests' broker runs with."""
+    from gaitstream.stack.kafka import security_properties
+
+    start = (REPO / "deploy" / "kafka" / "start.sh").read_text()
+    local = security_properties(admin_password="x", keystore=Path("/k"), truststore=Path("/t"))
+    for line in local:
+        key, value = line.split("=", 1)
+        if key.startswith("ssl.keystore.location") or key.startswith("ssl.truststore.location"):
+            assert f"{key}=/tls/" in start, key
+        elif key == "listener.security.protocol.map":
+            deployed = next(x for x in start.splitlines() if x.startswith(key + "="))
+            assert set(value.split(",")) <= set(deployed.split("=", 1)[1].split(",")), deployed
+        elif "jaas" in key:
+            assert f"{key}=" in start and "ScramLoginModule required" in start, key
+        else:
+            assert line in start, line
+
+
+def test_every_container_is_hardened_and_secrets_are_files(compose_bin: Path, filled_env: Path) -> None:
+    result = _run(compose_bin, filled_env, "--format", "json", COMPOSE_PROFILES="demo")
+    assert result.returncode == 0, result.stderr
+    config = json.loads(result.stdout)
+    for name, service in config["services"].items():
+        assert "no-new-privileges:true" in service.get("security_opt", []), name
+        assert service.get("cap_drop") == ["ALL"], name
+        assert service.get("mem_limit"), name
+        assert service["logging"]["options"] == {"max-size": "20m", "max-file": "5"}, name
+        for port in service.get("ports", []):
+            assert port["target"] != 6066, f"{name} publishes the Faust web port"
+        env = service.get("environment") or {}
+        for key in env:
+            assert not key.startswith("GAITSTREAM_KAFKA_PASSWORD") or key.endswith("_FILE"), (name, key)
+    read_only = {n for n, s in config["services"].items() if s.get("read_only")}
+    assert {"kafka", "kafka-tls", "kafka-access", "pipeline-worker", "alerts-api", "alerts-dispatcher"} <= read_only
+    assert set(config["secrets"]) >= {"kafka_admin_password", "kafka_pipeline_password", "station_signing_secret"}
+    # The CA's private key is in a volume only the kafka-tls service mounts.
+    holders = [
+        n for n, s in config["services"].items() if any(v.get("source") == "kafka-ca" for v in s.get("volumes", []))
+    ]
+    assert holders == ["kafka-tls"]
+
+
+def test_make_secrets_creates_every_compose_secret_once(tmp_path: Path) -> None:
+    import shutil
+    import stat
+
+    shutil.copytree(REPO / "deploy", tmp_path / "deploy")
+    first = subprocess.run(["sh", "deploy/make-secrets.sh"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert first.stdout.count("created") == 6
+    values = {f.name: f.read_text() for f in (tmp_path / "secrets").iterdir()}
+    assert all(len(v) == 64 and int(v, 16) >= 0 for v in values.values())
+    assert len(set(values.values())) == 6
+    assert stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
+    again = subprocess.run(["sh", "deploy/make-secrets.sh"], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert again.stdout == "" and {f.name: f.read_text() for f in (tmp_path / "secrets").iterdir()} == values
 
 
 def test_grafana_needs_its_secret_key_and_listens_on_loopback_with_secure_cookies(

@@ -14,6 +14,7 @@ import httpx
 
 from gaitstream.processes import stop_processes
 from gaitstream.settings import InfluxSettings, KafkaSettings, TopicSettings
+from gaitstream.stack.settings import StackSettings
 from gaitstream.topics import ensure_topics
 from tests.roles import role_env
 
@@ -37,12 +38,18 @@ class PipelineRun:
 
     def env(self, name: str) -> dict[str, str]:
         """A worker's environment: the pipeline's Kafka user (and the sink's) with this run's ACLs."""
+        role = role_env("pipeline", self.prefix)
+        # The sink's write-only token covers the stack's bucket; a test of another bucket (one
+        # that does not exist yet) keeps the token it was given.
+        token = role["GAITSTREAM_INFLUX_TOKEN"]
+        if self.influx.bucket != StackSettings().influxdb_bucket:
+            token = self.influx.token.get_secret_value()
         return {
             **os.environ,
             "PYTHONPATH": str(REPO),
-            **role_env("pipeline", self.prefix),
+            **role,
             "GAITSTREAM_INFLUX_URL": self.influx.url,
-            "GAITSTREAM_INFLUX_TOKEN": self.influx.token.get_secret_value(),
+            "GAITSTREAM_INFLUX_TOKEN": token,
             "GAITSTREAM_INFLUX_ORG": self.influx.org,
             "GAITSTREAM_INFLUX_BUCKET": self.influx.bucket,
             "GAITSTREAM_INFLUX_DATABASE": self.influx.database,

@@ -118,3 +118,53 @@ def test_compose_influxdb_init_script_ran_and_runs_again_idempotently(stack) -> 
     assert write.status_code == 403
     wrong = httpx.post(f"{url}/query", data={"db": "gaitstream", "q": "SHOW MEASUREMENTS"}, auth=(user, "wrong"))
     assert wrong.status_code == 401
+
+
+def test_the_sinks_token_writes_the_bucket_and_nothing_else(stack) -> None:
+    """init.sh gives the pipeline's sink a token scoped to writing the gaitstream bucket: it
+    cannot read, cannot write another bucket, cannot manage anything; a second run keeps it."""
+    import uuid
+
+    import httpx
+
+    server = stack.influxdb
+    token = server.sink_token()
+    server._bootstrap()
+    assert server.sink_token() == token  # kept while its authorization exists
+    url, org = stack.settings.influxdb_url, stack.settings.influxdb_org
+    headers = {"Authorization": f"Token {token}"}
+    marker = uuid.uuid4().hex[:8]
+    ok = httpx.post(
+        f"{url}/api/v2/write",
+        params={"org": org, "bucket": stack.settings.influxdb_bucket},
+        content=f"it_sink_scope,run={marker} v=1".encode(),
+        headers=headers,
+    )
+    assert ok.status_code == 204, ok.text
+    flux = f'from(bucket: "{stack.settings.influxdb_bucket}") |> range(start: -1h) |> limit(n: 1)'
+    read = httpx.post(f"{url}/api/v2/query", params={"org": org}, json={"query": flux}, headers=headers)
+    assert read.status_code in (401, 403, 404), read.text
+    query = f"SELECT * FROM it_sink_scope WHERE run = '{marker}'"
+    influxql = httpx.post(f"{url}/query", data={"db": "gaitstream", "q": query}, headers=headers)
+    assert influxql.status_code in (401, 403) or not influxql.json()["results"][0].get("series"), influxql.text
+    other = f"it-scope-{marker}"
+    bucket = server.api("POST", "/api/v2/buckets", json={"orgID": server.bucket()["orgID"], "name": other})
+    try:
+        elsewhere = httpx.post(
+            f"{url}/api/v2/write", params={"org": org, "bucket": other}, content=b"it_sink_scope v=1", headers=headers
+        )
+        assert elsewhere.status_code in (401, 403, 404), elsewhere.text
+    finally:
+        server.api("DELETE", f"/api/v2/buckets/{bucket['id']}")
+    # It lists no other authorization (InfluxDB filters what a token may see): no operator token.
+    listed = httpx.get(f"{url}/api/v2/authorizations", headers=headers)
+    assert server.token() not in listed.text and listed.json().get("authorizations", []) in ([],), listed.text
+    assert httpx.get(f"{url}/api/v2/buckets", headers=headers).json().get("buckets", []) == []
+    # The operator's own token reads what the sink wrote.
+    admin = httpx.post(
+        f"{url}/api/v2/query",
+        params={"org": org},
+        json={"query": flux.replace("limit(n: 1)", f'filter(fn: (r) => r.run == "{marker}")')},
+        headers={"Authorization": f"Token {server.token()}"},
+    )
+    assert admin.status_code == 200 and marker in admin.text
