@@ -318,6 +318,49 @@ def run_one(n: int, duration_s: float, stack, console: Console, workers: int = 1
     }
 
 
+class PlaintextKafkaStack:
+    """The main stack's InfluxDB with a second, PLAINTEXT broker (own state directory and ports):
+    the baseline that shows what TLS and SASL cost (--plaintext-baseline). Exposes what
+    ``_new_run`` and ``run_capacity`` use of a Stack."""
+
+    def __init__(self, stack, console: Console) -> None:
+        import tempfile
+
+        from gaitstream.stack.kafka import KafkaServer
+
+        self.main, self.settings = stack, stack.settings
+        self._dir = tempfile.TemporaryDirectory(prefix="gaitstream-plain-")
+        plain = stack.settings.model_copy(
+            update={
+                "state_dir": Path(self._dir.name),
+                "kafka_port": stack.settings.kafka_port + 10_000,
+                "kafka_controller_port": stack.settings.kafka_controller_port + 10_000,
+                "kafka_security": "plaintext",
+            }
+        )
+        self.kafka = KafkaServer(plain, console)
+
+    def __enter__(self) -> PlaintextKafkaStack:
+        self.kafka.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kafka.stop()
+        self._dir.cleanup()
+
+    def env(self, role: str = "admin") -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in self.main.env(role).items()
+            if not k.startswith(("GAITSTREAM_KAFKA_", "GAITSTREAM_SINK_KAFKA_"))
+        }
+        return {
+            **env,
+            "GAITSTREAM_KAFKA_BOOTSTRAP": self.kafka.settings.kafka_bootstrap,
+            "GAITSTREAM_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT",
+        }
+
+
 def run_capacity(n: int, duration_s: float, stack, console: Console, floor: bool = False) -> dict:
     """One worker's capacity: the stations topic is filled first (unpaced), then one worker drains it.
 
@@ -400,6 +443,49 @@ def run_capacity(n: int, duration_s: float, stack, console: Console, floor: bool
     }
 
 
+def compare_security(args, stack, console: Console) -> None:
+    """Capacity over SASL_SSL (the deployment) and over PLAINTEXT (a baseline broker), interleaved
+    in pairs so that the machine's drift hits both alike; prints each pair and the means."""
+    rows = []
+    with PlaintextKafkaStack(stack, console) as plain:
+        for n in args.stations:
+            for pair in range(args.plaintext_baseline):
+                secured = run_capacity(n, args.duration_s, stack, console)
+                baseline = run_capacity(n, args.duration_s, plain, console)
+                rows.append((n, pair, secured, baseline))
+                console.print(
+                    f"stations={n} pair={pair + 1} sasl_ssl_samples_per_s={secured['samples_per_s']:.0f} "
+                    f"plaintext_samples_per_s={baseline['samples_per_s']:.0f} "
+                    f"sasl_ssl_us_per_sample={secured['cpu_us_per_sample']:.1f} "
+                    f"plaintext_us_per_sample={baseline['cpu_us_per_sample']:.1f}"
+                )
+    table = Table(title="one worker's capacity: SASL_SSL (SCRAM-SHA-512, TLS) vs PLAINTEXT, interleaved pairs")
+    for col in (
+        "stations",
+        "pairs",
+        "SASL_SSL samples/s",
+        "PLAINTEXT samples/s",
+        "ratio",
+        "SASL_SSL µs/sample",
+        "PLAINTEXT µs/sample",
+    ):
+        table.add_column(col, justify="right")
+    for n in args.stations:
+        mine = [r for r in rows if r[0] == n]
+        sec = sum(r[2]["samples_per_s"] for r in mine) / len(mine)
+        base = sum(r[3]["samples_per_s"] for r in mine) / len(mine)
+        sec_us = sum(r[2]["cpu_us_per_sample"] for r in mine) / len(mine)
+        base_us = sum(r[3]["cpu_us_per_sample"] for r in mine) / len(mine)
+        table.add_row(
+            str(n), str(len(mine)), f"{sec:.0f}", f"{base:.0f}", f"{sec / base:.3f}", f"{sec_us:.1f}", f"{base_us:.1f}"
+        )
+    Console().print(table)
+    if args.json:
+        args.json.write_text(
+            json.dumps([{"stations": n, "pair": k, "sasl_ssl": a, "plaintext": b} for n, k, a, b in rows], indent=2)
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--role", default="bench", choices=["bench", "stations"])
@@ -433,6 +519,13 @@ def main() -> None:
         help="with --capacity: run the worker under cProfile, stats to this file (slower: "
         "for where the time goes, not for the figures)",
     )
+    parser.add_argument(
+        "--plaintext-baseline",
+        type=int,
+        default=0,
+        metavar="PAIRS",
+        help="with --capacity: also measure against a PLAINTEXT broker, PAIRS interleaved pairs per count",
+    )
     args = parser.parse_args()
     globals()["FRAME_SAMPLES"] = args.frame_samples
     globals()["PROFILE_OUT"] = args.profile
@@ -447,6 +540,12 @@ def main() -> None:
     stack = Stack(console=console)
     report = stack.up()
     engine_us = _engine_us_per_sample(min(args.duration_s, 600.0))
+    if args.capacity and args.plaintext_baseline:
+        try:
+            compare_security(args, stack, console)
+        finally:
+            stack.stop(report.started)
+        return
     if args.capacity:
         try:
             caps = [run_capacity(n, args.duration_s, stack, console, floor=args.floor) for n in args.stations]

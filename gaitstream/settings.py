@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,9 @@ class KafkaSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAITSTREAM_KAFKA_", extra="ignore")
 
     bootstrap: str = "127.0.0.1:19092"
+    # PLAINTEXT exists for one purpose: the benchmark's baseline broker (benchmarks/pipeline_load.py
+    # --plaintext-baseline) that measures what TLS and SASL cost. No deployed listener accepts it.
+    security_protocol: Literal["SASL_SSL", "PLAINTEXT"] = "SASL_SSL"
     username: str | None = None
     password: SecretStr | None = None
     password_file: Path | None = None
@@ -108,6 +112,8 @@ class KafkaSettings(BaseSettings):
 
     def security(self) -> dict:
         """The security keyword arguments kafka-python's and aiokafka's clients share."""
+        if self.security_protocol == "PLAINTEXT":
+            return {"security_protocol": "PLAINTEXT"}
         username, password = self.credentials()
         return {
             "security_protocol": "SASL_SSL",
@@ -122,9 +128,11 @@ class KafkaSettings(BaseSettings):
         return {"bootstrap_servers": self.bootstrap_servers, **self.security()}
 
     def faust_credentials(self):
-        """``broker_credentials`` for a Faust app."""
+        """``broker_credentials`` for a Faust app (None for the PLAINTEXT baseline)."""
         import faust
 
+        if self.security_protocol == "PLAINTEXT":
+            return None
         security = self.security()
         return faust.SASLCredentials(
             username=security["sasl_plain_username"],

@@ -37,7 +37,7 @@ def configure(app: faust.App, conf, **kwargs) -> None:
     conf.broker = kafka.faust_broker
     # SASL_SSL as the pipeline's own user (gaitstream.access.principals.pipeline_grants). Importing
     # the app (tests, tools) needs no credentials; a worker without them stops at init (below).
-    if kafka.username:
+    if kafka.username or kafka.security_protocol == "PLAINTEXT":
         conf.broker_credentials = kafka.faust_credentials()
     conf.datadir = str(pipeline_settings.datadir)
     conf.topic_partitions = topic_settings.partitions
@@ -169,7 +169,9 @@ def check_secrets(app: faust.App, **kwargs) -> None:
     stations' signing secret (every frame would be dead-lettered), saying which is missing."""
     from gaitstream.settings import SigningSettings
 
-    KafkaSettings().credentials()
+    kafka = KafkaSettings()
+    if kafka.security_protocol != "PLAINTEXT":
+        kafka.credentials()
     SigningSettings().secret()
 
 

@@ -122,6 +122,11 @@ class KafkaServer:
         return elapsed
 
     @property
+    def plaintext(self) -> bool:
+        """The benchmark's baseline broker (no TLS, no SASL, no ACLs); never the tests' or the demo's."""
+        return self.settings.kafka_security == "plaintext"
+
+    @property
     def credentials_file(self) -> Path:
         return self.home / "credentials.json"
 
@@ -159,10 +164,16 @@ class KafkaServer:
         StandardAuthorizer, nothing allowed without an ACL, no topic auto-creation. Same settings
         as compose's deploy/kafka/start.sh (a test compares them)."""
         s = self.settings
-        creds = self.credentials()
-        tls = create_tls_files(self.tls.directory, [s.host, "localhost"])
         self.home.mkdir(parents=True, exist_ok=True)
         props = self.home / "server.properties"
+        if self.plaintext:
+            security = ["listener.security.protocol.map=CLIENTS:PLAINTEXT,CONTROLLER:PLAINTEXT"]
+        else:
+            creds = self.credentials()
+            tls = create_tls_files(self.tls.directory, [s.host, "localhost"])
+            security = security_properties(
+                admin_password=creds["admin"], keystore=tls.broker_keystore, truststore=tls.ca_cert
+            )
         lines = [
             "process.roles=broker,controller",
             "node.id=1",
@@ -171,11 +182,7 @@ class KafkaServer:
             f"advertised.listeners=CLIENTS://{s.host}:{s.kafka_port}",
             "controller.listener.names=CONTROLLER",
             "inter.broker.listener.name=CLIENTS",
-            *security_properties(
-                admin_password=creds["admin"],
-                keystore=tls.broker_keystore,
-                truststore=tls.ca_cert,
-            ),
+            *security,
             f"log.dirs={self.home / 'data'}",
             "num.partitions=8",
             "offsets.topic.replication.factor=1",
@@ -202,7 +209,11 @@ class KafkaServer:
                 return
             shutil.rmtree(self.home / "data")
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
-        admin_scram = f"SCRAM-SHA-512=[name={ADMIN_USER},password={self.credentials()['admin']}]"
+        scram = (
+            []
+            if self.plaintext
+            else ["--add-scram", f"SCRAM-SHA-512=[name={ADMIN_USER},password={self.credentials()['admin']}]"]
+        )
         run_logged(
             [
                 "java",
@@ -214,8 +225,7 @@ class KafkaServer:
                 cluster_id,
                 "-c",
                 str(props),
-                "--add-scram",
-                admin_scram,
+                *scram,
             ],
             step="format Kafka storage",
             log_file=self.process.log_file,
@@ -230,6 +240,8 @@ class KafkaServer:
 
         if role not in self.ROLES:
             raise ValueError(f"role must be one of {', '.join(self.ROLES)}, got {role!r}")
+        if self.plaintext:
+            return KafkaSettings(bootstrap=self.settings.kafka_bootstrap, security_protocol="PLAINTEXT")
         return KafkaSettings(
             bootstrap=self.settings.kafka_bootstrap,
             username=self.ROLES[role],
@@ -252,6 +264,8 @@ class KafkaServer:
         )
         from gaitstream.settings import TopicSettings
 
+        if self.plaintext:
+            return  # no users, no ACLs: the benchmark's baseline broker
         topics = topics or TopicSettings(prefix="gaitstream")
         creds = self.credentials()
         with AccessAdmin(self.client_settings("admin")) as admin:

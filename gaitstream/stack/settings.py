@@ -6,6 +6,7 @@ Read from ``GAITSTREAM_STACK_*`` environment variables; nothing is built at impo
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,9 @@ class StackSettings(BaseSettings):
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     kafka_heap: str = "-Xms512m -Xmx1g"
+    # sasl_ssl: what every test, the demo and compose run. plaintext: only the capacity benchmark's
+    # baseline broker (benchmarks/pipeline_load.py --plaintext-baseline, its own state directory).
+    kafka_security: Literal["sasl_ssl", "plaintext"] = "sasl_ssl"
 
     # The release compose deploys (docker-compose.yml pins the same image tag; a test checks).
     influxdb_version: str = "v2.7.12"
