@@ -39,6 +39,12 @@ def stack() -> Iterator[object]:
 
     for prefix in ("it.", "gaitstream-it-echo"):
         delete_topics_with_prefix(stack.kafka.client_settings("admin"), prefix)
+    # ... nor ACLs on test prefixes (a run killed before its cleanup leaves some).
+    from gaitstream.access.admin import AccessAdmin
+
+    with AccessAdmin(stack.kafka.client_settings("admin")) as admin:
+        for prefix in ("it.", "e2e"):
+            admin.revoke_prefix(prefix)
     if os.environ.get("GAITSTREAM_KEEP_STACK") != "1":
         stack.stop(report.started)
 

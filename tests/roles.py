@@ -70,3 +70,12 @@ def signed(record_key: bytes, value: bytes, *, as_station: str | None = None) ->
 
     key = station_key(SigningSettings().secret(), as_station or record_key.decode())
     return [(SIGNATURE_HEADER, sign(key, record_key, value))]
+
+
+def forget_prefix(prefix: str) -> None:
+    """Delete the ACLs a run granted on ``prefix`` (with its topics: the broker outlives the run)."""
+    from gaitstream.access.admin import AccessAdmin
+
+    with AccessAdmin(_stack().kafka.client_settings("admin")) as admin:
+        admin.revoke_prefix(prefix)
+    grant_prefix.cache_clear()

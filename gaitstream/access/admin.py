@@ -125,6 +125,36 @@ class AccessAdmin:
             deleted += len(matches)
         return deleted
 
+    def revoke_prefix(self, prefix: str) -> int:
+        """Delete every ACL on a topic, group or transactional id named with ``prefix`` (a test or
+        benchmark run's topics are deleted with it); returns how many."""
+        from kafka.admin import (
+            ACLFilter,
+            ACLOperation,
+            ACLPermissionType,
+            ACLResourcePatternType,
+            ResourcePatternFilter,
+            ResourceType,
+        )
+
+        if not prefix:
+            raise ValueError("prefix must not be empty: it would delete every ACL")
+        doomed = []
+        for kind in (ResourceType.TOPIC, ResourceType.GROUP, ResourceType.TRANSACTIONAL_ID):
+            acls, _error = self._admin.describe_acls(
+                ACLFilter(
+                    principal=None,
+                    host=None,
+                    operation=ACLOperation.ANY,
+                    permission_type=ACLPermissionType.ANY,
+                    resource_pattern=ResourcePatternFilter(kind, None, ACLResourcePatternType.ANY),
+                )
+            )
+            doomed += [a for a in acls if a.resource_pattern.resource_name.startswith(prefix)]
+        if doomed:
+            self._admin.delete_acls(doomed)
+        return len(doomed)
+
     def grants_of(self, user: str) -> list[str]:
         """``operation resource:name (pattern)`` for every ACL of ``user``."""
         from kafka.admin import (

@@ -13,6 +13,7 @@ import pytest
 
 from gaitstream.settings import KafkaSettings, TopicSettings
 from gaitstream.topics import delete_topics_with_prefix, ensure_alert_topics
+from tests.roles import forget_prefix
 
 pytestmark = pytest.mark.integration
 
@@ -29,6 +30,7 @@ def topics(kafka_settings):
     ensure_alert_topics(kafka_settings, topics)
     yield topics
     delete_topics_with_prefix(kafka_settings, topics.prefix)
+    forget_prefix(topics.prefix)
 
 
 def _access(kafka_settings: KafkaSettings, topics: TopicSettings, *args: str) -> subprocess.CompletedProcess:
@@ -187,6 +189,7 @@ def test_a_station_writes_its_frames_and_nothing_else(kafka_settings, topics) ->
     assert listed.returncode == 0, listed.stderr
     line = next(x for x in listed.stdout.splitlines() if x.startswith(station_id + "\t"))
     assert line == f"{station_id}\tDESCRIBE TOPIC:{topics.stations} (literal); WRITE TOPIC:{topics.stations} (literal)"
+    assert _access(kafka_settings, topics, "station", "revoke", station_id).returncode == 0
 
 
 def test_a_revoked_station_is_refused_within_a_minute(kafka_settings, topics) -> None:

@@ -16,7 +16,7 @@ from gaitstream.processes import stop_processes
 from gaitstream.settings import InfluxSettings, KafkaSettings, TopicSettings
 from gaitstream.stack.settings import StackSettings
 from gaitstream.topics import ensure_topics
-from tests.roles import role_env
+from tests.roles import forget_prefix, role_env
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER_READY_TIMEOUT_S = 90.0
@@ -90,6 +90,7 @@ class PipelineRun:
 
         self._stop_workers()
         delete_topics_with_prefix(self.kafka, self.prefix)
+        forget_prefix(self.prefix)
 
     def _stop_workers(self) -> None:
         stop_processes((proc for proc, _ in self.workers), grace_s=20)
