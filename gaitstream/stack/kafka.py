@@ -277,8 +277,12 @@ class KafkaServer:
             admin.ensure_role(SIMULATOR_USER, creds["simulator"], station_grants(topics, SIMULATOR_USER))
 
     def start(self) -> bool:
-        """Start the broker unless it already answers. Returns True when this call started it."""
+        """Start the broker unless it already answers. Returns True when this call started it.
+        Either way the role users and their ACLs are brought up to date (idempotent, as
+        InfluxDB's init script: a newer checkout may grant a role more or less)."""
         if self.process.pid() is not None or port_open(self.settings.host, self.settings.kafka_port):
+            if self._admin_check()[0]:
+                self.ensure_roles()
             return False
         self.install()
         props = self._write_config()
