@@ -64,3 +64,17 @@ def test_the_key_cache_stays_bounded() -> None:
         key = f"st-{i}".encode()
         verifier.verify(key, b"v", _headers(key.decode(), key, b"v"))
     assert len(verifier._keys) <= MAX_CACHED_KEYS
+
+
+def test_a_real_station_signs_with_its_own_key_for_itself_only(monkeypatch) -> None:
+    from gaitstream.exceptions import SigningSettingsError
+    from gaitstream.services.station.publisher import StationSettings, StationSigner
+
+    monkeypatch.delenv("GAITSTREAM_STATION_SIGNING_SECRET", raising=False)
+    own = station_key(SECRET, "tm-01")
+    signer = StationSigner(StationSettings(signing_key=own.hex()))
+    SignatureVerifier(SECRET).verify(b"tm-01", b"v", [(SIGNATURE_HEADER, sign(signer.key("tm-01"), b"tm-01", b"v"))])
+    with pytest.raises(SigningSettingsError, match="second one"):
+        signer.key("tm-02")
+    with pytest.raises(SigningSettingsError, match="not set"):
+        StationSigner(StationSettings())  # neither its key nor a fleet's secret
