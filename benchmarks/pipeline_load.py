@@ -183,7 +183,7 @@ class LatencyPoller(threading.Thread):
 def _group_progress(kafka, group: str, *topics: str) -> tuple[int, int]:
     """(sum of committed offsets, sum of end offsets) of a consumer group on these topics."""
     from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-    from kafka.errors import CoordinatorNotAvailableError
+    from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError, NotCoordinatorError
 
     admin = KafkaAdminClient(**kafka.client_config())
     consumer = KafkaConsumer(**kafka.client_config(), enable_auto_commit=False)
@@ -191,8 +191,8 @@ def _group_progress(kafka, group: str, *topics: str) -> tuple[int, int]:
         parts = [TopicPartition(topic, p) for topic in topics for p in (consumer.partitions_for_topic(topic) or [])]
         try:
             committed = admin.list_group_offsets({group: parts}).get(group, {})
-        except CoordinatorNotAvailableError:
-            committed = {}  # a new broker creates its offsets topic at the first group: nothing committed yet
+        except (CoordinatorNotAvailableError, NotCoordinatorError, CoordinatorLoadInProgressError):
+            committed = {}  # a new broker creates its offsets topic at the first group, then loads it: none yet
         ends = consumer.end_offsets(parts)
         done = sum(committed[tp].offset for tp in parts if tp in committed and committed[tp].offset >= 0)
         return done, sum(ends.values())
