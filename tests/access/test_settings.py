@@ -40,7 +40,7 @@ def test_the_signing_secret_is_long_hex(tmp_path) -> None:
         SigningSettings(signing_secret="ab" * 16).secret()
     path = tmp_path / "secret"
     path.write_text("ab" * 32 + "\n")
-    assert SigningSettings(signing_secret_file=path).secret() == bytes.fromhex("ab" * 32)
+    assert SigningSettings(signing_secret=None, signing_secret_file=path).secret() == bytes.fromhex("ab" * 32)
 
 
 def test_secret_files_fill_unset_variables_only(tmp_path) -> None:
