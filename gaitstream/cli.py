@@ -10,6 +10,7 @@ from gaitstream.grafana.cli import register as register_grafana
 from gaitstream.logging import configure_logging
 from gaitstream.pipelines.cli import register as register_worker
 from gaitstream.services.alerts.cli import register as register_alerts
+from gaitstream.services.privacy.cli import register as register_privacy
 from gaitstream.services.station.cli import register as register_station
 from gaitstream.simulate.cli import register as register_simulate
 from gaitstream.stack.cli import app as stack_app
@@ -31,6 +32,7 @@ def build_app() -> typer.Typer:
     register_grafana(app)
     register_alerts(app)
     register_access(app)
+    register_privacy(app)
     app.command()(demo)
     return app
 

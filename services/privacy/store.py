@@ -1,0 +1,68 @@
+"""The alert store's side: a patient's alerts (with their deliveries), subscriptions and mutes
+exported and deleted; rows past retention purged."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, inspect, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from gaitstream.services.alerts.store.models import Alert, Delivery, Mute, Subscription
+
+
+def _row(obj) -> dict:
+    values = {}
+    for column in inspect(obj).mapper.column_attrs:
+        value = getattr(obj, column.key)
+        values[column.key] = value.isoformat() if isinstance(value, datetime) else value
+    return values
+
+
+def export_rows(sessions: sessionmaker[Session], pseudonym: str) -> dict[str, list[dict]]:
+    """Alerts (acknowledgements are their columns), their deliveries, subscriptions and mutes."""
+    with sessions() as session:
+        alerts = session.scalars(select(Alert).where(Alert.patient_id == pseudonym)).all()
+        ids = [a.alert_id for a in alerts]
+        deliveries = session.scalars(select(Delivery).where(Delivery.alert_id.in_(ids))).all() if ids else []
+        subscriptions = session.scalars(select(Subscription).where(Subscription.patient_id == pseudonym)).all()
+        mutes = session.scalars(select(Mute).where(Mute.patient_id == pseudonym)).all()
+        out = {
+            "alerts": [_row(a) for a in alerts],
+            "deliveries": [_row(d) for d in deliveries],
+            "subscriptions": [_row(s) for s in subscriptions],
+            "mutes": [_row(m) for m in mutes],
+        }
+    for subscription in out["subscriptions"]:
+        subscription.pop("webhook_secret", None)  # a credential of the clinic, not the patient's data
+    return out
+
+
+def delete_rows(sessions: sessionmaker[Session], pseudonym: str) -> dict[str, int]:
+    """Delete the patient's rows; deliveries first (explicitly: SQLite may run without cascades)."""
+    with sessions.begin() as session:
+        ids = session.scalars(select(Alert.alert_id).where(Alert.patient_id == pseudonym)).all()
+        subs = session.scalars(select(Subscription.id).where(Subscription.patient_id == pseudonym)).all()
+        counts = {"deliveries": 0}
+        if ids or subs:
+            condition = Delivery.alert_id.in_(ids) | Delivery.subscription_id.in_(subs)
+            counts["deliveries"] = session.execute(delete(Delivery).where(condition)).rowcount or 0
+        counts["alerts"] = session.execute(delete(Alert).where(Alert.patient_id == pseudonym)).rowcount or 0
+        counts["subscriptions"] = (
+            session.execute(delete(Subscription).where(Subscription.patient_id == pseudonym)).rowcount or 0
+        )
+        counts["mutes"] = session.execute(delete(Mute).where(Mute.patient_id == pseudonym)).rowcount or 0
+    return counts
+
+
+def purge_older(sessions: sessionmaker[Session], days: float, *, now: datetime | None = None) -> dict[str, int]:
+    """Alerts opened more than ``days`` ago (with their deliveries), and mutes that ended before."""
+    now = now or datetime.now(UTC)
+    cutoff = now.replace(tzinfo=None) - timedelta(days=days)
+    cutoff_us = int((now - timedelta(days=days)).timestamp() * 1e6)
+    with sessions.begin() as session:
+        old = session.scalars(select(Alert.alert_id).where(Alert.opened_at_us < cutoff_us)).all()
+        deliveries = session.execute(delete(Delivery).where(Delivery.alert_id.in_(old))).rowcount or 0 if old else 0
+        alerts = session.execute(delete(Alert).where(Alert.alert_id.in_(old))).rowcount or 0 if old else 0
+        mutes = session.execute(delete(Mute).where(Mute.until < cutoff)).rowcount or 0
+    return {"alerts": alerts, "deliveries": deliveries, "mutes": mutes}

@@ -1,0 +1,257 @@
+"""Patients' rights on the real servers: InfluxDB (operator token), Kafka over SASL_SSL (the admin)
+and the alert store on PostgreSQL. ``gaitstream patient export`` writes everything held about a
+pseudonym; ``forget`` leaves no point, record or row of it, and another patient keeps all of theirs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
+from gaitstream.services.alerts.store.migrate import upgrade_database
+from gaitstream.settings import TopicSettings
+from gaitstream.topics import delete_topics_with_prefix, ensure_alert_topics, read_latest, write
+from tests.postgres import create_database
+from tests.roles import settings_env
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[3]
+STEPS = 40
+
+
+@pytest.fixture()
+def store_url(postgres_server: str) -> str:
+    url = create_database(postgres_server, f"privacy_{uuid.uuid4().hex[:10]}")
+    upgrade_database(url)
+    return url
+
+
+@pytest.fixture()
+def world(kafka_settings, influx_settings, store_url):
+    """Two patients with data in every store, under a run's own topic prefix and app id."""
+    run = uuid.uuid4().hex[:8]
+    topics = TopicSettings(prefix=f"it.priv{run}", partitions=2)
+    app_id = f"it.priv{run}-app"
+    changelog = f"{app_id}-station-state-changelog"
+    ensure_alert_topics(kafka_settings, topics)
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(**kafka_settings.client_config())
+    admin.create_topics([NewTopic(changelog, 2, 1, topic_configs={"cleanup.policy": "compact"})])
+    admin.close()
+    patients = {"mine": f"p-{run}-a", "other": f"p-{run}-b"}
+    now_s = time.time()
+    lines = []
+    for n, (who, patient) in enumerate(patients.items()):
+        for i in range(STEPS):
+            t_ns = int((now_s - 600 + i) * 1e9) + n
+            lines.append(
+                f"gait_step,clinic=c1,patient={patient},session=s-{who},side=left,station=st-{who} "
+                f"pelvic_drop_deg={1 + i / 10},step_index={i}i {t_ns}"
+            )
+        lines.append(f"gait_status,clinic=c1,patient={patient},session=s-{who},station=st-{who} cadence_spm=100 {t_ns}")
+    resp = httpx.post(
+        f"{influx_settings.url}/api/v2/write",
+        params={"org": influx_settings.org, "bucket": influx_settings.bucket},
+        content="\n".join(lines).encode(),
+        headers={"Authorization": f"Token {influx_settings.token.get_secret_value()}"},
+    )
+    assert resp.status_code == 204, resp.text
+    for who, patient in patients.items():
+        write(kafka_settings, topics.session_history, f"c1/{patient}", f"history of {who}".encode())
+        write(kafka_settings, topics.alert_settings, f"patient/c1/{patient}", f"settings of {who}".encode())
+        checkpoint = {"session": {"patient_id": patient, "clinic_id": "c1"}, "samples": [1, 2, 3]}
+        write(kafka_settings, changelog, json.dumps(f"st-{who}"), json.dumps(checkpoint).encode())
+    _store_rows(store_url, patients)
+    env = {
+        **os.environ,
+        **settings_env(kafka_settings),
+        "GAITSTREAM_TOPIC_PREFIX": topics.prefix,
+        "GAITSTREAM_PIPELINE_APP_ID": app_id,
+        "GAITSTREAM_INFLUX_URL": influx_settings.url,
+        "GAITSTREAM_INFLUX_TOKEN": influx_settings.token.get_secret_value(),
+        "GAITSTREAM_INFLUX_ORG": influx_settings.org,
+        "GAITSTREAM_INFLUX_BUCKET": influx_settings.bucket,
+        "GAITSTREAM_ALERTS_DATABASE_URL": store_url,
+    }
+    yield {"topics": topics, "changelog": changelog, "patients": patients, "env": env, "store_url": store_url}
+    delete_topics_with_prefix(kafka_settings, topics.prefix)
+
+
+def _store_rows(store_url: str, patients: dict[str, str]) -> None:
+    from gaitstream.services.alerts.store.models import Alert, Delivery, Mute, Subscription, Supervisor
+
+    now = datetime.now(UTC).replace(tzinfo=None)
+    sessions = make_sessionmaker(make_engine(store_url))
+    with sessions.begin() as session:
+        supervisor = Supervisor(name="sam", email="sam@clinic.example", created_at=now)
+        session.add(supervisor)
+        session.flush()
+        for who, patient in patients.items():
+            sub = Subscription(
+                supervisor_id=supervisor.id,
+                clinic_id="c1",
+                patient_id=patient,
+                channel="email",
+                target="sam@clinic.example",
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(sub)
+            session.flush()
+            alert = Alert(
+                alert_id=f"a-{patient}",
+                state="open",
+                kind="pelvic_drop",
+                severity="warning",
+                clinic_id="c1",
+                station_id=f"st-{who}",
+                session_id=f"s-{who}",
+                patient_id=patient,
+                message="drop",
+                opened_at_us=int(time.time() * 1e6),
+                received_at=now,
+            )
+            session.add(alert)
+            session.flush()
+            session.add(Delivery(alert_id=alert.alert_id, subscription_id=sub.id, state_change="open", created_at=now))
+            session.add(
+                Mute(
+                    supervisor_id=supervisor.id,
+                    clinic_id="c1",
+                    patient_id=patient,
+                    until=now + timedelta(hours=1),
+                    created_at=now,
+                )
+            )
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gaitstream", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def _influx_count(influx_settings, patient: str) -> int:
+    resp = httpx.post(
+        f"{influx_settings.url}/query",
+        data={
+            "db": influx_settings.database,
+            "q": f"SELECT COUNT(pelvic_drop_deg) FROM gait_step WHERE patient = '{patient}'",
+        },
+        headers={"Authorization": f"Token {influx_settings.token.get_secret_value()}"},
+    )
+    series = resp.json()["results"][0].get("series")
+    return series[0]["values"][0][1] if series else 0
+
+
+def _store_counts(store_url: str, patient: str) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from gaitstream.services.alerts.store.models import Alert, Delivery, Mute, Subscription
+
+    sessions = make_sessionmaker(make_engine(store_url))
+    with sessions() as session:
+        return {
+            "alerts": session.scalar(select(func.count()).select_from(Alert).where(Alert.patient_id == patient)),
+            "deliveries": session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.alert_id == f"a-{patient}")
+            ),
+            "subscriptions": session.scalar(
+                select(func.count()).select_from(Subscription).where(Subscription.patient_id == patient)
+            ),
+            "mutes": session.scalar(select(func.count()).select_from(Mute).where(Mute.patient_id == patient)),
+        }
+
+
+def test_export_holds_everything_and_forget_leaves_nothing_of_the_patient(
+    world, kafka_settings, influx_settings, tmp_path
+) -> None:
+    mine, other = world["patients"]["mine"], world["patients"]["other"]
+    env, topics = world["env"], world["topics"]
+    assert _influx_count(influx_settings, mine) == STEPS
+
+    out = tmp_path / "export"
+    exported = _cli(env, "patient", "export", mine, "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    # Every step InfluxDB had, and nothing of the other patient.
+    assert manifest["files"]["influxdb-gait_step.csv"]["records"] == STEPS == _influx_count(influx_settings, mine)
+    step_csv = (out / "influxdb-gait_step.csv").read_text()
+    assert step_csv.count(mine) == STEPS and other not in step_csv
+    assert manifest["files"]["influxdb-gait_status.csv"]["records"] == 1
+    records = json.loads((out / "kafka-records.json").read_text())
+    assert {(r["topic"], r["key"]) for r in records} == {
+        (topics.session_history, f"c1/{mine}"),
+        (topics.alert_settings, f"patient/c1/{mine}"),
+        (world["changelog"], '"st-mine"'),
+    }
+    store = json.loads((out / "alert-store.json").read_text())
+    assert [len(store[k]) for k in ("alerts", "deliveries", "subscriptions", "mutes")] == [1, 1, 1, 1]
+    assert "webhook_secret" not in store["subscriptions"][0]
+
+    dry = _cli(env, "patient", "forget", mine)
+    assert dry.returncode == 0 and "patient_forget_dry_run" in dry.stderr
+    assert _influx_count(influx_settings, mine) == STEPS  # a dry run erases nothing
+
+    forgot = _cli(env, "patient", "forget", mine, "--yes")
+    assert forgot.returncode == 0, forgot.stderr
+    assert _influx_count(influx_settings, mine) == 0
+    assert _influx_count(influx_settings, other) == STEPS
+    for topic in (topics.session_history, topics.alert_settings, world["changelog"]):
+        latest = read_latest(kafka_settings, topic)
+        assert not any(mine in key or mine.encode() in value for key, value in latest.items()), topic
+        assert any(other in key or other.encode() in value for key, value in latest.items()), topic
+    assert _store_counts(world["store_url"], mine) == {"alerts": 0, "deliveries": 0, "subscriptions": 0, "mutes": 0}
+    assert _store_counts(world["store_url"], other) == {"alerts": 1, "deliveries": 1, "subscriptions": 1, "mutes": 1}
+
+    # The audit keeps that it happened, by whom and how much, never the pseudonym itself.
+    audit = read_latest(kafka_settings, f"{topics.prefix}.privacy-audit.v1")
+    entries = [json.loads(v) for v in audit.values()]
+    assert all(mine not in json.dumps(e) for e in entries)
+    forget_entry = next(e for e in entries if e["action"] == "forget")
+    # 40 steps of two fields each and one status of one field.
+    assert forget_entry["actor"] == "admin" and forget_entry["counts"]["influxdb_field_values"] == 2 * STEPS + 1
+
+    again = _cli(env, "patient", "forget", mine, "--yes")
+    assert again.returncode == 0, again.stderr
+    assert "influxdb_field_values=0 kafka_records=0" in again.stderr
+
+
+def test_retention_deletes_points_older_than_their_kind_keeps(world, influx_settings) -> None:
+    patient = world["patients"]["mine"]
+    old_ns = int((time.time() - 40 * 86400) * 1e9)
+    httpx.post(
+        f"{influx_settings.url}/api/v2/write",
+        params={"org": influx_settings.org, "bucket": influx_settings.bucket},
+        content=f"pelvic_trace,clinic=c1,patient={patient},session=old,station=st pelvic_obliquity_deg=1 {old_ns}",
+        headers={"Authorization": f"Token {influx_settings.token.get_secret_value()}"},
+    ).raise_for_status()
+    query = f"SELECT COUNT(pelvic_obliquity_deg) FROM pelvic_trace WHERE patient = '{patient}'"
+
+    def traces() -> int:
+        resp = httpx.post(
+            f"{influx_settings.url}/query",
+            data={"db": influx_settings.database, "q": query},
+            headers={"Authorization": f"Token {influx_settings.token.get_secret_value()}"},
+        )
+        series = resp.json()["results"][0].get("series")
+        return series[0]["values"][0][1] if series else 0
+
+    assert traces() == 1
+    enforced = _cli(world["env"], "retention", "enforce")
+    assert enforced.returncode == 0, enforced.stderr
+    assert traces() == 0  # 40 days old, the trace keeps 30
+    assert _influx_count(influx_settings, patient) == STEPS  # steps of 10 minutes ago stay (a year)
+    assert "store=kafka" in enforced.stderr and world["topics"].steps in enforced.stderr
