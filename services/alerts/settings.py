@@ -34,6 +34,12 @@ class AlertServiceSettings(BaseSettings):
     admin_token: SecretStr | None = None
     host: str = "127.0.0.1"
     port: int = 8088
+    # Failed authentication (a wrong key or admin token): after auth_max_failures within
+    # auth_window_s from one client or for one key prefix, that client or prefix is answered 429
+    # for auth_block_s. 10 a minute lets a person mistype; it stops a guesser at 10 tries per 5 min.
+    auth_max_failures: int = 10
+    auth_window_s: float = 60.0
+    auth_block_s: float = 300.0
     # The dispatcher's consumer group on the alerts topic.
     consumer_group: str = "gaitstream-alerts-dispatcher"
     api_url: str = "http://127.0.0.1:8088"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 from sqlalchemy import select
 
 from gaitstream.logging import kv
@@ -23,7 +24,7 @@ from gaitstream.services.alerts.api.schemas import (
 from gaitstream.services.alerts.api.subscriptions import check_channel_target, set_fallback
 from gaitstream.services.alerts.store import accounts
 from gaitstream.services.alerts.store.accounts import ID_PATTERN
-from gaitstream.services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
+from gaitstream.services.alerts.store.models import ApiKey, AuditEntry, ClinicSettings, Supervisor
 
 log = logging.getLogger(__name__)
 router = APIRouter(
@@ -134,3 +135,45 @@ def put_clinic(clinic_id: ClinicPath, body: ClinicSettingsIn, session: SessionDe
     out = ClinicSettingsSaved.model_validate(row)
     out.fallback_webhook_secret = new_secret
     return out
+
+
+@router.get("/audit")
+def list_audit(
+    session: SessionDep,
+    actor: str | None = None,
+    action: str | None = None,
+    object_type: str | None = None,
+    outcome: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict]:
+    """The audit log, newest first: who read or changed what, when, and how it ended."""
+    query = select(AuditEntry)
+    for column, value in (
+        (AuditEntry.actor, actor),
+        (AuditEntry.action, action),
+        (AuditEntry.object_type, object_type),
+        (AuditEntry.outcome, outcome),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
+    rows = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset)).all()
+    return [
+        {
+            "at": r.at.isoformat(),
+            "actor": r.actor,
+            "action": r.action,
+            "object_type": r.object_type,
+            "object_id": r.object_id,
+            "outcome": r.outcome,
+            "status_code": r.status_code,
+            "client": r.client,
+        }
+        for r in rows
+    ]

@@ -17,8 +17,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from gaitstream.logging import kv
-from gaitstream.services.alerts.api import admin, alerts, subscriptions
+from gaitstream.services.alerts.api import admin, alerts, audit, subscriptions
 from gaitstream.services.alerts.api.schemas import Health
+from gaitstream.services.alerts.api.throttle import FailureThrottle
 from gaitstream.services.alerts.settings import AlertServiceSettings
 from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
 
@@ -55,6 +56,10 @@ def create_app(settings: AlertServiceSettings, *, engine: Engine | None = None) 
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.throttle = FailureThrottle(
+        max_failures=settings.auth_max_failures, window_s=settings.auth_window_s, block_s=settings.auth_block_s
+    )
+    audit.install(app)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next) -> Response:

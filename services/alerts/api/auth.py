@@ -52,6 +52,23 @@ class Principal:
             )
 
 
+def _throttle_keys(request: Request, prefix_key: str) -> tuple[str, str]:
+    client = request.client.host if request.client else "unknown"
+    return prefix_key, f"client:{client}"
+
+
+def _refuse_if_throttled(request: Request, keys: tuple[str, ...]) -> None:
+    """429 with Retry-After while the key prefix or the client is blocked for failed attempts."""
+    wait_s = request.app.state.throttle.retry_after_s(*keys)
+    if wait_s is not None:
+        log.warning(kv("auth throttled", keys=",".join(keys), retry_after_s=round(wait_s)))
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many failed attempts: try again later",
+            headers={"Retry-After": str(max(1, round(wait_s)))},
+        )
+
+
 def _unauthorized(detail: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"})
 
@@ -72,10 +89,15 @@ def get_principal(
     if key is None:
         raise _unauthorized("missing API key: send `Authorization: Bearer gsk_…` or `X-API-Key: gsk_…`")
     prefix = parse_key_prefix(key)
+    keys = _throttle_keys(request, f"prefix:{prefix or 'malformed'}")
+    _refuse_if_throttled(request, keys)
     row = find_active_key(session, key)
     if row is None:
+        request.app.state.throttle.failed(*keys)
+        request.state.actor = f"key:{prefix or 'malformed'}"
         log.warning(kv("api key refused", prefix=prefix or "malformed", path=request.url.path))
         raise _unauthorized("invalid or revoked API key")
+    request.state.actor = f"key:{row.prefix}"
     return Principal(
         supervisor_id=row.supervisor_id, key_id=row.id, key_prefix=row.prefix, clinics=frozenset(row.clinics)
     )
@@ -97,6 +119,11 @@ def require_admin(
         )
     if bearer is None or not bearer.credentials:
         raise _unauthorized("missing admin token: send `Authorization: Bearer <GAITSTREAM_ALERTS_ADMIN_TOKEN>`")
+    keys = _throttle_keys(request, "prefix:admin")
+    _refuse_if_throttled(request, keys)
     if not hmac.compare_digest(bearer.credentials.encode(), expected.get_secret_value().encode()):
+        request.app.state.throttle.failed(*keys)
+        request.state.actor = "admin?"
         log.warning(kv("admin token refused", path=request.url.path))
         raise _unauthorized("invalid admin token")
+    request.state.actor = "admin"

@@ -31,7 +31,12 @@ from gaitstream.services.alerts.api.schemas import (
 )
 from gaitstream.services.alerts.store.accounts import clinic_settings, utcnow
 from gaitstream.services.alerts.store.models import Subscription, Supervisor
-from gaitstream.services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
+from gaitstream.services.alerts.urlguard import (
+    UnsafeWebhookTarget,
+    apprise_http_host,
+    check_apprise_scheme,
+    check_webhook_url,
+)
 
 log = logging.getLogger(__name__)
 router = APIRouter(
@@ -71,6 +76,8 @@ def invalid_field(field: str, message: str, value: Any = None) -> HTTPException:
 def check_channel_target(session, *, clinic_id: str, channel: str, target: str) -> None:
     try:
         check_target(channel, target)
+        if channel == "apprise":
+            check_apprise_scheme(target)
         # apprise's json://, xml://, form:// and a self-hosted ntfy are webhooks under another name.
         url = target if channel == "webhook" else apprise_http_host(target) if channel == "apprise" else None
         if url is not None:

@@ -9,8 +9,10 @@ from sqlalchemy.orm import Session, sessionmaker
 def make_engine(database_url: str) -> Engine:
     """An engine for ``database_url``; SQLite gets foreign keys on and a busy timeout so the API
     and the dispatcher can share one file."""
+    # hide_parameters: a store error's message carries the statement, never its values (patient
+    # pseudonyms, addresses, key hashes stay out of the logs).
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"timeout": 30})
+        engine = create_engine(database_url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -20,7 +22,7 @@ def make_engine(database_url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(database_url, pool_pre_ping=True)
+    return create_engine(database_url, pool_pre_ping=True, hide_parameters=True)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -13,12 +13,18 @@ from __future__ import annotations
 from gaitstream.services.alerts.dispatch.channels import Target
 from gaitstream.services.alerts.dispatch.exceptions import DeliveryError
 from gaitstream.services.alerts.dispatch.messages import Message
-from gaitstream.services.alerts.urlguard import UnsafeWebhookTarget, apprise_http_host, check_webhook_url
+from gaitstream.services.alerts.urlguard import (
+    UnsafeWebhookTarget,
+    apprise_http_host,
+    check_apprise_scheme,
+    check_webhook_url,
+)
 
 
 def _guard(target: Target) -> None:
     """The API's rule at subscription time (``urlguard.apprise_http_host``), again at every send."""
     try:
+        check_apprise_scheme(target.address)
         host_url = apprise_http_host(target.address)
         if host_url is not None:
             check_webhook_url(host_url, allow_private=target.allow_private)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from gaitstream.services.alerts.dispatch.channels import Target
 from gaitstream.services.alerts.dispatch.exceptions import DeliveryError, InvalidSignature
 from gaitstream.services.alerts.dispatch.messages import Message
-from gaitstream.services.alerts.urlguard import UnsafeWebhookTarget, check_webhook_url
+from gaitstream.services.alerts.urlguard import UnsafeWebhookTarget, check_webhook_url, pinned
 
 TIMESTAMP_HEADER = "X-Gaitstream-Timestamp"
 SIGNATURE_HEADER = "X-Gaitstream-Signature"
@@ -77,9 +77,11 @@ class WebhookChannel:
         if not target.secret:
             raise DeliveryError("webhook subscription has no signing secret", retryable=False)
         try:
-            check_webhook_url(target.address, allow_private=target.allow_private)
+            addresses = check_webhook_url(target.address, allow_private=target.allow_private)
         except UnsafeWebhookTarget as exc:
             raise DeliveryError(f"refused target: {exc}", retryable=False) from exc
+        # Connect to the address just checked, not to whatever the name resolves to next (DNS rebinding).
+        url, pin_headers, extensions = pinned(target.address, addresses[0])
         body = encode_body(message)
         timestamp = int(time.time())
         headers = {
@@ -89,7 +91,10 @@ class WebhookChannel:
             DELIVERY_HEADER: str(message.delivery_id),
         }
         try:
-            response = self._client.post(target.address, content=body, headers=headers)
+            request = self._client.build_request(
+                "POST", url, content=body, headers={**headers, **pin_headers}, extensions=extensions
+            )
+            response = self._client.send(request)
         except self._httpx.HTTPError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}", retryable=True) from exc
         if response.is_success:
