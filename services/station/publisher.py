@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 from concurrent.futures import Future
+from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gaitstream.access.signing import SIGNATURE_HEADER, sign, station_key
@@ -31,6 +32,17 @@ class StationSettings(BaseSettings):
     linger_ms: int = 5
     # This station's signing key (hex), printed by `gaitstream access station add`.
     signing_key: SecretStr | None = None
+    # The on-disk spool (services/station/spool.py): when set, every record is written there first
+    # and a sender thread moves it to the broker in order, so a broker outage only grows the spool
+    # and a restarted station resumes from it. Limits: what a clinic's station disk can spare
+    # (512 MB is about 10 days of one 100 Hz station), and a week.
+    spool_dir: Path | None = None
+    spool_max_bytes: int = Field(512 * 1024 * 1024, gt=0)
+    spool_max_age_s: float = Field(7 * 24 * 3600.0, gt=0)
+    # How long the sender waits for the broker's acknowledgement of a batch before it retries
+    # (from the spool, in order), and the longest pause between retries.
+    spool_send_timeout_s: float = Field(30.0, gt=0)
+    spool_retry_max_s: float = Field(30.0, gt=0)
 
 
 class StationSigner:
@@ -69,6 +81,14 @@ class StationPublisher:
         self.topic = topics.stations
         self.settings = settings
         self._signer = StationSigner(settings)
+        self._spooled = None
+        if settings.spool_dir is not None:
+            from gaitstream.services.station.spool_sender import SpooledSender
+
+            self._spooled = SpooledSender(kafka=kafka, topic=self.topic, settings=settings)
+            self._pending: deque[Future] = deque()
+            self.sent = 0
+            return
         self._producer = KafkaProducer(
             **kafka.client_config(),
             client_id="gaitstream-station",
@@ -81,6 +101,11 @@ class StationPublisher:
         self.sent = 0
 
     def send(self, station_id: str, schema: str, record: dict) -> None:
+        if self._spooled is not None:
+            key, value = station_id.encode(), encode(schema, record)
+            self._spooled.send(key, value, [(SIGNATURE_HEADER, sign(self._signer.key(station_id), key, value))])
+            self.sent += 1
+            return
         while len(self._pending) >= self.settings.max_unacked_frames:
             self._pending.popleft().get(timeout=self.settings.delivery_timeout_s)
         while self._pending and self._pending[0].is_done:
@@ -93,11 +118,19 @@ class StationPublisher:
         self.sent += 1
 
     def flush(self) -> None:
+        if self._spooled is not None:
+            self._spooled.drain(timeout_s=self.settings.delivery_timeout_s)
+            return
         self._producer.flush(timeout=self.settings.delivery_timeout_s)
         while self._pending:
             self._pending.popleft().get(timeout=self.settings.delivery_timeout_s)
 
     def close(self) -> None:
+        if self._spooled is not None:
+            # What the broker has not acknowledged stays in the spool for the next start.
+            self._spooled.close(drain_s=self.settings.delivery_timeout_s)
+            log.info(kv("station_publisher_closed", sent=self.sent, spooled=self._spooled.pending))
+            return
         try:
             self.flush()
         finally:
