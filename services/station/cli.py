@@ -57,12 +57,41 @@ def station(
     seed: int = 0,
     speed: Annotated[float, typer.Option(help="1 = real time, 0 = as fast as possible")] = 1.0,
     truth_out: Annotated[Path | None, typer.Option(help="Write the simulated truth JSON here")] = None,
+    lsl: Annotated[
+        str | None, typer.Option(help="Read a real sensor: the LSL stream with this name/type/source id")
+    ] = None,
+    lsl_prop: Annotated[str, typer.Option(help="What --lsl names: name, type or source_id")] = "name",
+    lsl_channels: Annotated[str, typer.Option(help="Stream channels of acc x,y,z, gyr x,y,z")] = "0,1,2,3,4,5",
+    acc_unit: Annotated[str, typer.Option(help="The stream's acceleration unit: mps2 or g")] = "mps2",
+    gyr_unit: Annotated[str, typer.Option(help="The stream's angular rate unit: dps or rads")] = "dps",
 ) -> None:
-    """Publish one treadmill session to Kafka (simulated with truth, or a replayed CSV)."""
+    """Publish one treadmill session to Kafka: a real sensor over LSL (--lsl), a replayed CSV
+    (--replay) or a simulated patient (with truth)."""
+    import time
+
     from gaitstream.services.station.runner import StationRun, new_session, run_stations
     from gaitstream.services.station.sources import ReplaySource, SimulatedSource
 
-    if replay is not None:
+    start_time_us = None
+    stop = _stop_flag()
+    if lsl is not None:
+        from gaitstream.services.station.lsl_frames import ChannelMap
+        from gaitstream.services.station.lsl_source import LslSource, LslStreamQuery
+
+        start_s = time.time()
+        start_time_us = round(start_s * 1e6)
+        mapping = ChannelMap(
+            channels=tuple(int(c) for c in lsl_channels.split(",")), acc_unit=acc_unit, gyr_unit=gyr_unit
+        )
+        source = LslSource(
+            LslStreamQuery(lsl_prop, lsl),
+            mapping=mapping,
+            session_start_s=start_s,
+            duration_s=duration_s,
+            should_stop=lambda: stop[0],
+        )
+        speed = 0.0  # a live sensor is paced by itself
+    elif replay is not None:
         source = ReplaySource(replay)
     else:
         from gaitstream.simulate import pattern_config
@@ -71,10 +100,14 @@ def station(
             pattern_config(pattern, trunk=trunk, duration_s=duration_s, sampling_rate_hz=sampling_rate_hz, seed=seed)
         )
     session = new_session(
-        clinic_id=clinic_id, station_id=station_id, patient_id=patient_id, source=source, sensor_axes=axes
+        clinic_id=clinic_id,
+        station_id=station_id,
+        patient_id=patient_id,
+        source=source,
+        sensor_axes=axes,
+        start_time_us=start_time_us,
     )
     publisher, settings = _publisher()
-    stop = _stop_flag()
     run = StationRun(session=session, source=source)
     try:
         run_stations([run], publisher, frame_samples=settings.frame_samples, speed=speed, should_stop=lambda: stop[0])
