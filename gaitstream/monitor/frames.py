@@ -73,6 +73,11 @@ def _block_matrix(block: dict) -> np.ndarray:
     return np.asarray(columns, dtype=float).T
 
 
+def sensor_matrix(block: dict) -> np.ndarray:
+    """A sensor block's samples as an (n, 6) float array (acc x, y, z in m/s², gyr x, y, z in deg/s)."""
+    return _block_matrix(block)
+
+
 def _block_rows(block: dict, n: int) -> np.ndarray:
     """The block's (n, 6) rows. Corrupt values (NaN, infinities, far beyond any sensor's range)
     stay: the engine treats their samples as missing and counts them, and the sensor checks raise

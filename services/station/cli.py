@@ -162,6 +162,69 @@ def stations(
     emit("stations_done", count=count, frames=sum(r.frames_sent for r in runs))
 
 
+def station_check(
+    station_id: Annotated[str | None, typer.Option(help="Read this station's messages from the stations topic")] = None,
+    capture: Annotated[
+        Path | None, typer.Option(help="Or read a capture file (4-byte big-endian length + message)")
+    ] = None,
+    max_messages: Annotated[int, typer.Option(min=1)] = 20_000,
+) -> None:
+    """Check a station's messages against the wire contract, rule by rule (for vendors who
+    implement it themselves): schema, session, clock unit, monotonic clock, sequence, frame sizes,
+    acceleration and angular-rate units, axes. Exit 1 when a rule fails."""
+    import struct
+
+    from gaitstream.schemas.codec import WireError, decode, peek
+    from gaitstream.services.station.conformance import check_messages
+
+    if (station_id is None) == (capture is None):
+        emit("station_check_refused", reason="give --station-id or --capture")
+        raise typer.Exit(2)
+    raw: list[bytes] = []
+    if capture is not None:
+        data = capture.read_bytes()
+        offset = 0
+        while offset + 4 <= len(data) and len(raw) < max_messages:
+            (length,) = struct.unpack_from(">I", data, offset)
+            raw.append(data[offset + 4 : offset + 4 + length])
+            offset += 4 + length
+    else:
+        raw = _read_station(station_id, max_messages)
+    messages = []
+    for message in raw:
+        try:
+            kind, version = peek(message)
+            messages.append((kind, version, decode(message)[1], None))
+        except WireError as exc:
+            messages.append(("?", 0, None, str(exc)))
+    results = check_messages(messages)
+    for result in results:
+        emit("station_check", rule=result.rule, ok=result.ok, detail=result.detail)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+def _read_station(station_id: str, max_messages: int) -> list[bytes]:
+    """The station's messages on the stations topic, from the beginning (as the operator)."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from gaitstream.settings import KafkaSettings, TopicSettings
+
+    topic = TopicSettings().stations
+    consumer = KafkaConsumer(**KafkaSettings().client_config(), group_id=None, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        out: list[bytes] = []
+        while len(out) < max_messages and (batch := consumer.poll(timeout_ms=3000)):
+            out += [r.value for rs in batch.values() for r in rs if r.key == station_id.encode()]
+        return out[:max_messages]
+    finally:
+        consumer.close()
+
+
 def register(app: typer.Typer) -> None:
     app.command()(station)
     app.command()(stations)
+    app.command("station-check")(station_check)
