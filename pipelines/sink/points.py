@@ -171,9 +171,26 @@ def session_lines(record: dict) -> list[str]:
             ("trunk_lean_threshold_deg", float(record["trunk_lean_threshold_deg"])),
             ("min_steps_per_side", int(record["min_steps_per_side"])),
             ("trunk_present", bool(record["trunk_present"])),
+            # v2, on a real station's stop event: its sensor link and clocks over the session
+            *((name, _optional(record.get(name), kind)) for name, kind in SESSION_LINK_FIELDS),
         ]
     )
     return _line(_series(SESSION_MEASUREMENT, record), fields, record["time_us"])
+
+
+SESSION_LINK_FIELDS = (
+    ("device_clock_drift_ppm", float),
+    ("trunk_clock_offset_ms", float),
+    ("trunk_clock_drift_ppm", float),
+    ("dropped_samples", int),
+    ("sample_gaps", int),
+    ("sensor_restarts", int),
+    ("trunk_missing_samples", int),
+)
+
+
+def _optional(value, kind):
+    return None if value is None else kind(value)
 
 
 def alert_lines(record: dict) -> list[str]:

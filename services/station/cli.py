@@ -1,9 +1,12 @@
-"""``gaitstream station`` (one treadmill) and ``gaitstream stations --count N`` (many, one process)."""
+"""``gaitstream station`` (one treadmill session: simulated, replayed or a live LSL sensor),
+``gaitstream station run|session|status`` (a station that runs for months), ``gaitstream station
+check`` (the wire contract, rule by rule) and ``gaitstream stations --count N`` (many, one process)."""
 
 from __future__ import annotations
 
 import json
 import signal
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -45,6 +48,7 @@ def _stop_flag() -> list[bool]:
 
 
 def station(
+    ctx: typer.Context,
     station_id: Annotated[str, typer.Option(help="Station id (Kafka key)")] = "station-01",
     clinic_id: Annotated[str, typer.Option(help="Clinic id")] = "clinic-a",
     patient_id: Annotated[str, typer.Option(help="Pseudonymous patient id (never a name)")] = "p-0001",
@@ -57,24 +61,37 @@ def station(
     seed: int = 0,
     speed: Annotated[float, typer.Option(help="1 = real time, 0 = as fast as possible")] = 1.0,
     truth_out: Annotated[Path | None, typer.Option(help="Write the simulated truth JSON here")] = None,
+    source: Annotated[
+        str | None, typer.Option(help="simulated, replay or lsl (default: lsl with --lsl, replay with --replay)")
+    ] = None,
     lsl: Annotated[
         str | None, typer.Option(help="Read a real sensor: the LSL stream with this name/type/source id")
+    ] = None,
+    lsl_trunk: Annotated[
+        str | None, typer.Option(help="And a trunk sensor: the LSL stream with this name/type/source id")
     ] = None,
     lsl_prop: Annotated[str, typer.Option(help="What --lsl names: name, type or source_id")] = "name",
     lsl_channels: Annotated[str, typer.Option(help="Stream channels of acc x,y,z, gyr x,y,z")] = "0,1,2,3,4,5",
     acc_unit: Annotated[str, typer.Option(help="The stream's acceleration unit: mps2 or g")] = "mps2",
     gyr_unit: Annotated[str, typer.Option(help="The stream's angular rate unit: dps or rads")] = "dps",
 ) -> None:
-    """Publish one treadmill session to Kafka: a real sensor over LSL (--lsl), a replayed CSV
-    (--replay) or a simulated patient (with truth)."""
+    """Publish one treadmill session to Kafka: a real sensor over LSL (--source lsl --lsl NAME,
+    optionally --lsl-trunk NAME), a replayed CSV (--replay) or a simulated patient (with truth).
+    A station that runs for months: ``gaitstream station run --config station.toml``."""
     import time
 
     from gaitstream.services.station.runner import StationRun, new_session, run_stations
     from gaitstream.services.station.sources import ReplaySource, SimulatedSource
 
+    if ctx.invoked_subcommand is not None:
+        return
+    source_kind = source or ("lsl" if lsl is not None else "replay" if replay is not None else "simulated")
+    if source_kind not in ("simulated", "replay", "lsl") or (source_kind == "replay" and replay is None):
+        emit("station_refused", reason="--source must be simulated, replay (with --replay FILE) or lsl")
+        raise typer.Exit(2)
     start_time_us = None
     stop = _stop_flag()
-    if lsl is not None:
+    if source_kind == "lsl":
         from gaitstream.services.station.lsl_frames import ChannelMap
         from gaitstream.services.station.lsl_source import LslSource, LslStreamQuery
 
@@ -84,14 +101,16 @@ def station(
             channels=tuple(int(c) for c in lsl_channels.split(",")), acc_unit=acc_unit, gyr_unit=gyr_unit
         )
         source = LslSource(
-            LslStreamQuery(lsl_prop, lsl),
+            LslStreamQuery(lsl_prop, lsl or "gaitstream-pelvis"),
             mapping=mapping,
+            trunk_query=None if lsl_trunk is None else LslStreamQuery(lsl_prop, lsl_trunk),
+            trunk_mapping=mapping,
             session_start_s=start_s,
             duration_s=duration_s,
             should_stop=lambda: stop[0],
         )
         speed = 0.0  # a live sensor is paced by itself
-    elif replay is not None:
+    elif source_kind == "replay":
         source = ReplaySource(replay)
     else:
         from gaitstream.simulate import pattern_config
@@ -113,6 +132,8 @@ def station(
         run_stations([run], publisher, frame_samples=settings.frame_samples, speed=speed, should_stop=lambda: stop[0])
     finally:
         publisher.close()
+        if source_kind == "lsl":
+            source.close()
     emit(
         "station_done", station=station_id, session=session.session_id, frames=run.frames_sent, samples=run.samples_sent
     )
@@ -224,7 +245,137 @@ def _read_station(station_id: str, max_messages: int) -> list[bytes]:
         consumer.close()
 
 
+def station_run(
+    config: Annotated[Path, typer.Option(help="The station's configuration (TOML; deploy/station/station.toml)")],
+) -> None:
+    """Run a treadmill station for months: sensors over LSL (waited for, reconnected), frames while
+    the operator has a session open, everything spooled to disk first, a status line. Exit 2 for a
+    configuration or credential problem, 3 when the broker refuses the station."""
+    import os
+    import threading
+
+    from gaitstream.exceptions import GaitstreamError
+    from gaitstream.services.station.config import load_station_config, read_env_file
+    from gaitstream.services.station.daemon import (
+        EXIT_CONFIG,
+        EXIT_REFUSED,
+        ControlServer,
+        StationDaemon,
+        StationRefused,
+        status_loop,
+    )
+    from gaitstream.services.station.publisher import StationPublisher, StationSettings
+    from gaitstream.settings import KafkaSettings, TopicSettings, load_secret_files
+
+    try:
+        conf = load_station_config(config)
+        if conf.env_file is not None:
+            for name, value in read_env_file(conf.env_file).items():
+                os.environ.setdefault(name, value)
+        load_secret_files()
+        limits = {
+            name: value
+            for name, value in (("spool_max_bytes", conf.spool_max_bytes), ("spool_max_age_s", conf.spool_max_age_s))
+            if value is not None
+        }
+        conf.state_dir.mkdir(parents=True, exist_ok=True, mode=0o750)
+        settings = StationSettings(spool_dir=conf.spool_dir, **limits)
+        publisher = StationPublisher(kafka=KafkaSettings(), topics=TopicSettings(), settings=settings)
+        publisher.key_check(conf.station_id)
+    except (GaitstreamError, ValueError, OSError) as exc:
+        emit("station_refused", reason=str(exc))
+        raise typer.Exit(EXIT_CONFIG) from exc
+    stop = _stop_flag()
+    daemon = StationDaemon(conf, publisher, frame_samples=settings.frame_samples)
+    server = ControlServer(conf.control_socket, daemon.command)
+    threading.Thread(target=server.serve_forever, name="station-control", daemon=True).start()
+    status_stop = threading.Event()
+    threading.Thread(
+        target=status_loop, args=(daemon, conf.status_interval_s, status_stop), name="station-status", daemon=True
+    ).start()
+    emit("station_running", station=conf.station_id, clinic=conf.clinic_id, control=conf.control_socket)
+    code = 0
+    try:
+        daemon.run(lambda: stop[0])
+    except StationRefused as exc:
+        emit("station_refused", reason=str(exc), then="exit; the spool is kept")
+        code = EXIT_REFUSED
+    except (GaitstreamError, ValueError) as exc:
+        emit("station_refused", reason=str(exc))
+        code = EXIT_CONFIG
+    finally:
+        status_stop.set()
+        server.shutdown()
+        server.server_close()
+        conf.control_socket.unlink(missing_ok=True)
+        publisher.close()
+    emit("station_stopped", station=conf.station_id, code=code)
+    if code:
+        raise typer.Exit(code)
+
+
+def _control(config: Path, request: dict) -> dict:
+    from gaitstream.exceptions import GaitstreamError
+    from gaitstream.services.station.config import load_station_config
+    from gaitstream.services.station.daemon import send_command
+
+    try:
+        conf = load_station_config(config)
+        reply = send_command(conf.control_socket, request)
+    except GaitstreamError as exc:
+        emit("station_command_refused", reason=str(exc))
+        raise typer.Exit(2) from exc
+    except OSError as exc:
+        emit("station_command_refused", reason=f"the station is not running ({exc.strerror or exc})")
+        raise typer.Exit(1) from exc
+    sys.stdout.write(json.dumps(reply) + "\n")
+    if not reply.get("ok"):
+        raise typer.Exit(1)
+    return reply
+
+
+def session_start(
+    config: Annotated[Path, typer.Option(help="The station's configuration (TOML)")],
+    patient_id: Annotated[str, typer.Option(help="Pseudonymous patient id (never a name)")],
+    pelvic_drop_threshold_deg: Annotated[float | None, typer.Option(min=0.5, max=30.0)] = None,
+    trunk_lean_threshold_deg: Annotated[float | None, typer.Option(min=0.5, max=30.0)] = None,
+    min_steps_per_side: Annotated[int | None, typer.Option(min=1, max=1000)] = None,
+) -> None:
+    """Open a session on the running station (the treadmill operator); an open one is stopped first."""
+    _control(
+        config,
+        {
+            "command": "start",
+            "patient_id": patient_id,
+            "pelvic_drop_threshold_deg": pelvic_drop_threshold_deg,
+            "trunk_lean_threshold_deg": trunk_lean_threshold_deg,
+            "min_steps_per_side": min_steps_per_side,
+        },
+    )
+
+
+def session_stop(config: Annotated[Path, typer.Option(help="The station's configuration (TOML)")]) -> None:
+    """Stop the running station's session."""
+    _control(config, {"command": "stop"})
+
+
+def station_status(config: Annotated[Path, typer.Option(help="The station's configuration (TOML)")]) -> None:
+    """The running station's status: sensors, broker or spool, session."""
+    _control(config, {"command": "status"})
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(station)
+    station_app = typer.Typer(
+        help="One treadmill station: without a command, one session (the options below); `station run` for "
+        "a station that runs for months, `session start|stop` and `status` to operate it, `check` for the contract."
+    )
+    station_app.callback(invoke_without_command=True)(station)
+    station_app.command("run")(station_run)
+    station_app.command("status")(station_status)
+    station_app.command("check")(station_check)
+    session_app = typer.Typer(help="The treadmill operator's session on a running station.")
+    session_app.command("start")(session_start)
+    session_app.command("stop")(session_stop)
+    station_app.add_typer(session_app, name="session")
+    app.add_typer(station_app, name="station")
     app.command()(stations)
-    app.command("station-check")(station_check)

@@ -117,6 +117,20 @@ class StationPublisher:
         )
         self.sent += 1
 
+    def key_check(self, station_id: str) -> None:
+        """Fail now (``SigningSettingsError``) when this station has no signing key."""
+        self._signer.key(station_id)
+
+    def spool_status(self) -> dict:
+        """Broker and spool, for a station's status line."""
+        if self._spooled is not None:
+            return self._spooled.status()
+        return {"broker": "direct", "pending": len(self._pending)}
+
+    def refused(self) -> str | None:
+        """Why the broker refuses this station (credentials, ACLs), or None."""
+        return None if self._spooled is None else self._spooled.refused
+
     def flush(self) -> None:
         if self._spooled is not None:
             self._spooled.drain(timeout_s=self.settings.delivery_timeout_s)

@@ -27,6 +27,7 @@ class StationRun:
     source: FrameSource
     frames_sent: int = 0
     samples_sent: int = 0
+    end_s: float = 0.0  # just after the last sample sent, s from the session start
     done: bool = False
     _frames: Iterator[tuple[float, dict[str, np.ndarray]]] | None = field(default=None, repr=False)
     _next: tuple[float, dict[str, np.ndarray]] | None = field(default=None, repr=False)
@@ -92,6 +93,7 @@ def run_stations(
         )
         run.frames_sent += 1
         run.samples_sent += len(block["time_s"])
+        run.end_s = first_s + len(block["time_s"]) / run.source.sampling_rate_hz
         if on_frame is not None:
             on_frame(run)
         _queue_next(run, i, due, due_s)
@@ -113,8 +115,12 @@ def _queue_next(run: StationRun, i: int, due: list[tuple[float, int]], now_s: fl
 
 
 def _finish(run: StationRun, publisher: StationPublisher) -> None:
-    end_us = run.session.start_time_us + round(run.samples_sent * 1_000_000 / run.source.sampling_rate_hz)
-    publisher.send(run.session.station_id, "session_event", run.session.event("stop", end_us))
+    end_us = run.session.start_time_us + round(run.end_s * 1_000_000)
+    stop = run.session.event("stop", end_us)
+    metadata = getattr(run.source, "session_metadata", None)
+    if metadata is not None:  # a real sensor: what was measured of its link and clocks
+        stop.update(metadata())
+    publisher.send(run.session.station_id, "session_event", stop)
     run.done = True
     log.info(
         kv(

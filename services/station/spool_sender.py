@@ -16,6 +16,16 @@ from gaitstream.settings import KafkaSettings
 log = logging.getLogger(__name__)
 
 BATCH_RECORDS = 500
+# Errors that mean the broker refuses this station, not that it is away.
+REFUSALS = frozenset(
+    {
+        "SaslAuthenticationFailedError",
+        "AuthenticationFailedError",
+        "TopicAuthorizationFailedError",
+        "ClusterAuthorizationFailedError",
+        "TransactionalIdAuthorizationFailedError",
+    }
+)
 # A status line at most this often while spooling (and once when the broker is back).
 STATUS_INTERVAL_S = 10.0
 
@@ -32,6 +42,8 @@ class SpooledSender:
         self._producer = None
         self.broker_ok = False
         self.full_since: float | None = None
+        # The broker refused this station (credentials or ACLs): no restart fixes that.
+        self.refused: str | None = None
         if self.spool.pending:
             log.info(kv("station_spool_resumed", pending=self.spool.pending))
         self._thread = threading.Thread(target=self._run, name="station-spool-sender", daemon=True)
@@ -41,6 +53,18 @@ class SpooledSender:
     def pending(self) -> int:
         with self._lock:
             return self.spool.pending
+
+    def status(self) -> dict:
+        """For the station's status line."""
+        with self._lock:
+            return {
+                "broker": "connected" if self.broker_ok else "spooling",
+                "pending": self.spool.pending,
+                "spooled_s": round(self.spool.oldest_age_s()) if self.spool.pending else 0,
+                "spool_bytes": self.spool.size_bytes,
+                "spool_full": self.full_since is not None,
+                "spool_dropped": self.spool.dropped,
+            }
 
     def send(self, key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> None:
         with self._lock:
@@ -108,6 +132,14 @@ class SpooledSender:
                 for future in futures:
                     future.get(timeout=self.settings.spool_send_timeout_s)
             except Exception as exc:  # the broker is away (or refuses): keep the records, try again
+                if type(exc).__name__ in REFUSALS:
+                    self.refused = f"{type(exc).__name__}: {exc}"
+                with self._lock:
+                    expired = self.spool.expire()  # the age limit holds during an outage too
+                if expired:
+                    log.error(
+                        kv("station_spool_expired", dropped=expired, max_age_s=self.settings.spool_max_age_s)
+                    )
                 if self.broker_ok or time.monotonic() - last_status > STATUS_INTERVAL_S:
                     last_status = time.monotonic()
                     with self._lock:
@@ -130,4 +162,4 @@ class SpooledSender:
                 pending = self.spool.pending
             if not self.broker_ok:
                 log.info(kv("station_status", broker="connected", pending=pending))
-            self.broker_ok, backoff_s = True, 0.5
+            self.broker_ok, backoff_s, self.refused = True, 0.5, None

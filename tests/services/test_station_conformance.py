@@ -88,7 +88,7 @@ def test_the_check_command_reads_a_capture_and_fails_on_a_mistake(tmp_path) -> N
             )
         )
         done = subprocess.run(
-            [sys.executable, "-m", "gaitstream", "station-check", "--capture", str(capture)],
+            [sys.executable, "-m", "gaitstream", "station", "check", "--capture", str(capture)],
             cwd=repo,
             capture_output=True,
             text=True,
