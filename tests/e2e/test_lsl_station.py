@@ -48,15 +48,17 @@ def _recording(tmp_path, *, pattern: str, seed: int, lost: np.ndarray, trunk: bo
     return path, np.loadtxt(path, delimiter=",", skiprows=1)
 
 
-def _play(name: str, times_s: np.ndarray, rows: np.ndarray, clock, ready: threading.Event) -> None:
-    """An LSL outlet sending ``rows`` stamped ``clock(base + times_s)``, in bursts of 2-3 samples."""
+def _play(name: str, times_s: np.ndarray, rows: np.ndarray, clock, ready: threading.Event, start) -> None:
+    """An LSL outlet sending ``rows`` stamped ``clock(base + times_s)``, in bursts of 2-3 samples;
+    ``start``: a barrier all outlets pass once the station reads them all (one ``base`` for all)."""
     import pylsl
 
     outlet = pylsl.StreamOutlet(pylsl.StreamInfo(name, "IMU", 6, RATE_HZ, "float32", f"src-{name}"))
     ready.set()
     while not outlet.have_consumers():
         time.sleep(0.01)
-    base = pylsl.local_clock() + 0.5
+    start.wait(30)
+    base = start.base[0]
     wall0 = time.monotonic()
     rng = np.random.default_rng(7)
     i = 0
@@ -107,7 +109,11 @@ def _analyze(path) -> list[dict]:
 def _outlets(tmp_path, table: np.ndarray, trunk_clock=None) -> tuple[tuple[str, str | None], list[threading.Thread]]:
     tag = uuid.uuid4().hex[:6]
     names = (f"gs-e2e-pelvis-{tag}", None if trunk_clock is None else f"gs-e2e-trunk-{tag}")
+    import pylsl
+
     threads = []
+    start = threading.Barrier(1 if trunk_clock is None else 2, action=lambda: start.base.append(pylsl.local_clock() + 0.5))
+    start.base = []
     for name, cols, clock in (
         (names[0], slice(1, 7), lambda t: t),
         (names[1], slice(7, 13), trunk_clock),
@@ -115,7 +121,7 @@ def _outlets(tmp_path, table: np.ndarray, trunk_clock=None) -> tuple[tuple[str, 
         if name is None:
             continue
         ready = threading.Event()
-        thread = threading.Thread(target=_play, args=(name, table[:, 0], table[:, cols], clock, ready), daemon=True)
+        thread = threading.Thread(target=_play, args=(name, table[:, 0], table[:, cols], clock, ready, start), daemon=True)
         thread.start()
         ready.wait(5)
         threads.append(thread)
@@ -136,6 +142,7 @@ def test_a_recording_sent_in_bursts_with_lost_samples_gives_the_steps_analyze_gi
     got = sorted(rows, key=lambda r: r["step_index"])
     assert [(r["step_index"], r["side"]) for r in got] == [(i, s["side"]) for i, s in enumerate(expected)]
     worst = max(abs(r["pelvic_drop_deg"] - s["pelvic_drop_deg"]) for r, s in zip(got, expected, strict=True))
+    print(f"lsl_e2e steps={len(expected)} worst_pelvic_drop_diff_deg={worst:.3f}")
     assert worst <= 0.05, worst
 
 
@@ -162,6 +169,7 @@ def test_a_trunk_30_ms_late_and_drifting_50_ppm_gives_the_lean_of_the_aligned_re
     measured = [(a, b) for a, b in leans if a is not None and b is not None]
     assert len(measured) >= 0.9 * len(expected)
     worst = max(abs(a - b) for a, b in measured)
+    print(f"lsl_e2e_trunk steps={len(expected)} leans={len(measured)} worst_lean_diff_deg={worst:.3f} clock={metadata}")
     assert worst <= 0.2, worst
     # and the stop event carried the measurements into InfluxDB's session record
     sessions = pipeline.rows(
