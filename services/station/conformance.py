@@ -4,7 +4,7 @@ contract themselves (``schemas/README.md``): the mistakes that decode fine and m
 
 Rules: schema (every message decodes, kinds and versions), session (a start with a plausible rate
 before the frames; frames at the session's rate), clock unit (µs since the epoch, not ms or s),
-monotonic clock and contiguous sequence, frame sizes, acceleration unit (|a| about 9.81 m/s² at
+rate (the frames' clock advances as the declared rate says, within 2 %), monotonic clock and contiguous sequence, frame sizes, acceleration unit (|a| about 9.81 m/s² at
 rest, not 1 g), angular-rate unit (deg/s: walking turns the pelvis by tens of deg/s, rad/s reads
 as under 6), axes (gravity on +z with the session's ``x=forward,y=left,z=up``).
 """
@@ -22,6 +22,9 @@ EPOCH_US_RANGE = (1e15, 1e16)
 # Walking: the pelvis turns at tens of deg/s (p99 of |gyr| well above 20); in rad/s the same
 # motion reads under 6.
 WALKING_GYR_P99_MIN_DPS = 20.0
+# The rate the frames' clock shows may differ from the declared one by this much (crystal
+# tolerances are tens of ppm; a wrong declared rate is off by far more).
+RATE_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,19 @@ def check_messages(messages: list[tuple[str, int, dict | None, str | None]]) -> 
             f"{int((np.abs(steps_us - expected_step_us) > 1.5e6 / rate_hz).sum())} time gaps",
         )
     )
+    # The declared rate against the frames' own clock: samples per µs between consecutive frames.
+    spacing = steps_us > 0
+    if unit != "µs" or not spacing.any():
+        results.append(RuleResult("rate", True, "not judged: the clock unit is not µs"))
+    else:
+        measured_hz = float(np.median(np.array(sizes[:-1])[spacing] * 1e6 / steps_us[spacing]))
+        results.append(
+            RuleResult(
+                "rate",
+                abs(measured_hz - rate_hz) <= RATE_TOLERANCE * rate_hz,
+                f"declared {rate_hz:g} Hz, the frames' clock says {measured_hz:.1f} Hz",
+            )
+        )
     sequences = [int(f["sequence"]) for f in frames]
     gaps = [(a, b) for a, b in zip(sequences, sequences[1:], strict=False) if b != a + 1]
     results.append(

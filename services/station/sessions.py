@@ -115,7 +115,7 @@ class StationSessions:
             "session": "open",
             "session_id": info.session_id,
             "patient": info.patient_id,
-            "trunk": info.trunk_present,
+            "session_trunk": info.trunk_present,
             "frames": self.open.frames,
             "session_s": round(self.open.end_s),
         }

@@ -41,6 +41,7 @@ class SpooledSender:
         self._stop = threading.Event()
         self._producer = None
         self.broker_ok = False
+        self.tried = False
         self.full_since: float | None = None
         # The broker refused this station (credentials or ACLs): no restart fixes that.
         self.refused: str | None = None
@@ -58,7 +59,8 @@ class SpooledSender:
         """For the station's status line."""
         with self._lock:
             return {
-                "broker": "connected" if self.broker_ok else "spooling",
+                # "idle" until the first send, then as the last attempt went
+                "broker": "connected" if self.broker_ok else "spooling" if self.tried else "idle",
                 "pending": self.spool.pending,
                 "spooled_s": round(self.spool.oldest_age_s()) if self.spool.pending else 0,
                 "spool_bytes": self.spool.size_bytes,
@@ -122,6 +124,7 @@ class SpooledSender:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
+            self.tried = True
             try:
                 if self._producer is None:
                     self._producer = self._make_producer()

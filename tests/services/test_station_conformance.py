@@ -33,6 +33,8 @@ def _messages(fault: str | None = None) -> list:
         record = frame_record(session, sequence=sequence, first_sample_s=first_s, block=block)
         if fault == "ms":
             record["first_sample_time_us"] //= 1000
+        if fault == "rate":  # declared 100 Hz, but the device samples at 50 Hz
+            record["first_sample_time_us"] = session.start_time_us + round(first_s * 2e6)
         raw.append(encode("imu_frame", record))
     raw.append(encode("session_event", session.event("stop", session.start_time_us + 20_000_000)))
     return [(*peek(m), decode(m)[1], None) for m in raw]
@@ -45,7 +47,7 @@ def _failed(results) -> set[str]:
 def test_a_station_that_follows_the_contract_passes_every_rule() -> None:
     results = check_messages(_messages())
     assert _failed(results) == set(), [r for r in results if not r.ok]
-    assert len(results) == 9
+    assert len(results) == 10
 
 
 @pytest.mark.parametrize(
@@ -56,6 +58,7 @@ def test_a_station_that_follows_the_contract_passes_every_rule() -> None:
         ("ms", "clock unit", "looks like ms"),
         ("gap", "sequence", "jumps"),
         ("axes", "axes", "axes swapped"),
+        ("rate", "rate", "clock says 50.0 Hz"),
     ],
 )
 def test_each_mistake_is_flagged_by_its_rule(fault: str, rule: str, says: str) -> None:
@@ -95,6 +98,6 @@ def test_the_check_command_reads_a_capture_and_fails_on_a_mistake(tmp_path) -> N
             timeout=60,
         )
         assert done.returncode == code, done.stderr
-        assert done.stderr.count("station_check rule=") == 9
+        assert done.stderr.count("station_check rule=") == 10
         if fault == "g":
             assert 'rule="acceleration unit" ok=False' in done.stderr
