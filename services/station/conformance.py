@@ -4,8 +4,9 @@ contract themselves (``schemas/README.md``): the mistakes that decode fine and m
 
 Rules: schema (every message decodes, kinds and versions), session (a start with a plausible rate
 before the frames; frames at the session's rate), clock unit (µs since the epoch, not ms or s),
-rate (the frames' clock advances as the declared rate says, within 2 %), monotonic clock and contiguous sequence, frame sizes, acceleration unit (|a| about 9.81 m/s² at
-rest, not 1 g), angular-rate unit (deg/s: walking turns the pelvis by tens of deg/s, rad/s reads
+rate (the frames' clock advances as the declared rate says, within 2 %), monotonic clock and
+contiguous sequence, frame sizes, acceleration unit (|a| about 9.81 m/s² at rest, not 1 g),
+angular-rate unit (deg/s: walking turns the pelvis by tens of deg/s, rad/s reads
 as under 6), axes (gravity on +z with the session's ``x=forward,y=left,z=up``).
 """
 

@@ -192,9 +192,7 @@ class LslSource:
             if self._trunk is not None:
                 while (trunk := self._trunk.pull(0.0)) is not None:
                     rows = self._trunk.mapping.columns(trunk[0])
-                    joiner.push_trunk(
-                        trunk[1] + self._trunk.offset_s, np.column_stack([rows[c] for c in rows])
-                    )
+                    joiner.push_trunk(trunk[1] + self._trunk.offset_s, np.column_stack([rows[c] for c in rows]))
             if time.monotonic() - refreshed > CLOCK_REFRESH_S:
                 for stream in streams:
                     stream.refresh_offset(started)

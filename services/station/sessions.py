@@ -124,4 +124,3 @@ class StationSessions:
 def _trunk_missing(block: dict[str, np.ndarray]) -> bool:
     trunk = block.get("trunk_acc_x")
     return trunk is None or bool(np.isnan(trunk).all())
-

@@ -62,6 +62,32 @@ def decode_record(payload: bytes) -> tuple[bytes, bytes, list[tuple[str, bytes]]
     return key, value, headers
 
 
+def read_pending(directory: Path) -> list[bytes]:
+    """The payloads not yet acknowledged, in order, read-only: another process may be using the
+    spool (a record it is writing is not returned). For tools and tests, not for sending."""
+    try:
+        acked = int((directory / "acked").read_text())
+    except (FileNotFoundError, ValueError):
+        acked = -1
+    out = []
+    segments = sorted((int(p.stem), p) for p in directory.glob(f"*{SEGMENT_SUFFIX}") if p.stem.isdigit())
+    for first_id, path in segments:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            continue  # acknowledged and removed meanwhile
+        offset, record_id = 0, first_id
+        while offset + _HEADER.size <= len(data):
+            length, crc = _HEADER.unpack_from(data, offset)
+            end = offset + _HEADER.size + length
+            if end > len(data) or zlib.crc32(data[offset + _HEADER.size : end]) != crc:
+                break
+            if record_id > acked:
+                out.append(data[offset + _HEADER.size : end])
+            offset, record_id = end, record_id + 1
+    return out
+
+
 class DiskSpool:
     """An ordered, durable, bounded queue of records in ``directory``."""
 

@@ -140,9 +140,7 @@ class SpooledSender:
                 with self._lock:
                     expired = self.spool.expire()  # the age limit holds during an outage too
                 if expired:
-                    log.error(
-                        kv("station_spool_expired", dropped=expired, max_age_s=self.settings.spool_max_age_s)
-                    )
+                    log.error(kv("station_spool_expired", dropped=expired, max_age_s=self.settings.spool_max_age_s))
                 if self.broker_ok or time.monotonic() - last_status > STATUS_INTERVAL_S:
                     last_status = time.monotonic()
                     with self._lock:

@@ -100,7 +100,11 @@ def _station(pipeline: PipelineRun, names: tuple[str, str | None], duration_s: f
 
 def _analyze(path) -> list[dict]:
     done = subprocess.run(
-        [sys.executable, "-m", "gaitstream", "analyze", str(path)], cwd=REPO, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "gaitstream", "analyze", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)["steps"]
@@ -112,7 +116,9 @@ def _outlets(tmp_path, table: np.ndarray, trunk_clock=None) -> tuple[tuple[str, 
     import pylsl
 
     threads = []
-    start = threading.Barrier(1 if trunk_clock is None else 2, action=lambda: start.base.append(pylsl.local_clock() + 0.5))
+    start = threading.Barrier(
+        1 if trunk_clock is None else 2, action=lambda: start.base.append(pylsl.local_clock() + 0.5)
+    )
     start.base = []
     for name, cols, clock in (
         (names[0], slice(1, 7), lambda t: t),
@@ -121,7 +127,9 @@ def _outlets(tmp_path, table: np.ndarray, trunk_clock=None) -> tuple[tuple[str, 
         if name is None:
             continue
         ready = threading.Event()
-        thread = threading.Thread(target=_play, args=(name, table[:, 0], table[:, cols], clock, ready, start), daemon=True)
+        thread = threading.Thread(
+            target=_play, args=(name, table[:, 0], table[:, cols], clock, ready, start), daemon=True
+        )
         thread.start()
         ready.wait(5)
         threads.append(thread)

@@ -29,7 +29,11 @@ def _frame(first_s: float, trunk: float | None = 0.0) -> tuple[float, dict]:
 def _sessions() -> StationSessions:
     ids = iter(f"s{i}" for i in range(10))
     return StationSessions(
-        station_id="st", clinic_id="c", sampling_rate_hz=RATE_HZ, sensor_axes="x=forward,y=left,z=up", new_id=lambda: next(ids)
+        station_id="st",
+        clinic_id="c",
+        sampling_rate_hz=RATE_HZ,
+        sensor_axes="x=forward,y=left,z=up",
+        new_id=lambda: next(ids),
     )
 
 
