@@ -61,6 +61,29 @@ class Outlet:
         del outlet
 
 
+def _config(tmp_path: Path, name: str, credentials: dict[str, str]) -> Path:
+    """station.toml, with the credentials in an env file beside it as `gaitstream access station
+    add --out` writes them."""
+    (tmp_path / "station.env").write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in credentials.items()))
+    config = tmp_path / "station.toml"
+    config.write_text(
+        f"""station_id = "st-run"
+clinic_id = "clinic-run"
+state_dir = "state"
+env_file = "station.env"
+status_interval_s = 2
+
+[pelvis]
+name = "{name}"
+resolve_timeout_s = 1
+
+[session]
+pelvic_drop_threshold_deg = 6.5
+"""
+    )
+    return config
+
+
 def _cli(env: dict, *args: str, timeout: float = 30) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "gaitstream", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
@@ -89,25 +112,7 @@ def test_a_station_runs_waits_for_its_sensor_and_takes_the_operators_sessions(ka
     topics = TopicSettings(prefix=f"it.run{uuid.uuid4().hex[:6]}", partitions=1)
     ensure_topics(kafka_settings, topics)
     name = f"gs-run-{uuid.uuid4().hex[:6]}"
-    # The credentials as `gaitstream access station add --out` writes them: an env file beside the config.
-    credentials = {**role_env("simulator", topics.prefix), "GAITSTREAM_TOPIC_PREFIX": topics.prefix}
-    (tmp_path / "station.env").write_text("".join(f"{k}={shlex.quote(v)}\n" for k, v in credentials.items()))
-    config = tmp_path / "station.toml"
-    config.write_text(
-        f"""station_id = "st-run"
-clinic_id = "clinic-run"
-state_dir = "state"
-env_file = "station.env"
-status_interval_s = 2
-
-[pelvis]
-name = "{name}"
-resolve_timeout_s = 1
-
-[session]
-pelvic_drop_threshold_deg = 6.5
-"""
-    )
+    config = _config(tmp_path, name, {**role_env("simulator", topics.prefix), "GAITSTREAM_TOPIC_PREFIX": topics.prefix})
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAITSTREAM_KAFKA_")}
     log_path = tmp_path / "station.log"
     outlet = Outlet(name)
@@ -183,3 +188,45 @@ pelvic_drop_threshold_deg = 6.5
     # Our own station passes the contract check.
     check = _cli(env, "station", "check", "--capture", str(capture))
     assert check.returncode == 0, check.stderr[-3000:]
+
+
+@pytest.mark.integration
+def test_a_station_the_broker_refuses_exits_3_and_keeps_its_spool(kafka_settings, tmp_path) -> None:
+    """Credentials that may not write this deployment's stations topic: no restart fixes that."""
+    from gaitstream.services.station.spool import read_pending
+    from gaitstream.settings import TopicSettings
+    from gaitstream.topics import delete_topics_with_prefix, ensure_topics
+    from tests.roles import forget_prefix, role_env
+
+    granted = f"it.gr{uuid.uuid4().hex[:6]}"
+    topics = TopicSettings(prefix=f"it.rf{uuid.uuid4().hex[:6]}", partitions=1)
+    ensure_topics(kafka_settings, topics)
+    name = f"gs-refused-{uuid.uuid4().hex[:6]}"
+    # the station's user is allowed another prefix's topic, not this one
+    config = _config(tmp_path, name, {**role_env("simulator", granted), "GAITSTREAM_TOPIC_PREFIX": topics.prefix})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAITSTREAM_KAFKA_")}
+    outlet = Outlet(name)
+    outlet.start()
+    log_path = tmp_path / "station.log"
+    try:
+        with log_path.open("w") as log:
+            station = subprocess.Popen(
+                [sys.executable, "-m", "gaitstream", "station", "run", "--config", str(config)],
+                cwd=REPO,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        assert _wait_status(env, config, "sensor", "connected", timeout_s=40)["session"] == "none"
+        started = _cli(env, "station", "session", "start", "--config", str(config), "--patient-id", "p-rf")
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert station.wait(90) == 3, log_path.read_text()[-3000:]
+    finally:
+        if station.poll() is None:
+            station.kill()
+        outlet._on.clear()
+        delete_topics_with_prefix(kafka_settings, topics.prefix)
+        forget_prefix(topics.prefix)
+        forget_prefix(granted)
+    assert "station_refused" in log_path.read_text()
+    assert read_pending(tmp_path / "state" / "spool")  # what it could not send is kept
