@@ -245,6 +245,10 @@ def _read_station(station_id: str, max_messages: int) -> list[bytes]:
         consumer.close()
 
 
+# On stop, how long `station run` waits for the broker to take its spool before exiting.
+STOP_DRAIN_S = 10.0
+
+
 def station_run(
     config: Annotated[Path, typer.Option(help="The station's configuration (TOML; deploy/station/station.toml)")],
 ) -> None:
@@ -308,7 +312,8 @@ def station_run(
         server.shutdown()
         server.server_close()
         conf.control_socket.unlink(missing_ok=True)
-        publisher.close()
+        # A short wait for the broker (systemd stops a service within 90 s); the spool keeps the rest.
+        publisher.close(drain_s=0.0 if code == EXIT_REFUSED else STOP_DRAIN_S)
     emit("station_stopped", station=conf.station_id, code=code)
     if code:
         raise typer.Exit(code)

@@ -139,10 +139,11 @@ class StationPublisher:
         while self._pending:
             self._pending.popleft().get(timeout=self.settings.delivery_timeout_s)
 
-    def close(self) -> None:
+    def close(self, drain_s: float | None = None) -> None:
+        """``drain_s``: how long a spooled publisher waits for the broker to take the spool
+        (``delivery_timeout_s`` when None); what it has not taken stays for the next start."""
         if self._spooled is not None:
-            # What the broker has not acknowledged stays in the spool for the next start.
-            self._spooled.close(drain_s=self.settings.delivery_timeout_s)
+            self._spooled.close(drain_s=self.settings.delivery_timeout_s if drain_s is None else drain_s)
             log.info(kv("station_publisher_closed", sent=self.sent, spooled=self._spooled.pending))
             return
         try:
