@@ -27,6 +27,9 @@ class PipelineSettings(BaseSettings):
     # The live obliquity trace (20 Hz) is published after this much data per station, so the
     # drill-down view lags by about this much, whatever the checkpoint interval.
     trace_interval_s: float = 1.0
+    # A session with a patient feedback screen (its start event has a feedback plan): the trace
+    # feeds the screen's live pelvis indicator, so it goes out with every batch of frames.
+    feedback_trace_interval_s: float = 0.0
     # track_gait takes the frames that are waiting, at most frame_batch_max, after at most
     # frame_batch_within_s, and feeds each station's consecutive frames to its engine in one push
     # (the engine's result does not depend on how the stream is cut): under load the per-frame

@@ -105,6 +105,13 @@ def _log_alert(station_id: str, alert: dict) -> None:
     )
 
 
+def _trace_interval_s(state: StationState) -> float:
+    """How much trace a station collects before it goes out: little when a screen shows it live."""
+    if state.session.get("feedback_plan"):
+        return pipeline_settings.feedback_trace_interval_s
+    return pipeline_settings.trace_interval_s
+
+
 def _now_us() -> int:
     """The worker's wall clock: station silence is judged on arrival, never on sample times
     (replays and catching-up stations send faster than real time)."""
@@ -455,7 +462,7 @@ class GaitTracker:
             self._hold(station_id, event, len(data.time_s))
         if self.ledger.held_samples(station_id) >= self._checkpoint_samples(state):
             await self._checkpoint(station_id, state)
-        elif len(state.trace_t_s) >= TRACE_RATE_HZ * pipeline_settings.trace_interval_s:
+        elif state.trace_t_s and len(state.trace_t_s) >= TRACE_RATE_HZ * _trace_interval_s(state):
             # The drill-down trace goes out more often than checkpoints; a replay after a crash
             # produces the same points again (same timestamps), which InfluxDB overwrites.
             await self._flush_trace(station_id, state)

@@ -76,6 +76,9 @@ class FeedbackPlan:
             start += block.duration_s
         return len(self.blocks), None, start
 
+    def block_at_index(self, index: int) -> Block | None:
+        return self.blocks[index] if 0 <= index < len(self.blocks) else None
+
     def to_text(self) -> str:
         return ",".join(_block_text(b) for b in self.blocks)
 

@@ -36,6 +36,19 @@ def _publisher():
     return StationPublisher(kafka=kafka, topics=topics, settings=settings), settings
 
 
+def _plan(feedback: str | None, target_deg: float | None) -> str | None:
+    """The feedback plan in its checked text form; exit 2 naming the block that is wrong."""
+    if not feedback:
+        return None
+    from gaitstream.services.feedback.schedule import parse_plan
+
+    try:
+        return parse_plan(feedback, **({} if target_deg is None else {"target_deg": target_deg})).to_text()
+    except ValueError as exc:
+        emit("station_refused", reason=str(exc))
+        raise typer.Exit(2) from exc
+
+
 def _stop_flag() -> list[bool]:
     flag = [False]
 
@@ -74,6 +87,10 @@ def station(
     lsl_channels: Annotated[str, typer.Option(help="Stream channels of acc x,y,z, gyr x,y,z")] = "0,1,2,3,4,5",
     acc_unit: Annotated[str, typer.Option(help="The stream's acceleration unit: mps2 or g")] = "mps2",
     gyr_unit: Annotated[str, typer.Option(help="The stream's angular rate unit: dps or rads")] = "dps",
+    feedback: Annotated[
+        str | None, typer.Option(help="The patient's screen: blocks, e.g. none:2m,faded:10m:from=1:to=0,none:2m")
+    ] = None,
+    target_pelvic_drop_deg: Annotated[float | None, typer.Option(min=-5.0, max=15.0)] = None,
 ) -> None:
     """Publish one treadmill session to Kafka: a real sensor over LSL (--source lsl --lsl NAME,
     optionally --lsl-trunk NAME), a replayed CSV (--replay) or a simulated patient (with truth).
@@ -85,6 +102,7 @@ def station(
 
     if ctx.invoked_subcommand is not None:
         return
+    plan = _plan(feedback, target_pelvic_drop_deg)
     source_kind = source or ("lsl" if lsl is not None else "replay" if replay is not None else "simulated")
     if source_kind not in ("simulated", "replay", "lsl") or (source_kind == "replay" and replay is None):
         emit("station_refused", reason="--source must be simulated, replay (with --replay FILE) or lsl")
@@ -125,6 +143,8 @@ def station(
         source=source,
         sensor_axes=axes,
         start_time_us=start_time_us,
+        feedback_plan=plan,
+        target_pelvic_drop_deg=target_pelvic_drop_deg,
     )
     publisher, settings = _publisher()
     run = StationRun(session=session, source=source)
@@ -148,8 +168,10 @@ def stations(
     sampling_rate_hz: Annotated[float, typer.Option(min=60.0, max=200.0)] = 100.0,
     speed: float = 1.0,
     seed: int = 0,
+    feedback: Annotated[str | None, typer.Option(help="Every station's screen plan (see `station --help`)")] = None,
 ) -> None:
     """Run ``count`` simulated stations in one process, patterns mixed (demos, load tests)."""
+    plan = _plan(feedback, None)
     from gaitstream.services.station.runner import StationRun, new_session, run_stations
     from gaitstream.services.station.sources import SimulatedSource
     from gaitstream.simulate import pattern_config
@@ -169,7 +191,11 @@ def stations(
         runs.append(
             StationRun(
                 session=new_session(
-                    clinic_id=clinic_id, station_id=f"station-{i + 1:02d}", patient_id=f"p-{1000 + i}", source=source
+                    clinic_id=clinic_id,
+                    station_id=f"station-{i + 1:02d}",
+                    patient_id=f"p-{1000 + i}",
+                    source=source,
+                    feedback_plan=plan,
                 ),
                 source=source,
             )
@@ -345,6 +371,13 @@ def session_start(
     pelvic_drop_threshold_deg: Annotated[float | None, typer.Option(min=0.5, max=30.0)] = None,
     trunk_lean_threshold_deg: Annotated[float | None, typer.Option(min=0.5, max=30.0)] = None,
     min_steps_per_side: Annotated[int | None, typer.Option(min=1, max=1000)] = None,
+    feedback: Annotated[
+        str | None,
+        typer.Option(help="The patient's screen: blocks, e.g. none:2m,faded:10m:from=1:to=0,none:2m"),
+    ] = None,
+    target_pelvic_drop_deg: Annotated[
+        float | None, typer.Option(min=-5.0, max=15.0, help="The screen's target (band: target ± tolerance)")
+    ] = None,
 ) -> None:
     """Open a session on the running station (the treadmill operator); an open one is stopped first."""
     _control(
@@ -355,6 +388,8 @@ def session_start(
             "pelvic_drop_threshold_deg": pelvic_drop_threshold_deg,
             "trunk_lean_threshold_deg": trunk_lean_threshold_deg,
             "min_steps_per_side": min_steps_per_side,
+            "feedback_plan": feedback,
+            "target_pelvic_drop_deg": target_pelvic_drop_deg,
         },
     )
 

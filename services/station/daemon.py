@@ -75,6 +75,18 @@ class StationDaemon:
         for name in thresholds:
             if request.get(name) is not None:
                 thresholds[name] = type(thresholds[name])(request[name])
+        plan = request.get("feedback_plan")
+        if plan:
+            from gaitstream.services.feedback.schedule import parse_plan
+
+            try:
+                target = request.get("target_pelvic_drop_deg")
+                plan = parse_plan(str(plan), **({} if target is None else {"target_deg": float(target)})).to_text()
+            except ValueError as exc:
+                return {"ok": False, "error": str(exc)}
+        thresholds["feedback_plan"] = plan or None
+        if request.get("target_pelvic_drop_deg") is not None:
+            thresholds["target_pelvic_drop_deg"] = float(request["target_pelvic_drop_deg"])
         trunk = self.source.trunk_delivering
         self._send(self.sessions.stop(_now_us(), self._metadata()))
         records = self.sessions.start(patient_id=patient, now_us=_now_us(), trunk=trunk, **thresholds)

@@ -26,6 +26,8 @@ class SessionInfo:
     pelvic_drop_threshold_deg: float = 5.0
     trunk_lean_threshold_deg: float = 5.0
     min_steps_per_side: int = 10
+    feedback_plan: str | None = None  # the patient's screen (services/feedback/schedule.py text form)
+    target_pelvic_drop_deg: float | None = None
     extra: dict = field(default_factory=dict)
 
     def event(self, kind: str, time_us: int) -> dict:
@@ -43,6 +45,8 @@ class SessionInfo:
             "pelvic_drop_threshold_deg": self.pelvic_drop_threshold_deg,
             "trunk_lean_threshold_deg": self.trunk_lean_threshold_deg,
             "min_steps_per_side": self.min_steps_per_side,
+            "feedback_plan": self.feedback_plan,
+            "target_pelvic_drop_deg": self.target_pelvic_drop_deg,
         }
 
 

@@ -95,6 +95,8 @@ class StationSessions:
                 pelvic_drop_threshold_deg=info.pelvic_drop_threshold_deg,
                 trunk_lean_threshold_deg=info.trunk_lean_threshold_deg,
                 min_steps_per_side=info.min_steps_per_side,
+                feedback_plan=info.feedback_plan,  # the screen's blocks start over with the new session
+                target_pelvic_drop_deg=info.target_pelvic_drop_deg,
             )
             start_s = self.open.info.start_time_us / 1e6
         session = self.open
