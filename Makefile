@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint lock stack-up stack-down stack-status clean
+.PHONY: install demo test lint lock browser stack-up stack-down stack-status clean
 
 # The versions CI passed with: requirements-dev.lock (hashes checked), then the project itself.
 $(STAMP): pyproject.toml setup.py requirements-dev.lock
@@ -23,9 +23,17 @@ demo: install
 
 # Lint and format check, then: creates .venv, installs, starts the stack (pytest's session
 # fixture, the same stack code), runs every test, and stops only the servers it started.
-test: install lint
+test: install lint browser
 	$(BIN)/gaitstream stack install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Web pages (the patient feedback screen) are tested in Debian's chromium, driven by Playwright
+# (no browser download): installed here when missing and allowed; else those tests skip, saying why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "no chromium and not root: the browser tests will skip (sudo apt-get install chromium)"; fi; }
 
 lint: install
 	$(BIN)/ruff check .

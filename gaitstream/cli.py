@@ -10,6 +10,7 @@ from gaitstream.grafana.cli import register as register_grafana
 from gaitstream.logging import configure_logging
 from gaitstream.pipelines.cli import register as register_worker
 from gaitstream.services.alerts.cli import register as register_alerts
+from gaitstream.services.feedback.cli import app as feedback_app
 from gaitstream.services.privacy.cli import register as register_privacy
 from gaitstream.services.station.cli import register as register_station
 from gaitstream.simulate.cli import register as register_simulate
@@ -33,6 +34,7 @@ def build_app() -> typer.Typer:
     register_alerts(app)
     register_access(app)
     register_privacy(app)
+    app.add_typer(feedback_app, name="feedback")
     app.command()(demo)
     return app
 

@@ -56,7 +56,10 @@ class StationScreen:
                 return []
             self.session, self.schedule, self.block_index, self.feedback, self._live = None, None, -1, False, False
             self.last_step, self.shown = None, {}
-            return [{"kind": "session", "active": False}, {"kind": "state", "block": "none", "feedback": "off"}]
+            return [
+                {"kind": "session", "active": False},
+                {"kind": "state", "block": "none", "feedback": "off", "live": False},
+            ]
         if self.session is not None and self.session["session_id"] == record["session_id"]:
             return []  # the same start again (the worker's copy after a restart)
         target = record.get("target_pelvic_drop_deg")
@@ -137,7 +140,7 @@ class StationScreen:
         if self.schedule is None:
             if self.block_index == -1:
                 self.block_index = 0
-                return [{"kind": "state", "block": "none", "feedback": "off"}]
+                return [{"kind": "state", "block": "none", "feedback": "off", "live": False}]
             return []
         index, block, _ = self.schedule.plan.block_at(t_s)
         if index == self.block_index:
@@ -146,7 +149,15 @@ class StationScreen:
         self._live = block is not None and block.schedule == "continuous"
         self._cue_until_s = None
         self.feedback = self._live
-        return [{"kind": "state", "block": _name(block), "block_index": index, "feedback": _on(self.feedback)}]
+        return [
+            {
+                "kind": "state",
+                "block": _name(block),
+                "block_index": index,
+                "feedback": _on(self.feedback),
+                "live": self._live,
+            }
+        ]
 
     def _set_feedback(self, visible: bool) -> list[dict]:
         visible = visible or self._cue_until_s is not None
@@ -154,12 +165,23 @@ class StationScreen:
             return []
         self.feedback = visible
         block = None if self.schedule is None else self.schedule.plan.block_at_index(self.block_index)
-        return [{"kind": "state", "block": _name(block), "block_index": self.block_index, "feedback": _on(visible)}]
+        return [
+            {
+                "kind": "state",
+                "block": _name(block),
+                "block_index": self.block_index,
+                "feedback": _on(visible),
+                "live": self._live,
+            }
+        ]
 
     def snapshot(self) -> list[dict]:
         """What a page that connects now needs to show the current state."""
         if self.session is None:
-            return [{"kind": "session", "active": False}, {"kind": "state", "block": "none", "feedback": "off"}]
+            return [
+                {"kind": "session", "active": False},
+                {"kind": "state", "block": "none", "feedback": "off", "live": False},
+            ]
         block = None if self.schedule is None else self.schedule.plan.block_at_index(self.block_index)
         return [
             {
@@ -170,7 +192,13 @@ class StationScreen:
                 "target_deg": round((self.band[0] + self.band[1]) / 2, 2),
                 "plan": None if self.schedule is None else self.schedule.plan.to_text(),
             },
-            {"kind": "state", "block": _name(block), "block_index": self.block_index, "feedback": _on(self.feedback)},
+            {
+                "kind": "state",
+                "block": _name(block),
+                "block_index": self.block_index,
+                "feedback": _on(self.feedback),
+                "live": self._live,
+            },
         ]
 
 

@@ -1,0 +1,67 @@
+"""The screens' data: the steps topic (session events, steps) and the trace topic, read from
+Kafka as the feedback service's own principal, without a consumer group (every instance sees
+everything; nothing is committed). At start the steps topic is read back ``lookback_s`` for the
+sessions already open, so a restarted service shows them again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from gaitstream.logging import kv
+from gaitstream.schemas.codec import WireError, decode
+from gaitstream.services.feedback.hub import Hub
+from gaitstream.settings import KafkaSettings, TopicSettings
+
+log = logging.getLogger(__name__)
+
+KINDS = ("session_event", "step_metrics", "obliquity_trace")
+
+
+async def run_feed(
+    hub: Hub, kafka: KafkaSettings, topics: TopicSettings, *, lookback_s: float, ready: asyncio.Event
+) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        **kafka.client_config(), group_id=None, enable_auto_commit=False, client_id="gaitstream-feedback"
+    )
+    await consumer.start()
+    try:
+        partitions = []
+        for topic in (topics.steps, topics.trace):
+            found = consumer.partitions_for_topic(topic)
+            if not found:
+                await consumer.client.force_metadata_update()  # a fresh client may not know it yet
+                found = consumer.partitions_for_topic(topic) or set()
+            partitions += [TopicPartition(topic, p) for p in sorted(found)]
+        consumer.assign(partitions)
+        steps = [tp for tp in partitions if tp.topic == topics.steps]
+        since_ms = int((time.time() - lookback_s) * 1000)
+        offsets = await consumer.offsets_for_times({tp: since_ms for tp in steps})
+        for tp in steps:
+            if offsets.get(tp) is not None:
+                consumer.seek(tp, offsets[tp].offset)
+            else:
+                await consumer.seek_to_end(tp)
+        await consumer.seek_to_end(*[tp for tp in partitions if tp.topic == topics.trace])
+        ready.set()
+        log.info(kv("feedback_feed_started", partitions=len(partitions), lookback_s=lookback_s))
+        while True:
+            batch = await consumer.getmany(timeout_ms=200, max_records=2000)
+            for records in batch.values():
+                for record in records:
+                    _publish(hub, record)
+    finally:
+        await consumer.stop()
+
+
+def _publish(hub: Hub, record) -> None:
+    try:
+        kind, value = decode(record.value, expect=KINDS)
+    except WireError:
+        return  # other kinds on the steps topic (statuses are elsewhere); the worker checked these
+    station_id = value.get("station_id") or (record.key.decode() if record.key else None)
+    if station_id:
+        hub.publish(station_id, kind, value)

@@ -1,0 +1,164 @@
+"""The treadmill screen: one self-contained page (no external scripts, fonts or styles), readable
+from 3 m on a TV or tablet. Its elements carry what they show (issue 18's contract):
+``data-metric``/``data-side`` values with one decimal, ``data-feedback`` on/off, ``data-block``."""
+
+from __future__ import annotations
+
+import html
+import json
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>gaitstream · __STATION__</title>
+<style>
+  html, body { margin: 0; height: 100%; background: #0b0f14; color: #f2f5f7;
+    font-family: "DejaVu Sans", Arial, sans-serif; }
+  body { display: grid; grid-template-rows: auto 1fr auto; }
+  header { display: flex; justify-content: space-between; align-items: center; padding: 1.5vh 3vw;
+    font-size: 4vh; color: #9fb3c8; }
+  [data-feedback] { font-weight: bold; }
+  [data-feedback="on"] { color: #7ee787; }
+  [data-feedback="off"] { color: #6e7781; }
+  [data-connection="closed"] { color: #f85149; }
+  main { display: grid; grid-template-columns: 1fr 2fr 1fr; align-items: center; gap: 3vw; padding: 0 3vw; }
+  .cues { visibility: hidden; }
+  body.feedback-on .cues { visibility: visible; }
+  .level { position: relative; height: 40vh; }
+  .level .beam { position: absolute; left: 5%; right: 5%; top: 50%; height: 2.4vh; background: #58a6ff;
+    border-radius: 1.2vh; transition: transform 40ms linear; }
+  .level .horizon { position: absolute; left: 0; right: 0; top: 50%; border-top: 0.4vh dashed #30363d; }
+  .live { visibility: hidden; }
+  body.live-on .live { visibility: visible; }
+  .side { text-align: center; font-size: 5vh; }
+  .bar { position: relative; height: 45vh; width: 10vw; margin: 2vh auto; background: #161b22; border-radius: 1vh; }
+  .bar .band { position: absolute; left: 0; right: 0; background: rgba(126, 231, 135, 0.25); }
+  .bar .fill { position: absolute; left: 15%; right: 15%; bottom: 0; background: #7ee787; border-radius: 0.6vh; }
+  .bar.outside .fill { background: #f0883e; }
+  .value { font-size: 9vh; font-weight: bold; }
+  .trunk { font-size: 4vh; color: #9fb3c8; display: none; }
+  body.has-trunk .trunk { display: block; }
+  footer { padding: 1vh 3vw; font-size: 3vh; color: #6e7781; }
+</style></head>
+<body>
+<header>
+  <span>Treadmill __STATION__</span>
+  <span>block <b data-block>none</b> · feedback <span data-feedback="off">off</span></span>
+  <span data-connection="closed">connecting…</span>
+</header>
+<main>
+  <div class="side cues">left
+    <div class="bar" data-bar="left"><div class="band"></div><div class="fill"></div></div>
+    <div class="value" data-metric="pelvic_drop_deg" data-side="left">–</div>
+    <div class="trunk">trunk <span data-metric="trunk_lean_deg" data-side="left">–</span>°</div>
+  </div>
+  <div class="level live">
+    <div class="horizon"></div><div class="beam" id="beam"></div>
+    <div style="text-align:center;font-size:6vh;margin-top:30vh">pelvis
+      <span data-metric="pelvic_obliquity_deg">–</span>°</div>
+  </div>
+  <div class="side cues">right
+    <div class="bar" data-bar="right"><div class="band"></div><div class="fill"></div></div>
+    <div class="value" data-metric="pelvic_drop_deg" data-side="right">–</div>
+    <div class="trunk">trunk <span data-metric="trunk_lean_deg" data-side="right">–</span>°</div>
+  </div>
+</main>
+<footer>pelvic drop per step (°), green band: your target · keep the pelvis level</footer>
+<script>
+(() => {
+  const config = __CONFIG__;
+  const SCALE_DEG = 15;  // a bar's full height
+  const q = (selector) => document.querySelector(selector);
+  const state = { band: [0, 4], ws: null, retryMs: 500 };
+  window.gaitstreamScreen = { rendered: [], messages: 0 };
+  const fmt = (v) => (v === null || v === undefined) ? "–" : Number(v).toFixed(1);
+  let audio = null;
+  function beep() {
+    if (!config.sound) return;
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator(); const gain = audio.createGain();
+    osc.frequency.value = 660; gain.gain.value = 0.2; osc.connect(gain); gain.connect(audio.destination);
+    osc.start(); osc.stop(audio.currentTime + 0.15);
+  }
+  function drawBand() {
+    for (const side of ["left", "right"]) {
+      const band = q(`[data-bar="${side}"] .band`);
+      const lo = Math.max(0, state.band[0]), hi = Math.min(SCALE_DEG, state.band[1]);
+      band.style.bottom = `${100 * lo / SCALE_DEG}%`; band.style.height = `${100 * Math.max(0, hi - lo) / SCALE_DEG}%`;
+    }
+  }
+  function setBar(side, value) {
+    const bar = q(`[data-bar="${side}"]`);
+    const clipped = Math.max(0, Math.min(SCALE_DEG, value));
+    bar.querySelector(".fill").style.height = `${100 * clipped / SCALE_DEG}%`;
+    const outside = value < state.band[0] || value > state.band[1];
+    bar.classList.toggle("outside", outside);
+    q(`[data-metric="pelvic_drop_deg"][data-side="${side}"]`).textContent = fmt(value);
+    return outside;
+  }
+  function rendered(kind, key, dataTimeUs) {
+    requestAnimationFrame(() => {
+      const at = Date.now();
+      window.gaitstreamScreen.rendered.push([kind, key, dataTimeUs, at]);
+      if (window.gaitstreamScreen.rendered.length > 5000) window.gaitstreamScreen.rendered.shift();
+      if (kind === "step" && state.ws && state.ws.readyState === 1) {
+        state.ws.send(JSON.stringify({ ack: key, rendered_ms: at }));
+      }
+    });
+  }
+  function handle(m) {
+    window.gaitstreamScreen.messages += 1;
+    if (m.kind === "session") {
+      document.body.classList.toggle("has-trunk", !!m.trunk);
+      if (m.band_deg) { state.band = m.band_deg; drawBand(); }
+      if (!m.active) {
+        for (const el of document.querySelectorAll("[data-metric]")) el.textContent = "–";
+      }
+    } else if (m.kind === "state") {
+      q("[data-block]").textContent = m.block;
+      const fb = q("[data-feedback]"); fb.dataset.feedback = m.feedback; fb.textContent = m.feedback;
+      document.body.classList.toggle("feedback-on", m.feedback === "on");
+      document.body.classList.toggle("live-on", m.live === true);
+    } else if (m.kind === "live") {
+      q('[data-metric="pelvic_obliquity_deg"]').textContent = fmt(m.pelvic_obliquity_deg);
+      q("#beam").style.transform = `rotate(${-m.pelvic_obliquity_deg}deg)`;
+      rendered("live", m.time_us, m.time_us);
+    } else if (m.kind === "step") {
+      let outside = false;
+      if (m.summary) {
+        for (const [side, value] of Object.entries(m.summary)) outside = setBar(side, value) || outside;
+      } else {
+        outside = setBar(m.side, m.pelvic_drop_deg);
+        if (m.trunk_lean_deg !== null) {
+          q(`[data-metric="trunk_lean_deg"][data-side="${m.side}"]`).textContent = fmt(m.trunk_lean_deg);
+        }
+      }
+      if (outside) beep();
+      rendered("step", m.step_index, m.end_time_us);
+    }
+  }
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/${encodeURIComponent(config.station)}?token=${encodeURIComponent(config.token)}`);
+    state.ws = ws;
+    const conn = q("[data-connection]");
+    ws.onopen = () => { conn.dataset.connection = "open"; conn.textContent = "live"; state.retryMs = 500; };
+    ws.onmessage = (event) => handle(JSON.parse(event.data));
+    ws.onclose = (event) => {
+      conn.dataset.connection = "closed";
+      conn.textContent = event.code === 4403 ? "not allowed" : "reconnecting…";
+      if (event.code === 4403) return;  // a wrong token does not become right by retrying
+      setTimeout(connect, state.retryMs); state.retryMs = Math.min(5000, state.retryMs * 2);
+    };
+  }
+  drawBand();
+  connect();
+})();
+</script>
+</body></html>
+"""
+
+
+def screen_page(station_id: str, token: str, *, sound: bool = False) -> str:
+    config = json.dumps({"station": station_id, "token": token, "sound": sound}).replace("</", "<\\/")
+    return PAGE.replace("__STATION__", html.escape(station_id)).replace("__CONFIG__", config)
