@@ -8,10 +8,10 @@ umask 077
 mkdir -p secrets
 chmod 700 secrets
 for name in kafka_admin_password kafka_pipeline_password kafka_sink_password kafka_dispatcher_password \
-  kafka_simulator_password station_signing_secret; do
+  kafka_simulator_password kafka_feedback_password station_signing_secret feedback_secret; do
   file="secrets/$name"
   if [ ! -s "$file" ]; then
-    # 32 random bytes as 64 hex digits: a password, or the stations' signing secret.
+    # 32 random bytes as 64 hex digits: a password, the stations' signing secret or the screens' secret.
     od -An -N32 -tx1 /dev/urandom | tr -d ' \n' > "$file"
     chmod 644 "$file"
     echo "created $file"

@@ -257,5 +257,10 @@ class TopicSettings(BaseSettings):
         """Messages the pipeline refused, unchanged, with the reason in the headers."""
         return self.name("deadletter")
 
+    @property
+    def feedback(self) -> str:
+        """What the patients' feedback screens showed, per step (the feedback service writes it)."""
+        return self.name("feedback")
+
     def all(self) -> list[str]:
-        return [self.stations, self.steps, self.status, self.trace, self.alerts, self.deadletter]
+        return [self.stations, self.steps, self.status, self.trace, self.alerts, self.deadletter, self.feedback]

@@ -82,6 +82,7 @@ status_topic = raw_topic(topic_settings.status)
 trace_topic = raw_topic(topic_settings.trace)
 alerts_topic = raw_topic(topic_settings.alerts)
 deadletter_topic = raw_topic(topic_settings.deadletter)
+feedback_topic = raw_topic(topic_settings.feedback)
 
 # station id -> checkpoint of its session, engine, rolling status window (with the alert rules'
 # state) and consumed sequence (gaitstream.monitor.station, gaitstream.monitor.rolling). Its last

@@ -20,6 +20,7 @@ SCHEMA_IDS: dict[str, int] = {
     "obliquity_trace": 6,
     "alert_settings": 7,
     "session_history": 8,
+    "feedback_cue": 9,
 }
 
 

@@ -120,7 +120,7 @@ def init(
     dispatcher_group: str = typer.Option("gaitstream-alerts-dispatcher", help="The dispatcher's consumer group"),
     passwords_dir: Path = typer.Option(
         ...,
-        help="Directory with kafka_<role>_password files: pipeline, sink, dispatcher (simulator optional)",
+        help="Directory with kafka_<role>_password files: pipeline, sink, dispatcher, feedback (simulator optional)",
     ),
 ) -> None:
     """Create the deployment's role users with the passwords in ``passwords_dir`` and their ACLs
@@ -128,10 +128,12 @@ def init(
     from gaitstream.access.admin import AccessAdmin
     from gaitstream.access.principals import (
         DISPATCHER_USER,
+        FEEDBACK_USER,
         PIPELINE_USER,
         SIMULATOR_USER,
         SINK_USER,
         dispatcher_grants,
+        feedback_grants,
         pipeline_grants,
         sink_grants,
         station_grants,
@@ -143,6 +145,7 @@ def init(
         "pipeline": (PIPELINE_USER, pipeline_grants(topics, app_id)),
         "sink": (SINK_USER, sink_grants(topics, app_id)),
         "dispatcher": (DISPATCHER_USER, dispatcher_grants(topics, dispatcher_group)),
+        "feedback": (FEEDBACK_USER, feedback_grants(topics)),
         "simulator": (SIMULATOR_USER, station_grants(topics, SIMULATOR_USER)),
     }
     with AccessAdmin(KafkaSettings()) as admin:

@@ -8,6 +8,8 @@ Roles, for one deployment (topic prefix ``P``, pipeline app id ``A``):
   deployment's topics at start (topic auto-creation is off).
 - ``sink`` (the InfluxDB sink inside each worker): reads the output topics, group ``A-influx-sink``.
 - ``dispatcher`` (alert delivery): reads the alerts topic, its consumer group.
+- ``feedback`` (the patient screens' service): reads the steps and trace topics (without a
+  group), writes the feedback topic (what the screens showed).
 - ``station-<id>``: writes the stations topic, nothing else (not even read it back). A signed
   frame binds each record to its station (``gaitstream.access.signing``).
 - ``simulator``: the simulated-station fleet of demos and tests: writes the stations topic.
@@ -31,6 +33,7 @@ ADMIN_USER = "admin"
 PIPELINE_USER = "gaitstream-pipeline"
 SINK_USER = "gaitstream-sink"
 DISPATCHER_USER = "gaitstream-dispatcher"
+FEEDBACK_USER = "gaitstream-feedback"
 SIMULATOR_USER = "gaitstream-simulator"
 STATION_USER_PREFIX = "station-"
 # The dispatcher's default consumer group (services.alerts.settings).
@@ -66,6 +69,8 @@ def station_user(station_id: str) -> str:
 def pipeline_grants(topics: TopicSettings, app_id: str, user: str = PIPELINE_USER) -> list[Grant]:
     outputs = [topics.steps, topics.status, topics.trace, topics.alerts, topics.deadletter]
     grants = _topic(user, topics.stations, "READ", "DESCRIBE", "CREATE")
+    # The feedback service's topic: the pipeline creates every topic of the deployment at start.
+    grants += _topic(user, topics.feedback, "DESCRIBE", "CREATE")
     for name in outputs:
         grants += _topic(user, name, "WRITE", "DESCRIBE", "CREATE")
     # The two compacted topics the app mirrors as global tables: it declares them compacted.
@@ -91,7 +96,7 @@ def pipeline_grants(topics: TopicSettings, app_id: str, user: str = PIPELINE_USE
 
 def sink_grants(topics: TopicSettings, app_id: str, user: str = SINK_USER) -> list[Grant]:
     grants: list[Grant] = []
-    for name in (topics.steps, topics.status, topics.trace, topics.alerts, topics.deadletter):
+    for name in (topics.steps, topics.status, topics.trace, topics.alerts, topics.deadletter, topics.feedback):
         grants += _topic(user, name, "READ", "DESCRIBE")
     grants.append(Grant(user, "GROUP", f"{app_id}-influx-sink", "LITERAL", "READ"))
     return grants
@@ -99,6 +104,16 @@ def sink_grants(topics: TopicSettings, app_id: str, user: str = SINK_USER) -> li
 
 def dispatcher_grants(topics: TopicSettings, group: str = DISPATCHER_GROUP, user: str = DISPATCHER_USER) -> list[Grant]:
     return [*_topic(user, topics.alerts, "READ", "DESCRIBE"), Grant(user, "GROUP", group, "LITERAL", "READ")]
+
+
+def feedback_grants(topics: TopicSettings, user: str = FEEDBACK_USER) -> list[Grant]:
+    """The screens' service reads what the screens show and writes what they showed; it consumes
+    without a group (every instance sees every station), so it needs no group ACL."""
+    return [
+        *_topic(user, topics.steps, "READ", "DESCRIBE"),
+        *_topic(user, topics.trace, "READ", "DESCRIBE"),
+        *_topic(user, topics.feedback, "WRITE", "DESCRIBE"),
+    ]
 
 
 def station_grants(topics: TopicSettings, user: str) -> list[Grant]:
@@ -112,5 +127,6 @@ def deployment_grants(topics: TopicSettings, app_id: str, dispatcher_group: str 
         *pipeline_grants(topics, app_id),
         *sink_grants(topics, app_id),
         *dispatcher_grants(topics, dispatcher_group),
+        *feedback_grants(topics),
         *station_grants(topics, SIMULATOR_USER),
     ]

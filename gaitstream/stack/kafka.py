@@ -22,6 +22,7 @@ from rich.console import Console
 from gaitstream.access.principals import (
     ADMIN_USER,
     DISPATCHER_USER,
+    FEEDBACK_USER,
     PIPELINE_USER,
     SIMULATOR_USER,
     SINK_USER,
@@ -140,19 +141,22 @@ class KafkaServer:
         "pipeline": PIPELINE_USER,
         "sink": SINK_USER,
         "dispatcher": DISPATCHER_USER,
+        "feedback": FEEDBACK_USER,
         "simulator": SIMULATOR_USER,
     }
 
     def credentials(self) -> dict[str, str]:
         """Each role's password and the stations' signing secret, generated at the first ``up``
         and kept in the state directory, readable by the owner only."""
-        if self.credentials_file.exists():
-            creds = json.loads(self.credentials_file.read_text())
-            if set(self.ROLES) | {"signing_secret"} <= set(creds):
-                return creds
+        creds = json.loads(self.credentials_file.read_text()) if self.credentials_file.exists() else {}
+        if set(self.ROLES) | {"signing_secret"} <= set(creds):
+            return creds
+        # A role added since the first `up` gets a password; the existing ones (the broker was
+        # formatted with the admin's) are kept.
         self.home.mkdir(parents=True, exist_ok=True)
-        creds = {role: secrets.token_urlsafe(32) for role in self.ROLES}
-        creds["signing_secret"] = secrets.token_hex(32)
+        for role in self.ROLES:
+            creds.setdefault(role, secrets.token_urlsafe(32))
+        creds.setdefault("signing_secret", secrets.token_hex(32))
         fd = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(creds, fh)
@@ -258,6 +262,7 @@ class KafkaServer:
         from gaitstream.access.principals import (
             DISPATCHER_GROUP,
             dispatcher_grants,
+            feedback_grants,
             pipeline_grants,
             sink_grants,
             station_grants,
@@ -274,6 +279,7 @@ class KafkaServer:
             admin.ensure_role(
                 DISPATCHER_USER, creds["dispatcher"], dispatcher_grants(topics, dispatcher_group or DISPATCHER_GROUP)
             )
+            admin.ensure_role(FEEDBACK_USER, creds["feedback"], feedback_grants(topics))
             admin.ensure_role(SIMULATOR_USER, creds["simulator"], station_grants(topics, SIMULATOR_USER))
 
     def start(self) -> bool:

@@ -36,6 +36,7 @@ from influxdb_client import WritePrecision
 from gaitstream.schemas.codec import WireError, decode
 
 SESSION_MEASUREMENT = "gait_session"
+FEEDBACK_MEASUREMENT = "gait_feedback"
 ALERT_MEASUREMENT = "gait_alert"
 STEP_MEASUREMENT = "gait_step"
 STATUS_MEASUREMENT = "gait_status"
@@ -215,8 +216,32 @@ def alert_lines(record: dict) -> list[str]:
     return _line(series, fields, record["time_us"])
 
 
+def feedback_lines(record: dict) -> list[str]:
+    """One step's cue on the patient's screen (measurement ``gait_feedback``, tags side and schedule)."""
+    series = _series(FEEDBACK_MEASUREMENT, record).replace(
+        ",session=", f",schedule={tag_value(record['schedule'])},session=", 1
+    )
+    series = series.replace(",station=", f",side={tag_value(record['side'])},station=", 1)
+    fields = _fields(
+        [
+            ("step_index", int(record["step_index"])),
+            ("block_index", int(record["block_index"])),
+            ("cue", bool(record["cue"])),
+            ("shown", bool(record["shown"])),
+            ("screens", int(record["screens"])),
+            ("pelvic_drop_deg", float(record["pelvic_drop_deg"])),
+            (
+                "display_latency_ms",
+                None if record.get("display_latency_ms") is None else float(record["display_latency_ms"]),
+            ),
+        ]
+    )
+    return _line(series, fields, record["end_time_us"])
+
+
 LINES_BY_SCHEMA = {
     "session_event": session_lines,
+    "feedback_cue": feedback_lines,
     "alert": alert_lines,
     "step_metrics": step_lines,
     "gait_status": status_lines,

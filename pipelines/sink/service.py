@@ -36,6 +36,7 @@ from gaitstream.pipelines.app import (
     alerts_topic,
     app,
     deadletter_topic,
+    feedback_topic,
     pipeline_settings,
     stations_topic,
     status_topic,
@@ -57,7 +58,10 @@ def _now_us() -> int:
 
 
 DEAD_LETTERS = deadletter_topic.get_topic_name()
-SINK_TOPICS = (*(t.get_topic_name() for t in (steps_topic, status_topic, trace_topic, alerts_topic)), DEAD_LETTERS)
+SINK_TOPICS = (
+    *(t.get_topic_name() for t in (steps_topic, status_topic, trace_topic, alerts_topic, feedback_topic)),
+    DEAD_LETTERS,
+)
 
 
 # What the sink's faults are, read by the health page (one sink per worker process).

@@ -80,8 +80,11 @@ def create_app(*, secret: bytes, hub: Hub, feed: Callable[[Hub, asyncio.Event], 
             while True:
                 message = await websocket.receive_json()
                 if isinstance(message, dict) and isinstance(message.get("ack"), int):
+                    rendered_ms = message.get("rendered_ms")
+                    rendered_ms = float(rendered_ms) if isinstance(rendered_ms, (int, float)) else None
+                    hub.ack(station_id, message["ack"], rendered_ms)
                     acks = app.state.acks.setdefault(station_id, {})
-                    acks[message["ack"]] = message.get("rendered_ms")
+                    acks[message["ack"]] = rendered_ms
                     if len(acks) > 10_000:
                         acks.pop(next(iter(acks)))
         except (WebSocketDisconnect, RuntimeError, ValueError):

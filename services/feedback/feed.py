@@ -1,7 +1,9 @@
 """The screens' data: the steps topic (session events, steps) and the trace topic, read from
 Kafka as the feedback service's own principal, without a consumer group (every instance sees
 everything; nothing is committed). At start the steps topic is read back ``lookback_s`` for the
-sessions already open, so a restarted service shows them again."""
+sessions already open, so a restarted service shows them again. What the screens showed (the
+dose ledger's ``feedback_cue`` records) goes to the feedback topic, which the sink writes to
+InfluxDB."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import logging
 import time
 
 from gaitstream.logging import kv
-from gaitstream.schemas.codec import WireError, decode
+from gaitstream.schemas.codec import WireError, decode, encode
 from gaitstream.services.feedback.hub import Hub
 from gaitstream.settings import KafkaSettings, TopicSettings
 
@@ -22,12 +24,14 @@ KINDS = ("session_event", "step_metrics", "obliquity_trace")
 async def run_feed(
     hub: Hub, kafka: KafkaSettings, topics: TopicSettings, *, lookback_s: float, ready: asyncio.Event
 ) -> None:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
     consumer = AIOKafkaConsumer(
         **kafka.client_config(), group_id=None, enable_auto_commit=False, client_id="gaitstream-feedback"
     )
+    producer = AIOKafkaProducer(**kafka.client_config(), client_id="gaitstream-feedback", acks="all")
     await consumer.start()
+    await producer.start()
     try:
         partitions = []
         for topic in (topics.steps, topics.trace):
@@ -53,8 +57,11 @@ async def run_feed(
             for records in batch.values():
                 for record in records:
                     _publish(hub, record)
+            for cue in hub.take_dose():
+                await producer.send(topics.feedback, key=cue["station_id"].encode(), value=encode("feedback_cue", cue))
     finally:
         await consumer.stop()
+        await producer.stop()
 
 
 def _publish(hub: Hub, record) -> None:

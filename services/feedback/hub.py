@@ -1,12 +1,15 @@
 """Fan-out of the screens' messages: one ``StationScreen`` per station, any number of pages per
 station, each with a bounded queue (a page that falls behind loses its oldest messages, never
-another page's). Runs on the service's event loop; no I/O here."""
+another page's). Runs on the service's event loop; no I/O here. Every step's decision goes to the
+dose ledger, with the number of pages connected; the pages' acknowledgements follow it there."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 
+from gaitstream.services.feedback.dose import DoseLedger
 from gaitstream.services.feedback.screen import StationScreen
 
 
@@ -16,6 +19,7 @@ class Hub:
         self.screens: dict[str, StationScreen] = {}
         self._pages: dict[str, set[asyncio.Queue]] = defaultdict(set)
         self.dropped = 0
+        self.dose = DoseLedger()
 
     def publish(self, station_id: str, kind: str, record: dict) -> int:
         """One record of the station; the messages it made (sent to every page of the station)."""
@@ -26,7 +30,17 @@ class Hub:
         for queue in self._pages.get(station_id, ()):
             for message in messages:
                 self._put(queue, message)
+        now_s = time.monotonic()
+        for decision in screen.take_decisions():
+            self.dose.decided(decision, screens=self.pages(station_id), now_s=now_s)
         return len(messages)
+
+    def ack(self, station_id: str, step_index: int, rendered_ms: float | None) -> None:
+        """A page rendered a step's cue."""
+        self.dose.acked(station_id, step_index, rendered_ms)
+
+    def take_dose(self) -> list[dict]:
+        return self.dose.take(time.monotonic())
 
     def _put(self, queue: asyncio.Queue, message: dict) -> None:
         if queue.full():

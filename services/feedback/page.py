@@ -96,10 +96,10 @@ PAGE = """<!doctype html>
     q(`[data-metric="pelvic_drop_deg"][data-side="${side}"]`).textContent = fmt(value);
     return outside;
   }
-  function rendered(kind, key, dataTimeUs) {
+  function rendered(kind, key, dataTimeUs, shown) {
     requestAnimationFrame(() => {
       const at = Date.now();
-      window.gaitstreamScreen.rendered.push([kind, key, dataTimeUs, at]);
+      window.gaitstreamScreen.rendered.push([kind, key, dataTimeUs, at, shown]);
       if (window.gaitstreamScreen.rendered.length > 5000) window.gaitstreamScreen.rendered.shift();
       if (kind === "step" && state.ws && state.ws.readyState === 1) {
         state.ws.send(JSON.stringify({ ack: key, rendered_ms: at }));
@@ -122,7 +122,7 @@ PAGE = """<!doctype html>
     } else if (m.kind === "live") {
       q('[data-metric="pelvic_obliquity_deg"]').textContent = fmt(m.pelvic_obliquity_deg);
       q("#beam").style.transform = `rotate(${-m.pelvic_obliquity_deg}deg)`;
-      rendered("live", m.time_us, m.time_us);
+      rendered("live", m.time_us, m.time_us, q('[data-metric="pelvic_obliquity_deg"]').textContent);
     } else if (m.kind === "step") {
       let outside = false;
       if (m.summary) {
@@ -134,7 +134,9 @@ PAGE = """<!doctype html>
         }
       }
       if (outside) beep();
-      rendered("step", m.step_index, m.end_time_us);
+      const side = m.summary ? null : m.side;
+      const text = side ? q(`[data-metric="pelvic_drop_deg"][data-side="${side}"]`).textContent : null;
+      rendered("step", m.step_index, m.end_time_us, [side, text]);
     }
   }
   function connect() {

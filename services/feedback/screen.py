@@ -37,6 +37,7 @@ class StationScreen:
     _live: bool = False
     last_step: dict | None = None
     shown: dict = field(default_factory=dict)  # the last value shown per metric and side
+    decisions: list[dict] = field(default_factory=list)  # per step: what the schedule decided (for the dose)
 
     # ------------------------------------------------------------------ input
     def on_record(self, kind: str, record: dict) -> list[dict]:
@@ -97,6 +98,21 @@ class StationScreen:
         self._live = cue.live
         self._cue_until_s = end_s + SUMMARY_HOLD_S if cue.summary is not None else None
         self.last_step = {"step_index": cue.step_index, "cue": cue.cue, "block_index": cue.block_index}
+        self.decisions.append(
+            {
+                "clinic_id": self.session["clinic_id"],
+                "station_id": self.station_id,
+                "session_id": self.session["session_id"],
+                "patient_id": self.session["patient_id"],
+                "step_index": cue.step_index,
+                "side": cue.side,
+                "end_time_us": record["end_time_us"],
+                "block_index": cue.block_index,
+                "schedule": cue.schedule,
+                "cue": cue.cue,
+                "pelvic_drop_deg": float(cue.pelvic_drop_deg),
+            }
+        )
         if cue.cue:
             message = {
                 "kind": "step",
@@ -174,6 +190,10 @@ class StationScreen:
                 "live": self._live,
             }
         ]
+
+    def take_decisions(self) -> list[dict]:
+        decisions, self.decisions = self.decisions, []
+        return decisions
 
     def snapshot(self) -> list[dict]:
         """What a page that connects now needs to show the current state."""

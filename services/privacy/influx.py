@@ -12,7 +12,7 @@ import httpx
 
 from gaitstream.settings import InfluxSettings
 
-MEASUREMENTS = ("gait_step", "gait_status", "gait_session", "gait_alert", "pelvic_trace")
+MEASUREMENTS = ("gait_step", "gait_status", "gait_session", "gait_alert", "pelvic_trace", "gait_feedback")
 # Every point ever written lies after this (the sink writes the data's own times).
 EPOCH = "1970-01-01T00:00:00Z"
 TIMEOUT_S = 120.0

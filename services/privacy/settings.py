@@ -51,5 +51,6 @@ class RetentionSettings(BaseSettings):
             "gait_session": self.sessions_days,
             "gait_alert": self.alerts_days,
             "pelvic_trace": self.trace_days,
+            "gait_feedback": self.steps_days,  # what the screen showed, kept as long as the steps
             "dead_letter": self.dead_letters_days,
         }

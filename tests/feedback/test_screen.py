@@ -13,6 +13,7 @@ def _start(plan: str | None, *, trunk: bool = False, target: float | None = 2.0)
         "session_id": "s1",
         "event": "start",
         "time_us": T0_US,
+        "clinic_id": "c1",
         "patient_id": "p-0042",
         "trunk_present": trunk,
         "feedback_plan": plan,

@@ -24,6 +24,7 @@ def _start(plan: str, *, session: str = "s1", trunk: bool = True) -> dict:
         "session_id": session,
         "event": "start",
         "time_us": T0_US,
+        "clinic_id": "c1",
         "patient_id": "p-0042",
         "trunk_present": trunk,
         "feedback_plan": plan,

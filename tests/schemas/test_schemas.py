@@ -116,6 +116,22 @@ SAMPLES = {
             }
         ],
     },
+    "feedback_cue": {
+        "clinic_id": "c",
+        "station_id": "s1",
+        "session_id": "x",
+        "patient_id": "p-1",
+        "step_index": 7,
+        "side": "right",
+        "end_time_us": 20,
+        "block_index": 1,
+        "schedule": "faded",
+        "cue": True,
+        "shown": True,
+        "screens": 1,
+        "pelvic_drop_deg": 4.5,
+        "display_latency_ms": 180.5,
+    },
 }
 
 

@@ -1,0 +1,94 @@
+"""The patient screen on the real pipeline: a simulated session with a feedback plan through the
+broker and a worker; the feedback service reads the steps and trace topics as its own Kafka user;
+a real browser shows every step with the value InfluxDB holds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gaitstream.services.feedback.tokens import make_token
+from gaitstream.services.station.publisher import StationPublisher, StationSettings
+from gaitstream.services.station.runner import StationRun, new_session, run_stations
+from gaitstream.services.station.sources import SimulatedSource
+from gaitstream.simulate import pattern_config
+from tests.e2e.harness import PipelineRun
+from tests.feedback.browser import Service, browser  # noqa: F401 (fixture)
+from tests.roles import role_settings
+
+pytestmark = pytest.mark.integration
+
+SECRET = bytes(range(32))
+
+
+@pytest.fixture()
+def pipeline(kafka_settings, influx_settings, tmp_path):
+    run = PipelineRun(kafka=kafka_settings, influx=influx_settings, tmp=tmp_path)
+    yield run
+    run.stop()
+
+
+def test_the_screen_shows_every_step_with_the_value_influxdb_holds(pipeline, browser) -> None:  # noqa: F811
+    from gaitstream.services.feedback.feed import run_feed
+
+    pipeline.start_worker("a")
+    kafka = role_settings("feedback", pipeline.prefix)
+
+    async def feed(hub, ready):
+        await run_feed(hub, kafka, pipeline.topics, lookback_s=600, ready=ready)
+
+    service = Service(SECRET, feed=feed).start()
+    station_id = f"{pipeline.prefix}-fb"
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        token = make_token(SECRET, station_id, expires_s=int(time.time()) + 3600)
+        page.goto(f"{service.url}/screen/{station_id}?token={token}")
+        deadline = time.monotonic() + 30
+        while page.get_attribute("[data-connection]", "data-connection") != "open" or not _healthy(service):
+            assert time.monotonic() < deadline, "the screen did not connect"
+            time.sleep(0.2)
+        source = SimulatedSource(pattern_config("trendelenburg_right", duration_s=40.0, seed=44))
+        session = new_session(
+            clinic_id="clinic-fb",
+            station_id=station_id,
+            patient_id="p-fb",
+            source=source,
+            feedback_plan="continuous:40s",
+            target_pelvic_drop_deg=2.0,
+        )
+        publisher = StationPublisher(kafka=pipeline.kafka, topics=pipeline.topics, settings=StationSettings())
+        try:
+            run_stations([StationRun(session=session, source=source)], publisher, frame_samples=10, speed=2.0)
+        finally:
+            publisher.close()
+        expected = source.truth()["steps"]
+        rows = pipeline.wait_for_steps({session.session_id: len(expected) - 4}, timeout_s=60)[session.session_id]
+        stored = {r["step_index"]: r for r in rows}
+        deadline = time.monotonic() + 20
+        while True:
+            rendered = page.evaluate("window.gaitstreamScreen.rendered")
+            shown = {key: value for kind, key, _, _, value in rendered if kind == "step"}
+            if set(stored) <= set(shown) or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert set(shown) == set(stored), (sorted(set(stored) - set(shown)), sorted(set(shown) - set(stored)))
+        for index, (side, text) in shown.items():
+            assert side == stored[index]["side"]
+            assert abs(float(text) - stored[index]["pelvic_drop_deg"]) <= 0.05 + 1e-9, (index, text, stored[index])
+        live = [value for kind, _, _, _, value in rendered if kind == "live"]
+        assert len(live) >= 20 * 10  # the live pelvis at 20 Hz, for most of the 20 s it streamed
+        assert page.get_attribute("[data-feedback]", "data-feedback") == "off"  # the session stopped
+        print(f"feedback_screen steps={len(stored)} live_samples={len(live)}")
+    finally:
+        page.close()
+        service.stop()
+
+
+def _healthy(service: Service) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{service.url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
