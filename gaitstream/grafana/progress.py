@@ -20,13 +20,13 @@ from gaitstream.grafana.panels import BY_SIDE, target, threshold_band, threshold
 UID = "gaitstream-patient-progress"
 
 
-def _trend(title: str, query: str, threshold_deg: float, description: str) -> ts_b.Panel:
+def _trend(title: str, query: str, threshold_deg: float, description: str, alias: str = BY_SIDE) -> ts_b.Panel:
     return (
         ts_b.Panel()
         .title(title)
         .description(description)
         .datasource(datasource_ref())
-        .with_target(target(query, BY_SIDE))
+        .with_target(target(query, alias))
         .unit("degree")
         .span(12)
         .height(9)
@@ -71,6 +71,24 @@ def build() -> dashboard.Dashboard:
             queries.PROGRESS_TRUNK_LEAN,
             queries.TRUNK_LEAN_THRESHOLD_DEG,
             "Median trunk lean toward the stance side per session; falling with a level pelvis = less compensation.",
+        )
+    )
+    builder = builder.with_panel(
+        _trend(
+            "Pelvic drop with feedback and in the no-feedback probes",
+            queries.PROGRESS_FEEDBACK,
+            queries.PELVIC_DROP_THRESHOLD_DEG,
+            "Median pelvic drop per day in each feedback schedule's blocks. The none series is the probes "
+            "without cues: when it stays low as the cues are withdrawn, the patient no longer needs them.",
+            alias="$tag_schedule",
+        )
+        .with_target(target(queries.PROGRESS_DOSE, "$col"))
+        .override_by_name(
+            "dose",
+            [
+                dashboard.DynamicConfigValue(id_val="unit", value="percentunit"),
+                dashboard.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+            ],
         )
     )
     builder = builder.with_panel(

@@ -82,6 +82,17 @@ SESSION_CADENCE_ASYMMETRY = (
 SESSION_CLASSIFICATION = f'SELECT "classification" FROM "gait_status" WHERE {_SESSION} AND $timeFilter'
 SESSION_ALERTS = f'SELECT "kind", "severity", "state", "message" FROM "gait_alert" WHERE {_SESSION} AND $timeFilter'
 
+# --- The patient's feedback screen (issue 18: measurement gait_feedback, one point per step) ---
+# Per block of the session: its schedule, steps, dose (share of steps with a cue shown) and the
+# median pelvic drop; the blocks in order show a probe, the feedback and the probe after it.
+SESSION_FEEDBACK_BLOCKS = (
+    'SELECT count("cue") AS "steps", mean("shown") AS "dose", median("pelvic_drop_deg") AS "pelvic_drop_deg_median" '
+    f'FROM "gait_feedback" WHERE {_SESSION} AND $timeFilter GROUP BY "block", "schedule"'
+)
+SESSION_FEEDBACK_STEPS = (
+    f'SELECT "pelvic_drop_deg" FROM "gait_feedback" WHERE {_SESSION} AND $timeFilter GROUP BY "schedule"'
+)
+
 # --- Patient progress (one point per side and UTC day: clinics hold one session a day) ----
 PROGRESS_PELVIC_DROP = (
     'SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_median" FROM "gait_step" '
@@ -98,6 +109,18 @@ PROGRESS_SESSIONS = (
     'median("cadence_spm") AS "cadence_spm_median", count("pelvic_drop_deg") AS "steps" '
     f'FROM "gait_step" WHERE {_PATIENT} AND $timeFilter '
     'GROUP BY time(1d), "session", "side" fill(none)'
+)
+
+# Retention, what the programme is after: per day, the median pelvic drop in each schedule's
+# blocks; the "none" series is the no-feedback probes (does the patient keep the pelvis level
+# without cues?), and the daily dose shows the cues being withdrawn.
+PROGRESS_FEEDBACK = (
+    'SELECT median("pelvic_drop_deg") AS "pelvic_drop_deg_median" FROM "gait_feedback" '
+    f'WHERE {_PATIENT} AND $timeFilter GROUP BY time(1d), "schedule" fill(none)'
+)
+PROGRESS_DOSE = (
+    'SELECT mean("shown") AS "dose" FROM "gait_feedback" '
+    f"WHERE {_PATIENT} AND \"schedule\" != 'none' AND $timeFilter GROUP BY time(1d) fill(none)"
 )
 
 # --- The pipeline's dead-man's switch (the one Grafana rule; gaitstream/grafana/alerts.py) ----

@@ -19,6 +19,7 @@ from gaitstream.grafana import queries, variables
 from gaitstream.grafana.influx import InfluxAnnotationTarget, InfluxQL, datasource_ref
 from gaitstream.grafana.panels import BY_COLUMN, BY_SIDE, classification_mappings, target, threshold_band, thresholds
 
+BY_SCHEDULE = "$tag_schedule"
 UID = "gaitstream-patient-session"
 REFRESH = "5s"
 SIDE_COLOURS = {"left": "blue", "right": "purple"}
@@ -171,6 +172,34 @@ def build() -> dashboard.Dashboard:
         .height(8)
         .show_value(common.VisibilityMode.AUTO)
         .merge_values(True)
+    )
+    builder = builder.with_panel(
+        _series(
+            "Pelvic drop per step, by feedback schedule",
+            queries.SESSION_FEEDBACK_STEPS,
+            unit="degree",
+            width=12,
+            height=8,
+            description="Every step of a session with a feedback screen, coloured by the schedule of its block "
+            "(none = a probe without cues).",
+            alias=BY_SCHEDULE,
+        )
+        .draw_style(common.GraphDrawStyle.POINTS)
+        .point_size(5)
+        .show_points(common.VisibilityMode.ALWAYS)
+    )
+    builder = builder.with_panel(
+        table_b.Panel()
+        .title("Feedback blocks")
+        .datasource(datasource_ref())
+        .description(
+            "The session's feedback blocks in order: schedule, steps, dose (share of steps whose cue a screen "
+            "showed) and median pelvic drop. A none block is a probe of what the patient does without cues."
+        )
+        .with_target(InfluxQL(queries.SESSION_FEEDBACK_BLOCKS).table())
+        .span(12)
+        .height(8)
+        .decimals(2)
     )
     builder = builder.with_panel(
         table_b.Panel()

@@ -217,17 +217,18 @@ def alert_lines(record: dict) -> list[str]:
 
 
 def feedback_lines(record: dict) -> list[str]:
-    """One step's cue on the patient's screen (measurement ``gait_feedback``, tags side and schedule)."""
+    """One step's cue on the patient's screen (measurement ``gait_feedback``; tags block, its
+    schedule and side; cue and shown as 0/1 so that their mean is the dose)."""
     series = _series(FEEDBACK_MEASUREMENT, record).replace(
-        ",session=", f",schedule={tag_value(record['schedule'])},session=", 1
+        ",clinic=", f",block={int(record['block_index'])},clinic=", 1
     )
+    series = series.replace(",session=", f",schedule={tag_value(record['schedule'])},session=", 1)
     series = series.replace(",station=", f",side={tag_value(record['side'])},station=", 1)
     fields = _fields(
         [
             ("step_index", int(record["step_index"])),
-            ("block_index", int(record["block_index"])),
-            ("cue", bool(record["cue"])),
-            ("shown", bool(record["shown"])),
+            ("cue", int(bool(record["cue"]))),
+            ("shown", int(bool(record["shown"]))),
             ("screens", int(record["screens"])),
             ("pelvic_drop_deg", float(record["pelvic_drop_deg"])),
             (

@@ -21,7 +21,7 @@ import pytest
 from gaitstream.gait.classification import Classification
 from gaitstream.grafana import alerts, queries
 from gaitstream.grafana.clinic_dashboards import VARIABLE_FILTER, fixed_filter
-from gaitstream.pipelines.sink.points import step_lines, tag_value
+from gaitstream.pipelines.sink.points import feedback_lines, step_lines, tag_value
 from gaitstream.services.station.publisher import StationPublisher, StationSettings
 from gaitstream.services.station.runner import StationRun, new_session, run_stations
 from gaitstream.services.station.sources import SimulatedSource
@@ -41,6 +41,11 @@ HISTORY_WEEKS = (3, 2, 1)
 HISTORY_LEFT_DROP_DEG = {3: 9.0, 2: 7.5, 1: 6.0}
 HISTORY_RIGHT_DROP_DEG = 3.0
 HISTORY_STEPS_PER_SIDE = 30
+# The earlier sessions had a feedback screen: a probe block without cues, then a faded block with
+# a cue shown on 3 of 4 steps. The probe's drop falls week by week (what retention looks like).
+HISTORY_PROBE_DROP_DEG = {3: 8.0, 2: 6.0, 1: 4.0}
+HISTORY_FEEDBACK_DROP_DEG = {3: 5.0, 2: 4.5, 1: 3.5}
+PROBE_STEPS, FEEDBACK_STEPS = 20, 40
 
 
 @dataclass
@@ -151,7 +156,35 @@ def _history_lines(clinic: str, station: Station, now_us: int) -> tuple[list[str
                     "cadence_spm": 107.0,
                 }
             )
+        lines += _feedback_history(clinic, station, session_id, start_us, weeks)
     return lines, sessions
+
+
+def _feedback_history(clinic: str, station: Station, session_id: str, start_us: int, weeks: int) -> list[str]:
+    lines = []
+    for i in range(PROBE_STEPS + FEEDBACK_STEPS):
+        probe = i < PROBE_STEPS
+        base = HISTORY_PROBE_DROP_DEG[weeks] if probe else HISTORY_FEEDBACK_DROP_DEG[weeks]
+        cue = not probe and i % 4 != 0
+        lines += feedback_lines(
+            {
+                "clinic_id": clinic,
+                "station_id": station.station_id,
+                "patient_id": station.patient_id,
+                "session_id": session_id,
+                "step_index": i,
+                "side": "left" if i % 2 == 0 else "right",
+                "end_time_us": start_us + 120_000_000 + i * 560_000,
+                "block_index": 0 if probe else 1,
+                "schedule": "none" if probe else "faded",
+                "cue": cue,
+                "shown": cue,
+                "screens": 1,
+                "pelvic_drop_deg": base + (0.3 if i % 4 < 2 else -0.3),
+                "display_latency_ms": 150.0 if cue else None,
+            }
+        )
+    return lines
 
 
 def _wait_until(predicate, timeout_s: float) -> None:
@@ -462,6 +495,35 @@ def test_progress_sessions_table_lists_every_session_and_side(world: World) -> N
         if s["tags"]["session"] in world.history_sessions.values():
             assert row["steps"] == HISTORY_STEPS_PER_SIDE
             assert row["pelvic_drop_deg_p90"] >= row["pelvic_drop_deg_median"]
+
+
+def test_progress_shows_the_drop_in_the_no_feedback_probes_and_with_feedback(world: World) -> None:
+    trend = world.station("trendelenburg_left")
+    window = {"from_ms": world.end_ms - 30 * 86_400_000, "to_ms": world.end_ms}
+    series = world.query(queries.PROGRESS_FEEDBACK, clinic=world.clinic, patient=trend.patient_id, **window)
+    by_schedule = {s["tags"]["schedule"]: [r["pelvic_drop_deg_median"] for r in _rows(s)] for s in series}
+    assert by_schedule["none"] == pytest.approx([HISTORY_PROBE_DROP_DEG[w] for w in HISTORY_WEEKS])
+    assert by_schedule["faded"] == pytest.approx([HISTORY_FEEDBACK_DROP_DEG[w] for w in HISTORY_WEEKS])
+    (dose,) = world.query(queries.PROGRESS_DOSE, clinic=world.clinic, patient=trend.patient_id, **window)
+    assert [r["dose"] for r in _rows(dose)] == pytest.approx([0.75] * 3)
+
+
+def test_the_session_lists_its_feedback_blocks_with_their_dose(world: World) -> None:
+    trend = world.station("trendelenburg_left")
+    series = world.query(
+        queries.SESSION_FEEDBACK_BLOCKS,
+        from_ms=world.end_ms - 30 * 86_400_000,
+        to_ms=world.end_ms,
+        clinic=world.clinic,
+        patient=trend.patient_id,
+        session=world.history_sessions[1],
+    )
+    blocks = {(s["tags"]["block"], s["tags"]["schedule"]): _rows(s)[0] for s in series}
+    assert set(blocks) == {("0", "none"), ("1", "faded")}
+    assert blocks[("0", "none")]["steps"] == PROBE_STEPS and blocks[("0", "none")]["dose"] == 0
+    assert blocks[("1", "faded")]["steps"] == FEEDBACK_STEPS
+    assert blocks[("1", "faded")]["dose"] == pytest.approx(0.75)
+    assert blocks[("0", "none")]["pelvic_drop_deg_median"] == pytest.approx(HISTORY_PROBE_DROP_DEG[1])
 
 
 # --- the one alert rule: the pipeline's dead-man's switch --------------------------------------
