@@ -68,6 +68,7 @@ PAGE = """<!doctype html>
 (() => {
   const config = __CONFIG__;
   const SCALE_DEG = 15;  // a bar's full height
+  const BEAM_GAIN = 3;  // the level indicator's tilt per degree of obliquity
   const q = (selector) => document.querySelector(selector);
   const state = { band: [0, 4], ws: null, retryMs: 500 };
   window.gaitstreamScreen = { rendered: [], messages: 0 };
@@ -121,7 +122,9 @@ PAGE = """<!doctype html>
       document.body.classList.toggle("live-on", m.live === true);
     } else if (m.kind === "live") {
       q('[data-metric="pelvic_obliquity_deg"]').textContent = fmt(m.pelvic_obliquity_deg);
-      q("#beam").style.transform = `rotate(${-m.pelvic_obliquity_deg}deg)`;
+      // Seen from behind (the patient's left on the screen's left): left side lower = the beam's
+      // left end down, i.e. counter-clockwise; tilted 3x so that a few degrees are easy to see.
+      q("#beam").style.transform = `rotate(${BEAM_GAIN * m.pelvic_obliquity_deg}deg)`;
       rendered("live", m.time_us, m.time_us, q('[data-metric="pelvic_obliquity_deg"]').textContent);
     } else if (m.kind === "step") {
       let outside = false;

@@ -165,3 +165,28 @@ def test_the_page_reconnects_after_a_service_restart(browser) -> None:  # noqa: 
     finally:
         page.close()
         second.stop()
+
+
+def test_screenshots_of_the_screen(browser, service, tmp_path) -> None:  # noqa: F811
+    """The README's pictures: ``GAITSTREAM_SCREENSHOTS_DIR=deploy/feedback/screenshots`` writes them
+    there (review, commit); otherwise to a temporary directory, checked non-blank."""
+    import os
+    from pathlib import Path
+
+    out = Path(os.environ.get("GAITSTREAM_SCREENSHOTS_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    page, _ = _open(browser, service)
+    _wait(page, "[data-connection]", "data-connection", "open")
+    service.publish("tm-01", "session_event", _start("continuous:10s,bandwidth:10s:tol=2"))
+    service.publish("tm-01", "obliquity_trace", _trace(1.0, [-3.2]))
+    service.publish("tm-01", "step_metrics", _step(0, 2.4, 1.5, lean=0.8))
+    service.publish("tm-01", "step_metrics", _step(1, 6.8, 2.1, lean=3.1))
+    _wait(page, '[data-metric="pelvic_drop_deg"][data-side="right"]', None, "6.8")
+    page.screenshot(path=str(out / "feedback-continuous.png"))
+    service.publish("tm-01", "obliquity_trace", _trace(10.2, [0.5]))
+    service.publish("tm-01", "step_metrics", _step(2, 2.5, 10.6))
+    _wait(page, "[data-feedback]", "data-feedback", "off")
+    page.screenshot(path=str(out / "feedback-bandwidth-in-band.png"))
+    for name in ("feedback-continuous.png", "feedback-bandwidth-in-band.png"):
+        assert (out / name).stat().st_size > 10_000  # a rendered page, not a blank one
+    page.close()

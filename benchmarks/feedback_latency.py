@@ -1,0 +1,286 @@
+"""Latency of the patient feedback screen, measured in a real browser (issue 18, item 4).
+
+N simulated stations (default 50) stream in real time with a continuous-feedback plan through the
+broker into one pipeline worker; the feedback service (`gaitstream feedback serve`, its own
+process and Kafka user) feeds the screens; Debian's chromium opens the screens of K of them
+(default 4: every screen is its own TV in a clinic, and 50 tabs would take the CPU the pipeline is
+measured on). Each page records when it rendered what (``window.gaitstreamScreen.rendered``).
+
+Printed, per kind, p50 / p95 / p99 / max over every rendering after the first 20 s (calibration):
+
+- ``step``: from the step's ending IC to its bar on screen, beyond the engine's own detection
+  delay (the engine needs the samples after an IC to confirm it: the step can exist at the
+  earliest when the frame holding them was complete; that instant comes from the same frames run
+  through the pipeline's per-station code in this process). Target p99 <= 0.25 s.
+- ``live``: from an obliquity sample (its data time) to the indicator showing it. Target p99 <= 0.2 s.
+- the live indicator's update rate per page (target >= 20 updates/s).
+
+Data time equals wall time here: the stations send each frame when its last sample exists.
+
+Usage: ``.venv/bin/python benchmarks/feedback_latency.py [--stations 50] [--pages 4] [--duration-s 90]``
+(starts the local stack if needed; stops what it started).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+FRAME_SAMPLES = 10
+RATE_HZ = 100.0
+WARM_UP_S = 20.0
+PATTERNS = ("trendelenburg_left", "normal", "compensated_right", "trendelenburg_right")
+
+
+def _config(i: int, duration_s: float):
+    from gaitstream.simulate import pattern_config
+
+    return pattern_config(
+        PATTERNS[i % len(PATTERNS)], duration_s=duration_s, seed=100 + i, cadence_spm=98 + (i % 9) * 2
+    )
+
+
+def run_stations_role(args) -> None:
+    """Child process: the stations, paced in real time; their sessions written to ``args.sessions``."""
+    from gaitstream.services.station.publisher import StationPublisher, StationSettings
+    from gaitstream.services.station.runner import StationRun, new_session, run_stations
+    from gaitstream.services.station.sources import PrerenderedSource
+    from gaitstream.settings import KafkaSettings, TopicSettings
+
+    sources = [PrerenderedSource.from_config(_config(i, args.duration_s)) for i in range(args.count)]
+    publisher = StationPublisher(
+        kafka=KafkaSettings(),
+        topics=TopicSettings(prefix=args.prefix),
+        settings=StationSettings(max_unacked_frames=5000),
+    )
+    start_us = time.time_ns() // 1000
+    runs = [
+        StationRun(
+            session=new_session(
+                clinic_id="clinic-latency",
+                station_id=f"{args.prefix}-{i:03d}",
+                patient_id=f"p-{i:04d}",
+                source=sources[i],
+                start_time_us=start_us,
+                feedback_plan=f"continuous:{args.duration_s + 60:.0f}s",
+            ),
+            source=sources[i],
+        )
+        for i in range(args.count)
+    ]
+    Path(args.sessions).write_text(
+        json.dumps([{"station_id": r.session.station_id, "session_id": r.session.session_id} for r in runs])
+    )
+    print(f"SESSIONS_START_US={start_us}", flush=True)
+    try:
+        run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=1.0)
+    finally:
+        publisher.close()
+
+
+def _emit_times_us(i: int, duration_s: float, session_id: str, station_id: str, start_us: int) -> dict[int, int]:
+    """Per step index: the data time at which the engine could emit it (the end of the frame that
+    completed it), from the same frames through the pipeline's per-station code."""
+    from gaitstream.monitor.frames import engine_input
+    from gaitstream.monitor.station import StationState
+    from gaitstream.schemas.codec import decode, encode
+    from gaitstream.services.station.frames import SessionInfo, frame_record
+    from gaitstream.services.station.sources import PrerenderedSource
+
+    source = PrerenderedSource.from_config(_config(i, duration_s))
+    session = SessionInfo(
+        clinic_id="clinic-latency",
+        station_id=station_id,
+        session_id=session_id,
+        patient_id=f"p-{i:04d}",
+        sampling_rate_hz=RATE_HZ,
+        start_time_us=start_us,
+        trunk_present=source.trunk_present,
+    )
+    _, start = decode(encode("session_event", session.event("start", start_us)))
+    state = StationState.start(start, now_us=start_us)
+    out: dict[int, int] = {}
+    for sequence, (first_s, block) in enumerate(source.frames(FRAME_SAMPLES)):
+        _, frame = decode(
+            encode("imu_frame", frame_record(session, sequence=sequence, first_sample_s=first_s, block=block))
+        )
+        data = engine_input(frame, session_start_us=start_us, sampling_rate_hz=RATE_HZ, trunk=source.trunk_present)
+        for step in state.push(data):
+            out[state.step_record(step)["step_index"]] = start_us + round(
+                (first_s + len(block["time_s"]) / RATE_HZ) * 1e6
+            )
+    return out
+
+
+def _quantiles(values: list[float]) -> str:
+    if not values:
+        return "n=0"
+    ordered = sorted(values)
+
+    def q(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
+
+    return f"n={len(values)} p50={q(0.5):.3f} p95={q(0.95):.3f} p99={q(0.99):.3f} max={ordered[-1]:.3f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stations", type=int, default=50)
+    parser.add_argument("--pages", type=int, default=4)
+    parser.add_argument("--duration-s", type=float, default=90.0)
+    parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--sessions", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.role == "stations":
+        run_stations_role(args)
+        return 0
+
+    from playwright.sync_api import sync_playwright
+
+    from gaitstream.processes import stop_processes
+    from gaitstream.services.feedback.tokens import make_token
+    from gaitstream.settings import InfluxSettings
+    from gaitstream.stack import Stack
+    from tests.e2e.harness import PipelineRun
+    from tests.feedback.browser import free_port
+    from tests.roles import role_env
+
+    console = Console(stderr=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    stack = Stack(console=console)
+    report = stack.up()
+    env = stack.env()
+    influx = InfluxSettings(
+        url=env["GAITSTREAM_INFLUX_URL"],
+        token=env["GAITSTREAM_INFLUX_TOKEN"],
+        org=env["GAITSTREAM_INFLUX_ORG"],
+        bucket=env["GAITSTREAM_INFLUX_BUCKET"],
+        database=env["GAITSTREAM_INFLUX_DATABASE"],
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="gaitstream-feedback-latency-"))
+    pipeline = PipelineRun(kafka=stack.kafka.client_settings("admin"), influx=influx, tmp=tmp)
+    secret = os.urandom(32)
+    port = free_port()
+    processes = []
+    samples: dict[str, list[float]] = {"step": [], "live": []}
+    rates = []
+    try:
+        pipeline.start_worker("a")
+        service_env = {
+            **os.environ,
+            **role_env("feedback", pipeline.prefix),
+            "GAITSTREAM_TOPIC_PREFIX": pipeline.prefix,
+            "GAITSTREAM_FEEDBACK_SECRET": secret.hex(),
+            "GAITSTREAM_FEEDBACK_PORT": str(port),
+            "GAITSTREAM_FEEDBACK_LOOKBACK_S": "60",
+        }
+        with (tmp / "feedback.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "gaitstream", "feedback", "serve"],
+                    env=service_env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        _wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        sessions_file = tmp / "sessions.json"
+        stations = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--role",
+                "stations",
+                "--prefix",
+                pipeline.prefix,
+                "--count",
+                str(args.stations),
+                "--duration-s",
+                str(args.duration_s),
+                "--sessions",
+                str(sessions_file),
+            ],
+            env={**os.environ, **role_env("simulator", pipeline.prefix)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        processes.append(stations)
+        start_us = int(stations.stdout.readline().strip().split("=")[1])
+        sessions = json.loads(sessions_file.read_text())
+        console.print(f"feedback_latency stations={args.stations} pages={args.pages} duration_s={args.duration_s:.0f}")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            pages = []
+            for session in sessions[: args.pages]:
+                token = make_token(secret, session["station_id"], expires_s=int(time.time()) + 3600)
+                page = browser.new_page(viewport={"width": 1280, "height": 720})
+                page.goto(f"http://127.0.0.1:{port}/screen/{session['station_id']}?token={token}")
+                pages.append(page)
+            emit = {
+                i: _emit_times_us(i, args.duration_s, s["session_id"], s["station_id"], start_us)
+                for i, s in enumerate(sessions[: args.pages])
+            }
+            measured_from_ms = start_us / 1000 + WARM_UP_S * 1000
+            deadline = time.monotonic() + args.duration_s + 5
+            while time.monotonic() < deadline:
+                time.sleep(5.0)
+                for i, page in enumerate(pages):
+                    rendered = page.evaluate("window.gaitstreamScreen.rendered.splice(0)")
+                    live_ms = []
+                    for kind, key, data_time_us, at_ms, _ in rendered:
+                        if at_ms < measured_from_ms:
+                            continue
+                        if kind == "live":
+                            samples["live"].append((at_ms * 1000 - data_time_us) / 1e6)
+                            live_ms.append(at_ms)
+                        elif kind == "step" and key in emit[i]:
+                            samples["step"].append((at_ms * 1000 - emit[i][key]) / 1e6)
+                    if len(live_ms) > 1:
+                        rates.append(len(live_ms) / max(1e-3, (max(live_ms) - min(live_ms)) / 1000))
+                console.print(
+                    f"  t={time.time() - start_us / 1e6:4.0f}s step {_quantiles(samples['step'])}  "
+                    f"live {_quantiles(samples['live'])}"
+                )
+            browser.close()
+    finally:
+        stop_processes(processes, grace_s=10)
+        pipeline.stop()
+        stack.stop(report.started)
+    console.print(f"feedback_latency step_beyond_engine_s {_quantiles(samples['step'])}")
+    console.print(f"feedback_latency live_sample_to_screen_s {_quantiles(samples['live'])}")
+    if rates:
+        console.print(f"feedback_latency live_updates_per_s min={min(rates):.1f} median={statistics.median(rates):.1f}")
+    return 0
+
+
+def _wait_healthy(url: str, timeout_s: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the feedback service did not become healthy at {url}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
