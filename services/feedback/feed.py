@@ -19,28 +19,34 @@ from gaitstream.settings import KafkaSettings, TopicSettings
 log = logging.getLogger(__name__)
 
 KINDS = ("session_event", "step_metrics", "obliquity_trace")
+ASSIGNMENT_TIMEOUT_S = 30.0
 
 
 async def run_feed(
     hub: Hub, kafka: KafkaSettings, topics: TopicSettings, *, lookback_s: float, ready: asyncio.Event
 ) -> None:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+    # Subscribed without a group: every partition of both topics is this consumer's.
     consumer = AIOKafkaConsumer(
-        **kafka.client_config(), group_id=None, enable_auto_commit=False, client_id="gaitstream-feedback"
+        topics.steps,
+        topics.trace,
+        **kafka.client_config(),
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="latest",
+        client_id="gaitstream-feedback",
     )
     producer = AIOKafkaProducer(**kafka.client_config(), client_id="gaitstream-feedback", acks="all")
     await consumer.start()
     await producer.start()
     try:
-        partitions = []
-        for topic in (topics.steps, topics.trace):
-            found = consumer.partitions_for_topic(topic)
-            if not found:
-                await consumer.client.force_metadata_update()  # a fresh client may not know it yet
-                found = consumer.partitions_for_topic(topic) or set()
-            partitions += [TopicPartition(topic, p) for p in sorted(found)]
-        consumer.assign(partitions)
+        deadline = time.monotonic() + ASSIGNMENT_TIMEOUT_S
+        while not consumer.assignment():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no partition of {topics.steps} or {topics.trace} (does the pipeline run?)")
+            await asyncio.sleep(0.05)
+        partitions = sorted(consumer.assignment())
         steps = [tp for tp in partitions if tp.topic == topics.steps]
         since_ms = int((time.time() - lookback_s) * 1000)
         offsets = await consumer.offsets_for_times({tp: since_ms for tp in steps})

@@ -169,7 +169,7 @@ class FeedbackSchedule:
             if cue:
                 last = self._block_steps[-block.summary_steps :]
                 summary = {
-                    s: round(sum(v for k, v in last if k == s) / n, 2)
+                    s: sum(v for k, v in last if k == s) / n
                     for s in ("left", "right")
                     if (n := sum(1 for k, _ in last if k == s))
                 }

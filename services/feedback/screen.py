@@ -119,10 +119,12 @@ class StationScreen:
                 "step_index": cue.step_index,
                 "side": cue.side,
                 "end_time_us": record["end_time_us"],
-                "pelvic_drop_deg": None if cue.summary is not None else round(cue.pelvic_drop_deg, 2),
+                # Unrounded: the page rounds once, to its one decimal (rounding twice can be off by
+                # more than half a unit of the last place shown).
+                "pelvic_drop_deg": None if cue.summary is not None else float(cue.pelvic_drop_deg),
                 "trunk_lean_deg": None
                 if cue.summary is not None or record.get("trunk_lean_deg") is None
-                else round(record["trunk_lean_deg"], 2),
+                else float(record["trunk_lean_deg"]),
                 "summary": cue.summary,
                 "block": cue.schedule,
             }
@@ -145,8 +147,8 @@ class StationScreen:
                     {
                         "kind": "live",
                         "time_us": time_us,
-                        "pelvic_obliquity_deg": round(record["pelvic_obliquity_deg"][i], 2),
-                        "trunk_lean_deg": None if leans is None else round(leans[i], 2),
+                        "pelvic_obliquity_deg": float(record["pelvic_obliquity_deg"][i]),
+                        "trunk_lean_deg": None if leans is None else float(leans[i]),
                     }
                 )
         return out

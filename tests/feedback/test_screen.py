@@ -59,7 +59,7 @@ def test_continuous_shows_the_live_pelvis_and_every_step_and_no_patient_id() -> 
             "step_index": 0,
             "side": "left",
             "end_time_us": T0_US + 2_000_000,
-            "pelvic_drop_deg": 3.46,
+            "pelvic_drop_deg": 3.456,
             "trunk_lean_deg": 1.5,
             "summary": None,
             "block": "continuous",
