@@ -190,3 +190,36 @@ def test_screenshots_of_the_screen(browser, service, tmp_path) -> None:  # noqa:
     for name in ("feedback-continuous.png", "feedback-bandwidth-in-band.png"):
         assert (out / name).stat().st_size > 10_000  # a rendered page, not a blank one
     page.close()
+
+
+def test_faded_feedback_shows_fewer_steps_as_the_block_goes_on(browser, service) -> None:  # noqa: F811
+    page, _ = _open(browser, service)
+    _wait(page, "[data-connection]", "data-connection", "open")
+    service.publish("tm-01", "session_event", _start("faded:20s:from=1:to=0"))
+    _wait(page, "[data-block]", None, "faded")
+    seen = []
+    for i in range(36):  # steps every 0.55 s across the 20 s block
+        service.publish("tm-01", "step_metrics", _step(i, 3.0 + (i % 5) / 10, 0.55 * (i + 1)))
+        time.sleep(0.03)
+        seen.append(page.get_attribute("[data-feedback]", "data-feedback"))
+    first, last = seen[:9], seen[-9:]
+    assert first.count("on") >= 7 and last.count("on") <= 2, seen
+    acks = service._server.config.app.state.acks.get("tm-01", {})
+    assert 0 in acks and 35 not in acks  # the first step's cue was rendered, the last step had none
+    page.close()
+
+
+def test_summary_feedback_shows_the_average_of_every_n_steps(browser, service) -> None:  # noqa: F811
+    page, _ = _open(browser, service)
+    _wait(page, "[data-connection]", "data-connection", "open")
+    service.publish("tm-01", "session_event", _start("summary:60s:n=4"))
+    _wait(page, "[data-block]", None, "summary")
+    for i, drop in enumerate([1.0, 5.0, 3.0, 7.0]):
+        if i == 3:
+            assert page.get_attribute("[data-feedback]", "data-feedback") == "off"
+            assert page.text_content('[data-metric="pelvic_drop_deg"][data-side="left"]') == "–"
+        service.publish("tm-01", "step_metrics", _step(i, drop, 0.55 * (i + 1)))
+    _wait(page, "[data-feedback]", "data-feedback", "on")
+    _wait(page, '[data-metric="pelvic_drop_deg"][data-side="left"]', None, "2.0")  # (1 + 3) / 2
+    _wait(page, '[data-metric="pelvic_drop_deg"][data-side="right"]', None, "6.0")  # (5 + 7) / 2
+    page.close()
