@@ -9,11 +9,13 @@ measured on). Each page records when it rendered what (``window.gaitstreamScreen
 Printed, per kind, p50 / p95 / p99 / max over every rendering after the first 20 s (calibration):
 
 - ``step``: from the step's ending IC to its bar on screen, beyond the engine's own detection
-  delay (the engine needs the samples after an IC to confirm it: the step can exist at the
-  earliest when the frame holding them was complete; that instant comes from the same frames run
-  through the pipeline's per-station code in this process). Target p99 <= 0.25 s.
+  delay (the engine needs samples after an IC to confirm it: the data time of the sample that
+  completes the step comes from the same samples run one by one through the pipeline's
+  per-station code in this process; the station's framing counts as latency). Target p99 <= 0.25 s.
 - ``live``: from an obliquity sample (its data time) to the indicator showing it. Target p99 <= 0.2 s.
-- the live indicator's update rate per page (target >= 20 updates/s).
+- the live indicator's update rate per page (target >= 20 updates/s);
+- each latency split where the worker produced the record (Kafka's CreateTime): station + worker,
+  and feedback service + browser.
 
 Data time equals wall time here: the stations send each frame when its last sample exists.
 
@@ -31,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -39,7 +42,6 @@ from rich.console import Console
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-FRAME_SAMPLES = 10
 RATE_HZ = 100.0
 WARM_UP_S = 20.0
 PATTERNS = ("trendelenburg_left", "normal", "compensated_right", "trendelenburg_right")
@@ -86,14 +88,15 @@ def run_stations_role(args) -> None:
     )
     print(f"SESSIONS_START_US={start_us}", flush=True)
     try:
-        run_stations(runs, publisher, frame_samples=FRAME_SAMPLES, speed=1.0)
+        run_stations(runs, publisher, frame_samples=args.frame_samples, speed=1.0)
     finally:
         publisher.close()
 
 
 def _emit_times_us(i: int, duration_s: float, session_id: str, station_id: str, start_us: int) -> dict[int, int]:
-    """Per step index: the data time at which the engine could emit it (the end of the frame that
-    completed it), from the same frames through the pipeline's per-station code."""
+    """Per step index: the data time at which the engine detects it, fed sample by sample (the
+    engine's output does not depend on how the stream is cut), through the pipeline's per-station
+    code: what remains after it is the station's framing, the transport and the display."""
     from gaitstream.monitor.frames import engine_input
     from gaitstream.monitor.station import StationState
     from gaitstream.schemas.codec import decode, encode
@@ -113,7 +116,7 @@ def _emit_times_us(i: int, duration_s: float, session_id: str, station_id: str, 
     _, start = decode(encode("session_event", session.event("start", start_us)))
     state = StationState.start(start, now_us=start_us)
     out: dict[int, int] = {}
-    for sequence, (first_s, block) in enumerate(source.frames(FRAME_SAMPLES)):
+    for sequence, (first_s, block) in enumerate(source.frames(1)):
         _, frame = decode(
             encode("imu_frame", frame_record(session, sequence=sequence, first_sample_s=first_s, block=block))
         )
@@ -123,6 +126,45 @@ def _emit_times_us(i: int, duration_s: float, session_id: str, station_id: str, 
                 (first_s + len(block["time_s"]) / RATE_HZ) * 1e6
             )
     return out
+
+
+class TopicClock(threading.Thread):
+    """When the worker produced each trace sample and step of the measured stations (the Kafka
+    records' CreateTime): splits the latency into station + worker and service + browser."""
+
+    def __init__(self, kafka, topics, stations: set[str]) -> None:
+        super().__init__(daemon=True)
+        self.kafka, self.topics, self.stations = kafka, topics, stations
+        self.produced_ms: dict[tuple, int] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from kafka import KafkaConsumer
+
+        from gaitstream.schemas.codec import decode
+
+        consumer = KafkaConsumer(
+            self.topics.trace,
+            self.topics.steps,
+            **self.kafka.client_config(),
+            group_id=None,
+            auto_offset_reset="latest",
+        )
+        try:
+            while not self.stop.is_set():
+                for records in consumer.poll(timeout_ms=500).values():
+                    for record in records:
+                        if record.key is None or record.key.decode() not in self.stations:
+                            continue
+                        kind, value = decode(record.value)
+                        station = record.key.decode()
+                        if kind == "obliquity_trace":
+                            for offset in value["time_offsets_us"]:
+                                self.produced_ms[("live", station, value["first_time_us"] + offset)] = record.timestamp
+                        elif kind == "step_metrics":
+                            self.produced_ms[("step", station, value["step_index"])] = record.timestamp
+        finally:
+            consumer.close()
 
 
 def _quantiles(values: list[float]) -> str:
@@ -141,6 +183,7 @@ def main() -> int:
     parser.add_argument("--stations", type=int, default=50)
     parser.add_argument("--pages", type=int, default=4)
     parser.add_argument("--duration-s", type=float, default=90.0)
+    parser.add_argument("--frame-samples", type=int, default=10, help="samples per station frame (10 = 0.1 s)")
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
@@ -177,7 +220,9 @@ def main() -> int:
     secret = os.urandom(32)
     port = free_port()
     processes = []
-    samples: dict[str, list[float]] = {"step": [], "live": []}
+    samples: dict[str, list[float]] = {
+        name: [] for name in ("step", "live", "step_worker", "step_service", "live_worker", "live_service")
+    }
     rates = []
     try:
         pipeline.start_worker("a")
@@ -214,6 +259,8 @@ def main() -> int:
                 str(args.duration_s),
                 "--sessions",
                 str(sessions_file),
+                "--frame-samples",
+                str(args.frame_samples),
             ],
             env={**os.environ, **role_env("simulator", pipeline.prefix)},
             stdout=subprocess.PIPE,
@@ -222,7 +269,10 @@ def main() -> int:
         processes.append(stations)
         start_us = int(stations.stdout.readline().strip().split("=")[1])
         sessions = json.loads(sessions_file.read_text())
-        console.print(f"feedback_latency stations={args.stations} pages={args.pages} duration_s={args.duration_s:.0f}")
+        console.print(
+            f"feedback_latency stations={args.stations} pages={args.pages} duration_s={args.duration_s:.0f} "
+            f"frame_samples={args.frame_samples}"
+        )
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
             pages = []
@@ -235,6 +285,10 @@ def main() -> int:
                 i: _emit_times_us(i, args.duration_s, s["session_id"], s["station_id"], start_us)
                 for i, s in enumerate(sessions[: args.pages])
             }
+            clock = TopicClock(
+                stack.kafka.client_settings("admin"), pipeline.topics, {s["station_id"] for s in sessions[: args.pages]}
+            )
+            clock.start()
             measured_from_ms = start_us / 1000 + WARM_UP_S * 1000
             deadline = time.monotonic() + args.duration_s + 5
             while time.monotonic() < deadline:
@@ -242,14 +296,22 @@ def main() -> int:
                 for i, page in enumerate(pages):
                     rendered = page.evaluate("window.gaitstreamScreen.rendered.splice(0)")
                     live_ms = []
+                    station = sessions[i]["station_id"]
                     for kind, key, data_time_us, at_ms, _ in rendered:
                         if at_ms < measured_from_ms:
                             continue
+                        produced_ms = clock.produced_ms.get((kind, station, key))
                         if kind == "live":
                             samples["live"].append((at_ms * 1000 - data_time_us) / 1e6)
                             live_ms.append(at_ms)
+                            if produced_ms is not None:
+                                samples["live_worker"].append((produced_ms * 1000 - data_time_us) / 1e6)
+                                samples["live_service"].append((at_ms - produced_ms) / 1e3)
                         elif kind == "step" and key in emit[i]:
                             samples["step"].append((at_ms * 1000 - emit[i][key]) / 1e6)
+                            if produced_ms is not None:
+                                samples["step_worker"].append((produced_ms * 1000 - emit[i][key]) / 1e6)
+                                samples["step_service"].append((at_ms - produced_ms) / 1e3)
                     if len(live_ms) > 1:
                         rates.append(len(live_ms) / max(1e-3, (max(live_ms) - min(live_ms)) / 1000))
                 console.print(
@@ -257,12 +319,15 @@ def main() -> int:
                     f"live {_quantiles(samples['live'])}"
                 )
             browser.close()
+            clock.stop.set()
     finally:
         stop_processes(processes, grace_s=10)
         pipeline.stop()
         stack.stop(report.started)
     console.print(f"feedback_latency step_beyond_engine_s {_quantiles(samples['step'])}")
     console.print(f"feedback_latency live_sample_to_screen_s {_quantiles(samples['live'])}")
+    for part in ("step_worker", "step_service", "live_worker", "live_service"):
+        console.print(f"feedback_latency {part}_s {_quantiles(samples[part])}")
     if rates:
         console.print(f"feedback_latency live_updates_per_s min={min(rates):.1f} median={statistics.median(rates):.1f}")
     return 0
