@@ -341,12 +341,16 @@ def test_make_secrets_creates_every_compose_secret_once(tmp_path: Path) -> None:
     import shutil
     import stat
 
+    import yaml
+
+    declared = set(yaml.safe_load((REPO / "docker-compose.yml").read_text())["secrets"])
     shutil.copytree(REPO / "deploy", tmp_path / "deploy")
     first = subprocess.run(["sh", "deploy/make-secrets.sh"], cwd=tmp_path, capture_output=True, text=True, check=True)
-    assert first.stdout.count("created") == 6
+    assert first.stdout.count("created") == len(declared)
     values = {f.name: f.read_text() for f in (tmp_path / "secrets").iterdir()}
+    assert set(values) == declared  # every secret compose mounts, and nothing else
     assert all(len(v) == 64 and int(v, 16) >= 0 for v in values.values())
-    assert len(set(values.values())) == 6
+    assert len(set(values.values())) == len(declared)
     assert stat.S_IMODE((tmp_path / "secrets").stat().st_mode) == 0o700
     again = subprocess.run(["sh", "deploy/make-secrets.sh"], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert again.stdout == "" and {f.name: f.read_text() for f in (tmp_path / "secrets").iterdir()} == values
