@@ -20,7 +20,9 @@ from gaitstream.grafana.panels import BY_SIDE, target, threshold_band, threshold
 UID = "gaitstream-patient-progress"
 
 
-def _trend(title: str, query: str, threshold_deg: float, description: str, alias: str = BY_SIDE) -> ts_b.Panel:
+def _trend(
+    title: str, query: str, threshold_deg: float, description: str, alias: str = BY_SIDE, width: int = 12
+) -> ts_b.Panel:
     return (
         ts_b.Panel()
         .title(title)
@@ -28,7 +30,7 @@ def _trend(title: str, query: str, threshold_deg: float, description: str, alias
         .datasource(datasource_ref())
         .with_target(target(query, alias))
         .unit("degree")
-        .span(12)
+        .span(width)
         .height(9)
         .draw_style(common.GraphDrawStyle.LINE)
         .show_points(common.VisibilityMode.ALWAYS)
@@ -81,6 +83,7 @@ def build() -> dashboard.Dashboard:
             "Median pelvic drop per day in each feedback schedule's blocks. The none series is the probes "
             "without cues: when it stays low as the cues are withdrawn, the patient no longer needs them.",
             alias="$tag_schedule",
+            width=24,
         )
         .with_target(target(queries.PROGRESS_DOSE, "$col"))
         .override_by_name(

@@ -153,6 +153,7 @@ def test_patient_progress_covers_weeks() -> None:
     assert {p["title"] for p in model["panels"]} == {
         "Pelvic drop, median per session",
         "Trunk lean, median per session",
+        "Pelvic drop with feedback and in the no-feedback probes",
         "Sessions",
     }
 
