@@ -18,6 +18,8 @@ from gaitstream.monitor.watch import SessionWatch
 
 # The drill-down view needs a smooth line, not every sample (GAIT_SPEC trace at ~20 Hz).
 TRACE_RATE_HZ = 20.0
+# A session with a patient feedback screen: its live indicator needs more than 20 updates a second.
+FEEDBACK_TRACE_RATE_HZ = 25.0
 # The largest checkpoint the pipeline stores (its changelog topic's max.message.bytes and the
 # producer's request size). Its largest part is the raw data held while calibrating: at most
 # GaitConfig.max_calibration_buffer_s (30 s) at the highest rate (1000 Hz) of two sensors, 12
@@ -90,8 +92,10 @@ class StationState:
         t, phi, lean = self.engine.drain_trace()
         if not len(t):
             return
-        # Keep the first sample of each 50 ms bucket of session time: the same whatever the frame cuts.
-        buckets = np.floor(t * TRACE_RATE_HZ + 1e-6).astype(np.int64)
+        # Keep the first sample of each 50 ms (40 ms with a feedback screen) bucket of session time:
+        # the same whatever the frame cuts.
+        rate_hz = FEEDBACK_TRACE_RATE_HZ if self.session.get("feedback_plan") else TRACE_RATE_HZ
+        buckets = np.floor(t * rate_hz + 1e-6).astype(np.int64)
         previous = buckets[0] - 1 if self.last_trace_bucket is None else self.last_trace_bucket
         keep = np.flatnonzero(np.diff(buckets, prepend=previous) > 0)
         if not len(keep):
