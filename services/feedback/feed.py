@@ -48,6 +48,7 @@ async def run_feed(
             await asyncio.sleep(0.05)
         partitions = sorted(consumer.assignment())
         steps = [tp for tp in partitions if tp.topic == topics.steps]
+        started = time.monotonic()
         since_ms = int((time.time() - lookback_s) * 1000)
         offsets = await consumer.offsets_for_times({tp: since_ms for tp in steps})
         for tp in steps:
@@ -56,6 +57,9 @@ async def run_feed(
             else:
                 await consumer.seek_to_end(tp)
         await consumer.seek_to_end(*[tp for tp in partitions if tp.topic == topics.trace])
+        # Until the read-back reaches where the steps topic ended at start, records only rebuild state.
+        ends = await consumer.end_offsets(steps)
+        hub.live = all(offsets.get(tp) is None or offsets[tp].offset >= ends[tp] for tp in steps)
         ready.set()
         log.info(kv("feedback_feed_started", partitions=len(partitions), lookback_s=lookback_s))
         while True:
@@ -63,6 +67,9 @@ async def run_feed(
             for records in batch.values():
                 for record in records:
                     _publish(hub, record)
+            if not hub.live and all([await consumer.position(tp) >= ends[tp] for tp in steps]):
+                hub.live = True
+                log.info(kv("feedback_feed_live", read_back_s=round(time.monotonic() - started, 1)))
             for cue in hub.take_dose():
                 await producer.send(topics.feedback, key=cue["station_id"].encode(), value=encode("feedback_cue", cue))
     finally:

@@ -20,6 +20,9 @@ class Hub:
         self._pages: dict[str, set[asyncio.Queue]] = defaultdict(set)
         self.dropped = 0
         self.dose = DoseLedger()
+        # False while the feed reads back the records from before the service started: the
+        # screens' state is rebuilt, nothing is sent to pages or recorded as shown (it was not).
+        self.live = True
 
     def publish(self, station_id: str, kind: str, record: dict) -> int:
         """One record of the station; the messages it made (sent to every page of the station)."""
@@ -27,11 +30,14 @@ class Hub:
         if screen is None:
             screen = self.screens[station_id] = StationScreen(station_id)
         messages = screen.on_record(kind, record)
+        decisions = screen.take_decisions()
+        if not self.live:
+            return 0  # reading back what happened before the service started: state only
         for queue in self._pages.get(station_id, ()):
             for message in messages:
                 self._put(queue, message)
         now_s = time.monotonic()
-        for decision in screen.take_decisions():
+        for decision in decisions:
             self.dose.decided(decision, screens=self.pages(station_id), now_s=now_s)
         return len(messages)
 
