@@ -107,3 +107,64 @@ def _healthy(service: Service) -> bool:
         return httpx.get(f"{service.url}/healthz", timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_a_restarted_service_knows_the_open_session_and_the_page_follows(pipeline, browser) -> None:  # noqa: F811
+    """The service restarts mid-session: it reads the session's start back from the steps topic,
+    the page reconnects by itself and goes on showing steps."""
+    import threading
+
+    from gaitstream.services.feedback.feed import run_feed
+
+    pipeline.start_worker("a")
+    kafka = role_settings("feedback", pipeline.prefix)
+
+    async def feed(hub, ready):
+        await run_feed(hub, kafka, pipeline.topics, lookback_s=600, ready=ready)
+
+    first = Service(SECRET, feed=feed).start()
+    station_id = f"{pipeline.prefix}-rs"
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    source = SimulatedSource(pattern_config("normal", duration_s=40.0, seed=45))
+    session = new_session(
+        clinic_id="clinic-fb", station_id=station_id, patient_id="p-rs", source=source, feedback_plan="continuous:60s"
+    )
+    publisher = StationPublisher(kafka=pipeline.kafka, topics=pipeline.topics, settings=StationSettings())
+    streaming = threading.Thread(
+        target=run_stations,
+        args=([StationRun(session=session, source=source)], publisher),
+        kwargs={"frame_samples": 10, "speed": 1.0},
+        daemon=True,
+    )
+    second = None
+    try:
+        token = make_token(SECRET, station_id, expires_s=int(time.time()) + 3600)
+        page.goto(f"{first.url}/screen/{station_id}?token={token}")
+        _until(lambda: page.get_attribute("[data-connection]", "data-connection") == "open" and _healthy(first), 30)
+        streaming.start()
+        _until(lambda: _steps_shown(page) >= 3, 40)  # walking, steps on screen
+        first.stop()
+        _until(lambda: page.get_attribute("[data-connection]", "data-connection") == "closed", 10)
+        second = Service(SECRET, feed=feed, port=first.port).start()
+        _until(lambda: page.get_attribute("[data-connection]", "data-connection") == "open", 20)
+        before = _steps_shown(page)
+        _until(lambda: _steps_shown(page) >= before + 3, 20)  # steps keep coming after the restart
+        assert page.get_attribute("[data-feedback]", "data-feedback") == "on"
+        assert page.inner_text("[data-block]") == "continuous"
+    finally:
+        streaming.join(60)
+        publisher.close()
+        page.close()
+        if second is not None:
+            second.stop()
+
+
+def _steps_shown(page) -> int:
+    return page.evaluate("window.gaitstreamScreen.rendered.filter((r) => r[0] === 'step').length")
+
+
+def _until(predicate, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)

@@ -21,7 +21,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: while Playwright's sync API runs, the main thread counts as running an
+# event loop, and every later asyncio.run() of the session (other modules' tests) would fail.
+@pytest.fixture(scope="module")
 def browser():
     if not shutil.which("chromium"):
         pytest.skip("no chromium here (make test installs Debian's chromium when it may use apt-get)")
