@@ -57,12 +57,17 @@ _STATUS_FIELDS = (
     "cadence_spm",
     "step_time_asymmetry_pct",
 )
-_TAG_ESCAPES = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": "", "\r": ""})
+# Line protocol escapes commas, equals signs and spaces in tag values; control characters cannot be
+# written at all, and a backslash before the separator would escape it: it is written as %5C.
+_TAG_ESCAPES = str.maketrans(
+    {",": r"\,", "=": r"\=", " ": r"\ ", "\\": "%5C", **{chr(c): "" for c in (*range(32), 127)}}
+)
 
 
 def tag_value(value: str) -> str:
-    """Escape a tag value (line protocol: commas, equals signs and spaces)."""
-    return str(value).translate(_TAG_ESCAPES)
+    """A tag value as line protocol takes it (escaped; an empty one, which InfluxDB refuses, is "-").
+    Ids from hostile input (a dead letter's key) can be anything."""
+    return str(value).translate(_TAG_ESCAPES) or "-"
 
 
 def string_field(value: str) -> str:

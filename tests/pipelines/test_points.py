@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gaitstream.pipelines.sink.points import status_lines, step_lines, trace_lines
+import pytest
+
+from gaitstream.pipelines.sink.points import status_lines, step_lines, tag_value, trace_lines
 
 RECORD = {
     "clinic_id": "clinic a",
@@ -164,3 +166,13 @@ def test_a_dead_letter_is_a_point_per_station_and_reason_kind() -> None:
     garbage = SimpleNamespace(key=None, value=b"\x00junk", headers=[], timestamp=5, offset=7)
     (line,) = dead_letter_lines(garbage)
     assert line == 'dead_letter,clinic=-,reason_kind=unknown,source=-,station=- count=1i,reason="unknown" 5007'
+
+
+@pytest.mark.parametrize("hostile", ["", "\n", "\r\n", "\t", " ", "a\\", "\\", "=,", "\x00x\x7f"])
+def test_a_hostile_id_still_makes_a_tag_influxdb_parses(hostile: str) -> None:
+    """Found by the fuzz test: a dead letter's key of only control characters made an empty tag
+    (InfluxDB refuses the whole batch: HTTP 400); a trailing backslash would escape the separator."""
+    value = tag_value(hostile)
+    assert value and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    assert not value.endswith("\\") or value.endswith(("\\,", "\\=", "\\ "))
+    assert "\\" not in value.replace("\\,", "").replace("\\=", "").replace("\\ ", "")
