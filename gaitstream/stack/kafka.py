@@ -60,6 +60,15 @@ logger.state.level = warn
 """
 
 
+
+def new_cluster_id() -> str:
+    """A random KRaft cluster id (22 url-safe base64 characters) that never starts with "-": the
+    storage tool's argument parser would read such an id as an option (1 start in 64)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
 @dataclass(frozen=True)
 class ServerStatus:
     name: str
@@ -212,7 +221,7 @@ class KafkaServer:
             if marker.exists():
                 return
             shutil.rmtree(self.home / "data")
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
+        cluster_id = new_cluster_id()
         scram = (
             []
             if self.plaintext
@@ -225,8 +234,7 @@ class KafkaServer:
                 f"{self.libs_dir}/*",
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                cluster_id,
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(props),
                 *scram,

@@ -168,3 +168,11 @@ def test_the_sinks_token_writes_the_bucket_and_nothing_else(stack) -> None:
         headers={"Authorization": f"Token {server.token()}"},
     )
     assert admin.status_code == 200 and marker in admin.text
+
+
+def test_cluster_ids_never_start_with_a_dash() -> None:
+    from gaitstream.stack.kafka import new_cluster_id
+
+    cluster_ids = [new_cluster_id() for _ in range(5000)]
+    assert all(len(cluster_id) == 22 and not cluster_id.startswith("-") for cluster_id in cluster_ids)
+    assert len(set(cluster_ids)) == len(cluster_ids)
