@@ -32,7 +32,10 @@ def _stack():
 def grant_prefix(prefix: str, app_id: str | None = None, dispatcher_group: str | None = None) -> None:
     """Every role's ACLs on ``prefix``'s topics, ``app_id``'s changelogs and groups (once per run)."""
     _stack().kafka.ensure_roles(
-        TopicSettings(prefix=prefix), app_id=app_id or prefix, dispatcher_group=dispatcher_group or f"{prefix}-dispatch"
+        TopicSettings(prefix=prefix),
+        app_id=app_id or prefix,
+        dispatcher_group=dispatcher_group or f"{prefix}-dispatch",
+        report_group=f"{prefix}-reports",
     )
 
 

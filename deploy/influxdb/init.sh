@@ -8,13 +8,15 @@
 #                                                                  setup mode only (onboarding)
 #   GRAFANA_USER, GRAFANA_PASSWORD                                 Grafana's read-only v1 login
 #   SINK_TOKEN_FILE                                                where the sink's write-only token goes
+#   REPORT_TOKEN_FILE                                              where the reports' read-only token goes
 #
 # 1. onboarding when the server has never been set up (compose's image did it already);
 # 2. the DBRP mapping that lets InfluxQL read the bucket as database "$BUCKET" (policy autogen);
 # 3. Grafana's v1 authorization: read the bucket only; its password reset to GRAFANA_PASSWORD;
 # 4. the pipeline sink's token: write the bucket, nothing else (no read, no other bucket). InfluxDB
 #    chooses a token's value, so it is written to SINK_TOKEN_FILE (a volume only this service and
-#    the pipeline workers mount); kept while its authorization exists, created again otherwise.
+#    the pipeline workers mount); kept while its authorization exists, created again otherwise;
+# 5. the session reports' token the same way: read the bucket, nothing else.
 set -eu
 : "${INFLUX_HOST:?}" "${INFLUX_TOKEN:?}" "${INFLUX_ORG:?}" "${BUCKET:?}"
 
@@ -73,18 +75,19 @@ if [ -n "${GRAFANA_USER:-}" ]; then
   fi
   api POST "/private/legacy/authorizations/$auth_id/password" "{\"password\":\"$(json_escape "$GRAFANA_PASSWORD")\"}" >/dev/null
 fi
-if [ -n "${SINK_TOKEN_FILE:-}" ]; then
-  description="gaitstream sink write-only"
+bucket_token() { # file description action: a token that may only <action> the bucket, kept in <file>
   auths=$(api GET "/api/v2/authorizations?orgID=$org_id")
   current=""
-  [ -s "$SINK_TOKEN_FILE" ] && current=$(cat "$SINK_TOKEN_FILE")
+  [ -s "$1" ] && current=$(cat "$1")
   if [ -z "$current" ] || ! printf '%s' "$auths" | grep -q "\"token\":\"$current\""; then
-    created=$(api POST /api/v2/authorizations "{\"orgID\":\"$org_id\",\"description\":\"$description\",\
-\"permissions\":[{\"action\":\"write\",\"resource\":{\"type\":\"buckets\",\"id\":\"$bucket_id\",\"orgID\":\"$org_id\"}}]}")
+    created=$(api POST /api/v2/authorizations "{\"orgID\":\"$org_id\",\"description\":\"$2\",\
+\"permissions\":[{\"action\":\"$3\",\"resource\":{\"type\":\"buckets\",\"id\":\"$bucket_id\",\"orgID\":\"$org_id\"}}]}")
     token=$(printf '%s' "$created" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-    [ -n "$token" ] || { echo "influxdb-init: no token in the sink's authorization" >&2; exit 1; }
-    (umask 022 && printf '%s' "$token" > "$SINK_TOKEN_FILE.new") && mv "$SINK_TOKEN_FILE.new" "$SINK_TOKEN_FILE"
-    echo "influxdb-init: sink token created (write $BUCKET only)"
+    [ -n "$token" ] || { echo "influxdb-init: no token in the authorization '$2'" >&2; exit 1; }
+    (umask 022 && printf '%s' "$token" > "$1.new") && mv "$1.new" "$1"
+    echo "influxdb-init: token '$2' created ($3 $BUCKET only)"
   fi
-fi
+}
+[ -z "${SINK_TOKEN_FILE:-}" ] || bucket_token "$SINK_TOKEN_FILE" "gaitstream sink write-only" write
+[ -z "${REPORT_TOKEN_FILE:-}" ] || bucket_token "$REPORT_TOKEN_FILE" "gaitstream reports read-only" read
 echo "influxdb-init: done"

@@ -120,7 +120,8 @@ def init(
     dispatcher_group: str = typer.Option("gaitstream-alerts-dispatcher", help="The dispatcher's consumer group"),
     passwords_dir: Path = typer.Option(
         ...,
-        help="Directory with kafka_<role>_password files: pipeline, sink, dispatcher, feedback (simulator optional)",
+        help="Directory with kafka_<role>_password files: pipeline, sink, dispatcher, feedback, report "
+        "(simulator optional)",
     ),
 ) -> None:
     """Create the deployment's role users with the passwords in ``passwords_dir`` and their ACLs
@@ -130,11 +131,13 @@ def init(
         DISPATCHER_USER,
         FEEDBACK_USER,
         PIPELINE_USER,
+        REPORT_USER,
         SIMULATOR_USER,
         SINK_USER,
         dispatcher_grants,
         feedback_grants,
         pipeline_grants,
+        report_grants,
         sink_grants,
         station_grants,
     )
@@ -146,6 +149,7 @@ def init(
         "sink": (SINK_USER, sink_grants(topics, app_id)),
         "dispatcher": (DISPATCHER_USER, dispatcher_grants(topics, dispatcher_group)),
         "feedback": (FEEDBACK_USER, feedback_grants(topics)),
+        "report": (REPORT_USER, report_grants(topics)),
         "simulator": (SIMULATOR_USER, station_grants(topics, SIMULATOR_USER)),
     }
     with AccessAdmin(KafkaSettings()) as admin:

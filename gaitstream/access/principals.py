@@ -10,6 +10,8 @@ Roles, for one deployment (topic prefix ``P``, pipeline app id ``A``):
 - ``dispatcher`` (alert delivery): reads the alerts topic, its consumer group.
 - ``feedback`` (the patient screens' service): reads the steps and trace topics (without a
   group), writes the feedback topic (what the screens showed).
+- ``report`` (session reports): reads the steps topic (for the sessions' stop events), its
+  consumer group; everything else it reads from InfluxDB.
 - ``station-<id>``: writes the stations topic, nothing else (not even read it back). A signed
   frame binds each record to its station (``gaitstream.access.signing``).
 - ``simulator``: the simulated-station fleet of demos and tests: writes the stations topic.
@@ -35,9 +37,12 @@ SINK_USER = "gaitstream-sink"
 DISPATCHER_USER = "gaitstream-dispatcher"
 FEEDBACK_USER = "gaitstream-feedback"
 SIMULATOR_USER = "gaitstream-simulator"
+REPORT_USER = "gaitstream-report"
 STATION_USER_PREFIX = "station-"
 # The dispatcher's default consumer group (services.alerts.settings).
 DISPATCHER_GROUP = "gaitstream-alerts-dispatcher"
+# The report service's consumer group (services.report.settings).
+REPORT_GROUP = "gaitstream-reports"
 # Station ids become user names and ACL principals: a conservative alphabet, no separators.
 STATION_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
@@ -116,6 +121,11 @@ def feedback_grants(topics: TopicSettings, user: str = FEEDBACK_USER) -> list[Gr
     ]
 
 
+def report_grants(topics: TopicSettings, group: str = REPORT_GROUP, user: str = REPORT_USER) -> list[Grant]:
+    """Session reports: a session's stop event (on the steps topic) starts one."""
+    return [*_topic(user, topics.steps, "READ", "DESCRIBE"), Grant(user, "GROUP", group, "LITERAL", "READ")]
+
+
 def station_grants(topics: TopicSettings, user: str) -> list[Grant]:
     """A station (or the simulator fleet): write its frames and session events, nothing else."""
     return _topic(user, topics.stations, "WRITE", "DESCRIBE")
@@ -128,5 +138,6 @@ def deployment_grants(topics: TopicSettings, app_id: str, dispatcher_group: str 
         *sink_grants(topics, app_id),
         *dispatcher_grants(topics, dispatcher_group),
         *feedback_grants(topics),
+        *report_grants(topics),
         *station_grants(topics, SIMULATOR_USER),
     ]

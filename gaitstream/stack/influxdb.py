@@ -185,6 +185,14 @@ class InfluxDBServer:
         """The pipeline sink's token: write the bucket, nothing else (deploy/influxdb/init.sh)."""
         return self.sink_token_file.read_text().strip()
 
+    @property
+    def report_token_file(self) -> Path:
+        return self.home / "report.token"
+
+    def report_token(self) -> str:
+        """The session reports' token: read the bucket, nothing else (deploy/influxdb/init.sh)."""
+        return self.report_token_file.read_text().strip()
+
     def token(self) -> str:
         """The operator token (all permissions), as ``DOCKER_INFLUXDB_INIT_ADMIN_TOKEN`` in compose."""
         return self.credentials()["token"]
@@ -283,6 +291,7 @@ class InfluxDBServer:
             "GRAFANA_USER": s.influxdb_grafana_user,
             "GRAFANA_PASSWORD": creds["grafana_password"],
             "SINK_TOKEN_FILE": str(self.sink_token_file),
+            "REPORT_TOKEN_FILE": str(self.report_token_file),
         }
         proc = subprocess.run(["sh", str(script)], env=env, capture_output=True, text=True, timeout=120, check=False)
         if proc.returncode != 0:

@@ -24,6 +24,7 @@ from gaitstream.access.principals import (
     DISPATCHER_USER,
     FEEDBACK_USER,
     PIPELINE_USER,
+    REPORT_USER,
     SIMULATOR_USER,
     SINK_USER,
 )
@@ -60,7 +61,6 @@ logger.state.level = warn
 """
 
 
-
 def new_cluster_id() -> str:
     """A random KRaft cluster id (22 url-safe base64 characters) that never starts with "-": the
     storage tool's argument parser would read such an id as an option (1 start in 64)."""
@@ -68,6 +68,7 @@ def new_cluster_id() -> str:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode()[:22]
         if not cluster_id.startswith("-"):
             return cluster_id
+
 
 @dataclass(frozen=True)
 class ServerStatus:
@@ -151,6 +152,7 @@ class KafkaServer:
         "sink": SINK_USER,
         "dispatcher": DISPATCHER_USER,
         "feedback": FEEDBACK_USER,
+        "report": REPORT_USER,
         "simulator": SIMULATOR_USER,
     }
 
@@ -262,16 +264,22 @@ class KafkaServer:
         )
 
     def ensure_roles(
-        self, topics=None, app_id: str = "gaitstream-pipeline", dispatcher_group: str | None = None
+        self,
+        topics=None,
+        app_id: str = "gaitstream-pipeline",
+        dispatcher_group: str | None = None,
+        report_group: str | None = None,
     ) -> None:
         """Every role's user with its local password and its ACLs for ``topics`` / ``app_id``
         (the defaults: the deployment's own names; tests add their prefixes)."""
         from gaitstream.access.admin import AccessAdmin
         from gaitstream.access.principals import (
             DISPATCHER_GROUP,
+            REPORT_GROUP,
             dispatcher_grants,
             feedback_grants,
             pipeline_grants,
+            report_grants,
             sink_grants,
             station_grants,
         )
@@ -288,6 +296,7 @@ class KafkaServer:
                 DISPATCHER_USER, creds["dispatcher"], dispatcher_grants(topics, dispatcher_group or DISPATCHER_GROUP)
             )
             admin.ensure_role(FEEDBACK_USER, creds["feedback"], feedback_grants(topics))
+            admin.ensure_role(REPORT_USER, creds["report"], report_grants(topics, report_group or REPORT_GROUP))
             admin.ensure_role(SIMULATOR_USER, creds["simulator"], station_grants(topics, SIMULATOR_USER))
 
     def start(self) -> bool:

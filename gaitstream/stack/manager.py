@@ -80,4 +80,6 @@ class Stack:
             sink = self.kafka.client_settings("sink")
             env["GAITSTREAM_SINK_KAFKA_USERNAME"] = sink.username
             env["GAITSTREAM_SINK_KAFKA_PASSWORD"] = sink.password.get_secret_value()
+        if role == "report":
+            env["GAITSTREAM_INFLUX_TOKEN"] = self.influxdb.report_token()  # reads the bucket only
         return env

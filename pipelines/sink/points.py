@@ -14,7 +14,7 @@ Measurements (InfluxQL names used by the dashboards), all tagged clinic, station
 - ``dead_letter``: each refused message (tags clinic when readable, station, source topic kind,
   reason kind; fields count=1, reason), so a dashboard counts them per station and reason.
 - ``gait_session``: a point at each session start (``active=1``) and stop (``active=0``) with
-  the session's thresholds, so dashboards and alert rules can tell a finished session from a
+  the session's thresholds (and, with a feedback screen, its plan and target), so dashboards and alert rules can tell a finished session from a
   silent station, and draw each patient's own threshold.
 
 Only finite numbers reach line protocol: a NaN or infinite field is left out of its point (InfluxDB
@@ -179,6 +179,9 @@ def session_lines(record: dict) -> list[str]:
             ("trunk_present", bool(record["trunk_present"])),
             # v2, on a real station's stop event: its sensor link and clocks over the session
             *((name, _optional(record.get(name), kind)) for name, kind in SESSION_LINK_FIELDS),
+            # v3, with the patient's screen: its plan and target, for the session report
+            ("feedback_plan", record.get("feedback_plan")),
+            ("target_pelvic_drop_deg", _optional(record.get("target_pelvic_drop_deg"), float)),
         ]
     )
     return _line(_series(SESSION_MEASUREMENT, record), fields, record["time_us"])

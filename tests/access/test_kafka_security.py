@@ -227,7 +227,7 @@ def test_a_revoked_station_is_refused_within_a_minute(kafka_settings, topics) ->
 
 def test_roles_read_and_write_only_what_their_job_needs(kafka_settings, topics) -> None:
     """The dispatcher reads alerts and cannot write them; the sink reads outputs and cannot
-    write frames; the pipeline cannot delete topics."""
+    write frames; the reports read the steps and write nothing; the pipeline cannot delete topics."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
@@ -244,6 +244,11 @@ def test_roles_read_and_write_only_what_their_job_needs(kafka_settings, topics) 
     assert _read(sink, topics.stations, wait_ms=REFUSED_WAIT_MS) == []
     with pytest.raises(KafkaError):
         _produce(sink, topics.stations)
+    report = role_settings("report", topics.prefix)
+    assert _read(report, topics.steps)
+    assert _read(report, topics.stations, wait_ms=REFUSED_WAIT_MS) == []
+    with pytest.raises(KafkaError):
+        _produce(report, topics.steps)
     pipeline = role_settings("pipeline", topics.prefix)
     admin = KafkaAdminClient(**pipeline.client_config())
     try:

@@ -7,6 +7,7 @@ import pytest
 from gaitstream.access.principals import (
     dispatcher_grants,
     pipeline_grants,
+    report_grants,
     sink_grants,
     station_grants,
     station_user,
@@ -57,4 +58,12 @@ def test_the_sink_and_the_dispatcher_only_read() -> None:
         ("TOPIC", "gs.alerts.v1", "LITERAL", "READ"),
         ("TOPIC", "gs.alerts.v1", "LITERAL", "DESCRIBE"),
         ("GROUP", "dispatch-group", "LITERAL", "READ"),
+    }
+
+
+def test_the_reports_read_the_steps_topic_and_nothing_else() -> None:
+    assert _ops(report_grants(TOPICS, "report-group")) == {
+        ("TOPIC", "gs.steps.v1", "LITERAL", "READ"),
+        ("TOPIC", "gs.steps.v1", "LITERAL", "DESCRIBE"),
+        ("GROUP", "report-group", "LITERAL", "READ"),
     }

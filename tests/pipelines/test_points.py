@@ -96,6 +96,8 @@ def test_session_lines_mark_start_and_stop_with_thresholds() -> None:
     )
     (stop,) = session_lines({**event, "event": "stop", "time_us": 99})
     assert " active=0i," in stop and stop.endswith(" 99")
+    (screen,) = session_lines({**event, "feedback_plan": 'none:2m,"faded":10m', "target_pelvic_drop_deg": 2.5})
+    assert screen.endswith('trunk_present=true,feedback_plan="none:2m,\\"faded\\":10m",target_pelvic_drop_deg=2.5 42')
 
 
 def test_a_batch_gives_the_lines_of_what_decodes_and_names_what_does_not() -> None:

@@ -176,3 +176,36 @@ def test_cluster_ids_never_start_with_a_dash() -> None:
     cluster_ids = [new_cluster_id() for _ in range(5000)]
     assert all(len(cluster_id) == 22 and not cluster_id.startswith("-") for cluster_id in cluster_ids)
     assert len(set(cluster_ids)) == len(cluster_ids)
+
+
+def test_the_reports_token_reads_the_bucket_and_nothing_else(stack) -> None:
+    """init.sh gives the session reports a token scoped to reading the gaitstream bucket: it
+    reads what the operator wrote, cannot write, lists no authorization; a second run keeps it."""
+    import uuid
+
+    import httpx
+
+    server = stack.influxdb
+    token = server.report_token()
+    server._bootstrap()
+    assert server.report_token() == token
+    url, org, bucket = stack.settings.influxdb_url, stack.settings.influxdb_org, stack.settings.influxdb_bucket
+    marker = uuid.uuid4().hex[:8]
+    admin = {"Authorization": f"Token {server.token()}"}
+    headers = {"Authorization": f"Token {token}"}
+    wrote = httpx.post(
+        f"{url}/api/v2/write",
+        params={"org": org, "bucket": bucket},
+        content=f"it_report_scope,run={marker} v=1",
+        headers=admin,
+    )
+    assert wrote.status_code == 204, wrote.text
+    flux = f'from(bucket: "{bucket}") |> range(start: -1h) |> filter(fn: (r) => r.run == "{marker}")'
+    read = httpx.post(f"{url}/api/v2/query", params={"org": org}, json={"query": flux}, headers=headers)
+    assert read.status_code == 200 and marker in read.text, read.text
+    write = httpx.post(
+        f"{url}/api/v2/write", params={"org": org, "bucket": bucket}, content=b"it_report_scope v=2", headers=headers
+    )
+    assert write.status_code in (401, 403, 404), write.text
+    listed = httpx.get(f"{url}/api/v2/authorizations", headers=headers)
+    assert server.token() not in listed.text and server.sink_token() not in listed.text
