@@ -1,4 +1,5 @@
-# gaitstream services (pipeline worker, station simulators, alert API and dispatcher): one image,
+# gaitstream services (pipeline worker, station simulators, alert API and dispatcher, feedback
+# screens, session reports): one image,
 # the command picks the role.
 FROM python:3.11-slim
 
@@ -10,7 +11,8 @@ COPY pipelines ./pipelines
 COPY services ./services
 COPY schemas ./schemas
 # The locked runtime versions (hashes checked), then the project without resolving again.
-RUN pip install --require-hashes -r requirements.lock && pip install --no-deps . && useradd --system --uid 10001 --home-dir /var/lib/gaitstream --create-home gaitstream
+RUN pip install --require-hashes -r requirements.lock && pip install --no-deps . && useradd --system --uid 10001 --home-dir /var/lib/gaitstream --create-home gaitstream \
+    && install -d -o gaitstream -g gaitstream -m 700 /reports
 USER gaitstream
 # Faust keeps its table state here (recovered from Kafka changelogs after a restart anyway).
 ENV GAITSTREAM_PIPELINE_DATADIR=/var/lib/gaitstream/faust

@@ -12,6 +12,7 @@ from gaitstream.pipelines.cli import register as register_worker
 from gaitstream.services.alerts.cli import register as register_alerts
 from gaitstream.services.feedback.cli import app as feedback_app
 from gaitstream.services.privacy.cli import register as register_privacy
+from gaitstream.services.report.cli import app as report_app
 from gaitstream.services.station.cli import register as register_station
 from gaitstream.simulate.cli import register as register_simulate
 from gaitstream.stack.cli import app as stack_app
@@ -35,6 +36,7 @@ def build_app() -> typer.Typer:
     register_access(app)
     register_privacy(app)
     app.add_typer(feedback_app, name="feedback")
+    app.add_typer(report_app, name="report")
     app.command()(demo)
     return app
 

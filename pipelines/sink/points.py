@@ -14,8 +14,9 @@ Measurements (InfluxQL names used by the dashboards), all tagged clinic, station
 - ``dead_letter``: each refused message (tags clinic when readable, station, source topic kind,
   reason kind; fields count=1, reason), so a dashboard counts them per station and reason.
 - ``gait_session``: a point at each session start (``active=1``) and stop (``active=0``) with
-  the session's thresholds (and, with a feedback screen, its plan and target), so dashboards and alert rules can tell a finished session from a
-  silent station, and draw each patient's own threshold.
+  the session's thresholds (and, with a feedback screen, its plan and target), so dashboards and
+  alert rules can tell a finished session from a silent station, and draw each patient's own
+  threshold.
 
 Only finite numbers reach line protocol: a NaN or infinite field is left out of its point (InfluxDB
 2.x refuses a whole request for one ``nan``), a point with no field left is not written, and a

@@ -160,7 +160,20 @@ def test_image_entrypoint_commands_exist() -> None:
     from gaitstream.cli import build_app
 
     commands = set(get_command(build_app()).commands)
-    assert {"worker", "stations", "station", "demo", "analyze", "simulate", "stack", "grafana", "alerts"} <= commands
+    assert {
+        "worker",
+        "stations",
+        "station",
+        "demo",
+        "analyze",
+        "simulate",
+        "stack",
+        "grafana",
+        "alerts",
+        "feedback",
+        "report",
+    } <= commands
+    assert {"session", "serve"} <= set(get_command(build_app()).commands["report"].commands)
     alerts = set(get_command(build_app()).commands["alerts"].commands)
     assert {"serve", "dispatch", "admin"} <= alerts
 
@@ -169,6 +182,23 @@ def _services(compose_bin: Path, env_file: Path, **extra_env: str) -> dict:
     result = _run(compose_bin, env_file, "--format", "json", **extra_env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["services"]
+
+
+def test_reports_run_as_their_own_kafka_user_with_a_read_only_influxdb_token(
+    compose_bin: Path, filled_env: Path
+) -> None:
+    services = _services(compose_bin, filled_env)
+    report = services["report"]
+    assert report["command"] == ["report", "serve"]
+    env = report["environment"]
+    assert env["GAITSTREAM_KAFKA_USERNAME"] == "gaitstream-report"
+    assert env["GAITSTREAM_INFLUX_TOKEN_FILE"] == "/influxdb-tokens/report.token"
+    assert [secret["source"] for secret in report["secrets"]] == ["kafka_report_password"]
+    mounts = {volume["target"]: volume for volume in report["volumes"]}
+    assert mounts["/reports"]["source"] == "reports" and mounts["/influxdb-tokens"]["read_only"] is True
+    init = services["influxdb-init"]["environment"]
+    assert init["REPORT_TOKEN_FILE"] == "/influxdb-tokens/report.token"
+    assert report["depends_on"]["influxdb-init"]["condition"] == "service_healthy"
 
 
 def test_alert_service_runs_with_its_store_and_the_dispatcher(compose_bin: Path, filled_env: Path) -> None:
