@@ -93,10 +93,16 @@ def run_stations_role(args) -> None:
         publisher.close()
 
 
+def _emit_offsets_us(i: int, duration_s: float) -> dict[int, int]:
+    """Per step index: the data time (from the session's start) at which the engine detects it,
+    fed sample by sample (the engine's output does not depend on how the stream is cut), through
+    the pipeline's per-station code: what remains after it is the station's framing, the transport
+    and the display. Computed before the stations start: it takes CPU from what is measured."""
+    start_us = time.time_ns() // 1000
+    return {key: at_us - start_us for key, at_us in _emit_times_us(i, duration_s, "s", "st", start_us).items()}
+
+
 def _emit_times_us(i: int, duration_s: float, session_id: str, station_id: str, start_us: int) -> dict[int, int]:
-    """Per step index: the data time at which the engine detects it, fed sample by sample (the
-    engine's output does not depend on how the stream is cut), through the pipeline's per-station
-    code: what remains after it is the station's framing, the transport and the display."""
     from gaitstream.monitor.frames import engine_input
     from gaitstream.monitor.station import StationState
     from gaitstream.schemas.codec import decode, encode
@@ -132,23 +138,38 @@ class TopicClock(threading.Thread):
     """When the worker produced each trace sample and step of the measured stations (the Kafka
     records' CreateTime): splits the latency into station + worker and service + browser."""
 
-    def __init__(self, kafka, topics, stations: set[str]) -> None:
+    def __init__(self, kafka, topics, stations: set[str], frame_samples: int) -> None:
         super().__init__(daemon=True)
-        self.kafka, self.topics, self.stations = kafka, topics, stations
+        self.kafka, self.topics, self.stations, self.frame_samples = kafka, topics, stations, frame_samples
         self.produced_ms: dict[tuple, int] = {}
+        # per frame of the measured stations: its send (CreateTime) after its last sample, in s
+        self.station_send_s: list[tuple[int, float]] = []
+        # per trace record: from the send of the frame holding its last sample to the trace's own
+        # CreateTime (broker, worker, its batching and producer), in s
+        self.worker_hop_s: list[tuple[int, float]] = []
+        self._frames: dict[str, dict[int, int]] = {}  # station -> frame's first sample us -> send ms
         self.stop = threading.Event()
 
     def run(self) -> None:
-        from kafka import KafkaConsumer
+        from kafka import KafkaConsumer, TopicPartition
 
+        from gaitstream.pipelines.produce import default_partition
         from gaitstream.schemas.codec import decode
 
+        # Only the partitions of the measured stations (a station's outputs share its partition):
+        # reading every station's trace cost this process a quarter of a core, taken from the
+        # system it measures.
         consumer = KafkaConsumer(
-            self.topics.trace,
-            self.topics.steps,
-            **self.kafka.client_config(),
-            group_id=None,
-            auto_offset_reset="latest",
+            **self.kafka.client_config(), group_id=None, auto_offset_reset="latest", enable_auto_commit=False
+        )
+        partitions = list(range(self.topics.partitions))
+        mine = {default_partition(station.encode(), partitions) for station in self.stations}
+        consumer.assign(
+            [
+                TopicPartition(t, p)
+                for t in (self.topics.trace, self.topics.steps, self.topics.stations)
+                for p in sorted(mine)
+            ]
         )
         try:
             while not self.stop.is_set():
@@ -159,12 +180,29 @@ class TopicClock(threading.Thread):
                         kind, value = decode(record.value)
                         station = record.key.decode()
                         if kind == "obliquity_trace":
+                            if value["time_offsets_us"]:
+                                self._hop(station, value["first_time_us"] + max(value["time_offsets_us"]), record)
                             for offset in value["time_offsets_us"]:
                                 self.produced_ms[("live", station, value["first_time_us"] + offset)] = record.timestamp
                         elif kind == "step_metrics":
                             self.produced_ms[("step", station, value["step_index"])] = record.timestamp
+                        elif kind == "imu_frame":
+                            self._frames.setdefault(station, {})[value["first_sample_time_us"]] = record.timestamp
+                            last_us = value["first_sample_time_us"] + (self.frame_samples - 1) * 1e6 / RATE_HZ
+                            self.station_send_s.append((record.timestamp, (record.timestamp * 1000 - last_us) / 1e6))
         finally:
             consumer.close()
+
+    def _hop(self, station: str, last_us: int, record) -> None:
+        frames = self._frames.get(station)
+        if not frames:
+            return
+        # frames start every frame_samples samples from the session's first: the one holding it
+        step_us = round(self.frame_samples * 1e6 / RATE_HZ)
+        origin_us = next(iter(frames))
+        sent_ms = frames.get(last_us - (last_us - origin_us) % step_us)
+        if sent_ms is not None:
+            self.worker_hop_s.append((record.timestamp, (record.timestamp - sent_ms) / 1e3))
 
 
 def _quantiles(values: list[float]) -> str:
@@ -244,6 +282,7 @@ def main() -> int:
                 )
             )
         _wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        emit_offsets = {i: _emit_offsets_us(i, args.duration_s) for i in range(min(args.pages, args.stations))}
         sessions_file = tmp / "sessions.json"
         stations = subprocess.Popen(
             [
@@ -281,12 +320,12 @@ def main() -> int:
                 page = browser.new_page(viewport={"width": 1280, "height": 720})
                 page.goto(f"http://127.0.0.1:{port}/screen/{session['station_id']}?token={token}")
                 pages.append(page)
-            emit = {
-                i: _emit_times_us(i, args.duration_s, s["session_id"], s["station_id"], start_us)
-                for i, s in enumerate(sessions[: args.pages])
-            }
+            emit = {i: {key: start_us + dt for key, dt in emit_offsets[i].items()} for i in emit_offsets}
             clock = TopicClock(
-                stack.kafka.client_settings("admin"), pipeline.topics, {s["station_id"] for s in sessions[: args.pages]}
+                stack.kafka.client_settings("admin"),
+                pipeline.topics,
+                {s["station_id"] for s in sessions[: args.pages]},
+                args.frame_samples,
             )
             clock.start()
             measured_from_ms = start_us / 1000 + WARM_UP_S * 1000
@@ -320,6 +359,8 @@ def main() -> int:
                 )
             browser.close()
             clock.stop.set()
+            station_sends = list(clock.station_send_s)
+            hops = list(clock.worker_hop_s)
     finally:
         stop_processes(processes, grace_s=10)
         pipeline.stop()
@@ -328,6 +369,12 @@ def main() -> int:
     console.print(f"feedback_latency live_sample_to_screen_s {_quantiles(samples['live'])}")
     for part in ("step_worker", "step_service", "live_worker", "live_service"):
         console.print(f"feedback_latency {part}_s {_quantiles(samples[part])}")
+    # The simulated stations share this machine (a clinic's each run on their own PC): how late
+    # they sent their frames after the frame's last sample existed, within the station + worker part.
+    sends = [late for at_ms, late in station_sends if at_ms >= measured_from_ms]
+    console.print(f"feedback_latency station_send_late_s {_quantiles(sends)}")
+    hop = [late for at_ms, late in hops if at_ms >= measured_from_ms]
+    console.print(f"feedback_latency frame_sent_to_trace_produced_s {_quantiles(hop)}")
     if rates:
         console.print(f"feedback_latency live_updates_per_s min={min(rates):.1f} median={statistics.median(rates):.1f}")
     return 0
