@@ -1,0 +1,1 @@
+"""Session reports: figures, rendering, FHIR export, the report service."""
