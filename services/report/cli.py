@@ -25,6 +25,14 @@ def _settings():
     return ReportSettings(), InfluxSettings()
 
 
+def _quiet_font_logs() -> None:
+    """matplotlib's PDF backend subsets fonts with fontTools, which logs every table at INFO."""
+    import logging
+
+    for name in ("fontTools", "matplotlib"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _programmes(settings, stack: ExitStack):
     if not (settings.api_url and settings.api_key):
         return None
@@ -42,7 +50,7 @@ def _links(settings, clinic_id: str, session_id: str) -> dict[str, str]:
     return {"html": f"{base}.html", "pdf": f"{base}.pdf", "fhir": f"{base}.fhir.json"}
 
 
-def _maker(settings, influx, stack: ExitStack, out_dir: Path):
+def _maker(settings, influx, stack: ExitStack, out_dir: Path, *, require_stop: bool = False):
     from gaitstream.services.report.influx import SessionReader
     from gaitstream.services.report.make import make_report
 
@@ -57,6 +65,7 @@ def _maker(settings, influx, stack: ExitStack, out_dir: Path):
             programme_of=programmes,
             rules_file=settings.rules_file,
             links_of=lambda clinic_id: _links(settings, clinic_id, session_id),
+            require_stop=require_stop,
         )
 
     return make
@@ -71,6 +80,7 @@ def session(
     from gaitstream.services.report.influx import SessionNotFound
 
     settings, influx = _settings()
+    _quiet_font_logs()
     with ExitStack() as stack:
         make = _maker(settings, influx, stack, out)
         try:
@@ -97,11 +107,12 @@ def serve() -> None:
 
     settings, influx = _settings()
     kafka, topics = KafkaSettings(), TopicSettings()
+    _quiet_font_logs()
     stop = [False]
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
     signal.signal(signal.SIGINT, lambda *_: stop.__setitem__(0, True))
     with ExitStack() as stack:
-        make = _maker(settings, influx, stack, settings.out_dir)
+        make = _maker(settings, influx, stack, settings.out_dir, require_stop=True)
         consumer = KafkaConsumer(
             topics.steps,
             **kafka.client_config(),

@@ -21,10 +21,18 @@ from gaitstream.settings import InfluxSettings
 # sink's batches, a late trunk step): the read window's slack.
 AFTER_STOP_S = 300
 TIMEOUT_MS = 120_000
+# A range without a stop ends at now(): a station whose clock runs ahead (or a replay faster than
+# real time) would have its last points, and its stop, missing from the report.
+FAR_FUTURE = "2200-01-01T00:00:00Z"
 
 
 class SessionNotFound(GaitstreamError):
     """InfluxDB holds no start of the session (the message names it)."""
+
+
+class SessionIncomplete(GaitstreamError):
+    """InfluxDB does not hold the session's stop yet: the sink writes a session's points in the
+    order of the steps topic, so until the stop is there some steps may not be."""
 
 
 def flux_string(value: str) -> str:
@@ -60,7 +68,7 @@ class SessionReader:
     def _rows(self, measurement: str, where: str, start: str, stop: str | None = None) -> list[dict]:
         flux = (
             f"from(bucket: {flux_string(self.bucket)}) "
-            f"|> range(start: {start}{f', stop: {stop}' if stop else ''}) "
+            f"|> range(start: {start}, stop: {stop or FAR_FUTURE}) "
             f"|> filter(fn: (r) => r._measurement == {flux_string(measurement)} and {where}) "
             '|> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value") '
             '|> group() |> sort(columns: ["_time"])'
@@ -80,7 +88,9 @@ class SessionReader:
         )
         return list(dict.fromkeys(row["session"] for row in rows if row.get("active") == 1))
 
-    def read(self, session_id: str) -> SessionRecord:
+    def read(self, session_id: str, *, require_stop: bool = False) -> SessionRecord:
+        """The session as InfluxDB holds it; ``require_stop``: refuse (SessionIncomplete) until
+        its stop point is there, which the sink writes after every step before it."""
         where = f"r.session == {flux_string(session_id)}"
         events = self._rows("gait_session", where, start="0")
         starts = [row for row in events if row.get("active") == 1]
@@ -89,6 +99,8 @@ class SessionReader:
         start = starts[0]
         stops = [row for row in events if row.get("active") == 0 and row["time_us"] >= start["time_us"]]
         stopped_us = stops[-1]["time_us"] if stops else None
+        if require_stop and stopped_us is None:
+            raise SessionIncomplete(f"session {session_id}: InfluxDB does not hold its stop yet")
         window = {
             "start": _rfc3339(start["time_us"] - 1_000_000),
             "stop": None if stopped_us is None else _rfc3339(stopped_us + AFTER_STOP_S * 1_000_000),

@@ -77,11 +77,12 @@ def make_report(
     rules_file: Path | None = None,
     links_of: Callable[[str], dict[str, str]] | None = None,
     now: datetime | None = None,
+    require_stop: bool = False,
 ) -> MadeReport:
     from gaitstream.services.report.fhir import session_bundle, write_fhir
     from gaitstream.services.report.render import ReportContext, write_report
 
-    record = reader.read(session_id)
+    record = reader.read(session_id, require_stop=require_stop)
     figures = session_figures(record)
     earlier = [sid for sid in reader.session_ids_of(record.clinic_id, record.patient_id) if sid != session_id]
     history = [session_figures(reader.read(sid)) for sid in earlier[-(HISTORY_SESSIONS - 1) :]]

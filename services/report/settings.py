@@ -24,8 +24,9 @@ class ReportSettings(BaseSettings):
     # After a session's stop event, wait this long before reading it back: the sink writes within
     # about a second (its batches), a trunk step or a late status a little after.
     settle_s: float = Field(10.0, ge=0)
-    # A stop whose start InfluxDB does not hold yet is tried again this many times, settle_s apart.
-    attempts: int = Field(3, ge=1)
+    # A stop that InfluxDB does not hold yet (the sink is behind, or down) is tried again, settle_s
+    # apart, this many times in all.
+    attempts: int = Field(12, ge=1)
     api_url: str | None = None
     api_key: SecretStr | None = None
     public_url: str | None = None
