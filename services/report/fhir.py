@@ -1,150 +1,169 @@
 """FHIR export (R5, built and validated with ``fhir.resources``): a session as a Bundle of
-Observations, the programme as a CarePlan with one ServiceRequest per exercise and one for the
-treadmill sessions.
+Observations (here), the programme as a CarePlan with its ServiceRequests (``fhir_programme.py``),
+both coded in gaitstream's local CodeSystem (``fhir_codes.py``).
 
-No LOINC or SNOMED codes exist for these measures, so they are coded in a local CodeSystem
-(:func:`code_system_resource` describes it; a clinic may publish it under its own URL). Per side,
-the median and the 90th percentile of the pelvic drop are separate components of one Observation
-(codes ``pelvic-drop-median-left`` …), so a receiver reads every side's figures from one resource.
-The patient is referenced by pseudonym only (an identifier in the clinic's pseudonym system): no
-Patient resource, no name. Ids are UUIDv5 of the session (or programme) and the code, so exporting
-again gives the same Bundle.
+1. One Observation per measure: pelvic drop, trunk lean, cadence, step-time asymmetry, pelvic drop
+   asymmetry, feedback dose, gait classification; status ``final``, category ``activity``, the
+   session's start and stop as ``effectivePeriod``.
+2. Per-side figures are components of their measure's Observation: pelvic drop has four
+   (``pelvic-drop-left-median``, ``pelvic-drop-left-p90``, right likewise), trunk lean two
+   (``trunk-lean-left-median`` …), so a receiver reads a measure's every side and statistic from
+   one resource. The median components carry the clinic's pelvic drop threshold as reference range.
+3. A value the session does not have is left out and ``dataAbsentReason`` says why
+   (``not-applicable``: no trunk sensor, no feedback screen; ``not-performed``: no steps on that
+   side; ``unknown``: steps but no finite value, or no classification).
+4. The patient is an identifier in the clinic's pseudonym system: no Patient resource, no name.
+5. The Bundle is a ``collection`` (a record to file, not instructions for a server); entries have
+   ``urn:uuid:`` fullUrls and UUIDv5 ids of clinic, session and code, so exporting a session
+   again gives the same Bundle, byte for byte.
+
+Notes: values are rounded to :data:`DECIMALS` places, since a FHIR decimal's digits state its
+precision and a single sacral sensor measures pelvic angles to a few degrees (GAIT_SPEC.md).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from fhir.resources.bundle import Bundle
 
+from gaitstream.services.report.fhir_codes import (
+    DATA_ABSENT_URL,
+    DISPLAYS,
+    EXERCISE_SYSTEM_URL,
+    OBSERVATION_CATEGORY_URL,
+    PSEUDONYM_SYSTEM_BASE,
+    SESSION_SYSTEM_BASE,
+    SYSTEM_URL,
+    UCUM_URL,
+    code_system_resource,
+    coded,
+    pseudonym_subject,
+    resource_id,
+)
+from gaitstream.services.report.fhir_programme import (
+    FhirExportError,
+    ProgrammeForExport,
+    UnknownExerciseError,
+    programme_care_plan,
+)
 from gaitstream.services.report.figures import SIDES, SessionFigures
 
-SYSTEM_URL = "https://gaitstream.example/fhir/CodeSystem/gait-metrics"
-EXERCISE_SYSTEM_URL = "https://gaitstream.example/fhir/CodeSystem/exercises"
-PSEUDONYM_SYSTEM_URL = "https://gaitstream.example/fhir/NamingSystem/patient-pseudonym"
-UCUM = "http://unitsofmeasure.org"
-ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-_NAMESPACE = uuid.UUID("7d0f3c52-9c1e-4a55-8f43-2f1f6a1b0e11")
+__all__ = [
+    "EXERCISE_SYSTEM_URL",
+    "PSEUDONYM_SYSTEM_BASE",
+    "SYSTEM_URL",
+    "FhirExportError",
+    "ProgrammeForExport",
+    "UnknownExerciseError",
+    "code_system_resource",
+    "programme_care_plan",
+    "session_bundle",
+    "write_fhir",
+]
 
-# code -> (display, definition in GAIT_SPEC.md's terms)
-CONCEPTS = {
-    "pelvic-drop": ("Pelvic drop", "Per stance step, the largest frontal-plane drop of the pelvis on the swing side."),
-    "trunk-lean": ("Trunk lean", "Per stance step, the largest lateral trunk lean toward the stance limb."),
-    "cadence": ("Cadence", "Steps per minute: 60 divided by the median step time."),
-    "step-time-asymmetry": ("Step-time asymmetry", "100 x |left - right| / mean of the sides' median step times."),
-    "pelvic-drop-asymmetry": ("Pelvic drop asymmetry", "Left median minus right median pelvic drop."),
-    "gait-classification": ("Gait classification", "Normal, Trendelenburg or compensated Trendelenburg, by side."),
-    "feedback-dose": ("Feedback dose", "Share of steps whose feedback cue was visible on the patient's screen."),
-    **{
-        f"{name}-{stat}-{side}": (f"{label} {stat} {side}", f"{label}: {stat} over the session's {side} stance steps.")
-        for name, label in (("pelvic-drop", "Pelvic drop"), ("trunk-lean", "Trunk lean"))
-        for stat in ("median", "p90")
-        for side in SIDES
-    },
-}
-
-
-def _id(*parts: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
-
-
-def _concept(code: str, system: str) -> dict:
-    return {"coding": [{"system": system, "code": code, "display": CONCEPTS[code][0]}], "text": CONCEPTS[code][0]}
-
-
-def _value(value: float | None, unit: str, ucum: str, absent: str) -> dict:
-    if value is None:
-        return {"dataAbsentReason": {"coding": [{"system": ABSENT, "code": absent}]}}
-    return {"valueQuantity": {"value": round(float(value), 3), "unit": unit, "system": UCUM, "code": ucum}}
+DECIMALS = 2
+# UCUM: (unit shown to people, UCUM code)
+_DEG = ("deg", "deg")
+_PER_MIN = ("steps/min", "/min")
+_PERCENT = ("%", "%")
 
 
 def _instant(time_us: int) -> str:
     return datetime.fromtimestamp(time_us / 1e6, UTC).isoformat().replace("+00:00", "Z")
 
 
-def code_system_resource(system_url: str = SYSTEM_URL) -> dict:
-    """The local CodeSystem (as JSON, validated) that the Observations' codes belong to."""
-    from fhir.resources.codesystem import CodeSystem
+def _absent(reason: str) -> dict:
+    return {"dataAbsentReason": {"coding": [{"system": DATA_ABSENT_URL, "code": reason}]}}
 
-    resource = {
-        "resourceType": "CodeSystem",
-        "id": "gaitstream-gait-metrics",
-        "url": system_url,
-        "name": "GaitstreamGaitMetrics",
-        "status": "active",
-        "content": "complete",
-        "concept": [{"code": c, "display": d, "definition": text} for c, (d, text) in CONCEPTS.items()],
-    }
-    return CodeSystem.model_validate(resource).model_dump(mode="json", exclude_none=True)
+
+def _value(value: float | None, unit: tuple[str, str], absent: str) -> dict:
+    if value is None:
+        return _absent(absent)
+    shown, ucum = unit
+    return {"valueQuantity": {"value": round(float(value), DECIMALS), "unit": shown, "system": UCUM_URL, "code": ucum}}
+
+
+def _side_components(figures: SessionFigures, system_url: str) -> tuple[list[dict], list[dict]]:
+    """(pelvic drop's components, trunk lean's), per side (step 2) with absent reasons (step 3)."""
+    drop, lean = [], []
+    threshold = {"high": {"value": figures.pelvic_drop_threshold_deg, "unit": "deg", "system": UCUM_URL, "code": "deg"}}
+    for side in SIDES:
+        s = figures.sides[side]
+        missing = "not-performed" if s.steps == 0 else "unknown"
+        for stat, value in (("median", s.pelvic_drop_deg_median), ("p90", s.pelvic_drop_deg_p90)):
+            component = {"code": coded(f"pelvic-drop-{side}-{stat}", system_url), **_value(value, _DEG, missing)}
+            if stat == "median":
+                component["referenceRange"] = [{**threshold, "text": "pelvic drop threshold of the classification"}]
+            drop.append(component)
+        lean_missing = missing if figures.trunk_present else "not-applicable"
+        lean.append(
+            {
+                "code": coded(f"trunk-lean-{side}-median", system_url),
+                **_value(s.trunk_lean_deg_median, _DEG, lean_missing),
+            }
+        )
+    return drop, lean
 
 
 def session_bundle(
-    figures: SessionFigures, *, system_url: str = SYSTEM_URL, pseudonym_system: str = PSEUDONYM_SYSTEM_URL
+    figures: SessionFigures, *, system_url: str = SYSTEM_URL, pseudonym_system: str | None = None
 ) -> Bundle:
-    """The session's Observations in a ``collection`` Bundle (validated on construction)."""
-    subject = {"identifier": {"system": pseudonym_system, "value": figures.patient_id}}
+    """The session's Observations in a ``collection`` Bundle (validated on construction).
+
+    ``system_url``: the local CodeSystem's URL; ``pseudonym_system``: the identifier system of the
+    clinic's pseudonyms (default: gaitstream's, ending in the clinic's id).
+    """
     period = {"start": _instant(figures.started_us)}
     if figures.stopped_us is not None:
         period["end"] = _instant(figures.stopped_us)
     base = {
         "resourceType": "Observation",
         "status": "final",
-        "category": [{"coding": [{"system": CATEGORY, "code": "activity"}]}],
-        "subject": subject,
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY_URL, "code": "activity", "display": "Activity"}]}],
+        "subject": pseudonym_subject(figures.clinic_id, figures.patient_id, pseudonym_system),
         "effectivePeriod": period,
     }
 
+    # 1. One Observation per measure.
     def observation(code: str, **content) -> dict:
-        return {**base, "id": _id(figures.session_id, code), "code": _concept(code, system_url), **content}
+        rid = resource_id("session", figures.clinic_id, figures.session_id, code)
+        return {**base, "id": rid, "code": coded(code, system_url), **content}
 
-    def components(name: str, stats: tuple[str, ...], absent: str) -> list[dict]:
-        out = []
-        for side in SIDES:
-            s = figures.sides[side]
-            for stat in stats:
-                value = getattr(s, f"{name.replace('-', '_')}_deg_{stat}")
-                reason = absent if name == "trunk-lean" and not figures.trunk_present else "not-performed"
-                component = _value(value, "deg", "deg", reason)
-                out.append({"code": _concept(f"{name}-{stat}-{side}", system_url), **component})
-        return out
-
-    resources = [
-        observation("pelvic-drop", component=components("pelvic-drop", ("median", "p90"), "not-performed")),
-        observation("trunk-lean", component=components("trunk-lean", ("median",), "not-applicable")),
-        observation("cadence", **_value(figures.cadence_spm, "steps/min", "/min", "not-performed")),
-        observation("step-time-asymmetry", **_value(figures.step_time_asymmetry_pct, "%", "%", "not-performed")),
-        observation(
-            "pelvic-drop-asymmetry", **_value(figures.pelvic_drop_asymmetry_deg, "deg", "deg", "not-performed")
-        ),
-        observation(
-            "feedback-dose",
-            **_value(None if figures.dose is None else 100 * figures.dose, "%", "%", "not-applicable"),
-        ),
-    ]
-    if figures.classification:
-        resources.append(
-            observation(
-                "gait-classification",
-                valueCodeableConcept={
-                    "coding": [{"system": system_url + "/classification", "code": figures.classification}]
-                },
-            )
-        )
+    # An asymmetry needs steps on both sides.
+    no_steps = "not-performed" if any(figures.sides[side].steps == 0 for side in SIDES) else "unknown"
+    drop, lean = _side_components(figures, system_url)
+    dose = None if figures.dose is None else 100.0 * figures.dose
+    if figures.classification in DISPLAYS:
+        classification = {"valueCodeableConcept": coded(figures.classification, system_url)}
+    elif figures.classification:  # a label this CodeSystem lacks (a newer pipeline): as text only
+        classification = {"valueCodeableConcept": {"text": figures.classification}}
     else:
-        resources.append(
-            observation("gait-classification", dataAbsentReason={"coding": [{"system": ABSENT, "code": "unknown"}]})
-        )
+        classification = _absent("unknown")
+    if figures.classification_flags:
+        classification["note"] = [{"text": f"Flags: {', '.join(figures.classification_flags)}"}]
+    resources = [
+        observation("pelvic-drop", component=drop),
+        observation("trunk-lean", component=lean),
+        observation("cadence", **_value(figures.cadence_spm, _PER_MIN, "not-performed")),
+        observation("step-time-asymmetry", **_value(figures.step_time_asymmetry_pct, _PERCENT, no_steps)),
+        observation("pelvic-drop-asymmetry", **_value(figures.pelvic_drop_asymmetry_deg, _DEG, no_steps)),
+        observation("feedback-dose", **_value(dose, _PERCENT, "not-applicable")),
+        observation("gait-classification", **classification),
+    ]
+    # 5. A collection with deterministic ids and the session's id as the Bundle's identifier.
     return Bundle.model_validate(
         {
             "resourceType": "Bundle",
-            "id": _id(figures.session_id, "bundle"),
+            "id": resource_id("session", figures.clinic_id, figures.session_id, "bundle"),
+            "identifier": {
+                "system": f"{SESSION_SYSTEM_BASE}/{quote(figures.clinic_id, safe='')}",
+                "value": figures.session_id,
+            },
             "type": "collection",
             "timestamp": period.get("end", period["start"]),
             "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in resources],
@@ -152,116 +171,17 @@ def session_bundle(
     )
 
 
-@dataclass(frozen=True)
-class ProgrammeForExport:
-    clinic_id: str
-    patient_id: str
-    revision: int
-    phase: str
-    sides: tuple[str, ...]
-    target_pelvic_drop_deg: float
-    feedback_plan: str | None
-    exercises: tuple[dict, ...] = field(default_factory=tuple)  # {exercise_id, dosage: {...}}
-    note: str | None = None
-    created_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _dosage_text(dosage: dict) -> str:
-    text = f"{dosage['sets']} x {dosage['reps']} reps"
-    if dosage.get("hold_s"):
-        text += f", hold {dosage['hold_s']:g} s"
-    if dosage.get("rest_s"):
-        text += f", rest {dosage['rest_s']:g} s"
-    return text + f"; {dosage['times_per_day']} x per day, {dosage['days_per_week']} days per week"
-
-
-def programme_care_plan(
-    programme: ProgrammeForExport,
-    *,
-    exercise_names: dict[str, str],
-    exercise_system: str = EXERCISE_SYSTEM_URL,
-    pseudonym_system: str = PSEUDONYM_SYSTEM_URL,
-) -> Bundle:
-    """A CarePlan (the phase) and its ServiceRequests (each exercise, the treadmill sessions).
-    ``exercise_names``: the library's id -> name; an exercise not in it raises ValueError."""
-    key = f"{programme.clinic_id}/{programme.patient_id}/{programme.revision}"
-    subject = {"identifier": {"system": pseudonym_system, "value": programme.patient_id}}
-    requests = []
-    for item in programme.exercises:
-        exercise_id, dosage = item["exercise_id"], item["dosage"]
-        if exercise_id not in exercise_names:
-            raise ValueError(f"exercise {exercise_id!r} is not in the exercise library")
-        requests.append(
-            {
-                "resourceType": "ServiceRequest",
-                "id": _id(key, exercise_id),
-                "status": "active",
-                "intent": "order",
-                "subject": subject,
-                "code": {
-                    "concept": {
-                        "coding": [{"system": exercise_system, "code": exercise_id}],
-                        "text": exercise_names[exercise_id],
-                    }
-                },
-                "occurrenceTiming": {
-                    "repeat": {"frequency": int(dosage["times_per_day"]), "period": 1, "periodUnit": "d"}
-                },
-                "patientInstruction": [{"instructionMarkdown": _dosage_text(dosage)}],
-            }
-        )
-    if programme.feedback_plan or programme.phase == "retraining":
-        target = f"{programme.target_pelvic_drop_deg:g} deg"
-        requests.append(
-            {
-                "resourceType": "ServiceRequest",
-                "id": _id(key, "treadmill-feedback-sessions"),
-                "status": "active",
-                "intent": "order",
-                "subject": subject,
-                "code": {
-                    "concept": {
-                        "coding": [{"system": exercise_system, "code": "treadmill-feedback-sessions"}],
-                        "text": "Treadmill walking with pelvic-drop feedback",
-                    }
-                },
-                "patientInstruction": [
-                    {"instructionMarkdown": f"Feedback plan: {programme.feedback_plan or 'none'}; target {target}"}
-                ],
-            }
-        )
-    plan = {
-        "resourceType": "CarePlan",
-        "id": _id(key, "careplan"),
-        "status": "active",
-        "intent": "plan",
-        "subject": subject,
-        "title": f"Hip abductor programme: {programme.phase}",
-        "description": (
-            f"Phase {programme.phase}; weak side(s): {', '.join(programme.sides) or 'none'}; "
-            f"target pelvic drop {programme.target_pelvic_drop_deg:g} deg (revision {programme.revision})"
-        ),
-        "created": programme.created_at.isoformat(),
-        "activity": [{"plannedActivityReference": {"reference": f"urn:uuid:{r['id']}"}} for r in requests],
-    }
-    if programme.note:
-        plan["note"] = [{"text": programme.note}]
-    return Bundle.model_validate(
-        {
-            "resourceType": "Bundle",
-            "id": _id(key, "bundle"),
-            "type": "collection",
-            "timestamp": programme.created_at.isoformat(),
-            "entry": [{"fullUrl": f"urn:uuid:{r['id']}", "resource": r} for r in (plan, *requests)],
-        }
-    )
-
-
 def write_fhir(bundle: Bundle, path: Path) -> None:
-    """The Bundle as JSON, replaced whole or not at all."""
-    text = json.dumps(json.loads(bundle.model_dump_json(exclude_none=True)), indent=1, sort_keys=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o640)
-    os.replace(tmp, path)
+    """The Bundle as JSON at ``path``, replaced whole or not at all (temporary file, then rename)."""
+    text = bundle.model_dump_json(indent=1)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o640)  # like the report's other files: the clinic's group reads them
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
