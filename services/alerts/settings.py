@@ -44,6 +44,9 @@ class AlertServiceSettings(BaseSettings):
     consumer_group: str = "gaitstream-alerts-dispatcher"
     api_url: str = "http://127.0.0.1:8088"
     api_key: SecretStr | None = None
+    # Where the report service writes the session reports (<clinic>/<session>.html|.pdf|.fhir.json);
+    # the API serves them to keys scoped to the clinic. None: no reports here (404).
+    reports_dir: Path | None = None
 
     @field_validator("admin_token")
     @classmethod
