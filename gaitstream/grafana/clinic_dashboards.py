@@ -22,6 +22,8 @@ from gaitstream.grafana.exceptions import GrafanaError
 CLINIC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}\Z", re.ASCII)
 VARIABLE_FILTER = '"clinic" =~ /^$clinic$/'
 LINK_PARAMETER = "var-clinic=${clinic}&"
+# A link into the alerts API (the session report) names the clinic in its path.
+API_PATH = "/v1/clinics/${clinic}/"
 
 
 def check_clinic_id(clinic: str) -> str:
@@ -38,7 +40,11 @@ def fixed_filter(clinic: str) -> str:
 
 def _rewrite(node: object, clinic: str) -> object:
     if isinstance(node, str):
-        return node.replace(VARIABLE_FILTER, fixed_filter(clinic)).replace(LINK_PARAMETER, "")
+        return (
+            node.replace(VARIABLE_FILTER, fixed_filter(clinic))
+            .replace(LINK_PARAMETER, "")
+            .replace(API_PATH, f"/v1/clinics/{clinic}/")
+        )
     if isinstance(node, list):
         return [_rewrite(item, clinic) for item in node]
     if isinstance(node, dict):

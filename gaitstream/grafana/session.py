@@ -21,6 +21,10 @@ from gaitstream.grafana.panels import BY_COLUMN, BY_SIDE, classification_mapping
 
 BY_SCHEDULE = "$tag_schedule"
 UID = "gaitstream-patient-session"
+# The session report (services/report), served by the alerts API where compose publishes it
+# (ALERTS_API_BIND/PORT; behind the clinic's TLS proxy, its address: deploy/grafana/README.md).
+REPORTS_BASE_URL = "http://localhost:8088"
+REPORT_LINK = REPORTS_BASE_URL + "/v1/clinics/${clinic}/sessions/${session}/report.html"
 REFRESH = "5s"
 SIDE_COLOURS = {"left": "blue", "right": "purple"}
 
@@ -112,6 +116,14 @@ def build() -> dashboard.Dashboard:
         .with_variable(variables.patient())
         .with_variable(variables.session())
         .annotation(_alert_annotation())
+        .link(
+            dash_b.DashboardLink("Session report")
+            .type(dashboard.DashboardLinkType.LINK)
+            .url(REPORT_LINK)
+            .tooltip("PDF/HTML report of this session (made when it stops; the API key is the password)")
+            .target_blank(True)
+            .icon("doc")
+        )
     )
     builder = builder.with_panel(
         _series(

@@ -210,3 +210,16 @@ def test_build_command_writes_what_is_committed(tmp_path: Path) -> None:
     )
     for relative in written:
         assert (tmp_path / relative).read_text() == (deploy / relative).read_text(), relative
+
+
+def test_the_session_dashboard_links_its_session_report_on_the_alerts_api() -> None:
+    from gaitstream.grafana.clinic_dashboards import render_for_clinic
+
+    models = {name: json.loads(text) for name, text in dashboards.render_all().items()}
+    (session,) = [m for m in models.values() if m["uid"] == "gaitstream-patient-session"]
+    (link,) = [link for link in session["links"] if link["title"] == "Session report"]
+    assert link["url"] == "http://localhost:8088/v1/clinics/${clinic}/sessions/${session}/report.html"
+    assert link["targetBlank"] is True
+    (clinic_copy,) = [m for m in render_for_clinic("clinic-a").values() if m["uid"] == "gaitstream-patient-session"]
+    (fixed,) = [link for link in clinic_copy["links"] if link["title"] == "Session report"]
+    assert fixed["url"] == "http://localhost:8088/v1/clinics/clinic-a/sessions/${session}/report.html"

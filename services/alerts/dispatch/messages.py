@@ -75,7 +75,14 @@ def _number(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def _lines(alert: Any, state_change: str) -> list[str]:
+def report_url(public_url: str | None, alert: Any) -> str | None:
+    """Where the alert's session report will be (the alerts API serves it once the session stops)."""
+    if not public_url or not getattr(alert, "session_id", None):
+        return None
+    return f"{public_url.rstrip('/')}/v1/clinics/{alert.clinic_id}/sessions/{alert.session_id}/report.html"
+
+
+def _lines(alert: Any, state_change: str, public_url: str | None = None) -> list[str]:
     event = _event(state_change)
     lines = [
         f"{alert.kind}: {alert.message}",
@@ -105,12 +112,16 @@ def _lines(alert: Any, state_change: str) -> list[str]:
         lines.append("escalated: the subscribed supervisor's channel keeps failing; this goes to the clinic's fallback")
     if alert.dashboard_url:
         lines.append(f"dashboard: {alert.dashboard_url}")
+    report = report_url(public_url, alert)
+    if report:
+        lines.append(f"session report (once the session stops): {report}")
     lines.append(f"alert id: {alert.alert_id}")
     return lines
 
 
-def render_alert(delivery_id: int, state_change: str, alert: Any) -> Message:
-    """One alert's open, resolve or reminder message."""
+def render_alert(delivery_id: int, state_change: str, alert: Any, *, public_url: str | None = None) -> Message:
+    """One alert's open, resolve or reminder message (with its session report's link when the
+    alerts API's ``public_url`` is known)."""
     event = _event(state_change)
     title = (
         f"[gaitstream] {alert.severity.upper()} {alert.kind} {event} - "
@@ -126,7 +137,7 @@ def render_alert(delivery_id: int, state_change: str, alert: Any) -> Message:
     return Message(
         delivery_id=delivery_id,
         title=title,
-        text="\n".join(_lines(alert, state_change)),
+        text="\n".join(_lines(alert, state_change, public_url)),
         payload=payload,
         severity=alert.severity,
     )

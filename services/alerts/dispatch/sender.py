@@ -379,7 +379,9 @@ class Sender:
                     budgets[row.subscription_id] -= 1
                 try:
                     message = (
-                        render_digest(row.id, items) if is_digest else render_alert(row.id, row.state_change, alert)
+                        render_digest(row.id, items)
+                        if is_digest
+                        else render_alert(row.id, row.state_change, alert, public_url=self.settings.public_url)
                     )
                 except Exception as exc:  # a record no message can be made of: this row only
                     reason = f"render: {type(exc).__name__}: {exc}"[:2000]

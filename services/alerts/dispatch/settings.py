@@ -18,6 +18,9 @@ class DispatchSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAITSTREAM_ALERTS_", extra="ignore")
 
     database_url: str = ""
+    # The alerts API as supervisors reach it: messages link the session's report there (made when
+    # the session stops). None: no report link.
+    public_url: str | None = None
     consumer_group: str = "gaitstream-alerts-dispatcher"
     # Records per poll; each poll is ingested in one transaction, then its offsets are committed.
     consume_max_records: int = 200

@@ -225,3 +225,12 @@ def test_messages_carry_what_a_supervisor_needs():
     digest = render_digest(45, [("open", alert()), ("open", alert(severity="critical", station_id="st9"))])
     assert digest.severity == "critical" and digest.payload["items"][0]["alert"]["station_id"] == "st9"
     assert "2 alert messages" in digest.title
+
+
+def test_an_alert_links_its_session_report_when_the_apis_public_url_is_known():
+    linked = render_alert(48, "open", alert(), public_url="https://alerts.clinic.example/")
+    assert (
+        "session report (once the session stops): https://alerts.clinic.example/v1/clinics/"
+        f"{alert().clinic_id}/sessions/{alert().session_id}/report.html"
+    ) in linked.text
+    assert "session report" not in render_alert(48, "open", alert()).text
