@@ -64,3 +64,22 @@ def test_the_current_phase_runs_since_its_first_revision() -> None:
     assert programme.phase_since == datetime(2026, 11, 20, 10, tzinfo=UTC)
     assert programme.feedback_plan == "none:2m,faded:10m,none:2m" and programme.sides == ("left",)
     assert programme_from_history([]) is None
+
+
+def test_the_suggestion_is_a_start_without_a_programme_and_the_rules_next_step_with_one() -> None:
+    from dataclasses import replace
+
+    from gaitstream.services.programme.suggest import load_rules
+    from gaitstream.services.report.figures import session_figures
+    from gaitstream.services.report.make import Programme, suggestion_for
+    from tests.report.crafted import T0_US, crafted_record
+
+    rules = load_rules()
+    days = [session_figures(crafted_record(session_id=f"s{i}", start_us=T0_US + i * 86_400_000_000)) for i in range(4)]
+    start = suggestion_for(rules, days[-1], days, None)
+    assert start.rule == "start" and start.propose["phase"] == "activation" and start.propose["sides"] == ["left"]
+    since = datetime.fromtimestamp(days[0].started_us / 1e6, UTC)
+    activation = Programme("activation", ("left",), 2.0, None, phase_since=since)
+    assert suggestion_for(rules, days[-1], days, activation).rule == "to-strengthening"  # 4 sessions in phase
+    later = replace(activation, phase_since=datetime.fromtimestamp(days[2].started_us / 1e6, UTC))
+    assert suggestion_for(rules, days[-1], days, later) is None  # 2 sessions in phase: nothing yet
