@@ -12,6 +12,7 @@ from gaitstream.pipelines.cli import register as register_worker
 from gaitstream.services.alerts.cli import register as register_alerts
 from gaitstream.services.feedback.cli import app as feedback_app
 from gaitstream.services.privacy.cli import register as register_privacy
+from gaitstream.services.programme.cli import app as programme_app
 from gaitstream.services.report.cli import app as report_app
 from gaitstream.services.station.cli import register as register_station
 from gaitstream.simulate.cli import register as register_simulate
@@ -37,6 +38,7 @@ def build_app() -> typer.Typer:
     register_privacy(app)
     app.add_typer(feedback_app, name="feedback")
     app.add_typer(report_app, name="report")
+    app.add_typer(programme_app, name="programme")
     app.command()(demo)
     return app
 

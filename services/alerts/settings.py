@@ -47,6 +47,8 @@ class AlertServiceSettings(BaseSettings):
     # Where the report service writes the session reports (<clinic>/<session>.html|.pdf|.fhir.json);
     # the API serves them to keys scoped to the clinic. None: no reports here (404).
     reports_dir: Path | None = None
+    # A clinic's own exercises (*.yaml, services/programme/library.py) beside the built-in ones.
+    programme_library_dir: Path | None = None
 
     @field_validator("admin_token")
     @classmethod

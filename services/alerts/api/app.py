@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from gaitstream.logging import kv
-from gaitstream.services.alerts.api import admin, alerts, audit, reports, subscriptions
+from gaitstream.services.alerts.api import admin, alerts, audit, programmes, reports, subscriptions
 from gaitstream.services.alerts.api.schemas import Health
 from gaitstream.services.alerts.api.throttle import FailureThrottle
 from gaitstream.services.alerts.settings import AlertServiceSettings
@@ -56,6 +56,9 @@ def create_app(settings: AlertServiceSettings, *, engine: Engine | None = None) 
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.exercise_library = programmes.load_exercise_library(
+        settings.programme_library_dir
+    )  # a broken clinic file fails here
     app.state.throttle = FailureThrottle(
         max_failures=settings.auth_max_failures, window_s=settings.auth_window_s, block_s=settings.auth_block_s
     )
@@ -96,4 +99,5 @@ def create_app(settings: AlertServiceSettings, *, engine: Engine | None = None) 
     app.include_router(subscriptions.router, prefix="/v1")
     app.include_router(alerts.router, prefix="/v1")
     app.include_router(reports.router, prefix="/v1")
+    app.include_router(programmes.router, prefix="/v1")
     return app

@@ -81,6 +81,25 @@ class AlertsClient:
     def unmute(self, mute_id: int) -> None:
         self.request("DELETE", f"/v1/mutes/{mute_id}")
 
+    # --- programmes (issue 19) -----------------------------------------------------------------
+
+    def set_programme(self, clinic_id: str, patient_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Save a patient's programme: the new revision."""
+        return self.request("PUT", _programme_path(clinic_id, patient_id), json=body)
+
+    def programme(self, clinic_id: str, patient_id: str) -> dict[str, Any]:
+        return self.request("GET", _programme_path(clinic_id, patient_id))
+
+    def programme_history(self, clinic_id: str, patient_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"{_programme_path(clinic_id, patient_id)}/history")
+
+    def programmes(self, clinic_id: str) -> list[dict[str, Any]]:
+        return self.request("GET", f"/v1/clinics/{quote(clinic_id, safe='')}/programmes")
+
+
+def _programme_path(clinic_id: str, patient_id: str) -> str:
+    return f"/v1/clinics/{quote(clinic_id, safe='')}/patients/{quote(patient_id, safe='')}/programme"
+
 
 def _params(**values: Any) -> dict[str, Any]:
     return {key: (str(v).lower() if isinstance(v, bool) else v) for key, v in values.items() if v is not None}

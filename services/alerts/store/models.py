@@ -196,3 +196,34 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     status_code: Mapped[int] = mapped_column(Integer)
     client: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+# A programme's phase: the library's three (``services/programme/library.PHASES``), or none (no
+# exercises prescribed yet, or a pause).
+PROGRAMME_PHASES = ("activation", "strengthening", "retraining", "none")
+
+
+class ProgrammeRevision(Base):
+    """One revision of a patient's therapy programme (issue 19). A change adds a revision
+    (1, 2, … per clinic and patient); none is ever updated, so the rows are the history and the
+    highest revision is the current programme. ``patient_id`` is the clinic's pseudonym, and
+    ``author`` the API key's prefix: never a name."""
+
+    __tablename__ = "programme_revisions"
+    __table_args__ = (UniqueConstraint("clinic_id", "patient_id", "revision", name="uq_programme_revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    clinic_id: Mapped[str] = mapped_column(String(100))
+    patient_id: Mapped[str] = mapped_column(String(100))
+    revision: Mapped[int] = mapped_column(Integer)
+    phase: Mapped[str] = mapped_column(String(16))  # one of PROGRAMME_PHASES
+    sides: Mapped[list[str]] = mapped_column(JSON)  # the weak side(s) trained: "left", "right"
+    target_pelvic_drop_deg: Mapped[float] = mapped_column(Float)
+    # The treadmill sessions' feedback blocks (``services/feedback/schedule.parse_plan`` syntax).
+    feedback_plan: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # [{"exercise_id": …, "dosage": {…}}]: the dosage as prescribed, the library's resolved in.
+    exercises: Mapped[list[dict]] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    source: Mapped[str] = mapped_column(String(128))  # "therapist" or "suggestion:<rule id>"
+    author: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]

@@ -187,10 +187,10 @@ def test_an_alert_no_message_can_be_made_of_fails_alone_and_the_rest_go_out(sess
         ingest_records(sessions, [alert_record(21), alert_record(22), alert_record(23)], now=clock())
         original = sender_module.render_alert
 
-        def render(delivery_id, state_change, alert):  # a fault injected into our own renderer
+        def render(delivery_id, state_change, alert, **options):  # a fault injected into our own renderer
             if alert.session_id == "sess-0022":
                 raise ValueError("cannot render this one")
-            return original(delivery_id, state_change, alert)
+            return original(delivery_id, state_change, alert, **options)
 
         monkeypatch.setattr(sender_module, "render_alert", render)
         sender = make_sender(sessions, clock)
