@@ -34,11 +34,12 @@ def _quiet_font_logs() -> None:
 
 
 def _programmes(settings, stack: ExitStack):
-    if not (settings.api_url and settings.api_key):
+    key = settings.api_key.get_secret_value() if settings.api_key else ""
+    if not (settings.api_url and key):  # compose passes an unset REPORT_API_KEY as ""
         return None
     from gaitstream.services.report.programme_source import ApiProgrammes
 
-    programmes = ApiProgrammes(settings.api_url, settings.api_key.get_secret_value())
+    programmes = ApiProgrammes(settings.api_url, key)
     stack.callback(programmes.close)
     return programmes
 

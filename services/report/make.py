@@ -68,6 +68,18 @@ def suggestion_for(
     return next_step(rules, state, [f.for_rules() for f in history])
 
 
+def _programme(programme_of: ProgrammeSource | None, clinic_id: str, patient_id: str) -> Programme | None:
+    """The patient's programme; when the API cannot say (down, key refused) the report is still
+    made and says the programme is not available."""
+    if programme_of is None:
+        return None
+    try:
+        return programme_of(clinic_id, patient_id)
+    except Exception as exc:  # any transport or HTTP error means the same to a report
+        log.warning(kv("report_programme_unavailable", clinic=clinic_id, patient=patient_id, error=type(exc).__name__))
+        return None
+
+
 def make_report(
     reader: SessionReader,
     session_id: str,
@@ -87,7 +99,7 @@ def make_report(
     earlier = [sid for sid in reader.session_ids_of(record.clinic_id, record.patient_id) if sid != session_id]
     history = [session_figures(reader.read(sid)) for sid in earlier[-(HISTORY_SESSIONS - 1) :]]
     history = sorted([*(f for f in history if f.started_us <= figures.started_us), figures], key=lambda f: f.started_us)
-    programme = programme_of(record.clinic_id, record.patient_id) if programme_of else None
+    programme = _programme(programme_of, record.clinic_id, record.patient_id)
     suggestion = suggestion_for(load_rules(rules_file or BUILT_IN_RULES), figures, history, programme)
     context = ReportContext(
         figures=figures,
