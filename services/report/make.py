@@ -21,6 +21,7 @@ from gaitstream.services.programme.suggest import (
 )
 from gaitstream.services.report.figures import SessionFigures, session_figures
 from gaitstream.services.report.influx import SessionReader
+from gaitstream.services.report.pending import write_pending_suggestion
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ def make_report(
     files = write_report(context, clinic_dir)
     fhir_path = files.html.with_suffix(".fhir.json")
     write_fhir(session_bundle(figures), fhir_path)
+    if figures.started_us >= max(f.started_us for f in history):  # an older session's report changes no suggestion
+        write_pending_suggestion(clinic_dir, record.patient_id, session_id, context.generated_at, suggestion)
     log.info(
         kv(
             "report_written",

@@ -5,7 +5,6 @@ text from data escaped) and a PDF (page 1 the figures, then the plots), both fro
 from __future__ import annotations
 
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 from html import escape
@@ -18,11 +17,11 @@ from gaitstream.services.report.content import (
     suggestion_lines,
     summary_rows,
 )
+from gaitstream.services.report.names import safe_name
 from gaitstream.services.report.plots import PAGE_IN, progress_figure, steps_figure, svg
 
 __all__ = ["ReportContext", "ReportFiles", "render_html", "render_pdf", "write_report", "safe_name"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 CSS = """body{font-family:sans-serif;margin:2em;max-width:60em;color:#111}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}
 th{background:#eee}h1{font-size:1.4em}pre{white-space:pre-wrap}svg{max-width:100%;height:auto}"""
@@ -32,12 +31,6 @@ th{background:#eee}h1{font-size:1.4em}pre{white-space:pre-wrap}svg{max-width:100
 class ReportFiles:
     html: Path
     pdf: Path
-
-
-def safe_name(session_id: str) -> str:
-    """A file name from a session id: only letters, digits, '.', '_' and '-' (others become '_')."""
-    name = _UNSAFE.sub("_", session_id).lstrip(".")
-    return name or "session"
 
 
 def _attrs(metric: str | None, side: str | None) -> str:

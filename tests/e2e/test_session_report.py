@@ -5,6 +5,7 @@ the same figures and the FHIR Bundle validates."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -142,6 +143,8 @@ def test_a_stopped_session_gets_a_report_with_the_numbers_influxdb_holds(pipelin
     left = np.median([r["pelvic_drop_deg"] for r in steps if r["side"] == "left"])
     assert f'data-metric="pelvic_drop_deg_median" data-side="left">{left:.1f}<' in html
     assert f"https://alerts.clinic.example/v1/clinics/clinic-rp/sessions/{session.session_id}/report.pdf" in html
+    pending = json.loads((out_dir / "clinic-rp" / "patients" / f"P-{pipeline.prefix}.suggestion.json").read_text())
+    assert pending["session_id"] == session.session_id and pending["suggestion"]["rule"] == "start"
     fhir = out_dir / "clinic-rp" / f"{session.session_id}.fhir.json"
     Bundle.model_validate_json(fhir.read_text())
     log = (tmp_path / "report.log").read_text()

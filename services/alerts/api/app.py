@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 
 from gaitstream.logging import kv
-from gaitstream.services.alerts.api import admin, alerts, audit, programmes, reports, subscriptions
+from gaitstream.services.alerts.api import admin, alerts, audit, programmes, reports, subscriptions, suggestions
 from gaitstream.services.alerts.api.schemas import Health
 from gaitstream.services.alerts.api.throttle import FailureThrottle
 from gaitstream.services.alerts.settings import AlertServiceSettings
@@ -100,4 +100,5 @@ def create_app(settings: AlertServiceSettings, *, engine: Engine | None = None) 
     app.include_router(alerts.router, prefix="/v1")
     app.include_router(reports.router, prefix="/v1")
     app.include_router(programmes.router, prefix="/v1")
+    app.include_router(suggestions.router, prefix="/v1")
     return app
