@@ -181,3 +181,46 @@ def list_(clinic: ClinicArg, url: UrlOpt = None, api_key: KeyOpt = None, as_json
         typer.echo(json.dumps(programmes, indent=2))
         return
     _print_rows(_summary_rows(programmes), ["patient_id", *SUMMARY_COLUMNS], f"programmes of {clinic}", False)
+
+
+@app.command()
+def suggestion(
+    clinic: ClinicArg, patient: PatientArg, url: UrlOpt = None, api_key: KeyOpt = None, as_json: JsonOpt = False
+) -> None:
+    """What the rules propose after the patient's latest session, and the measurements behind it."""
+    with _client(url, api_key) as client:
+        pending = _call(client.suggestion, clinic, patient)
+    if as_json:
+        typer.echo(json.dumps(pending, indent=2))
+        return
+    proposal = pending["suggestion"]
+    typer.echo(f"session {pending['session_id']}: rule {proposal['rule']}")
+    typer.echo(f"proposes: {json.dumps(proposal['propose'])}")
+    typer.echo(f"because: {proposal['because']}")
+    for measured in proposal["measurements"]:
+        typer.echo("  " + ", ".join(f"{k}={v}" for k, v in measured.items()))
+    typer.echo(f"accept: gaitstream programme accept {clinic} {patient} --session {pending['session_id']}")
+
+
+@app.command()
+def accept(
+    clinic: ClinicArg,
+    patient: PatientArg,
+    session: Annotated[str, typer.Option("--session", help="The session whose suggestion you read")],
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Accept the pending suggestion: a new revision of the programme with it applied."""
+    with _client(url, api_key) as client:
+        saved = _call(client.accept_suggestion, clinic, patient, session)
+    if as_json:
+        typer.echo(json.dumps(saved, indent=2))
+        return
+    emit(
+        "programme_saved",
+        clinic=saved["clinic_id"],
+        patient=saved["patient_id"],
+        revision=saved["revision"],
+        source=saved["source"],
+    )

@@ -96,6 +96,14 @@ class AlertsClient:
     def programmes(self, clinic_id: str) -> list[dict[str, Any]]:
         return self.request("GET", f"/v1/clinics/{quote(clinic_id, safe='')}/programmes")
 
+    def suggestion(self, clinic_id: str, patient_id: str) -> dict[str, Any]:
+        return self.request("GET", f"{_programme_path(clinic_id, patient_id)}/suggestion")
+
+    def accept_suggestion(self, clinic_id: str, patient_id: str, session_id: str) -> dict[str, Any]:
+        return self.request(
+            "POST", f"{_programme_path(clinic_id, patient_id)}/suggestion/accept", json={"session_id": session_id}
+        )
+
 
 def _programme_path(clinic_id: str, patient_id: str) -> str:
     return f"/v1/clinics/{quote(clinic_id, safe='')}/patients/{quote(patient_id, safe='')}/programme"

@@ -83,3 +83,28 @@ def test_a_start_suggestion_becomes_the_first_programme_and_other_clinics_are_re
     write_pending_suggestion(reports / "clinic-a", "P-3", "s-2", WHEN, None)
     with running.client(key) as client:
         assert client.get(SUGGESTION.format(patient="P-3")).status_code == 404
+
+
+def test_the_cli_shows_the_suggestion_and_accepts_it(api) -> None:
+    from typer.testing import CliRunner
+
+    from gaitstream.cli import build_app
+
+    running, reports = api
+    _, key = running.new_supervisor("Ana", ["clinic-a"])
+    with running.client(key) as client:
+        client.put(PROGRAMME.format(patient="P-4"), json=SECOND)
+    write_pending_suggestion(reports / "clinic-a", "P-4", "s-9", WHEN, FADE)
+
+    def run(*args: str):
+        env = {"GAITSTREAM_ALERTS_API_KEY": key}
+        return CliRunner().invoke(build_app(), ["programme", *args, "--url", running.base_url], env=env)
+
+    shown = run("suggestion", "clinic-a", "P-4")
+    assert shown.exit_code == 0, shown.output
+    assert "rule fade-the-cues" in shown.output and "value=3.1" in shown.output
+    assert "gaitstream programme accept clinic-a P-4 --session s-9" in shown.output
+    accepted = run("accept", "clinic-a", "P-4", "--session", "s-9", "--json")
+    assert accepted.exit_code == 0, accepted.output
+    assert '"source": "suggestion:fade-the-cues"' in accepted.output
+    assert run("accept", "clinic-a", "P-4", "--session", "s-1").exit_code == 1  # 409: not what was read
