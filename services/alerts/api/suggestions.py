@@ -13,6 +13,7 @@ Nothing changes until the therapist accepts; the report service only writes the 
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -110,3 +111,33 @@ def accept_suggestion(
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"the suggestion cannot be applied: {exc}") from exc
     return put_programme(clinic_id, patient_id, programme, principal, session, library, response)
+
+
+@router.get(
+    "/clinics/{clinic_id}/patients/{patient_id}/programme.fhir.json",
+    summary="The current programme as FHIR: a CarePlan whose activities are ServiceRequests",
+    responses={200: {"content": {"application/fhir+json": {}}}},
+)
+def programme_fhir(
+    clinic_id: Id, patient_id: Id, principal: ScopedDep, session: SessionDep, library: LibraryDep
+) -> Response:
+    from gaitstream.services.report.fhir_programme import ProgrammeForExport, programme_care_plan
+
+    row = get_programme(clinic_id, patient_id, principal, session)  # 404 without one
+    created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=UTC)
+    bundle = programme_care_plan(
+        ProgrammeForExport(
+            clinic_id=row.clinic_id,
+            patient_id=row.patient_id,
+            revision=row.revision,
+            phase=row.phase,
+            sides=list(row.sides),
+            target_pelvic_drop_deg=row.target_pelvic_drop_deg,
+            feedback_plan=row.feedback_plan,
+            exercises=list(row.exercises),
+            note=row.note,
+            created_at=created_at,
+        ),
+        library=library,
+    )
+    return Response(bundle.model_dump_json(exclude_none=True), media_type="application/fhir+json")

@@ -108,3 +108,21 @@ def test_the_cli_shows_the_suggestion_and_accepts_it(api) -> None:
     assert accepted.exit_code == 0, accepted.output
     assert '"source": "suggestion:fade-the-cues"' in accepted.output
     assert run("accept", "clinic-a", "P-4", "--session", "s-1").exit_code == 1  # 409: not what was read
+
+
+def test_the_current_programme_exports_as_a_valid_fhir_care_plan(api) -> None:
+    from fhir.resources.bundle import Bundle
+
+    running, _ = api
+    _, key = running.new_supervisor("Ana", ["clinic-a"])
+    _, other = running.new_supervisor("Ben", ["clinic-b"])
+    with running.client(key) as client:
+        assert client.get(PROGRAMME.format(patient="P-5") + ".fhir.json").status_code == 404
+        client.put(PROGRAMME.format(patient="P-5"), json=SECOND)
+        exported = client.get(PROGRAMME.format(patient="P-5") + ".fhir.json")
+    assert exported.status_code == 200 and exported.headers["content-type"].startswith("application/fhir+json")
+    bundle = Bundle.model_validate_json(exported.text)
+    kinds = [entry.resource.get_resource_type() for entry in bundle.entry]
+    assert kinds[0] == "CarePlan" and "ServiceRequest" in kinds and "P-5" in exported.text
+    with running.client(other) as client:
+        assert client.get(PROGRAMME.format(patient="P-5") + ".fhir.json").status_code == 403
