@@ -42,7 +42,9 @@ def serve() -> None:
     kafka.credentials()  # fail now, not on the event loop, when the Kafka user is missing
 
     async def feed(hub, ready):
-        await run_feed(hub, kafka, topics, lookback_s=settings.lookback_s, ready=ready)
+        await run_feed(
+            hub, kafka, topics, lookback_s=settings.lookback_s, ready=ready, fetch_max_wait_s=settings.fetch_max_wait_s
+        )
 
     web = create_app(secret=secret, hub=Hub(settings.queue_messages), feed=feed)
     emit("feedback_serving", host=settings.host, port=settings.port)

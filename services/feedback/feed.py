@@ -23,7 +23,13 @@ ASSIGNMENT_TIMEOUT_S = 30.0
 
 
 async def run_feed(
-    hub: Hub, kafka: KafkaSettings, topics: TopicSettings, *, lookback_s: float, ready: asyncio.Event
+    hub: Hub,
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    *,
+    lookback_s: float,
+    ready: asyncio.Event,
+    fetch_max_wait_s: float = 0.01,
 ) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
@@ -36,6 +42,7 @@ async def run_feed(
         enable_auto_commit=False,
         auto_offset_reset="latest",
         client_id="gaitstream-feedback",
+        fetch_max_wait_ms=max(1, round(fetch_max_wait_s * 1000)),
     )
     producer = AIOKafkaProducer(**kafka.client_config(), client_id="gaitstream-feedback", acks="all")
     await consumer.start()

@@ -24,6 +24,11 @@ class FeedbackSettings(BaseSettings):
     lookback_s: float = Field(4 * 3600.0, gt=0)
     # A page that falls this many messages behind loses its oldest live samples.
     queue_messages: int = Field(400, ge=10)
+    # Longest time the broker holds the feed's fetch. aiokafka keeps one fetch in flight per broker
+    # for the partitions with nothing buffered; with its default (0.5 s) a fetch holding only idle
+    # partitions made a busy station's next trace wait behind it (service + browser p99 0.12 s at
+    # 4 stations in benchmarks/feedback_latency.py). Idle partitions cost an empty answer this often.
+    fetch_max_wait_s: float = Field(0.01, gt=0, le=0.5)
 
     def secret_bytes(self) -> bytes:
         from gaitstream.exceptions import GaitstreamError
