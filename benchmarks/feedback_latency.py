@@ -15,7 +15,8 @@ Printed, per kind, p50 / p95 / p99 / max over every rendering after the first 20
 - ``live``: from an obliquity sample (its data time) to the indicator showing it. Target p99 <= 0.2 s.
 - the live indicator's update rate per page (target >= 20 updates/s);
 - each latency split where the worker produced the record (Kafka's CreateTime): station + worker,
-  and feedback service + browser.
+  and feedback service + browser;
+- the CPU each part of the system used meanwhile (cores, on average) and how busy the machine was.
 
 Data time equals wall time here: the stations send each frame when its last sample exists.
 
@@ -44,6 +45,16 @@ sys.path.insert(0, str(REPO))
 
 RATE_HZ = 100.0
 WARM_UP_S = 20.0
+# What used the CPU while latency was measured: the first group whose text a command line holds.
+CPU_GROUPS = {
+    "broker": ("kafka.Kafka",),
+    "influxdb": ("influxd",),
+    "worker": ("pipelines worker",),
+    "feedback_service": ("feedback serve",),
+    "stations": ("--role stations",),
+    "chromium": ("chromium",),
+    "benchmark": ("feedback_latency.py", "playwright"),
+}
 PATTERNS = ("trendelenburg_left", "normal", "compensated_right", "trendelenburg_right")
 
 
@@ -233,6 +244,7 @@ def main() -> int:
 
     from playwright.sync_api import sync_playwright
 
+    from benchmarks import proc_cpu
     from gaitstream.processes import stop_processes
     from gaitstream.services.feedback.tokens import make_token
     from gaitstream.settings import InfluxSettings
@@ -330,8 +342,11 @@ def main() -> int:
             clock.start()
             measured_from_ms = start_us / 1000 + WARM_UP_S * 1000
             deadline = time.monotonic() + args.duration_s + 5
+            cpu_from = None
             while time.monotonic() < deadline:
                 time.sleep(5.0)
+                if cpu_from is None and time.time() * 1000 >= measured_from_ms:
+                    cpu_from = (time.monotonic(), proc_cpu.snapshot(CPU_GROUPS))
                 for i, page in enumerate(pages):
                     rendered = page.evaluate("window.gaitstreamScreen.rendered.splice(0)")
                     live_ms = []
@@ -357,6 +372,7 @@ def main() -> int:
                     f"  t={time.time() - start_us / 1e6:4.0f}s step {_quantiles(samples['step'])}  "
                     f"live {_quantiles(samples['live'])}"
                 )
+            cpu_to = (time.monotonic(), proc_cpu.snapshot(CPU_GROUPS))
             browser.close()
             clock.stop.set()
             station_sends = list(clock.station_send_s)
@@ -375,6 +391,10 @@ def main() -> int:
     console.print(f"feedback_latency station_send_late_s {_quantiles(sends)}")
     hop = [late for at_ms, late in hops if at_ms >= measured_from_ms]
     console.print(f"feedback_latency frame_sent_to_trace_produced_s {_quantiles(hop)}")
+    if cpu_from is not None:
+        busy, cores = proc_cpu.shares(cpu_from[1], cpu_to[1], cpu_to[0] - cpu_from[0])
+        used = " ".join(f"{name}={value:.2f}" for name, value in sorted(cores.items(), key=lambda kv: -kv[1]))
+        console.print(f"feedback_latency cpu_cores machine_busy={busy:.0%} of {os.cpu_count()} cores: {used}")
     if rates:
         console.print(f"feedback_latency live_updates_per_s min={min(rates):.1f} median={statistics.median(rates):.1f}")
     return 0
