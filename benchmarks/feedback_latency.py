@@ -342,11 +342,15 @@ def main() -> int:
             clock.start()
             measured_from_ms = start_us / 1000 + WARM_UP_S * 1000
             deadline = time.monotonic() + args.duration_s + 5
-            cpu_from = None
+            cpu_from = cpu_to = None
             while time.monotonic() < deadline:
                 time.sleep(5.0)
+                # CPU from the end of the warm-up while the stations still send (an exited
+                # process's time is not in /proc any more)
                 if cpu_from is None and time.time() * 1000 >= measured_from_ms:
                     cpu_from = (time.monotonic(), proc_cpu.snapshot(CPU_GROUPS))
+                elif cpu_to is None and time.time() >= start_us / 1e6 + args.duration_s - 6:
+                    cpu_to = (time.monotonic(), proc_cpu.snapshot(CPU_GROUPS))
                 for i, page in enumerate(pages):
                     rendered = page.evaluate("window.gaitstreamScreen.rendered.splice(0)")
                     live_ms = []
@@ -372,7 +376,6 @@ def main() -> int:
                     f"  t={time.time() - start_us / 1e6:4.0f}s step {_quantiles(samples['step'])}  "
                     f"live {_quantiles(samples['live'])}"
                 )
-            cpu_to = (time.monotonic(), proc_cpu.snapshot(CPU_GROUPS))
             browser.close()
             clock.stop.set()
             station_sends = list(clock.station_send_s)
@@ -391,7 +394,7 @@ def main() -> int:
     console.print(f"feedback_latency station_send_late_s {_quantiles(sends)}")
     hop = [late for at_ms, late in hops if at_ms >= measured_from_ms]
     console.print(f"feedback_latency frame_sent_to_trace_produced_s {_quantiles(hop)}")
-    if cpu_from is not None:
+    if cpu_from is not None and cpu_to is not None:
         busy, cores = proc_cpu.shares(cpu_from[1], cpu_to[1], cpu_to[0] - cpu_from[0])
         used = " ".join(f"{name}={value:.2f}" for name, value in sorted(cores.items(), key=lambda kv: -kv[1]))
         console.print(f"feedback_latency cpu_cores machine_busy={busy:.0%} of {os.cpu_count()} cores: {used}")
