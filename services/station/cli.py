@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from gaitstream.logging import emit
+from gaitstream.services.alerts.api.cli import KeyOpt, UrlOpt
 
 # Demo and load mix: patterns cycle over the stations in this order.
 DEMO_PATTERNS = (
@@ -378,8 +379,22 @@ def session_start(
     target_pelvic_drop_deg: Annotated[
         float | None, typer.Option(min=-5.0, max=15.0, help="The screen's target (band: target ± tolerance)")
     ] = None,
+    from_programme: Annotated[
+        bool,
+        typer.Option(
+            "--from-programme",
+            help="Take the screen's plan and target from the patient's programme (the alerts API, the station's "
+            "clinic, your key); --feedback or --target-pelvic-drop-deg given here win",
+        ),
+    ] = False,
+    url: UrlOpt = None,
+    api_key: KeyOpt = None,
 ) -> None:
     """Open a session on the running station (the treadmill operator); an open one is stopped first."""
+    if from_programme:
+        feedback, target_pelvic_drop_deg = _screen_from_programme(
+            config, patient_id, feedback, target_pelvic_drop_deg, url, api_key
+        )
     _control(
         config,
         {
@@ -392,6 +407,40 @@ def session_start(
             "target_pelvic_drop_deg": target_pelvic_drop_deg,
         },
     )
+
+
+def _screen_from_programme(
+    config: Path, patient_id: str, feedback: str | None, target_deg: float | None, url: str | None, key: str | None
+) -> tuple[str | None, float | None]:
+    """The plan and target of the patient's current programme (options given win); no programme,
+    or the API refusing: exit 2 with the reason, no session started."""
+    from gaitstream.exceptions import GaitstreamError
+    from gaitstream.services.alerts.api.cli import _client
+    from gaitstream.services.alerts.api.client import ApiError
+    from gaitstream.services.station.config import load_station_config
+    from gaitstream.services.station.programme_plan import screen_from_programme
+
+    try:
+        clinic = load_station_config(config).clinic_id
+        with _client(url, key) as client:
+            programme = client.programme(clinic, patient_id)
+    except GaitstreamError as exc:
+        emit("station_command_refused", reason=str(exc))
+        raise typer.Exit(2) from exc
+    except ApiError as exc:
+        reason = f"no programme for patient {patient_id} in clinic {clinic}" if exc.status == 404 else str(exc)
+        emit("station_command_refused", reason=reason)
+        raise typer.Exit(2) from exc
+    screen = screen_from_programme(programme, feedback_plan=feedback, target_pelvic_drop_deg=target_deg)
+    emit(
+        "session_screen_from_programme",
+        patient=patient_id,
+        feedback_plan=screen.feedback_plan or "none",
+        plan_from=screen.plan_source,
+        target_pelvic_drop_deg=screen.target_pelvic_drop_deg,
+        target_from=screen.target_source,
+    )
+    return screen.feedback_plan, screen.target_pelvic_drop_deg
 
 
 def session_stop(config: Annotated[Path, typer.Option(help="The station's configuration (TOML)")]) -> None:
