@@ -233,6 +233,7 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=4)
     parser.add_argument("--duration-s", type=float, default=90.0)
     parser.add_argument("--frame-samples", type=int, default=10, help="samples per station frame (10 = 0.1 s)")
+    parser.add_argument("--workers", type=int, default=1, help="pipeline workers (one consumer group)")
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
@@ -275,7 +276,8 @@ def main() -> int:
     }
     rates = []
     try:
-        pipeline.start_worker("a")
+        for w in range(args.workers):
+            pipeline.start_worker(chr(ord("a") + w))
         service_env = {
             **os.environ,
             **role_env("feedback", pipeline.prefix),
@@ -322,7 +324,7 @@ def main() -> int:
         sessions = json.loads(sessions_file.read_text())
         console.print(
             f"feedback_latency stations={args.stations} pages={args.pages} duration_s={args.duration_s:.0f} "
-            f"frame_samples={args.frame_samples}"
+            f"frame_samples={args.frame_samples} workers={args.workers}"
         )
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])

@@ -24,9 +24,12 @@ PAGE = """<!doctype html>
   main { display: grid; grid-template-columns: 1fr 2fr 1fr; align-items: center; gap: 3vw; padding: 0 3vw; }
   .cues { visibility: hidden; }
   body.feedback-on .cues { visibility: visible; }
-  .level { position: relative; height: 40vh; }
+  /* Its own layers: 25 updates a second re-composite the beam and repaint one line of text, no
+     more. No transition: it would keep the page drawing at the display's rate and show each
+     value a frame late. */
+  .level { position: relative; height: 40vh; contain: layout paint; }
   .level .beam { position: absolute; left: 5%; right: 5%; top: 50%; height: 2.4vh; background: #58a6ff;
-    border-radius: 1.2vh; transition: transform 40ms linear; }
+    border-radius: 1.2vh; will-change: transform; }
   .level .horizon { position: absolute; left: 0; right: 0; top: 50%; border-top: 0.4vh dashed #30363d; }
   .live { visibility: hidden; }
   body.live-on .live { visibility: visible; }
