@@ -51,7 +51,10 @@ def push(
     overrides = {key: value for key, value in (("url", url), ("token", token)) if value is not None}
     settings = GrafanaSettings(**overrides)
     try:
-        report = run_push(connect(settings), webhook_url=webhook_url)
+        report = run_push(connect(settings), webhook_url=webhook_url, reports_url=settings.reports_url)
+    except ValueError as exc:
+        emit("grafana_push_refused", reason=str(exc))
+        raise typer.Exit(2) from exc
     except PushError as exc:
         emit("grafana_push_failed", what=exc.what, status=exc.status, detail=exc.detail)
         raise typer.Exit(1) from exc

@@ -27,6 +27,7 @@ from grafana_client.client import GrafanaClientError, GrafanaException
 from gaitstream.grafana.clinic_dashboards import check_clinic_id
 from gaitstream.grafana.exceptions import PushError
 from gaitstream.grafana.push import PushReport, _call, _missing, push_dashboards, push_folder
+from gaitstream.grafana.report_links import check_reports_url
 from gaitstream.grafana.settings import DATASOURCE_UID, FOLDER_UID, ClinicSyncSettings
 
 ORG_PREFIX = "gaitstream-clinic-"
@@ -167,6 +168,7 @@ def sync(
         raise ValueError(f"supervisors of clinics not synced: {unknown}; add --clinic for each")
     if any(s.login == settings.admin_user for s in supervisors):
         raise ValueError(f"{settings.admin_user!r} is Grafana's server admin, not a supervisor")
+    check_reports_url(settings.reports_url)
     admin = connect_admin(settings)
     reports = {}
     for clinic in dict.fromkeys(check_clinic_id(c) for c in clinics):
@@ -175,7 +177,7 @@ def sync(
         api = connect_admin(settings, org_id)
         ensure_datasource(api, datasource_body(settings), report)
         push_folder(api, report)
-        push_dashboards(api, report, clinic=clinic)
+        push_dashboards(api, report, clinic=clinic, reports_url=settings.reports_url)
         team_id = ensure_team(api, report)
         restrict_folder(api, team_id, report)
         for supervisor in supervisors:

@@ -17,7 +17,8 @@ from grafana_client.client import GrafanaClientError, GrafanaException
 
 from gaitstream.grafana import alerts, clinic_dashboards, dashboards, provisioning
 from gaitstream.grafana.exceptions import PushError
-from gaitstream.grafana.settings import FOLDER_TITLE, FOLDER_UID, GrafanaSettings
+from gaitstream.grafana.report_links import check_reports_url, with_reports_url
+from gaitstream.grafana.settings import DEFAULT_REPORTS_URL, FOLDER_TITLE, FOLDER_UID, GrafanaSettings
 from gaitstream.logging import kv
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,16 @@ def push_folder(api: GrafanaApi, report: PushReport) -> None:
     report.note(what, "updated")
 
 
-def push_dashboards(api: GrafanaApi, report: PushReport, clinic: str | None = None) -> None:
-    """Every dashboard; with ``clinic``, its copy with the clinic fixed (``clinic_dashboards``)."""
+def push_dashboards(
+    api: GrafanaApi, report: PushReport, clinic: str | None = None, reports_url: str = DEFAULT_REPORTS_URL
+) -> None:
+    """Every dashboard; with ``clinic``, its copy with the clinic fixed (``clinic_dashboards``);
+    its session-report links at ``reports_url`` (``report_links``)."""
     for name in dashboards.BUILDERS:
         model = json.loads(dashboards.to_json(dashboards.build(name)))
         if clinic is not None:
             model = clinic_dashboards.for_clinic(model, clinic)
+        model = with_reports_url(model, reports_url)
         model.pop("id", None)  # Grafana matches by uid; ids differ between instances
         what = f"dashboard/{model['uid']}"
         _call(
@@ -145,11 +150,12 @@ def push_policy_route(api: GrafanaApi, report: PushReport) -> None:
     report.note(what, "updated")
 
 
-def push(api: GrafanaApi, *, webhook_url: str | None = None) -> PushReport:
+def push(api: GrafanaApi, *, webhook_url: str | None = None, reports_url: str = DEFAULT_REPORTS_URL) -> PushReport:
     """Everything, in dependency order: folder, dashboards, rules, contact point, route."""
+    check_reports_url(reports_url)  # before anything is written
     report = PushReport()
     push_folder(api, report)
-    push_dashboards(api, report)
+    push_dashboards(api, report, reports_url=reports_url)
     push_alert_rules(api, report)
     if push_contact_point(api, report, webhook_url):
         push_policy_route(api, report)

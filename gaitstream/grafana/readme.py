@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from gaitstream.grafana import alerts, clinics, dashboards, provisioning, queries
-from gaitstream.grafana.settings import DATASOURCE_UID, FOLDER_UID
+from gaitstream.grafana.settings import DATASOURCE_UID, DEFAULT_REPORTS_URL, FOLDER_UID
 
 INTRO = f"""# Grafana for gaitstream
 
@@ -39,6 +39,9 @@ running Grafana, so none is committed; the panels are listed below.
   token> [--webhook-url …]` uploads the folder, dashboards and the alert rule (and, with a webhook, the contact
   point and a route for `app=gaitstream` placed first in the existing policy tree). Run it again at will: it
   updates in place. The InfluxDB data source with uid `gaitstream-influxdb` must exist there.
+- **Session report links** (the session dashboard's "Session report") point at the alerts API, which serves
+  the reports: the provisioned files at compose's address `{DEFAULT_REPORTS_URL}`; `push` and `clinics sync`
+  write `GAITSTREAM_GRAFANA_REPORTS_URL` instead (the address the clinic's browsers reach, e.g. its TLS proxy).
 
 ## Clinics: one organisation each
 

@@ -18,12 +18,13 @@ from grafana_foundation_sdk.models import common, dashboard
 from gaitstream.grafana import queries, variables
 from gaitstream.grafana.influx import InfluxAnnotationTarget, InfluxQL, datasource_ref
 from gaitstream.grafana.panels import BY_COLUMN, BY_SIDE, classification_mappings, target, threshold_band, thresholds
+from gaitstream.grafana.settings import DEFAULT_REPORTS_URL
 
 BY_SCHEDULE = "$tag_schedule"
 UID = "gaitstream-patient-session"
 # The session report (services/report), served by the alerts API where compose publishes it
-# (ALERTS_API_BIND/PORT; behind the clinic's TLS proxy, its address: deploy/grafana/README.md).
-REPORTS_BASE_URL = "http://localhost:8088"
+# (ALERTS_API_BIND/PORT); `push` and `clinics sync` rewrite it to the clinic's (report_links).
+REPORTS_BASE_URL = DEFAULT_REPORTS_URL
 REPORT_LINK = REPORTS_BASE_URL + "/v1/clinics/${clinic}/sessions/${session}/report.html"
 REFRESH = "5s"
 SIDE_COLOURS = {"left": "blue", "right": "purple"}

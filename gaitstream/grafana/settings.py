@@ -15,6 +15,10 @@ DATASOURCE_UID = "gaitstream-influxdb"
 # The folder dashboards and alert rules live in (provisioning/dashboards/gaitstream.yaml).
 FOLDER_UID = "gaitstream"
 FOLDER_TITLE = "gaitstream"
+# Where the dashboards' "Session report" links point: the alerts API as compose publishes it
+# (ALERTS_API_BIND/PORT). The provisioned files keep this address; `push` and `clinics sync`
+# write the clinic's own (GAITSTREAM_GRAFANA_REPORTS_URL, e.g. its TLS proxy's address).
+DEFAULT_REPORTS_URL = "http://localhost:8088"
 
 
 class GrafanaSettings(BaseSettings):
@@ -26,6 +30,7 @@ class GrafanaSettings(BaseSettings):
     # A Grafana service-account token with the Editor role (folders, dashboards, alert rules).
     token: SecretStr
     timeout_s: float = 10.0
+    reports_url: str = DEFAULT_REPORTS_URL
 
 
 class ClinicSyncSettings(BaseSettings):
@@ -44,3 +49,4 @@ class ClinicSyncSettings(BaseSettings):
     # GRAFANA_INFLUXDB_TOKEN of the compose file: the password of the read-only v1 login.
     influxdb_password: SecretStr
     timeout_s: float = 10.0
+    reports_url: str = DEFAULT_REPORTS_URL

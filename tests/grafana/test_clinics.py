@@ -177,3 +177,11 @@ def test_cli_sync_takes_secrets_from_the_environment_only(grafana: FakeGrafana, 
     assert "synced object=clinic/c1/org action=created" in result.output
     assert ADMIN_PASSWORD not in result.output and INFLUX_PASSWORD not in result.output
     assert len(grafana.orgs[_org_id(grafana, "c1")].dashboards) == len(dashboards.BUILDERS)
+
+
+def test_a_clinics_dashboards_link_its_reports_at_its_address_with_the_clinic_fixed(grafana: FakeGrafana) -> None:
+    settings = _settings(grafana).model_copy(update={"reports_url": "https://gait.c1.example"})
+    sync(settings, ["c1"])
+    sent = json.dumps([d["dashboard"] for d in grafana.orgs[_org_id(grafana, "c1")].dashboards.values()])
+    assert "https://gait.c1.example/v1/clinics/c1/sessions/${session}/report.html" in sent
+    assert "localhost:8088" not in sent

@@ -126,3 +126,20 @@ def test_cli_push_without_a_token_fails(monkeypatch) -> None:
     register(app)
     result = CliRunner().invoke(app, ["grafana", "push", "--url", "http://127.0.0.1:9"])
     assert result.exit_code != 0
+
+
+def test_push_points_the_session_report_links_at_the_clinics_address(grafana: FakeGrafana) -> None:
+    from gaitstream.grafana import session
+
+    base = "https://gait.clinic-a.example:8443/api/"
+    push(connect(GrafanaSettings(url=grafana.url, token=TOKEN)), webhook_url=None, reports_url=base)
+    sent = json.dumps(grafana.state.dashboards[session.UID]["dashboard"])
+    assert "https://gait.clinic-a.example:8443/api/v1/clinics/${clinic}/sessions/${session}/report.html" in sent
+    assert "localhost:8088" not in json.dumps([d["dashboard"] for d in grafana.state.dashboards.values()])
+
+
+@pytest.mark.parametrize("bad", ["gait.example", "javascript:alert(1)", "https://x.example/a?b=1", 'http://x"y'])
+def test_an_unusable_reports_url_is_refused_before_anything_is_pushed(grafana: FakeGrafana, bad: str) -> None:
+    with pytest.raises(ValueError, match="GAITSTREAM_GRAFANA_REPORTS_URL"):
+        push(connect(GrafanaSettings(url=grafana.url, token=TOKEN)), reports_url=bad)
+    assert grafana.state.requests == []
