@@ -99,7 +99,7 @@ def run_stations_role(args) -> None:
     )
     print(f"SESSIONS_START_US={start_us}", flush=True)
     try:
-        run_stations(runs, publisher, frame_samples=args.frame_samples, speed=1.0)
+        run_stations(runs, publisher, frame_samples=args.frame_samples, speed=1.0, origin_unix_s=start_us / 1e6)
     finally:
         publisher.close()
 

@@ -62,14 +62,19 @@ def run_stations(
     speed: float = 1.0,
     should_stop: Callable[[], bool] = lambda: False,
     on_frame: Callable[[StationRun], None] | None = None,
+    origin_unix_s: float | None = None,
 ) -> None:
     """Send every run's session: start event, frames, stop event.
 
     ``speed`` 1.0 paces frames at the wall-clock rate they were sampled (a frame leaves when its
     last sample exists); 0 sends as fast as the broker takes them. Stations are interleaved by
-    due time, so one process can play hundreds at once.
+    due time, so one process can play hundreds at once. ``origin_unix_s``: the wall-clock time of
+    the sessions' first sample (default: now), so that the time spent getting here is not a lag
+    carried through every frame.
     """
     wall0 = time.monotonic()
+    if origin_unix_s is not None:
+        wall0 -= time.time() - origin_unix_s
     due: list[tuple[float, int]] = []
     for i, run in enumerate(runs):
         publisher.send(run.session.station_id, "session_event", run.session.event("start", run.session.start_time_us))
