@@ -24,6 +24,10 @@ class PipelineSettings(BaseSettings):
     # 67 -> 50 µs/sample from 2 s to 5 s, no further gain at 10 s). The price: offsets commit up to
     # 5 s of data late and a restarted worker replays up to 5 s per station (same steps, deduplicated).
     checkpoint_interval_s: float = 5.0
+    # Each session's interval is stretched by up to this fraction (fixed by its id), so that
+    # stations started together do not all checkpoint in the same batch (pipelines.checkpoints):
+    # a session checkpoints every 5 to 7.5 s of data, and a restart replays up to that much.
+    checkpoint_spread: float = Field(0.5, ge=0.0, le=1.0)
     # The live obliquity trace (20 Hz) is published after this much data per station, so the
     # drill-down view lags by about this much, whatever the checkpoint interval.
     trace_interval_s: float = 1.0

@@ -54,6 +54,7 @@ from gaitstream.pipelines.app import (
     topic_settings,
     trace_topic,
 )
+from gaitstream.pipelines.checkpoints import checkpoint_samples
 from gaitstream.pipelines.deadletter import send_dead_letter
 from gaitstream.pipelines.faust_adapter import (
     committed_offset,
@@ -291,8 +292,13 @@ class GaitTracker:
             self._watch(write)
 
     def _checkpoint_samples(self, state: StationState) -> float:
-        """Samples of a station's data after which its state is checkpointed."""
-        return pipeline_settings.checkpoint_interval_s * state.engine.sampling_rate_hz
+        """Samples of a station's data after which its state is checkpointed (pipelines.checkpoints)."""
+        return checkpoint_samples(
+            state.session["session_id"],
+            interval_s=pipeline_settings.checkpoint_interval_s,
+            spread=pipeline_settings.checkpoint_spread,
+            sampling_rate_hz=state.engine.sampling_rate_hz,
+        )
 
     # ------------------------------------------------------------------ sessions
     async def _close(self, station_id: str, state: StationState, stop: dict) -> None:

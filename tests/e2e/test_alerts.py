@@ -375,18 +375,28 @@ def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(p
     another starts while it is quiet: the new worker adopts the open session from the table."""
     import signal
 
-    # The pause starts at a whole number of checkpoint intervals of data (20 s = 200 frames of 10
-    # samples): the last frame before it completes a checkpoint, so every frame is acknowledged and
-    # nothing is re-delivered to the new worker: only adopting the open session from the table lets
-    # it notice the silence.
+    # The pause starts at a whole number of the session's checkpoint intervals of data (in whole
+    # frames: a checkpoint falls at the frame that completes its interval): the last frame before
+    # it completes a checkpoint, so every frame is acknowledged and nothing is re-delivered to the
+    # new worker: only adopting the open session from the table lets it notice the silence.
+    from gaitstream.pipelines.checkpoints import checkpoint_samples
     from gaitstream.pipelines.settings import PipelineSettings
 
-    interval_s = PipelineSettings().checkpoint_interval_s
-    pause_at_s = interval_s * math.ceil(16.0 / interval_s)
+    settings = PipelineSettings()
+    longest_s = settings.checkpoint_interval_s * (1.0 + settings.checkpoint_spread) + FRAME_SAMPLES / 100.0
     pausing = PausingSource(
-        pattern_config("normal", duration_s=pause_at_s + 14.0, seed=21), at_s=pause_at_s, pause_s=60.0
+        pattern_config("normal", duration_s=16.0 + longest_s + 14.0, seed=21), at_s=math.inf, pause_s=60.0
     )
     quiet = _run(pipeline, "p-r", pausing, "restart")
+    rate_hz = pausing.config.sampling_rate_hz
+    threshold = checkpoint_samples(
+        quiet.session.session_id,
+        interval_s=settings.checkpoint_interval_s,
+        spread=settings.checkpoint_spread,
+        sampling_rate_hz=rate_hz,
+    )
+    period_s = math.ceil(threshold / FRAME_SAMPLES) * FRAME_SAMPLES / rate_hz
+    pausing.at_s = period_s * math.ceil(16.0 / period_s)
     thread = threading.Thread(target=_publish, args=(pipeline, [quiet]))
     thread.start()
     deadline = time.monotonic() + 30
