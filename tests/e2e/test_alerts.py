@@ -395,8 +395,10 @@ def test_a_station_silent_across_a_worker_restart_is_noticed_by_the_new_worker(p
         spread=settings.checkpoint_spread,
         sampling_rate_hz=rate_hz,
     )
-    period_s = math.ceil(threshold / FRAME_SAMPLES) * FRAME_SAMPLES / rate_hz
-    pausing.at_s = period_s * math.ceil(16.0 / period_s)
+    period_samples = math.ceil(threshold / FRAME_SAMPLES) * FRAME_SAMPLES
+    # Half a sample early: the frame that starts at the boundary pauses whatever the rounding of
+    # k × period (6.9 s × 3 is 20.700000000000003 s, after the frame starting at 20.7 s).
+    pausing.at_s = (period_samples * math.ceil(16.0 * rate_hz / period_samples) - 0.5) / rate_hz
     thread = threading.Thread(target=_publish, args=(pipeline, [quiet]))
     thread.start()
     deadline = time.monotonic() + 30
