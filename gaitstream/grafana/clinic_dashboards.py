@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Callable
 
 from gaitstream.grafana import dashboards
 from gaitstream.grafana.exceptions import GrafanaError
@@ -38,18 +39,26 @@ def fixed_filter(clinic: str) -> str:
     return f"\"clinic\" = '{check_clinic_id(clinic)}'"
 
 
-def _rewrite(node: object, clinic: str) -> object:
+def map_strings(node: object, change: Callable[[str], str]) -> object:
+    """A copy of a JSON model with ``change`` applied to every string value (keys are kept)."""
     if isinstance(node, str):
-        return (
-            node.replace(VARIABLE_FILTER, fixed_filter(clinic))
+        return change(node)
+    if isinstance(node, list):
+        return [map_strings(item, change) for item in node]
+    if isinstance(node, dict):
+        return {key: map_strings(value, change) for key, value in node.items()}
+    return node
+
+
+def _rewrite(node: object, clinic: str) -> object:
+    return map_strings(
+        node,
+        lambda text: (
+            text.replace(VARIABLE_FILTER, fixed_filter(clinic))
             .replace(LINK_PARAMETER, "")
             .replace(API_PATH, f"/v1/clinics/{clinic}/")
-        )
-    if isinstance(node, list):
-        return [_rewrite(item, clinic) for item in node]
-    if isinstance(node, dict):
-        return {key: _rewrite(value, clinic) for key, value in node.items()}
-    return node
+        ),
+    )
 
 
 def for_clinic(model: dict, clinic: str) -> dict:

@@ -7,9 +7,9 @@ API; a clinic that serves it elsewhere (a TLS proxy, another host) sets
 
 from __future__ import annotations
 
-import copy
 import re
 
+from gaitstream.grafana.clinic_dashboards import map_strings
 from gaitstream.grafana.settings import DEFAULT_REPORTS_URL
 
 # What Grafana may put in a link: a base URL without spaces, quotes, query or fragment.
@@ -31,14 +31,6 @@ def check_reports_url(base_url: str) -> str:
 def with_reports_url(model: dict, base_url: str) -> dict:
     """A copy of a dashboard's JSON model whose alerts-API links start with ``base_url``."""
     url = check_reports_url(base_url)
-
-    def rewrite(node: object) -> object:
-        if isinstance(node, str) and node.startswith(API_LINK):
-            return url + node[len(DEFAULT_REPORTS_URL) :]
-        if isinstance(node, list):
-            return [rewrite(item) for item in node]
-        if isinstance(node, dict):
-            return {key: rewrite(value) for key, value in node.items()}
-        return node
-
-    return rewrite(copy.deepcopy(model))
+    return map_strings(
+        model, lambda text: url + text[len(DEFAULT_REPORTS_URL) :] if text.startswith(API_LINK) else text
+    )

@@ -24,8 +24,7 @@ BY_SCHEDULE = "$tag_schedule"
 UID = "gaitstream-patient-session"
 # The session report (services/report), served by the alerts API where compose publishes it
 # (ALERTS_API_BIND/PORT); `push` and `clinics sync` rewrite it to the clinic's (report_links).
-REPORTS_BASE_URL = DEFAULT_REPORTS_URL
-REPORT_LINK = REPORTS_BASE_URL + "/v1/clinics/${clinic}/sessions/${session}/report.html"
+REPORT_LINK = DEFAULT_REPORTS_URL + "/v1/clinics/${clinic}/sessions/${session}/report.html"
 REFRESH = "5s"
 SIDE_COLOURS = {"left": "blue", "right": "purple"}
 
