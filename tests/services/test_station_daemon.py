@@ -100,10 +100,37 @@ def _wait_status(env: dict, config: Path, key: str, value, timeout_s: float = 30
         time.sleep(0.5)
 
 
-@pytest.mark.integration
-def test_a_station_runs_waits_for_its_sensor_and_takes_the_operators_sessions(kafka_settings, tmp_path) -> None:
+def _start_station(env: dict, config: Path, log_path: Path) -> subprocess.Popen:
+    """``gaitstream station run --config`` as its own process, its output in ``log_path``."""
+    with log_path.open("w") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gaitstream", "station", "run", "--config", str(config)],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _sent_values(kafka_settings, topic: str) -> list[bytes]:
+    """Every message value in partition 0 of ``topic``, oldest first (until the topic is quiet for 5 s)."""
     from kafka import KafkaConsumer, TopicPartition
 
+    consumer = KafkaConsumer(**kafka_settings.client_config(), group_id=None, enable_auto_commit=False)
+    try:
+        tp = TopicPartition(topic, 0)
+        consumer.assign([tp])
+        consumer.seek_to_beginning(tp)
+        values = []
+        while batch := consumer.poll(timeout_ms=5000):
+            values += [r.value for rs in batch.values() for r in rs]
+        return values
+    finally:
+        consumer.close()
+
+
+@pytest.mark.integration
+def test_a_station_runs_waits_for_its_sensor_and_takes_the_operators_sessions(kafka_settings, tmp_path) -> None:
     from gaitstream.schemas.codec import decode
     from gaitstream.settings import TopicSettings
     from gaitstream.topics import delete_topics_with_prefix, ensure_topics
@@ -116,14 +143,7 @@ def test_a_station_runs_waits_for_its_sensor_and_takes_the_operators_sessions(ka
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAITSTREAM_KAFKA_")}
     log_path = tmp_path / "station.log"
     outlet = Outlet(name)
-    with log_path.open("w") as log:
-        station = subprocess.Popen(
-            [sys.executable, "-m", "gaitstream", "station", "run", "--config", str(config)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    station = _start_station(env, config, log_path)
     try:
         # No sensor yet: the station waits, and says so; a session cannot start.
         assert _wait_status(env, config, "sensor", "absent")["session"] == "none"
@@ -156,24 +176,14 @@ def test_a_station_runs_waits_for_its_sensor_and_takes_the_operators_sessions(ka
         assert line in log_text, line
     assert not (tmp_path / "state" / "control.sock").exists()
 
-    consumer = KafkaConsumer(**kafka_settings.client_config(), group_id=None, enable_auto_commit=False)
     try:
-        tp = TopicPartition(topics.stations, 0)
-        consumer.assign([tp])
-        consumer.seek_to_beginning(tp)
-        records = []
-        while batch := consumer.poll(timeout_ms=5000):
-            records += [decode(r.value) for rs in batch.values() for r in rs]
-        capture = tmp_path / "capture.bin"
-        consumer.seek_to_beginning(tp)
-        raw = []
-        while batch := consumer.poll(timeout_ms=3000):
-            raw += [r.value for rs in batch.values() for r in rs]
-        capture.write_bytes(b"".join(len(m).to_bytes(4, "big") + m for m in raw))
+        raw = _sent_values(kafka_settings, topics.stations)
     finally:
-        consumer.close()
         delete_topics_with_prefix(kafka_settings, topics.prefix)
         forget_prefix(topics.prefix)
+    records = [decode(value) for value in raw]
+    capture = tmp_path / "capture.bin"
+    capture.write_bytes(b"".join(len(m).to_bytes(4, "big") + m for m in raw))
     kinds = [(kind, rec.get("event")) for kind, rec in records]
     assert kinds[0] == ("session_event", "start") and kinds[-1] == ("session_event", "stop")
     start, stop = records[0][1], records[-1][1]

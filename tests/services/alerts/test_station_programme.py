@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 
@@ -18,7 +17,7 @@ import pytest
 from gaitstream.services.feedback.schedule import parse_plan
 from gaitstream.services.station.programme_plan import screen_from_programme
 from tests.services.alerts.conftest import RunningApi
-from tests.services.test_station_daemon import REPO, Outlet, _cli, _config, _wait_status
+from tests.services.test_station_daemon import Outlet, _cli, _config, _sent_values, _start_station, _wait_status
 
 PLAN = "none:1m,continuous:5m,none:1m"
 
@@ -45,8 +44,6 @@ def test_options_win_over_the_programme() -> None:
 def test_a_session_started_from_the_programme_carries_its_plan_and_target(
     alerts_api: RunningApi, kafka_settings, tmp_path
 ) -> None:
-    from kafka import KafkaConsumer, TopicPartition
-
     from gaitstream.schemas.codec import decode
     from gaitstream.settings import TopicSettings
     from gaitstream.topics import delete_topics_with_prefix, ensure_topics
@@ -77,14 +74,7 @@ def test_a_session_started_from_the_programme_carries_its_plan_and_target(
 
     outlet = Outlet(name)
     outlet.start()
-    with (tmp_path / "station.log").open("w") as log:
-        station = subprocess.Popen(
-            [sys.executable, "-m", "gaitstream", "station", "run", "--config", str(config)],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    station = _start_station(env, config, tmp_path / "station.log")
     try:
         assert _wait_status(env, config, "sensor", "connected", timeout_s=40)["sensor"] == "connected"
         first = start(with_key, "p-run")
@@ -111,16 +101,9 @@ def test_a_session_started_from_the_programme_carries_its_plan_and_target(
             station.kill()
         outlet._on.clear()
 
-    consumer = KafkaConsumer(**kafka_settings.client_config(), group_id=None, enable_auto_commit=False)
     try:
-        tp = TopicPartition(topics.stations, 0)
-        consumer.assign([tp])
-        consumer.seek_to_beginning(tp)
-        records = []
-        while batch := consumer.poll(timeout_ms=5000):
-            records += [decode(r.value) for rs in batch.values() for r in rs]
+        records = [decode(value) for value in _sent_values(kafka_settings, topics.stations)]
     finally:
-        consumer.close()
         delete_topics_with_prefix(kafka_settings, topics.prefix)
         forget_prefix(topics.prefix)
     starts = {rec["session_id"]: rec for kind, rec in records if kind == "session_event" and rec["event"] == "start"}
