@@ -34,7 +34,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -145,12 +144,15 @@ def _emit_times_us(i: int, duration_s: float, session_id: str, station_id: str, 
     return out
 
 
-class TopicClock(threading.Thread):
+class TopicClock:
     """When the worker produced each trace sample and step of the measured stations (the Kafka
-    records' CreateTime): splits the latency into station + worker and service + browser."""
+    records' CreateTime): splits the latency into station + worker and service + browser.
+
+    Read once the stations have stopped, from the run's own topics (kept by the broker): decoding
+    the measured stations' partitions while they stream cost this process about 0.05 of a core,
+    taken from the system it measures."""
 
     def __init__(self, kafka, topics, stations: set[str], frame_samples: int) -> None:
-        super().__init__(daemon=True)
         self.kafka, self.topics, self.stations, self.frame_samples = kafka, topics, stations, frame_samples
         self.produced_ms: dict[tuple, int] = {}
         # per frame of the measured stations: its send (CreateTime) after its last sample, in s
@@ -159,50 +161,51 @@ class TopicClock(threading.Thread):
         # CreateTime (broker, worker, its batching and producer), in s
         self.worker_hop_s: list[tuple[int, float]] = []
         self._frames: dict[str, dict[int, int]] = {}  # station -> frame's first sample us -> send ms
-        self.stop = threading.Event()
 
-    def run(self) -> None:
+    def read(self) -> None:
+        """Every record of the measured stations' partitions, up to the topics' ends now."""
         from kafka import KafkaConsumer, TopicPartition
 
         from gaitstream.pipelines.produce import default_partition
-        from gaitstream.schemas.codec import decode
 
-        # Only the partitions of the measured stations (a station's outputs share its partition):
-        # reading every station's trace cost this process a quarter of a core, taken from the
-        # system it measures.
+        # Only the partitions of the measured stations (a station's outputs share its partition).
         consumer = KafkaConsumer(
-            **self.kafka.client_config(), group_id=None, auto_offset_reset="latest", enable_auto_commit=False
+            **self.kafka.client_config(), group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
         )
         partitions = list(range(self.topics.partitions))
-        mine = {default_partition(station.encode(), partitions) for station in self.stations}
-        consumer.assign(
-            [
-                TopicPartition(t, p)
-                for t in (self.topics.trace, self.topics.steps, self.topics.stations)
-                for p in sorted(mine)
-            ]
-        )
+        mine = sorted({default_partition(station.encode(), partitions) for station in self.stations})
         try:
-            while not self.stop.is_set():
-                for records in consumer.poll(timeout_ms=500).values():
-                    for record in records:
-                        if record.key is None or record.key.decode() not in self.stations:
-                            continue
-                        kind, value = decode(record.value)
-                        station = record.key.decode()
-                        if kind == "obliquity_trace":
-                            if value["time_offsets_us"]:
-                                self._hop(station, value["first_time_us"] + max(value["time_offsets_us"]), record)
-                            for offset in value["time_offsets_us"]:
-                                self.produced_ms[("live", station, value["first_time_us"] + offset)] = record.timestamp
-                        elif kind == "step_metrics":
-                            self.produced_ms[("step", station, value["step_index"])] = record.timestamp
-                        elif kind == "imu_frame":
-                            self._frames.setdefault(station, {})[value["first_sample_time_us"]] = record.timestamp
-                            last_us = value["first_sample_time_us"] + (self.frame_samples - 1) * 1e6 / RATE_HZ
-                            self.station_send_s.append((record.timestamp, (record.timestamp * 1000 - last_us) / 1e6))
+            # frames first: a trace record's hop needs the send of the frame it came from
+            for topics in ((self.topics.stations,), (self.topics.trace, self.topics.steps)):
+                assigned = [TopicPartition(t, p) for t in topics for p in mine]
+                consumer.assign(assigned)
+                consumer.seek_to_beginning(*assigned)
+                ends = consumer.end_offsets(assigned)
+                while any(consumer.position(tp) < ends[tp] for tp in assigned):
+                    for records in consumer.poll(timeout_ms=1000).values():
+                        for record in records:
+                            self._take(record)
         finally:
             consumer.close()
+
+    def _take(self, record) -> None:
+        from gaitstream.schemas.codec import decode
+
+        if record.key is None or record.key.decode() not in self.stations:
+            return
+        kind, value = decode(record.value)
+        station = record.key.decode()
+        if kind == "obliquity_trace":
+            if value["time_offsets_us"]:
+                self._hop(station, value["first_time_us"] + max(value["time_offsets_us"]), record)
+            for offset in value["time_offsets_us"]:
+                self.produced_ms[("live", station, value["first_time_us"] + offset)] = record.timestamp
+        elif kind == "step_metrics":
+            self.produced_ms[("step", station, value["step_index"])] = record.timestamp
+        elif kind == "imu_frame":
+            self._frames.setdefault(station, {})[value["first_sample_time_us"]] = record.timestamp
+            last_us = value["first_sample_time_us"] + (self.frame_samples - 1) * 1e6 / RATE_HZ
+            self.station_send_s.append((record.timestamp, (record.timestamp * 1000 - last_us) / 1e6))
 
     def _hop(self, station: str, last_us: int, record) -> None:
         frames = self._frames.get(station)
@@ -210,7 +213,7 @@ class TopicClock(threading.Thread):
             return
         # frames start every frame_samples samples from the session's first: the one holding it
         step_us = round(self.frame_samples * 1e6 / RATE_HZ)
-        origin_us = next(iter(frames))
+        origin_us = min(frames)
         sent_ms = frames.get(last_us - (last_us - origin_us) % step_us)
         if sent_ms is not None:
             self.worker_hop_s.append((record.timestamp, (record.timestamp - sent_ms) / 1e3))
@@ -335,16 +338,10 @@ def main() -> int:
                 page.goto(f"http://127.0.0.1:{port}/screen/{session['station_id']}?token={token}")
                 pages.append(page)
             emit = {i: {key: start_us + dt for key, dt in emit_offsets[i].items()} for i in emit_offsets}
-            clock = TopicClock(
-                stack.kafka.client_settings("admin"),
-                pipeline.topics,
-                {s["station_id"] for s in sessions[: args.pages]},
-                args.frame_samples,
-            )
-            clock.start()
             measured_from_ms = start_us / 1000 + WARM_UP_S * 1000
             deadline = time.monotonic() + args.duration_s + 5
             cpu_from = cpu_to = None
+            shown: list[tuple[int, str, str, int, int, int]] = []  # (page, kind, key, data time us, shown ms)
             while time.monotonic() < deadline:
                 time.sleep(5.0)
                 # CPU from the end of the warm-up while the stations still send (an exited
@@ -354,24 +351,18 @@ def main() -> int:
                 elif cpu_to is None and time.time() >= start_us / 1e6 + args.duration_s - 6:
                     cpu_to = (time.monotonic(), proc_cpu.snapshot(CPU_GROUPS))
                 for i, page in enumerate(pages):
-                    rendered = page.evaluate("window.gaitstreamScreen.rendered.splice(0)")
                     live_ms = []
-                    station = sessions[i]["station_id"]
+                    rendered = page.evaluate("window.gaitstreamScreen.rendered.splice(0)")
                     for kind, key, data_time_us, at_ms, _ in rendered:
                         if at_ms < measured_from_ms:
                             continue
-                        produced_ms = clock.produced_ms.get((kind, station, key))
                         if kind == "live":
                             samples["live"].append((at_ms * 1000 - data_time_us) / 1e6)
                             live_ms.append(at_ms)
-                            if produced_ms is not None:
-                                samples["live_worker"].append((produced_ms * 1000 - data_time_us) / 1e6)
-                                samples["live_service"].append((at_ms - produced_ms) / 1e3)
+                            shown.append((i, kind, key, data_time_us, at_ms))
                         elif kind == "step" and key in emit[i]:
                             samples["step"].append((at_ms * 1000 - emit[i][key]) / 1e6)
-                            if produced_ms is not None:
-                                samples["step_worker"].append((produced_ms * 1000 - emit[i][key]) / 1e6)
-                                samples["step_service"].append((at_ms - produced_ms) / 1e3)
+                            shown.append((i, kind, key, emit[i][key], at_ms))
                     if len(live_ms) > 1:
                         rates.append(len(live_ms) / max(1e-3, (max(live_ms) - min(live_ms)) / 1000))
                 console.print(
@@ -379,9 +370,20 @@ def main() -> int:
                     f"live {_quantiles(samples['live'])}"
                 )
             browser.close()
-            clock.stop.set()
-            station_sends = list(clock.station_send_s)
-            hops = list(clock.worker_hop_s)
+        clock = TopicClock(
+            stack.kafka.client_settings("admin"),
+            pipeline.topics,
+            {s["station_id"] for s in sessions[: args.pages]},
+            args.frame_samples,
+        )
+        clock.read()
+        for i, kind, key, from_us, at_ms in shown:
+            produced_ms = clock.produced_ms.get((kind, sessions[i]["station_id"], key))
+            if produced_ms is not None:
+                samples[f"{kind}_worker"].append((produced_ms * 1000 - from_us) / 1e6)
+                samples[f"{kind}_service"].append((at_ms - produced_ms) / 1e3)
+        station_sends = list(clock.station_send_s)
+        hops = list(clock.worker_hop_s)
     finally:
         stop_processes(processes, grace_s=10)
         pipeline.stop()
