@@ -29,7 +29,7 @@ async def run_feed(
     *,
     lookback_s: float,
     ready: asyncio.Event,
-    fetch_max_wait_s: float = 0.01,
+    fetch_max_wait_s: float = 0.05,
 ) -> None:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 

@@ -27,8 +27,11 @@ class FeedbackSettings(BaseSettings):
     # Longest time the broker holds the feed's fetch. aiokafka keeps one fetch in flight per broker
     # for the partitions with nothing buffered; with its default (0.5 s) a fetch holding only idle
     # partitions made a busy station's next trace wait behind it (service + browser p99 0.12 s at
-    # 4 stations in benchmarks/feedback_latency.py). Idle partitions cost an empty answer this often.
-    fetch_max_wait_s: float = Field(0.01, gt=0, le=0.5)
+    # 4 stations in benchmarks/feedback_latency.py). Idle partitions cost an empty answer this often:
+    # at 0.01 s the service spent 0.10 of a core (and the broker about 0.04) on them with 4 stations
+    # or 50; at 0.05 s 0.04-0.05 (4 stations) and 0.08-0.09 (50), with the same service + browser
+    # latency (p99 0.038-0.043 s at 4 stations, 0.065-0.084 s at 50).
+    fetch_max_wait_s: float = Field(0.05, gt=0, le=0.5)
 
     def secret_bytes(self) -> bytes:
         from gaitstream.exceptions import GaitstreamError
