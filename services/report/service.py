@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from gaitstream.commits import commit_polled
 from gaitstream.logging import kv
 from gaitstream.schemas.codec import WireError, decode
 
@@ -98,5 +99,8 @@ def run_reports(
                     )
                 )
         if uncommitted and not len(due):
-            consumer.commit()
-            uncommitted = False
+            refused = commit_polled(consumer)  # refused during a rebalance: the stops are read again
+            if refused is None:
+                uncommitted = False
+            else:
+                log.warning(kv("commit_failed", reason=refused))

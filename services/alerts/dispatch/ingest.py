@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from gaitstream.commits import commit_polled
 from gaitstream.logging import kv
 from gaitstream.schemas.codec import WireError, decode
 from gaitstream.services.alerts.dispatch.matching import matches
@@ -217,8 +218,6 @@ class AlertConsumer:
         return False
 
     def run(self, stop: threading.Event) -> None:
-        from kafka.errors import CommitFailedError
-
         consumer = self._consumer()
         if not self._subscribe(consumer, stop):
             consumer.close()
@@ -259,12 +258,11 @@ class AlertConsumer:
                             consumer.seek(partition, partition_records[0].offset)
                         stop.wait(STORE_RETRY_S)
                         continue
-                try:
-                    consumer.commit()  # only now: the poll is in the store
-                except CommitFailedError as exc:
-                    # A rebalance took the partitions away: their new owner re-reads these records,
-                    # which the store turns into no-ops.
-                    log.warning(kv("commit_failed", records=len(records), reason=str(exc)[:200]))
+                # Only now: the poll is in the store. During a rebalance the records are read again,
+                # which the store turns into no-ops.
+                refused = commit_polled(consumer)
+                if refused is not None:
+                    log.warning(kv("commit_failed", records=len(records), reason=refused))
                 self.consumed += len(records)
                 log.info(
                     kv(
