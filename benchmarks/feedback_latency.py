@@ -13,7 +13,8 @@ Printed, per kind, p50 / p95 / p99 / max over every rendering after the first 20
   completes the step comes from the same samples run one by one through the pipeline's
   per-station code in this process; the station's framing counts as latency). Target p99 <= 0.25 s.
 - ``live``: from an obliquity sample (its data time) to the indicator showing it. Target p99 <= 0.2 s.
-- the live indicator's update rate per page (target >= 20 updates/s);
+- the live indicator's update rate per page (target >= 20 updates/s): the display frames in which it
+  changed, and the values it was given (values that arrive together are drawn in one frame);
 - each latency split where the worker produced the record (Kafka's CreateTime): station + worker,
   and feedback service + browser;
 - the CPU each part of the system used meanwhile (cores, on average) and how busy the machine was.
@@ -98,7 +99,14 @@ def run_stations_role(args) -> None:
     )
     print(f"SESSIONS_START_US={start_us}", flush=True)
     try:
-        run_stations(runs, publisher, frame_samples=args.frame_samples, speed=1.0, origin_unix_s=start_us / 1e6)
+        run_stations(
+            runs,
+            publisher,
+            frame_samples=args.frame_samples,
+            feedback_frame_samples=args.frame_samples,
+            speed=1.0,
+            origin_unix_s=start_us / 1e6,
+        )
     finally:
         publisher.close()
 
@@ -235,13 +243,23 @@ def main() -> int:
     parser.add_argument("--stations", type=int, default=50)
     parser.add_argument("--pages", type=int, default=4)
     parser.add_argument("--duration-s", type=float, default=90.0)
-    parser.add_argument("--frame-samples", type=int, default=10, help="samples per station frame (10 = 0.1 s)")
+    parser.add_argument(
+        "--frame-samples",
+        type=int,
+        default=None,
+        help="samples per station frame (default: what a station sends for a session with a screen, "
+        "GAITSTREAM_STATION_FEEDBACK_FRAME_SAMPLES, 5 = 0.05 s)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="pipeline workers (one consumer group)")
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
     parser.add_argument("--prefix", help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--sessions", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.frame_samples is None:
+        from gaitstream.services.station.publisher import StationSettings
+
+        args.frame_samples = StationSettings().feedback_frame_samples
     if args.role == "stations":
         run_stations_role(args)
         return 0
@@ -277,7 +295,8 @@ def main() -> int:
     samples: dict[str, list[float]] = {
         name: [] for name in ("step", "live", "step_worker", "step_service", "live_worker", "live_service")
     }
-    rates = []
+    skipped: list[int] | None = None
+    rates: list[tuple[float, float]] = []  # per page and poll: (values shown, frames drawn) per second
     try:
         for w in range(args.workers):
             pipeline.start_worker(chr(ord("a") + w))
@@ -364,11 +383,16 @@ def main() -> int:
                             samples["step"].append((at_ms * 1000 - emit[i][key]) / 1e6)
                             shown.append((i, kind, key, emit[i][key], at_ms))
                     if len(live_ms) > 1:
-                        rates.append(len(live_ms) / max(1e-3, (max(live_ms) - min(live_ms)) / 1000))
+                        # values that arrived together are drawn in one display frame (same frame
+                        # time): what the patient sees change is the frames
+                        span_s = max(1e-3, (max(live_ms) - min(live_ms)) / 1000)
+                        rates.append((len(live_ms) / span_s, len(set(live_ms)) / span_s))
                 console.print(
                     f"  t={time.time() - start_us / 1e6:4.0f}s step {_quantiles(samples['step'])}  "
                     f"live {_quantiles(samples['live'])}"
                 )
+            # live samples the pages' players skipped (more than two due at once), whole run
+            skipped = [page.evaluate("window.gaitstreamScreen.skipped") for page in pages]
             browser.close()
         clock = TopicClock(
             stack.kafka.client_settings("admin"),
@@ -402,8 +426,15 @@ def main() -> int:
         busy, cores = proc_cpu.shares(cpu_from[1], cpu_to[1], cpu_to[0] - cpu_from[0])
         used = " ".join(f"{name}={value:.2f}" for name, value in sorted(cores.items(), key=lambda kv: -kv[1]))
         console.print(f"feedback_latency cpu_cores machine_busy={busy:.0%} of {os.cpu_count()} cores: {used}")
+    if skipped is not None:
+        console.print(f"feedback_latency live_skipped_whole_run per_page={skipped}")
     if rates:
-        console.print(f"feedback_latency live_updates_per_s min={min(rates):.1f} median={statistics.median(rates):.1f}")
+        values, frames = (sorted(rate[i] for rate in rates) for i in (0, 1))
+        console.print(
+            f"feedback_latency live_updates_per_s frames_drawn min={frames[0]:.1f} "
+            f"median={statistics.median(frames):.1f} values_shown min={values[0]:.1f} "
+            f"median={statistics.median(values):.1f}"
+        )
     return 0
 
 

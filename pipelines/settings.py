@@ -41,8 +41,12 @@ class PipelineSettings(BaseSettings):
     # One worker's capacity at 0.1 s frames (benchmarks/pipeline_load.py --capacity): 82 µs/sample
     # frame by frame, 54 at 0.02 s, 42 at 0.05 s, 38 at 0.1 s; at 50 paced stations 0.05 s kept the
     # step-end -> InfluxDB p99 at 0.99 s (0.89 s after the calibration).
+    # 0.02 s since the patient screens (issue 18): a frame waits up to the window before its trace
+    # goes to the screen; at 50 stations with screens (benchmarks/feedback_latency.py) 0.02 s and a
+    # 5 ms producer linger took the station's send -> trace p50 from 0.05 to 0.035 s and the live
+    # p99 down by about 0.02 s, for 0.01-0.03 of a core.
     frame_batch_max: int = Field(1000, ge=1)
-    frame_batch_within_s: float = Field(0.05, gt=0)
+    frame_batch_within_s: float = Field(0.02, gt=0)
     # The sink's fetches: the broker answers once this much is waiting, or after fetch_max_wait_s
     # (50 ms). With the default of 1 byte a busy sink sent a fetch request for every few records
     # (4 % of the worker's CPU at 200 stations, py-spy); now a fetch is the sink's batching window.
@@ -55,7 +59,7 @@ class PipelineSettings(BaseSettings):
     # Longest time the broker holds a fetch of the worker's consumer (Faust fixes 1.5 s; see
     # gaitstream.pipelines.app.shorten_fetch_wait).
     fetch_max_wait_s: float = Field(0.05, gt=0, le=1.5)
-    producer_linger_s: float = 0.01
+    producer_linger_s: float = 0.005
     # Python's cyclic garbage collector in the worker (gc.set_threshold): with the defaults
     # (700, 10, 10) its full collections walked Faust's and the tables' long-lived objects about
     # once a second, 80 ms each: 7.6 % of the worker's CPU at 100 stations (capacity run). The

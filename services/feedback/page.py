@@ -74,7 +74,7 @@ PAGE = """<!doctype html>
   const BEAM_GAIN = 3;  // the level indicator's tilt per degree of obliquity
   const q = (selector) => document.querySelector(selector);
   const state = { band: [0, 4], ws: null, retryMs: 500 };
-  window.gaitstreamScreen = { rendered: [], messages: 0 };
+  window.gaitstreamScreen = { rendered: [], messages: 0, skipped: 0 };
   const fmt = (v) => (v === null || v === undefined) ? "–" : Number(v).toFixed(1);
   let audio = null;
   function beep() {
@@ -100,19 +100,72 @@ PAGE = """<!doctype html>
     q(`[data-metric="pelvic_drop_deg"][data-side="${side}"]`).textContent = fmt(value);
     return outside;
   }
+  // What was drawn, and in which display frame (its time, on the wall clock): every callback of
+  // one frame gets the same frame time, so values drawn in one frame share it.
+  const frameWallMs = (frameMs) => Math.round(performance.timeOrigin + frameMs);
+  function record(kind, key, dataTimeUs, shown, at) {
+    const screen = window.gaitstreamScreen;
+    screen.rendered.push([kind, key, dataTimeUs, at, shown]);
+    if (screen.rendered.length > 5000) screen.rendered.shift();
+    if (kind === "step" && state.ws && state.ws.readyState === 1) {
+      state.ws.send(JSON.stringify({ ack: key, rendered_ms: at }));
+    }
+  }
   function rendered(kind, key, dataTimeUs, shown) {
-    requestAnimationFrame(() => {
-      const at = Date.now();
-      window.gaitstreamScreen.rendered.push([kind, key, dataTimeUs, at, shown]);
-      if (window.gaitstreamScreen.rendered.length > 5000) window.gaitstreamScreen.rendered.shift();
-      if (kind === "step" && state.ws && state.ws.readyState === 1) {
-        state.ws.send(JSON.stringify({ ack: key, rendered_ms: at }));
-      }
-    });
+    requestAnimationFrame((frameMs) => record(kind, key, dataTimeUs, shown, frameWallMs(frameMs)));
+  }
+  // The live pelvis arrives a station frame at a time (several samples at once). Drawn as they
+  // come, a burst would show only its last value: the indicator would move at the station's frame
+  // rate, not the samples'. So each sample gets its own display frame, due as long after the
+  // previous one as the data were apart, a little sooner (PACE) so that the delay a late burst
+  // caused shrinks back to what the next bursts bring; never before it arrived, and at most
+  // SPREAD_MS after (a burst longer than a frame's worth, e.g. after a stall, is not played back
+  // slowly: its samples fall due together). One sample per frame; when more than MAX_DUE are due
+  // at once, the older ones are skipped (counted in gaitstreamScreen.skipped) rather than shown late.
+  const PACE = 0.9, SPREAD_MS = 100, MAX_DUE = 2, FRAME_SLACK_MS = 8;
+  const player = { queue: [], lastTimeUs: null, lastDueMs: 0, drawing: false };
+  function playLive(m) {
+    const now = performance.now();
+    let due = now;
+    if (player.lastTimeUs !== null && m.time_us > player.lastTimeUs) {
+      const paced = player.lastDueMs + PACE * (m.time_us - player.lastTimeUs) / 1000;
+      due = Math.min(now + SPREAD_MS, Math.max(now, paced));
+    }
+    player.lastTimeUs = m.time_us; player.lastDueMs = due;
+    player.queue.push([due, m]);
+    if (!player.drawing) { player.drawing = true; requestAnimationFrame(drawLive); }
+  }
+  function stopLive() { player.queue = []; player.lastTimeUs = null; }
+  // The next frame is asked for only when the next sample falls due: a page waiting for frames
+  // in between would have the browser produce frames at the display's rate for nothing.
+  function drawLater() {
+    const waitMs = player.queue[0][0] - FRAME_SLACK_MS - performance.now();
+    if (waitMs > 1) setTimeout(() => requestAnimationFrame(drawLive), waitMs);
+    else requestAnimationFrame(drawLive);
+  }
+  function drawLive(frameMs) {
+    const queue = player.queue;
+    let due = 0;
+    while (due < queue.length && queue[due][0] <= frameMs + FRAME_SLACK_MS) due += 1;
+    if (due > MAX_DUE) {
+      window.gaitstreamScreen.skipped += due - MAX_DUE;
+      queue.splice(0, due - MAX_DUE);
+    }
+    if (due > 0) {
+      const m = queue.shift()[1];
+      const text = fmt(m.pelvic_obliquity_deg);
+      q('[data-metric="pelvic_obliquity_deg"]').textContent = text;
+      // Seen from behind (the patient's left on the screen's left): left side lower = the beam's
+      // left end down, i.e. counter-clockwise; tilted 3x so that a few degrees are easy to see.
+      q("#beam").style.transform = `rotate(${BEAM_GAIN * m.pelvic_obliquity_deg}deg)`;
+      record("live", m.time_us, m.time_us, text, frameWallMs(frameMs));
+    }
+    if (queue.length) drawLater(); else player.drawing = false;
   }
   function handle(m) {
     window.gaitstreamScreen.messages += 1;
     if (m.kind === "session") {
+      stopLive();  // a session starts or ends: nothing of the last one is drawn after this
       document.body.classList.toggle("has-trunk", !!m.trunk);
       if (m.band_deg) { state.band = m.band_deg; drawBand(); }
       if (!m.active) {
@@ -123,12 +176,9 @@ PAGE = """<!doctype html>
       const fb = q("[data-feedback]"); fb.dataset.feedback = m.feedback; fb.textContent = m.feedback;
       document.body.classList.toggle("feedback-on", m.feedback === "on");
       document.body.classList.toggle("live-on", m.live === true);
+      if (m.live !== true) stopLive();
     } else if (m.kind === "live") {
-      q('[data-metric="pelvic_obliquity_deg"]').textContent = fmt(m.pelvic_obliquity_deg);
-      // Seen from behind (the patient's left on the screen's left): left side lower = the beam's
-      // left end down, i.e. counter-clockwise; tilted 3x so that a few degrees are easy to see.
-      q("#beam").style.transform = `rotate(${BEAM_GAIN * m.pelvic_obliquity_deg}deg)`;
-      rendered("live", m.time_us, m.time_us, q('[data-metric="pelvic_obliquity_deg"]').textContent);
+      playLive(m);
     } else if (m.kind === "step") {
       let outside = false;
       if (m.summary) {

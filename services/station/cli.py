@@ -150,7 +150,14 @@ def station(
     publisher, settings = _publisher()
     run = StationRun(session=session, source=source)
     try:
-        run_stations([run], publisher, frame_samples=settings.frame_samples, speed=speed, should_stop=lambda: stop[0])
+        run_stations(
+            [run],
+            publisher,
+            frame_samples=settings.frame_samples,
+            feedback_frame_samples=settings.feedback_frame_samples,
+            speed=speed,
+            should_stop=lambda: stop[0],
+        )
     finally:
         publisher.close()
         if source_kind == "lsl":
@@ -204,7 +211,14 @@ def stations(
     publisher, settings = _publisher()
     stop = _stop_flag()
     try:
-        run_stations(runs, publisher, frame_samples=settings.frame_samples, speed=speed, should_stop=lambda: stop[0])
+        run_stations(
+            runs,
+            publisher,
+            frame_samples=settings.frame_samples,
+            feedback_frame_samples=settings.feedback_frame_samples,
+            speed=speed,
+            should_stop=lambda: stop[0],
+        )
     finally:
         publisher.close()
     emit("stations_done", count=count, frames=sum(r.frames_sent for r in runs))
@@ -317,7 +331,9 @@ def station_run(
         emit("station_refused", reason=str(exc))
         raise typer.Exit(EXIT_CONFIG) from exc
     stop = _stop_flag()
-    daemon = StationDaemon(conf, publisher, frame_samples=settings.frame_samples)
+    daemon = StationDaemon(
+        conf, publisher, frame_samples=settings.frame_samples, feedback_frame_samples=settings.feedback_frame_samples
+    )
     server = ControlServer(conf.control_socket, daemon.command)
     threading.Thread(target=server.serve_forever, name="station-control", daemon=True).start()
     status_stop = threading.Event()

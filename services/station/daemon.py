@@ -23,6 +23,7 @@ from pathlib import Path
 
 from gaitstream.logging import kv
 from gaitstream.services.station.config import StationConfig
+from gaitstream.services.station.frames import frame_samples_for
 from gaitstream.services.station.lsl_frames import ChannelMap
 from gaitstream.services.station.publisher import StationPublisher
 from gaitstream.services.station.sessions import StationSessions
@@ -39,8 +40,11 @@ class StationRefused(RuntimeError):
 
 
 class StationDaemon:
-    def __init__(self, config: StationConfig, publisher: StationPublisher, *, frame_samples: int) -> None:
+    def __init__(
+        self, config: StationConfig, publisher: StationPublisher, *, frame_samples: int, feedback_frame_samples: int
+    ) -> None:
         self.config, self.publisher, self.frame_samples = config, publisher, frame_samples
+        self.feedback_frame_samples = feedback_frame_samples
         self.lock = threading.Lock()
         self.sessions: StationSessions | None = None
         self.source = None
@@ -61,6 +65,8 @@ class StationDaemon:
                     return {"ok": False, "error": "no session is open"}
                 session_id = self.sessions.open.info.session_id
                 self._send(self.sessions.stop(_now_us(), self._metadata()))
+                if self.source is not None:
+                    self.source.resize_frames(self.frame_samples)
                 log.info(kv("session_stopped", session=session_id))
                 return {"ok": True, "session_id": session_id}
         return {"ok": False, "error": f"unknown command {action!r}; start, stop or status"}
@@ -91,6 +97,13 @@ class StationDaemon:
         self._send(self.sessions.stop(_now_us(), self._metadata()))
         records = self.sessions.start(patient_id=patient, now_us=_now_us(), trunk=trunk, **thresholds)
         self._send(records)
+        self.source.resize_frames(
+            frame_samples_for(
+                self.sessions.open.info,
+                frame_samples=self.frame_samples,
+                feedback_frame_samples=self.feedback_frame_samples,
+            )
+        )
         self._counters_at_start = self.source.counters()
         session_id = self.sessions.open.info.session_id
         log.info(kv("session_started", session=session_id, patient=patient, trunk=trunk))

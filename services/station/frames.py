@@ -50,6 +50,11 @@ class SessionInfo:
         }
 
 
+def frame_samples_for(session: SessionInfo, *, frame_samples: int, feedback_frame_samples: int) -> int:
+    """Samples per frame for this session: shorter frames when a patient screen shows it live."""
+    return feedback_frame_samples if session.feedback_plan else frame_samples
+
+
 def frame_record(
     session: SessionInfo, *, sequence: int, first_sample_s: float, block: dict[str, np.ndarray], packed: bool = True
 ) -> dict:

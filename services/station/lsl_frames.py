@@ -82,7 +82,7 @@ class FrameAssembler:
             self._times.append(t_s)
             self._rows.append(row)
             self._last_s = t_s
-            if len(self._times) == self.frame_samples:
+            if len(self._times) >= self.frame_samples:  # the size may change between frames
                 self._close()
 
     def _close(self) -> None:

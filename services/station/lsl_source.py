@@ -165,6 +165,11 @@ class LslSource:
             "trunk_missing_samples": joiner.trunk_missing if joiner else 0,
         }
 
+    def resize_frames(self, frame_samples: int) -> None:
+        """Frames from the next one on have ``frame_samples`` (a session with a screen starts or ends)."""
+        if self._assembler is not None:
+            self._assembler.frame_samples = frame_samples
+
     def frames(self, frame_samples: int) -> Iterator[tuple[float, dict[str, np.ndarray]]]:
         assembler = self._assembler = FrameAssembler(self.sampling_rate_hz, frame_samples, self.mapping)
         joiner = self._joiner = TrunkJoiner(self.sampling_rate_hz) if self._trunk is not None else None

@@ -24,7 +24,12 @@ class StationSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="GAITSTREAM_STATION_", extra="ignore")
 
-    frame_samples: int = 10
+    frame_samples: int = Field(10, ge=1)
+    # A session with a patient feedback screen (its start event carries a plan) sends frames of
+    # this many samples instead: 0.05 s at 100 Hz. A sample waits for the rest of its frame before
+    # it leaves, which was the largest part of the screen's live delay with 0.1 s frames (issue 18,
+    # benchmarks/feedback_latency.py); twice the frames cost the worker more per station.
+    feedback_frame_samples: int = Field(5, ge=1)
     # Frames sent but not yet acknowledged by the broker; beyond this, sending waits: the
     # local buffer is bounded (about 30 s of one station at 100 Hz, 10-sample frames).
     max_unacked_frames: int = 300

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gaitstream.logging import kv
-from gaitstream.services.station.frames import SessionInfo, frame_record
+from gaitstream.services.station.frames import SessionInfo, frame_record, frame_samples_for
 from gaitstream.services.station.publisher import StationPublisher
 from gaitstream.services.station.sources import FrameSource
 
@@ -59,6 +59,7 @@ def run_stations(
     publisher: StationPublisher,
     *,
     frame_samples: int,
+    feedback_frame_samples: int | None = None,
     speed: float = 1.0,
     should_stop: Callable[[], bool] = lambda: False,
     on_frame: Callable[[StationRun], None] | None = None,
@@ -70,7 +71,8 @@ def run_stations(
     last sample exists); 0 sends as fast as the broker takes them. Stations are interleaved by
     due time, so one process can play hundreds at once. ``origin_unix_s``: the wall-clock time of
     the sessions' first sample (default: now), so that the time spent getting here is not a lag
-    carried through every frame.
+    carried through every frame. ``feedback_frame_samples``: the frame of sessions with a patient
+    screen (default: ``frame_samples`` for all).
     """
     wall0 = time.monotonic()
     if origin_unix_s is not None:
@@ -78,7 +80,12 @@ def run_stations(
     due: list[tuple[float, int]] = []
     for i, run in enumerate(runs):
         publisher.send(run.session.station_id, "session_event", run.session.event("start", run.session.start_time_us))
-        run._frames = iter(run.source.frames(frame_samples))
+        samples = frame_samples_for(
+            run.session,
+            frame_samples=frame_samples,
+            feedback_frame_samples=frame_samples if feedback_frame_samples is None else feedback_frame_samples,
+        )
+        run._frames = iter(run.source.frames(samples))
         _queue_next(run, i, due, 0.0)
     while due and not should_stop():
         due_s, i = heapq.heappop(due)

@@ -223,3 +223,72 @@ def test_summary_feedback_shows_the_average_of_every_n_steps(browser, service) -
     _wait(page, '[data-metric="pelvic_drop_deg"][data-side="left"]', None, "2.0")  # (1 + 3) / 2
     _wait(page, '[data-metric="pelvic_drop_deg"][data-side="right"]', None, "6.0")  # (5 + 7) / 2
     page.close()
+
+
+def _live_drawn(page, count: int, timeout_s: float = 5.0) -> list[list]:
+    """The page's live renderings (at least ``count``): [kind, time_us, time_us, frame time ms, text]."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        live = page.evaluate("window.gaitstreamScreen.rendered.filter((r) => r[0] === 'live')")
+        if len(live) >= count:
+            return live
+        assert time.monotonic() < deadline, f"{len(live)} live values drawn, not {count}"
+        time.sleep(0.05)
+
+
+def test_a_burst_of_live_samples_is_drawn_one_display_frame_each_in_order(browser, service) -> None:  # noqa: F811
+    # A station frame brings several samples at once; drawn together, the patient would see only
+    # the last: each gets its own frame, spaced as the data (50 ms apart here).
+    page, _ = _open(browser, service)
+    _wait(page, "[data-connection]", "data-connection", "open")
+    service.publish("tm-01", "session_event", _start("continuous:60s"))
+    _wait(page, "[data-feedback]", "data-feedback", "on")
+    service.publish("tm-01", "obliquity_trace", _trace(1.0, [0.5, -1.0, 2.25]))
+    live = _live_drawn(page, 3)
+    assert [row[4] for row in live] == ["0.5", "-1.0", "2.3"]
+    frames_ms = [row[3] for row in live]
+    assert frames_ms == sorted(frames_ms) and len(set(frames_ms)) == 3, frames_ms
+    assert frames_ms[2] - frames_ms[0] >= 0.9 * 2 * 50 - 8 - 1  # the data's spacing, a little faster
+    _wait(page, '[data-metric="pelvic_obliquity_deg"]', None, "2.3")
+    assert page.evaluate("window.gaitstreamScreen.skipped") == 0
+    page.close()
+
+
+def test_live_samples_due_together_are_skipped_rather_than_shown_late(browser, service) -> None:  # noqa: F811
+    # Six samples 1 µs apart are all due at once: the indicator shows the newest two, one frame each
+    # (the player never lets the screen fall behind by more than that), and counts the four skipped.
+    page, _ = _open(browser, service)
+    _wait(page, "[data-connection]", "data-connection", "open")
+    service.publish("tm-01", "session_event", _start("continuous:60s"))
+    _wait(page, "[data-feedback]", "data-feedback", "on")
+    record = _trace(1.0, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    record["time_offsets_us"] = list(range(6))
+    service.publish("tm-01", "obliquity_trace", record)
+    live = _live_drawn(page, 2)
+    time.sleep(0.3)
+    live = _live_drawn(page, 2)
+    assert [row[4] for row in live] == ["5.0", "6.0"]
+    assert len({row[3] for row in live}) == 2
+    assert page.evaluate("window.gaitstreamScreen.skipped") == 4
+    _wait(page, '[data-metric="pelvic_obliquity_deg"]', None, "6.0")
+    page.close()
+
+
+def test_a_long_burst_is_not_played_back_slowly(browser, service) -> None:  # noqa: F811
+    # 0.76 s of samples at once (a stalled machine catching up): spaced as the data, the last would
+    # be drawn 0.7 s after it arrived; the player draws none later than 0.1 s after arrival and
+    # skips what it cannot show in time.
+    page, _ = _open(browser, service)
+    _wait(page, "[data-connection]", "data-connection", "open")
+    service.publish("tm-01", "session_event", _start("continuous:60s"))
+    _wait(page, "[data-feedback]", "data-feedback", "on")
+    record = _trace(1.0, [float(i) for i in range(20)])
+    record["time_offsets_us"] = [i * 40_000 for i in range(20)]
+    service.publish("tm-01", "obliquity_trace", record)
+    _wait(page, '[data-metric="pelvic_obliquity_deg"]', None, "19.0")
+    live = _live_drawn(page, 2)
+    skipped = page.evaluate("window.gaitstreamScreen.skipped")
+    assert len(live) + skipped == 20 and skipped >= 10, (len(live), skipped)
+    frames_ms = [row[3] for row in live]
+    assert frames_ms[-1] - frames_ms[0] <= 400, frames_ms
+    page.close()

@@ -69,3 +69,15 @@ def test_a_channel_map_needs_six_channels_and_known_units() -> None:
         ChannelMap(channels=(0, 1, 2))
     with pytest.raises(ValueError):
         ChannelMap(acc_unit="ft/s2")
+
+
+def test_the_frame_size_changes_from_the_next_frame_on() -> None:
+    # a session with a patient screen starts while a frame fills: that frame ends with the next
+    # sample (it already holds more than the new size), the frames after it are 5 samples
+    assembler = FrameAssembler(sampling_rate_hz=100.0, frame_samples=10)
+    times = np.arange(40) / 100.0
+    assembler.push(np.zeros((18, 6)), times[:18], offset_s=0.0)
+    assembler.frame_samples = 5
+    assembler.push(np.zeros((22, 6)), times[18:], offset_s=0.0)
+    assembler.flush()
+    assert [len(block["time_s"]) for _, block in assembler.take()] == [10, 9, 5, 5, 5, 5, 1]

@@ -240,3 +240,51 @@ def test_a_station_the_broker_refuses_exits_3_and_keeps_its_spool(kafka_settings
         forget_prefix(granted)
     assert "station_refused" in log_path.read_text()
     assert read_pending(tmp_path / "state" / "spool")  # what it could not send is kept
+
+
+@pytest.mark.integration
+def test_a_session_with_a_patient_screen_sends_shorter_frames(kafka_settings, tmp_path) -> None:
+    """A screen shows the live pelvis: its session's frames are 5 samples (0.05 s), the next
+    session's without a screen 10 again, from the same running sensor."""
+    from gaitstream.schemas.codec import decode
+    from gaitstream.settings import TopicSettings
+    from gaitstream.topics import delete_topics_with_prefix, ensure_topics
+    from tests.roles import forget_prefix, role_env
+
+    topics = TopicSettings(prefix=f"it.fs{uuid.uuid4().hex[:6]}", partitions=1)
+    ensure_topics(kafka_settings, topics)
+    name = f"gs-fs-{uuid.uuid4().hex[:6]}"
+    config = _config(tmp_path, name, {**role_env("simulator", topics.prefix), "GAITSTREAM_TOPIC_PREFIX": topics.prefix})
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GAITSTREAM_KAFKA_")}
+    outlet = Outlet(name)
+    outlet.start()
+    station = _start_station(env, config, tmp_path / "station.log")
+    sessions = []
+    try:
+        assert _wait_status(env, config, "sensor", "connected", timeout_s=40)["sensor"] == "connected"
+        for plan in (["--feedback", "continuous:5m"], []):
+            started = _cli(env, "station", "session", "start", "--config", str(config), "--patient-id", "p-fs", *plan)
+            assert started.returncode == 0, started.stdout + started.stderr
+            sessions.append(json.loads(started.stdout)["session_id"])
+            time.sleep(2.0)
+        assert _cli(env, "station", "session", "stop", "--config", str(config)).returncode == 0
+        _wait_status(env, config, "pending", 0)
+        station.send_signal(signal.SIGTERM)
+        assert station.wait(30) == 0
+    finally:
+        if station.poll() is None:
+            station.kill()
+        outlet._on.clear()
+    try:
+        raw = _sent_values(kafka_settings, topics.stations)
+    finally:
+        delete_topics_with_prefix(kafka_settings, topics.prefix)
+        forget_prefix(topics.prefix)
+    sizes: dict[str, list[int]] = {session: [] for session in sessions}
+    for kind, record in (decode(value) for value in raw):
+        if kind == "imu_frame":
+            sizes[record["session_id"]].append(len(record["sensors"][0]["samples_f32le"]) // (6 * 4))
+    with_screen, without = sizes[sessions[0]], sizes[sessions[1]]
+    # a session's first frame may have begun before it, and its last end with it: the others are whole
+    assert len(with_screen) >= 30 and with_screen[1:-1] == [5] * (len(with_screen) - 2), with_screen
+    assert len(without) >= 15 and without[1:-1] == [10] * (len(without) - 2), without
