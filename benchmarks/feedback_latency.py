@@ -248,7 +248,7 @@ def main() -> int:
         type=int,
         default=None,
         help="samples per station frame (default: what a station sends for a session with a screen, "
-        "GAITSTREAM_STATION_FEEDBACK_FRAME_SAMPLES, 5 = 0.05 s)",
+        "GAITSTREAM_STATION_FEEDBACK_FRAME_SAMPLES: 10 = 0.1 s)",
     )
     parser.add_argument("--workers", type=int, default=1, help="pipeline workers (one consumer group)")
     parser.add_argument("--role", default="main", help=argparse.SUPPRESS)
@@ -296,6 +296,7 @@ def main() -> int:
         name: [] for name in ("step", "live", "step_worker", "step_service", "live_worker", "live_service")
     }
     skipped: list[int] | None = None
+    skipped_before: list[int] | None = None
     rates: list[tuple[float, float]] = []  # per page and poll: (values shown, frames drawn) per second
     try:
         for w in range(args.workers):
@@ -367,6 +368,7 @@ def main() -> int:
                 # process's time is not in /proc any more)
                 if cpu_from is None and time.time() * 1000 >= measured_from_ms:
                     cpu_from = (time.monotonic(), proc_cpu.snapshot(CPU_GROUPS))
+                    skipped_before = [page.evaluate("window.gaitstreamScreen.skipped") for page in pages]
                 elif cpu_to is None and time.time() >= start_us / 1e6 + args.duration_s - 6:
                     cpu_to = (time.monotonic(), proc_cpu.snapshot(CPU_GROUPS))
                 for i, page in enumerate(pages):
@@ -391,7 +393,8 @@ def main() -> int:
                     f"  t={time.time() - start_us / 1e6:4.0f}s step {_quantiles(samples['step'])}  "
                     f"live {_quantiles(samples['live'])}"
                 )
-            # live samples the pages' players skipped (more than two due at once), whole run
+            # live samples the pages' players skipped (more than two due at once): in the warm-up
+            # (the trace an engine releases at once when its calibration completes) and after it
             skipped = [page.evaluate("window.gaitstreamScreen.skipped") for page in pages]
             browser.close()
         clock = TopicClock(
@@ -426,8 +429,9 @@ def main() -> int:
         busy, cores = proc_cpu.shares(cpu_from[1], cpu_to[1], cpu_to[0] - cpu_from[0])
         used = " ".join(f"{name}={value:.2f}" for name, value in sorted(cores.items(), key=lambda kv: -kv[1]))
         console.print(f"feedback_latency cpu_cores machine_busy={busy:.0%} of {os.cpu_count()} cores: {used}")
-    if skipped is not None:
-        console.print(f"feedback_latency live_skipped_whole_run per_page={skipped}")
+    if skipped is not None and skipped_before is not None:
+        after = [total - before for total, before in zip(skipped, skipped_before, strict=True)]
+        console.print(f"feedback_latency live_skipped per_page warm_up={skipped_before} measured={after}")
     if rates:
         values, frames = (sorted(rate[i] for rate in rates) for i in (0, 1))
         console.print(

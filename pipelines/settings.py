@@ -43,8 +43,9 @@ class PipelineSettings(BaseSettings):
     # step-end -> InfluxDB p99 at 0.99 s (0.89 s after the calibration).
     # 0.02 s since the patient screens (issue 18): a frame waits up to the window before its trace
     # goes to the screen; at 50 stations with screens (benchmarks/feedback_latency.py) 0.02 s and a
-    # 5 ms producer linger took the station's send -> trace p50 from 0.05 to 0.035 s and the live
-    # p99 down by about 0.02 s, for 0.01-0.03 of a core.
+    # 5 ms producer linger took the station's send -> trace p50 from 0.05 to 0.035 s and the step and
+    # live p99 down by 0.02-0.06 s, for 0.01-0.03 of a core; the capacity above fell from 42.6 to
+    # 50 µs/sample (same hour). A deployment without screens can set 0.05 back.
     frame_batch_max: int = Field(1000, ge=1)
     frame_batch_within_s: float = Field(0.02, gt=0)
     # The sink's fetches: the broker answers once this much is waiting, or after fetch_max_wait_s

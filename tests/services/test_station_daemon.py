@@ -215,6 +215,7 @@ def test_a_station_the_broker_refuses_exits_3_and_keeps_its_spool(kafka_settings
     # the station's user is allowed another prefix's topic, not this one
     config = _config(tmp_path, name, {**role_env("simulator", granted), "GAITSTREAM_TOPIC_PREFIX": topics.prefix})
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAITSTREAM_KAFKA_")}
+    env["GAITSTREAM_STATION_FEEDBACK_FRAME_SAMPLES"] = "5"
     outlet = Outlet(name)
     outlet.start()
     log_path = tmp_path / "station.log"
@@ -244,8 +245,9 @@ def test_a_station_the_broker_refuses_exits_3_and_keeps_its_spool(kafka_settings
 
 @pytest.mark.integration
 def test_a_session_with_a_patient_screen_sends_shorter_frames(kafka_settings, tmp_path) -> None:
-    """A screen shows the live pelvis: its session's frames are 5 samples (0.05 s), the next
-    session's without a screen 10 again, from the same running sensor."""
+    """A station set to send 5-sample frames (0.05 s) for sessions with a patient screen: its
+    session with a plan has them, the next session's without a screen are 10 again, from the same
+    running sensor."""
     from gaitstream.schemas.codec import decode
     from gaitstream.settings import TopicSettings
     from gaitstream.topics import delete_topics_with_prefix, ensure_topics
@@ -256,6 +258,7 @@ def test_a_session_with_a_patient_screen_sends_shorter_frames(kafka_settings, tm
     name = f"gs-fs-{uuid.uuid4().hex[:6]}"
     config = _config(tmp_path, name, {**role_env("simulator", topics.prefix), "GAITSTREAM_TOPIC_PREFIX": topics.prefix})
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAITSTREAM_KAFKA_")}
+    env["GAITSTREAM_STATION_FEEDBACK_FRAME_SAMPLES"] = "5"
     outlet = Outlet(name)
     outlet.start()
     station = _start_station(env, config, tmp_path / "station.log")
