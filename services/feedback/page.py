@@ -123,7 +123,7 @@ PAGE = """<!doctype html>
   // slowly: its samples fall due together). One sample per frame; when more than MAX_DUE are due
   // at once, the older ones are skipped (counted in gaitstreamScreen.skipped) rather than shown late.
   const PACE = 0.9, SPREAD_MS = 100, MAX_DUE = 2, FRAME_SLACK_MS = 8;
-  const player = { queue: [], lastTimeUs: null, lastDueMs: 0, drawing: false };
+  const player = { queue: [], lastTimeUs: null, lastDueMs: 0, drawing: false, generation: 0 };
   function playLive(m) {
     const now = performance.now();
     let due = now;
@@ -133,15 +133,21 @@ PAGE = """<!doctype html>
     }
     player.lastTimeUs = m.time_us; player.lastDueMs = due;
     player.queue.push([due, m]);
-    if (!player.drawing) { player.drawing = true; requestAnimationFrame(drawLive); }
+    if (!player.drawing) { player.drawing = true; drawAfter(0); }
   }
-  function stopLive() { player.queue = []; player.lastTimeUs = null; }
+  // A new session or block: what is queued is dropped, and a frame or timer already asked for
+  // belongs to an old generation and does nothing (one chain of frames at a time).
+  function stopLive() {
+    player.queue = []; player.lastTimeUs = null; player.drawing = false; player.generation += 1;
+  }
   // The next frame is asked for only when the next sample falls due: a page waiting for frames
   // in between would have the browser produce frames at the display's rate for nothing.
-  function drawLater() {
-    const waitMs = player.queue[0][0] - FRAME_SLACK_MS - performance.now();
-    if (waitMs > 1) setTimeout(() => requestAnimationFrame(drawLive), waitMs);
-    else requestAnimationFrame(drawLive);
+  function drawAfter(waitMs) {
+    const generation = player.generation;
+    const ask = () => requestAnimationFrame((frameMs) => {
+      if (generation === player.generation) drawLive(frameMs);
+    });
+    if (waitMs > 1) setTimeout(ask, waitMs); else ask();
   }
   function drawLive(frameMs) {
     const queue = player.queue;
@@ -160,7 +166,8 @@ PAGE = """<!doctype html>
       q("#beam").style.transform = `rotate(${BEAM_GAIN * m.pelvic_obliquity_deg}deg)`;
       record("live", m.time_us, m.time_us, text, frameWallMs(frameMs));
     }
-    if (queue.length) drawLater(); else player.drawing = false;
+    if (queue.length) drawAfter(queue[0][0] - FRAME_SLACK_MS - performance.now());
+    else player.drawing = false;
   }
   function handle(m) {
     window.gaitstreamScreen.messages += 1;
