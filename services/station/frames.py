@@ -51,7 +51,8 @@ class SessionInfo:
 
 
 def frame_samples_for(session: SessionInfo, *, frame_samples: int, feedback_frame_samples: int) -> int:
-    """Samples per frame for this session: shorter frames when a patient screen shows it live."""
+    """Samples per frame for this session: a session with a plan has a patient screen showing it
+    live, and its own frame size (StationSettings.feedback_frame_samples)."""
     return feedback_frame_samples if session.feedback_plan else frame_samples
 
 

@@ -166,7 +166,8 @@ class LslSource:
         }
 
     def resize_frames(self, frame_samples: int) -> None:
-        """Frames from the next one on have ``frame_samples`` (a session with a screen starts or ends)."""
+        """Frames of ``frame_samples`` from now on (a session with a screen starts or ends): the frame
+        being filled ends at the new size, or with its next sample if it already holds more."""
         if self._assembler is not None:
             self._assembler.frame_samples = frame_samples
 
