@@ -225,6 +225,15 @@ def test_summary_feedback_shows_the_average_of_every_n_steps(browser, service) -
     page.close()
 
 
+def _live_page(browser, service):  # noqa: F811
+    """A screen open on a session with continuous feedback (the live pelvis shown)."""
+    page, _ = _open(browser, service)
+    _wait(page, "[data-connection]", "data-connection", "open")
+    service.publish("tm-01", "session_event", _start("continuous:60s"))
+    _wait(page, "[data-feedback]", "data-feedback", "on")
+    return page
+
+
 def _live_drawn(page, count: int, timeout_s: float = 5.0) -> list[list]:
     """The page's live renderings (at least ``count``): [kind, time_us, time_us, frame time ms, text]."""
     deadline = time.monotonic() + timeout_s
@@ -239,10 +248,7 @@ def _live_drawn(page, count: int, timeout_s: float = 5.0) -> list[list]:
 def test_a_burst_of_live_samples_is_drawn_one_display_frame_each_in_order(browser, service) -> None:  # noqa: F811
     # A station frame brings several samples at once; drawn together, the patient would see only
     # the last: each gets its own frame, spaced as the data (50 ms apart here).
-    page, _ = _open(browser, service)
-    _wait(page, "[data-connection]", "data-connection", "open")
-    service.publish("tm-01", "session_event", _start("continuous:60s"))
-    _wait(page, "[data-feedback]", "data-feedback", "on")
+    page = _live_page(browser, service)
     service.publish("tm-01", "obliquity_trace", _trace(1.0, [0.5, -1.0, 2.25]))
     live = _live_drawn(page, 3)
     assert [row[4] for row in live] == ["0.5", "-1.0", "2.3"]
@@ -260,10 +266,7 @@ def test_live_samples_due_together_are_skipped_rather_than_shown_late(browser, s
     # (the player never lets the screen fall behind by more than that), and counts the others as
     # skipped; a display frame may come between the first messages and the rest (then it showed
     # the first of them, due alone).
-    page, _ = _open(browser, service)
-    _wait(page, "[data-connection]", "data-connection", "open")
-    service.publish("tm-01", "session_event", _start("continuous:60s"))
-    _wait(page, "[data-feedback]", "data-feedback", "on")
+    page = _live_page(browser, service)
     record = _trace(1.0, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     record["time_offsets_us"] = list(range(6))
     service.publish("tm-01", "obliquity_trace", record)
@@ -281,10 +284,7 @@ def test_a_long_burst_is_not_played_back_slowly(browser, service) -> None:  # no
     # 0.76 s of samples at once (a stalled machine catching up): spaced as the data, the last would
     # be drawn 0.7 s after it arrived; the player draws none later than 0.1 s after arrival and
     # skips what it cannot show in time.
-    page, _ = _open(browser, service)
-    _wait(page, "[data-connection]", "data-connection", "open")
-    service.publish("tm-01", "session_event", _start("continuous:60s"))
-    _wait(page, "[data-feedback]", "data-feedback", "on")
+    page = _live_page(browser, service)
     record = _trace(1.0, [float(i) for i in range(20)])
     record["time_offsets_us"] = [i * 40_000 for i in range(20)]
     service.publish("tm-01", "obliquity_trace", record)

@@ -215,7 +215,6 @@ def test_a_station_the_broker_refuses_exits_3_and_keeps_its_spool(kafka_settings
     # the station's user is allowed another prefix's topic, not this one
     config = _config(tmp_path, name, {**role_env("simulator", granted), "GAITSTREAM_TOPIC_PREFIX": topics.prefix})
     env = {k: v for k, v in os.environ.items() if not k.startswith("GAITSTREAM_KAFKA_")}
-    env["GAITSTREAM_STATION_FEEDBACK_FRAME_SAMPLES"] = "5"
     outlet = Outlet(name)
     outlet.start()
     log_path = tmp_path / "station.log"
