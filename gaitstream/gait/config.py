@@ -54,6 +54,9 @@ class GaitConfig(BaseModel):
     # gyro bias averaged over more strides); raw data held at most
     # max_calibration_buffer_s while calibrating.
     min_standing_s: float = Field(1.0, gt=0)
+    # Height of the trunk sensor above the lumbar pivot (m) when the station knows it; None
+    # (default): fitted on the first walking (lever_arm.py), as clinics rarely measure it.
+    trunk_sensor_height_m: float | None = Field(None, ge=0, le=1.0)
     # With quiet standing at the start, start measuring at the first step with
     # a provisional mounting yaw of 0 and refine it after calibration_walking_s
     # (engine.py "Latency"); off: hold everything until then.

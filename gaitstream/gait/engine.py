@@ -109,6 +109,11 @@ from gaitstream.gait.conditioning import MARK_BREAK, InputConditioner
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.events import StreamingIcDetector
 from gaitstream.gait.laterality import StreamingSideDetector
+from gaitstream.gait.lever_arm import (
+    LeverArmCompensation,
+    estimate_lever_height_m,
+    smooth_lever_acceleration_per_m,
+)
 from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
 from gaitstream.gait.orientation import FusionOrientation
 from gaitstream.gait.signals import AccelerationLeakCorrection, ChunkBuffer, TrunkLean, asin_deg
@@ -142,6 +147,10 @@ IC_LOG_CAPACITY = 10_000
 # no re-levelling: 11.8°).
 RELEVEL_WINDOW_S = 1.0
 RELEVEL_PASSES = 4
+# Height of the trunk sensor above the lumbar pivot assumed until walking shows it (m): the middle
+# of where clinics put it (GAIT_SPEC "Where sensors sit": 0.3-0.5 m), used for the provisional
+# steps of a standing start and whenever the trunk rotates too little for a fit (lever_arm.py).
+PROVISIONAL_TRUNK_LEVER_M = 0.4
 
 
 class StreamingGaitEngine:
@@ -190,6 +199,7 @@ class StreamingGaitEngine:
         self._fusion: FusionOrientation | None = None
         self._trunk_fusion: FusionOrientation | None = None
         self._lean: TrunkLean | None = None
+        self._trunk_lever: LeverArmCompensation | None = None
         self._rotation = np.eye(3)
         self._phi_offset_deg = 0.0
         self._phi_leak = AccelerationLeakCorrection(
@@ -324,14 +334,19 @@ class StreamingGaitEngine:
         trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
             rows[:, 6:9], rows[:, 9:12], fs, standing_samples=standing_samples
         )
-        if len(rows) - trunk.walking_start_ >= 2 * fs:  # yaw from tracked levelling
+        lever = self._fit_trunk_lever(rows, trunk)
+        if len(rows) - trunk.walking_start_ >= 2 * fs:  # yaw from tracked levelling, lever arm removed
             probe = FusionOrientation(
                 sampling_rate_hz=fs,
                 gain=self.config.fusion_gain,
                 acc_rejection_deg=self.config.acc_rejection_deg,
                 gyr_bias_dps=trunk.gyr_bias_dps_,
             )
-            trunk.track_yaw(rows[:, 6:9], probe.update_matrices(rows[:, 6:9], rows[:, 9:12])[:, 2, :], fs)
+            up = probe.update_up(lever.correct(rows[:, 6:9], rows[:, 9:12]), rows[:, 9:12])
+            trunk.track_yaw(self._trunk_acc_for_yaw(rows, trunk, lever.height_m), up, fs)
+        self._trunk_lever = LeverArmCompensation(
+            height_m=lever.height_m, axis=trunk.rotation_[2], gyr_bias_dps=trunk.gyr_bias_dps_, sampling_rate_hz=fs
+        )
         self._trunk_fusion = FusionOrientation(
             sampling_rate_hz=fs,
             gain=self.config.fusion_gain,
@@ -345,6 +360,54 @@ class StreamingGaitEngine:
             leak_time_constant_s=self.config.leak_time_constant_s,
         )
         return trunk
+
+    def _fit_trunk_lever(self, rows: np.ndarray, trunk: MountingCalibration) -> LeverArmCompensation:
+        """A fresh lever-arm compensation for the trunk sensor, its height fitted on ``rows``.
+
+        The configured ``trunk_sensor_height_m`` when the station states it; else
+        the height fitted on the walking in ``rows`` (lever_arm.py), levelled by
+        a filter over the raw samples; else ``PROVISIONAL_TRUNK_LEVER_M``. The
+        trunk's long axis is row 2 of its mounting, which the yaw does not change.
+        """
+        fs = self.sampling_rate_hz
+        height_m, method = self.config.trunk_sensor_height_m, "configured"
+        if height_m is None:
+            probe = FusionOrientation(
+                sampling_rate_hz=fs,
+                gain=self.config.fusion_gain,
+                acc_rejection_deg=self.config.acc_rejection_deg,
+                gyr_bias_dps=trunk.gyr_bias_dps_,
+            )
+            enough = len(rows) - trunk.walking_start_ >= 2 * fs
+            up = probe.update_up(rows[:, 6:9], rows[:, 9:12]) if enough else None
+            height_m = (
+                None
+                if up is None
+                else estimate_lever_height_m(
+                    rows[:, 6:9],
+                    rows[:, 9:12],
+                    up,
+                    axis=trunk.rotation_[2],
+                    gyr_bias_dps=trunk.gyr_bias_dps_,
+                    sampling_rate_hz=fs,
+                    walking_start=trunk.walking_start_,
+                )
+            )
+            method = "fitted"
+            if height_m is None:
+                height_m, method = PROVISIONAL_TRUNK_LEVER_M, "assumed"
+        self._trunk_lever_method = method
+        return LeverArmCompensation(
+            height_m=height_m, axis=trunk.rotation_[2], gyr_bias_dps=trunk.gyr_bias_dps_, sampling_rate_hz=fs
+        )
+
+    def _trunk_acc_for_yaw(self, rows: np.ndarray, trunk: MountingCalibration, height_m: float) -> np.ndarray:
+        """The trunk's specific force with its lever arm removed, for the mounting yaw (a batch
+        estimate: the rate low-passed and differentiated without delay, lever_arm.py)."""
+        per_m = smooth_lever_acceleration_per_m(
+            rows[:, 9:12], trunk.gyr_bias_dps_, trunk.rotation_[2], self.sampling_rate_hz
+        )
+        return rows[:, 6:9] - height_m * per_m
 
     def _set_calibration(
         self, pelvis: MountingCalibration, trunk: MountingCalibration | None, offset_deg: float, *, provisional: bool
@@ -366,6 +429,9 @@ class StreamingGaitEngine:
             self._lean.rotation = trunk.rotation_
             self.calibration["trunk_mounting_deg"] = {k: float(v) for k, v in trunk.mounting_deg_.items()}
             self.calibration["trunk_rotation"] = trunk.rotation_.tolist()
+            # the trunk sensor's height above the lumbar pivot: fitted, configured or assumed
+            self.calibration["trunk_lever_arm_m"] = self._trunk_lever.height_m
+            self.calibration["trunk_lever_arm_method"] = self._trunk_lever_method
 
     def _start_from_standing(self) -> list[StepMetrics] | None:
         """Quiet standing before the first step: start at once with a provisional yaw of 0.
@@ -519,18 +585,23 @@ class StreamingGaitEngine:
         if from_walking:
             self._fusion = fusion
         offset_deg = self._walking_reference(rows, up) if pelvis.method_ == "walking" else 0.0
-        matrices = None
+        matrices = trunk_acc = None
         if self.trunk:
+            if not from_walking:  # the bias measured while still stays (as the pelvis's)
+                trunk.gyr_bias_dps_ = self._trunk_fusion.gyr_bias_dps
+            # the lever arm fitted on all held samples; the filter runs again on them with it
+            # removed, and continues from there (with an unchanged height: the same orientations)
+            lever = self._fit_trunk_lever(rows, trunk)
             trunk_fusion = FusionOrientation(
                 sampling_rate_hz=fs,
                 gain=cfg.fusion_gain,
                 acc_rejection_deg=cfg.acc_rejection_deg,
-                gyr_bias_dps=trunk.gyr_bias_dps_ if from_walking else self._trunk_fusion.gyr_bias_dps,
+                gyr_bias_dps=trunk.gyr_bias_dps_,
             )
-            matrices = trunk_fusion.update_matrices(rows[:, 6:9], rows[:, 9:12])
-            trunk.track_yaw(rows[:, 6:9], matrices[:, 2, :], fs)
-            if from_walking:
-                self._trunk_fusion = trunk_fusion
+            trunk_acc = lever.correct(rows[:, 6:9], rows[:, 9:12])
+            matrices = trunk_fusion.update_matrices(trunk_acc, rows[:, 9:12])
+            trunk.track_yaw(self._trunk_acc_for_yaw(rows, trunk, lever.height_m), matrices[:, 2, :], fs)
+            self._trunk_fusion, self._trunk_lever = trunk_fusion, lever
         self._set_calibration(pelvis, trunk, offset_deg, provisional=False)
         # recompute the signals that carry state or are still needed
         y_dot_up = up @ self._rotation[1]
@@ -547,7 +618,7 @@ class StreamingGaitEngine:
                 leak_gain=self._phi_leak.gain,
                 leak_time_constant_s=cfg.leak_time_constant_s,
             )
-            hist[:, 2] = self._lean.update(matrices, rows[:, 6:9])[self._hist.start : self._hist.end]
+            hist[:, 2] = self._lean.update(matrices, trunk_acc)[self._hist.start : self._hist.end]
         acc_ml = rows[:, 0:3] @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up
         self._side.rewrite(acc_ml)
 
@@ -630,8 +701,11 @@ class StreamingGaitEngine:
                 acc_rejection_deg=cfg.acc_rejection_deg,
                 gyr_bias_dps=self._trunk_fusion.gyr_bias_dps,
             )
+            # the lever arm's rate difference restarts at the gap, like the filters
+            self._trunk_lever = LeverArmCompensation(**self._trunk_lever_params())
+            window_acc = LeverArmCompensation(**self._trunk_lever_params()).correct(window[:, 6:9], window[:, 9:12])
             trunk.start(
-                trunk.settle(window[:, 6:9], window[:, 9:12], passes=RELEVEL_PASSES, start=np.array(state["trunk_q"]))
+                trunk.settle(window_acc, window[:, 9:12], passes=RELEVEL_PASSES, start=np.array(state["trunk_q"]))
             )
             self._trunk_fusion = trunk
             self._lean = TrunkLean(
@@ -648,11 +722,10 @@ class StreamingGaitEngine:
         up = self._fusion.update_up(acc, held[:, 3:6])
         y_dot_up = up @ self._rotation[1]
         phi = asin_deg(y_dot_up) - self._phi_offset_deg - self._phi_leak.update(acc, y_dot_up, self._rotation[1])
-        lean = (
-            self._lean.update(self._trunk_fusion.update_matrices(held[:, 6:9], held[:, 9:12]), held[:, 6:9])
-            if self.trunk
-            else None
-        )
+        lean = None
+        if self.trunk:
+            trunk_acc = self._trunk_lever.correct(held[:, 6:9], held[:, 9:12])
+            lean = self._lean.update(self._trunk_fusion.update_matrices(trunk_acc, held[:, 9:12]), trunk_acc)
         hist = self._hist.array()
         lo = max(start, self._hist.start)
         hist[lo - self._hist.start : start + len(held) - self._hist.start, 1] = phi[lo - start :]
@@ -666,6 +739,15 @@ class StreamingGaitEngine:
                 trace[-tail:, 2] = lean[-tail:]
             self._trace = [trace]
         self._side.rewrite(acc @ self._rotation[1] - GRAVITY_MPS2 * y_dot_up, start)
+
+    def _trunk_lever_params(self) -> dict:
+        lever = self._trunk_lever
+        return {
+            "height_m": lever.height_m,
+            "axis": lever.axis,
+            "gyr_bias_dps": lever.gyr_bias_dps,
+            "sampling_rate_hz": self.sampling_rate_hz,
+        }
 
     def _start_segment(self) -> None:
         self._ic.reset(self._n)
@@ -693,11 +775,11 @@ class StreamingGaitEngine:
         rows = np.empty((len(t), 3))
         rows[:, 0] = t
         rows[:, 1] = asin_deg(y_dot_up) - self._phi_offset_deg - self._phi_leak.update(acc, y_dot_up, self._rotation[1])
-        rows[:, 2] = (
-            self._lean.update(self._trunk_fusion.update_matrices(v[:, 6:9], v[:, 9:12]), v[:, 6:9])
-            if self.trunk
-            else math.nan
-        )
+        if self.trunk:
+            trunk_acc = self._trunk_lever.correct(v[:, 6:9], v[:, 9:12])
+            rows[:, 2] = self._lean.update(self._trunk_fusion.update_matrices(trunk_acc, v[:, 9:12]), trunk_acc)
+        else:
+            rows[:, 2] = math.nan
         self._hist.append(rows)
         self._append_trace(rows)
         self._n += len(t)

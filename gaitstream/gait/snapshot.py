@@ -16,6 +16,7 @@ import numpy as np
 
 from gaitstream.gait.conditioning import MARK_BREAK, MARK_RELEVEL
 from gaitstream.gait.config import GaitConfig
+from gaitstream.gait.lever_arm import LeverArmCompensation
 from gaitstream.gait.orientation import FusionOrientation
 from gaitstream.gait.signals import ChunkBuffer, TrunkLean, pack_array, unpack_array
 
@@ -25,8 +26,9 @@ from gaitstream.gait.signals import ChunkBuffer, TrunkLean, pack_array, unpack_a
 # Layout of the snapshot; bumped when it changes (2: arrays packed as base64 float64;
 # 3: IC detector's running step interval; provisional-yaw refinement point; IC log;
 # 4: the IC before the last one, for the stride reference of a provisional walking start;
-# 5: re-levelling after a gap; the sample gate's and time screen's state in "input").
-SNAPSHOT_VERSION = 5
+# 5: re-levelling after a gap; the sample gate's and time screen's state in "input";
+# 6: the trunk sensor's lever-arm compensation).
+SNAPSHOT_VERSION = 6
 
 
 def engine_state(engine: Any) -> dict:
@@ -56,6 +58,8 @@ def engine_state(engine: Any) -> dict:
         "fusion": e._fusion.state() if e._fusion else None,
         "trunk_fusion": e._trunk_fusion.state() if e._trunk_fusion else None,
         "lean": e._lean.state() if e._lean else None,
+        "trunk_lever": e._trunk_lever.state() if e._trunk_lever else None,
+        "trunk_lever_method": getattr(e, "_trunk_lever_method", None),
         "phi_leak": e._phi_leak.state(),
         "ic": e._ic.state(),
         "side": e._side.state(),
@@ -118,14 +122,26 @@ def _upgrade_from_4(snap: dict) -> dict:
     return {**snap, "version": 5, "relevel": None}
 
 
+def _upgrade_from_5(snap: dict) -> dict:
+    """A version-5 snapshot as version 6: its trunk lean had no lever-arm compensation, and an
+    engine that was measuring goes on without one (height 0), as it would have."""
+    lever = None
+    if snap["calibration"] is not None and snap["trunk"] and snap.get("trunk_fusion"):
+        axis = np.array(snap["calibration"]["trunk_rotation"], dtype=float)[2]
+        lever = {"height_m": 0.0, "axis": axis.tolist(), "previous": None}
+    return {**snap, "version": 6, "trunk_lever": lever, "trunk_lever_method": None if lever is None else "assumed"}
+
+
 def restore_engine(cls: type, snap: dict) -> Any:
-    """Rebuild an engine of class ``cls`` from :func:`engine_state` (this version, 4, 3 or 2)."""
+    """Rebuild an engine of class ``cls`` from :func:`engine_state` (this version, 5, 4, 3 or 2)."""
     if snap.get("version") == 2:
         snap = _upgrade_from_2(snap)
     if snap.get("version") == 3:
         snap = _upgrade_from_3(snap)
     if snap.get("version") == 4:
         snap = _upgrade_from_4(snap)
+    if snap.get("version") == 5:
+        snap = _upgrade_from_5(snap)
     if snap.get("version") != SNAPSHOT_VERSION:
         raise ValueError(f"unknown snapshot version {snap.get('version')!r}, expected {SNAPSHOT_VERSION}")
     e = cls(
@@ -164,6 +180,10 @@ def restore_engine(cls: type, snap: dict) -> Any:
                 leak_time_constant_s=cfg.leak_time_constant_s,
             )
             e._lean.load_state(snap["lean"])
+            e._trunk_lever = LeverArmCompensation.from_state(
+                snap["trunk_lever"], gyr_bias_dps=e._trunk_fusion.gyr_bias_dps, sampling_rate_hz=fs
+            )
+            e._trunk_lever_method = snap["trunk_lever_method"]
     e._phi_leak.load_state(snap["phi_leak"])
     e._ic.load_state(snap["ic"])
     e._side.load_state(snap["side"])

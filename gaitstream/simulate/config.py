@@ -28,6 +28,11 @@ MAX_MOUNTING_ROLL_YAW_DEG = 20.0
 #: Plausible adult cadences, slow rehab walking to brisk walking.
 MIN_CADENCE_SPM = 60.0
 MAX_CADENCE_SPM = 160.0
+#: Where sensors sit (GAIT_SPEC): the sacral sensor 0.05-0.15 m behind the hip
+#: axis, the trunk sensor (sternum, T4-T7) 0.3-0.5 m above the lumbar pivot.
+#: The ranges allowed are wider, to test beyond them.
+MAX_SACRUM_OFFSET_M = 0.2
+MAX_TRUNK_SENSOR_HEIGHT_M = 0.7
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -55,6 +60,10 @@ class SimulationConfig:
     ``Rz(yaw)·Ry(pitch)·Rx(roll)``; positive pitch tilts the sensor's forward axis
     down, as on a sloped sacrum. ``gyr_bias_dps`` bounds a constant per-axis bias
     drawn uniformly from ``[-gyr_bias_dps, gyr_bias_dps]`` with the seed.
+    ``sacrum_offset_m`` places the sacral sensor behind the hip axis and
+    ``trunk_sensor_height_m`` the trunk sensor above the lumbar pivot about
+    which the trunk leans: each sensor feels its point's acceleration, lever
+    arms included (kinematics.py, item 7). 0 puts a sensor on its pivot.
     """
 
     duration_s: float = 60.0
@@ -75,6 +84,8 @@ class SimulationConfig:
     mounting_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     trunk_mounting_deg: tuple[float, float, float] = (0.0, 0.0, 0.0)
     axes: str = DEFAULT_AXES
+    sacrum_offset_m: float = 0.10
+    trunk_sensor_height_m: float = 0.40
     acc_noise_mps2: float = 0.05
     gyr_noise_dps: float = 0.3
     gyr_bias_dps: float = 0.0
@@ -120,6 +131,8 @@ class SimulationConfig:
             _check_range(f"{name} pitch", pitch_deg, -MAX_MOUNTING_PITCH_DEG, MAX_MOUNTING_PITCH_DEG)
             _check_range(f"{name} yaw", yaw_deg, -MAX_MOUNTING_ROLL_YAW_DEG, MAX_MOUNTING_ROLL_YAW_DEG)
         parse_axes(self.axes)
+        _check_range("sacrum_offset_m", self.sacrum_offset_m, 0.0, MAX_SACRUM_OFFSET_M)
+        _check_range("trunk_sensor_height_m", self.trunk_sensor_height_m, 0.0, MAX_TRUNK_SENSOR_HEIGHT_M)
         _check_range("acc_noise_mps2", self.acc_noise_mps2, 0.0, 5.0)
         _check_range("gyr_noise_dps", self.gyr_noise_dps, 0.0, 20.0)
         _check_range("gyr_bias_dps", self.gyr_bias_dps, 0.0, 20.0)

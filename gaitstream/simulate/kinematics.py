@@ -25,6 +25,20 @@ HA001 Test5 and ipol-L5, levelled and averaged per stride):
    acceleration is opposite to the displacement), heel-strike transients.
 6. Step-to-step variability of the accelerations and heel strikes, and a slow
    orientation wander (postural sway, steering), both from the seed.
+7. Segments and lever arms (GAIT_SPEC "Where sensors sit"). Item 5's shapes
+   were fitted to real lower-back sensors, which sit about
+   ``NOMINAL_SACRUM_OFFSET_M`` behind the hip axis and so already carry what
+   the pelvis's rotations (tilting about the stance hip included) do to such
+   a point: item 5 is the translation of that nominal point S0. A sacral
+   sensor ``sacrum_offset_m`` behind the hips sits at S0 + R_pelvis·(r − r0);
+   the trunk is a rigid segment rotating about the lumbar pivot
+   (``LUMBAR_PIVOT_M`` on the pelvis), its sensor ``trunk_sensor_height_m``
+   above the pivot along the trunk's own long axis:
+   x = S0 + R_pelvis·(r_pivot − r0) + R_trunk·r_sensor. A sensor's acceleration
+   is its point's, differentiated twice, so it carries the tangential and
+   centripetal terms ω̇ × r and ω × (ω × r) of every rotation (for a 10° lean
+   within half a stride at 0.45 m, 1-3 m/s² sideways). The pivot's translation
+   is S0's with the spine's attenuation of the trunk (``TRUNK_ACC_GAIN``).
 Everything gait-related ramps in over the first step after quiet standing.
 """
 
@@ -48,10 +62,13 @@ from gaitstream.simulate.waveforms import (
     LEAN_END_STEP_FRACTION,
     LEAN_PEAK_STEP_FRACTION,
     LEAN_START_STEP_FRACTION,
+    LUMBAR_PIVOT_M,
+    NOMINAL_SACRUM_OFFSET_M,
     PELVIC_ROTATION_DEG,
     PELVIC_ROTATION_PHASE_STEPS,
     PELVIC_TILT_DEG,
     PELVIC_TILT_PHASE_STEPS,
+    POSITION_DIFF_STEP_S,
     REFERENCE_CADENCE_SPM,
     STREAM_SWAY,
     SWAY_BAND_HZ,
@@ -83,6 +100,11 @@ class BodyKinematics:
         self._sway_hz = rng.uniform(*SWAY_BAND_HZ, size=(2, 3, SWAY_COMPONENTS))
         self._sway_phase = rng.uniform(0.0, 2 * np.pi, size=(2, 3, SWAY_COMPONENTS))
         self._sway_deg = cfg.sway_deg / 2.0
+        # 7. sensor points: sacrum behind the hip axis; trunk sensor above the lumbar pivot
+        self._sacrum_m = np.array([-cfg.sacrum_offset_m, 0.0, 0.0])
+        self._pivot_m = np.array(LUMBAR_PIVOT_M, dtype=float)
+        self._nominal_m = np.array([-NOMINAL_SACRUM_OFFSET_M, 0.0, 0.0])
+        self._trunk_sensor_m = np.array([0.0, 0.0, cfg.trunk_sensor_height_m])
 
     def _sway(self, time_s: np.ndarray, segment: int) -> np.ndarray:
         """(n, 3) slow yaw, pitch, roll wander (deg) of segment 0 pelvis / 1 trunk."""
@@ -189,12 +211,33 @@ class BodyKinematics:
         transient = np.stack([HEEL_STRIKE_FORWARD_RATIO * hs, HEEL_STRIKE_LATERAL_RATIO * side * hs, hs], axis=1)
         return smooth, transient
 
+    def _lever_acc_mps2(self, time_s: np.ndarray, trunk: bool) -> np.ndarray:
+        """(n, 3) acceleration of a sensor point beyond item 5's translation (7.), walking frame.
+
+        The second central difference (step ``POSITION_DIFF_STEP_S``) of
+        R_pelvis(t)·(r_sacrum − r_nominal) for the sacral sensor, and of
+        R_pelvis(t)·(r_pivot − r_nominal) + R_trunk(t)·r_sensor for the trunk's:
+        exactly the tangential and centripetal terms of each rotation.
+        """
+        t = np.asarray(time_s, dtype=float)
+        n, dt = t.size, POSITION_DIFF_STEP_S
+        tt = np.concatenate([t - dt, t, t + dt])
+        if trunk:
+            position = self.pelvis_rotation(tt).apply(self._pivot_m - self._nominal_m)
+            position += self.trunk_rotation(tt).apply(self._trunk_sensor_m)
+        else:
+            position = self.pelvis_rotation(tt).apply(self._sacrum_m - self._nominal_m)
+        return (position[:n] - 2.0 * position[n : 2 * n] + position[2 * n :]) / (dt * dt)
+
     def pelvis_acc_world_mps2(self, time_s: np.ndarray) -> np.ndarray:
-        """(n, 3) linear acceleration of the pelvis sensor in the walking frame."""
+        """(n, 3) linear acceleration of the sacral sensor's point in the walking frame."""
         smooth, transient = self._com_acc(time_s)
-        return smooth + transient
+        if self._sacrum_m[0] == self._nominal_m[0]:
+            return smooth + transient  # at the nominal point: the fitted shapes themselves
+        return smooth + transient + self._lever_acc_mps2(time_s, trunk=False)
 
     def trunk_acc_world_mps2(self, time_s: np.ndarray) -> np.ndarray:
-        """(n, 3) linear acceleration of the trunk sensor in the walking frame."""
+        """(n, 3) linear acceleration of the trunk sensor's point in the walking frame."""
         smooth, transient = self._com_acc(time_s)
-        return smooth * TRUNK_ACC_GAIN + TRUNK_HEEL_STRIKE_GAIN * transient
+        pivot = smooth * TRUNK_ACC_GAIN + TRUNK_HEEL_STRIKE_GAIN * transient
+        return pivot + self._lever_acc_mps2(time_s, trunk=True)

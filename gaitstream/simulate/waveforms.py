@@ -52,10 +52,25 @@ HEEL_STRIKE_FORWARD_RATIO = -0.5
 HEEL_STRIKE_LATERAL_RATIO = 0.25
 #: Pelvic pitch jolt at heel strike per m/s^2 of transient.
 HEEL_STRIKE_PITCH_DEG_PER_MPS2 = 0.05
-#: Trunk sensor sees the CoM acceleration attenuated (x, y, z) and transients
-#: damped by the spine.
+#: The lumbar pivot sees the pelvis's translation attenuated (x, y, z) and its
+#: heel-strike transients damped by the spine (the trunk sensor adds its own
+#: rotation about the pivot on top, see kinematics.py).
 TRUNK_ACC_GAIN = np.array([0.7, 1.0, 0.8])
 TRUNK_HEEL_STRIKE_GAIN = 0.4
+#: The real lower-back sensors the acceleration shapes were fitted to sit
+#: about this far behind the hip axis (m; GAIT_SPEC "Where sensors sit": over
+#: S1-S2, about 0.1 m): the shapes are the acceleration of that point.
+NOMINAL_SACRUM_OFFSET_M = 0.10
+#: The lumbar pivot (L3-L5) about which the trunk leans, in the pelvis frame
+#: from the midpoint of the hip joint centres (m): behind the hip axis and
+#: above it (the lumbosacral joint sits about 0.1 m above the hip centres).
+#: The pelvis tilting about the stance hip swings it sideways by 0.12 m × the
+#: obliquity's angular acceleration.
+LUMBAR_PIVOT_M = (-0.08, 0.0, 0.12)
+#: Time step (s) of the central second difference that turns a sensor point's
+#: position into its acceleration: truncation (2 pi 18 Hz x 1 ms)^2 / 12 ~ 1e-3
+#: of the fastest (heel-strike ringing) term, rounding ~1e-10 m/s².
+POSITION_DIFF_STEP_S = 1e-3
 #: Walking ramps in over this many steps after quiet standing (smoothstep).
 RAMP_STEPS = 1.0
 #: Slow orientation wander: per angle a sum of SWAY_COMPONENTS sinusoids, each
