@@ -12,7 +12,10 @@ Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [
    pattern's clinical range, sampling rates 60-200 Hz, residual mountings
    (pitch 0-40 deg, roll and yaw +/-20 deg), sensor axes, noise, gyro bias,
    cadence (slow rehab walking to brisk), its jitter and step asymmetry; some
-   sessions without a trunk sensor, some with lost packets.
+   sessions without a trunk sensor, some with lost packets. Where the sensors
+   sit (GAIT_SPEC): the trunk sensor 0-0.6 m above the lumbar pivot, the
+   sacral sensor 0.05-0.15 m behind the hip axis, drawn per session from
+   its own seed (so the other draws are those of earlier versions).
    ``--mode``: each drawn session is run with quiet standing (3-8 s) and
    without (the engine's walking calibration), or in one of the two only.
 2. Simulate each (``gaitstream.simulate``), write its CSV to a temporary
@@ -37,9 +40,14 @@ Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [
    - ``--delay``: the session streamed again in frames of one sample; the
      largest data time from a step's end IC to the sample that returned it
      (the issue: ≤ 0.5 s).
-4. Print a table per mode with the issues' targets (issues 3 and 13) and a
-   row per pattern, or with ``--json`` the figures as one JSON object on
-   stdout. Progress goes to stderr.
+4. Print a table per mode with the targets and a row per pattern, or with
+   ``--json`` the figures as one JSON object on stdout. Progress goes to
+   stderr.
+5. ``--placements``: the same sessions again with every trunk sensor at each
+   height of ``TRUNK_HEIGHTS_M`` and every sacral sensor at each offset of
+   ``SACRUM_OFFSETS_M``: a row per height and mode with the lean figures per
+   pattern group (one-sided lean, alternating lean, lean varying step to step)
+   and a row per sacral offset and mode with the pelvic drop figures.
 
 A script that prints figures, not a timed test.
 """
@@ -104,6 +112,20 @@ STANDING_S = (3.0, 8.0)
 MODES = ("standing", "no_standing")
 #: Share of sessions without a trunk sensor (never for the compensated patterns).
 NO_TRUNK_SHARE = 0.3
+#: Where the sensors sit (GAIT_SPEC "Where sensors sit"), drawn per session (m).
+TRUNK_HEIGHT_DRAW_M = (0.0, 0.6)
+SACRUM_OFFSET_DRAW_M = (0.05, 0.15)
+#: The placements of ``--placements`` (m).
+TRUNK_HEIGHTS_M = (0.0, 0.15, 0.3, 0.45, 0.6)
+SACRUM_OFFSETS_M = (0.05, 0.10, 0.15)
+#: Random stream of the placement draws (from each session's own seed).
+STREAM_PLACEMENT = 7
+#: Pattern groups of the placement rows: how the trunk leans.
+LEAN_GROUPS = {
+    "one-sided lean": ("compensated_left_unilateral", "compensated_right_unilateral"),
+    "alternating lean": ("compensated_left", "compensated_right"),
+    "lean varying step to step": ("variable_compensated_unilateral",),
+}
 #: Share of sessions with lost packets (gaps of 1-5 samples, as in ipol-L5), and its range (%).
 PACKET_LOSS_SHARE = 0.25
 PACKET_LOSS_PCT = (0.5, 2.0)
@@ -172,6 +194,11 @@ def draw_config(index: int, rng: np.random.Generator) -> tuple[str, SimulationCo
         sway_deg=u((0.1, 0.5)),
         packet_loss_pct=u(PACKET_LOSS_PCT) if rng.uniform() < PACKET_LOSS_SHARE else 0.0,
         seed=int(rng.integers(2**31)),
+    )
+    placement = np.random.default_rng([config.seed, STREAM_PLACEMENT])
+    config = config.replace(
+        trunk_sensor_height_m=float(placement.uniform(*TRUNK_HEIGHT_DRAW_M)),
+        sacrum_offset_m=float(placement.uniform(*SACRUM_OFFSET_DRAW_M)),
     )
     return pattern, config
 
@@ -431,6 +458,72 @@ def aggregate(results: list[dict]) -> dict:
     return figures
 
 
+def placement_figures(results: list[dict]) -> dict:
+    """5. Figures of one placement run: lean per pattern group, drop, classification."""
+    ok = [r for r in results if "error" not in r]
+    compensated_clear = [r for r in ok if r["clear"] and "compensated" in r["true_class"]]
+    out = {
+        "sessions": len(results),
+        "sessions_failed": len(results) - len(ok),
+        "trunk_lean_mae_deg": _mae([e for r in ok for e in r["lean_error_deg"]]),
+        "trunk_lean_worst_side_median_error_deg": max(
+            (e for r in ok for e in r["lean_side_median_error_deg"]), default=float("nan")
+        ),
+        "pelvic_drop_mae_deg": _mae([e for r in ok for e in r["drop_error_deg"]]),
+        "pelvic_drop_worst_session_mae_deg": max(
+            (_mae(r["drop_error_deg"]) for r in ok if r["drop_error_deg"]), default=float("nan")
+        ),
+        "side_median_error_deg": float(np.nanmean([e for r in ok for e in r["side_median_error_deg"]]))
+        if ok
+        else float("nan"),
+        "compensated_clear": len(compensated_clear),
+        "compensated_clear_right": sum(r["true_class"] == r["found_class"] for r in compensated_clear),
+        "confident_wrong": sum(r["true_class"] != r["found_class"] and not r["flags"] for r in ok),
+    }
+    tp, fp, fn = (sum(r[k] for r in ok) for k in ("ic_tp", "ic_fp", "ic_fn"))
+    out["ic_f1"] = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+    out["side_correct_pct"] = 100.0 * sum(r["ic_side_correct"] for r in ok) / tp if tp else float("nan")
+    for group, patterns in LEAN_GROUPS.items():
+        mine = [r for r in ok if r["pattern"] in patterns]
+        out[f"{group} lean MAE"] = _mae([e for r in mine for e in r["lean_error_deg"]])
+        out[f"{group} worst median error"] = max(
+            (e for r in mine for e in r["lean_side_median_error_deg"]), default=float("nan")
+        )
+    return out
+
+
+def print_placements(placements: dict, console: Console) -> None:
+    """5. A row per trunk sensor height and mode, and per sacral offset and mode."""
+    table = Table(title="Trunk lean by the trunk sensor's height above the lumbar pivot (all sessions with a trunk)")
+    columns = ["height", "mode", "lean MAE", "worst side median err"]
+    for group in LEAN_GROUPS:
+        columns += [f"{group}: MAE / worst median"]
+    columns += ["clear compensated right", "confident wrong"]
+    for column in columns:
+        table.add_column(column)
+    for (height, mode), f in placements["trunk"].items():
+        worst = f["trunk_lean_worst_side_median_error_deg"]
+        row = [f"{height:.2f} m", mode, _fmt(f["trunk_lean_mae_deg"]), _fmt(worst)]
+        row += [f"{_fmt(f[f'{group} lean MAE'])} / {_fmt(f[f'{group} worst median error'])}" for group in LEAN_GROUPS]
+        row += [f"{f['compensated_clear_right']}/{f['compensated_clear']}", str(f["confident_wrong"])]
+        table.add_row(*row)
+    console.print(table)
+    table = Table(title="Pelvic drop by the sacral sensor's offset behind the hip axis")
+    for column in ("offset", "mode", "drop MAE", "worst session MAE", "side median err", "IC F1", "side correct %"):
+        table.add_column(column)
+    for (offset, mode), f in placements["sacrum"].items():
+        table.add_row(
+            f"{offset:.2f} m",
+            mode,
+            _fmt(f["pelvic_drop_mae_deg"]),
+            _fmt(f["pelvic_drop_worst_session_mae_deg"]),
+            _fmt(f["side_median_error_deg"]),
+            _fmt(f["ic_f1"]),
+            _fmt(f["side_correct_pct"]),
+        )
+    console.print(table)
+
+
 def _fmt(value: float | None, unit: str = "") -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}{unit}"
 
@@ -570,6 +663,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-standing", action="store_true", help="same as --mode no_standing")
     parser.add_argument(
+        "--placements",
+        action="store_true",
+        help="also run every session with each trunk sensor height and sacral offset (5 + 3 more runs per mode)",
+    )
+    parser.add_argument(
         "--delay",
         action="store_true",
         help="also stream each session in one-sample frames and report the largest step delay (slower)",
@@ -592,15 +690,48 @@ def main(argv: list[str] | None = None) -> int:
                 results[mode].append(run_session(index, pattern, run_config, Path(tmp), delay=args.delay, mode=mode))
                 progress.advance(task)
     figures = {mode: aggregate(found) for mode, found in results.items()}
+    placements = run_placements(drawn, modes) if args.placements else None
     if args.json:
-        print(json.dumps(_json_ready({"seed": args.seed, **figures}), indent=1))
+        out = {"seed": args.seed, **figures}
+        if placements is not None:
+            out["placements"] = {
+                part: [{"placement_m": key[0], "mode": key[1], **value} for key, value in rows.items()]
+                for part, rows in placements.items()
+            }
+        print(json.dumps(_json_ready(out), indent=1))
     else:
         console = Console(width=160)
         for mode, mode_figures in figures.items():
             print_tables(
                 mode_figures, console, title=" with quiet standing" if mode == "standing" else " with no standing"
             )
+        if placements is not None:
+            print_placements(placements, console)
     return 0
+
+
+def run_placements(drawn: list[tuple[str, SimulationConfig]], modes: tuple[str, ...]) -> dict:
+    """5. Every session again at each trunk height (sessions with a trunk) and each sacral offset."""
+    runs = [("trunk", h) for h in TRUNK_HEIGHTS_M] + [("sacrum", o) for o in SACRUM_OFFSETS_M]
+    out: dict[str, dict] = {"trunk": {}, "sacrum": {}}
+    with (
+        tempfile.TemporaryDirectory(prefix="gait_accuracy_") as tmp,
+        Progress(console=Console(stderr=True), transient=True) as progress,
+    ):
+        task = progress.add_task("placements", total=len(drawn) * len(modes) * len(runs))
+        for part, value in runs:
+            for mode in modes:
+                found = []
+                for index, (pattern, config) in enumerate(drawn):
+                    progress.advance(task)
+                    if part == "trunk" and not config.has_trunk:
+                        continue
+                    change = {"trunk_sensor_height_m" if part == "trunk" else "sacrum_offset_m": value}
+                    if mode == "no_standing":
+                        change["standing_s"] = 0.0
+                    found.append(run_session(index, pattern, config.replace(**change), Path(tmp), mode=mode))
+                out[part][(value, mode)] = placement_figures(found)
+    return out
 
 
 if __name__ == "__main__":

@@ -43,13 +43,17 @@ from scipy.signal import butter, sosfiltfilt
 from gaitstream.gait.calibration import GRAVITY_MPS2
 
 DEG_TO_RAD = np.pi / 180.0
-#: Band (Hz) in which the height is fitted: the step frequency and its
-#: harmonics. Below it, at the stride frequency, the pivot's own mediolateral
-#: sway (the centre of mass moving over the stance foot) is in phase with an
-#: alternating lean's tangential acceleration and would be read as lever arm
-#: (on simulated walking it doubled the estimate); above 6 Hz heel-strike
-#: transients dominate.
-LEVER_BAND_HZ = (1.2, 6.0)
+#: Band (Hz, 4th-order Butterworth) in which the height is fitted: the step
+#: frequency's harmonics above the fundamental. Lower, the pivot's own
+#: acceleration correlates with the segment's rotation and is read as lever
+#: arm: at the stride frequency the centre of mass sways over the stance foot in
+#: phase with an alternating lean (it doubled the estimate), and at the step
+#: frequency the fore-aft braking and propulsion keep pace with the trunk's
+#: pitch. Chosen on simulated compensated sessions, heights 0.15-0.6 m: fitted
+#: heights +0.07-0.08 m high with 1.2-6 Hz (2nd or 4th order), +0.04-0.05 m
+#: with 1.5-6 Hz (2nd order) or 1.6-8 Hz (4th).
+LEVER_BAND_HZ = (1.6, 8.0)
+LEVER_BAND_ORDER = 4
 #: Heights beyond this are not a trunk sensor on a trunk (m).
 MAX_LEVER_HEIGHT_M = 0.8
 #: Below this RMS of the predicted lever acceleration per metre of height (in
@@ -75,7 +79,7 @@ def _lowpass_sos(sampling_rate_hz: float) -> np.ndarray:
 @functools.lru_cache(maxsize=16)
 def _band_sos(sampling_rate_hz: float) -> np.ndarray:
     high = min(LEVER_BAND_HZ[1], 0.45 * sampling_rate_hz)
-    return butter(2, (LEVER_BAND_HZ[0], high), btype="band", fs=sampling_rate_hz, output="sos")
+    return butter(LEVER_BAND_ORDER, (LEVER_BAND_HZ[0], high), btype="band", fs=sampling_rate_hz, output="sos")
 
 
 def skew(v: np.ndarray) -> np.ndarray:
@@ -191,12 +195,12 @@ def estimate_lever_height_m(
 
     Notes: the pivot's own acceleration is treated as noise. Where it correlates
     with the segment's rotation in the band the estimate is biased: on simulated
-    walking (trunk sensor 0–0.6 m above the pivot, 12 gait patterns) the
-    compensated patterns came within 0.04 m, the Trendelenburg ones 0.04–0.23 m
-    high (the pelvis tilting about the stance hip moves the lumbar pivot
-    sideways with the trunk's small lean); the filter's tilt leak in the band is
-    a few per cent of the lever term (a second fit after compensating changed
-    the height by under 0.003 m).
+    walking (trunk sensor 0.15–0.6 m above the pivot) the compensated patterns
+    came 0.04–0.05 m high, normal and Trendelenburg ones, whose trunk barely
+    leans, 0.11–0.16 m high (their lever term is small, and so is what an error
+    in it costs); the filter's tilt leak in the band is a few per cent of the
+    lever term (a second fit after compensating changed the height by under
+    0.003 m).
     """
     fs = float(sampling_rate_hz)
     start = walking_start + int(FIT_SKIP_S * fs)

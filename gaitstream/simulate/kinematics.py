@@ -17,8 +17,10 @@ HA001 Test5 and ipol-L5, levelled and averaged per stride):
 2. Pelvic rotation (yaw) at stride frequency, phased so the yaw rate at a left
    IC is negative and at a right IC positive (as in mobgap HA001, optical ICs).
 3. Pelvic tilt (pitch) at step frequency; a small pitch jolt at each IC.
-4. Trunk lateral lean toward the stance limb during single support (same bump
-   construction), counter-rotation of the thorax, small pitch.
+4. Trunk lateral lean toward the stance limb during single support (a
+   smoother bump of the same construction, waveforms.smooth_bump: the trunk's
+   angular acceleration is continuous), counter-rotation of the thorax, small
+   pitch.
 5. Centre-of-mass acceleration in the walking frame: vertical double bump per
    stride (peak just after each IC, trough in mid single support), fore-aft
    braking then propulsion, mediolateral sway toward the stance limb (its
@@ -83,6 +85,7 @@ from gaitstream.simulate.waveforms import (
     euler_zyx_to_quat,
     gait_envelope,
     harmonics,
+    smooth_bump,
 )
 
 
@@ -128,14 +131,15 @@ class BodyKinematics:
     def _side_bumps(
         self, parts: dict[str, np.ndarray], which: str, start: float, peak: float, end: float
     ) -> np.ndarray:
-        """Sum over steps k-1..k+1 of (+1 left, -1 right) * target * bump."""
+        """Sum over steps k-1..k+1 of (+1 left, -1 right) * target * bump (the lean's: C2)."""
+        shape = bump if which == "drop" else smooth_bump
         total = np.zeros_like(parts["s"])
         for offset in (-1, 0, 1):
             j = parts["k"] + offset
             valid, drop, lean, _ = self.schedule.step_values(j)
             target = drop if which == "drop" else lean
             sign = np.where(self.schedule.is_left(j), 1.0, -1.0)
-            total += np.where(valid, sign * target * bump(parts["s"] - j, start, peak, end), 0.0)
+            total += np.where(valid, sign * target * shape(parts["s"] - j, start, peak, end), 0.0)
         return total
 
     def _heel_strike(self, time_s: np.ndarray, parts: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

@@ -38,8 +38,19 @@ def pipeline(kafka_settings, influx_settings, tmp_path):
     run.stop()
 
 
+#: Where a sternum or mid-thoracic sensor sits above the lumbar pivot (GAIT_SPEC "Where sensors sit"):
+#: the trunk sensor feels its lever arm, which the engine must remove to see the lean.
+TRUNK_SENSOR_HEIGHT_M = 0.45
+
+
 def _config(pattern: str, seed: int, duration_s: float):
-    return pattern_config(pattern, duration_s=duration_s, seed=seed, cadence_spm=100.0 + 3 * seed)
+    return pattern_config(
+        pattern,
+        duration_s=duration_s,
+        seed=seed,
+        cadence_spm=100.0 + 3 * seed,
+        trunk_sensor_height_m=TRUNK_SENSOR_HEIGHT_M,
+    )
 
 
 def _stations(pipeline: PipelineRun, patterns: list[str], duration_s: float) -> list[tuple[StationRun, callable]]:
@@ -81,6 +92,11 @@ def test_per_side_medians_and_classification_match_the_truth(pipeline: PipelineR
             median = statistics.median(r["pelvic_drop_deg"] for r in got if r["side"] == side)
             want = truth["summary"][side]["pelvic_drop_deg_median"]
             assert median == pytest.approx(want, abs=1.0), f"{sid} {side}: {median:.2f} vs truth {want:.2f}"
+            lean = statistics.median(
+                r["trunk_lean_deg"] for r in got if r["side"] == side and r["trunk_lean_deg"] is not None
+            )
+            want = truth["summary"][side]["trunk_lean_deg_median"]
+            assert lean == pytest.approx(want, abs=1.0), f"{sid} {side} lean: {lean:.2f} vs truth {want:.2f}"
         status = pipeline.influxql(f"SELECT last(classification) FROM gait_status WHERE session = '{sid}'")
         assert status[0]["values"][0][1] == truth["summary"]["classification"], sid
     # Alerts: a sustained deviation opens once per affected side and resolves when the session ends.

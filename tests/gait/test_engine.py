@@ -336,3 +336,22 @@ def test_restore_upgrades_version_2(trunk_rec, all_at_once):
     rest = _feed(StreamingGaitEngine.restore(snap), trunk_rec, 10, 1503)
     assert len(first + rest) >= len(all_at_once) - 2
     assert [s.index for s in first + rest] == list(range(len(first + rest)))
+
+
+def test_restore_upgrades_version_5(trunk_rec, all_at_once):
+    """A version-5 snapshot (no lever-arm compensation) resumes; its trunk lean goes on without one."""
+    engine = StreamingGaitEngine(sampling_rate_hz=100.0, trunk=True)
+    first = _feed(engine, trunk_rec, 10, 0, 1503)
+    snap = json.loads(json.dumps(engine.snapshot()))
+    for key in ("trunk_lever", "trunk_lever_method"):
+        del snap[key]
+    for key in ("trunk_lever_arm_m", "trunk_lever_arm_method"):
+        del snap["calibration"][key]
+    snap["version"] = 5
+    restored = StreamingGaitEngine.restore(snap)
+    assert restored._trunk_lever.height_m == 0.0
+    rest = _feed(restored, trunk_rec, 10, 1503)
+    steps = first + rest
+    assert [s.index for s in steps] == list(range(len(steps)))
+    assert len(steps) >= len(all_at_once) - 2
+    assert all(s.trunk_lean_deg is not None for s in rest)

@@ -1,0 +1,159 @@
+"""The trunk sensor's lever arm: its acceleration, its height, and the lean that holds with it."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from gaitstream.gait.config import GaitConfig
+from gaitstream.gait.engine import StreamingGaitEngine
+from gaitstream.gait.lever_arm import (
+    LeverArmCompensation,
+    estimate_lever_height_m,
+    lever_acceleration_per_m,
+    smooth_lever_acceleration_per_m,
+)
+from gaitstream.gait.offline import analyze_recording
+from gaitstream.gait.orientation import FusionOrientation
+from tests.gait.conftest import recording_of, simulated
+
+FS_HZ = 100.0
+UP = np.array([0.0, 0.0, 1.0])
+
+
+def test_constant_rate_gives_the_centripetal_acceleration():
+    """A point 1 m up a segment turning at 2 rad/s about the forward axis: ω²·r toward the axis."""
+    w = np.tile([2.0, 0.0, 0.0], (5, 1))
+    acc = lever_acceleration_per_m(w, w[0], UP, FS_HZ)
+    np.testing.assert_allclose(acc, np.tile([0.0, 0.0, -4.0], (5, 1)), atol=1e-12)
+
+
+def test_angular_acceleration_gives_the_tangential_acceleration():
+    """From rest, 3 rad/s² about the forward axis: the top of the segment accelerates to −y (right)."""
+    w = np.outer(np.arange(1, 6) / FS_HZ * 3.0, [1.0, 0.0, 0.0])
+    acc = lever_acceleration_per_m(w, np.zeros(3), UP, FS_HZ)
+    # ω̇ × z = (3, 0, 0) × (0, 0, 1) = (0, −3, 0); the centripetal part is tiny here
+    np.testing.assert_allclose(acc[:, 1], -3.0, atol=1e-12)
+    np.testing.assert_allclose(acc[:, 2], -((np.arange(1, 6) / FS_HZ * 3.0) ** 2), atol=1e-12)
+
+
+def test_matches_numpy_cross_products_for_any_axis():
+    rng = np.random.default_rng(3)
+    w, previous = rng.normal(size=(20, 3)), rng.normal(size=3)
+    axis = rng.normal(size=3)
+    axis /= np.linalg.norm(axis)
+    w_dot = np.diff(np.vstack([previous, w]), axis=0) * FS_HZ
+    expected = np.cross(w_dot, axis) + np.cross(w, np.cross(w, axis))
+    np.testing.assert_allclose(lever_acceleration_per_m(w, previous, axis, FS_HZ), expected, atol=1e-12)
+
+
+def test_compensation_does_not_depend_on_the_frames():
+    rng = np.random.default_rng(4)
+    acc, gyr = rng.normal(size=(300, 3)), rng.normal(scale=30.0, size=(300, 3))
+    whole = LeverArmCompensation(height_m=0.45, axis=UP, gyr_bias_dps=np.ones(3), sampling_rate_hz=FS_HZ)
+    framed = LeverArmCompensation(height_m=0.45, axis=UP, gyr_bias_dps=np.ones(3), sampling_rate_hz=FS_HZ)
+    out = [framed.correct(acc[lo : lo + 7], gyr[lo : lo + 7]) for lo in range(0, 300, 7)]
+    np.testing.assert_allclose(np.concatenate(out), whole.correct(acc, gyr), atol=1e-12)
+    restored = LeverArmCompensation.from_state(
+        json.loads(json.dumps(whole.state())), gyr_bias_dps=np.ones(3), sampling_rate_hz=FS_HZ
+    )
+    np.testing.assert_allclose(restored.correct(acc[:5], gyr[:5]), framed.correct(acc[:5], gyr[:5]))
+
+
+def test_zero_height_passes_the_acceleration_through():
+    acc = np.arange(12.0).reshape(4, 3)
+    lever = LeverArmCompensation(height_m=0.0, axis=UP, gyr_bias_dps=np.zeros(3), sampling_rate_hz=FS_HZ)
+    assert lever.correct(acc, np.full((4, 3), 50.0)) is acc
+
+
+def _trunk_columns(session):
+    rec = recording_of(session)
+    return rec.trunk_acc_mps2, rec.trunk_gyr_dps
+
+
+@pytest.mark.parametrize("height_m", [0.0, 0.3, 0.45, 0.6])
+def test_simulated_sensor_feels_its_lever_arm(height_m):
+    """The simulator's trunk sensor at h minus the same sensor at the pivot is h·(ω̇ × z + ω × (ω × z)),
+    computed here from the simulated gyroscope alone (an independent check of the simulator's second
+    differences of positions)."""
+    kwargs = dict(trunk=True, duration_s=14.0, mounting_deg=(0.0, 0.0, 0.0), acc_noise_mps2=0.0, gyr_noise_dps=0.0)
+    at_pivot = _trunk_columns(simulated("compensated_left", trunk_sensor_height_m=0.0, **kwargs))
+    acc, gyr = _trunk_columns(simulated("compensated_left", trunk_sensor_height_m=height_m, **kwargs))
+    np.testing.assert_allclose(gyr, at_pivot[1], atol=1e-9)
+    per_m = smooth_lever_acceleration_per_m(gyr, np.zeros(3), UP, FS_HZ)
+    walking = slice(700, 1300)
+    lever = (acc - at_pivot[0])[walking]
+    residual = lever - height_m * per_m[walking]
+    # the rate is smoothed before it is differentiated: the angular acceleration's small steps at
+    # each IC (the step phase is C1) are rounded off, within a tenth of the lever term's RMS
+    rms = lambda x: float(np.sqrt((x * x).mean()))  # noqa: E731
+    assert rms(residual) <= 0.1 * rms(lever) + 1e-9
+    if height_m >= 0.3:  # a 9° one-sided lean at 0.3 m or more: metres per second squared sideways
+        assert np.percentile(np.abs(lever[:, 1]), 95) > 1.0
+
+
+@pytest.mark.parametrize("height_m", [0.15, 0.3, 0.45, 0.6])
+@pytest.mark.parametrize("pattern", ["compensated_left", "compensated_right"])
+def test_height_is_fitted_from_walking(pattern, height_m):
+    session = simulated(pattern, trunk=True, duration_s=16.0, trunk_sensor_height_m=height_m)
+    rec = recording_of(session)
+    acc, gyr = rec.trunk_acc_mps2, rec.trunk_gyr_dps
+    standing = int(4.5 * FS_HZ)
+    bias = gyr[:standing].mean(axis=0)
+    up_mean = acc[:standing].mean(axis=0)
+    axis = up_mean / np.linalg.norm(up_mean)  # the trunk's long axis from standing
+    up = FusionOrientation(sampling_rate_hz=FS_HZ, gyr_bias_dps=bias).update_up(acc, gyr)
+    found = estimate_lever_height_m(
+        acc, gyr, up, axis=axis, gyr_bias_dps=bias, sampling_rate_hz=FS_HZ, walking_start=int(5.0 * FS_HZ)
+    )
+    assert found == pytest.approx(height_m, abs=0.06)
+
+
+def test_height_needs_walking():
+    acc = np.tile([0.0, 0.0, 9.81], (500, 1))
+    found = estimate_lever_height_m(
+        acc,
+        np.zeros((500, 3)),
+        np.tile(UP, (500, 1)),
+        axis=UP,
+        gyr_bias_dps=np.zeros(3),
+        sampling_rate_hz=FS_HZ,
+        walking_start=0,
+    )
+    assert found is None
+
+
+@pytest.mark.parametrize("height_m", [0.0, 0.45, 0.6])
+@pytest.mark.parametrize("pattern", ["compensated_left", "compensated_right"])
+def test_lean_holds_with_the_sensor_above_the_pivot(pattern, height_m):
+    """One-sided compensation of about 9° is read within a degree per side, and classified, at any height;
+    the engine reports the height it fitted."""
+    session = simulated(pattern, trunk=True, duration_s=45.0, trunk_sensor_height_m=height_m)
+    found = analyze_recording(recording_of(session))
+    truth = session.truth
+    assert found["summary"]["classification"] == truth["summary"]["classification"]
+    for side in ("left", "right"):
+        true_median = truth["summary"][side]["trunk_lean_deg_median"]
+        assert found["summary"][side]["trunk_lean_deg_median"] == pytest.approx(true_median, abs=1.0)
+
+
+def test_engine_reports_the_fitted_height_and_a_configured_one():
+    session = simulated("compensated_left", trunk=True, duration_s=25.0, trunk_sensor_height_m=0.45)
+    rec = recording_of(session)
+    fitted = StreamingGaitEngine(sampling_rate_hz=FS_HZ, trunk=True)
+    fitted.push(rec.time_s, rec.acc_mps2, rec.gyr_dps, rec.trunk_acc_mps2, rec.trunk_gyr_dps)
+    assert fitted.calibration["trunk_lever_arm_method"] == "fitted"
+    assert fitted.calibration["trunk_lever_arm_m"] == pytest.approx(0.45, abs=0.06)
+    fixed = StreamingGaitEngine(sampling_rate_hz=FS_HZ, trunk=True, config=GaitConfig(trunk_sensor_height_m=0.3))
+    fixed.push(rec.time_s, rec.acc_mps2, rec.gyr_dps, rec.trunk_acc_mps2, rec.trunk_gyr_dps)
+    assert (fixed.calibration["trunk_lever_arm_method"], fixed.calibration["trunk_lever_arm_m"]) == ("configured", 0.3)
+
+
+def test_without_the_compensation_the_lean_is_lost():
+    """The failure this module exists for: the same session read as if the sensor sat on the pivot."""
+    session = simulated("compensated_right", trunk=True, duration_s=45.0, trunk_sensor_height_m=0.6)
+    truth = session.truth["summary"]["right"]["trunk_lean_deg_median"]
+    blind = analyze_recording(recording_of(session), GaitConfig(trunk_sensor_height_m=0.0))
+    assert abs(blind["summary"]["right"]["trunk_lean_deg_median"] - truth) > 1.0
