@@ -95,24 +95,40 @@ def shared_data_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 
-def simulated_recording(duration_s: float = 600.0, standing_s: float = 5.0) -> Recording | None:
+def simulated_recording(
+    duration_s: float = 600.0, standing_s: float = 5.0, trunk_height_m: float | None = None
+) -> Recording | None:
+    """A simulated session; with ``trunk_height_m`` a trunk sensor that high above the lumbar pivot
+    (a one-sided compensation, 8° toward the left stance limb)."""
     try:
         from gaitstream.simulate import SimulationConfig, simulate_session
     except ImportError:
         return None
+    trunk = trunk_height_m is not None
     cols = simulate_session(
         SimulationConfig(
             duration_s=duration_s,
-            trunk_lean_left_deg=None,
-            trunk_lean_right_deg=None,
+            trunk_lean_left_deg=8.0 if trunk else None,
+            trunk_lean_right_deg=0.0 if trunk else None,
+            trunk_sensor_height_m=trunk_height_m or 0.0,
             mounting_deg=(5.0, 30.0, 8.0),
             standing_s=standing_s,
         )
     ).recording_columns
     t = cols["time_s"]
-    acc = np.column_stack([cols[f"acc_{a}"] for a in "xyz"])
-    gyr = np.column_stack([cols[f"gyr_{a}"] for a in "xyz"])
-    return Recording(t, acc, gyr, None, None, infer_sampling_rate_hz(t), "simulated")
+
+    def columns(prefix: str, kind: str) -> np.ndarray:
+        return np.column_stack([cols[f"{prefix}{kind}_{a}"] for a in "xyz"])
+
+    return Recording(
+        t,
+        columns("", "acc"),
+        columns("", "gyr"),
+        columns("trunk_", "acc") if trunk else None,
+        columns("trunk_", "gyr") if trunk else None,
+        infer_sampling_rate_hz(t),
+        "simulated",
+    )
 
 
 def offline_xrt(rec: Recording) -> float:
@@ -131,16 +147,22 @@ def streaming_us_per_sample(rec: Recording) -> float:
     return best
 
 
+def _engine(rec: Recording) -> StreamingGaitEngine:
+    return StreamingGaitEngine(sampling_rate_hz=rec.sampling_rate_hz, trunk=rec.trunk_acc_mps2 is not None)
+
+
+def _push(engine: StreamingGaitEngine, rec: Recording, lo: int, hi: int) -> list:
+    """Samples [lo, hi) of the recording, the trunk's too when it has one."""
+    trunk = () if rec.trunk_acc_mps2 is None else (rec.trunk_acc_mps2[lo:hi], rec.trunk_gyr_dps[lo:hi])
+    return engine.push(rec.time_s[lo:hi], rec.acc_mps2[lo:hi], rec.gyr_dps[lo:hi], *trunk)
+
+
 def _streaming_once(rec: Recording) -> float:
-    engine = StreamingGaitEngine(sampling_rate_hz=rec.sampling_rate_hz)
+    engine = _engine(rec)
     n = len(rec.time_s)
     t0 = time.perf_counter()
     for lo in range(0, n, FRAME_SAMPLES):
-        engine.push(
-            rec.time_s[lo : lo + FRAME_SAMPLES],
-            rec.acc_mps2[lo : lo + FRAME_SAMPLES],
-            rec.gyr_dps[lo : lo + FRAME_SAMPLES],
-        )
+        _push(engine, rec, lo, lo + FRAME_SAMPLES)
         engine.drain_trace()
     engine.finish()  # short recordings may end while calibrating
     engine.drain_trace()
@@ -149,15 +171,12 @@ def _streaming_once(rec: Recording) -> float:
 
 def max_step_delay_s(rec: Recording, frame_samples: int = FRAME_SAMPLES) -> float:
     """Largest data time between a step's end IC and the frame that returned it (untimed pass)."""
-    engine = StreamingGaitEngine(sampling_rate_hz=rec.sampling_rate_hz)
+    engine = _engine(rec)
     n = len(rec.time_s)
     delays = []
     for lo in range(0, n, frame_samples):
         hi = min(n, lo + frame_samples)
-        delays += [
-            rec.time_s[hi - 1] - s.end_s
-            for s in engine.push(rec.time_s[lo:hi], rec.acc_mps2[lo:hi], rec.gyr_dps[lo:hi])
-        ]
+        delays += [rec.time_s[hi - 1] - s.end_s for s in _push(engine, rec, lo, hi)]
         engine.drain_trace()
     delays += [rec.time_s[-1] - s.end_s for s in engine.finish()]
     return max(delays) if delays else float("nan")
@@ -171,8 +190,8 @@ def fusion_us_per_sample(rec: Recording) -> float:
 
 
 def _calibration_method(rec: Recording) -> str:
-    engine = StreamingGaitEngine(sampling_rate_hz=rec.sampling_rate_hz)
-    engine.push(rec.time_s, rec.acc_mps2, rec.gyr_dps)
+    engine = _engine(rec)
+    _push(engine, rec, 0, len(rec.time_s))
     engine.finish()
     return (engine.calibration or {}).get("method") or "-"
 
@@ -188,6 +207,7 @@ def main() -> None:
     if sim is not None:
         recordings.append(("simulated 10 min, 100 Hz", sim))
         recordings.append(("simulated 10 min, 100 Hz, no standing", simulated_recording(standing_s=0.0)))
+        recordings.append(("simulated 10 min, 100 Hz, trunk 0.45 m", simulated_recording(trunk_height_m=0.45)))
     mobgap_s = None
     if not args.no_mobgap and paths:
         python = mobgap_python()

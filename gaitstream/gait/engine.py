@@ -334,7 +334,7 @@ class StreamingGaitEngine:
         trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
             rows[:, 6:9], rows[:, 9:12], fs, standing_samples=standing_samples
         )
-        lever = self._fit_trunk_lever(rows, trunk)
+        lever, acc_for_yaw = self._fit_trunk_lever(rows, trunk)
         if len(rows) - trunk.walking_start_ >= 2 * fs:  # yaw from tracked levelling, lever arm removed
             probe = FusionOrientation(
                 sampling_rate_hz=fs,
@@ -343,7 +343,7 @@ class StreamingGaitEngine:
                 gyr_bias_dps=trunk.gyr_bias_dps_,
             )
             up = probe.update_up(lever.correct(rows[:, 6:9], rows[:, 9:12]), rows[:, 9:12])
-            trunk.track_yaw(self._trunk_acc_for_yaw(rows, trunk, lever.height_m), up, fs)
+            trunk.track_yaw(acc_for_yaw, up, fs)
         self._trunk_lever = LeverArmCompensation(
             height_m=lever.height_m, axis=trunk.rotation_[2], gyr_bias_dps=trunk.gyr_bias_dps_, sampling_rate_hz=fs
         )
@@ -361,15 +361,19 @@ class StreamingGaitEngine:
         )
         return trunk
 
-    def _fit_trunk_lever(self, rows: np.ndarray, trunk: MountingCalibration) -> LeverArmCompensation:
-        """A fresh lever-arm compensation for the trunk sensor, its height fitted on ``rows``.
+    def _fit_trunk_lever(self, rows: np.ndarray, trunk: MountingCalibration) -> tuple[LeverArmCompensation, np.ndarray]:
+        """A fresh lever-arm compensation for the trunk sensor, its height fitted on ``rows``, and
+        the trunk's specific force over ``rows`` with the lever arm removed (for the mounting yaw).
 
         The configured ``trunk_sensor_height_m`` when the station states it; else
         the height fitted on the walking in ``rows`` (lever_arm.py), levelled by
         a filter over the raw samples; else ``PROVISIONAL_TRUNK_LEVER_M``. The
         trunk's long axis is row 2 of its mounting, which the yaw does not change.
+        The specific force for the yaw is a batch estimate (the rate low-passed and
+        differentiated without delay).
         """
         fs = self.sampling_rate_hz
+        per_m = smooth_lever_acceleration_per_m(rows[:, 9:12], trunk.gyr_bias_dps_, trunk.rotation_[2], fs)
         height_m, method = self.config.trunk_sensor_height_m, "configured"
         if height_m is None:
             probe = FusionOrientation(
@@ -384,30 +388,17 @@ class StreamingGaitEngine:
                 None
                 if up is None
                 else estimate_lever_height_m(
-                    rows[:, 6:9],
-                    rows[:, 9:12],
-                    up,
-                    axis=trunk.rotation_[2],
-                    gyr_bias_dps=trunk.gyr_bias_dps_,
-                    sampling_rate_hz=fs,
-                    walking_start=trunk.walking_start_,
+                    rows[:, 6:9], up, per_m, sampling_rate_hz=fs, walking_start=trunk.walking_start_
                 )
             )
             method = "fitted"
             if height_m is None:
                 height_m, method = PROVISIONAL_TRUNK_LEVER_M, "assumed"
         self._trunk_lever_method = method
-        return LeverArmCompensation(
+        lever = LeverArmCompensation(
             height_m=height_m, axis=trunk.rotation_[2], gyr_bias_dps=trunk.gyr_bias_dps_, sampling_rate_hz=fs
         )
-
-    def _trunk_acc_for_yaw(self, rows: np.ndarray, trunk: MountingCalibration, height_m: float) -> np.ndarray:
-        """The trunk's specific force with its lever arm removed, for the mounting yaw (a batch
-        estimate: the rate low-passed and differentiated without delay, lever_arm.py)."""
-        per_m = smooth_lever_acceleration_per_m(
-            rows[:, 9:12], trunk.gyr_bias_dps_, trunk.rotation_[2], self.sampling_rate_hz
-        )
-        return rows[:, 6:9] - height_m * per_m
+        return lever, rows[:, 6:9] - height_m * per_m
 
     def _set_calibration(
         self, pelvis: MountingCalibration, trunk: MountingCalibration | None, offset_deg: float, *, provisional: bool
@@ -591,7 +582,7 @@ class StreamingGaitEngine:
                 trunk.gyr_bias_dps_ = self._trunk_fusion.gyr_bias_dps
             # the lever arm fitted on all held samples; the filter runs again on them with it
             # removed, and continues from there (with an unchanged height: the same orientations)
-            lever = self._fit_trunk_lever(rows, trunk)
+            lever, acc_for_yaw = self._fit_trunk_lever(rows, trunk)
             trunk_fusion = FusionOrientation(
                 sampling_rate_hz=fs,
                 gain=cfg.fusion_gain,
@@ -600,7 +591,7 @@ class StreamingGaitEngine:
             )
             trunk_acc = lever.correct(rows[:, 6:9], rows[:, 9:12])
             matrices = trunk_fusion.update_matrices(trunk_acc, rows[:, 9:12])
-            trunk.track_yaw(self._trunk_acc_for_yaw(rows, trunk, lever.height_m), matrices[:, 2, :], fs)
+            trunk.track_yaw(acc_for_yaw, matrices[:, 2, :], fs)
             self._trunk_fusion, self._trunk_lever = trunk_fusion, lever
         self._set_calibration(pelvis, trunk, offset_deg, provisional=False)
         # recompute the signals that carry state or are still needed

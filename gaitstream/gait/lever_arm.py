@@ -88,23 +88,54 @@ def skew(v: np.ndarray) -> np.ndarray:
     return np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
 
 
+def lever_matrix(axis: np.ndarray, *, difference_hz: float = 1.0, rate_unit_rad_s: float = 1.0) -> np.ndarray:
+    """(12, 3) ``K`` with ``[ω̇, ω ⊗ ω] @ K = ω̇ × z + ω × (ω × z)`` for ``z = axis``.
+
+    Rows 0–2 take ω̇: ω̇ × z = −z × ω̇ is ω̇ times the skew matrix of z (row
+    form). Rows 3–11 take the outer products ω_a ω_b (row 3 + 3a + b):
+    component c of ω (ω·z) − z |ω|² is Σ_b ω_c ω_b z_b − z_c Σ_a ω_a².
+    ``difference_hz`` scales rows 0–2 when they are given differences between
+    samples rather than ω̇ (the sampling rate); ``rate_unit_rad_s`` folds the
+    rates' unit in (π/180 for deg/s).
+    """
+    z = np.asarray(axis, dtype=float)
+    u = float(rate_unit_rad_s)
+    centripetal = np.zeros((9, 3))
+    for a in range(3):
+        centripetal[3 * a : 3 * a + 3, a] += z  # ω_a ω_b z_b, into component a
+        centripetal[4 * a, :] -= z  # − z |ω|²: the squares ω_a ω_a
+    return np.vstack([skew(z) * (u * difference_hz), centripetal * (u * u)])
+
+
+def lever_features(rate: np.ndarray, rate_derivative: np.ndarray) -> np.ndarray:
+    """(n, 12): ``[ω̇ (or its differences), ω ⊗ ω]`` per sample, the left factor of :func:`lever_matrix`."""
+    n = len(rate)
+    features = np.empty((n, 12))
+    features[:, :3] = rate_derivative
+    features[:, 3:] = (rate[:, :, None] * rate[:, None, :]).reshape(n, 9)
+    return features
+
+
+def backward_differences(rate: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """Step 1: each sample's rate minus the one before (``previous`` before the first)."""
+    out = np.empty_like(rate)
+    out[0] = rate[0] - previous
+    out[1:] = rate[1:] - rate[:-1]
+    return out
+
+
 def lever_acceleration_per_m(
     gyr_rad_s: np.ndarray, previous_rad_s: np.ndarray, axis: np.ndarray, sampling_rate_hz: float
 ) -> np.ndarray:
-    """(n, 3) ω̇ × z + ω × (ω × z) for a point one metre along ``axis`` (sensor coordinates).
+    """(n, 3) ω̇ × z + ω × (ω × z) for a point one metre along ``axis`` (sensor coordinates), live.
 
     ``gyr_rad_s`` (n, 3) bias-corrected rates; ``previous_rad_s`` the rate of the
-    sample before the first (steps 1–2 of the module docstring). Written with
-    matrix products (ω̇ × z = −z × ω̇; ω × (ω × z) = ω (ω·z) − z |ω|²): numpy's
-    ``cross`` costs more than a 10-sample frame's budget.
+    sample before the first (steps 1–2 of the module docstring). One matrix
+    product (:func:`lever_matrix`): numpy's ``cross`` costs more than a
+    10-sample frame's budget.
     """
-    w = gyr_rad_s
-    w_dot = np.empty_like(w)
-    w_dot[0] = w[0] - previous_rad_s
-    w_dot[1:] = w[1:] - w[:-1]
-    w_dot *= sampling_rate_hz
-    tangential = w_dot @ skew(axis)  # row-wise (−z × ω̇)ᵀ = ω̇ × z
-    return tangential + w * (w @ axis)[:, None] - np.outer((w * w).sum(axis=1), axis)
+    features = lever_features(gyr_rad_s, backward_differences(gyr_rad_s, previous_rad_s))
+    return features @ lever_matrix(axis, difference_hz=sampling_rate_hz)
 
 
 def smooth_lever_acceleration_per_m(
@@ -121,8 +152,7 @@ def smooth_lever_acceleration_per_m(
     if len(w) > 12:
         w = sosfiltfilt(_lowpass_sos(fs), w, axis=0)
     w_dot = np.gradient(w, 1.0 / fs, axis=0) if len(w) > 1 else np.zeros_like(w)
-    axis = np.asarray(axis, dtype=float)
-    return w_dot @ skew(axis) + w * (w @ axis)[:, None] - np.outer((w * w).sum(axis=1), axis)
+    return lever_features(w, w_dot) @ lever_matrix(axis)
 
 
 class LeverArmCompensation:
@@ -138,18 +168,29 @@ class LeverArmCompensation:
         self.axis = np.asarray(axis, dtype=float)
         self.gyr_bias_dps = np.asarray(gyr_bias_dps, dtype=float)
         self.sampling_rate_hz = float(sampling_rate_hz)
-        self._previous: np.ndarray | None = None  # rad/s of the last sample seen
+        # height × K for rates in deg/s and differences between samples: the frame's cost is a
+        # few array operations and one matrix product
+        self._matrix = self.height_m * lever_matrix(
+            self.axis, difference_hz=self.sampling_rate_hz, rate_unit_rad_s=DEG_TO_RAD
+        )
+        self._previous: np.ndarray | None = None  # bias-corrected rate (deg/s) of the last sample seen
 
     def correct(self, acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
         """Specific force (n, 3) minus ``height_m`` × the lever acceleration per metre."""
         if not len(acc_mps2):
             return acc_mps2
-        w = (gyr_dps - self.gyr_bias_dps) * DEG_TO_RAD
-        previous = w[0] if self._previous is None else self._previous
-        self._previous = w[-1].copy()
+        rate = gyr_dps - self.gyr_bias_dps
+        previous = rate[0] if self._previous is None else self._previous
+        self._previous = rate[-1]  # (rate is this call's own array)
         if self.height_m == 0.0:
             return acc_mps2
-        return acc_mps2 - self.height_m * lever_acceleration_per_m(w, previous, self.axis, self.sampling_rate_hz)
+        # lever_features(rate, backward_differences(rate, previous)), written into one array
+        n = len(rate)
+        features = np.empty((n, 12))
+        np.subtract(rate[:1], previous, out=features[:1, :3])
+        np.subtract(rate[1:], rate[:-1], out=features[1:, :3])
+        np.multiply(rate[:, :, None], rate[:, None, :], out=features[:, 3:].reshape(n, 3, 3))
+        return acc_mps2 - features @ self._matrix
 
     def state(self) -> dict:
         return {
@@ -172,11 +213,9 @@ class LeverArmCompensation:
 
 def estimate_lever_height_m(
     acc_mps2: np.ndarray,
-    gyr_dps: np.ndarray,
     up_sensor: np.ndarray,
+    lever_per_m: np.ndarray,
     *,
-    axis: np.ndarray,
-    gyr_bias_dps: np.ndarray,
     sampling_rate_hz: float,
     walking_start: int,
 ) -> float | None:
@@ -184,7 +223,8 @@ def estimate_lever_height_m(
 
     1. Linear acceleration in sensor coordinates: ``acc − g · up``, with ``up``
        the orientation filter's earth-up (n, 3) over the same samples.
-    2. The lever acceleration per metre, L(t) (:func:`smooth_lever_acceleration_per_m`).
+    2. ``lever_per_m``: the lever acceleration per metre, L(t), over the same
+       samples (:func:`smooth_lever_acceleration_per_m`).
     3. Both band-passed (``LEVER_BAND_HZ``, zero phase) over the walking after
        ``FIT_SKIP_S``; h = ⟨L, a⟩ / ⟨L, L⟩ over all three axes (least squares),
        clipped to [0, ``MAX_LEVER_HEIGHT_M``].
@@ -209,7 +249,7 @@ def estimate_lever_height_m(
     # 1.
     linear = acc_mps2[start:] - GRAVITY_MPS2 * up_sensor[start:]
     # 2.
-    per_m = smooth_lever_acceleration_per_m(gyr_dps, gyr_bias_dps, axis, fs)[start:]
+    per_m = lever_per_m[start:]
     # 3.
     sos = _band_sos(fs)
     y = sosfiltfilt(sos, linear, axis=0)

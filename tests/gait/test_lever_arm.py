@@ -105,24 +105,20 @@ def test_height_is_fitted_from_walking(pattern, height_m):
     up_mean = acc[:standing].mean(axis=0)
     axis = up_mean / np.linalg.norm(up_mean)  # the trunk's long axis from standing
     up = FusionOrientation(sampling_rate_hz=FS_HZ, gyr_bias_dps=bias).update_up(acc, gyr)
-    found = estimate_lever_height_m(
-        acc, gyr, up, axis=axis, gyr_bias_dps=bias, sampling_rate_hz=FS_HZ, walking_start=int(5.0 * FS_HZ)
-    )
+    per_m = smooth_lever_acceleration_per_m(gyr, bias, axis, FS_HZ)
+    found = estimate_lever_height_m(acc, up, per_m, sampling_rate_hz=FS_HZ, walking_start=int(5.0 * FS_HZ))
     assert found == pytest.approx(height_m, abs=0.06)
 
 
-def test_height_needs_walking():
-    acc = np.tile([0.0, 0.0, 9.81], (500, 1))
-    found = estimate_lever_height_m(
-        acc,
-        np.zeros((500, 3)),
-        np.tile(UP, (500, 1)),
-        axis=UP,
-        gyr_bias_dps=np.zeros(3),
-        sampling_rate_hz=FS_HZ,
-        walking_start=0,
+def test_height_needs_walking_and_rotation():
+    still = np.tile([0.0, 0.0, 9.81], (500, 1))
+    up = np.tile(UP, (500, 1))
+    no_rotation = np.zeros((500, 3))
+    assert estimate_lever_height_m(still, up, no_rotation, sampling_rate_hz=FS_HZ, walking_start=0) is None
+    assert (
+        estimate_lever_height_m(still[:200], up[:200], no_rotation[:200], sampling_rate_hz=FS_HZ, walking_start=0)
+        is None
     )
-    assert found is None
 
 
 @pytest.mark.parametrize("height_m", [0.0, 0.45, 0.6])
