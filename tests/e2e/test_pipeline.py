@@ -28,6 +28,10 @@ PATTERNS = [
     "trendelenburg_bilateral",
     "compensated_left",
     "compensated_right",
+    # a lean toward the weak side only: the lever arm of a trunk sensor above the pivot turned its
+    # mounting yaw and read the lean 1.6-1.8° short before the engine removed it
+    "compensated_left_unilateral",
+    "compensated_right_unilateral",
 ]
 
 
@@ -96,7 +100,7 @@ def test_per_side_medians_and_classification_match_the_truth(pipeline: PipelineR
                 r["trunk_lean_deg"] for r in got if r["side"] == side and r["trunk_lean_deg"] is not None
             )
             want = truth["summary"][side]["trunk_lean_deg_median"]
-            assert lean == pytest.approx(want, abs=1.0), f"{sid} {side} lean: {lean:.2f} vs truth {want:.2f}"
+            assert lean == pytest.approx(want, abs=0.5), f"{sid} {side} lean: {lean:.2f} vs truth {want:.2f}"
         status = pipeline.influxql(f"SELECT last(classification) FROM gait_status WHERE session = '{sid}'")
         assert status[0]["values"][0][1] == truth["summary"]["classification"], sid
     # Alerts: a sustained deviation opens once per affected side and resolves when the session ends.
@@ -107,6 +111,8 @@ def test_per_side_medians_and_classification_match_the_truth(pipeline: PipelineR
         "trendelenburg_bilateral": {("pelvic_drop_sustained", "left"), ("pelvic_drop_sustained", "right")},
         "compensated_left": {("trunk_lean_sustained", "left")},
         "compensated_right": {("trunk_lean_sustained", "right")},
+        "compensated_left_unilateral": {("trunk_lean_sustained", "left")},
+        "compensated_right_unilateral": {("trunk_lean_sustained", "right")},
     }
     deadline = time.monotonic() + 60
     for pattern, run in zip(PATTERNS, runs, strict=True):
