@@ -1,7 +1,16 @@
-"""Start, find and stop the local servers' processes (pid files in the state directory)."""
+"""Start, find and stop the local servers' processes (pid files in the state directory).
+
+A pid file holds the pid and the process's start token (the boot's id and the
+start time in clock ticks since boot, from ``/proc``). A pid is reused by the
+kernel, within a boot and after a reboot; a file whose token does not match the
+process now holding that pid belongs to a process that is gone, and is removed
+rather than trusted (else ``stack up`` would skip a server believing it runs, and
+``stack down`` would signal an unrelated process group).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -37,6 +46,22 @@ def pid_alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
+def process_start_token(pid: int) -> str | None:
+    """``<boot id>:<start time in clock ticks>`` of a running process, or None when unknown.
+
+    Field 22 of ``/proc/<pid>/stat`` is the start time; the command name (field
+    2) is in parentheses and may hold spaces, so fields are counted after its
+    closing parenthesis.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return f"{boot_id}:{fields[19]}" if len(fields) > 19 else None
+
+
 @dataclass(frozen=True)
 class ManagedProcess:
     """A server process this stack started, remembered by a pid file."""
@@ -53,12 +78,20 @@ class ManagedProcess:
         return self.state_dir / "logs" / f"{self.name}.log"
 
     def pid(self) -> int | None:
-        """The pid we started, or None when we started nothing that still runs."""
+        """The pid we started, or None when we started nothing that still runs.
+
+        The process holding the pid must have the start token written with it; a
+        file of an earlier layout (the pid alone) cannot be checked and is not trusted.
+        """
         try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
+            record = json.loads(self.pid_file.read_text())
+            pid, token = int(record["pid"]), str(record["start"])
+        except FileNotFoundError:
             return None
-        if pid_alive(pid):
+        except (OSError, ValueError, TypeError, KeyError):
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        if pid_alive(pid) and process_start_token(pid) == token:
             return pid
         self.pid_file.unlink(missing_ok=True)
         return None
@@ -80,7 +113,10 @@ class ManagedProcess:
                 )
             except FileNotFoundError as exc:
                 raise StackError(f"cannot start {self.name}: {argv[0]} not found", step="start") from exc
-        self.pid_file.write_text(str(proc.pid))
+        token = process_start_token(proc.pid)
+        if token is None:  # exited at once (its log says why); nothing to remember
+            return proc.pid
+        self.pid_file.write_text(json.dumps({"pid": proc.pid, "start": token}))
         return proc.pid
 
     def stop(self, timeout_s: float) -> bool:
