@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed
 .PHONY: install demo test lint lock browser stack-up stack-down stack-status clean
 
 # The versions CI passed with: requirements-dev.lock (hashes checked), then the project itself.
-$(STAMP): pyproject.toml setup.py requirements-dev.lock
+$(STAMP): pyproject.toml setup.py requirements-dev.lock deploy/fence_urllib3.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.lock
+	# urllib3-future (niquests <- grafana-client) would overwrite urllib3 at every start
+	$(BIN)/python deploy/fence_urllib3.py requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 

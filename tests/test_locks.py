@@ -59,3 +59,22 @@ def test_make_and_the_image_install_from_the_locks():
     assert "--require-hashes -r requirements-dev.lock" in makefile and "--no-deps --editable ." in makefile
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "--require-hashes -r requirements.lock" in dockerfile and "--no-deps ." in dockerfile
+
+
+def test_urllib3_is_the_locked_urllib3_not_a_fork_behind_its_name():
+    """urllib3-future's .pth copies the fork over ``urllib3`` at every start; the metadata still says
+    the locked version, so the package itself is asked (deploy/fence_urllib3.py keeps it out)."""
+    import sysconfig
+
+    import urllib3
+
+    assert urllib3.__version__ == _locked("requirements-dev.lock")["urllib3"]
+    assert not (Path(sysconfig.get_paths()["purelib"]) / "urllib3_future.pth").exists()
+    import niquests._compat  # grafana-client's HTTP goes through the fork under its own name
+
+    assert niquests._compat.urllib3_future is not None
+
+
+def test_the_image_and_make_fence_urllib3():
+    assert "deploy/fence_urllib3.py requirements-dev.lock" in (ROOT / "Makefile").read_text()
+    assert "deploy/fence_urllib3.py requirements.lock" in (ROOT / "Dockerfile").read_text()
