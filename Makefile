@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint lock browser stack-up stack-down stack-status clean
+.PHONY: install demo test check lint lock browser stack-up stack-down stack-status clean
 
 # The versions CI passed with: requirements-dev.lock (hashes checked), then the project itself.
 $(STAMP): pyproject.toml setup.py requirements-dev.lock deploy/fence_urllib3.py
@@ -28,6 +28,11 @@ demo: install
 test: install lint browser
 	$(BIN)/gaitstream stack install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast tier while editing: lint, then every test that needs no server (no Kafka, InfluxDB,
+# PostgreSQL or browser: the markers come from the fixtures a test uses, tests/conftest.py).
+check: install lint
+	$(BIN)/python -m pytest -q -m "not integration" $(PYTEST_ARGS)
 
 # Web pages (the patient feedback screen) are tested in Debian's chromium, driven by Playwright
 # (no browser download): installed here when missing and allowed; else those tests skip, saying why.

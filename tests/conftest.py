@@ -67,6 +67,34 @@ def influx_settings(stack) -> InfluxSettings:
     )
 
 
+#: Fixtures that bring up a real server, and the marker each gives the tests that use it (directly
+#: or through another fixture). Markers come from here, never by hand, so they cannot drift:
+#: ``make check`` runs what has none (``-m "not integration"``).
+SERVER_MARKERS = {
+    "stack": "stack",
+    "kafka_settings": "stack",
+    "influx_settings": "stack",
+    "postgres_server": "postgres",
+    "browser": "browser",
+}
+
+
+#: Parametrised fixtures that ask for a server only for one of their parameters
+#: (``request.getfixturevalue``, invisible among the fixture names): the parameter's marker.
+SERVER_PARAMETERS = {"postgresql": "postgres"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        kinds = {SERVER_MARKERS[name] for name in item.fixturenames if name in SERVER_MARKERS}
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        kinds |= {SERVER_PARAMETERS[v] for v in params.values() if isinstance(v, str) and v in SERVER_PARAMETERS}
+        for kind in sorted(kinds):
+            item.add_marker(kind)
+        if kinds:
+            item.add_marker("integration")
+
+
 def pytest_terminal_summary(terminalreporter) -> None:
     if _REAL_SERVERS:
         terminalreporter.section("real servers used by the integration tests")

@@ -10,13 +10,10 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from gaitstream.commits import commit_polled
-
-pytestmark = pytest.mark.integration
 
 
 def _consumer(kafka_settings, group: str, topic: str) -> KafkaConsumer:

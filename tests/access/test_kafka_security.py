@@ -15,8 +15,6 @@ from gaitstream.settings import KafkaSettings, TopicSettings
 from gaitstream.topics import delete_topics_with_prefix, ensure_alert_topics
 from tests.roles import forget_prefix
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[2]
 # How long a refused client may take to say so (connection, TLS, SASL and one metadata round).
 REFUSAL_TIMEOUT_MS = 8000

@@ -24,8 +24,6 @@ from gaitstream.simulate import pattern_config
 from gaitstream.topics import ensure_alert_topics, read_latest, write
 from tests.e2e.harness import PipelineRun
 
-pytestmark = pytest.mark.integration
-
 CLINIC = "clinic-alerts"
 FRAME_SAMPLES = 10
 DASHBOARD = "https://grafana.clinic-alerts.example"

@@ -9,10 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 RUN_BEFORE_CTRL_C_S = 45
 
 

@@ -7,8 +7,6 @@ import pytest
 
 from tests.e2e.campaign import Campaign, Fault, Schedule
 
-pytestmark = pytest.mark.integration
-
 # Each fault kind once; the 30-60 s outages in a schedule of their own so that their recovery is
 # what is measured. Times are wall seconds after the stations start (60 s of data at 2x: 30 s).
 SCHEDULES = (

@@ -17,8 +17,6 @@ from tests.e2e.harness import PipelineRun
 from tests.feedback.browser import Service, browser  # noqa: F401 (fixture)
 from tests.roles import role_settings
 
-pytestmark = pytest.mark.integration
-
 SECRET = bytes(range(32))
 
 

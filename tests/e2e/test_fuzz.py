@@ -33,8 +33,6 @@ from gaitstream.services.station.sources import SimulatedSource
 from gaitstream.simulate import pattern_config
 from tests.e2e.harness import PipelineRun
 
-pytestmark = pytest.mark.integration
-
 CLINIC = "clinic-fuzz"
 FRAME_SAMPLES = 10
 INPUTS = int(os.environ.get("GAITSTREAM_FUZZ_INPUTS", "10000"))

@@ -21,8 +21,6 @@ from gaitstream.services.station.runner import StationRun, new_session, run_stat
 from gaitstream.simulate import pattern_config, simulate_session
 from tests.e2e.harness import REPO, PipelineRun
 
-pytestmark = pytest.mark.integration
-
 RATE_HZ = 100.0
 SPEED = 4.0  # the outlets play the recording four times faster than it was taken; stamps stay its own
 TRUNK_COLUMNS = tuple("trunk_" + c for c in PELVIS_COLUMNS)

@@ -18,8 +18,6 @@ from tests.e2e.harness import PipelineRun
 from tests.e2e.reference import reference_steps
 from tests.roles import signed
 
-pytestmark = pytest.mark.integration
-
 FRAME_SAMPLES = 10
 PATTERNS = [
     "normal",

@@ -26,8 +26,6 @@ from tests.e2e.harness import REPO, PipelineRun
 from tests.feedback.browser import Service, browser  # noqa: F401 (fixture)
 from tests.roles import role_env, role_settings
 
-pytestmark = pytest.mark.integration
-
 SECRET = bytes(range(32))
 PLAN = "none:10s,faded:30s:from=1:to=0,none:10s"
 REPORT_TIMEOUT_S = 90

@@ -12,7 +12,6 @@ import time
 import uuid
 
 import httpx
-import pytest
 
 from gaitstream.schemas.codec import decode
 from gaitstream.services.station.publisher import StationPublisher, StationSettings
@@ -22,7 +21,6 @@ from gaitstream.simulate import pattern_config
 from gaitstream.topics import read_latest
 from tests.e2e.harness import REPO, PipelineRun
 
-pytestmark = pytest.mark.integration
 CLINIC = "clinic-sink-faults"
 
 

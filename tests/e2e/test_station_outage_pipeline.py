@@ -9,8 +9,6 @@ import pytest
 from tests.e2e.harness import PipelineRun
 from tests.e2e.outage import run_outage
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture()
 def pipeline(kafka_settings, influx_settings, tmp_path):

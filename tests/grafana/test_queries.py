@@ -29,8 +29,6 @@ from gaitstream.simulate import pattern_config
 from tests.e2e.harness import PipelineRun
 from tests.grafana.macros import render
 
-pytestmark = pytest.mark.integration
-
 SESSION_S = 50.0
 FRAME_SAMPLES = 10
 # (pattern, trunk sensor, cadence) per station.

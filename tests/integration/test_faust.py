@@ -10,12 +10,8 @@ import time
 import uuid
 from pathlib import Path
 
-import pytest
-
 from gaitstream.processes import stop_processes
 from tests.roles import settings_env
-
-pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 MESSAGES = 10

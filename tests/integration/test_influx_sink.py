@@ -20,8 +20,6 @@ from pydantic import SecretStr
 
 from gaitstream.pipelines.sink.influx import InfluxSink, PermanentWriteError, RetryPolicy
 
-pytestmark = pytest.mark.integration
-
 
 class Relay:
     """A TCP port that refuses connections until :meth:`open`, then relays to ``target``."""

@@ -8,8 +8,6 @@ import uuid
 import httpx
 import pytest
 
-pytestmark = pytest.mark.integration
-
 
 def test_write_then_read_with_flux_and_influxql(influx_settings) -> None:
     from influxdb_client import InfluxDBClient, Point, WritePrecision

@@ -5,10 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import pytest
-
-pytestmark = pytest.mark.integration
-
 MESSAGES = 20
 
 

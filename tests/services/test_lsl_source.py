@@ -7,7 +7,6 @@ import time
 import uuid
 
 import numpy as np
-import pytest
 
 from gaitstream.services.station.lsl_source import LslSource, LslStreamQuery
 
@@ -57,7 +56,6 @@ def test_bursts_and_lost_samples_arrive_as_frames_on_the_device_clock() -> None:
     assert starts[:6] == [0, 10, 20, 30, 40, 50] and 60 in starts  # the frame after the gap starts at 60
 
 
-@pytest.mark.integration
 def test_the_station_command_sends_an_lsl_sensor_through_the_broker(kafka_settings, tmp_path) -> None:
     """``gaitstream station --lsl NAME``: a real outlet, the station as a child process with the
     simulator's Kafka user, the frames on the stations topic as the contract says."""

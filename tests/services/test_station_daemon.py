@@ -15,7 +15,6 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from gaitstream.services.station.frames import PELVIS_COLUMNS
 from gaitstream.simulate import pattern_config, simulate_session
@@ -129,7 +128,6 @@ def _sent_values(kafka_settings, topic: str) -> list[bytes]:
         consumer.close()
 
 
-@pytest.mark.integration
 def test_a_station_runs_waits_for_its_sensor_and_takes_the_operators_sessions(kafka_settings, tmp_path) -> None:
     from gaitstream.schemas.codec import decode
     from gaitstream.settings import TopicSettings
@@ -200,7 +198,6 @@ def test_a_station_runs_waits_for_its_sensor_and_takes_the_operators_sessions(ka
     assert check.returncode == 0, check.stderr[-3000:]
 
 
-@pytest.mark.integration
 def test_a_station_the_broker_refuses_exits_3_and_keeps_its_spool(kafka_settings, tmp_path) -> None:
     """Credentials that may not write this deployment's stations topic: no restart fixes that."""
     from gaitstream.services.station.spool import read_pending
@@ -242,7 +239,6 @@ def test_a_station_the_broker_refuses_exits_3_and_keeps_its_spool(kafka_settings
     assert read_pending(tmp_path / "state" / "spool")  # what it could not send is kept
 
 
-@pytest.mark.integration
 def test_a_session_with_a_patient_screen_sends_shorter_frames(kafka_settings, tmp_path) -> None:
     """A station set to send 5-sample frames (0.05 s) for sessions with a patient screen: its
     session with a plan has them, the next session's without a screen are 10 again, from the same

@@ -6,13 +6,9 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from gaitstream.settings import TopicSettings
 from gaitstream.topics import delete_topics_with_prefix, ensure_topics
 from tests.roles import forget_prefix, role_settings
-
-pytestmark = pytest.mark.integration
 
 FRAMES = 120
 

@@ -13,8 +13,6 @@ from rich.console import Console
 from gaitstream.stack import MissingToolError, Stack, StackError, StackSettings
 from gaitstream.stack.build import require_tools, run_logged
 
-pytestmark = pytest.mark.integration
-
 
 def test_second_up_does_nothing_but_report(stack) -> None:
     report = Stack(settings=stack.settings).up()

@@ -24,7 +24,7 @@ from tests.e2e.harness import PipelineRun
 from tests.services.alerts.dispatch_peers import sessions_for, subscribe, wait_for, webhook_receiver
 from tests.services.alerts.test_dispatch_kafka import InProcessDispatcher
 
-pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")]
+pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 CLINIC = "clinic-dispatch-e2e"
 DASHBOARD = "https://grafana.clinic-dispatch-e2e.example"

@@ -40,7 +40,7 @@ from tests.services.alerts.dispatch_peers import (
     webhook_receiver,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")]
+pytestmark = pytest.mark.filterwarnings("ignore:'imghdr' is deprecated:DeprecationWarning")
 
 REPO = Path(__file__).resolve().parents[3]
 # A consumer group's first join and a subprocess's imports take a few seconds on the shared machine.

@@ -39,7 +39,6 @@ def test_options_win_over_the_programme() -> None:
     assert (bare.target_pelvic_drop_deg, bare.target_source) == (2.5, "option")
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_a_session_started_from_the_programme_carries_its_plan_and_target(
     alerts_api: RunningApi, kafka_settings, tmp_path

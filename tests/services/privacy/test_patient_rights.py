@@ -23,8 +23,6 @@ from gaitstream.topics import delete_topics_with_prefix, ensure_alert_topics, re
 from tests.postgres import create_database
 from tests.roles import settings_env
 
-pytestmark = pytest.mark.integration
-
 REPO = Path(__file__).resolve().parents[3]
 STEPS = 40
 
