@@ -1,4 +1,4 @@
-"""Latency of the patient feedback screen, measured in a real browser (issue 18, item 4).
+"""Latency of the patient feedback screen, measured in a real browser.
 
 N simulated stations (default 50) stream in real time with a continuous-feedback plan through the
 broker into one pipeline worker; the feedback service (`gaitstream feedback serve`, its own

@@ -70,9 +70,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gaitstream.simulate import SimulationConfig, simulate_session
 from gaitstream.simulate.truth import DEFAULT_DROP_THRESHOLD_DEG, DEFAULT_LEAN_THRESHOLD_DEG
 
-#: IC matching tolerance of the issue's targets.
+#: IC matching tolerance of the targets.
 IC_TOLERANCE_S = 0.06
-#: A session is "clear" when every true median is this far from a threshold (issue 13: 1.5°).
+#: A session is "clear" when every true median is this far from a threshold.
 CLEAR_MARGIN_DEG = 1.5
 #: Steps per session in the first-steps figures.
 FIRST_STEPS = 10
@@ -129,7 +129,7 @@ LEAN_GROUPS = {
 #: Share of sessions with lost packets (gaps of 1-5 samples, as in ipol-L5), and its range (%).
 PACKET_LOSS_SHARE = 0.25
 PACKET_LOSS_PCT = (0.5, 2.0)
-#: Targets of issue 3 (simulated) and issue 13 (trunk lean, with standing).
+#: Targets (simulated; trunk lean with standing only).
 TARGETS = {
     "pelvic_drop_mae_deg": 0.7,
     "pelvic_drop_worst_session_mae_deg": 1.0,
@@ -573,7 +573,7 @@ def print_tables(figures: dict, console: Console, title: str = "") -> None:
     for label, key, op in rows:
         target = TARGETS.get(key)
         if "no standing" in title and key in lean_targets:
-            target, op = None, None  # issue 13: without standing measured and reported only
+            target, op = None, None  # without standing: measured and reported only, no target
         value = figures[key]
         met = ""
         if op and target is not None and np.isfinite(value):

@@ -52,11 +52,11 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gaitstream.simulate import SimulatedSession, pattern_config, simulate_session
 
-#: Steps overlapping the corrupted span widened by this much on each side may be lost (issue 13).
+#: Steps overlapping the corrupted span widened by this much on each side may be lost.
 EXCUSED_S = 2.0
 #: A clean step is found when a step of the same side starts this close to it.
 MATCH_TOLERANCE_S = 0.06
-#: Targets (issue 13).
+#: Targets.
 MAX_MEDIAN_CHANGE_DEG = 0.3
 SESSION_DURATION_S = 100.0
 SESSIONS = (("normal", False), ("trendelenburg_left", True), ("compensated_left_unilateral", True))

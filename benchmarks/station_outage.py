@@ -1,4 +1,4 @@
-"""A station across a long broker outage, through the real pipeline (issue 17: 10 minutes).
+"""A station across a long broker outage, through the real pipeline (10 minutes by default).
 
 Station A streams a session in real time with its on-disk spool; the broker stops; in the middle
 of the outage A is SIGKILLed and station B starts on the same spool (a new session); the broker

@@ -41,7 +41,7 @@ class PipelineSettings(BaseSettings):
     # One worker's capacity at 0.1 s frames (benchmarks/pipeline_load.py --capacity): 82 µs/sample
     # frame by frame, 54 at 0.02 s, 42 at 0.05 s, 38 at 0.1 s; at 50 paced stations 0.05 s kept the
     # step-end -> InfluxDB p99 at 0.99 s (0.89 s after the calibration).
-    # 0.02 s since the patient screens (issue 18): a frame waits up to the window before its trace
+    # 0.02 s for the patient screens: a frame waits up to the window before its trace
     # goes to the screen; at 50 stations with screens (benchmarks/feedback_latency.py) 0.02 s and a
     # 5 ms producer linger took the station's send -> trace p50 from 0.05 to 0.035 s and the step and
     # live p99 down by 0.02-0.06 s, for 0.01-0.03 of a core; the capacity above fell from 42.6 to
@@ -75,6 +75,6 @@ class PipelineSettings(BaseSettings):
     # alerted (a clock in the wrong unit or reset; gaitstream.monitor.door).
     station_clock_tolerance_s: float = Field(3600.0, gt=0)
     # Faust's processing guarantee. at_least_once with the checkpoint ledger is what the tests
-    # prove; exactly_once (Kafka transactions per partition) is measured against it in the closing
-    # note of issue 14 and is not the default.
+    # prove; exactly_once (Kafka transactions per partition) cost about 17 % more CPU when measured
+    # against it and is not the default.
     processing_guarantee: Literal["at_least_once", "exactly_once"] = "at_least_once"

@@ -10,7 +10,7 @@ acceleration; here every filter is a finite symmetric kernel (zero phase,
 fixed look-ahead), so the detector runs live and gives the same ICs whatever
 the frame length.
 
-Why mobgap-HA001 Test11 stays below IC F1 0.95 (issue 3; checked with
+Why mobgap-HA001 Test11 stays below IC F1 0.95 (checked with
 ``benchmarks/gait_ic_candidates.py``). Against Stereophoto inside its walking
 bouts the detector gets 48 TP / 4 FP / 10 FN (F1 0.873); 0.95 needs ≥ 53
 matches with no false IC (54 with one). The 10 missed optical ICs, with the

@@ -2,7 +2,7 @@
 
 One flipped bit in a float32 makes a value like 1e30; fed to the orientation
 filter it leaves NaN or an absurd attitude behind, and every later step is lost
-(issue 13: one such value at 20 s of a 100 s walk cost 76 of 98 steps). Rows
+(one such value at 20 s of a 100 s walk once cost 76 of 98 steps). Rows
 (one sample of every sensor) are screened in order; a row with a bad value is
 removed, so the conditioner fills it like a lost packet (short gaps) or ends the
 walking bout (long ones). Reasons, counted per row:

@@ -8,7 +8,7 @@ selection as ``(a|b)``).
 
 Measurements, tags and fields are those of ``pipelines/sink/points.py``; ``gait_alert`` (tags
 clinic, station, patient, session; fields kind, severity, message, state) is written by the
-alert service of issue 6. InfluxQL only, so the same text runs on InfluxDB 1.8+, 2.x through a
+alert service. InfluxQL only, so the same text runs on InfluxDB 1.8+, 2.x through a
 DBRP mapping, and 3.x.
 """
 
@@ -82,7 +82,7 @@ SESSION_CADENCE_ASYMMETRY = (
 SESSION_CLASSIFICATION = f'SELECT "classification" FROM "gait_status" WHERE {_SESSION} AND $timeFilter'
 SESSION_ALERTS = f'SELECT "kind", "severity", "state", "message" FROM "gait_alert" WHERE {_SESSION} AND $timeFilter'
 
-# --- The patient's feedback screen (issue 18: measurement gait_feedback, one point per step) ---
+# --- The patient's feedback screen (measurement gait_feedback, one point per step) ---
 # Per block of the session: its schedule, steps, dose (share of steps with a cue shown) and the
 # median pelvic drop; the blocks in order show a probe, the feedback and the probe after it.
 SESSION_FEEDBACK_BLOCKS = (

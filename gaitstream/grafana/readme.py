@@ -105,7 +105,7 @@ Thresholds drawn are GAIT_SPEC's defaults (pelvic drop {queries.PELVIC_DROP_THRE
 trunk lean {queries.TRUNK_LEAN_THRESHOLD_DEG:g}°): each session's own thresholds are in the measurement
 `gait_session` (fields pelvic_drop_threshold_deg, trunk_lean_threshold_deg, written at session start)
 for panels that want to follow them.
-Alerts of the alert service (issue 6) are read from the measurement `gait_alert` (tags clinic, station,
+Alerts of the alert service are read from the measurement `gait_alert` (tags clinic, station,
 patient, session; fields kind, severity, message, state).
 """
 

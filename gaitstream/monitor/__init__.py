@@ -18,7 +18,7 @@ replay reproduces it); default severity warning unless said:
   ``corrupt_samples`` (a non-finite, out-of-range (32 g, 4000 deg/s) or rate-impulse sample in
   the last second, which the engine treats as missing).
 
-Alerts about the data's way in rather than the patient (issue 15):
+Alerts about the data's way in rather than the patient:
 
 - ``station_clock`` (``door.StationClockFaults``, critical): a message whose sample time is over
   an hour from Kafka's record time (a clock in milliseconds or nanoseconds, a reset RTC) is

@@ -21,8 +21,8 @@ Severity = Literal["info", "warning", "critical"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
 KINDS = ("pelvic_drop_sustained", "trunk_lean_sustained", "worsening", "station_silent", "sensor_fault")
 
-# 1. Sustained deviation. GAIT_SPEC's live window is 20 steps per side; issue 6: "e.g. >= 70 %
-#    of the last 20 steps"; resolving at 50 % leaves a margin of 4 steps, so a patient hovering
+# 1. Sustained deviation. GAIT_SPEC's live window is 20 steps per side; an alert opens at >= 70 %
+#    of the last 20 steps; resolving at 50 % leaves a margin of 4 steps, so a patient hovering
 #    at the threshold does not flap.
 DEFAULT_WINDOW_STEPS = 20
 DEFAULT_OPEN_FRACTION = 0.7

@@ -22,7 +22,7 @@ DEFAULT_AXES = "x=forward,y=left,z=up"
 MIN_SAMPLING_RATE_HZ = 60.0
 MAX_SAMPLING_RATE_HZ = 200.0
 #: Residual sensor mounting: sacral slope gives up to 40 deg of pitch, hand
-#: placement up to 20 deg of roll and yaw (issue 3).
+#: placement up to 20 deg of roll and yaw.
 MAX_MOUNTING_PITCH_DEG = 40.0
 MAX_MOUNTING_ROLL_YAW_DEG = 20.0
 #: Plausible adult cadences, slow rehab walking to brisk walking.

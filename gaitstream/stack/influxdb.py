@@ -208,7 +208,7 @@ class InfluxDBServer:
             if running is None or running.lstrip("v") == wanted:
                 self._bootstrap()  # idempotent: a crash between start and bootstrap must not leave it half set up
                 return False
-            # An earlier version of this stack (InfluxDB 1.x before issue 15) is still running.
+            # An earlier version of this stack (one that ran InfluxDB 1.x) is still running.
             self.console.print(f"stopping InfluxDB {running}: this stack runs {wanted}")
             self.process.stop(self.settings.stop_timeout_s)
         if port_open(self.settings.host, self.settings.influxdb_http_port):

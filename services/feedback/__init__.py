@@ -1,1 +1,1 @@
-"""The patient feedback screen (issue 18): schedules, the live page, what was shown."""
+"""The patient feedback screen: schedules, the live page, what was shown."""

@@ -10,7 +10,7 @@ import typer
 
 from gaitstream.logging import emit
 
-app = typer.Typer(help="The patient feedback screens in front of the treadmills (issue 18).")
+app = typer.Typer(help="The patient feedback screens in front of the treadmills.")
 
 
 def _settings():

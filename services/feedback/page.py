@@ -1,5 +1,5 @@
 """The treadmill screen: one self-contained page (no external scripts, fonts or styles), readable
-from 3 m on a TV or tablet. Its elements carry what they show (issue 18's contract):
+from 3 m on a TV or tablet. Its elements carry what they show (the contract tests rely on):
 ``data-metric``/``data-side`` values with one decimal, ``data-feedback`` on/off, ``data-block``."""
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""The therapy programme (issue 19): exercise library, programmes per patient, suggestions, reports."""
+"""The therapy programme: exercise library, programmes per patient, suggestions, reports."""

@@ -1,4 +1,4 @@
-"""``gaitstream programme``: a therapist's client of the programme API (issue 19).
+"""``gaitstream programme``: a therapist's client of the programme API.
 
 - ``set CLINIC PATIENT``: save a patient's programme (a new revision; the history keeps the old).
 - ``show CLINIC PATIENT``: the current programme; ``history CLINIC PATIENT``: every revision,
@@ -26,7 +26,7 @@ SIDES = ("left", "right")
 DOSAGE_FIELDS = ("sets", "reps", "hold_s", "rest_s", "times_per_day", "days_per_week", "session_min")
 PLAN_FIELD = "feedback_plan"
 
-app = typer.Typer(help="Patients' therapy programmes: phase, exercises, feedback plan, target (issue 19).")
+app = typer.Typer(help="Patients' therapy programmes: phase, exercises, feedback plan, target.")
 
 ClinicArg = Annotated[str, typer.Argument(help="Clinic id (must be in your key's scope)")]
 PatientArg = Annotated[str, typer.Argument(help="The patient's pseudonym")]

@@ -14,7 +14,7 @@ import typer
 
 from gaitstream.logging import emit
 
-app = typer.Typer(help="Session reports: PDF, HTML and a FHIR Bundle per treadmill session (issue 19).")
+app = typer.Typer(help="Session reports: PDF, HTML and a FHIR Bundle per treadmill session.")
 
 
 def _settings():

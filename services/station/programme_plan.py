@@ -1,7 +1,7 @@
 """What a session's screen shows when the operator starts it from the patient's programme (pure).
 
 The therapist sets the treadmill feedback plan and the target pelvic drop in the programme
-(``gaitstream programme set``, issue 19); ``gaitstream station session start --from-programme``
+(``gaitstream programme set``); ``gaitstream station session start --from-programme``
 reads the current revision through the alerts API and starts the session with them. An option
 given on the command line wins over the programme's value (the therapist changing one session).
 """

@@ -81,7 +81,7 @@ class AlertsClient:
     def unmute(self, mute_id: int) -> None:
         self.request("DELETE", f"/v1/mutes/{mute_id}")
 
-    # --- programmes (issue 19) -----------------------------------------------------------------
+    # --- programmes ----------------------------------------------------------------------------
 
     def set_programme(self, clinic_id: str, patient_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Save a patient's programme: the new revision."""

@@ -1,4 +1,4 @@
-"""Request and response bodies of the programme API (issue 19). Requests forbid unknown fields,
+"""Request and response bodies of the programme API. Requests forbid unknown fields,
 like the rest of the API: a typo is a 422 naming the field.
 
 Whether an exercise exists, and the dosage it gets when none or only part is given, needs the

@@ -1,4 +1,4 @@
-"""``/v1/clinics/{clinic_id}/…/programme``: a patient's therapy programme (issue 19), set by the
+"""``/v1/clinics/{clinic_id}/…/programme``: a patient's therapy programme, set by the
 therapist and kept as history.
 
 Every save adds a revision (1, 2, … per clinic and patient) and none is ever changed: the highest

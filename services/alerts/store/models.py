@@ -204,7 +204,7 @@ PROGRAMME_PHASES = ("activation", "strengthening", "retraining", "none")
 
 
 class ProgrammeRevision(Base):
-    """One revision of a patient's therapy programme (issue 19). A change adds a revision
+    """One revision of a patient's therapy programme. A change adds a revision
     (1, 2, … per clinic and patient); none is ever updated, so the rows are the history and the
     highest revision is the current programme. ``patient_id`` is the clinic's pseudonym, and
     ``author`` the API key's prefix: never a name."""

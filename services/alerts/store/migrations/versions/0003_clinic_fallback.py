@@ -1,5 +1,5 @@
 """A clinic's fallback channel: where an open alert escalates when a supervisor's channel keeps
-failing (issue 15).
+failing.
 
 Revision ID: 0003
 Revises: 0002

@@ -1,4 +1,4 @@
-"""The audit log: who read or changed what through the API, when, and the outcome (issue 16).
+"""The audit log: who read or changed what through the API, when, and the outcome.
 
 Revision ID: 0004
 Revises: 0003

@@ -1,4 +1,4 @@
-"""Programme revisions: a patient's therapy programme, one row per change (issue 19).
+"""Programme revisions: a patient's therapy programme, one row per change.
 
 Revision ID: 0005
 Revises: 0004
