@@ -39,7 +39,7 @@ Run: ``.venv/bin/python benchmarks/gait_accuracy.py [--sessions 60] [--seed 0] [
      starts early costs.
    - ``--delay``: the session streamed again in frames of one sample; the
      largest data time from a step's end IC to the sample that returned it
-     (the issue: ≤ 0.5 s).
+     (target: ≤ 0.5 s).
 4. Print a table per mode with the targets and a row per pattern, or with
    ``--json`` the figures as one JSON object on stdout. Progress goes to
    stderr.
@@ -529,7 +529,7 @@ def _fmt(value: float | None, unit: str = "") -> str:
 
 
 def print_tables(figures: dict, console: Console, title: str = "") -> None:
-    """4. The figures as rich tables, with the issues' targets."""
+    """4. The figures as rich tables, with their targets."""
     table = Table(
         title=f"Simulated accuracy{title} over {figures['sessions']} sessions "
         f"(IC tolerance {IC_TOLERANCE_S * 1000:.0f} ms)"

@@ -26,9 +26,9 @@ Run: ``.venv/bin/python benchmarks/gait_corruption.py [--sessions 3] [--at-s 20]
    whether every output value is finite; the corrupt samples the engine
    reported; and the largest |obliquity difference| from ``EXCUSED_S`` to
    ``EXCUSED_S`` + 2 s after the span (how well the filter recovered).
-4. Print one row per case with the worst of the sessions (targets of issue
-   13: no step lost beyond the span ± 2 s, medians move <= 0.3°, all finite),
-   or with ``--json`` every figure.
+4. Print one row per case with the worst of the sessions (targets: no step
+   lost beyond the span ± 2 s, medians move <= 0.3°, all finite), or with
+   ``--json`` every figure.
 
 A script that prints figures, not a timed test.
 """

@@ -11,7 +11,7 @@ Run: ``.venv/bin/python benchmarks/gait_speed.py [--no-mobgap]``
 - Latency: the largest delay of a step, in data time from the IC that ends
   it to the end of the frame that returned it (10-sample frames, and frames
   of one sample: the engine's own delay; steps returned by ``finish`` count
-  to the end of the data); the issue requires ≤ 0.5 s from the first step,
+  to the end of the data); the target is ≤ 0.5 s from the first step,
   with quiet standing at the start or without (provisional walking
   calibration, engine.py "Latency"); a 10-minute simulated session without
   standing is in the table for that.
