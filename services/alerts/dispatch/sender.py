@@ -72,6 +72,20 @@ DEFAULT_DIGEST_WINDOW_S = 300
 
 
 @dataclass(frozen=True)
+class _RowContext:
+    """One due row's surroundings, read once per pass (``Dispatcher._context``)."""
+
+    subscription: Subscription
+    alert: Alert
+    clinic: ClinicSettings | None
+    subject: Alert  # the alert a message is about (a digest's most severe)
+    items: list[tuple[str, Alert]]  # a digest's folded (state change, alert)
+    mutes: list[Mute]
+    is_digest: bool
+    escalation: bool
+
+
+@dataclass(frozen=True)
 class Claim:
     delivery_id: int
     attempts: int  # after this claim
@@ -237,197 +251,235 @@ class Sender:
     ) -> list[Claim]:
         """Decide due rows and claim at most ``limit`` (default ``send_concurrency``) to send now,
         critical alerts first; at most ``noncritical_limit`` of them for other alerts (a slot kept
-        for a critical alert while other deliveries hang on a failing receiver)."""
+        for a critical alert while other deliveries hang on a failing receiver).
+
+        Per due row, in order, until the slots are taken (step 2 of the module docstring):
+        its context; an escalation no longer needed is suppressed; the subscription's decision
+        (suppress, defer); the flood budget (fold into a digest); the message; the lease.
+        """
         limit = self.settings.send_concurrency if limit is None else limit
         noncritical_limit = limit if noncritical_limit is None else min(limit, noncritical_limit)
         claims: list[Claim] = []
         noncritical = 0
         with self.sessions.begin() as session:
-            query = (
-                select(Delivery)
-                .join(Alert, Alert.alert_id == Delivery.alert_id)
-                .where(
-                    or_(
-                        and_(
-                            Delivery.status == "pending",
-                            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
-                        ),
-                        and_(Delivery.status == "sending", Delivery.next_attempt_at <= now),
-                    )
-                )
-            )
-            if self._in_flight:
-                query = query.where(Delivery.id.not_in(self._in_flight))
-            due = session.scalars(
-                query.order_by(case((Alert.severity == "critical", 0), else_=1), Delivery.id).limit(
-                    min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16)
-                )
-            ).all()
-            budgets: dict[int, int] = {}
-            for row in due:
+            budgets: dict[int, int] = {}  # messages a subscription may still get in its window
+            for row in self._due_rows(session, now, limit):
                 if len(claims) >= limit:
                     break  # the rest waits for a free sender slot (the next pass)
                 subscription = session.get(Subscription, row.subscription_id)
                 alert = session.get(Alert, row.alert_id)
                 if alert.severity != "critical" and noncritical >= noncritical_limit:
                     continue  # its turn comes when a slot is free again
-                clinic = session.get(ClinicSettings, subscription.clinic_id)
-                allow_private = bool(clinic.allow_private_webhooks) if clinic else False
-                digest_after = clinic.digest_after if clinic else DEFAULT_DIGEST_AFTER
-                window_s = clinic.digest_window_s if clinic else DEFAULT_DIGEST_WINDOW_S
-                is_digest = row.state_change.startswith("digest-")
-                items: list[tuple[str, Alert]] = []
-                subject = alert
-                if is_digest:
-                    folded = session.scalars(
-                        select(Delivery).where(Delivery.digest_id == row.id).order_by(Delivery.id)
-                    ).all()
-                    items = [(f.state_change, session.get(Alert, f.alert_id)) for f in folded]
-                    subject = max((a for _, a in items), key=lambda a: SEVERITY_RANK.get(a.severity, 0), default=alert)
-                mutes = session.scalars(
-                    select(Mute).where(
-                        Mute.supervisor_id == subscription.supervisor_id,
-                        Mute.clinic_id == alert.clinic_id,
-                        Mute.until > now,
-                    )
-                ).all()
-                escalation = row.state_change.startswith("escalate-")
-                if escalation:
-                    if alert.state != "open" or not (clinic and clinic.fallback_channel and clinic.fallback_target):
-                        if self._transition(
-                            session, row, status="suppressed", next_attempt_at=None, last_error="escalation_not_needed"
-                        ):
-                            stats.suppressed += 1
-                        continue
-                try:
-                    if escalation:
-                        decision = None
-                    else:
-                        decision = decide(subject, subscription, list(mutes), now, state_change=row.state_change)
-                except (ValueError, LookupError) as exc:  # e.g. an unknown time zone: this row only
-                    if self._transition(
-                        session,
-                        row,
-                        status="failed",
-                        next_attempt_at=None,
-                        last_error=f"subscription settings: {exc}"[:2000],
-                    ):
-                        stats.failed += 1
-                        log.error(
-                            kv(
-                                "delivery_failed",
-                                delivery=row.id,
-                                subscription=row.subscription_id,
-                                error=f"subscription settings: {exc}"[:300],
-                            )
-                        )
+                row_context = self._context(session, row, subscription, alert, now)
+                if not self._decided_to_send(session, row, row_context, now, stats):
                     continue
-                if decision is not None and decision.action == "suppress":
-                    if self._transition(
-                        session, row, status="suppressed", last_error=decision.reason, next_attempt_at=None
-                    ):
-                        stats.suppressed += 1
-                        log.info(
-                            kv(
-                                "delivery_suppressed",
-                                delivery=row.id,
-                                alert=row.alert_id,
-                                subscription=row.subscription_id,
-                                change=row.state_change,
-                                reason=decision.reason,
-                            )
-                        )
+                if not self._within_budget(session, row, row_context, now, stats, budgets):
                     continue
-                if decision is not None and decision.action == "defer":
-                    if self._transition(
-                        session, row, status="pending", next_attempt_at=decision.until, last_error=decision.reason
-                    ):
-                        stats.deferred += 1
-                        log.info(
-                            kv(
-                                "delivery_deferred",
-                                delivery=row.id,
-                                subscription=row.subscription_id,
-                                reason=decision.reason,
-                                until=decision.until.isoformat(timespec="seconds"),
-                            )
-                        )
+                message = self._message(session, row, row_context, stats)
+                if message is None:
                     continue
-                # A row whose lease expired may already have reached the receiver: send it again as
-                # itself (same id), never fold it into a digest.
-                if not is_digest and not escalation and row.status == "pending":
-                    if row.subscription_id not in budgets:
-                        since = now - timedelta(seconds=window_s)
-                        budgets[row.subscription_id] = digest_after - self._messages_in_window(
-                            session, row.subscription_id, since
-                        )
-                    # A critical alert (a silent station: maybe nobody is watching the patient) is
-                    # never held back for a digest; it still uses up the budget.
-                    if budgets[row.subscription_id] <= 0 and alert.severity != "critical":
-                        digest_id = self._open_digest(session, row, now, window_s)
-                        if self._transition(session, row, status="digested", digest_id=digest_id, next_attempt_at=None):
-                            stats.digested += 1
-                            log.info(
-                                kv(
-                                    "delivery_digested",
-                                    delivery=row.id,
-                                    digest=digest_id,
-                                    subscription=row.subscription_id,
-                                )
-                            )
-                        continue
-                    budgets[row.subscription_id] -= 1
-                try:
-                    message = (
-                        render_digest(row.id, items)
-                        if is_digest
-                        else render_alert(row.id, row.state_change, alert, public_url=self.settings.public_url)
-                    )
-                except Exception as exc:  # a record no message can be made of: this row only
-                    reason = f"render: {type(exc).__name__}: {exc}"[:2000]
-                    if self._transition(session, row, status="failed", next_attempt_at=None, last_error=reason):
-                        stats.failed += 1
-                        log.error(kv("delivery_failed", delivery=row.id, alert=row.alert_id, error=reason[:300]))
+                claim = self._lease(session, row, row_context, message, now)
+                if claim is None:
                     continue
-                if not self._transition(
-                    session,
-                    row,
-                    status="sending",
-                    attempts=row.attempts + 1,
-                    next_attempt_at=now + timedelta(seconds=self.settings.lease_s),
-                ):
-                    continue
-                if row.status == "sending":
-                    log.warning(
-                        kv("delivery_lease_expired", delivery=row.id, attempts=row.attempts, action="resend_same_id")
-                    )
-                noncritical += alert.severity != "critical"
-                claims.append(
-                    Claim(
-                        delivery_id=row.id,
-                        attempts=row.attempts + 1,
-                        state_change=row.state_change,
-                        message=message,
-                        target=Target(
-                            channel=subscription.channel,
-                            address=subscription.target,
-                            secret=subscription.webhook_secret,
-                            allow_private=allow_private,
-                        )
-                        if not escalation
-                        else Target(
-                            channel=clinic.fallback_channel,
-                            address=clinic.fallback_target,
-                            secret=clinic.fallback_webhook_secret,
-                            allow_private=allow_private,
-                        ),
-                        alert_id=row.alert_id,
-                        critical=alert.severity == "critical",
-                    )
-                )
+                noncritical += not claim.critical
+                claims.append(claim)
         stats.claimed += len(claims)
         self._in_flight.update(claim.delivery_id for claim in claims)
         return claims
+
+    def _due_rows(self, session: Session, now: datetime, limit: int) -> list[Delivery]:
+        """Rows to decide now: ``pending`` and due, or ``sending`` with an expired lease; not in
+        flight here; critical alerts first, then oldest; a few per free slot."""
+        query = (
+            select(Delivery)
+            .join(Alert, Alert.alert_id == Delivery.alert_id)
+            .where(
+                or_(
+                    and_(
+                        Delivery.status == "pending",
+                        or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+                    ),
+                    and_(Delivery.status == "sending", Delivery.next_attempt_at <= now),
+                )
+            )
+        )
+        if self._in_flight:
+            query = query.where(Delivery.id.not_in(self._in_flight))
+        return session.scalars(
+            query.order_by(case((Alert.severity == "critical", 0), else_=1), Delivery.id).limit(
+                min(self.settings.send_batch, DUE_ROWS_PER_SLOT * limit + 16)
+            )
+        ).all()
+
+    def _context(
+        self, session: Session, row: Delivery, subscription: Subscription, alert: Alert, now: datetime
+    ) -> _RowContext:
+        """What deciding and sending a row needs: its clinic's settings, a digest's folded rows and
+        the alert it is headed by (the most severe), the supervisor's active mutes."""
+        clinic = session.get(ClinicSettings, subscription.clinic_id)
+        is_digest = row.state_change.startswith("digest-")
+        items: list[tuple[str, Alert]] = []
+        subject = alert
+        if is_digest:
+            folded = session.scalars(select(Delivery).where(Delivery.digest_id == row.id).order_by(Delivery.id)).all()
+            items = [(f.state_change, session.get(Alert, f.alert_id)) for f in folded]
+            subject = max((a for _, a in items), key=lambda a: SEVERITY_RANK.get(a.severity, 0), default=alert)
+        mutes = session.scalars(
+            select(Mute).where(
+                Mute.supervisor_id == subscription.supervisor_id,
+                Mute.clinic_id == alert.clinic_id,
+                Mute.until > now,
+            )
+        ).all()
+        return _RowContext(
+            subscription=subscription,
+            alert=alert,
+            clinic=clinic,
+            subject=subject,
+            items=items,
+            mutes=list(mutes),
+            is_digest=is_digest,
+            escalation=row.state_change.startswith("escalate-"),
+        )
+
+    def _decided_to_send(
+        self, session: Session, row: Delivery, ctx: _RowContext, now: datetime, stats: SendStats
+    ) -> bool:
+        """An escalation still needed, or the subscription's decision to send now; else the row
+        is moved (suppressed, deferred, failed on bad settings) and False."""
+        if ctx.escalation:
+            clinic = ctx.clinic
+            if ctx.alert.state != "open" or not (clinic and clinic.fallback_channel and clinic.fallback_target):
+                if self._transition(
+                    session, row, status="suppressed", next_attempt_at=None, last_error="escalation_not_needed"
+                ):
+                    stats.suppressed += 1
+                return False
+            return True  # an escalation ignores the supervisor's mutes and quiet hours
+        try:
+            decision = decide(ctx.subject, ctx.subscription, ctx.mutes, now, state_change=row.state_change)
+        except (ValueError, LookupError) as exc:  # e.g. an unknown time zone: this row only
+            reason = f"subscription settings: {exc}"
+            if self._transition(session, row, status="failed", next_attempt_at=None, last_error=reason[:2000]):
+                stats.failed += 1
+                log.error(kv("delivery_failed", delivery=row.id, subscription=row.subscription_id, error=reason[:300]))
+            return False
+        if decision.action == "suppress":
+            if self._transition(session, row, status="suppressed", last_error=decision.reason, next_attempt_at=None):
+                stats.suppressed += 1
+                log.info(
+                    kv(
+                        "delivery_suppressed",
+                        delivery=row.id,
+                        alert=row.alert_id,
+                        subscription=row.subscription_id,
+                        change=row.state_change,
+                        reason=decision.reason,
+                    )
+                )
+            return False
+        if decision.action == "defer":
+            if self._transition(
+                session, row, status="pending", next_attempt_at=decision.until, last_error=decision.reason
+            ):
+                stats.deferred += 1
+                log.info(
+                    kv(
+                        "delivery_deferred",
+                        delivery=row.id,
+                        subscription=row.subscription_id,
+                        reason=decision.reason,
+                        until=decision.until.isoformat(timespec="seconds"),
+                    )
+                )
+            return False
+        return True
+
+    def _within_budget(
+        self,
+        session: Session,
+        row: Delivery,
+        ctx: _RowContext,
+        now: datetime,
+        stats: SendStats,
+        budgets: dict[int, int],
+    ) -> bool:
+        """Flood control: a subscription past ``digest_after`` messages in its clinic's window has
+        the row folded into a digest (False). A row whose lease expired may already have reached
+        the receiver: it is sent again as itself (same id), never folded; so are digests and
+        escalations. A critical alert (a silent station: maybe nobody is watching the patient) is
+        never held back for a digest; it still uses up the budget."""
+        if ctx.is_digest or ctx.escalation or row.status != "pending":
+            return True
+        window_s = ctx.clinic.digest_window_s if ctx.clinic else DEFAULT_DIGEST_WINDOW_S
+        if row.subscription_id not in budgets:
+            digest_after = ctx.clinic.digest_after if ctx.clinic else DEFAULT_DIGEST_AFTER
+            since = now - timedelta(seconds=window_s)
+            budgets[row.subscription_id] = digest_after - self._messages_in_window(session, row.subscription_id, since)
+        if budgets[row.subscription_id] <= 0 and ctx.alert.severity != "critical":
+            digest_id = self._open_digest(session, row, now, window_s)
+            if self._transition(session, row, status="digested", digest_id=digest_id, next_attempt_at=None):
+                stats.digested += 1
+                log.info(kv("delivery_digested", delivery=row.id, digest=digest_id, subscription=row.subscription_id))
+            return False
+        budgets[row.subscription_id] -= 1
+        return True
+
+    def _message(self, session: Session, row: Delivery, ctx: _RowContext, stats: SendStats) -> Message | None:
+        """The row's message; a record no message can be made of fails this row only (None)."""
+        try:
+            if ctx.is_digest:
+                return render_digest(row.id, ctx.items)
+            return render_alert(row.id, row.state_change, ctx.alert, public_url=self.settings.public_url)
+        except Exception as exc:
+            reason = f"render: {type(exc).__name__}: {exc}"[:2000]
+            if self._transition(session, row, status="failed", next_attempt_at=None, last_error=reason):
+                stats.failed += 1
+                log.error(kv("delivery_failed", delivery=row.id, alert=row.alert_id, error=reason[:300]))
+            return None
+
+    def _lease(
+        self, session: Session, row: Delivery, ctx: _RowContext, message: Message, now: datetime
+    ) -> Claim | None:
+        """Claim the row (``sending``, one more attempt, leased for ``lease_s``): None when another
+        dispatcher moved it first. An escalation goes to the clinic's fallback channel."""
+        expired_lease = row.status == "sending"
+        if not self._transition(
+            session,
+            row,
+            status="sending",
+            attempts=row.attempts + 1,
+            next_attempt_at=now + timedelta(seconds=self.settings.lease_s),
+        ):
+            return None
+        if expired_lease:
+            log.warning(kv("delivery_lease_expired", delivery=row.id, attempts=row.attempts, action="resend_same_id"))
+        allow_private = bool(ctx.clinic.allow_private_webhooks) if ctx.clinic else False
+        if ctx.escalation:
+            clinic = ctx.clinic
+            target = Target(
+                channel=clinic.fallback_channel,
+                address=clinic.fallback_target,
+                secret=clinic.fallback_webhook_secret,
+                allow_private=allow_private,
+            )
+        else:
+            subscription = ctx.subscription
+            target = Target(
+                channel=subscription.channel,
+                address=subscription.target,
+                secret=subscription.webhook_secret,
+                allow_private=allow_private,
+            )
+        return Claim(
+            delivery_id=row.id,
+            attempts=row.attempts + 1,
+            state_change=row.state_change,
+            message=message,
+            target=target,
+            alert_id=row.alert_id,
+            critical=ctx.alert.severity == "critical",
+        )
 
     # 3-4. send and record --------------------------------------------------------------------
     def _send(self, claim: Claim) -> DeliveryError | None:
