@@ -24,7 +24,10 @@ not depend on how the stream is cut into frames. Stages, per sample:
    calibration runs on the held samples (at most ``max_calibration_buffer_s``).
 3. Orientation (orientation.py, x-io Fusion) -> earth-vertical acceleration,
    mediolateral acceleration, obliquity φ minus the filter's acceleration
-   leak; trunk lean λ with a trunk sensor (signals.py).
+   leak; trunk lean λ with a trunk sensor (signals.py), whose specific force
+   first loses the acceleration of its lever arm above the lumbar pivot
+   (lever_arm.py; the height fitted on the calibration's walking, which also
+   gives the trunk's mounting yaw without it).
 4. ICs (events.py) and their side (laterality.py); each new IC closes the
    step that began at the previous IC: pelvic drop and trunk lean (metrics.py).
    With ``keep_initial_contacts`` (offline) every IC is also logged with its
