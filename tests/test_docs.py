@@ -107,6 +107,15 @@ def test_every_relative_link_and_picture_resolves(doc: Path) -> None:
     assert not broken, f"{_rel(doc)}:\n" + "\n".join(broken)
 
 
+@pytest.mark.parametrize("doc", DOCS, ids=_rel)
+def test_every_repository_path_in_backticks_exists(doc: Path) -> None:
+    top = "|".join(re.escape(p.name) for p in REPO.iterdir() if p.is_dir() and not p.name.startswith("."))
+    spans = re.findall(r"`([^`\s]+)`", doc.read_text())
+    paths = [s.split("#")[0] for s in spans if re.match(rf"(?:{top}|\.ci)/", s) and not re.search(r"[<*{…]", s)]
+    missing = sorted({p for p in paths if not (REPO / p).exists()})
+    assert not missing, f"{_rel(doc)} names paths that do not exist: {missing}"
+
+
 def _where_to_look_rows() -> list[list[str]]:
     section = _section((REPO / "docs" / "architecture.md").read_text(), "Where to look")
     rows = [line for line in section.splitlines() if line.startswith("|")]
