@@ -168,8 +168,9 @@ def test_the_page_reconnects_after_a_service_restart(browser) -> None:  # noqa: 
 
 
 def test_screenshots_of_the_screen(browser, service, tmp_path) -> None:  # noqa: F811
-    """The README's pictures: ``GAITSTREAM_SCREENSHOTS_DIR=deploy/feedback/screenshots`` writes them
-    there (review, commit); otherwise to a temporary directory, checked non-blank."""
+    """The clinic guide's pictures (docs/clinic-guide.md):
+    ``GAITSTREAM_SCREENSHOTS_DIR=deploy/feedback/screenshots`` writes them there (review, commit);
+    otherwise to a temporary directory, checked non-blank."""
     import os
     from pathlib import Path
 
