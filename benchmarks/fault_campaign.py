@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import signal
 import sys
@@ -55,6 +56,9 @@ def main() -> int:
         console.print(f"no PostgreSQL here: {postgres}")
         return 2
     env = stack.env()
+    # The campaign's stations sign their records with the stack's secret, as the test fixture sets it
+    # (the stack generated it at its first start; nothing to evaluate in the shell first).
+    os.environ.setdefault("GAITSTREAM_STATION_SIGNING_SECRET", env["GAITSTREAM_STATION_SIGNING_SECRET"])
     kafka = stack.kafka.client_settings("admin")  # the campaign's own reads and topics: the operator
     influx = InfluxSettings(
         url=env["GAITSTREAM_INFLUX_URL"],

@@ -215,7 +215,7 @@ class TopicSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAITSTREAM_TOPIC_", extra="ignore")
 
     prefix: str = "gaitstream"
-    # Partitions bound how many workers share the stations (README, scale-out).
+    # Partitions bound how many workers share the stations (docs/architecture.md, "Scale-out").
     partitions: int = 12
 
     def name(self, kind: str) -> str:

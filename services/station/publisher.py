@@ -30,7 +30,7 @@ class StationSettings(BaseSettings):
     # of the screen's live delay. 5 (0.05 s at 100 Hz) took the live p99 from 0.167 to 0.143 s with
     # 4 stations, but costs the worker about 1.5x per station: at 30 stations with screens on this
     # 2-core machine the worker went from 0.39 to 0.60 of a core and the p99 from 0.18 to 0.48 s
-    # (benchmarks/feedback_latency.py, README). Hence the same 10 as other sessions by default.
+    # (benchmarks/feedback_latency.py, docs/benchmarks.md). Hence the same 10 as other sessions by default.
     feedback_frame_samples: int = Field(10, ge=1)
     # Frames sent but not yet acknowledged by the broker; beyond this, sending waits: the
     # local buffer is bounded (about 30 s of one station at 100 Hz, 10-sample frames).

@@ -23,7 +23,7 @@ One pass (``run_once``):
    first, and one sender slot is kept for them. The update is conditional on
    the claim (status and attempts), so a dispatcher that lost its lease cannot overwrite.
 
-The guarantee (README, "Dispatcher"): each (alert, subscription, state change) has one row and
+The guarantee (docs/architecture.md, "Delivery guarantees"): each (alert, subscription, state change) has one row and
 is *logged* as sent at most once. The physical send is repeated only when a dispatcher dies (or
 loses its lease) after the receiver got the message and before ``sent`` was committed, or when
 a receiver accepted a request whose answer never arrived: then, after ``lease_s``, the same
