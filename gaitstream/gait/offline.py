@@ -93,6 +93,16 @@ def analyze_recording(recording: Recording, config: GaitConfig | None = None, tr
             "mounting_deg": {k: _num(v, ANGLE_DECIMALS) for k, v in calibration.get("mounting_deg", {}).items()},
             "obliquity_reference": calibration.get("obliquity_reference"),
             "trunk_lean_reference": calibration.get("trunk_lean_reference"),
+            # with a trunk sensor: its height above the lumbar pivot (m) and whether fitted,
+            # configured or assumed (lever_arm.py)
+            **(
+                {
+                    "trunk_lever_arm_m": _num(calibration.get("trunk_lever_arm_m"), 3),
+                    "trunk_lever_arm_method": calibration.get("trunk_lever_arm_method"),
+                }
+                if recording.has_trunk
+                else {}
+            ),
         },
         "initial_contacts": {side: [_num(x, TIME_DECIMALS) for x in sorted(v)] for side, v in ics.items()},
         "steps": [

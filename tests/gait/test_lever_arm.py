@@ -129,6 +129,8 @@ def test_lean_holds_with_the_sensor_above_the_pivot(pattern, height_m):
     session = simulated(pattern, trunk=True, duration_s=45.0, trunk_sensor_height_m=height_m)
     found = analyze_recording(recording_of(session))
     truth = session.truth
+    assert found["calibration"]["trunk_lever_arm_method"] == "fitted"
+    assert found["calibration"]["trunk_lever_arm_m"] == pytest.approx(height_m, abs=0.1)
     assert found["summary"]["classification"] == truth["summary"]["classification"]
     for side in ("left", "right"):
         true_median = truth["summary"][side]["trunk_lean_deg_median"]
