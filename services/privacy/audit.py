@@ -1,7 +1,7 @@
 """The record that an erasure (or export) happened, kept without the data: who, when, what was
-done, how many records per store, and the pseudonym only as its SHA-256 (whoever holds the
-pseudonym can find the entry; the entry alone names nobody). An append-only topic only the
-admin may read or write."""
+done, how many records per store, the clinic, and the patient only as the SHA-256 of
+``<clinic>/<pseudonym>`` (whoever holds the pseudonym can find the entry; the entry alone names
+nobody). An append-only topic only the admin may read or write."""
 
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ def audit_topic(topics: TopicSettings) -> str:
     return topics.name("privacy-audit")
 
 
-def pseudonym_digest(pseudonym: str) -> str:
-    return hashlib.sha256(pseudonym.encode()).hexdigest()
+def pseudonym_digest(clinic: str, pseudonym: str) -> str:
+    return hashlib.sha256(f"{clinic}/{pseudonym}".encode()).hexdigest()
 
 
-def entry(action: str, pseudonym: str, actor: str, counts: dict[str, int], *, time_s: float | None = None) -> dict:
+def entry(
+    action: str, clinic: str, pseudonym: str, actor: str, counts: dict[str, int], *, time_s: float | None = None
+) -> dict:
     return {
         "action": action,
-        "pseudonym_sha256": pseudonym_digest(pseudonym),
+        "clinic": clinic,
+        "pseudonym_sha256": pseudonym_digest(clinic, pseudonym),
         "actor": actor,
         "time_s": time.time() if time_s is None else time_s,
         "counts": counts,

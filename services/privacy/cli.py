@@ -26,43 +26,52 @@ def _context():
     return KafkaSettings(), TopicSettings(), PrivacySettings().app_id, InfluxSettings(), sessions
 
 
-def _pseudonym(value: str) -> str:
-    from gaitstream.services.privacy.settings import check_pseudonym
+def _patient(clinic: str, pseudonym: str) -> tuple[str, str]:
+    """The clinic and the pseudonym, checked: a pseudonym names a patient only within its clinic."""
+    from gaitstream.services.privacy.settings import check_clinic, check_pseudonym
 
     try:
-        return check_pseudonym(value)
+        return check_clinic(clinic), check_pseudonym(pseudonym)
     except ValueError as exc:
         emit("patient_refused", reason=str(exc))
         raise typer.Exit(2) from exc
 
 
+ClinicOpt = typer.Option(
+    ..., "--clinic", help="The patient's clinic (required: the same pseudonym may be another person elsewhere)"
+)
+
+
 @patient_app.command("export")
 def export(
     pseudonym: str = typer.Argument(..., help="The patient's pseudonym"),
+    clinic: str = ClinicOpt,
     out: Path = typer.Option(..., help="Directory for the files (created; must be empty)"),
 ) -> None:
-    """Write everything held about the patient: InfluxDB points per measurement (CSV), compacted
-    Kafka records and alert-store rows (JSON), and a manifest with counts and SHA-256 per file."""
+    """Write everything held about the clinic's patient: InfluxDB points per measurement (CSV),
+    compacted Kafka records and alert-store rows (JSON), and a manifest with counts and SHA-256 per
+    file. Nothing of another clinic's patient of the same pseudonym."""
     from gaitstream.services.privacy import influx, kafka, store
 
-    pseudonym = _pseudonym(pseudonym)
+    clinic, pseudonym = _patient(clinic, pseudonym)
     kafka_settings, topics, app_id, influx_settings, sessions = _context()
     out.mkdir(parents=True, exist_ok=True)
     if any(out.iterdir()):
         emit("patient_export_refused", reason="output directory is not empty", out=out)
         raise typer.Exit(2)
     emit("patient_export_step", step="influxdb")
-    counts = {f"influxdb-{m}.csv": n for m, n in influx.export_points(influx_settings, pseudonym, out).items()}
+    counts = {f"influxdb-{m}.csv": n for m, n in influx.export_points(influx_settings, clinic, pseudonym, out).items()}
     emit("patient_export_step", step="kafka")
-    held = kafka.held_records(kafka_settings, topics, app_id, pseudonym)
+    held = kafka.held_records(kafka_settings, topics, app_id, clinic, pseudonym)
     (out / "kafka-records.json").write_text(json.dumps([kafka.exported(r) for r in held], indent=2, default=str))
     counts["kafka-records.json"] = len(held)
     if sessions is not None:
         emit("patient_export_step", step="alert_store")
-        rows = store.export_rows(sessions, pseudonym)
+        rows = store.export_rows(sessions, clinic, pseudonym)
         (out / "alert-store.json").write_text(json.dumps(rows, indent=2, default=str))
         counts["alert-store.json"] = sum(len(v) for v in rows.values())
     manifest = {
+        "clinic": clinic,
         "pseudonym": pseudonym,
         "files": {
             name: {"records": n, "sha256": hashlib.sha256((out / name).read_bytes()).hexdigest()}
@@ -70,40 +79,42 @@ def export(
         },
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    _audit(kafka_settings, topics, "export", pseudonym, counts)
+    _audit(kafka_settings, topics, "export", clinic, pseudonym, counts)
     emit("patient_exported", out=out, **{k.replace("-", "_").replace(".", "_"): v for k, v in counts.items()})
 
 
 @patient_app.command("forget")
 def forget(
     pseudonym: str = typer.Argument(..., help="The patient's pseudonym"),
+    clinic: str = ClinicOpt,
     yes: bool = typer.Option(False, "--yes", help="Do it (without: only count what would be erased)"),
 ) -> None:
-    """Erase the patient from InfluxDB (every point, all time), the compacted topics (tombstones)
-    and the alert store; an audit entry (counts, the pseudonym's SHA-256) is all that remains."""
+    """Erase the clinic's patient from InfluxDB (every point, all time), the compacted topics
+    (tombstones) and the alert store; an audit entry (counts, the clinic, a SHA-256 of the
+    patient) is all that remains. Another clinic's patient of the same pseudonym keeps everything."""
     from gaitstream.services.privacy import influx, kafka, store
 
-    pseudonym = _pseudonym(pseudonym)
+    clinic, pseudonym = _patient(clinic, pseudonym)
     kafka_settings, topics, app_id, influx_settings, sessions = _context()
-    values = influx.count_values(influx_settings, pseudonym)
-    held = kafka.held_records(kafka_settings, topics, app_id, pseudonym)
+    values = influx.count_values(influx_settings, clinic, pseudonym)
+    held = kafka.held_records(kafka_settings, topics, app_id, clinic, pseudonym)
     counts = {"influxdb_field_values": values, "kafka_records": len(held)}
     if not yes:
-        emit("patient_forget_dry_run", pseudonym=pseudonym, **counts, hint="add --yes to erase")
+        emit("patient_forget_dry_run", clinic=clinic, pseudonym=pseudonym, **counts, hint="add --yes to erase")
         return
-    influx.delete_points(influx_settings, pseudonym)
+    influx.delete_points(influx_settings, clinic, pseudonym)
     kafka.tombstone(kafka_settings, held)
     if sessions is not None:
-        counts.update({f"store_{k}": v for k, v in store.delete_rows(sessions, pseudonym).items()})
-    _audit(kafka_settings, topics, "forget", pseudonym, counts)
-    emit("patient_forgotten", pseudonym=pseudonym, **counts)
+        counts.update({f"store_{k}": v for k, v in store.delete_rows(sessions, clinic, pseudonym).items()})
+    _audit(kafka_settings, topics, "forget", clinic, pseudonym, counts)
+    emit("patient_forgotten", clinic=clinic, pseudonym=pseudonym, **counts)
 
 
-def _audit(kafka_settings, topics, action: str, pseudonym: str, counts: dict[str, int]) -> None:
+def _audit(kafka_settings, topics, action: str, clinic: str, pseudonym: str, counts: dict[str, int]) -> None:
     from gaitstream.services.privacy import audit
 
     actor = kafka_settings.username or "unknown"
-    audit.record(kafka_settings, topics, audit.entry(action, pseudonym, actor, counts))
+    audit.record(kafka_settings, topics, audit.entry(action, clinic, pseudonym, actor, counts))
 
 
 @retention_app.command("enforce")

@@ -1,5 +1,7 @@
 """InfluxDB side: one patient's points exported as CSV, deleted, and points past retention deleted
-(v2 HTTP API with the operator's token: the sink's may only write)."""
+(v2 HTTP API with the operator's token: the sink's may only write). A patient is a pseudonym
+within a clinic: every query and deletion matches both tags, as pseudonyms are unique per clinic
+only (the same ``p-0042`` may be two people in two clinics)."""
 
 from __future__ import annotations
 
@@ -26,16 +28,17 @@ def _client(influx: InfluxSettings) -> httpx.Client:
     )
 
 
-def _flux(influx: InfluxSettings, measurement: str, pseudonym: str) -> str:
+def _flux(influx: InfluxSettings, measurement: str, clinic: str, pseudonym: str) -> str:
     return (
         f'from(bucket: "{influx.bucket}") |> range(start: 0) '
-        f'|> filter(fn: (r) => r._measurement == "{measurement}" and r.patient == "{pseudonym}") '
+        f'|> filter(fn: (r) => r._measurement == "{measurement}" and r.clinic == "{clinic}" '
+        f'and r.patient == "{pseudonym}") '
         '|> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value") '
         '|> group() |> sort(columns: ["_time"])'
     )
 
 
-def export_points(influx: InfluxSettings, pseudonym: str, out_dir: Path) -> dict[str, int]:
+def export_points(influx: InfluxSettings, clinic: str, pseudonym: str, out_dir: Path) -> dict[str, int]:
     """One CSV per measurement (``influxdb-<measurement>.csv``: time, tags, fields); rows per file."""
     counts: dict[str, int] = {}
     with _client(influx) as client:
@@ -44,7 +47,7 @@ def export_points(influx: InfluxSettings, pseudonym: str, out_dir: Path) -> dict
                 "/api/v2/query",
                 params={"org": influx.org},
                 headers={"Accept": "application/csv", "Content-Type": "application/vnd.flux"},
-                content=_flux(influx, measurement, pseudonym),
+                content=_flux(influx, measurement, clinic, pseudonym),
             )
             resp.raise_for_status()
             rows = _rows(resp.text)
@@ -70,12 +73,12 @@ def _rows(text: str) -> list[dict[str, str]]:
     return rows
 
 
-def count_values(influx: InfluxSettings, pseudonym: str) -> int:
-    """How many field values InfluxDB holds of ``pseudonym`` (every measurement; a point of n
-    fields counts n)."""
+def count_values(influx: InfluxSettings, clinic: str, pseudonym: str) -> int:
+    """How many field values InfluxDB holds of the clinic's ``pseudonym`` (every measurement; a
+    point of n fields counts n)."""
     query = (
         f'from(bucket: "{influx.bucket}") |> range(start: 0) '
-        f'|> filter(fn: (r) => r.patient == "{pseudonym}") |> group() |> count()'
+        f'|> filter(fn: (r) => r.clinic == "{clinic}" and r.patient == "{pseudonym}") |> group() |> count()'
     )
     with _client(influx) as client:
         resp = client.post(
@@ -88,9 +91,9 @@ def count_values(influx: InfluxSettings, pseudonym: str) -> int:
     return sum(int(row["_value"]) for row in _rows(resp.text) if row.get("_value"))
 
 
-def delete_points(influx: InfluxSettings, pseudonym: str) -> None:
-    """Every point tagged with ``pseudonym``, in every measurement, of all time."""
-    _delete(influx, EPOCH, _far_future(), f'patient="{pseudonym}"')
+def delete_points(influx: InfluxSettings, clinic: str, pseudonym: str) -> None:
+    """Every point tagged with the clinic and ``pseudonym``, in every measurement, of all time."""
+    _delete(influx, EPOCH, _far_future(), f'clinic="{clinic}" AND patient="{pseudonym}"')
 
 
 def delete_older(influx: InfluxSettings, measurement: str, days: float, *, now: datetime | None = None) -> str:

@@ -1,5 +1,6 @@
 """Kafka side: the compacted records that name a patient (session history, alert settings, the
-pipeline's station checkpoints), exported and erased with tombstones; retention of the others."""
+pipeline's station checkpoints), exported and erased with tombstones; retention of the others.
+A patient is a pseudonym within a clinic: keys and checkpoints must name both."""
 
 from __future__ import annotations
 
@@ -20,11 +21,14 @@ class Held:
     value: bytes
 
 
-def _mentions(value: object, pseudonym: str) -> bool:
+def _mentions(value: object, clinic: str, pseudonym: str) -> bool:
+    """A record (e.g. a session start) anywhere in ``value`` with this clinic and patient."""
     if isinstance(value, dict):
-        return value.get("patient_id") == pseudonym or any(_mentions(v, pseudonym) for v in value.values())
+        if value.get("patient_id") == pseudonym and value.get("clinic_id") == clinic:
+            return True
+        return any(_mentions(v, clinic, pseudonym) for v in value.values())
     if isinstance(value, list):
-        return any(_mentions(v, pseudonym) for v in value)
+        return any(_mentions(v, clinic, pseudonym) for v in value)
     return False
 
 
@@ -33,15 +37,14 @@ def changelog_of(app_id: str) -> str:
     return f"{app_id}-station-state-changelog"
 
 
-def held_records(kafka: KafkaSettings, topics: TopicSettings, app_id: str, pseudonym: str) -> list[Held]:
-    """Every compacted record whose latest value belongs to ``pseudonym``."""
+def held_records(kafka: KafkaSettings, topics: TopicSettings, app_id: str, clinic: str, pseudonym: str) -> list[Held]:
+    """Every compacted record whose latest value belongs to the clinic's ``pseudonym``."""
     held: list[Held] = []
     for key, value in read_latest(kafka, topics.session_history).items():
-        if key.split("/")[-1] == pseudonym and key.count("/") == 1:
+        if key == f"{clinic}/{pseudonym}":
             held.append(Held(topics.session_history, key, value))
     for key, value in read_latest(kafka, topics.alert_settings).items():
-        parts = key.split("/")
-        if len(parts) == 3 and parts[0] == "patient" and parts[2] == pseudonym:
+        if key == f"patient/{clinic}/{pseudonym}":
             held.append(Held(topics.alert_settings, key, value))
     changelog = changelog_of(app_id)
     for key, value in read_latest(kafka, changelog).items():
@@ -49,7 +52,7 @@ def held_records(kafka: KafkaSettings, topics: TopicSettings, app_id: str, pseud
             checkpoint = json.loads(value)
         except ValueError:
             continue
-        if _mentions(checkpoint, pseudonym):
+        if _mentions(checkpoint, clinic, pseudonym):
             held.append(Held(changelog, key, value))
     return held
 

@@ -17,6 +17,13 @@ def check_pseudonym(pseudonym: str) -> str:
     return pseudonym
 
 
+def check_clinic(clinic_id: str) -> str:
+    """A clinic id as the stations and the API use it (the same characters as a pseudonym)."""
+    if not PSEUDONYM_PATTERN.fullmatch(clinic_id):
+        raise ValueError(f"clinic {clinic_id!r} must be 1-100 letters, digits, '.', '_' or '-'")
+    return clinic_id
+
+
 class PrivacySettings(BaseSettings):
     """Where the pipeline keeps station checkpoints: its app id names the changelog (the same
     variable as the worker's, ``GAITSTREAM_PIPELINE_APP_ID``)."""

@@ -1,5 +1,6 @@
 """The alert store's side: a patient's alerts (with their deliveries), subscriptions and mutes
-exported and deleted; rows past retention purged."""
+exported and deleted; rows past retention purged. A patient is a pseudonym within a clinic:
+every query matches both."""
 
 from __future__ import annotations
 
@@ -19,14 +20,18 @@ def _row(obj) -> dict:
     return values
 
 
-def export_rows(sessions: sessionmaker[Session], pseudonym: str) -> dict[str, list[dict]]:
+def _of(model, clinic: str, pseudonym: str):
+    return (model.clinic_id == clinic) & (model.patient_id == pseudonym)
+
+
+def export_rows(sessions: sessionmaker[Session], clinic: str, pseudonym: str) -> dict[str, list[dict]]:
     """Alerts (acknowledgements are their columns), their deliveries, subscriptions and mutes."""
     with sessions() as session:
-        alerts = session.scalars(select(Alert).where(Alert.patient_id == pseudonym)).all()
+        alerts = session.scalars(select(Alert).where(_of(Alert, clinic, pseudonym))).all()
         ids = [a.alert_id for a in alerts]
         deliveries = session.scalars(select(Delivery).where(Delivery.alert_id.in_(ids))).all() if ids else []
-        subscriptions = session.scalars(select(Subscription).where(Subscription.patient_id == pseudonym)).all()
-        mutes = session.scalars(select(Mute).where(Mute.patient_id == pseudonym)).all()
+        subscriptions = session.scalars(select(Subscription).where(_of(Subscription, clinic, pseudonym))).all()
+        mutes = session.scalars(select(Mute).where(_of(Mute, clinic, pseudonym))).all()
         out = {
             "alerts": [_row(a) for a in alerts],
             "deliveries": [_row(d) for d in deliveries],
@@ -38,20 +43,20 @@ def export_rows(sessions: sessionmaker[Session], pseudonym: str) -> dict[str, li
     return out
 
 
-def delete_rows(sessions: sessionmaker[Session], pseudonym: str) -> dict[str, int]:
+def delete_rows(sessions: sessionmaker[Session], clinic: str, pseudonym: str) -> dict[str, int]:
     """Delete the patient's rows; deliveries first (explicitly: SQLite may run without cascades)."""
     with sessions.begin() as session:
-        ids = session.scalars(select(Alert.alert_id).where(Alert.patient_id == pseudonym)).all()
-        subs = session.scalars(select(Subscription.id).where(Subscription.patient_id == pseudonym)).all()
+        ids = session.scalars(select(Alert.alert_id).where(_of(Alert, clinic, pseudonym))).all()
+        subs = session.scalars(select(Subscription.id).where(_of(Subscription, clinic, pseudonym))).all()
         counts = {"deliveries": 0}
         if ids or subs:
             condition = Delivery.alert_id.in_(ids) | Delivery.subscription_id.in_(subs)
             counts["deliveries"] = session.execute(delete(Delivery).where(condition)).rowcount or 0
-        counts["alerts"] = session.execute(delete(Alert).where(Alert.patient_id == pseudonym)).rowcount or 0
+        counts["alerts"] = session.execute(delete(Alert).where(_of(Alert, clinic, pseudonym))).rowcount or 0
         counts["subscriptions"] = (
-            session.execute(delete(Subscription).where(Subscription.patient_id == pseudonym)).rowcount or 0
+            session.execute(delete(Subscription).where(_of(Subscription, clinic, pseudonym))).rowcount or 0
         )
-        counts["mutes"] = session.execute(delete(Mute).where(Mute.patient_id == pseudonym)).rowcount or 0
+        counts["mutes"] = session.execute(delete(Mute).where(_of(Mute, clinic, pseudonym))).rowcount or 0
     return counts
 
 

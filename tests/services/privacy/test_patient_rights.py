@@ -1,6 +1,7 @@
 """Patients' rights on the real servers: InfluxDB (operator token), Kafka over SASL_SSL (the admin)
-and the alert store on PostgreSQL. ``gaitstream patient export`` writes everything held about a
-pseudonym; ``forget`` leaves no point, record or row of it, and another patient keeps all of theirs."""
+and the alert store on PostgreSQL. ``gaitstream patient export --clinic C`` writes everything held
+about the clinic's pseudonym; ``forget`` leaves no point, record or row of it, and another patient
+keeps all of theirs: another of the same clinic, and the same pseudonym in another clinic."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ def store_url(postgres_server: str) -> str:
 
 @pytest.fixture()
 def world(kafka_settings, influx_settings, store_url):
-    """Two patients with data in every store, under a run's own topic prefix and app id."""
+    """Three patients with data in every store, under a run's own topic prefix and app id: two of
+    clinic c1, and a third in clinic c2 with the same pseudonym as the first (pseudonyms are unique
+    per clinic only)."""
     run = uuid.uuid4().hex[:8]
     topics = TopicSettings(prefix=f"it.priv{run}", partitions=2)
     app_id = f"it.priv{run}-app"
@@ -48,17 +51,21 @@ def world(kafka_settings, influx_settings, store_url):
     admin = KafkaAdminClient(**kafka_settings.client_config())
     admin.create_topics([NewTopic(changelog, 2, 1, topic_configs={"cleanup.policy": "compact"})])
     admin.close()
-    patients = {"mine": f"p-{run}-a", "other": f"p-{run}-b"}
+    patients = {"mine": f"p-{run}-a", "other": f"p-{run}-b", "twin": f"p-{run}-a"}
+    clinics = {"mine": "c1", "other": "c1", "twin": "c2"}
     now_s = time.time()
     lines = []
     for n, (who, patient) in enumerate(patients.items()):
+        clinic = clinics[who]
         for i in range(STEPS):
             t_ns = int((now_s - 600 + i) * 1e9) + n
             lines.append(
-                f"gait_step,clinic=c1,patient={patient},session=s-{who},side=left,station=st-{who} "
+                f"gait_step,clinic={clinic},patient={patient},session=s-{who},side=left,station=st-{who} "
                 f"pelvic_drop_deg={1 + i / 10},step_index={i}i {t_ns}"
             )
-        lines.append(f"gait_status,clinic=c1,patient={patient},session=s-{who},station=st-{who} cadence_spm=100 {t_ns}")
+        lines.append(
+            f"gait_status,clinic={clinic},patient={patient},session=s-{who},station=st-{who} cadence_spm=100 {t_ns}"
+        )
     resp = httpx.post(
         f"{influx_settings.url}/api/v2/write",
         params={"org": influx_settings.org, "bucket": influx_settings.bucket},
@@ -67,11 +74,12 @@ def world(kafka_settings, influx_settings, store_url):
     )
     assert resp.status_code == 204, resp.text
     for who, patient in patients.items():
-        write(kafka_settings, topics.session_history, f"c1/{patient}", f"history of {who}".encode())
-        write(kafka_settings, topics.alert_settings, f"patient/c1/{patient}", f"settings of {who}".encode())
-        checkpoint = {"session": {"patient_id": patient, "clinic_id": "c1"}, "samples": [1, 2, 3]}
+        clinic = clinics[who]
+        write(kafka_settings, topics.session_history, f"{clinic}/{patient}", f"history of {who}".encode())
+        write(kafka_settings, topics.alert_settings, f"patient/{clinic}/{patient}", f"settings of {who}".encode())
+        checkpoint = {"session": {"patient_id": patient, "clinic_id": clinic}, "samples": [1, 2, 3]}
         write(kafka_settings, changelog, json.dumps(f"st-{who}"), json.dumps(checkpoint).encode())
-    _store_rows(store_url, patients)
+    _store_rows(store_url, patients, clinics)
     env = {
         **os.environ,
         **settings_env(kafka_settings),
@@ -83,11 +91,18 @@ def world(kafka_settings, influx_settings, store_url):
         "GAITSTREAM_INFLUX_BUCKET": influx_settings.bucket,
         "GAITSTREAM_ALERTS_DATABASE_URL": store_url,
     }
-    yield {"topics": topics, "changelog": changelog, "patients": patients, "env": env, "store_url": store_url}
+    yield {
+        "topics": topics,
+        "changelog": changelog,
+        "patients": patients,
+        "clinics": clinics,
+        "env": env,
+        "store_url": store_url,
+    }
     delete_topics_with_prefix(kafka_settings, topics.prefix)
 
 
-def _store_rows(store_url: str, patients: dict[str, str]) -> None:
+def _store_rows(store_url: str, patients: dict[str, str], clinics: dict[str, str]) -> None:
     from gaitstream.services.alerts.store.models import Alert, Delivery, Mute, Subscription, Supervisor
 
     now = datetime.now(UTC).replace(tzinfo=None)
@@ -99,7 +114,7 @@ def _store_rows(store_url: str, patients: dict[str, str]) -> None:
         for who, patient in patients.items():
             sub = Subscription(
                 supervisor_id=supervisor.id,
-                clinic_id="c1",
+                clinic_id=clinics[who],
                 patient_id=patient,
                 channel="email",
                 target="sam@clinic.example",
@@ -109,11 +124,11 @@ def _store_rows(store_url: str, patients: dict[str, str]) -> None:
             session.add(sub)
             session.flush()
             alert = Alert(
-                alert_id=f"a-{patient}",
+                alert_id=f"a-{clinics[who]}-{patient}",
                 state="open",
                 kind="pelvic_drop",
                 severity="warning",
-                clinic_id="c1",
+                clinic_id=clinics[who],
                 station_id=f"st-{who}",
                 session_id=f"s-{who}",
                 patient_id=patient,
@@ -127,7 +142,7 @@ def _store_rows(store_url: str, patients: dict[str, str]) -> None:
             session.add(
                 Mute(
                     supervisor_id=supervisor.id,
-                    clinic_id="c1",
+                    clinic_id=clinics[who],
                     patient_id=patient,
                     until=now + timedelta(hours=1),
                     created_at=now,
@@ -141,12 +156,12 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def _influx_count(influx_settings, patient: str) -> int:
+def _influx_count(influx_settings, patient: str, clinic: str = "c1") -> int:
     resp = httpx.post(
         f"{influx_settings.url}/query",
         data={
             "db": influx_settings.database,
-            "q": f"SELECT COUNT(pelvic_drop_deg) FROM gait_step WHERE patient = '{patient}'",
+            "q": f"SELECT COUNT(pelvic_drop_deg) FROM gait_step WHERE patient = '{patient}' AND clinic = '{clinic}'",
         },
         headers={"Authorization": f"Token {influx_settings.token.get_secret_value()}"},
     )
@@ -154,7 +169,7 @@ def _influx_count(influx_settings, patient: str) -> int:
     return series[0]["values"][0][1] if series else 0
 
 
-def _store_counts(store_url: str, patient: str) -> dict[str, int]:
+def _store_counts(store_url: str, patient: str, clinic: str = "c1") -> dict[str, int]:
     from sqlalchemy import func, select
 
     from gaitstream.services.alerts.store.models import Alert, Delivery, Mute, Subscription
@@ -162,14 +177,20 @@ def _store_counts(store_url: str, patient: str) -> dict[str, int]:
     sessions = make_sessionmaker(make_engine(store_url))
     with sessions() as session:
         return {
-            "alerts": session.scalar(select(func.count()).select_from(Alert).where(Alert.patient_id == patient)),
+            "alerts": session.scalar(
+                select(func.count()).select_from(Alert).where(Alert.patient_id == patient, Alert.clinic_id == clinic)
+            ),
             "deliveries": session.scalar(
-                select(func.count()).select_from(Delivery).where(Delivery.alert_id == f"a-{patient}")
+                select(func.count()).select_from(Delivery).where(Delivery.alert_id == f"a-{clinic}-{patient}")
             ),
             "subscriptions": session.scalar(
-                select(func.count()).select_from(Subscription).where(Subscription.patient_id == patient)
+                select(func.count())
+                .select_from(Subscription)
+                .where(Subscription.patient_id == patient, Subscription.clinic_id == clinic)
             ),
-            "mutes": session.scalar(select(func.count()).select_from(Mute).where(Mute.patient_id == patient)),
+            "mutes": session.scalar(
+                select(func.count()).select_from(Mute).where(Mute.patient_id == patient, Mute.clinic_id == clinic)
+            ),
         }
 
 
@@ -178,17 +199,21 @@ def test_export_holds_everything_and_forget_leaves_nothing_of_the_patient(
 ) -> None:
     mine, other = world["patients"]["mine"], world["patients"]["other"]
     env, topics = world["env"], world["topics"]
-    assert _influx_count(influx_settings, mine) == STEPS
+    assert _influx_count(influx_settings, mine) == STEPS == _influx_count(influx_settings, mine, "c2")
+
+    refused = _cli(env, "patient", "export", mine, "--out", str(tmp_path / "nowhere"))
+    assert refused.returncode == 2 and "--clinic" in refused.stderr  # a pseudonym alone names nobody
 
     out = tmp_path / "export"
-    exported = _cli(env, "patient", "export", mine, "--out", str(out))
+    exported = _cli(env, "patient", "export", mine, "--clinic", "c1", "--out", str(out))
     assert exported.returncode == 0, exported.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     # Every step InfluxDB had, and nothing of the other patient.
     assert manifest["files"]["influxdb-gait_step.csv"]["records"] == STEPS == _influx_count(influx_settings, mine)
     step_csv = (out / "influxdb-gait_step.csv").read_text()
     assert step_csv.count(mine) == STEPS and other not in step_csv
-    assert manifest["files"]["influxdb-gait_status.csv"]["records"] == 1
+    assert manifest["files"]["influxdb-gait_status.csv"]["records"] == 1  # not the twin's of c2
+    assert "c2" not in step_csv and manifest["clinic"] == "c1"
     records = json.loads((out / "kafka-records.json").read_text())
     assert {(r["topic"], r["key"]) for r in records} == {
         (topics.session_history, f"c1/{mine}"),
@@ -199,20 +224,31 @@ def test_export_holds_everything_and_forget_leaves_nothing_of_the_patient(
     assert [len(store[k]) for k in ("alerts", "deliveries", "subscriptions", "mutes")] == [1, 1, 1, 1]
     assert "webhook_secret" not in store["subscriptions"][0]
 
-    dry = _cli(env, "patient", "forget", mine)
+    dry = _cli(env, "patient", "forget", mine, "--clinic", "c1")
     assert dry.returncode == 0 and "patient_forget_dry_run" in dry.stderr
     assert _influx_count(influx_settings, mine) == STEPS  # a dry run erases nothing
 
-    forgot = _cli(env, "patient", "forget", mine, "--yes")
+    forgot = _cli(env, "patient", "forget", mine, "--clinic", "c1", "--yes")
     assert forgot.returncode == 0, forgot.stderr
     assert _influx_count(influx_settings, mine) == 0
     assert _influx_count(influx_settings, other) == STEPS
+    assert _influx_count(influx_settings, mine, "c2") == STEPS  # the same pseudonym in clinic c2: whole
     for topic in (topics.session_history, topics.alert_settings, world["changelog"]):
         latest = read_latest(kafka_settings, topic)
-        assert not any(mine in key or mine.encode() in value for key, value in latest.items()), topic
+        assert not any(f"c1/{mine}" in key or b"history of mine" == value for key, value in latest.items()), topic
         assert any(other in key or other.encode() in value for key, value in latest.items()), topic
-    assert _store_counts(world["store_url"], mine) == {"alerts": 0, "deliveries": 0, "subscriptions": 0, "mutes": 0}
-    assert _store_counts(world["store_url"], other) == {"alerts": 1, "deliveries": 1, "subscriptions": 1, "mutes": 1}
+        assert any(f"c2/{mine}" in key or b'"clinic_id": "c2"' in value for key, value in latest.items()), topic
+    # the checkpoints left: "other" of c1 and the twin of c2 ("mine" of c1 tombstoned)
+    left = read_latest(kafka_settings, world["changelog"]).values()
+    assert sorted((c["clinic_id"], c["patient_id"]) for c in (json.loads(v)["session"] for v in left)) == [
+        ("c1", other),
+        ("c2", mine),
+    ]
+    none = {"alerts": 0, "deliveries": 0, "subscriptions": 0, "mutes": 0}
+    one = {"alerts": 1, "deliveries": 1, "subscriptions": 1, "mutes": 1}
+    assert _store_counts(world["store_url"], mine) == none
+    assert _store_counts(world["store_url"], other) == one
+    assert _store_counts(world["store_url"], mine, "c2") == one
 
     # The audit keeps that it happened, by whom and how much, never the pseudonym itself.
     audit = read_latest(kafka_settings, f"{topics.prefix}.privacy-audit.v1")
@@ -222,7 +258,7 @@ def test_export_holds_everything_and_forget_leaves_nothing_of_the_patient(
     # 40 steps of two fields each and one status of one field.
     assert forget_entry["actor"] == "admin" and forget_entry["counts"]["influxdb_field_values"] == 2 * STEPS + 1
 
-    again = _cli(env, "patient", "forget", mine, "--yes")
+    again = _cli(env, "patient", "forget", mine, "--clinic", "c1", "--yes")
     assert again.returncode == 0, again.stderr
     assert "influxdb_field_values=0 kafka_records=0" in again.stderr
 
