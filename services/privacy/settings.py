@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import re
-
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Pseudonyms as the stations send them: no quotes, spaces or separators that a query could misread.
-PSEUDONYM_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+from gaitstream.ids import check_id
 
 
 def check_pseudonym(pseudonym: str) -> str:
-    if not PSEUDONYM_PATTERN.fullmatch(pseudonym):
-        raise ValueError(f"pseudonym {pseudonym!r} must be 1-100 letters, digits, '.', '_' or '-' (never a name)")
-    return pseudonym
+    """Every pseudonym the clinic API accepts can be exported and erased (gaitstream.ids)."""
+    return check_id("pseudonym", pseudonym)
 
 
 def check_clinic(clinic_id: str) -> str:
-    """A clinic id as the stations and the API use it (the same characters as a pseudonym)."""
-    if not PSEUDONYM_PATTERN.fullmatch(clinic_id):
-        raise ValueError(f"clinic {clinic_id!r} must be 1-100 letters, digits, '.', '_' or '-'")
-    return clinic_id
+    return check_id("clinic", clinic_id)
 
 
 class PrivacySettings(BaseSettings):

@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gaitstream.ids import ID_PATTERN
 from gaitstream.services.alerts.store.models import ApiKey, ClinicSettings, Supervisor
 
 KEY_SCHEME = "gsk"
 PREFIX_HEX_CHARS = 12
 SECRET_BYTES = 32
 # Clinic, station and patient ids as the pipeline writes them; no spaces, no slashes.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$"
 _KEY_RE = re.compile(rf"^{KEY_SCHEME}_([0-9a-f]{{{PREFIX_HEX_CHARS}}})_([A-Za-z0-9_-]{{20,}})$")
 
 
