@@ -112,6 +112,68 @@ def test_apprise_channel_guards_generic_http_targets():
         channel.send(sample_message(), Target("apprise", "nosuchservice://x", allow_private=True))
 
 
+class _Recorder:
+    """An HTTP server on loopback that records every request (any method) and answers ``answer``."""
+
+    def __init__(self, answer):
+        import http.server
+        import threading
+
+        self.requests: list[str] = []
+        recorder = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _any(self):
+                recorder.requests.append(self.command)
+                length = int(self.headers.get("Content-Length") or 0)
+                self.rfile.read(length)
+                answer(self)
+
+            do_GET = do_POST = do_PUT = _any
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status", [302, 307])
+@pytest.mark.parametrize("suffix", ["", "?redirect=yes"])
+def test_apprise_channel_follows_no_redirect(status, suffix):
+    """A public host the guard allowed may answer with a redirect to an address it refused: the
+    request stops there (the URL's own ``redirect=yes`` changes nothing) and the send fails, to be
+    retried; the redirect's target is never contacted."""
+
+    def ok(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    inside = _Recorder(ok)
+
+    def redirect(handler):
+        handler.send_response(status)
+        handler.send_header("Location", inside.url)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    outside = _Recorder(redirect)
+    try:
+        url = outside.url.replace("http://", "json://") + f"hook{suffix}"
+        with pytest.raises(DeliveryError, match="apprise status"):
+            AppriseChannel(timeout_s=5).send(sample_message(), Target("apprise", url, allow_private=True))
+    finally:
+        outside.close()
+        inside.close()
+    assert outside.requests == ["POST"] and inside.requests == []
+
+
 def test_message_body_is_deterministic():
     assert encode_body(sample_message()).count(b'"delivery_id":0') == 1
 

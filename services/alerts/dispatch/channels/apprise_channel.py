@@ -41,11 +41,16 @@ class AppriseChannel:
     def send(self, message: Message, target: Target) -> None:
         import apprise
 
-        plugin = apprise.Apprise.instantiate(target.address)
+        # No redirects, whatever the URL says (``?redirect=yes``): the guard checked the host named in
+        # the URL, and a redirect could send the request on to an address it refused (link-local,
+        # the clinic's network), as the webhook channel refuses to.
+        asset = apprise.AppriseAsset(http_redirects=False)
+        plugin = apprise.Apprise.instantiate(target.address, asset=asset)
         if plugin is None:
             raise DeliveryError("apprise does not recognise this URL (see apprise's list of services)", retryable=False)
+        plugin.redirects = False
         _guard(target)
-        notifier = apprise.Apprise()
+        notifier = apprise.Apprise(asset=asset)
         notifier.add(plugin)
         notify_type = {"critical": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING}.get(
             message.severity, apprise.NotifyType.INFO
