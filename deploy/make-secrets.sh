@@ -8,7 +8,8 @@ umask 077
 mkdir -p secrets
 chmod 700 secrets
 for name in kafka_admin_password kafka_pipeline_password kafka_sink_password kafka_dispatcher_password \
-  kafka_simulator_password kafka_feedback_password kafka_report_password station_signing_secret feedback_secret; do
+  kafka_simulator_password kafka_feedback_password kafka_report_password station_signing_secret feedback_secret \
+  privacy_audit_key; do
   file="secrets/$name"
   if [ ! -s "$file" ]; then
     # 32 random bytes as 64 hex digits: a password, the stations' signing secret or the screens' secret.

@@ -157,10 +157,10 @@ class KafkaServer:
     }
 
     def credentials(self) -> dict[str, str]:
-        """Each role's password and the stations' signing secret, generated at the first ``up``
-        and kept in the state directory, readable by the owner only."""
+        """Each role's password, the stations' signing secret and the privacy audit's key,
+        generated at the first ``up`` and kept in the state directory, readable by the owner only."""
         creds = json.loads(self.credentials_file.read_text()) if self.credentials_file.exists() else {}
-        if set(self.ROLES) | {"signing_secret"} <= set(creds):
+        if set(self.ROLES) | {"signing_secret", "privacy_audit_key"} <= set(creds):
             return creds
         # A role added since the first `up` gets a password; the existing ones (the broker was
         # formatted with the admin's) are kept.
@@ -168,6 +168,7 @@ class KafkaServer:
         for role in self.ROLES:
             creds.setdefault(role, secrets.token_urlsafe(32))
         creds.setdefault("signing_secret", secrets.token_hex(32))
+        creds.setdefault("privacy_audit_key", secrets.token_hex(32))
         fd = os.open(self.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(creds, fh)

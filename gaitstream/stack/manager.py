@@ -74,6 +74,8 @@ class Stack:
         }
         if role in ("admin", "pipeline", "simulator"):
             env["GAITSTREAM_STATION_SIGNING_SECRET"] = self.kafka.credentials()["signing_secret"]
+        if role == "admin":  # patients' export and erasure run as the operator
+            env["GAITSTREAM_PRIVACY_AUDIT_KEY"] = self.kafka.credentials()["privacy_audit_key"]
         if role == "pipeline":
             # The sink writes with a write-only token; the operator token stays with the admin.
             env["GAITSTREAM_INFLUX_TOKEN"] = self.influxdb.sink_token()

@@ -54,6 +54,7 @@ def export(
     from gaitstream.services.privacy import influx, kafka, store
 
     clinic, pseudonym = _patient(clinic, pseudonym)
+    key = _audit_key()
     kafka_settings, topics, app_id, influx_settings, sessions = _context()
     out.mkdir(parents=True, exist_ok=True)
     if any(out.iterdir()):
@@ -79,7 +80,7 @@ def export(
         },
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    _audit(kafka_settings, topics, "export", clinic, pseudonym, counts)
+    _audit(kafka_settings, topics, "export", clinic, pseudonym, counts, key)
     emit("patient_exported", out=out, **{k.replace("-", "_").replace(".", "_"): v for k, v in counts.items()})
 
 
@@ -95,6 +96,7 @@ def forget(
     from gaitstream.services.privacy import influx, kafka, store
 
     clinic, pseudonym = _patient(clinic, pseudonym)
+    key = _audit_key()
     kafka_settings, topics, app_id, influx_settings, sessions = _context()
     values = influx.count_values(influx_settings, clinic, pseudonym)
     held = kafka.held_records(kafka_settings, topics, app_id, clinic, pseudonym)
@@ -106,15 +108,28 @@ def forget(
     kafka.tombstone(kafka_settings, held)
     if sessions is not None:
         counts.update({f"store_{k}": v for k, v in store.delete_rows(sessions, clinic, pseudonym).items()})
-    _audit(kafka_settings, topics, "forget", clinic, pseudonym, counts)
+    _audit(kafka_settings, topics, "forget", clinic, pseudonym, counts, key)
     emit("patient_forgotten", clinic=clinic, pseudonym=pseudonym, **counts)
 
 
-def _audit(kafka_settings, topics, action: str, clinic: str, pseudonym: str, counts: dict[str, int]) -> None:
+def _audit_key() -> bytes:
+    """The audit's key, checked before anything is read or erased (a missing key stops the command)."""
+    from gaitstream.services.privacy.settings import AuditKeySettings
+
+    try:
+        return AuditKeySettings().key()
+    except ValueError as exc:
+        emit("patient_refused", reason=str(exc))
+        raise typer.Exit(2) from exc
+
+
+def _audit(
+    kafka_settings, topics, action: str, clinic: str, pseudonym: str, counts: dict[str, int], key: bytes
+) -> None:
     from gaitstream.services.privacy import audit
 
     actor = kafka_settings.username or "unknown"
-    audit.record(kafka_settings, topics, audit.entry(action, clinic, pseudonym, actor, counts))
+    audit.record(kafka_settings, topics, audit.entry(action, clinic, pseudonym, actor, counts, key=key))
 
 
 @retention_app.command("enforce")

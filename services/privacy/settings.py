@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gaitstream.ids import check_id
@@ -24,6 +26,32 @@ class PrivacySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GAITSTREAM_PIPELINE_", extra="ignore")
 
     app_id: str = "gaitstream-pipeline"
+
+
+class AuditKeySettings(BaseSettings):
+    """The key of the privacy audit's patient digests (``GAITSTREAM_PRIVACY_AUDIT_KEY`` or, in a
+    deployment, ``GAITSTREAM_PRIVACY_AUDIT_KEY_FILE``): a deployment secret, so that whoever reads
+    the audit cannot test guessed pseudonyms against it (short patterns like ``p-0042`` are few)."""
+
+    model_config = SettingsConfigDict(env_prefix="GAITSTREAM_PRIVACY_", extra="ignore")
+
+    audit_key: SecretStr | None = None
+    audit_key_file: Path | None = None
+
+    def key(self) -> bytes:
+        if self.audit_key is not None and self.audit_key.get_secret_value():
+            return self.audit_key.get_secret_value().encode()
+        if self.audit_key_file is not None:
+            try:
+                value = self.audit_key_file.read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"GAITSTREAM_PRIVACY_AUDIT_KEY_FILE {self.audit_key_file}: {exc}") from exc
+            if value:
+                return value.encode()
+        raise ValueError(
+            "GAITSTREAM_PRIVACY_AUDIT_KEY or GAITSTREAM_PRIVACY_AUDIT_KEY_FILE is not set: the audit's "
+            "patient digests are keyed (`gaitstream stack env` has it locally; compose: secrets/privacy_audit_key)"
+        )
 
 
 class RetentionSettings(BaseSettings):

@@ -26,6 +26,7 @@ from tests.roles import settings_env
 
 REPO = Path(__file__).resolve().parents[3]
 STEPS = 40
+AUDIT_KEY = "audit-key-of-this-deployment"
 
 
 @pytest.fixture()
@@ -90,6 +91,7 @@ def world(kafka_settings, influx_settings, store_url):
         "GAITSTREAM_INFLUX_ORG": influx_settings.org,
         "GAITSTREAM_INFLUX_BUCKET": influx_settings.bucket,
         "GAITSTREAM_ALERTS_DATABASE_URL": store_url,
+        "GAITSTREAM_PRIVACY_AUDIT_KEY": AUDIT_KEY,
     }
     yield {
         "topics": topics,
@@ -203,6 +205,10 @@ def test_export_holds_everything_and_forget_leaves_nothing_of_the_patient(
 
     refused = _cli(env, "patient", "export", mine, "--out", str(tmp_path / "nowhere"))
     assert refused.returncode == 2 and "--clinic" in refused.stderr  # a pseudonym alone names nobody
+    keyless = {k: v for k, v in env.items() if k != "GAITSTREAM_PRIVACY_AUDIT_KEY"}
+    refused = _cli(keyless, "patient", "forget", mine, "--clinic", "c1", "--yes")
+    assert refused.returncode == 2 and "GAITSTREAM_PRIVACY_AUDIT_KEY" in refused.stderr
+    assert _influx_count(influx_settings, mine) == STEPS  # nothing erased without the audit's key
 
     out = tmp_path / "export"
     exported = _cli(env, "patient", "export", mine, "--clinic", "c1", "--out", str(out))
@@ -250,11 +256,18 @@ def test_export_holds_everything_and_forget_leaves_nothing_of_the_patient(
     assert _store_counts(world["store_url"], other) == one
     assert _store_counts(world["store_url"], mine, "c2") == one
 
-    # The audit keeps that it happened, by whom and how much, never the pseudonym itself.
+    # The audit keeps that it happened, by whom and how much, never the pseudonym itself, nor a plain
+    # hash of it that guessed pseudonyms could be tested against: a keyed one.
+    import hashlib
+    import hmac
+
     audit = read_latest(kafka_settings, f"{topics.prefix}.privacy-audit.v1")
     entries = [json.loads(v) for v in audit.values()]
-    assert all(mine not in json.dumps(e) for e in entries)
+    plain = {hashlib.sha256(x.encode()).hexdigest() for x in (mine, f"c1/{mine}")}
+    assert all(mine not in json.dumps(e) and not plain & set(e.values()) for e in entries)
+    keyed = hmac.new(AUDIT_KEY.encode(), f"c1/{mine}".encode(), hashlib.sha256).hexdigest()
     forget_entry = next(e for e in entries if e["action"] == "forget")
+    assert forget_entry["patient_hmac_sha256"] == keyed and forget_entry["clinic"] == "c1"
     # 40 steps of two fields each and one status of one field.
     assert forget_entry["actor"] == "admin" and forget_entry["counts"]["influxdb_field_values"] == 2 * STEPS + 1
 
