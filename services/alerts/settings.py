@@ -13,6 +13,21 @@ MIN_ADMIN_TOKEN_CHARS = 24
 _PLACEHOLDERS = ("changeme", "change-me", "password", "example", "replace")
 
 
+def parse_networks(value: str) -> list:
+    """``"10.0.0.5, 172.16.0.0/12"`` -> IP networks; ``ValueError`` naming an entry that is neither."""
+    import ipaddress
+
+    networks = []
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"GAITSTREAM_ALERTS_TRUSTED_PROXIES: {item!r} is not an IP address or network") from exc
+    return networks
+
+
 def default_database_url() -> str:
     state = Path.home() / ".local" / "state" / "gaitstream"
     return f"sqlite:///{state / 'alerts.db'}"
@@ -40,6 +55,15 @@ class AlertServiceSettings(BaseSettings):
     auth_max_failures: int = 10
     auth_window_s: float = 60.0
     auth_block_s: float = 300.0
+    # Addresses (IPs or CIDR networks, comma-separated) of the reverse proxies in front of the API:
+    # a request from one of them is counted against the client its X-Forwarded-For names (the last
+    # address not itself a trusted proxy), so that one client's failures never block everyone behind
+    # the proxy. Empty: the connection's own address is the client (the header is ignored, as anyone
+    # could send it).
+    trusted_proxies: str = ""
+    # Requests with a larger body are refused (413) before they are read: the API's bodies are
+    # subscriptions, programmes and mutes, a few kilobytes at most.
+    max_body_bytes: int = 64 * 1024
     # The dispatcher's consumer group on the alerts topic.
     consumer_group: str = "gaitstream-alerts-dispatcher"
     api_url: str = "http://127.0.0.1:8088"
@@ -64,6 +88,15 @@ class AlertServiceSettings(BaseSettings):
         if any(word in token.lower() for word in _PLACEHOLDERS):
             raise ValueError("GAITSTREAM_ALERTS_ADMIN_TOKEN looks like a placeholder; use a random value")
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        parse_networks(value)  # raises ValueError naming the bad entry
+        return value
+
+    def proxy_networks(self) -> list:
+        return parse_networks(self.trusted_proxies)
 
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()

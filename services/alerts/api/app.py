@@ -18,6 +18,7 @@ from sqlalchemy import Engine, text
 
 from gaitstream.logging import kv
 from gaitstream.services.alerts.api import admin, alerts, audit, programmes, reports, subscriptions, suggestions
+from gaitstream.services.alerts.api.limits import BodyLimit
 from gaitstream.services.alerts.api.schemas import Health
 from gaitstream.services.alerts.api.throttle import FailureThrottle
 from gaitstream.services.alerts.settings import AlertServiceSettings
@@ -59,10 +60,13 @@ def create_app(settings: AlertServiceSettings, *, engine: Engine | None = None) 
     app.state.exercise_library = programmes.load_exercise_library(
         settings.programme_library_dir
     )  # a broken clinic file fails here
+    app.state.proxy_networks = settings.proxy_networks()
     app.state.throttle = FailureThrottle(
         max_failures=settings.auth_max_failures, window_s=settings.auth_window_s, block_s=settings.auth_block_s
     )
     audit.install(app)
+    # outermost: an oversized body is refused before any route, audit or log reads it
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
     async def log_requests(request: Request, call_next) -> Response:

@@ -52,9 +52,33 @@ class Principal:
             )
 
 
+def client_address(request: Request) -> str:
+    """The client a request comes from: its connection's address, or, when that is a trusted
+    reverse proxy (``trusted_proxies``), the last address of ``X-Forwarded-For`` that is not one
+    (proxies append the address they received from; the entries before it are the client's word)."""
+    peer = request.client.host if request.client else "unknown"
+    proxies = request.app.state.proxy_networks
+    if not proxies or not _in(peer, proxies):
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()]
+    for address in reversed(forwarded):
+        if not _in(address, proxies):
+            return address
+    return forwarded[0] if forwarded else peer
+
+
+def _in(address: str, networks: list) -> bool:
+    import ipaddress
+
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
 def _throttle_keys(request: Request, prefix_key: str) -> tuple[str, str]:
-    client = request.client.host if request.client else "unknown"
-    return prefix_key, f"client:{client}"
+    return prefix_key, f"client:{client_address(request)}"
 
 
 def _refuse_if_throttled(request: Request, keys: tuple[str, ...]) -> None:

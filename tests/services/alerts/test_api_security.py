@@ -39,6 +39,79 @@ def test_guessing_keys_is_throttled_with_retry_after(strict_api: RunningApi) -> 
         assert client.get("/v1/alerts", params={"clinic_id": "c1"}).status_code == 429
 
 
+@pytest.fixture()
+def proxied_api(store_url: str):
+    """The API behind a reverse proxy on 127.0.0.1 (every connection comes from it)."""
+    settings = AlertServiceSettings(
+        database_url=store_url,
+        admin_token=TEST_ADMIN_TOKEN,
+        auth_max_failures=3,
+        auth_window_s=60,
+        auth_block_s=120,
+        trusted_proxies="127.0.0.1, 10.9.0.0/16",
+    )
+    with serve_in_thread(create_app(settings)) as base_url:
+        yield RunningApi(base_url=base_url, admin_token=TEST_ADMIN_TOKEN, database_url=store_url)
+
+
+def test_one_client_behind_the_proxy_guessing_keys_never_blocks_another(proxied_api: RunningApi) -> None:
+    """20 wrong keys from one client (each with its own prefix) block that client, not the proxy:
+    another client's valid request behind the same proxy is answered at once."""
+    import secrets
+    import time
+
+    _, good = proxied_api.new_supervisor("sam", ["c1"])
+    codes = []
+    for _ in range(20):
+        guess = f"gsk_{secrets.token_hex(4)}_{secrets.token_urlsafe(24)}"
+        with proxied_api.client(guess) as client:
+            codes.append(client.get("/v1/alerts", params={"clinic_id": "c1"}, headers=_via("203.0.113.5")).status_code)
+    assert codes[:3] == [401, 401, 401] and set(codes[3:]) == {429}
+    with proxied_api.client(good) as client:
+        started = time.monotonic()
+        answer = client.get("/v1/alerts", params={"clinic_id": "c1"}, headers=_via("198.51.100.9"))
+        assert answer.status_code == 200 and time.monotonic() - started < 2.0
+        # the header's earlier entries are the client's word: the last untrusted address counts
+        spoofed = client.get(
+            "/v1/alerts", params={"clinic_id": "c1"}, headers=_via("198.51.100.9", "203.0.113.5", "10.9.1.2")
+        )
+        assert spoofed.status_code == 429
+        assert client.get("/v1/alerts", params={"clinic_id": "c1"}, headers=_via("203.0.113.5")).status_code == 429
+
+
+def _via(*addresses: str) -> dict[str, str]:
+    return {"X-Forwarded-For": ", ".join(addresses)}
+
+
+def test_without_trusted_proxies_the_forwarded_header_is_ignored(strict_api: RunningApi) -> None:
+    """Anyone can send X-Forwarded-For: without a configured proxy it cannot buy a guesser new tries."""
+    codes = []
+    for n in range(4):
+        with strict_api.client(f"gsk_{n:08x}_{'y' * 30}") as client:
+            codes.append(
+                client.get("/v1/alerts", params={"clinic_id": "c1"}, headers=_via(f"203.0.113.{n}")).status_code
+            )
+    assert codes == [401, 401, 401, 429]
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(strict_api: RunningApi) -> None:
+    _, key = strict_api.new_supervisor("sam", ["c1"])
+    big = {"clinic_id": "c1", "channel": "email", "target": "sam@clinic.example", "pad": "x" * 100_000}
+    with strict_api.client(key) as client:
+        answer = client.post("/v1/subscriptions", json=big)
+        assert answer.status_code == 413 and "65536 bytes" in answer.text
+
+        def chunks():
+            yield b'{"clinic_id": "c1", "pad": "'
+            for _ in range(40):
+                yield b"y" * 4096
+            yield b'"}'
+
+        streamed = client.post("/v1/subscriptions", content=chunks(), headers={"Content-Type": "application/json"})
+        assert streamed.status_code == 413
+        assert client.get("/v1/subscriptions").status_code == 200  # the API goes on
+
+
 def test_admin_token_guessing_is_throttled(strict_api: RunningApi) -> None:
     codes = []
     for guess in range(4):
