@@ -147,7 +147,7 @@ def enforce() -> None:
         cutoff = influx.delete_older(influx_settings, measurement, days)
         emit("retention_enforced", store="influxdb", kind=measurement, days=days, before=cutoff)
     if sessions is not None:
-        purged = store.purge_older(sessions, retention.alert_store_days)
+        purged = store.purge_older(sessions, retention.alert_store_days, audit_days=retention.audit_days)
         emit("retention_enforced", store="alert_store", days=retention.alert_store_days, **purged)
     ms = str(int(retention.topics_days * 86_400_000))
     admin = KafkaAdminClient(**kafka_settings.client_config())

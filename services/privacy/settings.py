@@ -69,6 +69,8 @@ class RetentionSettings(BaseSettings):
     trace_days: float = Field(30.0, gt=0)
     dead_letters_days: float = Field(14.0, gt=0)
     alert_store_days: float = Field(365.0, gt=0)
+    # The API's audit log (every request, refused ones included, and the admin CLI's changes).
+    audit_days: float = Field(365.0, gt=0)
     topics_days: float = Field(7.0, gt=0)
 
     def measurements(self) -> dict[str, float]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gaitstream.services.alerts.store.models import Alert, Delivery, Mute, Subscription
+from gaitstream.services.alerts.store.models import Alert, AuditEntry, Delivery, Mute, Subscription
 
 
 def _row(obj) -> dict:
@@ -60,8 +60,11 @@ def delete_rows(sessions: sessionmaker[Session], clinic: str, pseudonym: str) ->
     return counts
 
 
-def purge_older(sessions: sessionmaker[Session], days: float, *, now: datetime | None = None) -> dict[str, int]:
-    """Alerts opened more than ``days`` ago (with their deliveries), and mutes that ended before."""
+def purge_older(
+    sessions: sessionmaker[Session], days: float, *, audit_days: float | None = None, now: datetime | None = None
+) -> dict[str, int]:
+    """Alerts opened more than ``days`` ago (with their deliveries), mutes that ended before, and
+    audit rows older than ``audit_days`` (default ``days``)."""
     now = now or datetime.now(UTC)
     cutoff = now.replace(tzinfo=None) - timedelta(days=days)
     cutoff_us = int((now - timedelta(days=days)).timestamp() * 1e6)
@@ -70,4 +73,6 @@ def purge_older(sessions: sessionmaker[Session], days: float, *, now: datetime |
         deliveries = session.execute(delete(Delivery).where(Delivery.alert_id.in_(old))).rowcount or 0 if old else 0
         alerts = session.execute(delete(Alert).where(Alert.alert_id.in_(old))).rowcount or 0 if old else 0
         mutes = session.execute(delete(Mute).where(Mute.until < cutoff)).rowcount or 0
-    return {"alerts": alerts, "deliveries": deliveries, "mutes": mutes}
+        audit_cutoff = now.replace(tzinfo=None) - timedelta(days=days if audit_days is None else audit_days)
+        audit = session.execute(delete(AuditEntry).where(AuditEntry.at < audit_cutoff)).rowcount or 0
+    return {"alerts": alerts, "deliveries": deliveries, "mutes": mutes, "audit": audit}

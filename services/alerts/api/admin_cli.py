@@ -38,6 +38,32 @@ def _session(database_url: str | None):
         engine.dispose()
 
 
+def _audit(session, action: str, object_type: str, object_id: str) -> None:
+    """The change in the API's audit log, like the API's own: actor ``cli:<os user>``, the command as
+    the action, the object; never a key or a secret. Committed with the change."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from gaitstream.services.alerts.store.models import AuditEntry
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container's)
+        user = "unknown"
+    session.add(
+        AuditEntry(
+            at=datetime.now(UTC),
+            actor=f"cli:{user}"[:64],
+            action=f"CLI alerts admin {action}"[:128],
+            object_type=object_type,
+            object_id=object_id[:256],
+            outcome="ok",
+            status_code=0,
+            client=None,
+        )
+    )
+
+
 def _print_key(key: str) -> None:
     typer.echo(f"API key (shown once; only its hash is stored): {key}")
 
@@ -63,6 +89,7 @@ def add_supervisor(
             issued = accounts.issue_key(session, supervisor_id=supervisor.id, clinics=clinic)
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--clinic") from error
+        _audit(session, "add-supervisor", "supervisors", f"supervisor_id={supervisor.id},key_id={issued.row.id}")
         session.commit()
         emit(
             "supervisor_added",
@@ -87,6 +114,7 @@ def issue_key(supervisor_id: int, clinic: ClinicsOpt, database_url: DbOpt = None
             raise typer.Exit(1) from error
         except ValueError as error:
             raise typer.BadParameter(str(error), param_hint="--clinic") from error
+        _audit(session, "issue-key", "keys", f"supervisor_id={supervisor_id},key_id={issued.row.id}")
         session.commit()
         emit(
             "key_issued",
@@ -107,6 +135,7 @@ def revoke_key(key_id: int, database_url: DbOpt = None) -> None:
         if row is None:
             typer.echo(f"error: no API key with id {key_id}", err=True)
             raise typer.Exit(1)
+        _audit(session, "revoke-key", "keys", f"key_id={key_id}")
         session.commit()
         emit("key_revoked", key_id=key_id, prefix=row.prefix, revoked_at=row.revoked_at.isoformat())
 
@@ -182,6 +211,7 @@ def clinic(
         row.escalate_after_failures = escalate_after_failures
         secret = set_fallback(row, fallback_channel, fallback_target)
         session.merge(row)
+        _audit(session, "clinic", "clinics", f"clinic_id={clinic_id}")
         session.commit()
     emit(
         "clinic_saved",

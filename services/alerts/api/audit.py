@@ -10,6 +10,7 @@ from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from gaitstream.logging import kv
+from gaitstream.services.alerts.api.auth import client_address
 from gaitstream.services.alerts.store.models import AuditEntry
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def entry_for(request: Request, status_code: int, *, now: datetime | None = None
         object_id=",".join(f"{k}={v}" for k, v in sorted(params.items()))[:256] or None,
         outcome=outcome_of(status_code),
         status_code=status_code,
-        client=(request.client.host if request.client else None),
+        client=client_address(request)[:64],
     )
 
 

@@ -204,3 +204,19 @@ def test_admin_cli_issues_and_revokes_keys(alerts_database_url: str) -> None:
     assert bad_clinic.exit_code == 2 and "invalid clinic ids" in bad_clinic.output
     saved = run(["admin", "clinic", "clinic-a", "--allow-private-webhooks", "--database-url", alerts_database_url])
     assert saved.exit_code == 0 and "allow_private_webhooks=True" in saved.stderr
+    # Every change made on the store is in the audit log, as the API's are (never a key).
+    from sqlalchemy import select
+
+    from gaitstream.services.alerts.store.db import make_engine, make_sessionmaker
+    from gaitstream.services.alerts.store.models import AuditEntry
+
+    with make_sessionmaker(make_engine(alerts_database_url))() as session:
+        rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(r.action, r.object_id) for r in rows] == [
+        ("CLI alerts admin add-supervisor", "supervisor_id=1,key_id=1"),
+        ("CLI alerts admin issue-key", "supervisor_id=1,key_id=2"),
+        ("CLI alerts admin revoke-key", "key_id=1"),
+        ("CLI alerts admin clinic", "clinic_id=clinic-a"),
+    ]
+    assert all(r.actor.startswith("cli:") and r.outcome == "ok" for r in rows)
+    assert not any("gsk_" in f"{r.action}{r.object_id}" for r in rows)
