@@ -1,6 +1,7 @@
-"""The alert store's side: a patient's alerts (with their deliveries), subscriptions and mutes
-exported and deleted; rows past retention purged. A patient is a pseudonym within a clinic:
-every query matches both."""
+"""The alert store's side: a patient's alerts (with their deliveries), subscriptions, mutes and
+programme revisions (with the therapists' notes) exported and deleted; audit rows that name the
+patient exported and redacted (what was done stays, whom it concerned goes); rows past retention
+purged. A patient is a pseudonym within a clinic: every query matches both."""
 
 from __future__ import annotations
 
@@ -9,7 +10,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gaitstream.services.alerts.store.models import Alert, AuditEntry, Delivery, Mute, Subscription
+from gaitstream.services.alerts.store.models import (
+    Alert,
+    AuditEntry,
+    Delivery,
+    Mute,
+    ProgrammeRevision,
+    Subscription,
+)
+
+# What an erased patient's id becomes in the audit rows that named it.
+ERASED = "<erased>"
 
 
 def _row(obj) -> dict:
@@ -24,19 +35,38 @@ def _of(model, clinic: str, pseudonym: str):
     return (model.clinic_id == clinic) & (model.patient_id == pseudonym)
 
 
+def _audit_rows(session: Session, clinic: str, pseudonym: str) -> list[AuditEntry]:
+    """Audit rows whose path parameters name this clinic and patient (``clinic_id=…,patient_id=…``)."""
+    candidates = session.scalars(select(AuditEntry).where(AuditEntry.object_id.contains(f"patient_id={pseudonym}")))
+    out = []
+    for row in candidates:
+        params = dict(part.split("=", 1) for part in (row.object_id or "").split(",") if "=" in part)
+        if params.get("patient_id") == pseudonym and params.get("clinic_id") == clinic:
+            out.append(row)
+    return out
+
+
 def export_rows(sessions: sessionmaker[Session], clinic: str, pseudonym: str) -> dict[str, list[dict]]:
-    """Alerts (acknowledgements are their columns), their deliveries, subscriptions and mutes."""
+    """Alerts (acknowledgements are their columns), their deliveries, subscriptions, mutes,
+    programme revisions (notes included) and the audit rows that name the patient."""
     with sessions() as session:
         alerts = session.scalars(select(Alert).where(_of(Alert, clinic, pseudonym))).all()
         ids = [a.alert_id for a in alerts]
         deliveries = session.scalars(select(Delivery).where(Delivery.alert_id.in_(ids))).all() if ids else []
         subscriptions = session.scalars(select(Subscription).where(_of(Subscription, clinic, pseudonym))).all()
         mutes = session.scalars(select(Mute).where(_of(Mute, clinic, pseudonym))).all()
+        revisions = session.scalars(
+            select(ProgrammeRevision)
+            .where(_of(ProgrammeRevision, clinic, pseudonym))
+            .order_by(ProgrammeRevision.revision)
+        ).all()
         out = {
             "alerts": [_row(a) for a in alerts],
             "deliveries": [_row(d) for d in deliveries],
             "subscriptions": [_row(s) for s in subscriptions],
             "mutes": [_row(m) for m in mutes],
+            "programme_revisions": [_row(r) for r in revisions],
+            "audit": [_row(a) for a in _audit_rows(session, clinic, pseudonym)],
         }
     for subscription in out["subscriptions"]:
         subscription.pop("webhook_secret", None)  # a credential of the clinic, not the patient's data
@@ -57,6 +87,13 @@ def delete_rows(sessions: sessionmaker[Session], clinic: str, pseudonym: str) ->
             session.execute(delete(Subscription).where(_of(Subscription, clinic, pseudonym))).rowcount or 0
         )
         counts["mutes"] = session.execute(delete(Mute).where(_of(Mute, clinic, pseudonym))).rowcount or 0
+        counts["programme_revisions"] = (
+            session.execute(delete(ProgrammeRevision).where(_of(ProgrammeRevision, clinic, pseudonym))).rowcount or 0
+        )
+        audit = _audit_rows(session, clinic, pseudonym)
+        for row in audit:
+            row.object_id = row.object_id.replace(f"patient_id={pseudonym}", f"patient_id={ERASED}")
+        counts["audit_redacted"] = len(audit)
     return counts
 
 

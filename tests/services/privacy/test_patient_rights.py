@@ -105,7 +105,15 @@ def world(kafka_settings, influx_settings, store_url):
 
 
 def _store_rows(store_url: str, patients: dict[str, str], clinics: dict[str, str]) -> None:
-    from gaitstream.services.alerts.store.models import Alert, Delivery, Mute, Subscription, Supervisor
+    from gaitstream.services.alerts.store.models import (
+        Alert,
+        AuditEntry,
+        Delivery,
+        Mute,
+        ProgrammeRevision,
+        Subscription,
+        Supervisor,
+    )
 
     now = datetime.now(UTC).replace(tzinfo=None)
     sessions = make_sessionmaker(make_engine(store_url))
@@ -142,6 +150,32 @@ def _store_rows(store_url: str, patients: dict[str, str], clinics: dict[str, str
             session.flush()
             session.add(Delivery(alert_id=alert.alert_id, subscription_id=sub.id, state_change="open", created_at=now))
             session.add(
+                ProgrammeRevision(
+                    clinic_id=clinics[who],
+                    patient_id=patient,
+                    revision=1,
+                    phase="activation",
+                    sides=["left"],
+                    target_pelvic_drop_deg=5.0,
+                    exercises=[],
+                    note=f"therapist's note on {who}",
+                    source="therapist",
+                    author="key:abc",
+                    created_at=now,
+                )
+            )
+            session.add(
+                AuditEntry(
+                    at=now,
+                    actor="key:abc",
+                    action="PUT /v1/clinics/{clinic_id}/patients/{patient_id}/programme",
+                    object_type="programme",
+                    object_id=f"clinic_id={clinics[who]},patient_id={patient}",
+                    outcome="ok",
+                    status_code=200,
+                )
+            )
+            session.add(
                 Mute(
                     supervisor_id=supervisor.id,
                     clinic_id=clinics[who],
@@ -174,7 +208,14 @@ def _influx_count(influx_settings, patient: str, clinic: str = "c1") -> int:
 def _store_counts(store_url: str, patient: str, clinic: str = "c1") -> dict[str, int]:
     from sqlalchemy import func, select
 
-    from gaitstream.services.alerts.store.models import Alert, Delivery, Mute, Subscription
+    from gaitstream.services.alerts.store.models import (
+        Alert,
+        AuditEntry,
+        Delivery,
+        Mute,
+        ProgrammeRevision,
+        Subscription,
+    )
 
     sessions = make_sessionmaker(make_engine(store_url))
     with sessions() as session:
@@ -192,6 +233,16 @@ def _store_counts(store_url: str, patient: str, clinic: str = "c1") -> dict[str,
             ),
             "mutes": session.scalar(
                 select(func.count()).select_from(Mute).where(Mute.patient_id == patient, Mute.clinic_id == clinic)
+            ),
+            "revisions": session.scalar(
+                select(func.count())
+                .select_from(ProgrammeRevision)
+                .where(ProgrammeRevision.patient_id == patient, ProgrammeRevision.clinic_id == clinic)
+            ),
+            "audit": session.scalar(
+                select(func.count())
+                .select_from(AuditEntry)
+                .where(AuditEntry.object_id == f"clinic_id={clinic},patient_id={patient}")
             ),
         }
 
@@ -227,7 +278,10 @@ def test_export_holds_everything_and_forget_leaves_nothing_of_the_patient(
         (world["changelog"], '"st-mine"'),
     }
     store = json.loads((out / "alert-store.json").read_text())
-    assert [len(store[k]) for k in ("alerts", "deliveries", "subscriptions", "mutes")] == [1, 1, 1, 1]
+    kinds = ("alerts", "deliveries", "subscriptions", "mutes", "programme_revisions", "audit")
+    assert [len(store[k]) for k in kinds] == [1, 1, 1, 1, 1, 1]
+    assert store["programme_revisions"][0]["note"] == "therapist's note on mine"  # the therapist's words too
+    assert store["audit"][0]["object_id"] == f"clinic_id=c1,patient_id={mine}"
     assert "webhook_secret" not in store["subscriptions"][0]
 
     dry = _cli(env, "patient", "forget", mine, "--clinic", "c1")
@@ -250,11 +304,13 @@ def test_export_holds_everything_and_forget_leaves_nothing_of_the_patient(
         ("c1", other),
         ("c2", mine),
     ]
-    none = {"alerts": 0, "deliveries": 0, "subscriptions": 0, "mutes": 0}
-    one = {"alerts": 1, "deliveries": 1, "subscriptions": 1, "mutes": 1}
+    none = {"alerts": 0, "deliveries": 0, "subscriptions": 0, "mutes": 0, "revisions": 0, "audit": 0}
+    one = {"alerts": 1, "deliveries": 1, "subscriptions": 1, "mutes": 1, "revisions": 1, "audit": 1}
     assert _store_counts(world["store_url"], mine) == none
     assert _store_counts(world["store_url"], other) == one
     assert _store_counts(world["store_url"], mine, "c2") == one
+    # the audit keeps what was done to the erased patient's programme, not whose it was
+    assert _store_counts(world["store_url"], "<erased>")["audit"] == 1
 
     # The audit keeps that it happened, by whom and how much, never the pseudonym itself, nor a plain
     # hash of it that guessed pseudonyms could be tested against: a keyed one.
