@@ -34,6 +34,8 @@ LAYERS = {
         "gaitstream.processes",
         "gaitstream.stack",
         "gaitstream.grafana",
+        "gaitstream.ids",
+        "gaitstream.clinic_api",
     ),
     "apps": ("gaitstream.pipelines", "gaitstream.services"),
     "command line": ("gaitstream.cli", "gaitstream.demo", "gaitstream.__main__"),
@@ -210,3 +212,51 @@ def test_nothing_generic_is_importable_once_installed(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def package_of(name: str) -> str:
+    """The unit a package circle is counted in: a service (``gaitstream.services.alerts``) or a
+    top-level package (``gaitstream.gait``, ``gaitstream.pipelines``)."""
+    parts = name.split(".")
+    return ".".join(parts[:3]) if parts[:2] == ["gaitstream", "services"] and len(parts) > 2 else ".".join(parts[:2])
+
+
+def test_no_package_circles():
+    """Collapsed to packages and services (command lines included), the graph has no circle: a
+    service that needs another's command-line glue gets it from the shared core instead."""
+    edges: dict[str, set[str]] = {}
+    for a, bs in graph().items():
+        for b in bs:
+            pa, pb = package_of(a), package_of(b)
+            if pa != pb:
+                edges.setdefault(pa, set()).add(pb)
+    circles = set()
+    for start in edges:
+        stack = [(start, (start,))]
+        while stack:
+            node, path = stack.pop()
+            for nxt in edges.get(node, ()):
+                if nxt == start:
+                    circles.add(" -> ".join(sorted(path)))
+                elif nxt not in path:
+                    stack.append((nxt, (*path, nxt)))
+    assert sorted(circles) == []
+
+
+def test_services_use_each_other_only_through_public_names():
+    """Across services, nothing private: no ``_name`` imported, no module with a ``_`` segment."""
+    wrong = []
+    for name, path in modules().items():
+        if not _within(name, "gaitstream.services"):
+            continue
+        own = package_of(name)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("gaitstream.services."):
+                continue
+            if package_of(node.module) == own:
+                continue
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            segments = [p for p in node.module.split(".") if p.startswith("_")]
+            if private or segments:
+                wrong.append(f"{name} imports {node.module}: {private or segments}")
+    assert wrong == []

@@ -16,8 +16,11 @@ from typing import Annotated, Any
 
 import typer
 
+from gaitstream.clinic_api.cli_support import JsonOpt, KeyOpt, UrlOpt
+from gaitstream.clinic_api.cli_support import call as _call
+from gaitstream.clinic_api.cli_support import connect as _client
+from gaitstream.clinic_api.cli_support import print_rows as _print_rows
 from gaitstream.logging import emit
-from gaitstream.services.alerts.api.cli import JsonOpt, KeyOpt, UrlOpt, _call, _client, _print_rows
 
 PHASES = ("activation", "strengthening", "retraining", "none")
 SIDES = ("left", "right")

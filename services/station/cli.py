@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
+from gaitstream.clinic_api.cli_support import KeyOpt, UrlOpt
 from gaitstream.logging import emit
-from gaitstream.services.alerts.api.cli import KeyOpt, UrlOpt
 
 # Demo and load mix: patterns cycle over the stations in this order.
 DEMO_PATTERNS = (
@@ -430,9 +430,9 @@ def _screen_from_programme(
 ) -> tuple[str | None, float | None]:
     """The plan and target of the patient's current programme (options given win); no programme,
     or the API refusing: exit 2 with the reason, no session started."""
+    from gaitstream.clinic_api.cli_support import connect as _client
+    from gaitstream.clinic_api.client import ApiError
     from gaitstream.exceptions import GaitstreamError
-    from gaitstream.services.alerts.api.cli import _client
-    from gaitstream.services.alerts.api.client import ApiError
     from gaitstream.services.station.config import load_station_config
     from gaitstream.services.station.programme_plan import screen_from_programme
 

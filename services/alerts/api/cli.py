@@ -16,6 +16,10 @@ from typing import Annotated, Any
 
 import typer
 
+from gaitstream.clinic_api.cli_support import JsonOpt, KeyOpt, UrlOpt
+from gaitstream.clinic_api.cli_support import call as _call
+from gaitstream.clinic_api.cli_support import connect as _client
+from gaitstream.clinic_api.cli_support import print_rows as _print_rows
 from gaitstream.logging import emit
 
 CHANNELS = ("email", "webhook", "apprise")
@@ -23,21 +27,7 @@ SEVERITIES = ("info", "warning", "critical")
 _DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h|d)?$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
-UrlOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--url",
-        envvar="GAITSTREAM_ALERTS_API_URL",
-        show_envvar=True,
-        help="Base URL of the alerts API [default: settings' api_url]",
-    ),
-]
-KeyOpt = Annotated[
-    str | None,
-    typer.Option("--api-key", envvar="GAITSTREAM_ALERTS_API_KEY", show_envvar=True, help="Your API key (gsk_…)"),
-]
 ClinicOpt = Annotated[str | None, typer.Option("--clinic", help="Clinic id")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
 
 def parse_duration_s(text: str) -> int:
@@ -46,47 +36,6 @@ def parse_duration_s(text: str) -> int:
     if not match:
         raise typer.BadParameter(f"duration like 900, 900s, 30m, 2h or 1d; got {text!r}", param_hint="--for")
     return int(match.group(1)) * _UNIT_S[match.group(2) or "s"]
-
-
-def _client(url: str | None, api_key: str | None):
-    from gaitstream.services.alerts.api.client import AlertsClient
-    from gaitstream.services.alerts.settings import AlertServiceSettings
-
-    settings = AlertServiceSettings()
-    key = api_key or (settings.api_key.get_secret_value() if settings.api_key else None)
-    if not key:
-        raise typer.BadParameter("no API key: pass --api-key or set GAITSTREAM_ALERTS_API_KEY", param_hint="--api-key")
-    return AlertsClient(url or settings.api_url, key)
-
-
-def _call(action, *args: Any) -> Any:
-    from gaitstream.services.alerts.api.client import ApiError
-
-    try:
-        return action(*args)
-    except ApiError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(1) from error
-
-
-def _print_rows(rows: list[dict[str, Any]], columns: list[str], title: str, as_json: bool) -> None:
-    if as_json:
-        typer.echo(json.dumps(rows, indent=2))
-        return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"{title} ({len(rows)})")
-    for column in columns:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            *(
-                "" if row.get(c) is None else (",".join(row[c]) if isinstance(row[c], list) else str(row[c]))
-                for c in columns
-            )
-        )
-    Console(width=200).print(table)
 
 
 # --- serve -------------------------------------------------------------------------------------
