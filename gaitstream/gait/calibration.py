@@ -248,6 +248,11 @@ class MountingCalibration:
             self._set_mounting(self.mounting_deg_["roll"], self.mounting_deg_["pitch"], yaw_deg)
         return self
 
+    def set_yaw(self, yaw_deg: float) -> "MountingCalibration":
+        """Step 4 from elsewhere (e.g. a trunk's yaw fitted against the pelvis): keep roll and pitch."""
+        self._set_mounting(self.mounting_deg_["roll"], self.mounting_deg_["pitch"], float(yaw_deg))
+        return self
+
     def _set_mounting(self, roll_deg: float, pitch_deg: float, yaw_deg: float) -> None:
         self.mounting_deg_ = {"roll": roll_deg, "pitch": pitch_deg, "yaw": yaw_deg}
         self.rotation_ = rotation_from_rpy_deg(roll_deg, pitch_deg, yaw_deg)

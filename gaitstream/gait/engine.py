@@ -107,7 +107,13 @@ from itertools import pairwise
 
 import numpy as np
 
-from gaitstream.gait.calibration import GRAVITY_MPS2, MountingCalibration, active_mask, gait_mask
+from gaitstream.gait.calibration import (
+    GRAVITY_MPS2,
+    MountingCalibration,
+    active_mask,
+    gait_mask,
+    rotation_from_rpy_deg,
+)
 from gaitstream.gait.conditioning import MARK_BREAK, InputConditioner
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.events import StreamingIcDetector
@@ -115,6 +121,8 @@ from gaitstream.gait.laterality import StreamingSideDetector
 from gaitstream.gait.lever_arm import (
     LeverArmCompensation,
     estimate_lever_height_m,
+    fit_on_pivot,
+    horizontal,
     smooth_lever_acceleration_per_m,
 )
 from gaitstream.gait.metrics import StepMetrics, stance_extreme_deg
@@ -203,6 +211,8 @@ class StreamingGaitEngine:
         self._trunk_fusion: FusionOrientation | None = None
         self._lean: TrunkLean | None = None
         self._trunk_lever: LeverArmCompensation | None = None
+        self._trunk_lever_method: str | None = None  # fitted, configured or assumed
+        self._trunk_yaw_from_pivot = False  # the trunk's mounting yaw came from fit_on_pivot
         self._rotation = np.eye(3)
         self._phi_offset_deg = 0.0
         self._phi_leak = AccelerationLeakCorrection(
@@ -321,24 +331,38 @@ class StreamingGaitEngine:
         up = self._fusion.update_up(rows[:, 0:3], rows[:, 3:6])
         self._rotation = pelvis.track_yaw(rows[:n_cal, 0:3], up[:n_cal], fs).rotation_
         offset_deg = self._walking_reference(rows[:n_cal], up[:n_cal]) if pelvis.method_ == "walking" else 0.0
-        trunk = self._start_trunk(rows[:n_cal], pelvis.standing_samples_) if self.trunk else None
+        trunk = (
+            self._start_trunk(rows[:n_cal], pelvis.standing_samples_, self._pivot(rows[:n_cal], up[:n_cal]))
+            if self.trunk
+            else None
+        )
         self._set_calibration(pelvis, trunk, offset_deg, provisional=False)
         self._n -= len(times)
         return self._process(times, rows, breaks, up)
 
-    def _start_trunk(self, rows: np.ndarray, standing_samples: int) -> MountingCalibration:
+    def _pivot(self, rows: np.ndarray, up: np.ndarray) -> np.ndarray:
+        """The pelvis sensor's horizontal linear acceleration in the pelvis's body frame (complex
+        forward + i·left): the trunk's pivot moves with it (lever_arm.fit_on_pivot)."""
+        return horizontal(rows[:, 0:3] - GRAVITY_MPS2 * up, up, self._rotation[0])
+
+    def _start_trunk(
+        self, rows: np.ndarray, standing_samples: int, pivot: np.ndarray | None = None
+    ) -> MountingCalibration:
         """Trunk mounting from ``rows``, standing when (and as long as) the pelvis stood.
 
         The trunk follows the pelvis's standing decision: its lean is relative
         to the standing posture whenever there was one (GAIT_SPEC), even when a
-        lean to one side moves its mean walking posture far from it.
+        lean to one side moves its mean walking posture far from it. ``pivot``:
+        the pelvis's horizontal acceleration over ``rows`` (:meth:`_pivot`), for
+        the lever arm and the yaw (:meth:`_fit_trunk_lever`).
         """
         fs = self.sampling_rate_hz
         trunk = MountingCalibration(min_standing_s=self.config.min_standing_s).calibrate(
             rows[:, 6:9], rows[:, 9:12], fs, standing_samples=standing_samples
         )
-        lever, acc_for_yaw = self._fit_trunk_lever(rows, trunk)
-        if len(rows) - trunk.walking_start_ >= 2 * fs:  # yaw from tracked levelling, lever arm removed
+        lever, acc_for_yaw = self._fit_trunk_lever(rows, trunk, pivot)
+        if not self._trunk_yaw_from_pivot and len(rows) - trunk.walking_start_ >= 2 * fs:
+            # yaw from tracked levelling, lever arm removed
             probe = FusionOrientation(
                 sampling_rate_hz=fs,
                 gain=self.config.fusion_gain,
@@ -364,39 +388,60 @@ class StreamingGaitEngine:
         )
         return trunk
 
-    def _fit_trunk_lever(self, rows: np.ndarray, trunk: MountingCalibration) -> tuple[LeverArmCompensation, np.ndarray]:
+    def _fit_trunk_lever(
+        self, rows: np.ndarray, trunk: MountingCalibration, pivot: np.ndarray | None = None
+    ) -> tuple[LeverArmCompensation, np.ndarray]:
         """A fresh lever-arm compensation for the trunk sensor, its height fitted on ``rows``, and
         the trunk's specific force over ``rows`` with the lever arm removed (for the mounting yaw).
 
-        The configured ``trunk_sensor_height_m`` when the station states it; else
-        the height fitted on the walking in ``rows`` (lever_arm.py), levelled by
-        a filter over the raw samples; else ``PROVISIONAL_TRUNK_LEVER_M``. The
-        trunk's long axis is row 2 of its mounting, which the yaw does not change.
-        The specific force for the yaw is a batch estimate (the rate low-passed and
-        differentiated without delay).
+        With the pelvis's horizontal acceleration over the same rows (``pivot``), height and
+        mounting yaw come from one fit against it (lever_arm.fit_on_pivot: the pivot's own
+        acceleration is in the model, so neither depends on the cadence); the yaw is then set on
+        ``trunk`` here. Without it (a start with too little walking), the height alone
+        (lever_arm.estimate_lever_height_m) and the caller's tracked-levelling yaw. The configured
+        ``trunk_sensor_height_m`` when the station states it; ``PROVISIONAL_TRUNK_LEVER_M`` when
+        the height cannot be fitted. The trunk's long axis is row 2 of its mounting, which the yaw
+        does not change. The specific force for the yaw is a batch estimate (the rate low-passed
+        and differentiated without delay).
         """
         fs = self.sampling_rate_hz
         per_m = smooth_lever_acceleration_per_m(rows[:, 9:12], trunk.gyr_bias_dps_, trunk.rotation_[2], fs)
-        height_m, method = self.config.trunk_sensor_height_m, "configured"
-        if height_m is None:
+        configured = self.config.trunk_sensor_height_m
+        self._trunk_yaw_from_pivot = False
+        height_m = None
+        if len(rows) - trunk.walking_start_ >= 2 * fs:
             probe = FusionOrientation(
                 sampling_rate_hz=fs,
                 gain=self.config.fusion_gain,
                 acc_rejection_deg=self.config.acc_rejection_deg,
                 gyr_bias_dps=trunk.gyr_bias_dps_,
             )
-            enough = len(rows) - trunk.walking_start_ >= 2 * fs
-            up = probe.update_up(rows[:, 6:9], rows[:, 9:12]) if enough else None
-            height_m = (
-                None
-                if up is None
-                else estimate_lever_height_m(
+            up = probe.update_up(rows[:, 6:9], rows[:, 9:12])
+            if pivot is not None:
+                tilt = rotation_from_rpy_deg(trunk.mounting_deg_["roll"], trunk.mounting_deg_["pitch"], 0.0)
+                height_m, yaw_deg = fit_on_pivot(
+                    rows[:, 6:9],
+                    up,
+                    per_m,
+                    pivot,
+                    forward_axis=tilt[0],
+                    sampling_rate_hz=fs,
+                    walking_start=trunk.walking_start_,
+                    height_m=configured,
+                )
+                if yaw_deg is not None:
+                    trunk.set_yaw(yaw_deg)
+                    self._trunk_yaw_from_pivot = True
+            elif configured is None:
+                height_m = estimate_lever_height_m(
                     rows[:, 6:9], up, per_m, sampling_rate_hz=fs, walking_start=trunk.walking_start_
                 )
-            )
+        if configured is not None:
+            height_m, method = configured, "configured"
+        elif height_m is not None:
             method = "fitted"
-            if height_m is None:
-                height_m, method = PROVISIONAL_TRUNK_LEVER_M, "assumed"
+        else:
+            height_m, method = PROVISIONAL_TRUNK_LEVER_M, "assumed"
         self._trunk_lever_method = method
         lever = LeverArmCompensation(
             height_m=height_m, axis=trunk.rotation_[2], gyr_bias_dps=trunk.gyr_bias_dps_, sampling_rate_hz=fs
@@ -585,7 +630,7 @@ class StreamingGaitEngine:
                 trunk.gyr_bias_dps_ = self._trunk_fusion.gyr_bias_dps
             # the lever arm fitted on all held samples; the filter runs again on them with it
             # removed, and continues from there (with an unchanged height: the same orientations)
-            lever, acc_for_yaw = self._fit_trunk_lever(rows, trunk)
+            lever, acc_for_yaw = self._fit_trunk_lever(rows, trunk, self._pivot(rows, up))
             trunk_fusion = FusionOrientation(
                 sampling_rate_hz=fs,
                 gain=cfg.fusion_gain,
@@ -594,7 +639,8 @@ class StreamingGaitEngine:
             )
             trunk_acc = lever.correct(rows[:, 6:9], rows[:, 9:12])
             matrices = trunk_fusion.update_matrices(trunk_acc, rows[:, 9:12])
-            trunk.track_yaw(acc_for_yaw, matrices[:, 2, :], fs)
+            if not self._trunk_yaw_from_pivot:
+                trunk.track_yaw(acc_for_yaw, matrices[:, 2, :], fs)
             self._trunk_fusion, self._trunk_lever = trunk_fusion, lever
         self._set_calibration(pelvis, trunk, offset_deg, provisional=False)
         # recompute the signals that carry state or are still needed

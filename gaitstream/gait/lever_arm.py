@@ -273,3 +273,95 @@ def estimate_lever_height_m(
     if energy <= 0.0 or np.sqrt(energy / len(x)) < MIN_LEVER_SIGNAL_MPS2_PER_M:
         return None
     return float(np.clip((x * y).sum() / energy, 0.0, MAX_LEVER_HEIGHT_M))
+
+
+#: Band (Hz, 4th-order Butterworth, zero phase) of the fit against the pivot's acceleration: the
+#: stride and step frequencies and their harmonics. With the pivot's own acceleration in the model
+#: its correlation with the segment's rotation no longer biases the height, whatever the cadence
+#: (the height-only fit of :func:`estimate_lever_height_m` needs its band above the step
+#: frequency, which brisk walking moves into it).
+PIVOT_FIT_BAND_HZ = (0.6, 8.0)
+#: The trunk and the pelvis share the walking's horizontal acceleration: a gain between them far
+#: from 1 means the fit did not find it (the yaw is then not taken from it).
+PIVOT_GAIN_RANGE = (0.5, 2.0)
+
+
+@functools.lru_cache(maxsize=16)
+def _pivot_sos(sampling_rate_hz: float) -> np.ndarray:
+    high = min(PIVOT_FIT_BAND_HZ[1], 0.45 * sampling_rate_hz)
+    return butter(4, (PIVOT_FIT_BAND_HZ[0], high), btype="band", fs=sampling_rate_hz, output="sos")
+
+
+def horizontal(vectors: np.ndarray, up: np.ndarray, forward_axis: np.ndarray) -> np.ndarray:
+    """(n,) complex ``forward + i·left`` of sensor-frame ``vectors``, levelled per sample by ``up``
+    (earth-up in sensor coordinates), ``forward`` the horizontal part of ``forward_axis``."""
+    forward = forward_axis - (up @ forward_axis)[:, None] * up
+    forward /= np.linalg.norm(forward, axis=1)[:, None]
+    left = np.cross(up, forward)
+    return (vectors * forward).sum(axis=1) + 1j * (vectors * left).sum(axis=1)
+
+
+def fit_on_pivot(
+    acc_mps2: np.ndarray,
+    up_sensor: np.ndarray,
+    lever_per_m: np.ndarray,
+    pivot_horizontal: np.ndarray,
+    *,
+    forward_axis: np.ndarray,
+    sampling_rate_hz: float,
+    walking_start: int,
+    height_m: float | None = None,
+) -> tuple[float | None, float | None]:
+    """(height m, mounting yaw deg) of a trunk sensor, fitted against the pelvis's acceleration.
+
+    The trunk and the pelvis sensor ride the same body: in the horizontal plane the trunk
+    sensor's linear acceleration is the pivot's (which the pelvis sensor measures, rotated by
+    the trunk's unknown mounting yaw ψ) plus the lever term:
+
+        T(t) = α · P(t) + h · L(t),   α = g·e^(−iψ),
+
+    with T and L the trunk's linear acceleration and lever term per metre levelled in the frame
+    of its yaw-0 mounting (``forward_axis``, complex forward + i·left), P the pelvis sensor's in
+    its body frame (``pivot_horizontal``). Linear least squares for (Re α, Im α, h) over the
+    walking after ``FIT_SKIP_S``, all band-passed (``PIVOT_FIT_BAND_HZ``); with ``height_m``
+    given, α alone. The yaw is −arg α.
+
+    Returns None for the height when it is not observable (too little rotation, see
+    :func:`estimate_lever_height_m`) and for the yaw when the fit found no shared walking
+    acceleration (|α| outside ``PIVOT_GAIN_RANGE``), or either when there is too little walking.
+
+    Notes: the pivot (L3–L5) is not where the pelvis sensor is; the pelvis's own rotations
+    between the two are left in the residual. On simulated walking (trunk sensor 0.3 and 0.6 m,
+    4 patterns, 80–155 steps/min, mountings up to 15° of yaw) the height came out 0.02–0.15 m
+    low and the yaw within 1.2° of the truth at every cadence, where the height-only fit in a
+    fixed band read 0.5–0.8 m for 0.3 m at 110–155 steps/min and turned the yaw by up to 89°.
+    """
+    fs = float(sampling_rate_hz)
+    start = walking_start + int(FIT_SKIP_S * fs)
+    if len(acc_mps2) - start < MIN_FIT_WALKING_S * fs:
+        return None, None
+    sos = _pivot_sos(fs)
+
+    def band(values: np.ndarray) -> np.ndarray:
+        out = sosfiltfilt(sos, np.stack([values.real, values.imag], axis=1), axis=0)
+        return out[:, 0] + 1j * out[:, 1]
+
+    up = up_sensor[start:]
+    trunk = band(horizontal(acc_mps2[start:] - GRAVITY_MPS2 * up, up, forward_axis))
+    lever = band(horizontal(lever_per_m[start:], up, forward_axis))
+    pivot = band(np.asarray(pivot_horizontal)[start:])
+    observable = float(np.sqrt(np.mean(np.abs(lever) ** 2))) >= MIN_LEVER_SIGNAL_MPS2_PER_M
+    if height_m is not None or not observable:
+        target = trunk - (height_m or 0.0) * lever
+        columns = [pivot, 1j * pivot]
+    else:
+        target = trunk
+        columns = [pivot, 1j * pivot, lever]
+    design = np.stack([np.concatenate([c.real, c.imag]) for c in columns], axis=1)
+    solution, *_ = np.linalg.lstsq(design, np.concatenate([target.real, target.imag]), rcond=None)
+    alpha = solution[0] + 1j * solution[1]
+    yaw_deg = float(-np.degrees(np.angle(alpha))) if PIVOT_GAIN_RANGE[0] <= abs(alpha) <= PIVOT_GAIN_RANGE[1] else None
+    fitted = None
+    if height_m is None and observable:
+        fitted = float(np.clip(solution[2], 0.0, MAX_LEVER_HEIGHT_M))
+    return fitted, yaw_deg
