@@ -372,7 +372,7 @@ def fmt(value: float, decimals: int = 2) -> str:
 
 
 def engine_calibration(recording: Recording, config: GaitConfig) -> dict:
-    """The engine's full calibration (trunk mounting and lever arm are not in the analyzer JSON)."""
+    """The engine's full calibration (the trunk's mounting is not in the analyzer JSON)."""
     try:
         engine = run_engine(recording, config)[0]
     except NoWalkingError:
@@ -470,6 +470,7 @@ def main(argv=None) -> None:
                     console.print(f"{run.name} ({config_name}): the engine found no walking")
                     continue
                 if config_name == "live":
+                    calibration = engine_calibration(recording, config)
                     steps = result.get("steps", [])
                     cal = result.get("calibration") or {}
                     n_ics, ic_err = ic_errors(run, result)
@@ -483,9 +484,8 @@ def main(argv=None) -> None:
                         fmt(run.time_s[-1] - run.time_s[0], 1),
                         f"{sum(s['side'] == 'left' for s in steps)}/{sum(s['side'] == 'right' for s in steps)}",
                         f"{cal.get('method')}/{cal.get('trunk_lean_reference')}",
-                        mount(engine_calibration(recording, config).get("trunk_mounting_deg")),
-                        f"{fmt(engine_calibration(recording, config).get('trunk_lever_arm_m'))} "
-                        f"({engine_calibration(recording, config).get('trunk_lever_arm_method')})",
+                        mount(calibration.get("trunk_mounting_deg")),
+                        f"{fmt(calibration.get('trunk_lever_arm_m'))} ({calibration.get('trunk_lever_arm_method')})",
                         mount(cal.get("mounting_deg")),
                         f"{n_ics}/{len(run.heel_strikes_s)}",
                         fmt(ic_err * 1000, 0),

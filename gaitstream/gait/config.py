@@ -56,7 +56,7 @@ class GaitConfig(BaseModel):
     min_standing_s: float = Field(1.0, gt=0)
     # Height of the trunk sensor above the lumbar pivot (m) when the station knows it; None
     # (default): fitted on the first walking (lever_arm.py), as clinics rarely measure it.
-    trunk_sensor_height_m: float | None = Field(None, ge=0, le=1.0)
+    trunk_sensor_height_m: float | None = Field(None, ge=0, le=0.8)  # lever_arm.MAX_LEVER_HEIGHT_M
     # With quiet standing at the start, start measuring at the first step with
     # a provisional mounting yaw of 0 and refine it after calibration_walking_s
     # (engine.py "Latency"); off: hold everything until then.

@@ -21,13 +21,15 @@ Both are computed from the segment's own gyroscope, so the term can be removed
 before the accelerometer corrects the tilt:
 
 1. ω from the bias-corrected gyroscope (rad/s); ω̇ by the backward difference
-   over one sample (causal: half a sample late, 1.6° of phase at 1.5 Hz and
+   over one sample (causal: half a sample late, 2.7° of phase at 1.5 Hz and
    100 Hz, negligible against the filter's own low-pass).
 2. ``z_segment`` in sensor coordinates is the segment's long axis: row 2 of the
    mounting rotation (sensor -> body), which does not depend on the mounting
    yaw, so it is known from standing (or the mean walking posture) before the
    yaw is.
-3. The height ``h`` is estimated from the data (:func:`estimate_lever_height_m`)
+3. The height ``h`` is estimated from the data, with the trunk's mounting yaw,
+   against the pelvis sensor's acceleration (:func:`fit_on_pivot`; the height
+   alone, :func:`estimate_lever_height_m`, when no pelvis reference is at hand),
    or set by the station's configuration.
 
 Pure numpy; streaming state is the previous angular rate (3 floats), so the
