@@ -37,12 +37,12 @@ output does not depend on how the stream is cut into frames.
 
 Notes: on simulated walking (trunk sensor 0-0.6 m above the pivot, 60
 sessions of 12 patterns with quiet standing) the lean's per-step MAE was
-0.24-0.26° and the worst per-side median error 0.82-0.83° at every height,
+0.24-0.25° and the worst per-side median error 0.77-0.79° at every height,
 where the engine without this compensation had 0.25° / 0.79° at 0 m but
 0.53° / 5.7° at 0.45 m and 0.83° / 7.8° at 0.6 m
 (``benchmarks/gait_accuracy.py --placements``). On two healthy adults walking
 on a treadmill with optical markers (``benchmarks/trunk_real.py``) the fitted
-height came out 0 (a negative fit, clipped), where the markers put the
+height came out 0 (a negative fit, clipped; also against the pelvis), where the markers put the
 sternum sensor about 0.25 m above L5: a healthy trunk barely leans, so its
 pivot's own sway dominates the fit; stating 0, 0.25 or 0.4 m changed the
 lean's error against the markers by at most 0.13°. No recording of a
