@@ -55,6 +55,16 @@ def tilt_from_up_vector(up_sensor: np.ndarray) -> tuple[float, float]:
     return math.degrees(math.atan2(uy, uz)), math.degrees(math.atan2(-ux, math.hypot(uy, uz)))
 
 
+def level_horizontal(vectors: np.ndarray, up: np.ndarray, forward_axis: np.ndarray) -> np.ndarray:
+    """(n, 2) forward and left components of sensor-frame ``vectors``, levelled per sample by ``up``
+    (earth-up in sensor coordinates): forward is the horizontal part of ``forward_axis``, left =
+    up × forward."""
+    forward = forward_axis - (up @ forward_axis)[:, None] * up
+    forward /= np.linalg.norm(forward, axis=1)[:, None]
+    left = np.cross(up, forward)
+    return np.stack([(vectors * forward).sum(axis=1), (vectors * left).sum(axis=1)], axis=1)
+
+
 def active_mask(acc_mps2: np.ndarray, gyr_dps: np.ndarray) -> np.ndarray:
     """True where the subject moves (gyro or acceleration magnitude above quiet levels)."""
     gyr_norm = np.linalg.norm(gyr_dps, axis=1)
@@ -107,12 +117,8 @@ def yaw_from_walking_deg(
     else:
         up = np.asarray(up_sensor, dtype=float)
         up = up / np.linalg.norm(up, axis=1)[:, None]
-        linear = acc_mps2 - GRAVITY_MPS2 * up
-        # forward: the yaw-0 body x axis (row 0 of the mounting) made horizontal; left = up × forward
-        forward = tilt[0] - (up @ tilt[0])[:, None] * up
-        forward /= np.linalg.norm(forward, axis=1)[:, None]
-        left = np.cross(up, forward)
-        horizontal = np.stack([(linear * forward).sum(axis=1), (linear * left).sum(axis=1)], axis=1)
+        # forward: the yaw-0 body x axis (row 0 of the mounting) made horizontal
+        horizontal = level_horizontal(acc_mps2 - GRAVITY_MPS2 * up, up, tilt[0])
     horizontal = sosfiltfilt(_yaw_band_sos(float(sampling_rate_hz)), horizontal, axis=0)
     eigval, eigvec = np.linalg.eigh(np.cov(horizontal.T))
     axis = eigvec[:, int(np.argmax(eigval))]

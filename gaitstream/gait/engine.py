@@ -120,7 +120,6 @@ from gaitstream.gait.events import StreamingIcDetector
 from gaitstream.gait.laterality import StreamingSideDetector
 from gaitstream.gait.lever_arm import (
     LeverArmCompensation,
-    estimate_lever_height_m,
     fit_on_pivot,
     horizontal,
     smooth_lever_acceleration_per_m,
@@ -394,13 +393,13 @@ class StreamingGaitEngine:
         """A fresh lever-arm compensation for the trunk sensor, its height fitted on ``rows``, and
         the trunk's specific force over ``rows`` with the lever arm removed (for the mounting yaw).
 
-        With the pelvis's horizontal acceleration over the same rows (``pivot``), height and
-        mounting yaw come from one fit against it (lever_arm.fit_on_pivot: the pivot's own
-        acceleration is in the model, so neither depends on the cadence); the yaw is then set on
-        ``trunk`` here. Without it (a start with too little walking), the height alone
-        (lever_arm.estimate_lever_height_m) and the caller's tracked-levelling yaw. The configured
-        ``trunk_sensor_height_m`` when the station states it; ``PROVISIONAL_TRUNK_LEVER_M`` when
-        the height cannot be fitted. The trunk's long axis is row 2 of its mounting, which the yaw
+        With the pelvis's horizontal acceleration over the same rows (``pivot``) and enough
+        walking, height and mounting yaw come from one fit against it (lever_arm.fit_on_pivot:
+        the pivot's own acceleration is in the model, so neither depends on the cadence); the yaw
+        is then set on ``trunk`` here, else the caller's tracked levelling gives it. The
+        configured ``trunk_sensor_height_m`` when the station states it;
+        ``PROVISIONAL_TRUNK_LEVER_M`` when the height cannot be fitted (the fast starts, with too
+        little walking, pass no ``pivot``). The trunk's long axis is row 2 of its mounting, which the yaw
         does not change. The specific force for the yaw is a batch estimate (the rate low-passed
         and differentiated without delay).
         """
@@ -409,7 +408,7 @@ class StreamingGaitEngine:
         configured = self.config.trunk_sensor_height_m
         self._trunk_yaw_from_pivot = False
         height_m = None
-        if len(rows) - trunk.walking_start_ >= 2 * fs:
+        if pivot is not None and len(rows) - trunk.walking_start_ >= 2 * fs:
             probe = FusionOrientation(
                 sampling_rate_hz=fs,
                 gain=self.config.fusion_gain,
@@ -417,25 +416,20 @@ class StreamingGaitEngine:
                 gyr_bias_dps=trunk.gyr_bias_dps_,
             )
             up = probe.update_up(rows[:, 6:9], rows[:, 9:12])
-            if pivot is not None:
-                tilt = rotation_from_rpy_deg(trunk.mounting_deg_["roll"], trunk.mounting_deg_["pitch"], 0.0)
-                height_m, yaw_deg = fit_on_pivot(
-                    rows[:, 6:9],
-                    up,
-                    per_m,
-                    pivot,
-                    forward_axis=tilt[0],
-                    sampling_rate_hz=fs,
-                    walking_start=trunk.walking_start_,
-                    height_m=configured,
-                )
-                if yaw_deg is not None:
-                    trunk.set_yaw(yaw_deg)
-                    self._trunk_yaw_from_pivot = True
-            elif configured is None:
-                height_m = estimate_lever_height_m(
-                    rows[:, 6:9], up, per_m, sampling_rate_hz=fs, walking_start=trunk.walking_start_
-                )
+            tilt = rotation_from_rpy_deg(trunk.mounting_deg_["roll"], trunk.mounting_deg_["pitch"], 0.0)
+            height_m, yaw_deg = fit_on_pivot(
+                rows[:, 6:9],
+                up,
+                per_m,
+                pivot,
+                forward_axis=tilt[0],
+                sampling_rate_hz=fs,
+                walking_start=trunk.walking_start_,
+                height_m=configured,
+            )
+            if yaw_deg is not None:
+                trunk.set_yaw(yaw_deg)
+                self._trunk_yaw_from_pivot = True
         if configured is not None:
             height_m, method = configured, "configured"
         elif height_m is not None:

@@ -28,9 +28,8 @@ before the accelerometer corrects the tilt:
    yaw, so it is known from standing (or the mean walking posture) before the
    yaw is.
 3. The height ``h`` is estimated from the data, with the trunk's mounting yaw,
-   against the pelvis sensor's acceleration (:func:`fit_on_pivot`; the height
-   alone, :func:`estimate_lever_height_m`, when no pelvis reference is at hand),
-   or set by the station's configuration.
+   against the pelvis sensor's acceleration (:func:`fit_on_pivot`), or set by
+   the station's configuration.
 
 Pure numpy; streaming state is the previous angular rate (3 floats), so the
 output does not depend on how the stream is cut into frames.
@@ -57,20 +56,9 @@ import functools
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from gaitstream.gait.calibration import GRAVITY_MPS2
+from gaitstream.gait.calibration import GRAVITY_MPS2, level_horizontal
 
 DEG_TO_RAD = np.pi / 180.0
-#: Band (Hz, 4th-order Butterworth) in which the height is fitted: the step
-#: frequency's harmonics above the fundamental. Lower, the pivot's own
-#: acceleration correlates with the segment's rotation and is read as lever
-#: arm: at the stride frequency the centre of mass sways over the stance foot in
-#: phase with an alternating lean (it doubled the estimate), and at the step
-#: frequency the fore-aft braking and propulsion keep pace with the trunk's
-#: pitch. Chosen on simulated compensated sessions, heights 0.15-0.6 m: fitted
-#: heights +0.07-0.08 m high with 1.2-6 Hz (2nd or 4th order), +0.04-0.05 m
-#: with 1.5-6 Hz (2nd order) or 1.6-8 Hz (4th).
-LEVER_BAND_HZ = (1.6, 8.0)
-LEVER_BAND_ORDER = 4
 #: Heights beyond this are not a trunk sensor on a trunk (m).
 MAX_LEVER_HEIGHT_M = 0.8
 #: Below this RMS of the predicted lever acceleration per metre of height (in
@@ -91,12 +79,6 @@ FIT_SKIP_S = 0.5
 @functools.lru_cache(maxsize=16)
 def _lowpass_sos(sampling_rate_hz: float) -> np.ndarray:
     return butter(2, min(BATCH_RATE_LOWPASS_HZ, 0.45 * sampling_rate_hz), fs=sampling_rate_hz, output="sos")
-
-
-@functools.lru_cache(maxsize=16)
-def _band_sos(sampling_rate_hz: float) -> np.ndarray:
-    high = min(LEVER_BAND_HZ[1], 0.45 * sampling_rate_hz)
-    return butter(LEVER_BAND_ORDER, (LEVER_BAND_HZ[0], high), btype="band", fs=sampling_rate_hz, output="sos")
 
 
 def skew(v: np.ndarray) -> np.ndarray:
@@ -201,13 +183,7 @@ class LeverArmCompensation:
         self._previous = rate[-1]  # (rate is this call's own array)
         if self.height_m == 0.0:
             return acc_mps2
-        # lever_features(rate, backward_differences(rate, previous)), written into one array
-        n = len(rate)
-        features = np.empty((n, 12))
-        np.subtract(rate[:1], previous, out=features[:1, :3])
-        np.subtract(rate[1:], rate[:-1], out=features[1:, :3])
-        np.multiply(rate[:, :, None], rate[:, None, :], out=features[:, 3:].reshape(n, 3, 3))
-        return acc_mps2 - features @ self._matrix
+        return acc_mps2 - lever_features(rate, backward_differences(rate, previous)) @ self._matrix
 
     def state(self) -> dict:
         return {
@@ -228,60 +204,11 @@ class LeverArmCompensation:
         return obj
 
 
-def estimate_lever_height_m(
-    acc_mps2: np.ndarray,
-    up_sensor: np.ndarray,
-    lever_per_m: np.ndarray,
-    *,
-    sampling_rate_hz: float,
-    walking_start: int,
-) -> float | None:
-    """Height (m) of the sensor above its segment's pivot, fitted on walking; None if not observable.
-
-    1. Linear acceleration in sensor coordinates: ``acc − g · up``, with ``up``
-       the orientation filter's earth-up (n, 3) over the same samples.
-    2. ``lever_per_m``: the lever acceleration per metre, L(t), over the same
-       samples (:func:`smooth_lever_acceleration_per_m`).
-    3. Both band-passed (``LEVER_BAND_HZ``, zero phase) over the walking after
-       ``FIT_SKIP_S``; h = ⟨L, a⟩ / ⟨L, L⟩ over all three axes (least squares),
-       clipped to [0, ``MAX_LEVER_HEIGHT_M``].
-
-    None when there are fewer than ``MIN_FIT_WALKING_S`` of walking or the
-    segment rotates too little (``MIN_LEVER_SIGNAL_MPS2_PER_M``): then the lever
-    arm hardly matters either.
-
-    Notes: the pivot's own acceleration is treated as noise. Where it correlates
-    with the segment's rotation in the band the estimate is biased: on simulated
-    walking (trunk sensor 0.15–0.6 m above the pivot) the compensated patterns
-    came 0.04–0.05 m high, normal and Trendelenburg ones, whose trunk barely
-    leans, 0.11–0.16 m high (their lever term is small, and so is what an error
-    in it costs); the filter's tilt leak in the band is a few per cent of the
-    lever term (a second fit after compensating changed the height by under
-    0.003 m).
-    """
-    fs = float(sampling_rate_hz)
-    start = walking_start + int(FIT_SKIP_S * fs)
-    if len(acc_mps2) - start < MIN_FIT_WALKING_S * fs:
-        return None
-    # 1.
-    linear = acc_mps2[start:] - GRAVITY_MPS2 * up_sensor[start:]
-    # 2.
-    per_m = lever_per_m[start:]
-    # 3.
-    sos = _band_sos(fs)
-    y = sosfiltfilt(sos, linear, axis=0)
-    x = sosfiltfilt(sos, per_m, axis=0)
-    energy = float((x * x).sum())
-    if energy <= 0.0 or np.sqrt(energy / len(x)) < MIN_LEVER_SIGNAL_MPS2_PER_M:
-        return None
-    return float(np.clip((x * y).sum() / energy, 0.0, MAX_LEVER_HEIGHT_M))
-
-
 #: Band (Hz, 4th-order Butterworth, zero phase) of the fit against the pivot's acceleration: the
 #: stride and step frequencies and their harmonics. With the pivot's own acceleration in the model
-#: its correlation with the segment's rotation no longer biases the height, whatever the cadence
-#: (the height-only fit of :func:`estimate_lever_height_m` needs its band above the step
-#: frequency, which brisk walking moves into it).
+#: its correlation with the segment's rotation does not bias the height, whatever the cadence (a
+#: fit of the height alone, with the pivot as noise, had to keep its band above the step frequency,
+#: which brisk walking moves into it: at 110-155 steps/min it read 0.5-0.8 m for 0.3 m).
 PIVOT_FIT_BAND_HZ = (0.6, 8.0)
 #: The trunk and the pelvis share the walking's horizontal acceleration: a gain between them far
 #: from 1 means the fit did not find it (the yaw is then not taken from it).
@@ -295,12 +222,9 @@ def _pivot_sos(sampling_rate_hz: float) -> np.ndarray:
 
 
 def horizontal(vectors: np.ndarray, up: np.ndarray, forward_axis: np.ndarray) -> np.ndarray:
-    """(n,) complex ``forward + i·left`` of sensor-frame ``vectors``, levelled per sample by ``up``
-    (earth-up in sensor coordinates), ``forward`` the horizontal part of ``forward_axis``."""
-    forward = forward_axis - (up @ forward_axis)[:, None] * up
-    forward /= np.linalg.norm(forward, axis=1)[:, None]
-    left = np.cross(up, forward)
-    return (vectors * forward).sum(axis=1) + 1j * (vectors * left).sum(axis=1)
+    """(n,) complex ``forward + i·left`` of sensor-frame ``vectors`` (calibration.level_horizontal)."""
+    levelled = level_horizontal(vectors, up, forward_axis)
+    return levelled[:, 0] + 1j * levelled[:, 1]
 
 
 def fit_on_pivot(
@@ -329,7 +253,7 @@ def fit_on_pivot(
     given, α alone. The yaw is −arg α.
 
     Returns None for the height when it is not observable (too little rotation, see
-    :func:`estimate_lever_height_m`) and for the yaw when the fit found no shared walking
+    ``MIN_LEVER_SIGNAL_MPS2_PER_M``) and for the yaw when the fit found no shared walking
     acceleration (|α| outside ``PIVOT_GAIN_RANGE``), or either when there is too little walking.
 
     Notes: the pivot (L3–L5) is not where the pelvis sensor is; the pelvis's own rotations

@@ -7,11 +7,13 @@ import json
 import numpy as np
 import pytest
 
+from gaitstream.gait.calibration import GRAVITY_MPS2, MountingCalibration, rotation_from_rpy_deg
 from gaitstream.gait.config import GaitConfig
 from gaitstream.gait.engine import StreamingGaitEngine
 from gaitstream.gait.lever_arm import (
     LeverArmCompensation,
-    estimate_lever_height_m,
+    fit_on_pivot,
+    horizontal,
     lever_acceleration_per_m,
     smooth_lever_acceleration_per_m,
 )
@@ -94,31 +96,54 @@ def test_simulated_sensor_feels_its_lever_arm(height_m):
         assert np.percentile(np.abs(lever[:, 1]), 95) > 1.0
 
 
+def _fit_inputs(session, standing_s: float = 4.5):
+    """What the engine gives fit_on_pivot: the trunk's specific force, up, lever term per metre and
+    yaw-0 forward axis, and the pelvis's horizontal acceleration in its body frame."""
+    rec = recording_of(session)
+    acc, gyr = rec.trunk_acc_mps2, rec.trunk_gyr_dps
+    pelvis = MountingCalibration().calibrate(rec.acc_mps2, rec.gyr_dps, FS_HZ)
+    pelvis_up = FusionOrientation(sampling_rate_hz=FS_HZ, gyr_bias_dps=pelvis.gyr_bias_dps_).update_up(
+        rec.acc_mps2, rec.gyr_dps
+    )
+    pelvis.track_yaw(rec.acc_mps2, pelvis_up, FS_HZ)
+    pivot = horizontal(rec.acc_mps2 - GRAVITY_MPS2 * pelvis_up, pelvis_up, pelvis.rotation_[0])
+    standing = int(standing_s * FS_HZ)
+    bias = gyr[:standing].mean(axis=0)
+    up_mean = acc[:standing].mean(axis=0)
+    axis = up_mean / np.linalg.norm(up_mean)  # the trunk's long axis from standing
+    trunk = MountingCalibration().calibrate(acc, gyr, FS_HZ, standing_samples=standing)
+    forward = rotation_from_rpy_deg(trunk.mounting_deg_["roll"], trunk.mounting_deg_["pitch"], 0.0)[0]
+    up = FusionOrientation(sampling_rate_hz=FS_HZ, gyr_bias_dps=bias).update_up(acc, gyr)
+    per_m = smooth_lever_acceleration_per_m(gyr, bias, axis, FS_HZ)
+    return acc, up, per_m, pivot, forward
+
+
 @pytest.mark.parametrize("height_m", [0.15, 0.3, 0.45, 0.6])
 @pytest.mark.parametrize("pattern", ["compensated_left", "compensated_right"])
 def test_height_is_fitted_from_walking(pattern, height_m):
     session = simulated(pattern, trunk=True, duration_s=16.0, trunk_sensor_height_m=height_m)
-    rec = recording_of(session)
-    acc, gyr = rec.trunk_acc_mps2, rec.trunk_gyr_dps
-    standing = int(4.5 * FS_HZ)
-    bias = gyr[:standing].mean(axis=0)
-    up_mean = acc[:standing].mean(axis=0)
-    axis = up_mean / np.linalg.norm(up_mean)  # the trunk's long axis from standing
-    up = FusionOrientation(sampling_rate_hz=FS_HZ, gyr_bias_dps=bias).update_up(acc, gyr)
-    per_m = smooth_lever_acceleration_per_m(gyr, bias, axis, FS_HZ)
-    found = estimate_lever_height_m(acc, up, per_m, sampling_rate_hz=FS_HZ, walking_start=int(5.0 * FS_HZ))
+    acc, up, per_m, pivot, forward = _fit_inputs(session)
+    found, yaw_deg = fit_on_pivot(
+        acc, up, per_m, pivot, forward_axis=forward, sampling_rate_hz=FS_HZ, walking_start=int(5.0 * FS_HZ)
+    )
     assert found == pytest.approx(height_m, abs=0.06)
+    assert yaw_deg is not None
 
 
 def test_height_needs_walking_and_rotation():
     still = np.tile([0.0, 0.0, 9.81], (500, 1))
     up = np.tile(UP, (500, 1))
     no_rotation = np.zeros((500, 3))
-    assert estimate_lever_height_m(still, up, no_rotation, sampling_rate_hz=FS_HZ, walking_start=0) is None
-    assert (
-        estimate_lever_height_m(still[:200], up[:200], no_rotation[:200], sampling_rate_hz=FS_HZ, walking_start=0)
-        is None
-    )
+    pivot = np.zeros(500, dtype=complex)
+    forward = np.array([1.0, 0.0, 0.0])
+
+    def fit(n: int):
+        return fit_on_pivot(
+            still[:n], up[:n], no_rotation[:n], pivot[:n], forward_axis=forward, sampling_rate_hz=FS_HZ, walking_start=0
+        )
+
+    assert fit(500)[0] is None  # walking enough, but nothing rotates
+    assert fit(200) == (None, None)  # too little walking
 
 
 @pytest.mark.parametrize("height_m", [0.0, 0.45, 0.6])
